@@ -1,0 +1,448 @@
+"""Seeded, realistic deal data: the bundled sample exports and synthetic tables for benchmarks.
+
+The sample is the channel program of a fictional network-equipment vendor, *Kestrel Networks*:
+24 partners of very different sizes in four tiers, 14 employees in three departments and four
+regions, deals from paid, earned, owned and partner sources over three calendar years
+(2023-2025) with a summer peak, open/won/lost outcomes with stage probabilities, and quarterly
+targets per partner. :func:`write_sample` writes it as a Salesforce report export (CSV), a
+HubSpot export (.xlsx) and a targets file; the files are read back with
+:func:`channelkpi.load_crm` exactly like user data.
+
+Examples
+--------
+>>> truth = make_sample_deals()
+>>> len(truth) > 3000, truth["partner"].nunique() >= 20
+(True, True)
+>>> deals = make_deals(1_000, seed=1)
+>>> sorted(deals["status"].unique())
+['lost', 'open', 'won']
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .schema import DIRECT_PARTNER, validate_deals
+
+__all__ = [
+    "SAMPLE_SEED",
+    "make_deals",
+    "make_sample_deals",
+    "make_sample_targets",
+    "sample_path",
+    "write_sample",
+]
+
+SAMPLE_SEED = 20230101
+#: The day the sample was "exported": deals still open then are open in the sample.
+EXPORT_DATE = pd.Timestamp("2026-01-05")
+
+_PARTNERS = [  # name, tier, home region, joined (months after Jan 2023)
+    ("Brightline IT", "Platinum", "North America", 0),
+    ("Cobalt Integrations", "Platinum", "EMEA", 0),
+    ("Meridian Systems Group", "Platinum", "North America", 0),
+    ("Arcadia Networks", "Gold", "EMEA", 0),
+    ("Baker & Lowe Consulting", "Gold", "North America", 0),
+    ("Café Systèmes SARL", "Gold", "EMEA", 0),
+    ("Pacific Rim Solutions", "Gold", "APAC", 0),
+    ("Northgate Data", "Gold", "North America", 4),
+    ("Sierra Cloud Partners", "Gold", "LATAM", 0),
+    ("Tandem Technologies", "Silver", "EMEA", 0),
+    ("Harbor Point IT", "Silver", "North America", 0),
+    ("Orbital Managed Services", "Silver", "APAC", 2),
+    ("Quantix Solutions", "Silver", "EMEA", 0),
+    ("Redwood Digital", "Silver", "North America", 8),
+    ("Lumen Reseller Co.", "Silver", "LATAM", 0),
+    ("Granite Peak Systems", "Silver", "North America", 0),
+    ("Vantage Point Networks", "Silver", "APAC", 13),
+    ("Bluefin Tech", "Registered", "EMEA", 0),
+    ("Copperleaf IT", "Registered", "North America", 6),
+    ("Driftwood Solutions", "Registered", "APAC", 0),
+    ("Elm Street Computing", "Registered", "North America", 18),
+    ("Fjord Integrators AS", "Registered", "EMEA", 10),
+    ("Kiwi Net Services", "Registered", "APAC", 22),
+    ("Mosaic Channel Group", "Registered", "LATAM", 27),
+]
+_TIER_VOLUME = {"Platinum": 9.0, "Gold": 3.5, "Silver": 1.4, "Registered": 0.45}
+_TIER_SIZE = {"Platinum": 1.6, "Gold": 1.2, "Silver": 0.9, "Registered": 0.7}
+_EMPLOYEES = [  # name, department, region
+    ("Avery Chen", "Channel Sales", "North America"),
+    ("Jordan Blake", "Channel Sales", "North America"),
+    ("Priya Raman", "Alliances", "North America"),
+    ("Marcus Feld", "Inside Sales", "North America"),
+    ("Sofia Lindqvist", "Channel Sales", "EMEA"),
+    ("Lukas Brandt", "Channel Sales", "EMEA"),
+    ("Amélie Durand", "Inside Sales", "EMEA"),
+    ("Tomás Novak", "Alliances", "EMEA"),
+    ("Hana Sato", "Channel Sales", "APAC"),
+    ("Liam O'Connor", "Inside Sales", "APAC"),
+    ("Mei Lin Wong", "Alliances", "APAC"),
+    ("Diego Alvarez", "Channel Sales", "LATAM"),
+    ("Camila Souza", "Inside Sales", "LATAM"),
+    ("Rafael Ortega", "Alliances", "LATAM"),
+]
+_PARTNER_SOURCES = (["Partner Referral", "Seminar - Partner", "Partner"], [0.6, 0.15, 0.25])
+_MARKETING_SOURCES = (
+    ["Paid Search", "Trade Show", "Advertisement", "Web", "Email", "Webinar",
+     "Word of mouth", "Employee Referral", "Purchased List", "Phone Inquiry", ""],
+    [0.16, 0.12, 0.05, 0.2, 0.09, 0.1, 0.08, 0.07, 0.04, 0.04, 0.05],
+)
+_OPEN_STAGES = [  # Salesforce default stages and probabilities
+    ("Prospecting", 0.10), ("Qualification", 0.10), ("Needs Analysis", 0.20),
+    ("Value Proposition", 0.50), ("Proposal/Price Quote", 0.75), ("Negotiation/Review", 0.90),
+]
+_HUBSPOT_STAGE = {
+    "Prospecting": "Appointment Scheduled", "Qualification": "Qualified to Buy",
+    "Needs Analysis": "Qualified to Buy", "Value Proposition": "Presentation Scheduled",
+    "Proposal/Price Quote": "Decision Maker Bought-In", "Negotiation/Review": "Contract Sent",
+    "Closed Won": "Closed Won", "Closed Lost": "Closed Lost",
+}
+# summer peak, year-end slump
+_SEASON = np.array([0.85, 0.9, 1.0, 1.0, 1.1, 1.35, 1.5, 1.4, 1.05, 0.95, 0.9, 0.7])
+
+
+def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """The sample program's deals as a canonical table (the truth the sample files encode).
+
+    Parameters
+    ----------
+    seed : int
+        Random seed; the bundled files use :data:`SAMPLE_SEED`.
+    """
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2023-01-01")
+    rows = []
+    emp = pd.DataFrame(_EMPLOYEES, columns=["owner", "department", "unit"])
+    quality = {p[0]: rng.beta(6, 6) for p in _PARTNERS}
+    quality[DIRECT_PARTNER] = 0.42
+    size_jitter = {p[0]: rng.lognormal(0, 0.25) for p in _PARTNERS}
+    size_jitter[DIRECT_PARTNER] = 1.0
+    programs = [(name, tier, region, joined) for name, tier, region, joined in _PARTNERS]
+    programs.append((DIRECT_PARTNER, "Direct", None, 0))
+    for name, tier, region, joined in programs:
+        base = 10.0 if tier == "Direct" else _TIER_VOLUME[tier]
+        size = 1.0 if tier == "Direct" else _TIER_SIZE[tier]
+        for m in range(joined, 36):
+            month = start + pd.DateOffset(months=m)
+            growth = 1.0 + 0.12 * (m / 12)
+            ramp = min(1.0, 0.35 + (m - joined) / 8) if joined else 1.0
+            lam = base * _SEASON[month.month - 1] * growth * ramp
+            k = rng.poisson(lam)
+            if k == 0:
+                continue
+            days = rng.integers(0, month.days_in_month, k)
+            created = month + pd.to_timedelta(days, unit="D")
+            region_k = (
+                np.full(k, region) if region
+                else rng.choice(["North America", "EMEA", "APAC", "LATAM"], k, p=[0.45, 0.3, 0.15, 0.1])
+            )
+            for c, reg in zip(created, region_k):
+                rows.append((name, tier, reg, c))
+    frame = pd.DataFrame(rows, columns=["partner", "tier", "unit", "created"])
+    n = len(frame)
+    # owner: an employee of the deal's region (channel sales own most partner deals)
+    owners = []
+    for reg, tier in zip(frame["unit"], frame["tier"]):
+        pool = emp[emp["unit"] == reg]
+        weights = np.where(pool["department"] == ("Inside Sales" if tier == "Direct" else "Channel Sales"), 3.0, 1.0)
+        owners.append(pool.iloc[rng.choice(len(pool), p=weights / weights.sum())])
+    owners = pd.DataFrame(owners).reset_index(drop=True)
+    frame["owner"] = owners["owner"].to_numpy()
+    frame["department"] = owners["department"].to_numpy()
+    is_partner = (frame["partner"] != DIRECT_PARTNER).to_numpy()
+    src = np.where(
+        is_partner & (rng.random(n) < 0.7),
+        rng.choice(_PARTNER_SOURCES[0], n, p=_PARTNER_SOURCES[1]),
+        rng.choice(_MARKETING_SOURCES[0], n, p=_MARKETING_SOURCES[1]),
+    )
+    frame["source"] = pd.Series(src).replace("", np.nan)
+    size_mult = frame["tier"].map(lambda t: _TIER_SIZE.get(t, 1.0)) * frame["partner"].map(size_jitter)
+    amount = rng.lognormal(np.log(18_000), 0.75, n) * size_mult.to_numpy()
+    frame["amount"] = np.round(amount / 50) * 50
+    q = frame["partner"].map(quality).to_numpy()
+    source_bonus = np.where(pd.Series(src).str.contains("Partner|Referral|mouth").to_numpy(), 0.08, 0.0)
+    summer = frame["created"].dt.month.isin([6, 7, 8]).to_numpy() * 0.05
+    p_win = np.clip(q + source_bonus + summer - 0.05, 0.05, 0.9)
+    won = rng.random(n) < p_win
+    cycle = np.where(won, rng.lognormal(np.log(48), 0.55, n), rng.lognormal(np.log(62), 0.7, n))
+    cycle = np.maximum(1, np.round(cycle)).astype(int)
+    closed = frame["created"] + pd.to_timedelta(cycle, unit="D")
+    stale = rng.random(n) < 0.015  # deals nobody closed out
+    open_ = (closed > EXPORT_DATE).to_numpy() | stale
+    frame["status"] = np.where(open_, "open", np.where(won, "won", "lost"))
+    frame["closed"] = closed.where(~open_)
+    stage_idx = rng.integers(0, len(_OPEN_STAGES), n)
+    frame["stage"] = np.where(
+        open_, [_OPEN_STAGES[i][0] for i in stage_idx], np.where(won, "Closed Won", "Closed Lost")
+    )
+    frame["probability"] = np.where(
+        open_, [_OPEN_STAGES[i][1] for i in stage_idx], np.where(won, 1.0, 0.0)
+    )
+    exp_close = frame["created"] + pd.to_timedelta(rng.integers(30, 120, n), unit="D")
+    exp_close = exp_close.where(exp_close > EXPORT_DATE, EXPORT_DATE + pd.to_timedelta(rng.integers(5, 90, n), unit="D"))
+    frame["expected_close"] = exp_close.where(open_)
+    # realistic gaps: a few open deals not yet valued
+    no_amount = open_ & (rng.random(n) < 0.03)
+    frame.loc[no_amount, "amount"] = np.nan
+    frame = frame.sort_values(["created", "partner"], kind="stable").reset_index(drop=True)
+    frame["deal_id"] = [f"006KN{i:08d}" for i in range(1, len(frame) + 1)]
+    frame["currency"] = np.where(frame["amount"].notna(), "USD", None)
+    from .channels import classify_sources
+
+    frame["channel"] = classify_sources(frame["source"]).to_numpy()
+    frame["tier"] = frame["tier"]
+    return validate_deals(frame)
+
+
+def make_sample_targets(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Quarterly won-amount targets per partner: last year's same quarter plus 5-30 %.
+
+    Returns a table with columns ``partner``, ``quarter`` (``2024-Q1``) and ``target``.
+    """
+    rng = np.random.default_rng(seed + 1)
+    won = deals[deals["status"] == "won"]
+    q = won["closed"].dt.to_period("Q")
+    by = won.groupby([won["partner"], q], observed=True)["amount"].sum()
+    rows = []
+    partners = sorted(p for p in deals["partner"].unique() if p != DIRECT_PARTNER)
+    for partner in partners:
+        for period in pd.period_range("2024Q1", "2026Q2", freq="Q"):
+            base = by.get((partner, period - 4), np.nan)
+            if np.isnan(base) or base <= 0:
+                base = by.xs(partner, level=0).mean() if partner in by.index.get_level_values(0) else 20_000
+            target = base * rng.uniform(1.05, 1.30)
+            rows.append((partner, f"{period.year}-Q{period.quarter}", float(np.round(target, -3))))
+    return pd.DataFrame(rows, columns=["partner", "quarter", "target"])
+
+
+def make_deals(
+    n: int,
+    *,
+    partners: int = 500,
+    months: int = 36,
+    start: str = "2023-01-01",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A synthetic canonical deals table of any size, fast (vectorised), for benchmarks and tests.
+
+    Parameters
+    ----------
+    n : int
+        Number of deals.
+    partners : int
+        Number of partners (sizes follow a Zipf-like law).
+    months : int
+        Months of creation dates from ``start``.
+    seed : int
+        Random seed.
+    """
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, partners + 1) ** 0.9
+    partner_idx = rng.choice(partners, n, p=weights / weights.sum())
+    names = np.array([f"Partner {i:04d}" for i in range(partners)], dtype=object)
+    start_ts = np.datetime64(start, "D")
+    span = int((pd.Timestamp(start) + pd.DateOffset(months=months) - pd.Timestamp(start)).days)
+    created = start_ts + rng.integers(0, span, n).astype("timedelta64[D]")
+    cycle = np.maximum(1, rng.lognormal(np.log(45), 0.6, n)).astype(int)
+    closed = created + cycle.astype("timedelta64[D]")
+    end = start_ts + np.timedelta64(span, "D")
+    quality = rng.beta(5, 5, partners)[partner_idx]
+    won = rng.random(n) < quality
+    open_ = closed > end
+    status = np.where(open_, "open", np.where(won, "won", "lost"))
+    units = np.array(["North America", "EMEA", "APAC", "LATAM"], dtype=object)
+    owners = np.array([f"Rep {i:03d}" for i in range(60)], dtype=object)
+    depts = np.array(["Channel Sales", "Inside Sales", "Alliances"], dtype=object)
+    sources = np.array(["Partner Referral", "Paid Search", "Web", "Trade Show", "Email", "Word of mouth"], dtype=object)
+    channels = np.array(["partner", "paid", "owned", "paid", "owned", "earned"], dtype=object)
+    src_idx = rng.integers(0, len(sources), n)
+    owner_idx = rng.integers(0, len(owners), n)
+    amount = np.round(rng.lognormal(np.log(15_000), 0.8, n), 2)
+    amount[rng.random(n) < 0.01] = np.nan
+    probability = np.where(open_, rng.choice([0.1, 0.2, 0.5, 0.75, 0.9], n), np.where(won, 1.0, 0.0))
+    frame = pd.DataFrame(
+        {
+            "deal_id": np.char.add("D", np.arange(n).astype(str)).astype(object),
+            "partner": names[partner_idx],
+            "owner": owners[owner_idx],
+            "department": depts[owner_idx % 3],
+            "unit": units[partner_idx % 4],
+            "channel": channels[src_idx],
+            "source": sources[src_idx],
+            "stage": np.where(open_, "Negotiation/Review", np.where(won, "Closed Won", "Closed Lost")),
+            "status": status,
+            "created": created.astype("datetime64[ns]"),
+            "closed": np.where(open_, np.datetime64("NaT"), closed).astype("datetime64[ns]"),
+            "expected_close": np.where(open_, closed, np.datetime64("NaT")).astype("datetime64[ns]"),
+            "amount": amount,
+            "currency": "USD",
+            "probability": probability,
+        }
+    )
+    return validate_deals(frame)
+
+
+# --------------------------------------------------------------------------- writing the sample
+def _us_date(d: pd.Series) -> pd.Series:
+    return d.map(lambda t: f"{t.month}/{t.day}/{t.year}" if pd.notna(t) else "")
+
+
+def _fiscal_period(d: pd.Series) -> pd.Series:
+    return d.map(lambda t: f"Q{(t.month - 1) // 3 + 1}-{t.year}" if pd.notna(t) else "")
+
+
+def salesforce_report_frame(deals: pd.DataFrame) -> pd.DataFrame:
+    """The deals as a Salesforce "Opportunities" report would show them (strings, en_US)."""
+    close = deals["closed"].fillna(deals["expected_close"])
+    age = (deals["closed"].fillna(EXPORT_DATE) - deals["created"]).dt.days
+    customers = _customer_names(len(deals))
+    return pd.DataFrame(
+        {
+            "Opportunity ID": deals["deal_id"],
+            "Opportunity Name": [f"{c} - {p}" for c, p in zip(customers, _products(len(deals)))],
+            "Account Name": customers,
+            "Partner Account": deals["partner"].where(deals["partner"] != DIRECT_PARTNER, ""),
+            "Opportunity Owner": deals["owner"],
+            "Owner Role": deals["department"],
+            "Territory Region": deals["unit"],
+            "Stage": deals["stage"],
+            "Fiscal Period": _fiscal_period(close),
+            "Amount Currency": deals["currency"].fillna(""),
+            "Amount": deals["amount"].map(lambda a: f"{a:,.2f}" if pd.notna(a) else ""),
+            "Probability (%)": (deals["probability"] * 100).round().astype(int).astype(str) + "%",
+            "Age": age.astype(str),
+            "Close Date": _us_date(close),
+            "Created Date": _us_date(deals["created"]),
+            "Lead Source": deals["source"].fillna(""),
+            "Type": np.where(np.arange(len(deals)) % 3 == 0, "Existing Customer - Upgrade", "New Customer"),
+        }
+    )
+
+
+def _customer_names(n: int) -> list[str]:
+    first = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
+             "Soylent", "Hooli", "Vandelay", "Massive Dynamic", "Aperture", "Gringotts", "Oceanic",
+             "Monarch", "Nakatomi", "Dunder", "Pied Piper"]
+    last = ["Corp", "Industries", "Logistics", "Health", "Bank", "Retail", "Foods", "Energy", "Labs", "Group"]
+    return [f"{first[i % len(first)]} {last[(i * 7) % len(last)]}" for i in range(n)]
+
+
+def _products(n: int) -> list[str]:
+    items = ["Core Switch Refresh", "Campus Wi-Fi", "SD-WAN Rollout", "Firewall Upgrade",
+             "Data Center Fabric", "Managed NOC Contract", "Branch Routers", "Network Assessment"]
+    return [items[(i * 5) % len(items)] for i in range(n)]
+
+
+def _write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> None:
+    def q(v: str) -> str:
+        return '"' + str(v).replace('"', '""') + '"'
+
+    lines = [",".join(q(c) for c in frame.columns)]
+    for row in frame.itertuples(index=False):
+        lines.append(",".join(q(v) for v in row))
+    lines += [
+        "",
+        q(f"Grand Totals ({n_records} records)"),
+        "",
+        q("Confidential Information - Do Not Distribute"),
+        q("Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _write_hubspot_xlsx(deals: pd.DataFrame, path: Path) -> None:
+    from openpyxl import Workbook
+
+    close = deals["closed"].fillna(deals["expected_close"])
+    created = deals["created"] + pd.to_timedelta((np.arange(len(deals)) * 37) % 540, unit="min") + pd.Timedelta(hours=8)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "All deals"
+    headers = ["Record ID", "Deal Name", "Deal Stage", "Pipeline", "Close Date", "Create Date",
+               "Deal owner", "HubSpot Team", "Region", "Partner", "Lead Source", "Amount",
+               "Deal probability"]
+    ws.append(headers)
+    customers = _customer_names(len(deals))
+    for i, d in enumerate(deals.itertuples(index=False)):
+        ws.append([
+            int(d.deal_id[5:]) + 14_000_000_000,
+            f"{customers[i]} - {_products(i + 1)[-1]}",
+            _HUBSPOT_STAGE[d.stage],
+            "Partner Pipeline" if d.partner != DIRECT_PARTNER else "Sales Pipeline",
+            close.iloc[i].to_pydatetime().date() if pd.notna(close.iloc[i]) else None,
+            created.iloc[i].to_pydatetime(),
+            d.owner,
+            d.department,
+            d.unit,
+            None if d.partner == DIRECT_PARTNER else d.partner,
+            None if pd.isna(d.source) else d.source,
+            None if pd.isna(d.amount) else float(d.amount),
+            float(d.probability),
+        ])
+    for col, fmt in (("E", "yyyy-mm-dd"), ("F", "yyyy-mm-dd hh:mm"), ("L", "#,##0.00"), ("M", "0%")):
+        for cell in ws[col][1:]:
+            cell.number_format = fmt
+    ws.freeze_panes = "A2"
+    fixed = _dt.datetime(2026, 1, 5, 9, 0, 0)
+    wb.properties.created = fixed
+    wb.properties.modified = fixed
+    wb.save(path)
+
+
+def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Path]:
+    """Write the sample exports into ``folder`` and return their paths by name."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    deals = make_sample_deals(seed=seed)
+    paths = {
+        "salesforce": folder / "kestrel_salesforce_opportunities.csv",
+        "hubspot": folder / "kestrel_hubspot_deals.xlsx",
+        "targets": folder / "kestrel_partner_targets.csv",
+    }
+    sf = salesforce_report_frame(deals)
+    _write_salesforce_csv(sf, paths["salesforce"], len(sf))
+    _write_hubspot_xlsx(deals, paths["hubspot"])
+    targets = make_sample_targets(deals, seed=seed)
+    targets.to_csv(paths["targets"], index=False, float_format="%.2f")
+    return paths
+
+
+def sample_path(name: str = "salesforce") -> Path:
+    """Path of a bundled sample file: ``"salesforce"``, ``"hubspot"`` or ``"targets"``.
+
+    Examples
+    --------
+    >>> sample_path("salesforce").name
+    'kestrel_salesforce_opportunities.csv'
+    """
+    files = {
+        "salesforce": "kestrel_salesforce_opportunities.csv",
+        "hubspot": "kestrel_hubspot_deals.xlsx",
+        "targets": "kestrel_partner_targets.csv",
+    }
+    if name not in files:
+        from .errors import ChannelKPIError
+
+        raise ChannelKPIError(f"no sample called {name!r}", fix=f"use one of {sorted(files)}")
+    here = Path(__file__).resolve().parent
+    for folder in (here / "_sample", here.parent / "data" / "sample"):
+        if (folder / files[name]).exists():
+            return folder / files[name]
+    from .errors import FileFormatError
+
+    raise FileFormatError(
+        f"the sample file {files[name]!r} is not installed",
+        fix="run `python -m channelkpi.datasets data/sample` in a checkout, or reinstall channelkpi",
+    )
+
+
+if __name__ == "__main__":  # python -m channelkpi.datasets [folder]
+    import sys
+
+    out = write_sample(sys.argv[1] if len(sys.argv) > 1 else "data/sample")
+    for key, p in out.items():
+        print(f"{key}: {p}")

@@ -1,0 +1,47 @@
+"""Shared test helpers: the real exports beside the checkout, and small file builders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REALDATA = Path(os.environ.get("CHANNELKPI_REALDATA", ROOT.parent / "shared" / "realdata"))
+SAMPLE = ROOT / "data" / "sample"
+
+
+def _realdata(relative: str) -> Path:
+    """Path of a real export; skips (or fails in CI) when the folder is absent."""
+    path = REALDATA / relative
+    if not path.exists():
+        message = (
+            f"real export {path} is absent: these tests read ../shared/realdata beside the "
+            "checkout (set CHANNELKPI_REALDATA to its folder)"
+        )
+        if os.environ.get("CHANNELKPI_REQUIRE_REALDATA"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write text (or bytes) to a file in a temporary folder and return its path."""
+
+    def _write(name: str, content: str | bytes, encoding: str = "utf-8") -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_bytes(content.encode(encoding))
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def realdata():
+    """``realdata("d365-contoso-coffee/data/Opportunity.csv")`` -> path, or skip/fail if absent."""
+    return _realdata

@@ -1,0 +1,29 @@
+"""`channelkpi inspect` as a user runs it."""
+
+import io
+import subprocess
+import sys
+
+from channelkpi.cli import main
+from channelkpi.datasets import sample_path
+
+
+def test_inspect_sample():
+    out = io.StringIO()
+    assert main(["inspect", str(sample_path("salesforce")), "--rows", "3"], out=out) == 0
+    text = out.getvalue()
+    assert "salesforce_report" in text
+    assert "rows:    3126 read = 3123 kept + 0 merged + 3 rejected" in text
+    assert "Grand Totals (3123 records)" in text
+    assert "canonical deals (first 3 of 3123)" in text
+
+
+def test_inspect_bad_file_is_one_readable_line(tmp_path):
+    bad = tmp_path / "deals.csv"
+    bad.write_bytes(b"%PDF-1.4 not a csv")
+    proc = subprocess.run(
+        [sys.executable, "-m", "channelkpi.cli", "inspect", str(bad)], capture_output=True, text=True
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("channelkpi: error: deals.csv: this is a PDF document")
