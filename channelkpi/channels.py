@@ -22,7 +22,6 @@ import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
-import numpy as np
 import pandas as pd
 
 from .errors import ValueParseError
@@ -105,9 +104,10 @@ def classify_sources(
     """Map raw sources to channel segments (``unknown`` for blanks, ``other`` if unmapped)."""
     merged = dict(DEFAULT_CHANNEL_MAP)
     merged.update(_checked(channel_map))
-    s = pd.Series(list(sources) if not isinstance(sources, pd.Series) else sources, dtype=object)
-    blank = s.isna() | s.map(lambda v: isinstance(v, str) and not v.strip())
-    keys = s.where(~blank, "").map(normalize_source)
-    out = keys.map(merged).fillna("other")
-    out[np.array(blank, dtype=bool)] = "unknown"
-    return out.astype("str")
+    s = sources if isinstance(sources, pd.Series) else pd.Series(list(sources), dtype=object)
+    s = s.reset_index(drop=True)
+    lookup = {}
+    for u in pd.unique(s.dropna()):
+        text = str(u).strip()
+        lookup[u] = merged.get(normalize_source(text), "other") if text else "unknown"
+    return s.map(lookup).fillna("unknown").astype("str")

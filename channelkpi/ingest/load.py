@@ -13,7 +13,7 @@ import pandas as pd
 from ..channels import classify_sources
 from ..errors import ColumnError, CurrencyError, DetectionError, ValueParseError
 from ..schema import CHANNELS, DIRECT_PARTNER, STATUSES, validate_deals
-from .parse import _blank_mask, normalize_currency, parse_amounts, parse_bools, parse_dates
+from .parse import normalize_currency, parse_amounts, parse_bools, parse_dates
 from .presets import (
     BY_NAME,
     DEFAULT_STAGE_MAP,
@@ -28,6 +28,11 @@ from .presets import (
 from .reader import RawTable, Source, read_raw
 
 __all__ = ["LoadResult", "SourceInfo", "load_crm", "read_crm", "LEDGER_COLUMNS"]
+
+_STR = pd.StringDtype(na_value=np.nan)
+# literal characters (not \\u escapes) so that both pyarrow's RE2 and Python's re accept them
+_ODD_SPACE = "  |[\t\n\r\u00a0\u2007\u202f\u2009]"
+_NON_ASCII = r"[^\x00-\x7f]"
 
 #: Columns of :attr:`LoadResult.ledger`.
 LEDGER_COLUMNS = ("row", "outcome", "reason", "detail", "deal_id")
@@ -121,12 +126,26 @@ def _rows_text(rows: np.ndarray, values: pd.Series | None = None, limit: int = 5
     return ", ".join(parts) + more
 
 
+def _map_unique(values: pd.Series, func) -> pd.Series:
+    """``values.map(func)`` computed once per distinct value (exports repeat values a lot)."""
+    uniq = pd.unique(values.dropna())
+    lookup = {u: func(u) for u in uniq}
+    return values.map(lookup)
+
+
 def _clean_strings(values: pd.Series, label: str, warnings: list[str]) -> pd.Series:
-    """Strip, blank -> NaN, repair mojibake (``CafÃ©`` -> ``Café``)."""
-    obj = values.astype(object)
-    text = obj.map(_cell_text, na_action="ignore")
-    text = text.where(text.map(lambda v: isinstance(v, str) and v != "", na_action="ignore").fillna(False).astype(bool))
-    uniq = pd.unique(text.dropna())
+    """Text with single spaces, blanks as missing, mojibake (``CafÃ©``) repaired."""
+    if isinstance(values.dtype, pd.StringDtype):
+        text = values.str.strip()
+        runs = text.str.contains(_ODD_SPACE, regex=True).fillna(False).to_numpy(bool)
+        if runs.any():  # rare: only then pay for the replacement
+            text[runs] = text[runs].str.replace(r"\s+", " ", regex=True)
+    else:
+        text = _map_unique(values.astype(object), _cell_text).astype(_STR)
+    text = text.where(text != "")
+    # mojibake always has non-ASCII characters: only those values are worth a closer look
+    suspect = text.str.contains(_NON_ASCII, regex=True).fillna(False).to_numpy(bool)
+    uniq = pd.unique(text[suspect].dropna())
     if len(uniq):
         from ftfy import fix_encoding
         from ftfy.badness import is_bad
@@ -261,8 +280,8 @@ def _map_columns(raw: RawTable, preset: Preset, columns: Mapping | None) -> tupl
 def _status_from_words(values: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable,
                        *, strict: bool) -> tuple[pd.Series, pd.Series]:
     """Map status words. Returns (status or NaN, deleted mask)."""
-    keys = values.map(norm, na_action="ignore")
-    out = keys.map(lambda k: stage_map.get(k) or STATUS_WORDS.get(k), na_action="ignore")
+    keys = _map_unique(values, norm)
+    out = _map_unique(keys, lambda k: stage_map.get(k) or STATUS_WORDS.get(k))
     deleted = keys.isin(["deleted", "gelöscht", "supprimé"])
     unknown = keys.notna() & out.isna() & ~deleted
     if strict and unknown.any():
@@ -283,9 +302,9 @@ def _status_from_words(values: pd.Series, stage_map: dict[str, str], header: str
 
 def _status_from_stage(stages: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable,
                        need: pd.Series, warnings: list[str]) -> pd.Series:
-    keys = stages.map(norm, na_action="ignore")
+    keys = _map_unique(stages, norm)
     known = {**DEFAULT_STAGE_MAP, **{k: v for k, v in STATUS_WORDS.items() if v != "open"}, **stage_map}
-    out = keys.map(known.get, na_action="ignore")
+    out = keys.map(known).astype(object)
     unknown = keys.notna() & out.isna()
     if unknown.any():
         words = keys[unknown]
@@ -490,8 +509,8 @@ def load_crm(
     stage_map_n = _check_stage_map(stage_map)
     frame = raw.frame
     n = len(frame)
-    # an empty or whitespace-only cell is a missing value, whatever the column
-    cols = {role: frame[h].astype(object).where(~_blank_mask(frame[h]), None) for role, h in mapping.items()}
+    # the reader already made empty and whitespace-only cells missing
+    cols = {role: frame[h] for role, h in mapping.items()}
     ledger: list[tuple[int, str, str, str, object]] = [
         (r, "rejected", reason_, detail, None) for r, reason_, detail in raw.rejected
     ]
@@ -594,7 +613,7 @@ def load_crm(
     out["currency"] = cur
     out["probability"] = prob
     if "stage" in mapping and "probability" not in mapping:
-        default_p = out["stage"].map(lambda s: DEFAULT_STAGE_PROBABILITY.get(norm(s)), na_action="ignore")
+        default_p = _map_unique(out["stage"], lambda s: DEFAULT_STAGE_PROBABILITY.get(norm(s)))
         fill = out["probability"].isna() & (out["status"] == "open")
         out.loc[fill, "probability"] = default_p[fill].astype(float)
     out.loc[out["probability"].isna() & (out["status"] == "won"), "probability"] = 1.0
@@ -681,7 +700,7 @@ def _parse_date_column(values: pd.Series, header: str, raw: RawTable, dayfirst, 
     nonblank = int((~parsed.bad).sum() - parsed.values.isna().sum()) if len(values) else 0
     if parsed.bad.any():
         bad_rows = raw.rows[parsed.bad]
-        if parsed.bad.sum() == (values.map(lambda v: str(v).strip() != "" if v is not None else False)).sum():
+        if parsed.bad.sum() == values.notna().sum():
             i = np.flatnonzero(parsed.bad)[0]
             raise ValueParseError(
                 "no value in this date column could be read as a date",
@@ -759,7 +778,7 @@ def _amounts(cols, mapping, status, raw: RawTable, warnings) -> tuple[pd.Series,
                 f"won deals at {mapping['won_amount']!r}"
             )
     if "currency" in mapping:
-        cur = cols["currency"].map(normalize_currency)
+        cur = _map_unique(cols["currency"], normalize_currency)
         cur = cur.where(cur.notna(), inline)
         clash = inline.notna() & cols["currency"].notna() & (inline != cur)
         if clash.any():
@@ -841,9 +860,7 @@ def _probability(cols, mapping, status, raw, warnings) -> pd.Series:
     if "probability" not in mapping:
         return pd.Series(np.nan, index=index)
     header = mapping["probability"]
-    raw_vals = cols["probability"].astype(object).map(
-        lambda v: v.replace("%", "") if isinstance(v, str) else v
-    )
+    raw_vals = _map_unique(cols["probability"].astype(object), lambda v: v.replace("%", "") if isinstance(v, str) else v)
     parsed = parse_amounts(raw_vals)
     p = parsed.values
     percent = "%" in header or (p.max() > 1 if p.notna().any() else False) or cols["probability"].astype(str).str.contains("%").any()
@@ -861,31 +878,28 @@ def _probability(cols, mapping, status, raw, warnings) -> pd.Series:
 
 
 def _channels(out, cols, mapping, channel_map, rejected, warnings) -> pd.Series:
+    from ..channels import DEFAULT_CHANNEL_MAP, normalize_source
+
     if "channel" in mapping:
-        seg = out.index.to_series().map(lambda _: np.nan)
-        given = cols["channel"].map(lambda v: norm(v) if isinstance(v, str) and v.strip() else np.nan)
-        direct = given.isin(CHANNELS)
-        seg[direct] = given[direct]
-        rest = ~direct
-        seg[rest] = classify_sources(cols["channel"][rest], channel_map=channel_map).to_numpy()
+        # a channel column may hold the segments themselves or source-like values
+        given = _map_unique(cols["channel"], norm)
+        seg = given.where(given.isin(CHANNELS), classify_sources(cols["channel"], channel_map=channel_map).to_numpy())
         return seg.astype(object)
     if "source" not in mapping:
         return pd.Series("unknown", index=out.index, dtype=object)
     seg = classify_sources(out["source"], channel_map=channel_map)
     seg.index = out.index
-    other = (seg == "other") & ~rejected & out["source"].notna()
-    if other.any():
-        from ..channels import DEFAULT_CHANNEL_MAP, normalize_source
-
-        unmapped = out["source"][other & ~out["source"].map(lambda s: normalize_source(s) in DEFAULT_CHANNEL_MAP or normalize_source(s) in {normalize_source(k) for k in (channel_map or {})})]
-        if len(unmapped):
-            counts = unmapped.value_counts()
-            warnings.append(
-                f"{mapping['source']!r}: source(s) not in the channel map were counted as 'other': "
-                + ", ".join(f"{k!r} ({v})" for k, v in counts.head(8).items())
-                + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
-                + " (pass channel_map={'source': 'paid'|'earned'|'owned'|'partner'} to place them)"
-            )
+    known = set(DEFAULT_CHANNEL_MAP) | {normalize_source(k) for k in (channel_map or {})}
+    mapped = _map_unique(out["source"], lambda v: normalize_source(v) in known).fillna(True).astype(bool)
+    unmapped = out["source"][(seg == "other") & ~rejected & ~mapped]
+    if len(unmapped):
+        counts = unmapped.value_counts()
+        warnings.append(
+            f"{mapping['source']!r}: source(s) not in the channel map were counted as 'other': "
+            + ", ".join(f"{k!r} ({v})" for k, v in counts.head(8).items())
+            + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
+            + " (pass channel_map={'source': 'paid'|'earned'|'owned'|'partner'} to place them)"
+        )
     return seg.astype(object)
 
 
@@ -899,8 +913,11 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
         return out, entries
     out = out.copy()
     out["_row"] = rows
-    raw_sig = raw_kept.astype(str).agg("\x1f".join, axis=1).to_numpy()
-    out["_sig"] = raw_sig
+    out["_sig"] = ""
+    # a row's signature is all its cells as exported: equal signatures are exact repeats
+    out.loc[dup, "_sig"] = [
+        "\x1f".join(map(str, cells)) for cells in raw_kept[dup].itertuples(index=False, name=None)
+    ]
     d = out[dup]
     first_pos: dict[str, int] = {}
     exact_drop = d.duplicated(["deal_id", "_sig"], keep="first")

@@ -39,6 +39,7 @@ __all__ = [
     "normalize_currency",
 ]
 
+_STR = pd.StringDtype(na_value=np.nan)
 _SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2009]+")
 
 #: Currency symbols and names -> ISO 4217 codes. ``$`` alone is read as USD.
@@ -97,6 +98,8 @@ def is_blank(value: object) -> bool:
 
 def _blank_mask(values: pd.Series) -> np.ndarray:
     """True where a cell is missing or a string of only whitespace."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return np.array(values.isna() | (values.str.strip() == ""), dtype=bool)
     obj = pd.Series(values.astype(object).to_numpy())
     empty_str = obj.map(lambda v: isinstance(v, str) and not v.strip())
     return np.array(obj.isna(), dtype=bool) | np.array(empty_str, dtype=bool)
@@ -193,43 +196,55 @@ def parse_amounts(values: pd.Series) -> ParsedAmounts:
     notes: list[str] = []
     decimal = "."
     if rest.any():
-        texts = pd.Series(obj[rest]).astype(str)
-        uniq = texts.unique()
+        texts = pd.Series(obj[rest]).astype(_STR)
+        # Amounts are mostly distinct, their *shapes* are not: "12,345.67" and "98,765.43" are
+        # both "99,999.99". Every decision (separators, sign, currency, validity) depends only
+        # on the shape, so it is made once per shape; the digits are then read vectorised.
+        shapes = texts.str.replace(r"\d", "9", regex=True)
+        uniq = pd.unique(shapes)
         split = {u: _split_amount(u) for u in uniq}
-        nums = [s[0] for s in split.values() if s]
-        comma = any(_is_comma_decimal(t) for t in nums)
-        dot = any(_is_dot_decimal(t) for t in nums)
+        nums = [(u, sp[0]) for u, sp in split.items() if sp]
+        comma = [u for u, t in nums if _is_comma_decimal(t)]
+        dot = [u for u, t in nums if _is_dot_decimal(t)]
         if comma and dot:
-            ex_c = next(t for t in nums if _is_comma_decimal(t))
-            ex_d = next(t for t in nums if _is_dot_decimal(t))
+            ex_c = texts[shapes == comma[0]].iloc[0]
+            ex_d = texts[shapes == dot[0]].iloc[0]
             raise ValueParseError(
                 f"amounts mix a decimal point and a decimal comma ({ex_d!r} and {ex_c!r})",
                 value=ex_c,
                 fix="export the column in one number format, or fix the odd values",
             )
         decimal = "," if comma else "."
-        if not comma and any(re.fullmatch(r"\d{1,3}\.\d{3}", t) for t in nums):
+        if not comma and any(re.fullmatch(r"\d{1,3}\.\d{3}", t.replace("9", "1")) for _, t in nums):
             notes.append(
                 "values such as '1.200' were read with '.' as the decimal point; "
                 "if they are thousands, the export uses a decimal comma"
             )
-        parsed: dict[str, tuple[float, object]] = {}
-        for u, s in split.items():
-            if s is None:
+        sign: dict[str, float] = {}
+        code_of: dict[str, object] = {}
+        for u, sp in split.items():
+            if sp is None:
                 continue
-            num, cur, neg = s
-            number = _to_float(num, decimal)
-            if number is None:
+            num, cur, neg = sp
+            if _to_float(num, decimal) is None:
                 continue
             code = normalize_currency(cur) if cur else np.nan
             if cur and code == cur and not _ISO.match(cur):
                 continue  # "12 apples": an unknown word next to a number is not a currency
-            parsed[u] = (-number if neg else number, code)
-        vals = texts.map(lambda t: parsed.get(t, (np.nan, np.nan)))
+            sign[u] = -1.0 if neg else 1.0
+            code_of[u] = code
+        ok = shapes.isin(list(sign)).to_numpy()
+        digits = texts[ok].str.replace(r"[^\d.,]", "", regex=True)
+        thousands = "." if decimal == "," else ","
+        digits = digits.str.replace(thousands, "", regex=False)
+        if decimal == ",":
+            digits = digits.str.replace(",", ".", regex=False)
+        number = pd.to_numeric(digits, errors="coerce").to_numpy(float)
+        number = number * shapes[ok].map(sign).to_numpy(float)
         idx = np.flatnonzero(rest)
-        out[idx] = [v[0] for v in vals]
-        cur_out[idx] = [v[1] for v in vals]
-        bad[idx] = ~texts.isin(list(parsed)).to_numpy()
+        out[idx[ok]] = number
+        cur_out[idx[ok]] = shapes[ok].map(code_of).to_numpy(object)
+        bad[idx[~ok]] = True
     not_finite = ~np.isfinite(out) & ~np.isnan(out)
     if not_finite.any():
         bad |= not_finite
@@ -378,9 +393,12 @@ def parse_dates(
     oor = np.zeros(n, bool)
     notes: list[str] = []
 
-    # Native datetimes (Excel cells, already-parsed frames).
-    is_dt = obj.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp, np.datetime64)))
-    is_dt = is_dt.to_numpy(bool) & ~blank
+    # Native datetimes (Excel cells, already-parsed frames); a text column has none.
+    if isinstance(values.dtype, pd.StringDtype):
+        is_dt = np.zeros(n, bool)
+    else:
+        is_dt = obj.map(lambda v: isinstance(v, (_dt.datetime, _dt.date, pd.Timestamp, np.datetime64)))
+        is_dt = is_dt.to_numpy(bool) & ~blank
     if is_dt.any():
         for i in np.flatnonzero(is_dt):
             v = obj.iloc[i]
@@ -393,10 +411,13 @@ def parse_dates(
             except (ValueError, OverflowError, pd.errors.OutOfBoundsDatetime):
                 oor[i] = True
     # Excel serial numbers read as numbers (e.g. from a CSV of an unformatted date column)
-    is_num = obj.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
-    is_num = is_num.to_numpy(bool) & ~blank & ~is_dt
+    if isinstance(values.dtype, pd.StringDtype):
+        is_num = np.zeros(n, bool)
+    else:
+        is_num = obj.map(lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool))
+        is_num = is_num.to_numpy(bool) & ~blank & ~is_dt
     text_mask = ~blank & ~is_dt & ~is_num
-    texts = obj[text_mask].astype(str).str.strip()
+    texts = obj[text_mask].astype(_STR).str.strip()
     uniq = pd.Series(texts.unique(), dtype=object)
     parsed = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[ns]")
     chosen_dayfirst: bool | None = None

@@ -110,7 +110,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
     """Return (text, encoding, notes)."""
     notes: list[str] = []
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig", notes
+        return data.decode("utf-8-sig"), "utf-8-sig", notes
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16", notes
@@ -221,61 +221,69 @@ def _clean_headers(raw: list[object]) -> tuple[list[str], list[str]]:
 
 
 def _finish(frame: pd.DataFrame, rows: np.ndarray, raw_headers: list[object], table: RawTable) -> RawTable:
-    """Drop ghost columns and blank/footer rows, name the columns."""
+    """Tidy cells, drop ghost columns and blank/footer rows, name the columns."""
+    frame = frame.reset_index(drop=True)
+    cells = {j: _tidy_column(frame.iloc[:, j]) for j in range(frame.shape[1])}
     # ghost columns: no header and no value (formatted-but-empty Excel columns)
     keep_cols = []
-    for j in range(frame.shape[1]):
+    for j, col in cells.items():
         head = raw_headers[j] if j < len(raw_headers) else None
         blank_head = head is None or (isinstance(head, float) and np.isnan(head)) or not str(head).strip()
-        if blank_head and _all_blank(frame.iloc[:, j]):
+        if blank_head and col.isna().all():
             continue
         keep_cols.append(j)
-    frame = frame.iloc[:, keep_cols]
     headers, notes = _clean_headers([raw_headers[j] if j < len(raw_headers) else None for j in keep_cols])
     table.notes.extend(notes)
     unnamed = [h for h in headers if h.startswith("(column ")]
     if unnamed:
         table.notes.append(f"column(s) without a header were kept as {unnamed}")
-    frame.columns = headers
-    frame = frame.reset_index(drop=True)
-    filled = _filled_counts(frame)
+    frame = pd.DataFrame({h: cells[j] for h, j in zip(headers, keep_cols)}, index=frame.index)
+    filled = np.zeros(len(frame), int)
+    for h in headers:
+        filled += frame[h].notna().to_numpy(bool)
     blank = filled == 0
     table.blank_rows = int(blank.sum())
-    # footer / total lines: a marker in the first filled cell and at most two filled cells
-    first = _first_values(frame)
-    footer = (filled <= 2) & first.map(lambda v: bool(_FOOTER.match(str(v)))).to_numpy(bool) & ~blank
-    for i in np.flatnonzero(footer):
-        table.rejected.append((int(rows[i]), "footer", f"footer or total line {str(first.iloc[i])[:80]!r}"))
+    # footer / total lines: at most two filled cells, the first of them a marker
+    footer = np.zeros(len(frame), bool)
+    for i in np.flatnonzero((filled > 0) & (filled <= 2)):
+        first = next(v for v in frame.iloc[i].tolist() if not _missing(v))
+        if _FOOTER.match(str(first)):
+            footer[i] = True
+            table.rejected.append((int(rows[i]), "footer", f"footer or total line {str(first)[:80]!r}"))
     keep = ~blank & ~footer
-    table.frame = frame[keep].reset_index(drop=True)
+    table.frame = frame[keep].reset_index(drop=True) if not keep.all() else frame
     table.rows = rows[keep]
     table.headers = headers
     return table
 
 
-def _all_blank(col: pd.Series) -> bool:
-    return bool(col.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip())).all())
+_STR = pd.StringDtype(na_value=np.nan)
 
 
-def _filled_counts(frame: pd.DataFrame) -> np.ndarray:
-    if frame.shape[1] == 0:
-        return np.zeros(len(frame), int)
-    filled = np.zeros(len(frame), int)
-    for j in range(frame.shape[1]):
-        col = frame.iloc[:, j]
-        nonnull = col.notna().to_numpy(bool)
-        obj = col.astype(object)
-        empty = obj.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
-        filled += nonnull & ~empty
-    return filled
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NaT
 
 
-def _first_values(frame: pd.DataFrame) -> pd.Series:
-    if frame.shape[1] == 0:
-        return pd.Series([""] * len(frame), dtype=object)
-    obj = frame.astype(object).where(frame.notna(), None)
-    obj = obj.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
-    return obj.bfill(axis=1).iloc[:, 0].fillna("")
+def _tidy_column(col: pd.Series) -> pd.Series:
+    """Strip strings; empty or whitespace-only cells become missing.
+
+    All-text columns get pandas' string dtype (fast vectorised string methods downstream);
+    columns with numbers or dates (Excel cells) stay object so the values keep their type.
+    """
+    if col.dtype != object:
+        if isinstance(col.dtype, pd.StringDtype):
+            text = col.str.strip()
+            return text.where(text != "")
+        return col
+    is_str = col.map(lambda v: isinstance(v, str)).to_numpy(bool)
+    missing = col.isna().to_numpy(bool)
+    if (is_str | missing).all():
+        text = col.astype(_STR).str.strip()
+        return text.where(text != "")
+    out = col.copy()
+    stripped = col[is_str].map(str.strip)
+    out[is_str] = stripped.where(stripped != "", None)
+    return out.where(out.notna(), None)
 
 
 def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
@@ -342,11 +350,12 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
     return _finish(body, rows, raw_headers, table)
 
 
-def _read_text(text: str, name: str, encoding: str, notes: list[str]) -> RawTable:
+def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str]) -> RawTable:
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
-    lines = text.splitlines()[:60]
+    head = text[:4_000_000]  # the header is among the first records; never copy the whole file
+    lines = head.splitlines()[:60]
     skip_lines = 0
     delim = None
     m = re.match(r"^\s*sep=(.)\s*$", lines[0]) if lines else None
@@ -358,7 +367,7 @@ def _read_text(text: str, name: str, encoding: str, notes: list[str]) -> RawTabl
     if encoding.startswith("utf-16"):
         kind = "UTF-16 " + kind
     # Find the header among the first records, tracking physical lines.
-    body = io.StringIO(text)
+    body = io.StringIO(head)
     for _ in range(skip_lines):
         body.readline()
     reader = csv.reader(body, delimiter=delim)
@@ -379,16 +388,17 @@ def _read_text(text: str, name: str, encoding: str, notes: list[str]) -> RawTabl
         table.notes.append(f"skipped {h} title row(s) above the header (rows 1-{h})")
     ncols = len(raw_headers)
     try:
+        # pandas decodes the original bytes itself: a StringIO of the text would hold it as
+        # 4 bytes per character
         frame = pd.read_csv(
-            io.StringIO(text), sep=delim, header=None, names=list(range(ncols)), skiprows=lines_before_data,
+            io.BytesIO(data), encoding=encoding, sep=delim, header=None, names=list(range(ncols)), skiprows=lines_before_data,
             dtype=str, keep_default_na=False, na_values=[], skip_blank_lines=False, engine="c",
             quotechar='"', index_col=False,
         )
-        frame = frame.astype(object)
     except pd.errors.ParserError:
         frame = None
     except pd.errors.EmptyDataError:
-        frame = pd.DataFrame(columns=list(range(ncols)), dtype=object)
+        frame = pd.DataFrame(columns=list(range(ncols)), dtype=_STR)
     if frame is None:
         return _read_text_slow(text, delim, skip_lines, h, raw_headers, table)
     # pandas turns a trailing blank line into nothing and an inner one into an all-NaN row,
@@ -419,7 +429,7 @@ def _read_text_slow(text, delim, skip_lines, h, raw_headers, table: RawTable) ->
             continue
         good.append(rec[:ncols] + [""] * (ncols - len(rec)))
         rows.append(row)
-    frame = pd.DataFrame(good, columns=list(range(ncols)), dtype=object)
+    frame = pd.DataFrame(good, columns=list(range(ncols)), dtype=_STR)
     return _finish(frame, np.array(rows, dtype=int), raw_headers, table)
 
 
@@ -433,7 +443,7 @@ def read_raw(src: Source, *, sheet: str | int | None = None, max_bytes: int | No
     """
     name = _name_of(src)
     data = _read_bytes(src, name, max_bytes)
-    if not data.strip():
+    if not data[:65536].strip() and not data.strip():
         raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
     if data.startswith(b"PK\x03\x04"):
         return _read_excel(data, name, sheet)
@@ -446,4 +456,4 @@ def read_raw(src: Source, *, sheet: str | int | None = None, max_bytes: int | No
     text, encoding, notes = _decode(data, name)
     if sheet is not None:
         notes.append(f"sheet={sheet!r} was ignored: this is a text file, not a workbook")
-    return _read_text(text, name, encoding, notes)
+    return _read_text(data, text, name, encoding, notes)
