@@ -15,6 +15,22 @@ from .errors import (
     ValueParseError,
 )
 from .ingest import LoadResult, SourceInfo, load_crm, read_crm
+from .metrics.definitions import explain
+from .metrics.kpis import (
+    DEFAULT_QUALITY_WEIGHTS,
+    average_deal_size,
+    channel_performance,
+    deal_count,
+    deal_success,
+    deal_velocity,
+    kpi_table,
+    pipeline,
+    pipeline_waterfall,
+    quality_score,
+    seasonality,
+    win_rate,
+)
+from .metrics.targets import read_targets
 from .schema import COLUMNS, empty_deals, validate_deals
 
 __version__ = "0.1.0"
@@ -22,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COLUMNS",
     "DEFAULT_CHANNEL_MAP",
+    "DEFAULT_QUALITY_WEIGHTS",
     "ChannelKPIError",
     "ColumnError",
     "CurrencyError",
@@ -31,9 +48,22 @@ __all__ = [
     "SchemaError",
     "SourceInfo",
     "ValueParseError",
+    "average_deal_size",
     "channel_map_table",
+    "channel_performance",
+    "deal_count",
+    "deal_success",
+    "deal_velocity",
     "empty_deals",
+    "explain",
+    "kpi_table",
     "load_crm",
+    "pipeline",
+    "pipeline_waterfall",
+    "quality_score",
     "read_crm",
+    "read_targets",
+    "seasonality",
     "validate_deals",
+    "win_rate",
 ]

@@ -11,10 +11,12 @@ import channelkpi as ck
 
 def test_public_surface_is_curated():
     assert sorted(ck.__all__) == sorted(
-        ["COLUMNS", "DEFAULT_CHANNEL_MAP", "ChannelKPIError", "ColumnError", "CurrencyError",
-         "DetectionError", "FileFormatError", "LoadResult", "SchemaError", "SourceInfo",
-         "ValueParseError", "channel_map_table", "empty_deals", "load_crm", "read_crm",
-         "validate_deals"]
+        ["COLUMNS", "DEFAULT_CHANNEL_MAP", "DEFAULT_QUALITY_WEIGHTS", "ChannelKPIError", "ColumnError",
+         "CurrencyError", "DetectionError", "FileFormatError", "LoadResult", "SchemaError", "SourceInfo",
+         "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "deal_count",
+         "deal_success", "deal_velocity", "empty_deals", "explain", "kpi_table", "load_crm", "pipeline",
+         "pipeline_waterfall", "quality_score", "read_crm", "read_targets", "seasonality", "validate_deals",
+         "win_rate"]
     )
     for name in ck.__all__:
         assert hasattr(ck, name)
@@ -26,11 +28,12 @@ def test_error_family():
         assert issubclass(cls, ck.ChannelKPIError) and issubclass(cls, ValueError)
 
 
-def test_importing_and_loading_never_imports_ipywidgets():
+def test_importing_loading_and_computing_never_import_ipywidgets():
     code = (
         "import sys, channelkpi as ck;"
         "from channelkpi.datasets import sample_path;"
-        "ck.load_crm(sample_path('salesforce'));"
+        "deals = ck.read_crm(sample_path('salesforce'));"
+        "ck.kpi_table(deals, by='partner', freq='Q'); ck.quality_score(deals);"
         "bad = [m for m in ('ipywidgets', 'IPython', 'anywidget', 'voila') if m in sys.modules];"
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -1,0 +1,1 @@
+"""KPI computation: a row-level aggregation stage and a pandas finishing stage."""

@@ -1,0 +1,541 @@
+"""The eight channel-partner KPIs, exactly as the contract (``explain()``) defines them.
+
+Every function takes the canonical deals table first and keyword-only options:
+
+``by``
+    ``None`` or one or several of ``partner``, ``owner``, ``department``, ``unit``,
+    ``channel``, ``source``, ``stage``. Every group present in the deals appears in every period,
+    with zero counts and missing rates when it had nothing.
+``freq``
+    ``None`` (the whole range), ``"W"``, ``"M"``, ``"Q"`` or ``"Y"``; adds ``period``,
+    ``period_start`` and ``period_end``.
+``start``, ``end``
+    The date range (inclusive); ``end="2025-12"`` means the end of December 2025.
+``fiscal_year_start``
+    First month of the fiscal year (quarters and years are fiscal; FY named by its end year).
+``compare``
+    ``"previous"`` or ``"year"``: adds ``<column>_prev`` and ``<column>_change`` for every measure.
+``where``
+    ``{"partner": [...], "channel": [...]}``: keep only these deals (the rest count as
+    ``filtered_out``).
+
+Each result is a new DataFrame (the input is never modified) whose ``attrs["channelkpi"]`` says
+which KPI and definition it holds, how many rows it used and how many it excluded per reason.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from channelkpi import validate_deals
+>>> deals = validate_deals(pd.DataFrame({
+...     "deal_id": ["a", "b", "c"], "partner": ["Acme", "Acme", "Acme"],
+...     "status": ["won", "won", "lost"], "amount": [200.0, 400.0, 50.0],
+...     "closed": ["2024-03-01", "2024-03-20", "2024-03-05"]}))
+>>> average_deal_size(deals, by="partner")[["partner", "avg_deal_size", "won_count"]]
+  partner  avg_deal_size  won_count
+0    Acme          300.0          2
+>>> round(float(win_rate(deals)["win_rate"].iloc[0]), 3)
+0.667
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ChannelKPIError
+from ..schema import CHANNELS
+from .definitions import DEFINITIONS
+from .engine import Aggregates, aggregate, make_query
+from .finish import _money, _ratio, build_frame, exclusions, grid_keys, pipeline_as_of, with_periods
+from .periods import lag
+from .stats import beta_prior, log_mean_split, mid_percentile, shrink, wilson_interval
+
+__all__ = [
+    "deal_count",
+    "average_deal_size",
+    "pipeline",
+    "pipeline_waterfall",
+    "channel_performance",
+    "win_rate",
+    "seasonality",
+    "deal_velocity",
+    "quality_score",
+    "deal_success",
+    "kpi_table",
+    "DEFAULT_QUALITY_WEIGHTS",
+]
+
+#: Weights of the quality score's components (percentile ranks among peers).
+DEFAULT_QUALITY_WEIGHTS = {"won_amount": 0.4, "won_count": 0.2, "win_rate_shrunk": 0.25, "avg_deal_size": 0.15}
+
+_OUTCOME_KEYS = [("outcomes", "cl_key")]
+_COHORT_KEYS = [("created", "cr_key")]
+_STOCK_KEYS = [("created", "cr_key"), ("outcomes", "cl_key")]
+
+
+def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, compare, where, engine):
+    q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare)
+    agg = aggregate(deals, q, set(needs), engine=engine)
+    keys = grid_keys(agg, sources)
+    return agg, build_frame(agg, keys)
+
+
+def _finish(df: pd.DataFrame, agg: Aggregates, columns: list[str], kpi: str, used_excluded, *, compare, extra_attrs=None) -> pd.DataFrame:
+    """Select columns, add comparisons and periods, drop lookback periods, attach attrs."""
+    q = agg.query
+    lv = list(q.by)
+    out = df[[*lv, "key", *columns]].copy()
+    if compare is not None:
+        shift = lag(q.freq, compare)
+        prev = out[[*lv, "key", *columns]].copy()
+        prev["key"] = prev["key"] + shift
+        prev = prev.rename(columns={c: f"{c}_prev" for c in columns})
+        out = out.merge(prev, on=[*lv, "key"], how="left")
+        for c in columns:
+            out[f"{c}_change"] = out[c].astype(float) - out[f"{c}_prev"].astype(float)
+        ordered = [x for c in columns for x in (c, f"{c}_prev", f"{c}_change")]
+        out = out[[*lv, "key", *ordered]]
+    if q.lookback and q.start is not None:
+        out = out[out["key"] >= q.key(q.start)]
+    out = with_periods(out.reset_index(drop=True), agg)
+    if lv:
+        out = out.sort_values([*lv, *(["period_start"] if q.freq else [])], kind="stable").reset_index(drop=True)
+    used, excluded = used_excluded
+    out.attrs["channelkpi"] = {
+        "kpi": kpi,
+        "definition": DEFINITIONS[kpi].formula,
+        "rows": agg.rows,
+        "used": used,
+        "excluded": excluded,
+        "engine": agg.engine,
+        **(extra_attrs or {}),
+    }
+    return out
+
+
+def _common(by, freq, start, end, fiscal_year_start, compare, where, engine):
+    return {"by": by, "freq": freq, "start": start, "end": end, "fiscal_year_start": fiscal_year_start,
+            "compare": compare, "where": where, "engine": engine}
+
+
+# --------------------------------------------------------------------------- measures
+def _outcome_measures(df: pd.DataFrame) -> None:
+    df["won_amount"] = _money(df["won_cents"])
+    df["lost_amount"] = _money(df["lost_cents"])
+    df["closed_count"] = df["won_count"] + df["lost_count"]
+    df["n"] = df["closed_count"]
+    df["avg_deal_size"] = _ratio(df["won_cents"], df["won_amount_n"]) / 100.0
+    df["amount_count"] = df["won_amount_n"]
+    df["win_rate"] = _ratio(df["won_count"], df["n"])
+    low, high = wilson_interval(df["won_count"], df["n"])
+    df["win_rate_low"], df["win_rate_high"] = low, high
+    if "won_cycle_n" in df:
+        df["cycle_days_mean"] = _ratio(df["won_cycle_sum"], df["won_cycle_n"])
+        df["lost_cycle_days_mean"] = _ratio(df["lost_cycle_sum"], df["lost_cycle_n"])
+    if "won_cycle_median" in df:
+        df["cycle_days_median"] = df["won_cycle_median"]
+        df["lost_cycle_days_median"] = df["lost_cycle_median"]
+    if "won_median_amount" in df:
+        df["median_deal_size"] = df["won_median_amount"]
+
+
+def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
+    df["open_amount"] = _money(df["open_cents"])
+    df["weighted_amount"] = _money(df["open_wcents"])
+    df["open_start_amount"] = _money(df["open_start_cents"])
+    if agg.query.freq is None and agg.query.start is None:
+        # one snapshot and nothing before it to compare with
+        df["change_count"] = np.nan
+        df["change_amount"] = np.nan
+    else:
+        df["change_count"] = (df["open_count"] - df["open_start_count"]).astype("int64")
+        df["change_amount"] = _money(df["open_cents"] - df["open_start_cents"])
+
+
+def _velocity(df: pd.DataFrame) -> None:
+    df["sales_velocity"] = (
+        df["open_start_count"] * df["win_rate"] * df["avg_deal_size"] / df["cycle_days_mean"]
+    ).where(df["cycle_days_mean"] > 0)
+
+
+# --------------------------------------------------------------------------- KPIs
+def deal_count(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Deal count (KPI 2): won deals closed in each period, with created, closed and open counts.
+
+    Returns ``won_count``, ``created_count`` (created in P), ``closed_count`` (won + lost
+    closed in P) and ``open_count`` (open at the end of P; with ``freq=None`` as of ``end`` or
+    the last date in the data).
+    """
+    agg, df = _run(deals, {"outcomes", "created", "flows"}, _OUTCOME_KEYS + _COHORT_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    cols = ["won_count", "created_count", "closed_count", "open_count"]
+    return _finish(df, agg, cols, "deal_count", exclusions(agg, "outcome"), compare=compare)
+
+
+def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, basis="won", compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Average deal size (KPI 1): won amount / won deals closed in P, with the median.
+
+    ``basis="open"`` gives the mean amount of open deals expected to close in P (as some CRMs
+    report it). Won deals without an amount are excluded (``no_amount``); ``amount_count`` says
+    how many amounts the average is over.
+    """
+    if basis not in ("won", "open"):
+        raise ChannelKPIError(f"basis={basis!r}", fix="use basis='won' (default) or basis='open'")
+    if basis == "open":
+        agg, df = _run(deals, {"open_expected"}, [("open_expected", "ex_key")],
+                       **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+        df["avg_deal_size"] = _ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
+        df["median_deal_size"] = df["open_exp_median_amount"]
+        df["open_count"] = df["open_exp_count"]
+        df["open_amount"] = _money(df["open_exp_cents"])
+        df["amount_count"] = df["open_exp_amount_n"]
+        cols = ["avg_deal_size", "median_deal_size", "open_count", "open_amount", "amount_count"]
+        return _finish(df, agg, cols, "average_deal_size", _open_basis(agg), compare=compare,
+                       extra_attrs={"variant": "basis='open'"})
+    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    cols = ["avg_deal_size", "median_deal_size", "won_count", "won_amount", "amount_count"]
+    return _finish(df, agg, cols, "average_deal_size", _won_only(agg, value=True), compare=compare)
+
+
+def _open_basis(agg: Aggregates):
+    """Exclusions of the open-basis deal size: closed deals, and open deals without an
+    expected close date or expected outside the range."""
+    st = agg.status
+    opened = st["status"] == "open"
+    used = int(agg.tables["open_expected"]["n"].sum())
+    with_date = int(st.loc[opened & (st["ex_null"] == 0), "n"].sum())
+    excluded = {
+        "filtered_out": agg.filtered_out,
+        "not_open": int(st.loc[~opened, "n"].sum()),
+        "no_expected_close": int(st.loc[opened & (st["ex_null"] == 1), "n"].sum()),
+        "outside_period": with_date - used,
+    }
+    return used, {k: v for k, v in excluded.items() if v}
+
+
+def _won_only(agg: Aggregates, *, value=False):
+    """Exclusions of a won-deals-only KPI: lost deals closed in P count as ``not_won``."""
+    used, excluded = exclusions(agg, "outcome", value=value)
+    st = agg.status
+    lost = st["status"] == "lost"
+    if agg.query.periods_apply:
+        lost = lost & (st["cl_in"] == 1)
+    if value:
+        lost = lost & (st["has_amount"] == 1)
+    n_lost = int(st.loc[lost, "n"].sum())
+    excluded["not_won"] = n_lost
+    return used - n_lost, {k: v for k, v in excluded.items() if v}
+
+
+def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, as_of=None, targets=None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Opportunity pipeline (KPI 3): deals open at the end of each period (or ``as_of``).
+
+    Open as of *t*: created on or before *t* and not closed by *t*. ``open_amount`` sums
+    amounts, ``weighted_amount`` sums amount x probability; ``change_count`` and
+    ``change_amount`` compare with the previous period end (with ``freq=None``: with the day
+    before ``start``, or zero). A past snapshot uses each deal's current amount and stage.
+
+    With ``targets=`` (see :func:`channelkpi.read_targets`) adds ``target``, ``won_amount``,
+    ``attainment`` (won amount / target), ``next_target``, ``next_pipeline`` (open at the end of
+    P and expected to close in the next period) and ``coverage`` (next_pipeline / next_target).
+    """
+    if as_of is not None:
+        if freq is not None:
+            end = as_of if end is None else min(pd.Timestamp(end), pd.Timestamp(as_of))
+        else:
+            end = as_of
+    needs = {"flows"} | ({"outcomes", "coverage"} if targets is not None else set())
+    agg, df = _run(deals, needs, _STOCK_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _stock_measures(df, agg)
+    cols = ["open_count", "open_amount", "weighted_amount", "change_count", "change_amount"]
+    extra = {"as_of": str(pipeline_as_of(agg).date())} if freq is None else {}
+    if targets is not None:
+        _outcome_measures(df)
+        df = _with_targets(df, agg, targets)
+        cols += ["target", "won_amount", "attainment", "next_target", "next_pipeline", "coverage"]
+    return _finish(df, agg, cols, "pipeline", exclusions(agg, "stock"), compare=compare, extra_attrs=extra)
+
+
+def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> pd.DataFrame:
+    from .targets import targets_on_grid
+
+    q = agg.query
+    if q.freq is None:
+        raise ChannelKPIError("targets= needs periods", fix="pass freq='M', 'Q' or 'Y' with targets=")
+    tg = targets_on_grid(targets, q)
+    lv = list(q.by)
+    df = df.merge(tg, on=[*lv, "key"], how="left")
+    nxt = tg.rename(columns={"target": "next_target"})
+    nxt["key"] = nxt["key"] - 1
+    df = df.merge(nxt, on=[*lv, "key"], how="left")
+    df["attainment"] = _ratio(df["won_amount"], df["target"])
+    df["next_pipeline"] = _money(df["next_expected_cents"])
+    df["coverage"] = _ratio(df["next_pipeline"], df["next_target"])
+    return df
+
+
+def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+    """From one period end to the next: ``start + created - won - lost = end`` (amounts and counts).
+
+    ``created`` counts deals created in P and still open at its end; ``won`` and ``lost`` count
+    deals open at the previous end that closed in P. Deals created and closed within P appear
+    in neither snapshot and not here.
+    """
+    if freq is None:
+        raise ChannelKPIError("a waterfall needs periods", fix="pass freq='M', 'Q', 'Y' or 'W'")
+    agg, df = _run(deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine))
+    df["start"] = _money(df["open_start_cents"])
+    df["created"] = _money(df["wf_created_cents"])
+    df["won"] = _money(df["wf_won_cents"])
+    df["lost"] = _money(df["wf_lost_cents"])
+    df["end"] = _money(df["open_cents"])
+    df["start_count"] = df["open_start_count"]
+    df["created_count"] = df["wf_created_count"]
+    df["won_count"] = df["wf_won_count"]
+    df["lost_count"] = df["wf_lost_count"]
+    df["end_count"] = df["open_count"]
+    cols = ["start", "created", "won", "lost", "end", "start_count", "created_count", "won_count", "lost_count", "end_count"]
+    return _finish(df, agg, cols, "pipeline_waterfall", exclusions(agg, "stock"), compare=None)
+
+
+def channel_performance(deals, *, by="channel", freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Marketing channels (KPI 4): per channel (or ``by="source"``), deals created, won, won amount
+    and its share of the period's total, win rate, average deal size and median cycle."""
+    agg, df = _run(deals, {"outcomes", "created"}, _OUTCOME_KEYS + _COHORT_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    total = df.groupby("key")["won_cents"].transform("sum")
+    df["won_share"] = _ratio(df["won_cents"], total)
+    cols = ["created_count", "won_count", "won_amount", "won_share", "win_rate", "avg_deal_size", "cycle_days_median"]
+    return _finish(df, agg, cols, "channel_performance", exclusions(agg, "outcome"), compare=compare)
+
+
+def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weight="count", denominator="closed", compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Close rate (KPI 5): won / (won + lost) among deals closed in P, with a Wilson 95 % interval.
+
+    ``weight="value"`` gives won amount / (won + lost amount) (deals without amount excluded;
+    no interval: a share of money is not a binomial proportion). ``denominator="created"``
+    gives won deals closed in P / deals created in P, some vendors' "close rate"; it can
+    exceed 1 and has no interval.
+    """
+    if weight not in ("count", "value"):
+        raise ChannelKPIError(f"weight={weight!r}", fix="use weight='count' or weight='value'")
+    if denominator not in ("closed", "created"):
+        raise ChannelKPIError(f"denominator={denominator!r}", fix="use denominator='closed' or 'created'")
+    needs = {"outcomes"} | ({"created"} if denominator == "created" else set())
+    sources = _OUTCOME_KEYS + (_COHORT_KEYS if denominator == "created" else [])
+    agg, df = _run(deals, needs, sources, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    variant = {}
+    if weight == "value":
+        df["win_rate"] = _ratio(df["won_cents"], df["won_cents"] + df["lost_cents"])
+        df["win_rate_low"] = np.nan
+        df["win_rate_high"] = np.nan
+        variant = {"variant": "weight='value'"}
+        used = exclusions(agg, "outcome", value=True)
+    else:
+        used = exclusions(agg, "outcome")
+    if denominator == "created":
+        if weight == "value":
+            df["win_rate"] = _ratio(df["won_cents"], df["created_cents"])
+        else:
+            df["win_rate"] = _ratio(df["won_count"], df["created_count"])
+        df["win_rate_low"] = np.nan
+        df["win_rate_high"] = np.nan
+        df["n"] = df["created_count"]
+        variant = {"variant": f"denominator='created'{', weight=' + repr(weight) if weight == 'value' else ''}"}
+    cols = ["win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]
+    if weight == "value":
+        cols += ["won_amount", "lost_amount"]
+    return _finish(df, agg, cols, "win_rate", used, compare=compare, extra_attrs=variant)
+
+
+def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+    """Close rate by month of year over all years (KPI 5, seasonality).
+
+    One row per group x month (1-12): ``won_count``, ``lost_count``, ``n``, ``win_rate`` with its
+    Wilson interval, ``expected_rate`` (the rate of all groups in that month: the seasonal norm),
+    ``group_rate`` (the group's own rate over all months) and ``difference`` (win_rate - expected).
+    """
+    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, "M", start, end, fiscal_year_start, None, where, engine))
+    lv = list(agg.query.by)
+    df["month"] = (df["key"] % 12 + 1).astype("int64")
+    g = df.groupby([*lv, "month"], dropna=False, sort=True)[["won_count", "lost_count"]].sum().reset_index()
+    if not len(g):
+        g = pd.DataFrame({**{c: pd.Series(dtype=object) for c in lv}, "month": pd.Series(dtype="int64"),
+                          "won_count": pd.Series(dtype="int64"), "lost_count": pd.Series(dtype="int64")})
+    if lv:  # every group gets all twelve months
+        months = pd.DataFrame({"month": np.arange(1, 13)})
+        full = agg.groups.reset_index(drop=True).merge(months, how="cross")
+        for c in lv:
+            full[c] = full[c].astype(object)
+            g[c] = g[c].astype(object)
+        g = full.merge(g, on=[*lv, "month"], how="left").fillna({"won_count": 0, "lost_count": 0})
+    else:
+        g = pd.DataFrame({"month": np.arange(1, 13)}).merge(g, on="month", how="left").fillna(0)
+    g["won_count"] = g["won_count"].astype("int64")
+    g["lost_count"] = g["lost_count"].astype("int64")
+    g["n"] = g["won_count"] + g["lost_count"]
+    g["win_rate"] = _ratio(g["won_count"], g["n"])
+    g["win_rate_low"], g["win_rate_high"] = wilson_interval(g["won_count"], g["n"])
+    overall = g.groupby("month")[["won_count", "n"]].transform("sum")
+    g["expected_rate"] = _ratio(overall["won_count"], overall["n"])
+    if lv:
+        own = g.groupby(lv, dropna=False)[["won_count", "n"]].transform("sum")
+        g["group_rate"] = _ratio(own["won_count"], own["n"])
+    else:
+        g["group_rate"] = _ratio(g["won_count"].sum(), g["n"].sum()).iloc[0] if g["n"].sum() else np.nan
+    g["difference"] = g["win_rate"] - g["expected_rate"]
+    g.insert(len(lv) + 1, "month_name", pd.to_datetime(g["month"].astype(str), format="%m").dt.strftime("%b"))
+    g.attrs["channelkpi"] = {"kpi": "seasonality", "definition": DEFINITIONS["seasonality"].formula,
+                             "rows": agg.rows, "used": exclusions(agg, "outcome")[0],
+                             "excluded": exclusions(agg, "outcome")[1], "engine": agg.engine}
+    return g.reset_index(drop=True)
+
+
+def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Deal velocity (KPI 6): cycle length of won deals closed in P and sales velocity.
+
+    ``cycle_days_median`` (default) and ``cycle_days_mean`` are ``closed - created`` in days for
+    won deals; ``lost_cycle_days_*`` the same for lost deals. ``sales_velocity`` (money per day)
+    = ``open_start_count x win_rate x avg_deal_size / cycle_days_mean``, each input beside it.
+    With periods, its change from the previous period (or ``compare="year"``) is split exactly
+    into the four levers: ``velocity_change_open``, ``..._win_rate``, ``..._deal_size``,
+    ``..._cycle`` (a log-mean split; missing where an input is zero).
+    """
+    agg, df = _run(deals, {"outcomes", "flows"}, _OUTCOME_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    _velocity(df)
+    cols = ["cycle_days_median", "cycle_days_mean", "sales_velocity", "open_start_count", "win_rate", "avg_deal_size",
+            "won_count", "lost_cycle_days_median", "lost_cycle_days_mean"]
+    if agg.query.freq is not None:
+        df = _levers(df, agg, lag(agg.query.freq, compare or "previous"))
+        cols += ["velocity_change", "velocity_change_open", "velocity_change_win_rate", "velocity_change_deal_size", "velocity_change_cycle"]
+    return _finish(df, agg, cols, "deal_velocity", exclusions(agg, "outcome", cycle=True), compare=compare)
+
+
+_LEVERS = [("open_start_count", "open", 1), ("win_rate", "win_rate", 1), ("avg_deal_size", "deal_size", 1), ("cycle_days_mean", "cycle", -1)]
+
+
+def _levers(df: pd.DataFrame, agg: Aggregates, shift: int) -> pd.DataFrame:
+    lv = list(agg.query.by)
+    cols = ["sales_velocity"] + [c for c, _, _ in _LEVERS]
+    prev = df[[*lv, "key", *cols]].copy()
+    prev["key"] = prev["key"] + shift
+    prev = prev.rename(columns={c: f"_{c}_old" for c in cols})
+    df = df.merge(prev, on=[*lv, "key"], how="left")
+    df["velocity_change"] = df["sales_velocity"] - df["_sales_velocity_old"]
+    parts = log_mean_split(
+        df["sales_velocity"], df["_sales_velocity_old"],
+        [df[c] for c, _, _ in _LEVERS], [df[f"_{c}_old"] for c, _, _ in _LEVERS], [s for _, _, s in _LEVERS],
+    )
+    for (_, name, _), part in zip(_LEVERS, parts):
+        df[f"velocity_change_{name}"] = part
+    return df.drop(columns=[f"_{c}_old" for c in cols])
+
+
+def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fiscal_year_start=1, weights: Mapping[str, float] | None = None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Quality score (KPI 7): a 0-100 composite per group and period, ranked among peers.
+
+    The weighted mean of percentile ranks among the period's peers of won amount (0.4), won
+    count (0.2), win rate shrunk toward the overall rate with an empirical-Bayes beta prior
+    (0.25) and average deal size (0.15); ``weights=`` changes them (they are normalised to sum
+    to 1 and recorded in ``attrs``). ``rank`` 1 is the best; ``pct_*`` columns show each
+    component's percentile rank.
+    """
+    w = dict(DEFAULT_QUALITY_WEIGHTS if weights is None else weights)
+    unknown = set(w) - set(DEFAULT_QUALITY_WEIGHTS)
+    if unknown or not w or any((not np.isfinite(v)) or v < 0 for v in w.values()) or sum(w.values()) <= 0:
+        raise ChannelKPIError(
+            f"weights={w} are not valid", fix=f"give non-negative weights for some of {list(DEFAULT_QUALITY_WEIGHTS)}"
+        )
+    total = sum(w.values())
+    w = {k: v / total for k, v in w.items()}
+    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    priors = {}
+    df["win_rate_shrunk"] = np.nan
+    for key, part in df.groupby("key"):
+        prior = beta_prior(part["won_count"], part["n"])
+        priors[int(key)] = str(prior)
+        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], prior)
+    score = pd.Series(0.0, index=df.index)
+    for comp, weight in w.items():
+        df[f"pct_{comp}"] = mid_percentile(df[comp], df["key"])
+        score += weight * df[f"pct_{comp}"]
+    df["quality_score"] = 100 * score
+    df["rank"] = df.groupby("key")["quality_score"].rank(method="min", ascending=False).astype("int64")
+    cols = ["quality_score", "rank", "won_count", "won_amount", "win_rate_shrunk", "avg_deal_size", "win_rate", "n",
+            *[f"pct_{c}" for c in w]]
+    prior_text = next(iter(priors.values())) if len(priors) == 1 else priors
+    return _finish(df, agg, cols, "quality_score", exclusions(agg, "outcome"), compare=compare,
+                   extra_attrs={"weights": w, "prior": prior_text})
+
+
+def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """Deal success (KPI 8): of the deals created in P, the share won so far.
+
+    ``success_rate`` = won / created; ``pending_share`` = still open / created (a young cohort
+    is pending, not bad); ``lost_share``; ``success_rate_value`` = won amount / created amount.
+    """
+    agg, df = _run(deals, {"created"}, _COHORT_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    df["won_count"] = df["cohort_won_count"]
+    df["lost_count"] = df["cohort_lost_count"]
+    df["open_count"] = df["cohort_open_count"]
+    df["success_rate"] = _ratio(df["won_count"], df["created_count"])
+    df["pending_share"] = _ratio(df["open_count"], df["created_count"])
+    df["lost_share"] = _ratio(df["lost_count"], df["created_count"])
+    df["success_rate_value"] = _ratio(df["cohort_won_cents"], df["created_cents"])
+    cols = ["success_rate", "pending_share", "created_count", "won_count", "lost_share", "lost_count", "open_count", "success_rate_value"]
+    return _finish(df, agg, cols, "deal_success", exclusions(agg, "cohort"), compare=compare)
+
+
+def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weights=None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+    """All eight KPIs for a selection in one call (one row per group x period).
+
+    Columns: counts (``won_count``, ``lost_count``, ``created_count``, ``closed_count``,
+    ``open_count``), deal size (``won_amount``, ``avg_deal_size``, ``median_deal_size``),
+    pipeline (``open_amount``, ``weighted_amount``, ``change_count``, ``change_amount``),
+    marketing channels (``won_amount_<channel>`` for each segment), close rate (``win_rate``,
+    ``win_rate_low``, ``win_rate_high``, ``n``), velocity (``cycle_days_median``,
+    ``cycle_days_mean``, ``open_start_count``, ``sales_velocity``), quality (``quality_score``,
+    ``rank``, ``win_rate_shrunk``) and deal success (``success_rate``, ``pending_share``).
+    """
+    agg, df = _run(deals, {"outcomes", "created", "flows"},
+                   _OUTCOME_KEYS + _COHORT_KEYS,
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    _outcome_measures(df)
+    _stock_measures(df, agg)
+    _velocity(df)
+    df["won_count"] = df["won_count"].astype("int64")
+    channel_cols = []
+    if "channel" not in agg.query.by:
+        for ch in CHANNELS:
+            df[f"won_amount_{ch}"] = _money(df[f"won_cents_{ch}"])
+            channel_cols.append(f"won_amount_{ch}")
+    df["success_rate"] = _ratio(df["cohort_won_count"], df["created_count"])
+    df["pending_share"] = _ratio(df["cohort_open_count"], df["created_count"])
+    w = dict(DEFAULT_QUALITY_WEIGHTS if weights is None else weights)
+    total = sum(w.values())
+    df["win_rate_shrunk"] = np.nan
+    for key, part in df.groupby("key"):
+        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], beta_prior(part["won_count"], part["n"]))
+    score = sum((v / total) * mid_percentile(df[k], df["key"]) for k, v in w.items())
+    df["quality_score"] = 100 * score
+    df["rank"] = df.groupby("key")["quality_score"].rank(method="min", ascending=False).astype("int64")
+    cols = ["won_count", "lost_count", "created_count", "closed_count", "open_count",
+            "won_amount", "avg_deal_size", "median_deal_size",
+            "open_amount", "weighted_amount", "change_count", "change_amount",
+            *channel_cols,
+            "win_rate", "win_rate_low", "win_rate_high", "n",
+            "cycle_days_median", "cycle_days_mean", "open_start_count", "sales_velocity",
+            "quality_score", "rank", "win_rate_shrunk",
+            "success_rate", "pending_share"]
+    return _finish(df, agg, cols, "kpi_table", exclusions(agg, "outcome"), compare=compare)
