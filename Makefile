@@ -36,5 +36,9 @@ test: install-test
 sample: install-test
 	$(PY) -m channelkpi.datasets data/sample
 
+## make benchmark: KPI engine speed against a DuckDB SQL reference (1 M deals)
+benchmark: install-test
+	$(PY) benchmarks/kpi_engine.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -376,6 +376,10 @@ def test_empty_selection_gives_an_empty_typed_table():
     empty = ck.win_rate(ck.empty_deals(), by="partner", freq="Q")
     assert len(empty) == 0 and list(empty.columns[:2]) == ["partner", "period"]
     assert len(ck.win_rate(ck.empty_deals())) == 1  # the whole range: one row of zeros and NaN
+    for fn in (ck.kpi_table, ck.pipeline, ck.deal_success, ck.quality_score):
+        typed = fn(ck.empty_deals(), by="partner", freq="M")
+        full = fn(deals, by="partner", freq="M")
+        assert typed.dtypes.to_dict() == full.dtypes.to_dict(), fn.__name__
 
 
 def test_filtering_to_one_partner_equals_its_row_of_the_grouped_result():

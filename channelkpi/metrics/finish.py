@@ -16,6 +16,8 @@ from .periods import period_frame
 
 __all__ = ["Frame", "build_frame", "exclusions"]
 
+_STR = pd.StringDtype(na_value=np.nan)
+
 
 def _levels(agg: Aggregates) -> list[str]:
     return list(agg.query.by)
@@ -274,9 +276,11 @@ def exclusions(agg: Aggregates, kind: str, *, value: bool = False, cycle: bool =
 def with_periods(df: pd.DataFrame, agg: Aggregates) -> pd.DataFrame:
     """Replace the integer key by ``period``, ``period_start``, ``period_end`` (if any)."""
     q = agg.query
+    df = df.astype({lv: _STR for lv in _levels(agg)})
     if q.freq is None:
         return df.drop(columns=["key"])
     periods = period_frame(df["key"].unique() if len(df) else [], q.freq, q.fiscal_year_start)
+    periods = periods.astype({"period": _STR, "period_start": "datetime64[ns]", "period_end": "datetime64[ns]"})
     out = df.merge(periods, on="key", how="left")
     lv = _levels(agg)
     rest = [c for c in out.columns if c not in (*lv, "key", "period", "period_start", "period_end")]

@@ -392,6 +392,7 @@ def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, wh
     else:
         g["group_rate"] = _ratio(g["won_count"].sum(), g["n"].sum()).iloc[0] if g["n"].sum() else np.nan
     g["difference"] = g["win_rate"] - g["expected_rate"]
+    g = g.astype({c: "str" for c in lv})
     g.insert(len(lv) + 1, "month_name", pd.to_datetime(g["month"].astype(str), format="%m").dt.strftime("%b"))
     g.attrs["channelkpi"] = {"kpi": "seasonality", "definition": DEFINITIONS["seasonality"].formula,
                              "rows": agg.rows, "used": exclusions(agg, "outcome")[0],
