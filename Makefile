@@ -36,9 +36,10 @@ test: install-test
 sample: install-test
 	$(PY) -m channelkpi.datasets data/sample
 
-## make benchmark: KPI engine speed against a DuckDB SQL reference (1 M deals)
+## make benchmark: KPI engine speed against a DuckDB SQL reference, and loading memory (1 M deals)
 benchmark: install-test
 	$(PY) benchmarks/kpi_engine.py
+	$(PY) benchmarks/load_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -120,6 +120,11 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
                 file=name,
                 fix="re-export as CSV UTF-8",
             ) from None
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise FileFormatError(
+                f"this is {what}, not a CRM export", file=name, fix="export the report as CSV or .xlsx"
+            )
     head = data[:4096]
     if head.count(b"\x00") > len(head) // 4:
         # UTF-16 without a byte-order mark: every other byte of ASCII text is NUL
@@ -129,11 +134,6 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
             return data.decode(enc), enc, notes
         except UnicodeDecodeError:
             pass
-    for magic, what in _MAGIC.items():
-        if data.startswith(magic):
-            raise FileFormatError(
-                f"this is {what}, not a CRM export", file=name, fix="export the report as CSV or .xlsx"
-            )
     if b"\x00" in head:
         raise FileFormatError(
             "this is a binary file, not a text or Excel export",
@@ -355,6 +355,8 @@ def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str
     if not text.strip():
         raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
     head = text[:4_000_000]  # the header is among the first records; never copy the whole file
+    if "\r" in head and "\n" not in head:  # classic Mac line endings: CR alone
+        head = head.replace("\r", "\n")
     lines = head.splitlines()[:60]
     skip_lines = 0
     delim = None
@@ -372,11 +374,18 @@ def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str
         body.readline()
     reader = csv.reader(body, delimiter=delim)
     records, line_after = [], []
-    for rec in reader:
-        records.append(rec)
-        line_after.append(reader.line_num)
-        if len(records) >= 30:
-            break
+    try:
+        for rec in reader:
+            records.append(rec)
+            line_after.append(reader.line_num)
+            if len(records) >= 30:
+                break
+    except csv.Error as exc:
+        raise FileFormatError(
+            f"the file's layout cannot be read near line {reader.line_num + skip_lines} ({exc})",
+            file=name,
+            fix="open it in a spreadsheet program and save it again as CSV UTF-8",
+        ) from None
     h = _header_index(records)
     if h < 0:
         raise FileFormatError("the file has no header row", file=name, fix="export the report with its column headers")
