@@ -13,7 +13,7 @@ def test_public_surface_is_curated():
     assert sorted(ck.__all__) == sorted(
         ["COLUMNS", "DEFAULT_CHANNEL_MAP", "DEFAULT_QUALITY_WEIGHTS", "ChannelKPIError", "ColumnError",
          "CurrencyError", "DetectionError", "FileFormatError", "LoadResult", "SchemaError", "SourceInfo",
-         "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "deal_count",
+         "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "cycle_distribution", "deal_count",
          "deal_success", "deal_velocity", "empty_deals", "explain", "kpi_table", "load_crm", "pipeline",
          "pipeline_waterfall", "quality_score", "read_crm", "read_targets", "seasonality", "validate_deals",
          "win_rate"]

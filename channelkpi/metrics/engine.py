@@ -25,6 +25,7 @@ __all__ = ["Query", "Aggregates", "aggregate", "make_query", "ENGINES"]
 ENGINES = ("auto", "duckdb", "pandas")
 _NULL_KEY = -(2**40)  # key of a missing date (never a real period)
 _SENTINEL = datetime.datetime(1970, 1, 1)
+CYCLE_WEEKS_CAP = 52  #: cycle histogram: the last weekly bin holds 52 weeks and more
 
 
 @dataclass(frozen=True)
@@ -231,7 +232,7 @@ def _collect(lf, order: list[str]) -> pd.DataFrame:
     for col in out.columns:
         if col in LEVELS or col == "status":
             continue
-        if col in ("n", "cl_in", "cr_in", "cbc", "has_amount", "cl_null", "cr_null") or col.endswith(("_key", "_n")):
+        if col in ("n", "weeks", "cl_in", "cr_in", "cbc", "has_amount", "cl_null", "cr_null") or col.endswith(("_key", "_n")):
             out[col] = out[col].fillna(0).astype("int64")
         elif "cents" in col or col.endswith("_sum"):
             out[col] = out[col].astype(float).fillna(0.0)
@@ -405,6 +406,16 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto") -> Aggr
                 nw.col("fs_cents").sum().alias("fs_cents"),
             ),
             [],
+        )
+    if "cycle_hist" in needs:
+        # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
+        weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
+        tables["cycle_hist"] = _collect(
+            base.filter(nw.col("status").is_in(["won", "lost"]) & (nw.col("cl_in") == 1) & ~nw.col("cycle_ok").is_null())
+            .with_columns(weeks=weeks)
+            .group_by(*levels, "status", "weeks")
+            .agg(nw.len().alias("n")),
+            [*levels, "status", "weeks"],
         )
     if "coverage" in needs and q.freq is not None:
         # open at the end of period ex_key - 1 and expected to close in ex_key

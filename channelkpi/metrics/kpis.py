@@ -61,6 +61,7 @@ __all__ = [
     "win_rate",
     "seasonality",
     "deal_velocity",
+    "cycle_distribution",
     "quality_score",
     "deal_success",
     "kpi_table",
@@ -420,6 +421,35 @@ def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_yea
         df = _levers(df, agg, lag(agg.query.freq, compare or "previous"))
         cols += ["velocity_change", "velocity_change_open", "velocity_change_win_rate", "velocity_change_deal_size", "velocity_change_cycle"]
     return _finish(df, agg, cols, "deal_velocity", exclusions(agg, "outcome", cycle=True), compare=compare)
+
+
+def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+    """Deal velocity's distribution: closed deals by cycle length in whole weeks, won vs lost.
+
+    One row per group x status (``won``/``lost``) x ``weeks`` (0-52; 52 holds a year and more)
+    with ``count`` and ``share`` (of that group's and status's deals). Deals closed in the range;
+    deals without a created date or closed before created are excluded.
+    """
+    q = make_query(by=by, freq=None, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
+    agg = aggregate(deals, q, {"cycle_hist"}, engine=engine)
+    lv = list(q.by)
+    hist = agg.tables["cycle_hist"].rename(columns={"n": "count"})
+    from .engine import CYCLE_WEEKS_CAP
+
+    grid = pd.DataFrame({"status": ["won", "lost"]}).merge(pd.DataFrame({"weeks": np.arange(CYCLE_WEEKS_CAP + 1)}), how="cross")
+    if lv:
+        grid = agg.groups.reset_index(drop=True).astype(object).merge(grid, how="cross")
+        hist = hist.astype({c: object for c in lv})
+    out = grid.merge(hist, on=[*lv, "status", "weeks"], how="left").fillna({"count": 0})
+    out["count"] = out["count"].astype("int64")
+    total = out.groupby([*lv, "status"], sort=False)["count"].transform("sum")
+    out["share"] = _ratio(out["count"], total)
+    out = out.astype({c: "str" for c in lv})
+    out.attrs["channelkpi"] = {"kpi": "deal_velocity", "definition": DEFINITIONS["deal_velocity"].formula,
+                               "rows": agg.rows, "used": int(out["count"].sum()),
+                               "excluded": exclusions(agg, "outcome", cycle=True)[1], "engine": agg.engine,
+                               "variant": "cycle length distribution"}
+    return out
 
 
 _LEVERS = [("open_start_count", "open", 1), ("win_rate", "win_rate", 1), ("avg_deal_size", "deal_size", 1), ("cycle_days_mean", "cycle", -1)]
