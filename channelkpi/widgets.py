@@ -1,0 +1,523 @@
+"""The interactive dashboard: ipywidgets controls, KPI tiles and linked Altair charts.
+
+This is the only module of channelkpi that imports ipywidgets. The :class:`Dashboard` keeps its
+state on itself and recomputes everything in one method, :meth:`Dashboard.refresh`; widget
+callbacks only call it. Charts are ``alt.JupyterChart`` widgets updated in place
+(``jchart.chart = new_chart``), which renders offline once :func:`enable_offline` has run.
+
+Examples
+--------
+>>> from channelkpi.datasets import make_sample_deals
+>>> dash = Dashboard(make_sample_deals())  # doctest: +SKIP
+>>> dash  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+
+import altair as alt
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+
+from . import charts
+from .errors import ChannelKPIError
+from .ingest import LoadResult, load_crm
+from .metrics.kpis import (
+    channel_performance,
+    cycle_distribution,
+    deal_success,
+    kpi_table,
+    pipeline,
+    pipeline_waterfall,
+    quality_score,
+    seasonality,
+    win_rate,
+)
+from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
+from .schema import validate_deals
+
+__all__ = ["Dashboard", "enable_offline", "LEVELS", "FREQS"]
+
+#: The level control's choices: label -> canonical column.
+LEVELS = {"Partner": "partner", "Employee": "owner", "Department": "department", "Unit": "unit"}
+#: The period control's choices.
+FREQS = {"Month": "M", "Quarter": "Q", "Year": "Y"}
+_OFFLINE = False
+
+
+def enable_offline() -> None:
+    """Serve the charts' JavaScript from the kernel, not a CDN (once per kernel; ~2 s)."""
+    global _OFFLINE
+    if not _OFFLINE:
+        alt.JupyterChart.enable_offline()
+        _OFFLINE = True
+
+
+_CSS = """
+<style>
+.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(170px, 1fr)); gap: 10px; margin: 6px 0 12px;}
+.ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
+.ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
+.ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
+.ck-tile .ck-change {font-size: 12px; color: #56606b;}
+.ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
+.ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
+.ck-note {color: #56606b; font-size: 12px;}
+.ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
+</style>
+"""
+
+
+def _money(value: float, currency: str) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= cut:
+            return f"{currency}{value / cut:,.1f}{suffix}"
+    return f"{currency}{value:,.0f}"
+
+
+def _fmt(value: float, kind: str, currency: str) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    if kind == "money":
+        return _money(value, currency)
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "days":
+        return f"{value:,.0f} days"
+    if kind == "score":
+        return f"{value:.0f} / 100"
+    return f"{value:,.0f}"
+
+
+def _change(now: float, before: float, kind: str, currency: str) -> str:
+    if now is None or before is None or not np.isfinite(now) or not np.isfinite(before):
+        return "no earlier period to compare"
+    diff = now - before
+    cls = "ck-up" if diff > 0 else "ck-down" if diff < 0 else ""
+    if kind == "rate":
+        text = f"{diff * 100:+.1f} pts"
+    elif kind == "money":
+        text = ("+" if diff >= 0 else "-") + _money(abs(diff), currency)
+    else:
+        text = f"{diff:+,.0f}"
+    return f"<span class='{cls}'>{html_text(text)}</span> vs previous period"
+
+
+#: The eight tiles: (title, column of the KPI table, kind, column giving n).
+TILES = (
+    ("Average deal size", "avg_deal_size", "money", "won_count"),
+    ("Deals won", "won_count", "count", "closed_count"),
+    ("Open pipeline", "open_amount", "money", "open_count"),
+    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
+    ("Win rate", "win_rate", "rate", "n"),
+    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
+    ("Best quality score", "best_quality", "score", "groups"),
+    ("Deal success", "success_rate", "rate", "created_count"),
+)
+
+
+class Dashboard:
+    """All eight channel-partner KPIs with partner, date-range, level, period and channel controls.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame or LoadResult
+        The canonical deals table (or a :func:`channelkpi.load_crm` result, whose ledger is shown
+        in the data-quality tab).
+    targets : pandas.DataFrame, optional
+        :func:`channelkpi.read_targets` output, drawn on the pipeline waterfall.
+    currency : str
+        Symbol shown before amounts.
+    fiscal_year_start : int
+        First month of the fiscal year for quarters and years.
+    max_upload_bytes : int
+        The largest export the upload control accepts.
+
+    Attributes
+    ----------
+    kpis : pandas.DataFrame
+        The KPI table behind the current view (level x period).
+    charts : dict of str -> altair.JupyterChart
+        The chart widgets, by name.
+    """
+
+    def __init__(
+        self,
+        deals: pd.DataFrame | LoadResult,
+        *,
+        targets: pd.DataFrame | None = None,
+        currency: str = "$",
+        fiscal_year_start: int = 1,
+        max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT,
+        title: str = "Channel partner KPIs",
+    ) -> None:
+        self.currency = currency
+        self.fiscal_year_start = fiscal_year_start
+        self.max_upload_bytes = max_upload_bytes
+        self.targets = targets
+        self.selected: list[str] = []  # values clicked in the ranking chart
+        self.kpis = pd.DataFrame()
+        self.tables: dict[str, pd.DataFrame] = {}
+        self._set_data(deals)
+
+        self.partners = w.TagsInput(value=[], allowed_tags=self._partner_options(), allow_duplicates=False,
+                                    placeholder="All partners (type to search)", layout=w.Layout(width="100%"))
+        self.channels = w.TagsInput(value=[], allowed_tags=self._channel_options(), allow_duplicates=False,
+                                    placeholder="All channels", layout=w.Layout(width="100%"))
+        months = self._month_options()
+        self.period = w.SelectionRangeSlider(options=months, index=(0, len(months) - 1), description="Period",
+                                             continuous_update=False, layout=w.Layout(width="100%"))
+        self.level = w.Dropdown(options=list(LEVELS.items()), value="partner", description="Level")
+        self.freq = w.ToggleButtons(options=list(FREQS.items()), value="Q", description="By")
+        self.clear = w.Button(description="Clear selection", icon="times", disabled=True,
+                              tooltip="Show every partner again after clicking one in the ranking")
+        self.upload = w.FileUpload(accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False,
+                                   description="Your export")
+        self.message = w.HTML()
+        self.tiles = w.HTML()
+        self.quality_html = w.HTML()
+        self.download_choice = w.Dropdown(options=[], description="Chart")
+        self.download_links = w.HTML()
+        buttons = {
+            "KPI table (CSV)": self._download_csv, "KPI table (Excel)": self._download_excel,
+            "Chart (PNG)": lambda: self._download_chart("png"), "Chart (SVG)": lambda: self._download_chart("svg"),
+        }
+        self.download_buttons = []
+        for label, action in buttons.items():
+            button = w.Button(description=label, icon="download")
+            button.on_click(lambda _b, action=action: action())
+            self.download_buttons.append(button)
+
+        self.charts: dict[str, alt.JupyterChart] = {}
+        self.refresh(first=True)
+        self.download_choice.options = list(self.charts)
+
+        for control in (self.partners, self.channels, self.period, self.level, self.freq):
+            control.observe(self._on_control, names="value")
+        self.clear.on_click(lambda _b: self.clear_selection())
+        self.upload.observe(self._on_upload, names="value")
+        self.widget = self._layout(title)
+
+    # ------------------------------------------------------------------ data
+    def _set_data(self, deals) -> None:
+        if isinstance(deals, LoadResult):
+            self.load_result = deals
+            self.deals = deals.deals
+        else:
+            self.load_result = None
+            self.deals = validate_deals(deals)
+
+    def _partner_options(self) -> list[str]:
+        return sorted(str(p) for p in self.deals["partner"].dropna().unique())
+
+    def _channel_options(self) -> list[str]:
+        return sorted(str(c) for c in self.deals["channel"].dropna().unique())
+
+    def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
+        dates = pd.concat([self.deals["created"], self.deals["closed"]]).dropna()
+        if not len(dates):
+            today = pd.Timestamp.today().normalize()
+            dates = pd.Series([today])
+        months = pd.period_range(dates.min(), dates.max(), freq="M")
+        return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
+
+    # ------------------------------------------------------------------ state -> numbers
+    @property
+    def where(self) -> dict[str, list[str]]:
+        """The deal filter the controls and the chart selection make."""
+        where: dict[str, list[str]] = {}
+        if self.partners.value:
+            where["partner"] = list(self.partners.value)
+        if self.channels.value:
+            where["channel"] = list(self.channels.value)
+        if self.selected:
+            level = self.level.value
+            chosen = set(self.selected)
+            if level in where:
+                chosen &= set(where[level])
+            where[level] = sorted(chosen) or ["\x00none"]
+        return where
+
+    @property
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        first, last = self.period.value
+        return pd.Timestamp(first), pd.Timestamp(last) + pd.offsets.MonthEnd(0)
+
+    def compute(self) -> dict[str, pd.DataFrame]:
+        """Every table the dashboard shows, for the current state (pure: no widget is touched)."""
+        start, end = self.date_range
+        level, freq, fys = self.level.value, self.freq.value, self.fiscal_year_start
+        where = self.where
+        span = end - start
+        prev_end = start - pd.Timedelta(days=1)
+        prev_start = (prev_end - span).normalize()
+        common = {"fiscal_year_start": fys, "where": where or None}
+        t: dict[str, pd.DataFrame] = {}
+        t["kpis"] = kpi_table(self.deals, by=level, freq=freq, start=start, end=end, **common)
+        t["now"] = kpi_table(self.deals, start=start, end=end, **common)
+        t["before"] = kpi_table(self.deals, start=prev_start, end=prev_end, **common)
+        t["trend"] = kpi_table(self.deals, freq=freq, start=start, end=end, compare="previous", **common)
+        ranking_where = {k: v for k, v in where.items() if not (k == level and self.selected)}
+        t["ranking"] = quality_score(self.deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where or None)
+        t["pipeline_stage"] = pipeline(self.deals, by="stage", end=end, **common)
+        t["waterfall"] = pipeline_waterfall(self.deals, freq=freq, start=start, end=end, **common)
+        if self.targets is not None and not where.keys() - {"partner"}:
+            tg = self.targets
+            if "partner" in where and "partner" in tg:
+                tg = tg[tg["partner"].isin(where["partner"])]
+            tg = tg.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in tg])
+            try:
+                t["targets"] = pipeline(self.deals, freq=freq, start=start, end=end, targets=tg, **common)
+            except ChannelKPIError:
+                pass  # targets at a coarser grain than the chosen periods: no target line
+        t["channel_mix"] = channel_performance(self.deals, freq=freq, start=start, end=end, **common)
+        t["channel_rates"] = win_rate(self.deals, by="channel", start=start, end=end, **common)
+        t["seasonality"] = seasonality(self.deals, by="unit", start=start, end=end, fiscal_year_start=fys, where=where or None)
+        t["seasonality_all"] = seasonality(self.deals, start=start, end=end, fiscal_year_start=fys, where=where or None)
+        t["cycles"] = cycle_distribution(self.deals, start=start, end=end, fiscal_year_start=fys, where=where or None)
+        t["cohorts"] = deal_success(self.deals, freq=freq, start=start, end=end, **common)
+        return t
+
+    def build_charts(self, t: Mapping[str, pd.DataFrame]) -> dict[str, alt.TopLevelMixin]:
+        """Every chart for the tables of :meth:`compute` (pure)."""
+        cur, level = self.currency, self.level.value
+        return {
+            "trend": charts.kpi_trend(t["trend"], "won_amount", currency=cur),
+            "ranking": charts.partner_ranking(t["ranking"], level=level, currency=cur),
+            "pipeline_stage": charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
+            "waterfall": charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
+            "channel_mix": charts.channel_mix(t["channel_mix"], currency=cur),
+            "channel_win_rates": charts.win_rate_by_group(t["channel_rates"], level="channel"),
+            "seasonality": charts.seasonality_heatmap(t["seasonality"], level="unit"),
+            "seasonality_bands": charts.seasonality_bands(t["seasonality_all"]),
+            "cycles": charts.cycle_distribution(t["cycles"]),
+            "cohorts": charts.deal_success_cohorts(t["cohorts"]),
+        }
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self, *, first: bool = False) -> None:
+        """Recompute every table and update tiles and charts in place."""
+        try:
+            tables = self.compute()
+            specs = self.build_charts(tables)
+        except ChannelKPIError as exc:
+            self._say(str(exc))
+            return
+        except Exception as exc:  # a dashboard shows a readable message, never a traceback
+            self._say(f"The KPIs could not be computed ({type(exc).__name__}: {exc}).")
+            return
+        self.tables = tables
+        self.kpis = tables["kpis"]
+        self.tiles.value = self._tiles_html(tables)
+        self.quality_html.value = self._quality_html()
+        for name, spec in specs.items():
+            if name == "ranking" and self.selected and not first:
+                continue  # keep the clicked selection visible
+            if name in self.charts:
+                self.charts[name].chart = spec
+            else:
+                self.charts[name] = alt.JupyterChart(spec)
+        self._watch_ranking()
+        self.clear.disabled = not self.selected
+        self._say("")
+
+    def _watch_ranking(self) -> None:
+        # a JupyterChart rebuilds its selections each time its chart is set: observe again
+        jchart = self.charts["ranking"]
+        jchart.selections.observe(self._on_pick, names=["pick"])
+
+    def _say(self, text: str) -> None:
+        self.message.value = f"<div class='ck-message'>{html_text(text)}</div>" if text else ""
+
+    # ------------------------------------------------------------------ callbacks: no logic
+    def _on_control(self, _change) -> None:
+        self.refresh()
+
+    def _on_pick(self, change) -> None:
+        self.select([v for item in change["new"].value for v in item.values()])
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if files:
+            item = files[0]
+            self.load_upload(item["name"], bytes(item["content"]))
+
+    # ------------------------------------------------------------------ actions
+    def select(self, values: list[str]) -> None:
+        """Filter every view to these values of the current level (what a click in the ranking does)."""
+        self.selected = [str(v) for v in values]
+        self.refresh()
+
+    def clear_selection(self) -> None:
+        """Forget the ranking selection and show everything again."""
+        self.selected = []
+        self.refresh()
+        self.charts["ranking"].chart = self.build_charts(self.tables)["ranking"]
+        self._watch_ranking()
+
+    def load_upload(self, name: str, content: bytes) -> None:
+        """Analyse an uploaded export instead of the current deals (errors shown, nothing raised)."""
+        try:
+            check_upload(name, len(content), max_bytes=self.max_upload_bytes)
+            result = load_crm(io.BytesIO(content), max_bytes=self.max_upload_bytes)
+        except ChannelKPIError as exc:
+            self._say(f"{name}: {exc}" if name not in str(exc) else str(exc))
+            return
+        except Exception as exc:  # never a traceback in a dashboard
+            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            return
+        self._set_data(result)
+        self.targets = None
+        self.selected = []
+        with self._quiet():
+            self.partners.value = []
+            self.channels.value = []
+            self.partners.allowed_tags = self._partner_options()
+            self.channels.allowed_tags = self._channel_options()
+            months = self._month_options()
+            self.period.options = months
+            self.period.index = (0, len(months) - 1)
+        self.refresh()
+        s = result.summary()
+        self.message.value = (
+            f"<div class='ck-note'>Loaded {html_text(name)}: {s['rows_read']} rows read, {s['kept']} kept, "
+            f"{s['merged']} merged, {s['rejected']} rejected (see the Data quality tab).</div>"
+        )
+
+    class _QuietContext:
+        def __init__(self, dash):
+            self.dash = dash
+
+        def __enter__(self):
+            self.dash._quiet_depth = getattr(self.dash, "_quiet_depth", 0) + 1
+            for control in (self.dash.partners, self.dash.channels, self.dash.period):
+                control.unobserve(self.dash._on_control, names="value")
+
+        def __exit__(self, *exc):
+            for control in (self.dash.partners, self.dash.channels, self.dash.period):
+                control.observe(self.dash._on_control, names="value")
+
+    def _quiet(self):
+        return Dashboard._QuietContext(self)
+
+    def _link(self, filename: str, mime: str, data: bytes) -> None:
+        href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        self.download_links.value = (
+            f"<a download='{html_text(filename)}' href='{href}'>Save {html_text(filename)}</a>"
+        )
+
+    def _download_csv(self) -> None:
+        self._link("channel_kpis.csv", "text/csv", to_csv(self.kpis).encode("utf-8-sig"))
+
+    def _download_excel(self) -> None:
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        self._link("channel_kpis.xlsx", mime, to_excel({"KPIs": self.kpis}))
+
+    def _download_chart(self, fmt: str) -> None:
+        import vl_convert as vlc
+
+        name = self.download_choice.value or "trend"
+        spec = self.charts[name].chart.to_json()
+        try:
+            if fmt == "png":
+                self._link(f"{name}.png", "image/png", vlc.vegalite_to_png(spec, scale=2))
+            else:
+                self._link(f"{name}.svg", "image/svg+xml", vlc.vegalite_to_svg(spec).encode())
+        except Exception as exc:  # a readable message instead of a traceback
+            self._say(f"The chart could not be exported ({type(exc).__name__}).")
+
+    # ------------------------------------------------------------------ HTML
+    def _tiles_html(self, t: Mapping[str, pd.DataFrame]) -> str:
+        now = self._tile_values(t["now"], t["ranking"])
+        before = self._tile_values(t["before"], None)
+        parts = []
+        for title, col, kind, n_col in TILES:
+            value = now.get(col, np.nan)
+            n = now.get(n_col, np.nan)
+            n_text = "" if not np.isfinite(n) else f" · n = {n:,.0f}"
+            change = _change(value, before.get(col, np.nan), kind, self.currency) if col != "best_quality" else html_text(now.get("best_name", ""))
+            parts.append(
+                f"<div class='ck-tile'><div class='ck-label'>{html_text(title)}</div>"
+                f"<div class='ck-value'>{html_text(_fmt(value, kind, self.currency))}</div>"
+                f"<div class='ck-change'>{change}{html_text(n_text)}</div></div>"
+            )
+        return _CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
+
+    @staticmethod
+    def _tile_values(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
+        if not len(total):
+            return {}
+        row = total.iloc[0].to_dict()
+        won = row.get("won_amount", np.nan)
+        row["partner_share"] = row.get("won_amount_partner", np.nan) / won if won else np.nan
+        if ranking is not None and len(ranking):
+            best = ranking.sort_values("rank").iloc[0]
+            level = ranking.columns[0]
+            row["best_quality"] = best["quality_score"]
+            row["best_name"] = f"{best[level]}"
+            row["groups"] = len(ranking)
+        return row
+
+    def _quality_html(self) -> str:
+        r = self.load_result
+        if r is None:
+            return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
+        s = r.summary()
+        rows = "".join(
+            f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>"
+            for k, v in s.items()
+        )
+        warnings = "".join(f"<li>{html_text(x)}</li>" for x in r.warnings) or "<li>none</li>"
+        ledger = r.ledger.head(200)
+        ledger_rows = "".join(
+            "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>"
+            for rec in ledger.itertuples(index=False)
+        )
+        head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
+        more = f"<p class='ck-note'>First 200 of {len(r.ledger)} ledger rows.</p>" if len(r.ledger) > 200 else ""
+        return (
+            f"<h4>{html_text(r.file)} read as {html_text(r.source.label)}</h4>"
+            f"<table class='ck-table'>{rows}</table><h4>Warnings</h4><ul>{warnings}</ul>"
+            f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{ledger_rows}</table>{more}"
+        )
+
+    # ------------------------------------------------------------------ layout
+    def _layout(self, title: str) -> w.Widget:
+        c = self.charts
+        tabs = w.Tab(children=[
+            w.VBox([c["trend"]]),
+            w.VBox([c["ranking"]]),
+            w.VBox([c["pipeline_stage"], c["waterfall"]]),
+            w.VBox([c["channel_mix"], c["channel_win_rates"]]),
+            w.VBox([c["seasonality"], c["seasonality_bands"]]),
+            w.VBox([c["cycles"]]),
+            w.VBox([c["cohorts"]]),
+            w.VBox([self.quality_html]),
+        ])
+        for i, name in enumerate(["Overview", "Partners", "Pipeline", "Channels", "Close rate", "Velocity", "Deal success", "Data quality"]):
+            tabs.set_title(i, name)
+        controls = w.VBox([
+            w.HBox([self.level, self.freq]),
+            self.period,
+            w.HBox([w.Label("Partners"), self.partners], layout=w.Layout(width="100%")),
+            w.HBox([w.Label("Channels"), self.channels], layout=w.Layout(width="100%")),
+            w.HBox([self.clear, self.upload]),
+        ])
+        downloads = w.VBox([w.HBox([self.download_choice, *self.download_buttons]), self.download_links])
+        header = w.HTML(f"<h2 style='margin:4px 0'>{html_text(title)}</h2>")
+        return w.VBox([header, controls, self.message, self.tiles, tabs, downloads])
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Dashboard: {len(self.deals)} deals, level={self.level.value}, freq={self.freq.value}>"
+
+
+

@@ -1,0 +1,151 @@
+"""The dashboard without a browser: set each control, check the numbers and the chart data."""
+
+import base64
+import io
+
+import pandas as pd
+import pytest
+
+import channelkpi as ck
+from channelkpi.datasets import sample_path
+
+widgets = pytest.importorskip("channelkpi.widgets")
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    return ck.load_crm(sample_path("salesforce"))
+
+
+@pytest.fixture
+def dash(loaded):
+    return widgets.Dashboard(loaded, targets=ck.read_targets(sample_path("targets")))
+
+
+def chart_rows(dash, name):
+    spec = dash.charts[name].chart.to_dict()
+    return [row for rows in spec["datasets"].values() for row in rows]
+
+
+def won_in(deals, start, end, **filters):
+    """Won deals closed in [start, end], counted with plain pandas."""
+    d = deals[(deals["status"] == "won") & (deals["closed"] >= start) & (deals["closed"] <= end)]
+    for col, values in filters.items():
+        d = d[d[col].isin(values)]
+    return len(d), float(d["amount"].sum())
+
+
+def test_initial_view_covers_everything(dash, loaded):
+    deals = loaded.deals
+    assert set(dash.charts) == {"trend", "ranking", "pipeline_stage", "waterfall", "channel_mix", "channel_win_rates",
+                                "seasonality", "seasonality_bands", "cycles", "cohorts"}
+    start, end = dash.date_range
+    assert start == deals["created"].min().replace(day=1)
+    n, amount = won_in(deals, start, end)
+    assert dash.kpis["won_count"].sum() == n
+    assert dash.kpis["won_amount"].sum() == pytest.approx(amount)
+    assert dash.tables["now"]["won_count"].iloc[0] == n
+    assert "Average deal size" in dash.tiles.value and "n = " in dash.tiles.value
+    assert dash.message.value == ""
+
+
+def test_partner_control(dash, loaded):
+    dash.partners.value = ["Brightline IT", "Cobalt Integrations"]
+    start, end = dash.date_range
+    n, amount = won_in(loaded.deals, start, end, partner=["Brightline IT", "Cobalt Integrations"])
+    assert set(dash.kpis["partner"]) == {"Brightline IT", "Cobalt Integrations"}
+    assert dash.kpis["won_count"].sum() == n
+    trend = chart_rows(dash, "trend")
+    assert sum(r["won_amount"] for r in trend) == pytest.approx(amount)
+
+
+def test_period_control(dash, loaded):
+    months = dash.period.options
+    dash.period.value = (months[12][1], months[23][1])  # calendar 2024
+    assert dash.date_range == (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))
+    n, _ = won_in(loaded.deals, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))
+    assert dash.tables["now"]["won_count"].iloc[0] == n
+    assert sorted(set(dash.kpis["period"])) == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
+    before = dash.tables["before"]["won_count"].iloc[0]
+    assert before == won_in(loaded.deals, pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31"))[0]
+
+
+def test_level_freq_and_channel_controls(dash, loaded):
+    dash.level.value = "unit"
+    assert set(dash.kpis["unit"]) == set(loaded.deals["unit"])
+    ranking = chart_rows(dash, "ranking")
+    assert {r["unit"] for r in ranking} == set(loaded.deals["unit"])
+    dash.freq.value = "Y"
+    assert set(dash.kpis["period"]) == {"2023", "2024", "2025", "2026"}
+    dash.channels.value = ["partner"]
+    start, end = dash.date_range
+    n, _ = won_in(loaded.deals, start, end, channel=["partner"])
+    assert dash.kpis["won_count"].sum() == n
+    mix = chart_rows(dash, "channel_mix")
+    assert {r["channel"] for r in mix if r["won_amount"] > 0} == {"partner"}
+
+
+def test_clicking_a_partner_filters_the_other_views(dash, loaded):
+    dash.select(["Brightline IT"])
+    assert dash.where == {"partner": ["Brightline IT"]}
+    assert set(dash.kpis["partner"]) == {"Brightline IT"}
+    assert not dash.clear.disabled
+    # the ranking keeps showing every partner so the choice can be changed
+    assert len({r["partner"] for r in chart_rows(dash, "ranking")}) > 5
+    start, end = dash.date_range
+    n, _ = won_in(loaded.deals, start, end, partner=["Brightline IT"])
+    assert dash.tables["now"]["won_count"].iloc[0] == n
+    dash.clear_selection()
+    assert dash.where == {} and dash.clear.disabled
+    # a click in the browser arrives as the chart's synced Vega selection state
+    ranking = dash.charts["ranking"]
+    ranking._vl_selections = {"pick": {"value": {"vlPoint": {"or": [{"partner": "Cobalt Integrations"}]}}, "store": []}}
+    assert dash.where == {"partner": ["Cobalt Integrations"]}
+    assert set(dash.kpis["partner"]) == {"Cobalt Integrations"}
+
+
+def test_downloads(dash):
+    dash._download_csv()
+    href = dash.download_links.value.split("href='")[1].split("'")[0]
+    text = base64.b64decode(href.split(",", 1)[1]).decode("utf-8-sig")
+    assert text.splitlines()[0].startswith("partner,period,period_start")
+    dash._download_excel()
+    assert "channel_kpis.xlsx" in dash.download_links.value
+    dash.download_choice.value = "cohorts"
+    dash._download_chart("svg")
+    svg = base64.b64decode(dash.download_links.value.split("base64,")[1].split("'")[0])
+    assert svg.startswith(b"<svg")
+
+
+def test_uploads_show_readable_errors_and_the_ledger(dash):
+    dash.load_upload("report.pdf", b"%PDF-1.4")
+    assert "not a CRM export this dashboard reads" in dash.message.value and "Traceback" not in dash.message.value
+    dash.load_upload("<script>alert(1)</script>.csv", b"\x89PNG\r\n\x1a\n" + bytes(50))
+    assert "<script>" not in dash.message.value and "&lt;script&gt;" in dash.message.value
+    small = widgets.Dashboard(ck.load_crm(sample_path("salesforce")), max_upload_bytes=100)
+    small.load_upload("deals.csv", b"x" * 500)
+    assert "more than the" in small.message.value
+    evil = b"Deal ID,Partner,Status,Amount,Close Date\nD1,<img src=x onerror=alert(1)>,Won,5,2024-01-05\nD1,Acme,Lost,1,2024-01-06\n"
+    dash.load_upload("mine.csv", evil)
+    assert "Loaded mine.csv" in dash.message.value
+    assert dash.partners.allowed_tags == ["<img src=x onerror=alert(1)>"]
+    assert "<img src=x" not in dash.tiles.value and "&lt;img src=x onerror=alert(1)&gt;" in dash.tiles.value
+    assert "<img" not in dash.quality_html.value
+    assert "line_item" in dash.quality_html.value  # the ledger is shown
+
+
+def test_errors_in_a_refresh_become_a_message(dash, monkeypatch):
+    def broken():
+        raise ck.ChannelKPIError("something about <b>this</b>", fix="do that")
+
+    monkeypatch.setattr(dash, "compute", broken)
+    dash.refresh()
+    assert dash.message.value.startswith("<div class='ck-message'>something about &lt;b&gt;this&lt;/b&gt;")
+
+
+def test_only_the_widgets_module_imports_ipywidgets():
+    import pathlib
+
+    package = pathlib.Path(ck.__file__).parent
+    users = sorted(p.name for p in package.rglob("*.py") if "import ipywidgets" in p.read_text())
+    assert users == ["widgets.py"]
