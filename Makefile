@@ -24,9 +24,13 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.python-ok
 install-dashboard: $(VENV)/.dashboard-installed
 install-test: $(VENV)/.test-installed
 
-## make dashboard: the KPIs of the bundled sample export
+VOILA_PORT ?= 8866
+
+## make dashboard: the Voilà dashboard on the bundled sample export (http://127.0.0.1:8866)
 dashboard: install-dashboard
-	$(VENV)/bin/channelkpi inspect $(SAMPLE)
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/dashboard.ipynb --no-browser \
+		--port=$(VOILA_PORT) --Voila.ip=127.0.0.1 --template=channelkpi --theme=light \
+		--show_tracebacks=False --NotebookClient.timeout=180
 
 ## make test: the whole test suite (unit, doctests, real exports, sample data)
 test: install-test

@@ -46,6 +46,7 @@ __all__ = [
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
 _STATUS = {"won": "#009E73", "pending": "#56B4E9", "open": "#56B4E9", "lost": "#D55E00"}
 _CHANNEL_COLORS = dict(zip(CHANNELS, ["#E69F00", "#CC79A7", "#0072B2", "#009E73", "#999999", "#DDDDDD"]))
+_WIDE = 680  # period axes: wide enough for three years of months
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _TITLES = {
     "won_amount": "Won amount", "won_count": "Won deals", "avg_deal_size": "Average deal size",
@@ -138,7 +139,8 @@ def kpi_trend(table: pd.DataFrame, measure: str = "won_amount", *, currency: str
             y=f"{measure}_prev:Q", tooltip=tips))
     if measure == "win_rate" and "win_rate_low" in data:
         layers.insert(0, base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q"))
-    return alt.layer(*layers).properties(title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label))
+    return alt.layer(*layers).properties(
+        title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label), width=_WIDE)
 
 
 def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$") -> alt.Chart:
@@ -215,7 +217,7 @@ def pipeline_waterfall(waterfall: pd.DataFrame, *, targets: pd.DataFrame | None 
             x=x, y="target:Q", tooltip=[alt.Tooltip("period:N", title="Period"), _tip("target", title="Target", currency=currency)]))
     title = "Pipeline flows per period (line: open pipeline at the period end"
     title += "; dashed: won-amount target)" if targets is not None else ")"
-    return alt.layer(*layers).properties(title=title)
+    return alt.layer(*layers).properties(title=title, width=_WIDE)
 
 
 def channel_mix(channels: pd.DataFrame, *, currency: str = "$") -> alt.Chart:
@@ -234,7 +236,7 @@ def channel_mix(channels: pd.DataFrame, *, currency: str = "$") -> alt.Chart:
         color=color, order=alt.Order("channel:N"), tooltip=tips,
     )
     chart = chart.encode(x=_period_axis(data)) if has_period else chart.encode(x=alt.X("channel:N", title=None))
-    return chart.properties(title="Marketing channel mix (share of won amount)")
+    return chart.properties(title="Marketing channel mix (share of won amount)", width=_WIDE if has_period else alt.Step(60))
 
 
 def win_rate_by_group(rates: pd.DataFrame, *, level: str = "channel") -> alt.Chart:
@@ -289,7 +291,7 @@ def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
     band = alt.Chart(data).mark_area(opacity=0.2, color=PALETTE[0]).encode(x=x, y=alt.Y("win_rate_low:Q", title="Win rate", axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
     line = alt.Chart(data).mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
     norm = alt.Chart(data).mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
-    return alt.layer(band, norm, line).properties(title="Win rate by month of year (band: 95 % interval)")
+    return alt.layer(band, norm, line).properties(title="Win rate by month of year (band: 95 % interval)", width=_WIDE)
 
 
 def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
@@ -310,7 +312,7 @@ def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("status:N", title="Outcome"), alt.Tooltip("weeks:O", title="Weeks"),
                      _tip("count", title="Deals"), _tip("share", title="Share")],
         )
-        .properties(title="How long deals take: won vs lost")
+        .properties(title="How long deals take: won vs lost", width=_WIDE)
     )
 
 
@@ -337,5 +339,5 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
             tooltip=[alt.Tooltip("period:N", title="Created in"), alt.Tooltip("part:N", title="Outcome so far"),
                      _tip("share", title="Share"), _tip("created_count", title="Deals created"), _tip("won_count", title="Won so far")],
         )
-        .properties(title="Deal success by creation cohort (pending = still open)")
+        .properties(title="Deal success by creation cohort (pending = still open)", width=_WIDE)
     )

@@ -175,7 +175,7 @@ class Dashboard:
                                              continuous_update=False, layout=w.Layout(width="100%"))
         self.level = w.Dropdown(options=list(LEVELS.items()), value="partner", description="Level")
         self.freq = w.ToggleButtons(options=list(FREQS.items()), value="Q", description="By")
-        self.clear = w.Button(description="Clear selection", icon="times", disabled=True,
+        self.clear = w.Button(description="Clear selection", disabled=True,
                               tooltip="Show every partner again after clicking one in the ranking")
         self.upload = w.FileUpload(accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False,
                                    description="Your export")
@@ -190,13 +190,14 @@ class Dashboard:
         }
         self.download_buttons = []
         for label, action in buttons.items():
-            button = w.Button(description=label, icon="download")
+            button = w.Button(description=label)
             button.on_click(lambda _b, action=action: action())
             self.download_buttons.append(button)
 
         self.charts: dict[str, alt.JupyterChart] = {}
         self.refresh(first=True)
         self.download_choice.options = list(self.charts)
+        self.download_choice.value = "trend"
 
         for control in (self.partners, self.channels, self.period, self.level, self.freq):
             control.observe(self._on_control, names="value")
@@ -435,7 +436,9 @@ class Dashboard:
     # ------------------------------------------------------------------ HTML
     def _tiles_html(self, t: Mapping[str, pd.DataFrame]) -> str:
         now = self._tile_values(t["now"], t["ranking"])
-        before = self._tile_values(t["before"], None)
+        # a previous period before the data begins is not a period with zero deals: no comparison
+        first = pd.concat([self.deals["created"], self.deals["closed"]]).min()
+        before = self._tile_values(t["before"], None) if pd.notna(first) and self.date_range[0] > first else {}
         parts = []
         for title, col, kind, n_col in TILES:
             value = now.get(col, np.nan)
