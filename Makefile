@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SAMPLE := data/sample/kestrel_salesforce_opportunities.csv
 
-.PHONY: dashboard test install-dashboard install-test sample benchmark clean
+.PHONY: dashboard test install-dashboard install-test chromium sample benchmark clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "channelkpi needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -24,6 +24,16 @@ $(VENV)/.test-installed: pyproject.toml $(VENV)/.python-ok
 install-dashboard: $(VENV)/.dashboard-installed
 install-test: $(VENV)/.test-installed
 
+# The browser tests drive Debian's chromium; Playwright's own browser download needs internet.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "The browser tests need Chromium: sudo apt-get install chromium" >&2; exit 1; \
+		fi; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed" >&2; exit 1; }
+
 VOILA_PORT ?= 8866
 
 ## make dashboard: the Voilà dashboard on the bundled sample export (http://127.0.0.1:8866)
@@ -32,8 +42,8 @@ dashboard: install-dashboard
 		--port=$(VOILA_PORT) --Voila.ip=127.0.0.1 --template=channelkpi --theme=light \
 		--show_tracebacks=False --NotebookClient.timeout=180
 
-## make test: the whole test suite (unit, doctests, real exports, sample data)
-test: install-test
+## make test: the whole test suite (unit, doctests, real exports, sample data, notebooks, browser)
+test: install-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## make sample: regenerate data/sample from its seeded generator
