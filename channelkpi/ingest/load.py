@@ -688,30 +688,43 @@ def _check_stage_map(stage_map: Mapping[str, str] | None) -> dict[str, str]:
     return out
 
 
-def _parse_date_column(values: pd.Series, header: str, raw: RawTable, dayfirst, tz, warnings) -> pd.Series:
+def _read_column(values: pd.Series, header: str, raw: RawTable, warnings: list[str], parse, *, what: str, fix: str):
+    """Run a column parser and turn what it could not read into located errors and warnings.
+
+    A parser's own error gets the file, row and column; a column where nothing is readable is
+    an error (it is the wrong column, or in a format channelkpi does not know); a few unreadable
+    values are left empty and listed by row in a warning.
+    """
     try:
-        parsed = parse_dates(values, dayfirst=dayfirst, tz=tz)
+        parsed = parse(values)
     except ValueParseError as exc:
         row = None
         if exc.value is not None:
-            hit = np.flatnonzero(values.astype(str).str.strip().to_numpy() == str(exc.value))
+            hit = np.flatnonzero(values.astype(str).str.strip().to_numpy() == str(exc.value).strip())
             row = int(raw.rows[hit[0]]) if len(hit) else None
         raise ValueParseError(exc.problem, file=raw.file, row=row, column=header, value=exc.value, fix=exc.fix) from None
-    nonblank = int((~parsed.bad).sum() - parsed.values.isna().sum()) if len(values) else 0
     if parsed.bad.any():
-        bad_rows = raw.rows[parsed.bad]
         if parsed.bad.sum() == values.notna().sum():
             i = np.flatnonzero(parsed.bad)[0]
+            noun = "number" if what == "amount" else what
             raise ValueParseError(
-                "no value in this date column could be read as a date",
-                file=raw.file, row=int(raw.rows[i]), column=header, value=values.iloc[i],
-                fix="map the right column with columns={'their date header': '...'}, or "
-                "export dates as YYYY-MM-DD",
+                f"no value in this {what} column could be read as a {noun}",
+                file=raw.file, row=int(raw.rows[i]), column=header, value=values.iloc[i], fix=fix,
             )
         warnings.append(
-            f"{header!r}: {int(parsed.bad.sum())} value(s) are not dates and were left empty "
-            f"({_rows_text(bad_rows, values[parsed.bad])})"
+            f"{header!r}: {int(parsed.bad.sum())} value(s) are not {what}s and were left empty "
+            f"({_rows_text(raw.rows[parsed.bad], values[parsed.bad])})"
         )
+    for note in parsed.notes:
+        warnings.append(f"{header!r}: {note}")
+    return parsed
+
+
+def _parse_date_column(values: pd.Series, header: str, raw: RawTable, dayfirst, tz, warnings) -> pd.Series:
+    parsed = _read_column(
+        values, header, raw, warnings, lambda v: parse_dates(v, dayfirst=dayfirst, tz=tz), what="date",
+        fix="map the right column with columns={'their date header': '...'}, or export dates as YYYY-MM-DD",
+    )
     if parsed.out_of_range is not None and parsed.out_of_range.any():
         warnings.append(
             f"{header!r}: {int(parsed.out_of_range.sum())} date(s) outside 1678-2261 (placeholders "
@@ -722,9 +735,6 @@ def _parse_date_column(values: pd.Series, header: str, raw: RawTable, dayfirst, 
             f"{header!r}: every date fits both day-first and month-first; read as "
             f"{'day' if parsed.dayfirst else 'month'}-first (pass dayfirst={not parsed.dayfirst} if wrong)"
         )
-    for note in parsed.notes:
-        warnings.append(f"{header!r}: {note}")
-    del nonblank
     return parsed.values
 
 
@@ -734,28 +744,10 @@ def _amounts(cols, mapping, status, raw: RawTable, warnings) -> tuple[pd.Series,
     inline = pd.Series(np.nan, index=index, dtype=object)
 
     def parse(role):
-        header = mapping[role]
-        try:
-            parsed = parse_amounts(cols[role])
-        except ValueParseError as exc:
-            hit = np.flatnonzero(cols[role].astype(str).to_numpy() == str(exc.value))
-            raise ValueParseError(exc.problem, file=raw.file, row=int(raw.rows[hit[0]]) if len(hit) else None,
-                                  column=header, value=exc.value, fix=exc.fix) from None
-        if parsed.bad.any():
-            if parsed.values.notna().sum() == 0:
-                i = np.flatnonzero(parsed.bad)[0]
-                raise ValueParseError(
-                    "no value in this amount column could be read as a number",
-                    file=raw.file, row=int(raw.rows[i]), column=header, value=cols[role].iloc[i],
-                    fix="map the amount column with columns={'their amount header': 'amount'}",
-                )
-            warnings.append(
-                f"{header!r}: {int(parsed.bad.sum())} value(s) are not amounts and were left empty "
-                f"({_rows_text(raw.rows[parsed.bad], cols[role][parsed.bad])})"
-            )
-        for note in parsed.notes:
-            warnings.append(f"{header!r}: {note}")
-        return parsed
+        return _read_column(
+            cols[role], mapping[role], raw, warnings, parse_amounts, what="amount",
+            fix="map the amount column with columns={'their amount header': 'amount'}",
+        )
 
     if "amount" in mapping:
         p = parse("amount")
