@@ -203,3 +203,23 @@ def test_a_hostile_partner_name_renders_as_text(browser, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+def test_voila_shows_visitors_no_traceback(browser, tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# A page whose code fails"),
+        nbformat.v4.new_code_cell("raise RuntimeError('internal detail /srv/secret/path')"),
+    ]
+    nbformat.write(nb, tmp_path / "broken.ipynb")
+    server = Voila(tmp_path / "broken.ipynb")
+    try:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_selector("text=A page whose code fails", timeout=60_000)
+        page.wait_for_timeout(1500)
+        html = page.content()
+        assert "Traceback" not in html and "/srv/secret/path" not in html and "RuntimeError" not in html
+        page.close()
+    finally:
+        server.stop()
