@@ -125,7 +125,6 @@ def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
     programs.append((DIRECT_PARTNER, "Direct", None, 0))
     for name, tier, region, joined in programs:
         base = 10.0 if tier == "Direct" else _TIER_VOLUME[tier]
-        size = 1.0 if tier == "Direct" else _TIER_SIZE[tier]
         for m in range(joined, 36):
             month = start + pd.DateOffset(months=m)
             growth = 1.0 + 0.12 * (m / 12)

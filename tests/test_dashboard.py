@@ -1,7 +1,6 @@
 """The dashboard without a browser: set each control, check the numbers and the chart data."""
 
 import base64
-import io
 
 import pandas as pd
 import pytest

@@ -346,7 +346,6 @@ def _status_from_stage(stages: pd.Series, stage_map: dict[str, str], header: str
 
 def _derive_status(cols: dict[str, pd.Series], mapping: dict[str, str], stage_map: dict[str, str],
                    raw: RawTable, warnings: list[str]) -> tuple[pd.Series, pd.Series, str]:
-    n = len(raw.frame)
     status = pd.Series(np.nan, index=raw.frame.index, dtype=object)
     deleted = pd.Series(False, index=raw.frame.index)
     used = []

@@ -472,6 +472,35 @@ def _levers(df: pd.DataFrame, agg: Aggregates, shift: int) -> pd.DataFrame:
     return df.drop(columns=[f"_{c}_old" for c in cols])
 
 
+def _quality_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
+    """Checked weights, normalised to sum to 1."""
+    w = dict(DEFAULT_QUALITY_WEIGHTS if weights is None else weights)
+    unknown = set(w) - set(DEFAULT_QUALITY_WEIGHTS)
+    if unknown or not w or any((not np.isfinite(v)) or v < 0 for v in w.values()) or sum(w.values()) <= 0:
+        raise ChannelKPIError(
+            f"weights={w} are not valid", fix=f"give non-negative weights for some of {list(DEFAULT_QUALITY_WEIGHTS)}"
+        )
+    total = sum(w.values())
+    return {k: v / total for k, v in w.items()}
+
+
+def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, float], dict[int, str]]:
+    """Add win_rate_shrunk, pct_<component>, quality_score and rank (peers = the same period)."""
+    priors = {}
+    df["win_rate_shrunk"] = np.nan
+    for key, part in df.groupby("key"):
+        prior = beta_prior(part["won_count"], part["n"])
+        priors[int(key)] = str(prior)
+        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], prior)
+    score = pd.Series(0.0, index=df.index)
+    for comp, weight in weights.items():
+        df[f"pct_{comp}"] = mid_percentile(df[comp], df["key"])
+        score += weight * df[f"pct_{comp}"]
+    df["quality_score"] = 100 * score
+    df["rank"] = df.groupby("key")["quality_score"].rank(method="min", ascending=False).astype("int64")
+    return weights, priors
+
+
 def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fiscal_year_start=1, weights: Mapping[str, float] | None = None, compare=None, where=None, engine="auto") -> pd.DataFrame:
     """Quality score (KPI 7): a 0-100 composite per group and period, ranked among peers.
 
@@ -481,28 +510,10 @@ def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fisca
     to 1 and recorded in ``attrs``). ``rank`` 1 is the best; ``pct_*`` columns show each
     component's percentile rank.
     """
-    w = dict(DEFAULT_QUALITY_WEIGHTS if weights is None else weights)
-    unknown = set(w) - set(DEFAULT_QUALITY_WEIGHTS)
-    if unknown or not w or any((not np.isfinite(v)) or v < 0 for v in w.values()) or sum(w.values()) <= 0:
-        raise ChannelKPIError(
-            f"weights={w} are not valid", fix=f"give non-negative weights for some of {list(DEFAULT_QUALITY_WEIGHTS)}"
-        )
-    total = sum(w.values())
-    w = {k: v / total for k, v in w.items()}
+    w = _quality_weights(weights)
     agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
     _outcome_measures(df)
-    priors = {}
-    df["win_rate_shrunk"] = np.nan
-    for key, part in df.groupby("key"):
-        prior = beta_prior(part["won_count"], part["n"])
-        priors[int(key)] = str(prior)
-        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], prior)
-    score = pd.Series(0.0, index=df.index)
-    for comp, weight in w.items():
-        df[f"pct_{comp}"] = mid_percentile(df[comp], df["key"])
-        score += weight * df[f"pct_{comp}"]
-    df["quality_score"] = 100 * score
-    df["rank"] = df.groupby("key")["quality_score"].rank(method="min", ascending=False).astype("int64")
+    w, priors = _quality(df, w)
     cols = ["quality_score", "rank", "won_count", "won_amount", "win_rate_shrunk", "avg_deal_size", "win_rate", "n",
             *[f"pct_{c}" for c in w]]
     prior_text = next(iter(priors.values())) if len(priors) == 1 else priors
@@ -553,14 +564,7 @@ def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_st
             channel_cols.append(f"won_amount_{ch}")
     df["success_rate"] = _ratio(df["cohort_won_count"], df["created_count"])
     df["pending_share"] = _ratio(df["cohort_open_count"], df["created_count"])
-    w = dict(DEFAULT_QUALITY_WEIGHTS if weights is None else weights)
-    total = sum(w.values())
-    df["win_rate_shrunk"] = np.nan
-    for key, part in df.groupby("key"):
-        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], beta_prior(part["won_count"], part["n"]))
-    score = sum((v / total) * mid_percentile(df[k], df["key"]) for k, v in w.items())
-    df["quality_score"] = 100 * score
-    df["rank"] = df.groupby("key")["quality_score"].rank(method="min", ascending=False).astype("int64")
+    _quality(df, _quality_weights(weights))
     cols = ["won_count", "lost_count", "created_count", "closed_count", "open_count",
             "won_amount", "avg_deal_size", "median_deal_size",
             "open_amount", "weighted_amount", "change_count", "change_amount",
