@@ -138,6 +138,12 @@ class Dashboard:
         First month of the fiscal year for quarters and years.
     max_upload_bytes : int
         The largest export the upload control accepts.
+    title : str
+        The heading.
+    tabs : tuple of str, optional
+        The tabs to show, in order (default: all): ``"Overview"``, ``"Partners"``,
+        ``"Pipeline"``, ``"Channels"``, ``"Close rate"``, ``"Velocity"``, ``"Deal success"``,
+        ``"Data quality"``. Focused apps (a partner review, a pipeline meeting) show a few.
 
     Attributes
     ----------
@@ -156,6 +162,7 @@ class Dashboard:
         fiscal_year_start: int = 1,
         max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT,
         title: str = "Channel partner KPIs",
+        tabs: tuple[str, ...] | None = None,
     ) -> None:
         self.currency = currency
         self.fiscal_year_start = fiscal_year_start
@@ -203,7 +210,7 @@ class Dashboard:
             control.observe(self._on_control, names="value")
         self.clear.on_click(lambda _b: self.clear_selection())
         self.upload.observe(self._on_upload, names="value")
-        self.widget = self._layout(title)
+        self.widget = self._layout(title, tabs)
 
     # ------------------------------------------------------------------ data
     def _set_data(self, deals) -> None:
@@ -496,19 +503,27 @@ class Dashboard:
         )
 
     # ------------------------------------------------------------------ layout
-    def _layout(self, title: str) -> w.Widget:
+    def _tab_contents(self) -> dict[str, list[w.Widget]]:
         c = self.charts
-        tabs = w.Tab(children=[
-            w.VBox([c["trend"]]),
-            w.VBox([c["ranking"]]),
-            w.VBox([c["pipeline_stage"], c["waterfall"]]),
-            w.VBox([c["channel_mix"], c["channel_win_rates"]]),
-            w.VBox([c["seasonality"], c["seasonality_bands"]]),
-            w.VBox([c["cycles"]]),
-            w.VBox([c["cohorts"]]),
-            w.VBox([self.quality_html]),
-        ])
-        for i, name in enumerate(["Overview", "Partners", "Pipeline", "Channels", "Close rate", "Velocity", "Deal success", "Data quality"]):
+        return {
+            "Overview": [c["trend"]],
+            "Partners": [c["ranking"]],
+            "Pipeline": [c["pipeline_stage"], c["waterfall"]],
+            "Channels": [c["channel_mix"], c["channel_win_rates"]],
+            "Close rate": [c["seasonality"], c["seasonality_bands"]],
+            "Velocity": [c["cycles"]],
+            "Deal success": [c["cohorts"]],
+            "Data quality": [self.quality_html],
+        }
+
+    def _layout(self, title: str, tabs_shown) -> w.Widget:
+        contents = self._tab_contents()
+        names = list(contents) if tabs_shown is None else list(tabs_shown)
+        unknown = [n for n in names if n not in contents]
+        if unknown:
+            raise ChannelKPIError(f"no dashboard tab called {unknown}", fix=f"choose tabs from {list(contents)}")
+        tabs = w.Tab(children=[w.VBox(contents[n]) for n in names])
+        for i, name in enumerate(names):
             tabs.set_title(i, name)
         controls = w.VBox([
             w.HBox([self.level, self.freq]),

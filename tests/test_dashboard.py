@@ -148,3 +148,12 @@ def test_only_the_widgets_module_imports_ipywidgets():
     package = pathlib.Path(ck.__file__).parent
     users = sorted(p.name for p in package.rglob("*.py") if "import ipywidgets" in p.read_text())
     assert users == ["widgets.py"]
+
+
+def test_focused_apps_choose_their_tabs(loaded):
+    dash = widgets.Dashboard(loaded, tabs=("Pipeline", "Overview"))
+    tabs = dash.widget.children[4]
+    assert [tabs.get_title(i) for i in range(len(tabs.children))] == ["Pipeline", "Overview"]
+    assert tabs.children[0].children == (dash.charts["pipeline_stage"], dash.charts["waterfall"])
+    with pytest.raises(ck.ChannelKPIError, match="no dashboard tab called \\['Marketing'\\]"):
+        widgets.Dashboard(loaded, tabs=("Marketing",))
