@@ -3,6 +3,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+EXTRAS ?= test
 SAMPLE := data/sample/kestrel_salesforce_opportunities.csv
 
 .PHONY: dashboard test install-dashboard install-test chromium sample benchmark clean
@@ -18,11 +19,12 @@ $(VENV)/.dashboard-installed: pyproject.toml $(VENV)/.python-ok
 	@touch $@
 
 $(VENV)/.test-installed: pyproject.toml $(VENV)/.python-ok
-	$(PY) -m pip install --quiet -e ".[test]"
-	@touch $@
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	@echo "$(EXTRAS)" > $@
 
 install-dashboard: $(VENV)/.dashboard-installed
 install-test: $(VENV)/.test-installed
+	@grep -qx "$(EXTRAS)" $(VENV)/.test-installed || { $(PY) -m pip install --quiet -e ".[$(EXTRAS)]" && echo "$(EXTRAS)" > $(VENV)/.test-installed; }
 
 # The browser tests drive Debian's chromium; Playwright's own browser download needs internet.
 chromium:

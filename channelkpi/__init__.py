@@ -33,6 +33,7 @@ from .metrics.kpis import (
 )
 from .metrics.targets import read_targets
 from .schema import COLUMNS, empty_deals, validate_deals
+from .storage import read_parquet, to_parquet
 
 __version__ = "0.1.0"
 
@@ -64,8 +65,10 @@ __all__ = [
     "pipeline_waterfall",
     "quality_score",
     "read_crm",
+    "read_parquet",
     "read_targets",
     "seasonality",
+    "to_parquet",
     "validate_deals",
     "win_rate",
 ]

@@ -228,7 +228,11 @@ def _collect(lf, order: list[str]) -> pd.DataFrame:
     Counts come back UInt32 from polars and Int128/float from DuckDB: a negative difference
     of UInt32 counts wraps around, so every count and key becomes int64 here.
     """
-    out = lf.collect(backend="pandas").to_native()
+    if lf.implementation.is_pyspark():
+        # through Arrow: PySpark's own toPandas uses pandas options that pandas 3 deprecates
+        out = lf.collect(backend="pyarrow").to_native().to_pandas()
+    else:
+        out = lf.collect(backend="pandas").to_native()
     for col in out.columns:
         if col in LEVELS or col == "status":
             continue
@@ -263,7 +267,7 @@ def _native_frame(deals):
     return frame, frame.implementation.name.lower(), None
 
 
-def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto") -> Aggregates:
+def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns=None) -> Aggregates:
     """Run stage 1: two passes over the rows (by creation and by close) plus what ``needs`` adds.
 
     ``needs`` may hold ``"outcomes"`` (closed deals by close period), ``"flows"`` (the as-of
@@ -274,14 +278,14 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto") -> Aggr
     if engine not in ENGINES:
         raise ChannelKPIError(f"engine={engine!r}", fix=f"use one of {list(ENGINES)}")
     if isinstance(deals, pd.DataFrame):
-        _check_pandas(deals)
+        deals = _canonical_pandas(deals, columns)
         if engine == "pandas":
             lf, used, con = nw.from_native(deals).lazy(), "pandas", None
         else:
             lf, used, con = _native_frame(deals)
     else:
         lf, used, con = _native_frame(deals)
-        _check_lazy(lf)
+        lf = _canonical_lazy(lf, columns)
     levels = list(q.by)
     one, zero = nw.lit(1), nw.lit(0)
 
@@ -464,26 +468,93 @@ def snapshot(agg: Aggregates, as_of: pd.Timestamp) -> pd.DataFrame:
     return _collect(opened.select(*measures), [])
 
 
-def _check_pandas(deals: pd.DataFrame) -> None:
-    missing = [c for c in COLUMNS if c not in deals.columns]
+def _renamed(names: list[str], columns) -> dict[str, str]:
+    """Check a ``columns={"their name": "canonical name"}`` mapping against the table's columns."""
+    mapping = dict(columns or {})
+    missing = [k for k in mapping if k not in names]
     if missing:
         raise SchemaError(
-            f"the deals table is missing column(s) {missing}; the columns there are {[str(c) for c in deals.columns]}",
-            fix="load exports with channelkpi.read_crm, or pass your table through channelkpi.validate_deals",
+            f"columns= names {missing}, which the deals table does not have; its columns are {names}",
+            fix="use the table's own column names as the keys of columns=",
         )
-    bad_dates = [c for c in ("created", "closed", "expected_close") if not pd.api.types.is_datetime64_any_dtype(deals[c])]
-    if bad_dates:
+    bad = [v for v in mapping.values() if v not in COLUMNS]
+    if bad:
+        raise SchemaError(f"columns= maps to {bad}, which are not canonical columns", fix=f"map to {list(COLUMNS)}")
+    return mapping
+
+
+_OPTIONAL = [c for c in COLUMNS if c not in ("deal_id", "status")]
+_DATE_COLUMNS = ("created", "closed", "expected_close")
+_NUMBER_COLUMNS = ("amount", "probability")
+
+
+def _missing_required(names: list[str]) -> None:
+    missing = [c for c in ("deal_id", "status") if c not in names]
+    if missing:
         raise SchemaError(
-            f"column(s) {bad_dates} are not dates ({[str(deals[c].dtype) for c in bad_dates]})",
-            fix="pass your table through channelkpi.validate_deals first",
+            f"the deals table is missing required column(s) {missing}; the columns there are {names}",
+            fix="rename your columns to the canonical names with columns={'their name': 'deal_id', ...}, "
+            "or load exports with channelkpi.read_crm",
         )
 
 
-def _check_lazy(lf) -> None:
-    cols = lf.collect_schema().names()
-    missing = [c for c in COLUMNS if c not in cols]
-    if missing:
+def _type_errors(bad_dates, bad_numbers, dtypes: dict[str, str]) -> None:
+    if bad_dates or bad_numbers:
+        found = {c: dtypes[c] for c in [*bad_dates, *bad_numbers]}
         raise SchemaError(
-            f"the deals table is missing column(s) {missing}; the columns there are {cols}",
-            fix="rename your columns to the canonical names, e.g. frame.rename({'Id': 'deal_id'})",
+            f"column(s) {bad_dates + bad_numbers} have the wrong type ({found}): dates must be dates or "
+            "timestamps, amount and probability numbers",
+            fix="pass a pandas table through channelkpi.validate_deals, or cast the columns where the data lives",
         )
+
+
+def _canonical_pandas(deals: pd.DataFrame, columns) -> pd.DataFrame:
+    """The same checks as for any other engine; absent optional columns become empty."""
+    names = [str(c) for c in deals.columns]
+    mapping = _renamed(names, columns)
+    if mapping:
+        deals = deals.rename(columns=mapping)
+        names = [str(c) for c in deals.columns]
+    _missing_required(names)
+    absent = [c for c in _OPTIONAL if c not in names]
+    if absent:  # a partial table (e.g. without owner or expected_close): the absent columns are empty
+        from ..schema import DIRECT_PARTNER, DTYPES
+
+        empty = {c: pd.Series(np.nan, index=deals.index).astype(DTYPES[c]) for c in absent}
+        if "partner" in empty:
+            empty["partner"] = pd.Series(DIRECT_PARTNER, index=deals.index, dtype=DTYPES["partner"])
+        if "channel" in empty:
+            empty["channel"] = pd.Series("unknown", index=deals.index, dtype=DTYPES["channel"])
+        deals = deals.assign(**empty)
+    bad_dates = [c for c in _DATE_COLUMNS if not pd.api.types.is_datetime64_any_dtype(deals[c])]
+    bad_numbers = [c for c in _NUMBER_COLUMNS if not pd.api.types.is_numeric_dtype(deals[c])]
+    _type_errors(bad_dates, bad_numbers, {str(c): str(deals[c].dtype) for c in deals.columns})
+    return deals
+
+
+def _canonical_lazy(lf, columns):
+    """Rename, fill absent optional columns and check types on the frame's own engine."""
+    schema = lf.collect_schema()
+    names = list(schema.names())
+    mapping = _renamed(names, columns)
+    if mapping:
+        lf = lf.rename(mapping)
+        schema = lf.collect_schema()
+        names = list(schema.names())
+    _missing_required(names)
+    absent = [c for c in _OPTIONAL if c not in names]
+    if absent:
+        fill = {
+            "partner": nw.lit("(direct)"),
+            "channel": nw.lit("unknown"),
+            **{c: nw.lit(None, dtype=nw.String) for c in ("owner", "department", "unit", "source", "stage", "currency")},
+            **{c: nw.lit(None, dtype=nw.Datetime("us")) for c in _DATE_COLUMNS},
+            **{c: nw.lit(None, dtype=nw.Float64) for c in _NUMBER_COLUMNS},
+        }
+        lf = lf.with_columns(**{c: fill[c] for c in absent})
+        schema = lf.collect_schema()
+    dtypes = {c: str(t) for c, t in schema.items()}
+    bad_dates = [c for c in _DATE_COLUMNS if not isinstance(schema[c], (nw.Datetime, nw.Date))]
+    bad_numbers = [c for c in _NUMBER_COLUMNS if not schema[c].is_numeric()]
+    _type_errors(bad_dates, bad_numbers, dtypes)
+    return lf

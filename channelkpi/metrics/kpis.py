@@ -18,6 +18,16 @@ Every function takes the canonical deals table first and keyword-only options:
 ``where``
     ``{"partner": [...], "channel": [...]}``: keep only these deals (the rest count as
     ``filtered_out``).
+``columns``
+    ``{"their column": "canonical name"}`` for tables whose columns are named otherwise (a
+    warehouse table); optional canonical columns that are absent count as empty.
+``engine``
+    ``"auto"`` (the default: a pandas table is aggregated by DuckDB when it is installed; a
+    polars, DuckDB or PySpark table by its own engine) or ``"pandas"``.
+
+The deals may be a pandas DataFrame, a polars DataFrame or LazyFrame, a DuckDB relation (e.g.
+``duckdb.read_parquet("deals/*.parquet")``), a PySpark DataFrame, or anything else narwhals
+reads; the row-level stage runs where the data lives and only small aggregates come back.
 
 Each result is a new DataFrame (the input is never modified) whose ``attrs["channelkpi"]`` says
 which KPI and definition it holds, how many rows it used and how many it excluded per reason.
@@ -76,9 +86,9 @@ _COHORT_KEYS = [("created", "cr_key")]
 _STOCK_KEYS = [("created", "cr_key"), ("outcomes", "cl_key")]
 
 
-def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, compare, where, engine):
+def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, compare, where, columns, engine):
     q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare)
-    agg = aggregate(deals, q, set(needs), engine=engine)
+    agg = aggregate(deals, q, set(needs), engine=engine, columns=columns)
     keys = grid_keys(agg, sources)
     return agg, build_frame(agg, keys)
 
@@ -116,9 +126,9 @@ def _finish(df: pd.DataFrame, agg: Aggregates, columns: list[str], kpi: str, use
     return out
 
 
-def _common(by, freq, start, end, fiscal_year_start, compare, where, engine):
+def _common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns=None):
     return {"by": by, "freq": freq, "start": start, "end": end, "fiscal_year_start": fiscal_year_start,
-            "compare": compare, "where": where, "engine": engine}
+            "compare": compare, "where": where, "engine": engine, "columns": columns}
 
 
 # --------------------------------------------------------------------------- measures
@@ -162,7 +172,7 @@ def _velocity(df: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- KPIs
-def deal_count(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def deal_count(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Deal count (KPI 2): won deals closed in each period, with created, closed and open counts.
 
     Returns ``won_count``, ``created_count`` (created in P), ``closed_count`` (won + lost
@@ -170,13 +180,13 @@ def deal_count(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_s
     the last date in the data).
     """
     agg, df = _run(deals, {"outcomes", "created", "flows"}, _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     cols = ["won_count", "created_count", "closed_count", "open_count"]
     return _finish(df, agg, cols, "deal_count", exclusions(agg, "outcome"), compare=compare)
 
 
-def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, basis="won", compare=None, where=None, engine="auto") -> pd.DataFrame:
+def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, basis="won", compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Average deal size (KPI 1): won amount / won deals closed in P, with the median.
 
     ``basis="open"`` gives the mean amount of open deals expected to close in P (as some CRMs
@@ -187,7 +197,7 @@ def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal
         raise ChannelKPIError(f"basis={basis!r}", fix="use basis='won' (default) or basis='open'")
     if basis == "open":
         agg, df = _run(deals, {"open_expected"}, [("open_expected", "ex_key")],
-                       **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                       **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
         df["avg_deal_size"] = _ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
         df["median_deal_size"] = df["open_exp_median_amount"]
         df["open_count"] = df["open_exp_count"]
@@ -197,7 +207,7 @@ def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal
         return _finish(df, agg, cols, "average_deal_size", _open_basis(agg), compare=compare,
                        extra_attrs={"variant": "basis='open'"})
     agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     cols = ["avg_deal_size", "median_deal_size", "won_count", "won_amount", "amount_count"]
     return _finish(df, agg, cols, "average_deal_size", _won_only(agg, value=True), compare=compare)
@@ -233,7 +243,7 @@ def _won_only(agg: Aggregates, *, value=False):
     return used - n_lost, {k: v for k, v in excluded.items() if v}
 
 
-def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, as_of=None, targets=None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, as_of=None, targets=None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Opportunity pipeline (KPI 3): deals open at the end of each period (or ``as_of``).
 
     Open as of *t*: created on or before *t* and not closed by *t*. ``open_amount`` sums
@@ -252,7 +262,7 @@ def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
             end = as_of
     needs = {"flows"} | ({"outcomes", "coverage"} if targets is not None else set())
     agg, df = _run(deals, needs, _STOCK_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _stock_measures(df, agg)
     cols = ["open_count", "open_amount", "weighted_amount", "change_count", "change_amount"]
     extra = {"as_of": str(pipeline_as_of(agg).date())} if freq is None else {}
@@ -281,7 +291,7 @@ def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> p
     return df
 
 
-def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """From one period end to the next: ``start + created - won - lost = end`` (amounts and counts).
 
     ``created`` counts deals created in P and still open at its end; ``won`` and ``lost`` count
@@ -290,7 +300,7 @@ def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal
     """
     if freq is None:
         raise ChannelKPIError("a waterfall needs periods", fix="pass freq='M', 'Q', 'Y' or 'W'")
-    agg, df = _run(deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine))
+    agg, df = _run(deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns))
     df["start"] = _money(df["open_start_cents"])
     df["created"] = _money(df["wf_created_cents"])
     df["won"] = _money(df["wf_won_cents"])
@@ -305,11 +315,11 @@ def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal
     return _finish(df, agg, cols, "pipeline_waterfall", exclusions(agg, "stock"), compare=None)
 
 
-def channel_performance(deals, *, by="channel", freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def channel_performance(deals, *, by="channel", freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Marketing channels (KPI 4): per channel (or ``by="source"``), deals created, won, won amount
     and its share of the period's total, win rate, average deal size and median cycle."""
     agg, df = _run(deals, {"outcomes", "created"}, _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     total = df.groupby("key")["won_cents"].transform("sum")
     df["won_share"] = _ratio(df["won_cents"], total)
@@ -317,7 +327,7 @@ def channel_performance(deals, *, by="channel", freq=None, start=None, end=None,
     return _finish(df, agg, cols, "channel_performance", exclusions(agg, "outcome"), compare=compare)
 
 
-def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weight="count", denominator="closed", compare=None, where=None, engine="auto") -> pd.DataFrame:
+def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weight="count", denominator="closed", compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Close rate (KPI 5): won / (won + lost) among deals closed in P, with a Wilson 95 % interval.
 
     ``weight="value"`` gives won amount / (won + lost amount) (deals without amount excluded;
@@ -331,7 +341,7 @@ def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
         raise ChannelKPIError(f"denominator={denominator!r}", fix="use denominator='closed' or 'created'")
     needs = {"outcomes"} | ({"created"} if denominator == "created" else set())
     sources = _OUTCOME_KEYS + (_COHORT_KEYS if denominator == "created" else [])
-    agg, df = _run(deals, needs, sources, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    agg, df = _run(deals, needs, sources, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     variant = {}
     if weight == "value":
@@ -357,14 +367,14 @@ def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
     return _finish(df, agg, cols, "win_rate", used, compare=compare, extra_attrs=variant)
 
 
-def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Close rate by month of year over all years (KPI 5, seasonality).
 
     One row per group x month (1-12): ``won_count``, ``lost_count``, ``n``, ``win_rate`` with its
     Wilson interval, ``expected_rate`` (the rate of all groups in that month: the seasonal norm),
     ``group_rate`` (the group's own rate over all months) and ``difference`` (win_rate - expected).
     """
-    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, "M", start, end, fiscal_year_start, None, where, engine))
+    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, "M", start, end, fiscal_year_start, None, where, engine, columns))
     lv = list(agg.query.by)
     df["month"] = (df["key"] % 12 + 1).astype("int64")
     g = df.groupby([*lv, "month"], dropna=False, sort=True)[["won_count", "lost_count"]].sum().reset_index()
@@ -401,7 +411,7 @@ def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, wh
     return g.reset_index(drop=True)
 
 
-def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Deal velocity (KPI 6): cycle length of won deals closed in P and sales velocity.
 
     ``cycle_days_median`` (default) and ``cycle_days_mean`` are ``closed - created`` in days for
@@ -412,7 +422,7 @@ def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_yea
     ``..._cycle`` (a log-mean split; missing where an input is zero).
     """
     agg, df = _run(deals, {"outcomes", "flows"}, _OUTCOME_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     _velocity(df)
     cols = ["cycle_days_median", "cycle_days_mean", "sales_velocity", "open_start_count", "win_rate", "avg_deal_size",
@@ -423,7 +433,7 @@ def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_yea
     return _finish(df, agg, cols, "deal_velocity", exclusions(agg, "outcome", cycle=True), compare=compare)
 
 
-def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, engine="auto") -> pd.DataFrame:
+def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Deal velocity's distribution: closed deals by cycle length in whole weeks, won vs lost.
 
     One row per group x status (``won``/``lost``) x ``weeks`` (0-52; 52 holds a year and more)
@@ -431,7 +441,7 @@ def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_star
     deals without a created date or closed before created are excluded.
     """
     q = make_query(by=by, freq=None, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
-    agg = aggregate(deals, q, {"cycle_hist"}, engine=engine)
+    agg = aggregate(deals, q, {"cycle_hist"}, engine=engine, columns=columns)
     lv = list(q.by)
     hist = agg.tables["cycle_hist"].rename(columns={"n": "count"})
     from .engine import CYCLE_WEEKS_CAP
@@ -501,7 +511,7 @@ def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, flo
     return weights, priors
 
 
-def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fiscal_year_start=1, weights: Mapping[str, float] | None = None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fiscal_year_start=1, weights: Mapping[str, float] | None = None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Quality score (KPI 7): a 0-100 composite per group and period, ranked among peers.
 
     The weighted mean of percentile ranks among the period's peers of won amount (0.4), won
@@ -511,7 +521,7 @@ def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fisca
     component's percentile rank.
     """
     w = _quality_weights(weights)
-    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     w, priors = _quality(df, w)
     cols = ["quality_score", "rank", "won_count", "won_amount", "win_rate_shrunk", "avg_deal_size", "win_rate", "n",
@@ -521,13 +531,13 @@ def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fisca
                    extra_attrs={"weights": w, "prior": prior_text})
 
 
-def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """Deal success (KPI 8): of the deals created in P, the share won so far.
 
     ``success_rate`` = won / created; ``pending_share`` = still open / created (a young cohort
     is pending, not bad); ``lost_share``; ``success_rate_value`` = won amount / created amount.
     """
-    agg, df = _run(deals, {"created"}, _COHORT_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+    agg, df = _run(deals, {"created"}, _COHORT_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     df["won_count"] = df["cohort_won_count"]
     df["lost_count"] = df["cohort_lost_count"]
     df["open_count"] = df["cohort_open_count"]
@@ -539,7 +549,7 @@ def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year
     return _finish(df, agg, cols, "deal_success", exclusions(agg, "cohort"), compare=compare)
 
 
-def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weights=None, compare=None, where=None, engine="auto") -> pd.DataFrame:
+def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weights=None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
     """All eight KPIs for a selection in one call (one row per group x period).
 
     Columns: counts (``won_count``, ``lost_count``, ``created_count``, ``closed_count``,
@@ -552,7 +562,7 @@ def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_st
     """
     agg, df = _run(deals, {"outcomes", "created", "flows"},
                    _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine))
+                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     _stock_measures(df, agg)
     _velocity(df)
