@@ -123,7 +123,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) / "deals"
             t0 = time.perf_counter()
-            write_dataset(rows, folder)
+            # in its own process: a child's peak memory counter starts at its parent's
+            subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+                            f"from scale import write_dataset; from pathlib import Path; "
+                            f"write_dataset({rows}, Path({str(folder)!r}))"], check=True)
             print(f"{rows:>11,} dataset written in {time.perf_counter() - t0:.0f} s")
             ref = measure("reference", folder, args.repeat)
             print(f"{rows:>11,} {'DuckDB SQL reference':<26}{ref['seconds']:9.2f}{1:8.2f}x{ref['peak_mb']:9.0f}")

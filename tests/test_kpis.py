@@ -422,8 +422,13 @@ def test_bad_options_are_clear_errors():
     ]:
         with pytest.raises(ck.ChannelKPIError, match=message):
             ck.win_rate(deals, **kwargs)
-    with pytest.raises(ck.SchemaError, match="missing column"):
-        ck.win_rate(pd.DataFrame({"deal_id": ["a"], "status": ["won"]}))
+    with pytest.raises(ck.SchemaError, match=r"missing required column\(s\) \['status'\]"):
+        ck.win_rate(pd.DataFrame({"deal_id": ["a"], "stage": ["Closed Won"]}))
+    with pytest.raises(ck.SchemaError, match=r"also has 'Closed Won' \(1 rows\)"):
+        ck.win_rate(pd.DataFrame({"deal_id": ["a", "b"], "status": ["Closed Won", "won"]}))
+    # a minimal table is enough: absent optional columns count as empty
+    minimal = ck.win_rate(pd.DataFrame({"deal_id": ["a", "b"], "status": ["won", "lost"]}))
+    assert minimal[["won_count", "lost_count", "win_rate"]].iloc[0].tolist() == [1, 1, 0.5]
 
 
 # --------------------------------------------------------------------------- independent references

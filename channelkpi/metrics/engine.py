@@ -366,6 +366,16 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         created[levels].drop_duplicates().sort_values(levels, kind="stable").reset_index(drop=True)
         if levels else pd.DataFrame(index=[0])
     )
+    unknown = sorted(set(map(str, created["status"].unique())) - {"open", "won", "lost"})
+    if unknown:
+        counts = created[created["status"].astype(str).isin(unknown)].groupby("status")["n"].sum()
+        raise SchemaError(
+            "status must be open, won or lost; the deals table also has "
+            + ", ".join(f"{k!r} ({v} rows)" for k, v in counts.items()),
+            column="status",
+            fix="load exports with channelkpi.read_crm (stage_map= says what a stage means), or map the values "
+            "where the data lives",
+        )
     status_keys = ["status", *flags]
     status = created.groupby(status_keys, as_index=False).agg(n=("n", "sum"), cr_max=("cr_max", "max"), cl_max=("cl_max", "max"))
     # the maximum days of a missing date are 0 (1970-01-01): keep them out of "the last date"
