@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 from collections.abc import Mapping
 
@@ -399,21 +400,17 @@ class Dashboard:
             f"{s['merged']} merged, {s['rejected']} rejected (see the Data quality tab).</div>"
         )
 
-    class _QuietContext:
-        def __init__(self, dash):
-            self.dash = dash
-
-        def __enter__(self):
-            self.dash._quiet_depth = getattr(self.dash, "_quiet_depth", 0) + 1
-            for control in (self.dash.partners, self.dash.channels, self.dash.period):
-                control.unobserve(self.dash._on_control, names="value")
-
-        def __exit__(self, *exc):
-            for control in (self.dash.partners, self.dash.channels, self.dash.period):
-                control.observe(self.dash._on_control, names="value")
-
+    @contextlib.contextmanager
     def _quiet(self):
-        return Dashboard._QuietContext(self)
+        """Change several controls without a refresh for each (one follows at the end)."""
+        controls = (self.partners, self.channels, self.period)
+        for control in controls:
+            control.unobserve(self._on_control, names="value")
+        try:
+            yield
+        finally:
+            for control in controls:
+                control.observe(self._on_control, names="value")
 
     def _link(self, filename: str, mime: str, data: bytes) -> None:
         href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
