@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 EXTRAS ?= test
 SAMPLE := data/sample/kestrel_salesforce_opportunities.csv
 
-.PHONY: dashboard test install-dashboard install-test chromium sample benchmark clean
+.PHONY: dashboard test install-dashboard install-test chromium screenshot sample benchmark clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "channelkpi needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -47,6 +47,10 @@ dashboard: install-dashboard
 ## make test: the whole test suite (unit, doctests, real exports, sample data, notebooks, browser)
 test: install-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make screenshot: refresh docs/dashboard.png from the browser test
+screenshot: install-test chromium
+	CHANNELKPI_UPDATE_SCREENSHOT=1 $(PY) -m pytest tests/test_browser.py -k renders_offline
 
 ## make sample: regenerate data/sample from its seeded generator
 sample: install-test
