@@ -326,6 +326,10 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # date once closed, and not closed before created
         tl=flag((nw.col("cr_null") == 0) & (nw.col("cbc") == 0) & ((nw.col("status") == "open") | (nw.col("cl_null") == 0))),
     )
+    if base.implementation.is_polars():
+        # polars evaluates a lazy plan anew for each query: compute the derived columns once
+        # (still in polars, nothing leaves the engine) so the two passes below share them
+        base = nw.from_native(base.to_native().collect().lazy())
     tables: dict[str, pd.DataFrame] = {}
     flows = "flows" in needs
     tl = base.filter(nw.col("tl") == 1) if flows else None
