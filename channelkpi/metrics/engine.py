@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import ChannelKPIError, SchemaError
 from ..schema import CHANNELS, COLUMNS, LEVELS
-from .periods import check_fiscal_year_start, check_freq, date_key, days_from_civil, lag
+from .periods import check_fiscal_year_start, check_freq, date_key, days_from_civil, lag, period_frame
 
 __all__ = ["Query", "Aggregates", "aggregate", "make_query", "ENGINES"]
 
@@ -52,8 +52,6 @@ class Query:
         """Start of the rows to scan, including the lookback periods."""
         if self.start is None or not self.lookback:
             return self.start
-        from .periods import period_frame
-
         first = period_frame([self.key(self.start) - self.lookback], self.freq, self.fiscal_year_start)
         return pd.Timestamp(first["period_start"].iloc[0])
 
@@ -325,6 +323,10 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # deals that can be placed on a timeline (the as-of pipeline): a created date, a close
         # date once closed, and not closed before created
         tl=flag((nw.col("cr_null") == 0) & (nw.col("cbc") == 0) & ((nw.col("status") == "open") | (nw.col("cl_null") == 0))),
+    ).with_columns(
+        # the money of those deals, which both passes sum into pipeline flows
+        tl_cents=nw.when(nw.col("tl") == 1).then(nw.col("cents")).otherwise(nw.lit(0.0)),
+        tl_wcents=nw.when(nw.col("tl") == 1).then(nw.col("wcents")).otherwise(nw.lit(0.0)),
     )
     if base.implementation.is_polars():
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
@@ -341,8 +343,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     code = sum((nw.col(f) * (1 << i) for i, f in enumerate(flags)), nw.lit(0))
     created = _collect(
         base.with_columns(
-            tl_cents=nw.when(nw.col("tl") == 1).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-            tl_wcents=nw.when(nw.col("tl") == 1).then(nw.col("wcents")).otherwise(nw.lit(0.0)),
             so_n=flag(still_open),
             so_cents=nw.when(still_open).then(nw.col("cents")).otherwise(nw.lit(0.0)),
             flags=code,
@@ -401,8 +401,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             .with_columns(
                 cyc_n=flag(~nw.col("cycle_ok").is_null()),
                 cyc=nw.col("cycle_ok").fill_null(0),
-                tl_cents=nw.when(nw.col("tl") == 1).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-                tl_wcents=nw.when(nw.col("tl") == 1).then(nw.col("wcents")).otherwise(nw.lit(0.0)),
                 fs_n=flag(from_start),
                 fs_cents=nw.when(from_start).then(nw.col("cents")).otherwise(nw.lit(0.0)),
                 **by_channel,

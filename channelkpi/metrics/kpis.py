@@ -405,9 +405,9 @@ def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, wh
     g["difference"] = g["win_rate"] - g["expected_rate"]
     g = g.astype({c: "str" for c in lv})
     g.insert(len(lv) + 1, "month_name", pd.to_datetime(g["month"].astype(str), format="%m").dt.strftime("%b"))
+    used, excluded = exclusions(agg, "outcome")
     g.attrs["channelkpi"] = {"kpi": "seasonality", "definition": DEFINITIONS["seasonality"].formula,
-                             "rows": agg.rows, "used": exclusions(agg, "outcome")[0],
-                             "excluded": exclusions(agg, "outcome")[1], "engine": agg.engine}
+                             "rows": agg.rows, "used": used, "excluded": excluded, "engine": agg.engine}
     return g.reset_index(drop=True)
 
 
