@@ -67,8 +67,18 @@ __all__ = [
     "read_crm",
     "read_parquet",
     "read_targets",
+    "report",
     "seasonality",
     "to_parquet",
     "validate_deals",
     "win_rate",
 ]
+
+
+def __getattr__(name: str):
+    # reports draw charts with Altair: loaded on first use, so `import channelkpi` stays light
+    if name == "report":
+        from .reports import report
+
+        return report
+    raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")

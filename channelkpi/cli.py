@@ -2,6 +2,10 @@
 
 ``channelkpi inspect FILE`` shows how an export is read: the preset chosen and why, the
 reconciliation of its rows, warnings, the ledger and a preview of the canonical table.
+
+``channelkpi report FILE -o review.html -o review.xlsx`` writes the KPI review of an export as an
+offline HTML page and an Excel workbook (and ``--png DIR`` / ``--svg DIR`` its charts as images),
+printing each step on stderr. Bad input ends with exit code 1 and one readable line.
 """
 
 from __future__ import annotations
@@ -24,15 +28,38 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     ins = sub.add_parser("inspect", help="show how an export is read: preset, ledger, warnings, preview")
     ins.add_argument("file", help="the CRM export (CSV, TSV or .xlsx)")
-    ins.add_argument("--source", choices=_SOURCES, default="auto", help="CRM preset (default: decide from the headers)")
-    order = ins.add_mutually_exclusive_group()
-    order.add_argument("--dayfirst", action="store_true", default=None, help="read 01/02/2024 as 1 February")
-    order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="read 01/02/2024 as 2 January")
-    ins.add_argument("--currency", help="reporting currency (ISO code)")
-    ins.add_argument("--sheet", help="sheet of an .xlsx workbook (name or number; default: the first)")
+    _reading_options(ins)
     ins.add_argument("--rows", type=int, default=10, help="rows of the canonical table to preview (default 10)")
     ins.add_argument("--ledger", type=int, default=20, help="ledger rows to show (default 20)")
+
+    rep = sub.add_parser("report", help="write the KPI review as offline HTML and/or Excel, charts as images")
+    rep.add_argument("file", help="the CRM export (CSV, TSV or .xlsx)")
+    rep.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
+                     help="report file, .html or .xlsx (repeat for both)")
+    rep.add_argument("--targets", metavar="FILE", help="targets file (CSV or .xlsx; see channelkpi.read_targets)")
+    rep.add_argument("--by", choices=["partner", "owner", "department", "unit"], default="partner",
+                     help="level of the scorecard and the KPI table (default: partner)")
+    rep.add_argument("--freq", choices=["M", "Q", "Y"], default="Q", help="periods: month, quarter, year (default Q)")
+    rep.add_argument("--from", dest="start", metavar="DATE", help="first month or day, e.g. 2025-01 (default: the data's first)")
+    rep.add_argument("--to", dest="end", metavar="DATE", help="last month or day, e.g. 2025-12 (default: the data's last)")
+    rep.add_argument("--partner", dest="partners", action="extend", nargs="+", default=[], metavar="NAME",
+                     help="only these partners (repeatable)")
+    rep.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)")
+    rep.add_argument("--title", default="Channel partner review", help="the report's heading")
+    rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
+    rep.add_argument("--svg", metavar="DIR", help="also write every chart as SVG into DIR")
+    _reading_options(rep)
+    rep.add_argument("--quiet", action="store_true", help="no progress messages")
     return parser
+
+
+def _reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--source", choices=_SOURCES, default="auto", help="CRM preset (default: decide from the headers)")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", action="store_true", default=None, help="read 01/02/2024 as 1 February")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="read 01/02/2024 as 2 January")
+    parser.add_argument("--currency", help="reporting currency (ISO code)")
+    parser.add_argument("--sheet", help="sheet of an .xlsx workbook (name or number; default: the first)")
 
 
 def _sheet(value: str | None) -> str | int | None:
@@ -72,6 +99,44 @@ def _inspect(args: argparse.Namespace, out) -> int:
     return 0
 
 
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
+
+
+def _report(args: argparse.Namespace, err) -> int:
+    from pathlib import Path
+
+    from .ingest import load_crm
+    from .metrics.targets import read_targets
+    from .reports import REPORT_FORMATS, _elapsed_printer, report
+
+    if not (args.output or args.png or args.svg):
+        raise ChannelKPIError("nothing to write", fix="name an output with -o review.html and/or -o review.xlsx, or --png/--svg DIR")
+    for out in args.output:  # before the (possibly long) load: a typo should not cost a minute
+        if Path(out).suffix.lower() not in REPORT_FORMATS:
+            raise ChannelKPIError(f"cannot write a report as {out!r}", fix=f"name it with one of {list(REPORT_FORMATS)}")
+        if not Path(out).resolve().parent.is_dir():
+            raise ChannelKPIError(f"the folder of {out!r} does not exist", fix="create it or write the report elsewhere")
+    say = (lambda _m: None) if args.quiet else _elapsed_printer(err)
+    size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
+    say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))
+    result = load_crm(args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency, sheet=_sheet(args.sheet))
+    s = result.summary()
+    say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
+    targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
+    currency = result.deals["currency"].dropna()
+    code = str(currency.iloc[0]) if len(currency) else (args.currency or "USD")
+    options = dict(targets=targets, by=args.by, freq=args.freq, start=args.start, end=args.end,
+                   partners=args.partners or None, currency=_SYMBOLS.get(code, f"{code} "),
+                   fiscal_year_start=args.fiscal_year_start, title=args.title, progress=say)
+    written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
+    for path in written:
+        if path.suffix.lower() in REPORT_FORMATS:
+            say(f"wrote {path} ({path.stat().st_size / 1024:,.0f} kB)")
+    if args.png or args.svg:
+        say(f"wrote {sum(p.suffix.lower() in ('.png', '.svg') for p in written)} images")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, *, out=None) -> int:
     """Run the command line; returns the exit code (1 with a one-line message on bad input)."""
     out = out or sys.stdout
@@ -79,8 +144,13 @@ def main(argv: Sequence[str] | None = None, *, out=None) -> int:
     try:
         if args.command == "inspect":
             return _inspect(args, out)
+        if args.command == "report":
+            return _report(args, sys.stderr)
     except ChannelKPIError as exc:
         print(f"channelkpi: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # a folder that cannot be written, a disk that is full
+        print(f"channelkpi: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return 1
     return 2  # pragma: no cover - argparse rejects unknown commands
 

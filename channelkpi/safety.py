@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -79,11 +80,20 @@ def to_csv(frame: pd.DataFrame, path_or_buffer=None, **kwargs) -> str | None:
     return None
 
 
-def to_excel(sheets: dict[str, pd.DataFrame] | pd.DataFrame, path_or_buffer=None) -> bytes | None:
+def to_excel(
+    sheets: dict[str, pd.DataFrame] | pd.DataFrame,
+    path_or_buffer=None,
+    *,
+    number_formats: Callable[[str], str | None] | None = None,
+) -> bytes | None:
     """Write one or several tables to ``.xlsx`` with text cells neutralised and headers frozen.
 
-    Returns the bytes when ``path_or_buffer`` is None.
+    ``number_formats`` maps a column name to an Excel number format (``"0.0%"``,
+    ``'"$"#,##0.00'``) or None for the default. Columns are sized to their contents (within
+    limits). Returns the bytes when ``path_or_buffer`` is None.
     """
+    from openpyxl.utils import get_column_letter
+
     if isinstance(sheets, pd.DataFrame):
         sheets = {"KPIs": sheets}
     target = io.BytesIO() if path_or_buffer is None else path_or_buffer
@@ -95,6 +105,16 @@ def to_excel(sheets: dict[str, pd.DataFrame] | pd.DataFrame, path_or_buffer=None
                     safe[col] = safe[col].dt.tz_localize(None)
             sheet = str(neutralize_formula(name))[:31]
             safe.to_excel(writer, sheet_name=sheet, index=False, freeze_panes=(1, 0))
+            ws = writer.sheets[sheet]
+            for j, col in enumerate(frame.columns, start=1):
+                letter = get_column_letter(j)
+                fmt = number_formats(str(col)) if number_formats else None
+                if fmt:
+                    for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                        cell.number_format = fmt
+                sample = safe[safe.columns[j - 1]].head(200)
+                longest = max([len(str(col)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in sample)])
+                ws.column_dimensions[letter].width = min(max(longest + 2, 8), 60)
     if path_or_buffer is None:
         return target.getvalue()
     return None

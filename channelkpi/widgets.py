@@ -21,25 +21,13 @@ from collections.abc import Mapping
 
 import altair as alt
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
-from . import charts
 from .errors import ChannelKPIError
 from .ingest import LoadResult, load_crm
-from .metrics.kpis import (
-    channel_performance,
-    cycle_distribution,
-    deal_success,
-    kpi_table,
-    pipeline,
-    pipeline_waterfall,
-    quality_score,
-    seasonality,
-    win_rate,
-)
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
 from .schema import validate_deals
+from .views import ledger_html, month_range, tile_values, tiles_html, view_charts, view_filter, view_tables
 
 __all__ = ["Dashboard", "enable_offline", "LEVELS", "FREQS"]
 
@@ -56,71 +44,6 @@ def enable_offline() -> None:
     if not _OFFLINE:
         alt.JupyterChart.enable_offline()
         _OFFLINE = True
-
-
-_CSS = """
-<style>
-.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(170px, 1fr)); gap: 10px; margin: 6px 0 12px;}
-.ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
-.ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
-.ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
-.ck-tile .ck-change {font-size: 12px; color: #56606b;}
-.ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
-.ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
-.ck-note {color: #56606b; font-size: 12px;}
-.ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
-</style>
-"""
-
-
-def _money(value: float, currency: str) -> str:
-    if value is None or not np.isfinite(value):
-        return "—"
-    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= cut:
-            return f"{currency}{value / cut:,.1f}{suffix}"
-    return f"{currency}{value:,.0f}"
-
-
-def _fmt(value: float, kind: str, currency: str) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—"
-    if kind == "money":
-        return _money(value, currency)
-    if kind == "rate":
-        return f"{value:.1%}"
-    if kind == "days":
-        return f"{value:,.0f} days"
-    if kind == "score":
-        return f"{value:.0f} / 100"
-    return f"{value:,.0f}"
-
-
-def _change(now: float, before: float, kind: str, currency: str) -> str:
-    if now is None or before is None or not np.isfinite(now) or not np.isfinite(before):
-        return "no earlier period to compare"
-    diff = now - before
-    cls = "ck-up" if diff > 0 else "ck-down" if diff < 0 else ""
-    if kind == "rate":
-        text = f"{diff * 100:+.1f} pts"
-    elif kind == "money":
-        text = ("+" if diff >= 0 else "-") + _money(abs(diff), currency)
-    else:
-        text = f"{diff:+,.0f}"
-    return f"<span class='{cls}'>{html_text(text)}</span> vs previous period"
-
-
-#: The eight tiles: (title, column of the KPI table, kind, column giving n).
-TILES = (
-    ("Average deal size", "avg_deal_size", "money", "won_count"),
-    ("Deals won", "won_count", "count", "closed_count"),
-    ("Open pipeline", "open_amount", "money", "open_count"),
-    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
-    ("Win rate", "win_rate", "rate", "n"),
-    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
-    ("Best quality score", "best_quality", "score", "groups"),
-    ("Deal success", "success_rate", "rate", "created_count"),
-)
 
 
 class Dashboard:
@@ -229,29 +152,14 @@ class Dashboard:
         return sorted(str(c) for c in self.deals["channel"].dropna().unique())
 
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
-        dates = pd.concat([self.deals["created"], self.deals["closed"]]).dropna()
-        if not len(dates):
-            today = pd.Timestamp.today().normalize()
-            dates = pd.Series([today])
-        months = pd.period_range(dates.min(), dates.max(), freq="M")
+        months = pd.period_range(*month_range(self.deals), freq="M")
         return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
 
     # ------------------------------------------------------------------ state -> numbers
     @property
     def where(self) -> dict[str, list[str]]:
         """The deal filter the controls and the chart selection make."""
-        where: dict[str, list[str]] = {}
-        if self.partners.value:
-            where["partner"] = list(self.partners.value)
-        if self.channels.value:
-            where["channel"] = list(self.channels.value)
-        if self.selected:
-            level = self.level.value
-            chosen = set(self.selected)
-            if level in where:
-                chosen &= set(where[level])
-            where[level] = sorted(chosen) or ["\x00none"]
-        return where
+        return view_filter({"partner": self.partners.value, "channel": self.channels.value}, self.level.value, self.selected)
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -261,53 +169,15 @@ class Dashboard:
     def compute(self) -> dict[str, pd.DataFrame]:
         """Every table the dashboard shows, for the current state (pure: no widget is touched)."""
         start, end = self.date_range
-        level, freq, fys = self.level.value, self.freq.value, self.fiscal_year_start
-        where = self.where
-        span = end - start
-        prev_end = start - pd.Timedelta(days=1)
-        prev_start = (prev_end - span).normalize()
-        common = {"fiscal_year_start": fys, "where": where or None}
-        t: dict[str, pd.DataFrame] = {}
-        t["kpis"] = kpi_table(self.deals, by=level, freq=freq, start=start, end=end, **common)
-        t["now"] = kpi_table(self.deals, start=start, end=end, **common)
-        t["before"] = kpi_table(self.deals, start=prev_start, end=prev_end, **common)
-        t["trend"] = kpi_table(self.deals, freq=freq, start=start, end=end, compare="previous", **common)
-        ranking_where = {k: v for k, v in where.items() if not (k == level and self.selected)}
-        t["ranking"] = quality_score(self.deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where or None)
-        t["pipeline_stage"] = pipeline(self.deals, by="stage", end=end, **common)
-        t["waterfall"] = pipeline_waterfall(self.deals, freq=freq, start=start, end=end, **common)
-        if self.targets is not None and not where.keys() - {"partner"}:
-            tg = self.targets
-            if "partner" in where and "partner" in tg:
-                tg = tg[tg["partner"].isin(where["partner"])]
-            tg = tg.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in tg])
-            try:
-                t["targets"] = pipeline(self.deals, freq=freq, start=start, end=end, targets=tg, **common)
-            except ChannelKPIError:
-                pass  # targets at a coarser grain than the chosen periods: no target line
-        t["channel_mix"] = channel_performance(self.deals, freq=freq, start=start, end=end, **common)
-        t["channel_rates"] = win_rate(self.deals, by="channel", start=start, end=end, **common)
-        t["seasonality"] = seasonality(self.deals, by="unit", start=start, end=end, fiscal_year_start=fys, where=where or None)
-        t["seasonality_all"] = seasonality(self.deals, start=start, end=end, fiscal_year_start=fys, where=where or None)
-        t["cycles"] = cycle_distribution(self.deals, start=start, end=end, fiscal_year_start=fys, where=where or None)
-        t["cohorts"] = deal_success(self.deals, freq=freq, start=start, end=end, **common)
-        return t
+        return view_tables(
+            self.deals, level=self.level.value, freq=self.freq.value, start=start, end=end,
+            where={"partner": self.partners.value, "channel": self.channels.value}, selected=self.selected,
+            targets=self.targets, fiscal_year_start=self.fiscal_year_start,
+        )
 
     def build_charts(self, t: Mapping[str, pd.DataFrame]) -> dict[str, alt.TopLevelMixin]:
         """Every chart for the tables of :meth:`compute` (pure)."""
-        cur, level = self.currency, self.level.value
-        return {
-            "trend": charts.kpi_trend(t["trend"], "won_amount", currency=cur),
-            "ranking": charts.partner_ranking(t["ranking"], level=level, currency=cur),
-            "pipeline_stage": charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
-            "waterfall": charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
-            "channel_mix": charts.channel_mix(t["channel_mix"], currency=cur),
-            "channel_win_rates": charts.win_rate_by_group(t["channel_rates"], level="channel"),
-            "seasonality": charts.seasonality_heatmap(t["seasonality"], level="unit"),
-            "seasonality_bands": charts.seasonality_bands(t["seasonality_all"]),
-            "cycles": charts.cycle_distribution(t["cycles"]),
-            "cohorts": charts.deal_success_cohorts(t["cohorts"]),
-        }
+        return view_charts(t, level=self.level.value, currency=self.currency)
 
     # ------------------------------------------------------------------ refresh
     def refresh(self, *, first: bool = False) -> None:
@@ -323,8 +193,8 @@ class Dashboard:
             return
         self.tables = tables
         self.kpis = tables["kpis"]
-        self.tiles.value = self._tiles_html(tables)
-        self.quality_html.value = self._quality_html()
+        self.tiles.value = tiles_html(tile_values(tables, currency=self.currency))
+        self.quality_html.value = ledger_html(self.load_result)
         for name, spec in specs.items():
             if name == "ranking" and self.selected and not first:
                 continue  # keep the clicked selection visible
@@ -437,67 +307,6 @@ class Dashboard:
                 self._link(f"{name}.svg", "image/svg+xml", vlc.vegalite_to_svg(spec).encode())
         except Exception as exc:  # a readable message instead of a traceback
             self._say(f"The chart could not be exported ({type(exc).__name__}).")
-
-    # ------------------------------------------------------------------ HTML
-    def _tiles_html(self, t: Mapping[str, pd.DataFrame]) -> str:
-        now = self._tile_values(t["now"], t["ranking"])
-        # a previous period reaching back before the data begins is not a period with fewer
-        # deals: compare only when the data covers all of it
-        first = pd.concat([self.deals["created"], self.deals["closed"]]).min()
-        start, end = self.date_range
-        prev_start = start - pd.Timedelta(days=1) - (end - start)
-        covered = pd.notna(first) and prev_start.normalize() >= first.to_period("M").to_timestamp()
-        before = self._tile_values(t["before"], None) if covered else {}
-        parts = []
-        for title, col, kind, n_col in TILES:
-            value = now.get(col, np.nan)
-            n = now.get(n_col, np.nan)
-            n_text = "" if not np.isfinite(n) else f" · n = {n:,.0f}"
-            change = _change(value, before.get(col, np.nan), kind, self.currency) if col != "best_quality" else html_text(now.get("best_name", ""))
-            parts.append(
-                f"<div class='ck-tile'><div class='ck-label'>{html_text(title)}</div>"
-                f"<div class='ck-value'>{html_text(_fmt(value, kind, self.currency))}</div>"
-                f"<div class='ck-change'>{change}{html_text(n_text)}</div></div>"
-            )
-        return _CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
-
-    @staticmethod
-    def _tile_values(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
-        if not len(total):
-            return {}
-        row = total.iloc[0].to_dict()
-        won = row.get("won_amount", np.nan)
-        row["partner_share"] = row.get("won_amount_partner", np.nan) / won if won else np.nan
-        if ranking is not None and len(ranking):
-            best = ranking.sort_values("rank").iloc[0]
-            level = ranking.columns[0]
-            row["best_quality"] = best["quality_score"]
-            row["best_name"] = f"{best[level]}"
-            row["groups"] = len(ranking)
-        return row
-
-    def _quality_html(self) -> str:
-        r = self.load_result
-        if r is None:
-            return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
-        s = r.summary()
-        rows = "".join(
-            f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>"
-            for k, v in s.items()
-        )
-        warnings = "".join(f"<li>{html_text(x)}</li>" for x in r.warnings) or "<li>none</li>"
-        ledger = r.ledger.head(200)
-        ledger_rows = "".join(
-            "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>"
-            for rec in ledger.itertuples(index=False)
-        )
-        head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
-        more = f"<p class='ck-note'>First 200 of {len(r.ledger)} ledger rows.</p>" if len(r.ledger) > 200 else ""
-        return (
-            f"<h4>{html_text(r.file)} read as {html_text(r.source.label)}</h4>"
-            f"<table class='ck-table'>{rows}</table><h4>Warnings</h4><ul>{warnings}</ul>"
-            f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{ledger_rows}</table>{more}"
-        )
 
     # ------------------------------------------------------------------ layout
     def _tab_contents(self) -> dict[str, list[w.Widget]]:

@@ -1,0 +1,340 @@
+"""The views a dashboard or a report shows: the KPI tables, their charts and the KPI tiles.
+
+Everything here is pure and widget-free, so the interactive :class:`channelkpi.widgets.Dashboard`
+and the static :func:`channelkpi.report` show the same numbers from the same code. A view is
+described by a level, a period grain, a month-aligned date range and a deal filter;
+:func:`view_tables` computes every table for it and :func:`view_charts` draws them.
+
+Examples
+--------
+>>> from channelkpi.datasets import make_sample_deals
+>>> deals = make_sample_deals()
+>>> tables = view_tables(deals, level="partner", freq="Q", start="2025-01-01", end="2025-12-31")
+>>> sorted(tables["kpis"]["period"].unique())
+['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
+>>> sorted(view_charts(tables, level="partner"))[:3]
+['channel_mix', 'channel_win_rates', 'cohorts']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from . import charts
+from .errors import ChannelKPIError
+from .metrics.kpis import (
+    channel_performance,
+    cycle_distribution,
+    deal_success,
+    kpi_table,
+    pipeline,
+    pipeline_waterfall,
+    quality_score,
+    seasonality,
+    win_rate,
+)
+from .safety import html_text
+
+__all__ = [
+    "TILES",
+    "CHART_TITLES",
+    "view_filter",
+    "view_tables",
+    "view_charts",
+    "tile_values",
+    "tiles_html",
+    "ledger_html",
+    "format_value",
+    "month_range",
+    "CSS",
+]
+
+#: The eight tiles: (title, column of the KPI table, kind, column giving n).
+TILES = (
+    ("Average deal size", "avg_deal_size", "money", "won_count"),
+    ("Deals won", "won_count", "count", "closed_count"),
+    ("Open pipeline", "open_amount", "money", "open_count"),
+    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
+    ("Win rate", "win_rate", "rate", "n"),
+    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
+    ("Best quality score", "best_quality", "score", "groups"),
+    ("Deal success", "success_rate", "rate", "created_count"),
+)
+
+#: What each chart of :func:`view_charts` shows, for headings and file names.
+CHART_TITLES = {
+    "trend": "Won amount over time",
+    "ranking": "Ranking by quality score",
+    "pipeline_stage": "Open pipeline by stage",
+    "waterfall": "Pipeline waterfall",
+    "channel_mix": "Marketing channel mix",
+    "channel_win_rates": "Win rate by channel",
+    "seasonality": "Close-rate seasonality by unit",
+    "seasonality_bands": "Win rate by month of year",
+    "cycles": "Cycle length, won vs lost",
+    "cohorts": "Deal success by creation cohort",
+}
+
+#: Styles of the tiles and tables (inline: nothing is fetched from a network).
+CSS = """
+<style>
+.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(170px, 1fr)); gap: 10px; margin: 6px 0 12px;}
+.ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
+.ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
+.ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
+.ck-tile .ck-change {font-size: 12px; color: #56606b;}
+.ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
+.ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
+.ck-note {color: #56606b; font-size: 12px;}
+.ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
+.ck-table td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
+</style>
+"""
+
+
+def month_range(deals: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of the first month and last day of the last month with a created or close date."""
+    dates = pd.concat([deals["created"], deals["closed"]]).dropna()
+    if not len(dates):
+        today = pd.Timestamp.today().normalize()
+        dates = pd.Series([today])
+    return dates.min().to_period("M").to_timestamp(), (dates.max() + pd.offsets.MonthEnd(0)).normalize()
+
+
+def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()) -> dict[str, list[str]]:
+    """The deal filter of a view: ``where`` narrowed to the ``selected`` values of ``level``.
+
+    >>> view_filter({"partner": ["A", "B"]}, "partner", ["B", "C"])
+    {'partner': ['B']}
+    """
+    out = {k: list(v) for k, v in (where or {}).items() if v}
+    if selected:
+        chosen = set(map(str, selected))
+        if level in out:
+            chosen &= set(out[level])
+        out[level] = sorted(chosen) or ["\x00none"]  # nothing left: an empty view, not everything
+    return out
+
+
+def view_tables(
+    deals,
+    *,
+    level: str = "partner",
+    freq: str = "Q",
+    start=None,
+    end=None,
+    where: Mapping[str, Sequence[str]] | None = None,
+    selected: Sequence[str] = (),
+    targets: pd.DataFrame | None = None,
+    fiscal_year_start: int = 1,
+) -> dict[str, pd.DataFrame]:
+    """Every table of a view, keyed by name.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        The canonical deals table.
+    level : str
+        The level the KPI table and the ranking are grouped by.
+    freq : str
+        The periods of the KPI table and the trends (``"M"``, ``"Q"``, ``"Y"``).
+    start, end : date-like, optional
+        The date range (default: every month with a date).
+    where : dict, optional
+        Keep only these deals, e.g. ``{"partner": ["Acme"], "channel": ["partner"]}``.
+    selected : sequence of str
+        Values of ``level`` picked in the ranking: every other view narrows to them, the ranking
+        keeps showing all.
+    targets : pandas.DataFrame, optional
+        :func:`channelkpi.read_targets` output, compared with the won amount per period.
+    fiscal_year_start : int
+        First month of the fiscal year.
+
+    Returns
+    -------
+    dict of str -> pandas.DataFrame
+        ``kpis`` (level x period), ``now`` and ``before`` (totals of the range and of the same
+        span just before it), ``trend``, ``ranking``, ``pipeline_stage``, ``waterfall``,
+        ``targets`` (when targets apply), ``channel_mix``, ``channel_rates``, ``seasonality``,
+        ``seasonality_all``, ``cycles``, ``cohorts``.
+    """
+    first, last = month_range(deals)
+    start = first if start is None else pd.Timestamp(start)
+    end = last if end is None else pd.Timestamp(end)
+    filt = view_filter(where, level, selected)
+    span = end - start
+    prev_end = start - pd.Timedelta(days=1)
+    prev_start = (prev_end - span).normalize()
+    fys = fiscal_year_start
+    common = {"fiscal_year_start": fys, "where": filt or None}
+    t: dict[str, pd.DataFrame] = {}
+    t["kpis"] = kpi_table(deals, by=level, freq=freq, start=start, end=end, **common)
+    t["now"] = kpi_table(deals, start=start, end=end, **common)
+    t["before"] = kpi_table(deals, start=prev_start, end=prev_end, **common)
+    t["trend"] = kpi_table(deals, freq=freq, start=start, end=end, compare="previous", **common)
+    ranking_where = view_filter(where, level)
+    t["ranking"] = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where or None)
+    t["pipeline_stage"] = pipeline(deals, by="stage", end=end, **common)
+    t["waterfall"] = pipeline_waterfall(deals, freq=freq, start=start, end=end, **common)
+    if targets is not None and not filt.keys() - {"partner"}:
+        tg = targets
+        if "partner" in filt and "partner" in tg:
+            tg = tg[tg["partner"].isin(filt["partner"])]
+        tg = tg.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in tg])
+        try:
+            t["targets"] = pipeline(deals, freq=freq, start=start, end=end, targets=tg, **common)
+        except ChannelKPIError:
+            pass  # targets at a coarser grain than the chosen periods: no target line
+    t["channel_mix"] = channel_performance(deals, freq=freq, start=start, end=end, **common)
+    t["channel_rates"] = win_rate(deals, by="channel", start=start, end=end, **common)
+    t["seasonality"] = seasonality(deals, by="unit", start=start, end=end, **common)
+    t["seasonality_all"] = seasonality(deals, start=start, end=end, **common)
+    t["cycles"] = cycle_distribution(deals, start=start, end=end, **common)
+    t["cohorts"] = deal_success(deals, freq=freq, start=start, end=end, **common)
+    # a previous span reaching back before the data begins is not a span with fewer deals
+    t["before"].attrs["covered"] = bool(prev_start >= first)
+    return t
+
+
+def view_charts(tables: Mapping[str, pd.DataFrame], *, level: str = "partner", currency: str = "$") -> dict[str, alt.TopLevelMixin]:
+    """Every chart for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`."""
+    t, cur = tables, currency
+    return {
+        "trend": charts.kpi_trend(t["trend"], "won_amount", currency=cur),
+        "ranking": charts.partner_ranking(t["ranking"], level=level, currency=cur),
+        "pipeline_stage": charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
+        "waterfall": charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
+        "channel_mix": charts.channel_mix(t["channel_mix"], currency=cur),
+        "channel_win_rates": charts.win_rate_by_group(t["channel_rates"], level="channel"),
+        "seasonality": charts.seasonality_heatmap(t["seasonality"], level="unit"),
+        "seasonality_bands": charts.seasonality_bands(t["seasonality_all"]),
+        "cycles": charts.cycle_distribution(t["cycles"]),
+        "cohorts": charts.deal_success_cohorts(t["cohorts"]),
+    }
+
+
+# --------------------------------------------------------------------------- tiles
+def _money(value: float, currency: str) -> str:
+    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= cut:
+            return f"{currency}{value / cut:,.1f}{suffix}"
+    return f"{currency}{value:,.0f}"
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, (float, np.floating)) and not np.isfinite(value))
+
+
+def format_value(value, kind: str, currency: str = "$") -> str:
+    """A tile's value as text: ``money`` ($1.2M), ``rate`` (41.0%), ``days``, ``score``, ``count``.
+
+    >>> format_value(1234567.0, "money"), format_value(0.41, "rate"), format_value(float("nan"), "days")
+    ('$1.2M', '41.0%', '—')
+    """
+    if _missing(value):
+        return "—"
+    if kind == "money":
+        return _money(value, currency)
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "days":
+        return f"{value:,.0f} days"
+    if kind == "score":
+        return f"{value:.0f} / 100"
+    return f"{value:,.0f}"
+
+
+def _change(now, before, kind: str, currency: str) -> tuple[str, str]:
+    """The change as text and its direction (``up``, ``down`` or ``""``)."""
+    if _missing(now) or _missing(before):
+        return "", ""
+    diff = now - before
+    direction = "up" if diff > 0 else "down" if diff < 0 else ""
+    if kind == "rate":
+        return f"{diff * 100:+.1f} pts", direction
+    if kind == "money":
+        return ("+" if diff >= 0 else "-") + _money(abs(diff), currency), direction
+    if kind in ("days", "score"):
+        return f"{diff:+,.1f}" + (" days" if kind == "days" else ""), direction
+    return f"{diff:+,.0f}", direction
+
+
+def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> list[dict]:
+    """The eight KPI tiles of a view: title, value, text, change, direction, n and note.
+
+    ``value`` is the number (NaN when undefined), ``text`` the formatted value, ``change`` the
+    change against the same span just before (empty when the data does not cover that span).
+    """
+    now = _totals(tables["now"], tables["ranking"])
+    before_table = tables["before"]
+    before = _totals(before_table, None) if before_table.attrs.get("covered", True) else {}
+    out = []
+    for title, col, kind, n_col in TILES:
+        value = now.get(col, np.nan)
+        n = now.get(n_col, np.nan)
+        change, direction = ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
+        out.append({
+            "title": title, "column": col, "kind": kind, "value": value, "text": format_value(value, kind, currency),
+            "change": change, "direction": direction, "n": n,
+            "note": now.get("best_name", "") if col == "best_quality" else "",
+        })
+    return out
+
+
+def _totals(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
+    if not len(total):
+        return {}
+    row = total.iloc[0].to_dict()
+    won = row.get("won_amount", np.nan)
+    row["partner_share"] = row.get("won_amount_partner", np.nan) / won if won else np.nan
+    if ranking is not None and len(ranking):
+        best = ranking.sort_values("rank").iloc[0]
+        row["best_quality"] = best["quality_score"]
+        row["best_name"] = f"{best[ranking.columns[0]]}"
+        row["groups"] = len(ranking)
+    return row
+
+
+def tiles_html(tiles: Sequence[Mapping]) -> str:
+    """The tiles of :func:`tile_values` as HTML (every text escaped), styles included."""
+    parts = []
+    for tile in tiles:
+        n = tile["n"]
+        n_text = "" if _missing(n) else f" · n = {n:,.0f}"
+        if tile["note"]:
+            change = html_text(tile["note"])
+        elif tile["change"]:
+            cls = {"up": "ck-up", "down": "ck-down"}.get(tile["direction"], "")
+            change = f"<span class='{cls}'>{html_text(tile['change'])}</span> vs previous period"
+        else:
+            change = "no earlier period to compare"
+        parts.append(
+            f"<div class='ck-tile'><div class='ck-label'>{html_text(tile['title'])}</div>"
+            f"<div class='ck-value'>{html_text(tile['text'])}</div>"
+            f"<div class='ck-change'>{change}{html_text(n_text)}</div></div>"
+        )
+    return CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
+
+
+def ledger_html(result, *, rows: int = 200) -> str:
+    """A load result's reconciliation as HTML: counts, warnings and the first ``rows`` ledger rows."""
+    if result is None:
+        return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
+    s = result.summary()
+    counts = "".join(f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
+    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>none</li>"
+    ledger = result.ledger.head(rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
+    )
+    head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
+    more = f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
+    return (
+        f"<h4>{html_text(result.file)} read as {html_text(result.source.label)}</h4>"
+        f"<table class='ck-table'>{counts}</table><h4>Warnings</h4><ul>{warnings}</ul>"
+        f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
+    )
