@@ -119,7 +119,8 @@ def _report(args: argparse.Namespace, err) -> int:
     say = (lambda _m: None) if args.quiet else _elapsed_printer(err)
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))
-    result = load_crm(args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency, sheet=_sheet(args.sheet))
+    result = load_crm(args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency,
+                      sheet=_sheet(args.sheet), progress=say)
     s = result.summary()
     say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -433,6 +433,7 @@ def load_crm(
     sheet: str | int | None = None,
     tz: str | None = None,
     max_bytes: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load a CRM export into the canonical deals table, accounting for every row.
 
@@ -470,6 +471,9 @@ def load_crm(
         Time zone that timestamps with an offset are converted to before taking the date.
     max_bytes : int, optional
         Refuse larger inputs (used by the dashboard's upload).
+    progress : callable, optional
+        Called with a short message as each step of a long load starts (the command line
+        prints them).
 
     Returns
     -------
@@ -500,10 +504,12 @@ def load_crm(
     >>> {k: result.summary()[k] for k in ("rows_read", "kept", "merged", "rejected")}
     {'rows_read': 4, 'kept': 4, 'merged': 0, 'rejected': 0}
     """
+    say = progress or (lambda _message: None)
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     file = raw.file
     warnings = list(raw.notes)
     preset, reason = _choose_preset(raw.headers, source, columns, file)
+    say(f"{len(raw.frame):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapping, ignored = _map_columns(raw, preset, columns)
     stage_map_n = _check_stage_map(stage_map)
     frame = raw.frame
@@ -624,6 +630,7 @@ def load_crm(
     raw_kept = frame[keep]
 
     # ---- one row per deal
+    say("values read; reconciling rows into deals")
     out, merged_entries = _merge_duplicates(out, raw_kept, rows_kept, warnings)
     ledger.extend(merged_entries)
 
