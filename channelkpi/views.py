@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import altair as alt
 import numpy as np
@@ -42,6 +42,8 @@ from .safety import html_text
 __all__ = [
     "TILES",
     "CHART_TITLES",
+    "CHART_TABLES",
+    "TILE_TABLES",
     "view_filter",
     "view_tables",
     "view_charts",
@@ -131,8 +133,9 @@ def view_tables(
     selected: Sequence[str] = (),
     targets: pd.DataFrame | None = None,
     fiscal_year_start: int = 1,
+    only: Collection[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every table of a view, keyed by name.
+    """Every table of a view (or the ``only`` ones), keyed by name.
 
     Parameters
     ----------
@@ -153,6 +156,8 @@ def view_tables(
         :func:`channelkpi.read_targets` output, compared with the won amount per period.
     fiscal_year_start : int
         First month of the fiscal year.
+    only : collection of str, optional
+        Compute just these tables (a dashboard computes what is on screen).
 
     Returns
     -------
@@ -171,50 +176,88 @@ def view_tables(
     prev_start = (prev_end - span).normalize()
     fys = fiscal_year_start
     common = {"fiscal_year_start": fys, "where": filt or None}
-    t: dict[str, pd.DataFrame] = {}
-    t["kpis"] = kpi_table(deals, by=level, freq=freq, start=start, end=end, **common)
-    t["now"] = kpi_table(deals, start=start, end=end, **common)
-    t["before"] = kpi_table(deals, start=prev_start, end=prev_end, **common)
-    t["trend"] = kpi_table(deals, freq=freq, start=start, end=end, compare="previous", **common)
-    ranking_where = view_filter(where, level)
-    t["ranking"] = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where or None)
-    t["pipeline_stage"] = pipeline(deals, by="stage", end=end, **common)
-    t["waterfall"] = pipeline_waterfall(deals, freq=freq, start=start, end=end, **common)
-    if targets is not None and not filt.keys() - {"partner"}:
+    rng = {"start": start, "end": end, **common}
+
+    def before() -> pd.DataFrame:
+        table = kpi_table(deals, start=prev_start, end=prev_end, **common)
+        # a previous span reaching back before the data begins is not a span with fewer deals
+        table.attrs["covered"] = bool(prev_start >= first)
+        return table
+
+    def target_line() -> pd.DataFrame | None:
+        if targets is None or filt.keys() - {"partner"}:
+            return None  # targets are per partner (or company-wide): no line for a channel or level filter
         tg = targets
         if "partner" in filt and "partner" in tg:
             tg = tg[tg["partner"].isin(filt["partner"])]
         tg = tg.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in tg])
         try:
-            t["targets"] = pipeline(deals, freq=freq, start=start, end=end, targets=tg, **common)
+            return pipeline(deals, freq=freq, targets=tg, **rng)
         except ChannelKPIError:
-            pass  # targets at a coarser grain than the chosen periods: no target line
-    t["channel_mix"] = channel_performance(deals, freq=freq, start=start, end=end, **common)
-    t["channel_rates"] = win_rate(deals, by="channel", start=start, end=end, **common)
-    t["seasonality"] = seasonality(deals, by="unit", start=start, end=end, **common)
-    t["seasonality_all"] = seasonality(deals, start=start, end=end, **common)
-    t["cycles"] = cycle_distribution(deals, start=start, end=end, **common)
-    t["cohorts"] = deal_success(deals, freq=freq, start=start, end=end, **common)
-    # a previous span reaching back before the data begins is not a span with fewer deals
-    t["before"].attrs["covered"] = bool(prev_start >= first)
+            return None  # targets at a coarser grain than the chosen periods: no target line
+
+    ranking_where = view_filter(where, level) or None
+    makers: dict[str, Callable[[], pd.DataFrame | None]] = {
+        "kpis": lambda: kpi_table(deals, by=level, freq=freq, **rng),
+        "now": lambda: kpi_table(deals, **rng),
+        "before": before,
+        "trend": lambda: kpi_table(deals, freq=freq, compare="previous", **rng),
+        "ranking": lambda: quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where),
+        "pipeline_stage": lambda: pipeline(deals, by="stage", end=end, **common),
+        "waterfall": lambda: pipeline_waterfall(deals, freq=freq, **rng),
+        "targets": target_line,
+        "channel_mix": lambda: channel_performance(deals, freq=freq, **rng),
+        "channel_rates": lambda: win_rate(deals, by="channel", **rng),
+        "seasonality": lambda: seasonality(deals, by="unit", **rng),
+        "seasonality_all": lambda: seasonality(deals, **rng),
+        "cycles": lambda: cycle_distribution(deals, **rng),
+        "cohorts": lambda: deal_success(deals, freq=freq, **rng),
+    }
+    unknown = set(only or ()) - makers.keys()
+    if unknown:
+        raise ChannelKPIError(f"no view table called {sorted(unknown)}", fix=f"choose from {list(makers)}")
+    t: dict[str, pd.DataFrame] = {}
+    for name, make in makers.items():
+        if only is None or name in only:
+            table = make()
+            if table is not None:
+                t[name] = table
     return t
 
 
-def view_charts(tables: Mapping[str, pd.DataFrame], *, level: str = "partner", currency: str = "$") -> dict[str, alt.TopLevelMixin]:
-    """Every chart for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`."""
+#: The tables each chart of :func:`view_charts` is drawn from (``targets`` when there are any).
+CHART_TABLES = {
+    "trend": ("trend",), "ranking": ("ranking",), "pipeline_stage": ("pipeline_stage",),
+    "waterfall": ("waterfall", "targets"), "channel_mix": ("channel_mix",), "channel_win_rates": ("channel_rates",),
+    "seasonality": ("seasonality",), "seasonality_bands": ("seasonality_all",), "cycles": ("cycles",),
+    "cohorts": ("cohorts",),
+}
+#: The tables the KPI tiles need.
+TILE_TABLES = ("now", "before", "ranking")
+
+
+def view_charts(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    level: str = "partner",
+    currency: str = "$",
+    only: Collection[str] | None = None,
+) -> dict[str, alt.TopLevelMixin]:
+    """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`."""
     t, cur = tables, currency
-    return {
-        "trend": charts.kpi_trend(t["trend"], "won_amount", currency=cur),
-        "ranking": charts.partner_ranking(t["ranking"], level=level, currency=cur),
-        "pipeline_stage": charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
-        "waterfall": charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
-        "channel_mix": charts.channel_mix(t["channel_mix"], currency=cur),
-        "channel_win_rates": charts.win_rate_by_group(t["channel_rates"], level="channel"),
-        "seasonality": charts.seasonality_heatmap(t["seasonality"], level="unit"),
-        "seasonality_bands": charts.seasonality_bands(t["seasonality_all"]),
-        "cycles": charts.cycle_distribution(t["cycles"]),
-        "cohorts": charts.deal_success_cohorts(t["cohorts"]),
+    draw: dict[str, Callable[[], alt.TopLevelMixin]] = {
+        "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur),
+        "ranking": lambda: charts.partner_ranking(t["ranking"], level=level, currency=cur),
+        "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
+        "waterfall": lambda: charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
+        "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur),
+        "channel_win_rates": lambda: charts.win_rate_by_group(t["channel_rates"], level="channel"),
+        "seasonality": lambda: charts.seasonality_heatmap(t["seasonality"], level="unit"),
+        "seasonality_bands": lambda: charts.seasonality_bands(t["seasonality_all"]),
+        "cycles": lambda: charts.cycle_distribution(t["cycles"]),
+        "cohorts": lambda: charts.deal_success_cohorts(t["cohorts"]),
     }
+    return {name: make() for name, make in draw.items() if only is None or name in only}
 
 
 # --------------------------------------------------------------------------- tiles

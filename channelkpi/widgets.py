@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import altair as alt
 import ipywidgets as w
@@ -27,15 +27,38 @@ from .errors import ChannelKPIError
 from .ingest import LoadResult, load_crm
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
 from .schema import validate_deals
-from .views import ledger_html, month_range, tile_values, tiles_html, view_charts, view_filter, view_tables
+from .views import (
+    CHART_TABLES,
+    CHART_TITLES,
+    TILE_TABLES,
+    ledger_html,
+    month_range,
+    tile_values,
+    tiles_html,
+    view_charts,
+    view_filter,
+    view_tables,
+)
 
-__all__ = ["Dashboard", "enable_offline", "LEVELS", "FREQS"]
+__all__ = ["FREQS", "LEVELS", "TAB_CHARTS", "Dashboard", "enable_offline"]
 
 #: The level control's choices: label -> canonical column.
 LEVELS = {"Partner": "partner", "Employee": "owner", "Department": "department", "Unit": "unit"}
 #: The period control's choices.
 FREQS = {"Month": "M", "Quarter": "Q", "Year": "Y"}
+#: The charts on each tab (the "Data quality" tab shows the load ledger).
+TAB_CHARTS = {
+    "Overview": ("trend",),
+    "Partners": ("ranking",),
+    "Pipeline": ("pipeline_stage", "waterfall"),
+    "Channels": ("channel_mix", "channel_win_rates"),
+    "Close rate": ("seasonality", "seasonality_bands"),
+    "Velocity": ("cycles",),
+    "Deal success": ("cohorts",),
+}
 _OFFLINE = False
+# what a chart shows before its tab is first opened (an empty view, drawn in microseconds)
+_PLACEHOLDER = alt.Chart(pd.DataFrame({"x": []})).mark_point()
 
 
 def enable_offline() -> None:
@@ -93,8 +116,10 @@ class Dashboard:
         self.max_upload_bytes = max_upload_bytes
         self.targets = targets
         self.selected: list[str] = []  # values clicked in the ranking chart
-        self.kpis = pd.DataFrame()
-        self.tables: dict[str, pd.DataFrame] = {}
+        self._tables: dict[str, pd.DataFrame] = {}  # tables computed for the current state
+        self._computed: set[str] = set()  # names asked for (a target line may not exist)
+        self._stale: set[str] = set()  # charts drawn for an earlier state
+        self._ranking_drawn = False
         self._set_data(deals)
 
         self.partners = w.TagsInput(value=[], allowed_tags=self._partner_options(), allow_duplicates=False,
@@ -122,19 +147,25 @@ class Dashboard:
         self.download_buttons = []
         for label, action in buttons.items():
             button = w.Button(description=label)
-            button.on_click(lambda _b, action=action: action())
+            button.on_click(lambda _b, action=action: self._guard(action))
             self.download_buttons.append(button)
 
-        self.charts: dict[str, alt.JupyterChart] = {}
-        self.refresh(first=True)
-        self.download_choice.options = list(self.charts)
+        # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find.
+        # Each chart is drawn when its tab is first shown and updated in place after that.
+        self._charts: dict[str, alt.JupyterChart] = {
+            name: alt.JupyterChart(_PLACEHOLDER, embed_options={"renderer": "svg", "actions": False})
+            for name in CHART_TITLES
+        }
+        self.download_choice.options = list(CHART_TITLES)
         self.download_choice.value = "trend"
+        self.widget = self._layout(title, tabs)
+        self.refresh()
 
         for control in (self.partners, self.channels, self.period, self.level, self.freq):
             control.observe(self._on_control, names="value")
         self.clear.on_click(lambda _b: self.clear_selection())
         self.upload.observe(self._on_upload, names="value")
-        self.widget = self._layout(title, tabs)
+        self._tabs.observe(self._on_tab, names="selected_index")
 
     # ------------------------------------------------------------------ data
     def _set_data(self, deals) -> None:
@@ -166,50 +197,97 @@ class Dashboard:
         first, last = self.period.value
         return pd.Timestamp(first), pd.Timestamp(last) + pd.offsets.MonthEnd(0)
 
-    def compute(self) -> dict[str, pd.DataFrame]:
-        """Every table the dashboard shows, for the current state (pure: no widget is touched)."""
+    def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
+        """The tables the dashboard shows (or the ``only`` ones) for the current state (pure)."""
         start, end = self.date_range
         return view_tables(
             self.deals, level=self.level.value, freq=self.freq.value, start=start, end=end,
             where={"partner": self.partners.value, "channel": self.channels.value}, selected=self.selected,
-            targets=self.targets, fiscal_year_start=self.fiscal_year_start,
+            targets=self.targets, fiscal_year_start=self.fiscal_year_start, only=only,
         )
 
-    def build_charts(self, t: Mapping[str, pd.DataFrame]) -> dict[str, alt.TopLevelMixin]:
-        """Every chart for the tables of :meth:`compute` (pure)."""
-        return view_charts(t, level=self.level.value, currency=self.currency)
+    def build_charts(self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None) -> dict[str, alt.TopLevelMixin]:
+        """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
+        return view_charts(t, level=self.level.value, currency=self.currency, only=only)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every table behind the current view (computed now for those not on screen yet)."""
+        self._ensure(self._all_tables())
+        return dict(self._tables)
+
+    @property
+    def kpis(self) -> pd.DataFrame:
+        """The KPI table behind the current view (level x period)."""
+        self._ensure(["kpis"])
+        return self._tables["kpis"]
+
+    @property
+    def charts(self) -> dict[str, alt.JupyterChart]:
+        """The chart widgets by name, every one up to date with the controls."""
+        self._draw(set(self._stale))
+        return dict(self._charts)
+
+    @staticmethod
+    def _all_tables() -> list[str]:
+        return ["kpis", *TILE_TABLES, *(t for names in CHART_TABLES.values() for t in names)]
+
+    def _ensure(self, names) -> None:
+        missing = [n for n in dict.fromkeys(names) if n not in self._computed]
+        if missing:
+            self._tables.update(self.compute(only=missing))
+            self._computed.update(missing)
 
     # ------------------------------------------------------------------ refresh
-    def refresh(self, *, first: bool = False) -> None:
-        """Recompute every table and update tiles and charts in place."""
+    def refresh(self) -> None:
+        """Recompute the tiles and the charts on screen for the current controls.
+
+        Charts on other tabs are redrawn when their tab is shown (or when :attr:`charts` is read).
+        """
+        self._tables, self._computed = {}, set()
+        self._stale = set(CHART_TITLES)
+        if not self._guard(lambda: self._ensure(TILE_TABLES)):
+            return
+        self.tiles.value = tiles_html(tile_values(self._tables, currency=self.currency))
+        self.quality_html.value = ledger_html(self.load_result)
+        if self._guard(lambda: self._draw(self._visible())):
+            self._say("")
+        self.clear.disabled = not self.selected
+
+    def _visible(self) -> set[str]:
+        names = self._tab_names
+        index = self._tabs.selected_index or 0
+        return set(TAB_CHARTS.get(names[index], ())) & self._stale if names else set()
+
+    def _draw(self, names: set[str]) -> None:
+        """Bring these charts up to date (they read the tables of the current state)."""
+        if not names:
+            return
+        self._ensure([t for n in names for t in CHART_TABLES[n]])
+        for name, spec in self.build_charts(self._tables, only=names).items():
+            self._stale.discard(name)
+            if name == "ranking" and self.selected and self._ranking_drawn:
+                continue  # keep the clicked selection visible
+            self._charts[name].chart = spec
+            if name == "ranking":
+                self._ranking_drawn = True
+                self._watch_ranking()
+
+    def _guard(self, action) -> bool:
+        """Run ``action``; show a readable message instead of a traceback if it fails."""
         try:
-            tables = self.compute()
-            specs = self.build_charts(tables)
+            action()
         except ChannelKPIError as exc:
             self._say(str(exc))
-            return
+            return False
         except Exception as exc:  # a dashboard shows a readable message, never a traceback
             self._say(f"The KPIs could not be computed ({type(exc).__name__}: {exc}).")
-            return
-        self.tables = tables
-        self.kpis = tables["kpis"]
-        self.tiles.value = tiles_html(tile_values(tables, currency=self.currency))
-        self.quality_html.value = ledger_html(self.load_result)
-        for name, spec in specs.items():
-            if name == "ranking" and self.selected and not first:
-                continue  # keep the clicked selection visible
-            if name in self.charts:
-                self.charts[name].chart = spec
-            else:
-                # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find
-                self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
-        self._watch_ranking()
-        self.clear.disabled = not self.selected
-        self._say("")
+            return False
+        return True
 
     def _watch_ranking(self) -> None:
         # a JupyterChart rebuilds its selections each time its chart is set: observe again
-        jchart = self.charts["ranking"]
+        jchart = self._charts["ranking"]
         jchart.selections.observe(self._on_pick, names=["pick"])
 
     def _say(self, text: str) -> None:
@@ -218,6 +296,9 @@ class Dashboard:
     # ------------------------------------------------------------------ callbacks: no logic
     def _on_control(self, _change) -> None:
         self.refresh()
+
+    def _on_tab(self, _change) -> None:
+        self._guard(lambda: self._draw(self._visible()))
 
     def _on_pick(self, change) -> None:
         self.select([v for item in change["new"].value for v in item.values()])
@@ -237,9 +318,8 @@ class Dashboard:
     def clear_selection(self) -> None:
         """Forget the ranking selection and show everything again."""
         self.selected = []
+        self._ranking_drawn = False  # redraw the ranking without the old selection
         self.refresh()
-        self.charts["ranking"].chart = self.build_charts(self.tables)["ranking"]
-        self._watch_ranking()
 
     def load_upload(self, name: str, content: bytes) -> None:
         """Analyse an uploaded export instead of the current deals (errors shown, nothing raised)."""
@@ -309,21 +389,9 @@ class Dashboard:
             self._say(f"The chart could not be exported ({type(exc).__name__}).")
 
     # ------------------------------------------------------------------ layout
-    def _tab_contents(self) -> dict[str, list[w.Widget]]:
-        c = self.charts
-        return {
-            "Overview": [c["trend"]],
-            "Partners": [c["ranking"]],
-            "Pipeline": [c["pipeline_stage"], c["waterfall"]],
-            "Channels": [c["channel_mix"], c["channel_win_rates"]],
-            "Close rate": [c["seasonality"], c["seasonality_bands"]],
-            "Velocity": [c["cycles"]],
-            "Deal success": [c["cohorts"]],
-            "Data quality": [self.quality_html],
-        }
-
     def _layout(self, title: str, tabs_shown) -> w.Widget:
-        contents = self._tab_contents()
+        contents = {tab: [self._charts[c] for c in charts] for tab, charts in TAB_CHARTS.items()}
+        contents["Data quality"] = [self.quality_html]
         names = list(contents) if tabs_shown is None else list(tabs_shown)
         unknown = [n for n in names if n not in contents]
         if unknown:
@@ -331,6 +399,7 @@ class Dashboard:
         tabs = w.Tab(children=[w.VBox(contents[n]) for n in names])
         for i, name in enumerate(names):
             tabs.set_title(i, name)
+        self._tabs, self._tab_names = tabs, names
         controls = w.VBox([
             w.HBox([self.level, self.freq]),
             self.period,

@@ -173,6 +173,14 @@ def test_dashboard_renders_offline_and_answers_controls(browser, dashboard):
     page.wait_for_timeout(500)
     assert trend_points(page) == len(pd.period_range(start, last_month.to_timestamp(), freq="Q"))
 
+    # a tab opened after the changes is drawn then, for the same partner: a bar per open stage
+    page.get_by_role("tab", name="Pipeline").click()
+    stages = deals[(deals["partner"] == "Brightline IT") & (deals["status"] == "open")]["stage"].nunique()
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('.vega-embed')].some(e => e.innerText.includes('Open pipeline by stage')"
+        " && e.querySelectorAll('path[aria-roledescription=\"bar\"]').length === n)", arg=stages, timeout=60_000)
+    page.get_by_role("tab", name="Overview").click()
+
     # the README's screenshot is this one: `make screenshot` refreshes docs/dashboard.png
     update = os.environ.get("CHANNELKPI_UPDATE_SCREENSHOT")
     shot = ROOT / "docs" / "dashboard.png" if update else Path(tempfile.mkdtemp()) / "dashboard.png"

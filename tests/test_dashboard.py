@@ -103,6 +103,29 @@ def test_clicking_a_partner_filters_the_other_views(dash, loaded):
     assert set(dash.kpis["partner"]) == {"Cobalt Integrations"}
 
 
+def test_a_change_computes_what_is_on_screen_and_tabs_catch_up(loaded):
+    dash = widgets.Dashboard(loaded)
+    asked = []
+    compute = dash.compute
+    dash.compute = lambda *, only=None: asked.append(sorted(only)) or compute(only=only)
+    dash.partners.value = ["Brightline IT"]
+    # the tiles and the open tab (Overview: the trend), nothing for the tabs nobody looks at
+    assert sorted(sum(asked, [])) == ["before", "now", "ranking", "trend"]
+    asked.clear()
+    tabs = dash.widget.children[4]
+    tabs.selected_index = [tabs.get_title(i) for i in range(len(tabs.children))].index("Pipeline")
+    assert sorted(sum(asked, [])) == ["pipeline_stage", "targets", "waterfall"]
+    # the pipeline tab shows Brightline IT's open deals (the range ends with the data)
+    rows = [r for rows in dash._charts["pipeline_stage"].chart.to_dict()["datasets"].values() for r in rows]
+    deals = loaded.deals
+    expected = deals[(deals["partner"] == "Brightline IT") & (deals["status"] == "open")]
+    assert sum(r["open_count"] for r in rows) == len(expected)
+    assert sum(r["open_amount"] for r in rows) == pytest.approx(expected["amount"].sum())
+    asked.clear()
+    tabs.selected_index = 0  # back to a tab already drawn for these controls: nothing to compute
+    assert asked == []
+
+
 def test_downloads(dash):
     dash._download_csv()
     href = dash.download_links.value.split("href='")[1].split("'")[0]
@@ -134,7 +157,7 @@ def test_uploads_show_readable_errors_and_the_ledger(dash):
 
 
 def test_errors_in_a_refresh_become_a_message(dash, monkeypatch):
-    def broken():
+    def broken(**_options):
         raise ck.ChannelKPIError("something about <b>this</b>", fix="do that")
 
     monkeypatch.setattr(dash, "compute", broken)
