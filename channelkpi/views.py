@@ -52,6 +52,7 @@ __all__ = [
     "ledger_html",
     "format_value",
     "month_range",
+    "previous_span",
     "CSS",
 ]
 
@@ -105,6 +106,24 @@ def month_range(deals: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
         today = pd.Timestamp.today().normalize()
         dates = pd.Series([today])
     return dates.min().to_period("M").to_timestamp(), (dates.max() + pd.offsets.MonthEnd(0)).normalize()
+
+
+def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The span of the same length just before ``[start, end]``: whole months for whole months.
+
+    >>> [str(d.date()) for d in previous_span(pd.Timestamp("2024-01-01"), pd.Timestamp("2024-12-31"))]
+    ['2023-01-01', '2023-12-31']
+    >>> [str(d.date()) for d in previous_span(pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-30"))]
+    ['2025-01-01', '2025-02-28']
+    >>> [str(d.date()) for d in previous_span(pd.Timestamp("2025-03-10"), pd.Timestamp("2025-03-19"))]
+    ['2025-02-28', '2025-03-09']
+    """
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if start.day == 1 and (end + pd.Timedelta(days=1)).day == 1:
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        return start - pd.DateOffset(months=months), start - pd.Timedelta(days=1)
+    prev_end = start - pd.Timedelta(days=1)
+    return (prev_end - (end - start)).normalize(), prev_end
 
 
 def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()) -> dict[str, list[str]]:
@@ -171,17 +190,20 @@ def view_tables(
     start = first if start is None else pd.Timestamp(start)
     end = last if end is None else pd.Timestamp(end)
     filt = view_filter(where, level, selected)
-    span = end - start
-    prev_end = start - pd.Timedelta(days=1)
-    prev_start = (prev_end - span).normalize()
+    prev_start, prev_end = previous_span(start, end)
     fys = fiscal_year_start
     common = {"fiscal_year_start": fys, "where": filt or None}
     rng = {"start": start, "end": end, **common}
 
     def before() -> pd.DataFrame:
+        # a previous span reaching back before the data begins is not a span with fewer deals:
+        # nothing to compare with (and nothing to compute)
+        if prev_start < first:
+            table = pd.DataFrame()
+            table.attrs["covered"] = False
+            return table
         table = kpi_table(deals, start=prev_start, end=prev_end, **common)
-        # a previous span reaching back before the data begins is not a span with fewer deals
-        table.attrs["covered"] = bool(prev_start >= first)
+        table.attrs["covered"] = True
         return table
 
     def target_line() -> pd.DataFrame | None:

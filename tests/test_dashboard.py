@@ -67,6 +67,9 @@ def test_period_control(dash, loaded):
     assert sorted(set(dash.kpis["period"])) == ["2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"]
     before = dash.tables["before"]["won_count"].iloc[0]
     assert before == won_in(loaded.deals, pd.Timestamp("2023-01-01"), pd.Timestamp("2023-12-31"))[0]
+    # 2024 (a leap year) is compared with the whole of 2023: seven tiles show a change
+    assert dash.tiles.value.count("vs previous period") == 7
+    assert f"{n - before:+,}" in dash.tiles.value
 
 
 def test_level_freq_and_channel_controls(dash, loaded):
