@@ -17,11 +17,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
+import os
 from collections.abc import Collection, Mapping
+from pathlib import Path
 
 import altair as alt
 import ipywidgets as w
 import pandas as pd
+import platformdirs
 
 from .errors import ChannelKPIError
 from .ingest import LoadResult, load_crm
@@ -57,16 +60,41 @@ TAB_CHARTS = {
     "Deal success": ("cohorts",),
 }
 _OFFLINE = False
-# what a chart shows before its tab is first opened (an empty view, drawn in microseconds)
-_PLACEHOLDER = alt.Chart(pd.DataFrame({"x": []})).mark_point()
+
+
+def _bundle_path() -> Path:
+    """Where the offline chart bundle is kept, one file per Altair and vl-convert version."""
+    import vl_convert as vlc
+
+    folder = os.environ.get("CHANNELKPI_CACHE_DIR") or platformdirs.user_cache_dir("channelkpi")
+    return Path(folder) / f"jupyterchart-altair{alt.__version__}-vlconvert{vlc.__version__}.js"
 
 
 def enable_offline() -> None:
-    """Serve the charts' JavaScript from the kernel, not a CDN (once per kernel; ~2 s)."""
+    """Serve the charts' JavaScript from the kernel, not a CDN (once per kernel).
+
+    ``alt.JupyterChart.enable_offline()`` has vl-convert build a 1 MB JavaScript bundle, which
+    takes about a second on every kernel start. The bundle only changes with the Altair and
+    vl-convert versions, so it is kept in the user's cache folder (``CHANNELKPI_CACHE_DIR``
+    overrides it) and read from there by later kernels.
+    """
     global _OFFLINE
-    if not _OFFLINE:
+    if _OFFLINE:
+        return
+    path = _bundle_path()
+    cached = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if cached and hasattr(alt.JupyterChart, "_is_offline"):
+        # exactly what enable_offline() sets, with the bundle it built before
+        alt.JupyterChart._esm = cached
+        alt.JupyterChart._is_offline = True
+    else:
         alt.JupyterChart.enable_offline()
-        _OFFLINE = True
+        with contextlib.suppress(OSError):  # a read-only home: build it again next time
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(alt.JupyterChart._esm, encoding="utf-8")
+            tmp.replace(path)  # atomic: a kernel starting meanwhile reads all or nothing
+    _OFFLINE = True
 
 
 class Dashboard:
@@ -150,12 +178,9 @@ class Dashboard:
             button.on_click(lambda _b, action=action: self._guard(action))
             self.download_buttons.append(button)
 
-        # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find.
-        # Each chart is drawn when its tab is first shown and updated in place after that.
-        self._charts: dict[str, alt.JupyterChart] = {
-            name: alt.JupyterChart(_PLACEHOLDER, embed_options={"renderer": "svg", "actions": False})
-            for name in CHART_TITLES
-        }
+        # Each chart widget is made when its tab is first shown (every JupyterChart carries the
+        # 1 MB chart library to the page) and updated in place after that.
+        self._charts: dict[str, alt.JupyterChart] = {}
         self.download_choice.options = list(CHART_TITLES)
         self.download_choice.value = "trend"
         self.widget = self._layout(title, tabs)
@@ -268,10 +293,21 @@ class Dashboard:
             self._stale.discard(name)
             if name == "ranking" and self.selected and self._ranking_drawn:
                 continue  # keep the clicked selection visible
-            self._charts[name].chart = spec
+            if name in self._charts:
+                self._charts[name].chart = spec
+            else:
+                # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find
+                self._charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+                self._place(name)
             if name == "ranking":
                 self._ranking_drawn = True
                 self._watch_ranking()
+
+    def _place(self, chart: str) -> None:
+        """Put a newly made chart widget on its tab, in the tab's order."""
+        for tab, names in TAB_CHARTS.items():
+            if chart in names and tab in self._boxes:
+                self._boxes[tab].children = [self._charts[n] for n in names if n in self._charts]
 
     def _guard(self, action) -> bool:
         """Run ``action``; show a readable message instead of a traceback if it fails."""
@@ -379,7 +415,8 @@ class Dashboard:
         import vl_convert as vlc
 
         name = self.download_choice.value or "trend"
-        spec = self.charts[name].chart.to_json()
+        self._draw({name} & self._stale)
+        spec = self._charts[name].chart.to_json()
         try:
             if fmt == "png":
                 self._link(f"{name}.png", "image/png", vlc.vegalite_to_png(spec, scale=2))
@@ -390,13 +427,13 @@ class Dashboard:
 
     # ------------------------------------------------------------------ layout
     def _layout(self, title: str, tabs_shown) -> w.Widget:
-        contents = {tab: [self._charts[c] for c in charts] for tab, charts in TAB_CHARTS.items()}
-        contents["Data quality"] = [self.quality_html]
-        names = list(contents) if tabs_shown is None else list(tabs_shown)
-        unknown = [n for n in names if n not in contents]
+        known = [*TAB_CHARTS, "Data quality"]
+        names = known if tabs_shown is None else list(tabs_shown)
+        unknown = [n for n in names if n not in known]
         if unknown:
-            raise ChannelKPIError(f"no dashboard tab called {unknown}", fix=f"choose tabs from {list(contents)}")
-        tabs = w.Tab(children=[w.VBox(contents[n]) for n in names])
+            raise ChannelKPIError(f"no dashboard tab called {unknown}", fix=f"choose tabs from {known}")
+        self._boxes = {n: w.VBox([self.quality_html] if n == "Data quality" else []) for n in names}
+        tabs = w.Tab(children=[self._boxes[n] for n in names])
         for i, name in enumerate(names):
             tabs.set_title(i, name)
         self._tabs, self._tab_names = tabs, names

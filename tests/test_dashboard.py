@@ -1,6 +1,9 @@
 """The dashboard without a browser: set each control, check the numbers and the chart data."""
 
 import base64
+import os
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -183,3 +186,17 @@ def test_focused_apps_choose_their_tabs(loaded):
     assert tabs.children[0].children == (dash.charts["pipeline_stage"], dash.charts["waterfall"])
     with pytest.raises(ck.ChannelKPIError, match="no dashboard tab called \\['Marketing'\\]"):
         widgets.Dashboard(loaded, tabs=("Marketing",))
+
+
+def test_the_offline_bundle_is_built_once_and_reused(tmp_path):
+    # two kernels in a row: the first builds the bundle with Altair, the second reads it back
+    code = (
+        "import hashlib, altair as alt, channelkpi.widgets as w; w.enable_offline();"
+        "print(alt.JupyterChart._is_offline, hashlib.sha256(alt.JupyterChart._esm.encode()).hexdigest())"
+    )
+    env = {**os.environ, "CHANNELKPI_CACHE_DIR": str(tmp_path)}
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1 and files[0].suffix == ".js" and files[0].stat().st_size > 100_000
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert first == second and first.startswith("True ")
