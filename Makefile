@@ -39,10 +39,9 @@ chromium:
 VOILA_PORT ?= 8866
 
 ## make dashboard: the Voilà dashboard on the bundled sample export (http://127.0.0.1:8866)
+# voila.json holds the settings (template, no tracebacks, cell timeout, a kernel kept ready)
 dashboard: install-dashboard
-	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/dashboard.ipynb --no-browser \
-		--port=$(VOILA_PORT) --Voila.ip=127.0.0.1 --template=channelkpi --theme=light \
-		--show_tracebacks=False --NotebookClient.timeout=180
+	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/dashboard.ipynb --port=$(VOILA_PORT)
 
 ## make test: the whole test suite (unit, doctests, real exports, sample data, notebooks, browser)
 test: install-test chromium

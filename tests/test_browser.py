@@ -44,8 +44,8 @@ class Voila:
         self.started = time.perf_counter()
         self.log = (notebook.parent / f".voila-{self.port}.log").open("w")
         self.proc = subprocess.Popen(
-            [str(voila), str(notebook), "--no-browser", f"--port={self.port}", "--Voila.ip=127.0.0.1",
-             "--template=channelkpi", "--show_tracebacks=False", "--NotebookClient.timeout=180"],
+            # the settings of `make dashboard`: voila.json at the top of the repository
+            [str(voila), str(notebook), f"--port={self.port}", f"--Voila.config_file_paths={ROOT}"],
             cwd=notebook.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}/"
