@@ -398,10 +398,55 @@ def test_line_items_become_one_deal_per_id():
 
 
 def test_duplicate_ids_with_conflicting_statuses_are_reported():
-    text = "Id,StageName,IsClosed,IsWon,Amount\nA,Closed Won,TRUE,TRUE,10\nA,Prospecting,FALSE,FALSE,5\n"
+    text = "Deal ID,Status,Amount\nA,Won,10\nA,Lost,5\n"
     r = load(text)
     assert r.deals["status"].tolist() == ["won"]
+    assert r.deals["amount"].tolist() == [15.0]  # no stages: line items
     assert any("conflicting statuses" in w and "'A'" in w for w in r.warnings)
+
+
+# --------------------------------------------------------------------------- stage history
+HISTORY = (
+    "Opportunity ID,Stage,Amount,Probability (%),Close Date,Created Date\n"
+    "006A,Prospecting,1000,10%,3/31/2024,1/5/2024\n"
+    "006A,Negotiation/Review,1200,60%,3/31/2024,2/10/2024\n"
+    "006A,Closed Won,1200,100%,3/20/2024,3/20/2024\n"
+    "006B,Prospecting,300,10%,6/30/2024,2/1/2024\n"
+    "006B,Closed Lost,300,0%,4/2/2024,4/2/2024\n"
+    "006C,Prospecting,500,10%,9/30/2024,3/1/2024\n"
+    "006C,Proposal/Price Quote,650,50%,9/30/2024,4/1/2024\n"
+    "006D,Closed Won,90,100%,5/5/2024,1/2/2024\n"
+)
+
+
+@pytest.mark.parametrize("newest_first", [False, True])
+def test_stage_history_keeps_each_deals_latest_state(newest_first):
+    lines = HISTORY.splitlines()
+    text = "\n".join([lines[0], *(reversed(lines[1:]) if newest_first else lines[1:])]) + "\n"
+    r = load(text)
+    d = by_id(r)
+    s = r.summary()
+    assert (s["rows_read"], s["kept"], s["merged"], s["rejected"]) == (8, 4, 4, 0)
+    # by hand: the closed row where there is one, otherwise the last state in the file
+    assert d.loc["006A", ["status", "amount", "stage"]].tolist() == ["won", 1200.0, "Closed Won"]
+    assert d.loc["006A", "created"] == pd.Timestamp("2024-01-05")  # the first state
+    assert d.loc["006A", "closed"] == pd.Timestamp("2024-03-20")
+    assert d.loc["006B", ["status", "amount"]].tolist() == ["lost", 300.0]
+    open_c = ("open", 500.0 if newest_first else 650.0)  # file order decides between open states
+    assert tuple(d.loc["006C", ["status", "amount"]]) == open_c
+    assert d.loc["006D", "amount"] == 90.0
+    assert set(r.ledger["reason"]) == {"stage_history"}
+    assert sorted(r.ledger["deal_id"]) == ["006A", "006A", "006B", "006C"]
+    assert any("stage history" in w and "grain='line_items'" in w for w in r.warnings)
+
+
+def test_grain_can_be_chosen():
+    r = ck.load_crm(HISTORY.encode(), grain="line_items")
+    assert by_id(r).loc["006A", "amount"] == 3400.0
+    line_items = "Opportunity ID,Stage,Product,Amount,Close Date\n1,Closed Won,A,10,1/31/2024\n1,Closed Won,B,5,1/31/2024\n"
+    assert ck.load_crm(line_items.encode(), grain="stage_history").deals["amount"].tolist() == [5.0]
+    with pytest.raises(ck.ChannelKPIError, match="grain='rows'"):
+        ck.load_crm(line_items.encode(), grain="rows")
 
 
 def test_text_in_numeric_and_date_columns_is_reported_by_row():

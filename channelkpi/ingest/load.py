@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..channels import classify_sources
-from ..errors import ColumnError, CurrencyError, DetectionError, ValueParseError
+from ..errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, ValueParseError
 from ..schema import CHANNELS, DIRECT_PARTNER, STATUSES, validate_deals
 from .parse import normalize_currency, parse_amounts, parse_bools, parse_dates
 from .presets import (
@@ -33,6 +33,10 @@ _STR = pd.StringDtype(na_value=np.nan)
 # literal characters (not \\u escapes) so that both pyarrow's RE2 and Python's re accept them
 _ODD_SPACE = "  |[\t\n\r\u00a0\u2007\u202f\u2009]"
 _NON_ASCII = r"[^\x00-\x7f]"
+
+Grain = Literal["auto", "line_items", "stage_history"]
+#: What repeated deal ids may be: see ``load_crm(grain=)``.
+GRAINS = ("auto", "line_items", "stage_history")
 
 #: Columns of :attr:`LoadResult.ledger`.
 LEDGER_COLUMNS = ("row", "outcome", "reason", "detail", "deal_id")
@@ -433,6 +437,7 @@ def load_crm(
     sheet: str | int | None = None,
     tz: str | None = None,
     max_bytes: int | None = None,
+    grain: Grain = "auto",
     progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load a CRM export into the canonical deals table, accounting for every row.
@@ -471,6 +476,11 @@ def load_crm(
         Time zone that timestamps with an offset are converted to before taking the date.
     max_bytes : int, optional
         Refuse larger inputs (used by the dashboard's upload).
+    grain : {"auto", "line_items", "stage_history"}
+        What rows that repeat a deal id with other values are. ``"line_items"``: parts of one
+        deal (products), amounts summed. ``"stage_history"``: the deal's successive states (a
+        Salesforce OpportunityHistory export), the latest kept and nothing summed. ``"auto"``
+        reads them as stage history when most repeated deals have rows with different stages.
     progress : callable, optional
         Called with a short message as each step of a long load starts (the command line
         prints them).
@@ -505,6 +515,8 @@ def load_crm(
     {'rows_read': 4, 'kept': 4, 'merged': 0, 'rejected': 0}
     """
     say = progress or (lambda _message: None)
+    if grain not in GRAINS:
+        raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     file = raw.file
     warnings = list(raw.notes)
@@ -631,7 +643,7 @@ def load_crm(
 
     # ---- one row per deal
     say("values read; reconciling rows into deals")
-    out, merged_entries = _merge_duplicates(out, raw_kept, rows_kept, warnings)
+    out, merged_entries = _merge_duplicates(out, raw_kept, rows_kept, warnings, grain)
     ledger.extend(merged_entries)
 
     _quality_warnings(out, warnings)
@@ -904,7 +916,54 @@ def _channels(out, cols, mapping, channel_map, rejected, warnings) -> pd.Series:
 _STATUS_RANK = {"won": 0, "lost": 1, "open": 2}
 
 
-def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarray, warnings):
+def _latest_state(g: pd.DataFrame) -> int:
+    """Position (in ``g``) of a deal's latest state among its history rows: the closed row with
+    the latest close date if it was closed, otherwise its last row in the file."""
+    closed = g["status"].isin(["won", "lost"]).to_numpy()
+    if closed.any():
+        dates = g["closed"].to_numpy(dtype="datetime64[ns]")
+        candidates = np.flatnonzero(closed)
+        order = np.argsort(dates[candidates], kind="stable")  # NaT sorts last: a dated close wins
+        dated = [c for c in candidates[order] if not np.isnat(dates[c])]
+        return int(dated[-1]) if dated else int(candidates[-1])
+    return len(g) - 1
+
+
+def _is_stage_history(groups) -> bool:
+    """Most repeated deals have rows in different stages: successive states, not line items."""
+    varying = sum(1 for _, g in groups if g["stage"].nunique(dropna=True) > 1)
+    return varying > len(groups) / 2
+
+
+def _merge_history(groups, entries, warnings) -> list[pd.Series]:
+    kept = []
+    for deal_id, g in groups:
+        pos = _latest_state(g)
+        row = g.iloc[pos].copy()
+        row["created"] = g["created"].min()  # the deal exists since its first state
+        for c in ("partner", "owner", "department", "unit", "source", "channel"):
+            if pd.isna(row[c]):
+                vals = g[c].dropna()
+                if len(vals):
+                    row[c] = vals.iloc[-1]
+        kept.append(row)
+        for i in range(len(g)):
+            if i != pos:
+                r = g.iloc[i]
+                entries.append((int(r["_row"]), "merged", "stage_history",
+                                f"an earlier state of deal {deal_id!r} (stage {r['stage']!r}); its latest state is "
+                                f"row {int(row['_row'])}", deal_id))
+    n = sum(1 for e in entries if e[2] == "stage_history")
+    if n:
+        warnings.append(
+            f"{n} row(s) are earlier states of {len(groups)} deal(s): the rows of a repeated deal id have "
+            "different stages, so the file was read as stage history and each deal's latest state kept, "
+            "amounts not summed (see the ledger); pass grain='line_items' if the rows are parts of one deal"
+        )
+    return kept
+
+
+def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarray, warnings, grain: str = "auto"):
     entries: list[tuple[int, str, str, str, object]] = []
     dup = out["deal_id"].duplicated(keep=False).to_numpy()
     if not dup.any():
@@ -924,13 +983,16 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
         entries.append((int(r["_row"]), "merged", "duplicate_row",
                         f"identical to row {int(first)}; counted once", r["deal_id"]))
     d = d[~exact_drop]
-    groups = d.groupby("deal_id", sort=False)
-    merged_rows = []
+    groups = [(k, g) for k, g in d.groupby("deal_id", sort=False) if len(g) > 1]
+    singles_left = [g.iloc[0] for _, g in d.groupby("deal_id", sort=False) if len(g) == 1]
+    if grain == "stage_history" or (grain == "auto" and _is_stage_history(groups)):
+        merged = pd.DataFrame(singles_left + _merge_history(groups, entries, warnings))
+        out = pd.concat([out[~dup], merged]).sort_values("_row", kind="stable")
+        _dup_warning(entries, warnings)
+        return out.drop(columns=["_row", "_sig"]), entries
+    merged_rows = list(singles_left)
     conflicts = []
     for deal_id, g in groups:
-        if len(g) == 1:
-            merged_rows.append(g.iloc[0])
-            continue
         row = g.iloc[0].copy()
         statuses = g["status"].unique()
         if len(statuses) > 1:
@@ -960,20 +1022,24 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
     merged = pd.DataFrame(merged_rows)
     out = pd.concat([singles, merged]).sort_values("_row", kind="stable")
     n_items = sum(1 for e in entries if e[2] == "line_item")
-    n_dups = sum(1 for e in entries if e[2] == "duplicate_row")
     if n_items:
         warnings.append(
             f"{n_items} row(s) repeat a deal id with other values: read as line items of "
             f"{len(first_pos)} deal(s), amounts summed (see the ledger)"
         )
-    if n_dups:
-        warnings.append(f"{n_dups} row(s) are exact repeats of an earlier row and were counted once")
+    _dup_warning(entries, warnings)
     if conflicts:
         ex = "; ".join(f"{i!r} (row {r}): {s} -> {b}" for i, s, b, r in conflicts[:5])
         warnings.append(
             f"{len(conflicts)} deal(s) have rows with conflicting statuses, resolved won > lost > open: {ex}"
         )
     return out.drop(columns=["_row", "_sig"]), entries
+
+
+def _dup_warning(entries, warnings) -> None:
+    n_dups = sum(1 for e in entries if e[2] == "duplicate_row")
+    if n_dups:
+        warnings.append(f"{n_dups} row(s) are exact repeats of an earlier row and were counted once")
 
 
 def _quality_warnings(out: pd.DataFrame, warnings: list[str]) -> None:
