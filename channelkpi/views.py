@@ -43,6 +43,7 @@ __all__ = [
     "TILES",
     "CHART_TITLES",
     "CHART_TABLES",
+    "TABLE_INPUTS",
     "TILE_TABLES",
     "view_filter",
     "view_tables",
@@ -53,6 +54,7 @@ __all__ = [
     "format_value",
     "month_range",
     "previous_span",
+    "table_key",
     "CSS",
 ]
 
@@ -245,6 +247,62 @@ def view_tables(
             if table is not None:
                 t[name] = table
     return t
+
+
+#: What each table of :func:`view_tables` depends on, besides the deals and the fiscal year.
+TABLE_INPUTS = {
+    "kpis": ("filter", "range", "level", "freq"),
+    "now": ("filter", "range"),
+    "before": ("filter", "range"),
+    "trend": ("filter", "range", "freq"),
+    "ranking": ("ranking_filter", "range", "level"),
+    "pipeline_stage": ("filter", "end"),
+    "waterfall": ("filter", "range", "freq"),
+    "targets": ("filter", "range", "freq", "targets"),
+    "channel_mix": ("filter", "range", "freq"),
+    "channel_rates": ("filter", "range"),
+    "seasonality": ("filter", "range"),
+    "seasonality_all": ("filter", "range"),
+    "cycles": ("filter", "range"),
+    "cohorts": ("filter", "range", "freq"),
+}
+
+
+def table_key(
+    name: str,
+    *,
+    level: str = "partner",
+    freq: str = "Q",
+    start=None,
+    end=None,
+    where: Mapping[str, Sequence[str]] | None = None,
+    selected: Sequence[str] = (),
+    targets: pd.DataFrame | None = None,
+    fiscal_year_start: int = 1,
+) -> tuple:
+    """What :func:`view_tables` computes table ``name`` from: equal keys, equal tables (for the
+    same deals). A dashboard keeps the tables it computed by key, so a control that a table does
+    not depend on (the period size for the totals, the level for the trend) costs nothing.
+
+    >>> a = table_key("now", level="partner", freq="Q", start="2025-01-01", end="2025-12-31")
+    >>> a == table_key("now", level="unit", freq="M", start="2025-01-01", end="2025-12-31")
+    True
+    >>> a == table_key("now", level="partner", freq="Q", start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]})
+    False
+    """
+    def frozen(filt):
+        return tuple(sorted((k, tuple(v)) for k, v in filt.items()))
+
+    parts = {
+        "filter": lambda: frozen(view_filter(where, level, selected)),
+        "ranking_filter": lambda: frozen(view_filter(where, level)),
+        "range": lambda: (str(start), str(end)),
+        "end": lambda: str(end),
+        "level": lambda: level,
+        "freq": lambda: freq,
+        "targets": lambda: id(targets),
+    }
+    return (name, fiscal_year_start, *(parts[p]() for p in TABLE_INPUTS[name]))
 
 
 #: The tables each chart of :func:`view_charts` is drawn from (``targets`` when there are any).

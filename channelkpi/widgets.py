@@ -18,6 +18,7 @@ import base64
 import contextlib
 import io
 import os
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from .views import (
     CHART_TABLES,
     CHART_TITLES,
     TILE_TABLES,
+    table_key,
     ledger_html,
     month_range,
     tile_values,
@@ -60,6 +62,7 @@ TAB_CHARTS = {
     "Deal success": ("cohorts",),
 }
 _OFFLINE = False
+_CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
 
 
 def _bundle_path() -> Path:
@@ -147,6 +150,7 @@ class Dashboard:
         self._tables: dict[str, pd.DataFrame] = {}  # tables computed for the current state
         self._computed: set[str] = set()  # names asked for (a target line may not exist)
         self._stale: set[str] = set()  # charts drawn for an earlier state
+        self._cache: OrderedDict[tuple, pd.DataFrame | None] = OrderedDict()  # table_key -> table
         self._ranking_drawn = False
         self._set_data(deals)
 
@@ -194,6 +198,7 @@ class Dashboard:
 
     # ------------------------------------------------------------------ data
     def _set_data(self, deals) -> None:
+        self._cache = OrderedDict()  # tables of other deals
         if isinstance(deals, LoadResult):
             self.load_result = deals
             self.deals = deals.deals
@@ -257,11 +262,35 @@ class Dashboard:
     def _all_tables() -> list[str]:
         return ["kpis", *TILE_TABLES, *(t for names in CHART_TABLES.values() for t in names)]
 
+    def _state(self) -> dict:
+        start, end = self.date_range
+        return {
+            "level": self.level.value, "freq": self.freq.value, "start": start, "end": end,
+            "where": {"partner": self.partners.value, "channel": self.channels.value}, "selected": self.selected,
+            "targets": self.targets, "fiscal_year_start": self.fiscal_year_start,
+        }
+
     def _ensure(self, names) -> None:
+        """Have these tables for the current state: from the cache when their inputs were seen
+        before (going back to a partner, or changing a control a table does not depend on)."""
         missing = [n for n in dict.fromkeys(names) if n not in self._computed]
-        if missing:
-            self._tables.update(self.compute(only=missing))
-            self._computed.update(missing)
+        if not missing:
+            return
+        state = self._state()
+        keys = {n: table_key(n, **state) for n in missing}
+        todo = [n for n in missing if keys[n] not in self._cache]
+        if todo:
+            fresh = self.compute(only=todo)
+            for n in todo:
+                self._cache[keys[n]] = fresh.get(n)  # None: no target line for this state
+        for n in missing:
+            self._cache.move_to_end(keys[n])
+            table = self._cache[keys[n]]
+            if table is not None:
+                self._tables[n] = table
+        while len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        self._computed.update(missing)
 
     # ------------------------------------------------------------------ refresh
     def refresh(self) -> None:

@@ -132,6 +132,41 @@ def test_a_change_computes_what_is_on_screen_and_tabs_catch_up(loaded):
     assert asked == []
 
 
+def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(loaded):
+    from channelkpi.views import view_tables
+
+    dash = widgets.Dashboard(loaded, targets=ck.read_targets(sample_path("targets")))
+    months = dash.period.options
+    changes = [
+        lambda: setattr(dash.freq, "value", "M"),
+        lambda: setattr(dash.level, "value", "unit"),
+        lambda: setattr(dash.partners, "value", ["Brightline IT", "Cobalt Integrations"]),
+        lambda: setattr(dash.period, "value", (months[12][1], months[23][1])),
+        lambda: dash.select(["Brightline IT"]),  # not a unit: nothing selected
+        lambda: setattr(dash.level, "value", "partner"),
+        lambda: dash.select(["Brightline IT"]),
+        lambda: setattr(dash.freq, "value", "Q"),
+        dash.clear_selection,
+        lambda: setattr(dash.channels, "value", ["partner"]),
+        lambda: setattr(dash.partners, "value", []),
+        lambda: setattr(dash.channels, "value", []),
+        lambda: setattr(dash.period, "value", (months[0][1], months[-1][1])),
+    ]
+    for i, change in enumerate(changes):
+        change()
+        start, end = dash.date_range
+        fresh = view_tables(
+            loaded.deals, level=dash.level.value, freq=dash.freq.value, start=start, end=end,
+            where={"partner": dash.partners.value, "channel": dash.channels.value}, selected=dash.selected,
+            targets=dash.targets,
+        )
+        shown = dash.tables
+        assert shown.keys() == fresh.keys(), i
+        for name, table in fresh.items():
+            pd.testing.assert_frame_equal(shown[name], table, obj=f"change {i}: {name}")
+    assert dash.tables["now"]["won_count"].iloc[0] == won_in(loaded.deals, *dash.date_range)[0]
+
+
 def test_downloads(dash):
     dash._download_csv()
     href = dash.download_links.value.split("href='")[1].split("'")[0]
@@ -167,7 +202,7 @@ def test_errors_in_a_refresh_become_a_message(dash, monkeypatch):
         raise ck.ChannelKPIError("something about <b>this</b>", fix="do that")
 
     monkeypatch.setattr(dash, "compute", broken)
-    dash.refresh()
+    dash.freq.value = "M"  # a state not computed before
     assert dash.message.value.startswith("<div class='ck-message'>something about &lt;b&gt;this&lt;/b&gt;")
 
 
