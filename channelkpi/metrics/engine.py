@@ -424,8 +424,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 nw.col("cents").sum().alias("cents"),
                 nw.col("cyc_n").sum().alias("cycle_n"),
                 nw.col("cyc").sum().alias("cycle_sum"),
-                nw.col("cycle_ok").median().alias("cycle_median"),
-                nw.col("amount").median().alias("median_amount"),
                 *[nw.col(c).sum() for c in by_channel],
                 nw.col("tl").sum().alias("tl_n"),
                 nw.col("tl_cents").sum().alias("tl_cents"),
@@ -435,6 +433,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
+        tables["outcomes"] = _with_medians(tables["outcomes"], base, levels, "lost_cycle" in needs)
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
@@ -478,6 +477,31 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     if rows_total is None:
         rows_total = rows_kept
     return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con)
+
+
+def _with_medians(outcomes: pd.DataFrame, base, levels: list[str], lost_cycle: bool) -> pd.DataFrame:
+    """Add the exact medians to the outcome sums: deal size and cycle of won deals (and the cycle
+    of lost deals when asked), over the deals closed in range.
+
+    They are separate queries over just those rows: a median keeps every value of its group, and
+    computing it for rows that no KPI reads (lost amounts, deals outside the range) cost as much
+    as all the sums together.
+    """
+    keys = [*levels, "cl_key", "status"]
+    closed_in = base.filter(nw.col("cl_in") == 1)
+    parts = [_collect(
+        closed_in.filter(nw.col("status") == "won").group_by(*keys).agg(
+            nw.col("cycle_ok").median().alias("cycle_median"), nw.col("amount").median().alias("median_amount")),
+        [],
+    )]
+    if lost_cycle:
+        parts.append(_collect(
+            closed_in.filter(nw.col("status") == "lost").group_by(*keys).agg(nw.col("cycle_ok").median().alias("cycle_median")),
+            [],
+        ))
+    medians = pd.concat(parts, ignore_index=True)
+    medians["cl_in"] = 1
+    return outcomes.merge(medians, on=[*keys, "cl_in"], how="left", validate="one_to_one")
 
 
 def snapshot(agg: Aggregates, as_of: pd.Timestamp) -> pd.DataFrame:

@@ -421,7 +421,7 @@ def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_yea
     into the four levers: ``velocity_change_open``, ``..._win_rate``, ``..._deal_size``,
     ``..._cycle`` (a log-mean split; missing where an input is zero).
     """
-    agg, df = _run(deals, {"outcomes", "flows"}, _OUTCOME_KEYS,
+    agg, df = _run(deals, {"outcomes", "flows", "lost_cycle"}, _OUTCOME_KEYS,
                    **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
     _outcome_measures(df)
     _velocity(df)
