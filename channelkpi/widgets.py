@@ -127,8 +127,18 @@ class Dashboard:
     ----------
     kpis : pandas.DataFrame
         The KPI table behind the current view (level x period).
+    tables : dict of str -> pandas.DataFrame
+        Every table behind the current view (:func:`channelkpi.views.view_tables`).
     charts : dict of str -> altair.JupyterChart
         The chart widgets, by name.
+
+    Notes
+    -----
+    A control change recomputes the tiles and the charts of the tab in view; another tab is
+    drawn when it is opened. Tables are kept by what they depend on
+    (:func:`channelkpi.views.table_key`), so going back to an earlier selection, or changing a
+    control a table does not depend on, costs nothing. Reading ``kpis``, ``tables`` or
+    ``charts`` from Python always gives the current state.
     """
 
     def __init__(
@@ -190,8 +200,9 @@ class Dashboard:
         self.widget = self._layout(title, tabs)
         self.refresh()
 
-        for control in (self.partners, self.channels, self.period, self.level, self.freq):
+        for control in (self.partners, self.channels, self.period, self.freq):
             control.observe(self._on_control, names="value")
+        self.level.observe(self._on_level, names="value")
         self.clear.on_click(lambda _b: self.clear_selection())
         self.upload.observe(self._on_upload, names="value")
         self._tabs.observe(self._on_tab, names="selected_index")
@@ -229,12 +240,7 @@ class Dashboard:
 
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (pure)."""
-        start, end = self.date_range
-        return view_tables(
-            self.deals, level=self.level.value, freq=self.freq.value, start=start, end=end,
-            where={"partner": self.partners.value, "channel": self.channels.value}, selected=self.selected,
-            targets=self.targets, fiscal_year_start=self.fiscal_year_start, only=only,
-        )
+        return view_tables(self.deals, **self._state(), only=only)
 
     def build_charts(self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
@@ -361,6 +367,9 @@ class Dashboard:
     # ------------------------------------------------------------------ callbacks: no logic
     def _on_control(self, _change) -> None:
         self.refresh()
+
+    def _on_level(self, _change) -> None:
+        self.clear_selection()  # the values picked in the ranking belong to the previous level
 
     def _on_tab(self, _change) -> None:
         self._guard(lambda: self._draw(self._visible()))

@@ -102,6 +102,12 @@ def test_clicking_a_partner_filters_the_other_views(dash, loaded):
     assert dash.tables["now"]["won_count"].iloc[0] == n
     dash.clear_selection()
     assert dash.where == {} and dash.clear.disabled
+    # a pick belongs to its level: another level starts from everything, ranked at that level
+    dash.select(["Brightline IT"])
+    dash.level.value = "unit"
+    assert dash.where == {} and dash.clear.disabled
+    assert {r["unit"] for r in chart_rows(dash, "ranking")} == set(loaded.deals["unit"])
+    dash.level.value = "partner"
     # a click in the browser arrives as the chart's synced Vega selection state
     ranking = dash.charts["ranking"]
     ranking._vl_selections = {"pick": {"value": {"vlPoint": {"or": [{"partner": "Cobalt Integrations"}]}}, "store": []}}
