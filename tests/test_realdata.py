@@ -37,6 +37,23 @@ def test_salesforce_api_export(realdata):
     assert (d["channel"] == "partner").sum() == sum(r["LeadSource"] == "Partner" for r in rows)
 
 
+def test_salesforce_stage_history_gives_the_current_deals(realdata):
+    # OpportunityHistory: one row per stage a deal entered; Opportunity.csv is the same org's
+    # current state, read here with the csv module as the expected answer
+    history = realdata("salesforce-devorg-powerbi/data/OpportunityHistory.csv")
+    current = {r["Id"]: r for r in plain_rows(realdata("salesforce-devorg-powerbi/data/Opportunity.csv"))}
+    rows = plain_rows(history)
+    result = ck.load_crm(history)
+    s = result.summary()
+    assert (s["rows_read"], s["kept"], s["merged"], s["rejected"]) == (len(rows), len(current), len(rows) - len(current), 0)
+    assert set(result.ledger["reason"]) == {"stage_history"}
+    d = result.deals.set_index("deal_id")
+    assert set(d.index) == set(current)
+    assert {i: d.loc[i, "stage"] for i in d.index} == {i: r["StageName"] for i, r in current.items()}
+    assert (s["won"], s["lost"], s["open"]) == (12, 8, 16)
+    assert any("stage history" in w for w in result.warnings)
+
+
 def test_dynamics365_export(realdata):
     path = realdata("d365-contoso-coffee/data/Opportunity.csv")
     result = ck.load_crm(path)

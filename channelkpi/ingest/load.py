@@ -917,16 +917,20 @@ _STATUS_RANK = {"won": 0, "lost": 1, "open": 2}
 
 
 def _latest_state(g: pd.DataFrame) -> int:
-    """Position (in ``g``) of a deal's latest state among its history rows: the closed row with
-    the latest close date if it was closed, otherwise its last row in the file."""
-    closed = g["status"].isin(["won", "lost"]).to_numpy()
-    if closed.any():
-        dates = g["closed"].to_numpy(dtype="datetime64[ns]")
-        candidates = np.flatnonzero(closed)
-        order = np.argsort(dates[candidates], kind="stable")  # NaT sorts last: a dated close wins
-        dated = [c for c in candidates[order] if not np.isnat(dates[c])]
-        return int(dated[-1]) if dated else int(candidates[-1])
-    return len(g) - 1
+    """Position (in ``g``) of a deal's latest state among its history rows.
+
+    A history row's created date is when that state was entered: the latest one wins. Rows of
+    the same day prefer a closed state, then the later close date, then the later row.
+    """
+    never = np.datetime64("1677-09-22")  # before any date pandas holds: a missing date sorts first
+    entered = g["created"].to_numpy(dtype="datetime64[ns]")
+    closed_on = g["closed"].to_numpy(dtype="datetime64[ns]")
+    keys = [
+        (np.where(np.isnat(entered[i]), never, entered[i]), g["status"].iloc[i] in ("won", "lost"),
+         np.where(np.isnat(closed_on[i]), never, closed_on[i]), i)
+        for i in range(len(g))
+    ]
+    return max(keys)[-1]
 
 
 def _is_stage_history(groups) -> bool:

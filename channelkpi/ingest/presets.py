@@ -207,10 +207,12 @@ PRESETS: tuple[Preset, ...] = (
         signature=frozenset({
             "stagename", "iswon", "isclosed", "closedate", "createddate", "leadsource", "ownerid",
             "accountid", "forecastcategory", "forecastcategoryname", "expectedrevenue",
-            "isdeleted", "currencyisocode", "partneraccountid", "lastmodifieddate",
+            "isdeleted", "currencyisocode", "partneraccountid", "lastmodifieddate", "opportunityid",
         }),
         aliases={
-            "deal_id": ("id",),
+            # a row with an OpportunityId is about that opportunity (a history or line-item
+            # record, whose own Id is not the deal's)
+            "deal_id": ("opportunityid", "id"),
             "owner": ("owner.name", "ownerid"),
             "partner": ("partneraccount.name", "partneraccountid"),
             "source": ("leadsource",),
