@@ -44,64 +44,25 @@ from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import kpi_table
 from .safety import html_text, to_excel
 from .schema import validate_deals
-from .views import CHART_TITLES, CSS, month_range, tile_values, tiles_html, view_charts, view_tables
+from .views import (
+    CHART_TITLES,
+    CSS,
+    column_kind,
+    excel_format,
+    month_range,
+    tile_values,
+    tiles_html,
+    view_charts,
+    view_tables,
+)
 
-__all__ = ["report", "column_kind", "REPORT_FORMATS"]
+__all__ = ["REPORT_FORMATS", "report"]
 
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
 
 _LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
 _FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
-
-_MONEY = {"won_amount", "avg_deal_size", "median_deal_size", "open_amount", "weighted_amount", "change_amount",
-          "sales_velocity", "start", "created", "won", "lost", "end", "target", "next_target", "next_pipeline",
-          "success_rate_value"}
-_RATES = {"win_rate", "win_rate_low", "win_rate_high", "win_rate_shrunk", "success_rate", "pending_share",
-          "lost_share", "won_share", "share", "expected_rate", "group_rate", "difference", "attainment"}
-_COUNTS = {"n", "rank", "weeks", "count", "month", "groups"}
-
-
-def column_kind(name: str) -> str:
-    """How a KPI column's numbers read: ``money``, ``rate``, ``days``, ``score``, ``ratio``,
-    ``count``, ``date`` or ``other`` (``_prev`` and ``_change`` columns read as their KPI).
-
-    >>> column_kind("won_amount_prev"), column_kind("win_rate_change"), column_kind("open_count")
-    ('money', 'rate', 'count')
-    """
-    base = name
-    for suffix in ("_prev", "_change"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-    if base in _MONEY or base.startswith("won_amount_"):
-        return "money"
-    if base in _RATES or base.startswith("pct_"):
-        return "rate"
-    if base.startswith("cycle_days"):
-        return "days"
-    if base == "quality_score":
-        return "score"
-    if base == "coverage":
-        return "ratio"
-    if base in _COUNTS or base.endswith("_count"):
-        return "count"
-    if base in ("period_start", "period_end"):
-        return "date"
-    return "other"
-
-
-def _excel_format(kind: str, currency: str) -> str | None:
-    symbol = currency.replace('"', "")
-    return {
-        "money": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00',
-        "rate": "0.0%",
-        "days": "#,##0.0",
-        "score": "0.0",
-        "ratio": "0.00",
-        "count": "#,##0",
-        "date": "yyyy-mm-dd",
-    }.get(kind)
-
 
 def _cell(value, kind: str, currency: str) -> str:
     """A table cell's text in the HTML report (full amounts, not abbreviated)."""
@@ -429,12 +390,12 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
     ])
     result = ctx["result"]
     sheets["Ledger"] = result.ledger if result is not None else pd.DataFrame({"note": ["no load ledger: the deals were passed in as a table"]})
-    raw = to_excel(sheets, number_formats=lambda col: _excel_format(column_kind(col), cur))
+    raw = to_excel(sheets, number_formats=lambda col: excel_format(column_kind(col), cur))
     # the summary's value column mixes money, rates and days: one format per row
     book = load_workbook(io.BytesIO(raw))
     sheet = book["Summary"]
     for i, kind in enumerate(summary["kind"], start=2):
-        fmt = _excel_format(kind, cur)
+        fmt = excel_format(kind, cur)
         for col in ("B", "C"):
             sheet[f"{col}{i}"].number_format = fmt or "General"
     buffer = io.BytesIO()

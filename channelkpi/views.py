@@ -50,6 +50,8 @@ __all__ = [
     "view_charts",
     "tile_values",
     "tiles_html",
+    "column_kind",
+    "excel_format",
     "ledger_html",
     "format_value",
     "month_range",
@@ -338,6 +340,62 @@ def view_charts(
         "cohorts": lambda: charts.deal_success_cohorts(t["cohorts"]),
     }
     return {name: make() for name, make in draw.items() if only is None or name in only}
+
+
+# --------------------------------------------------------------------------- formats
+_MONEY = {"won_amount", "avg_deal_size", "median_deal_size", "open_amount", "weighted_amount", "change_amount",
+          "sales_velocity", "start", "created", "won", "lost", "end", "target", "next_target", "next_pipeline",
+          "success_rate_value"}
+_RATES = {"win_rate", "win_rate_low", "win_rate_high", "win_rate_shrunk", "success_rate", "pending_share",
+          "lost_share", "won_share", "share", "expected_rate", "group_rate", "difference", "attainment"}
+_COUNTS = {"n", "rank", "weeks", "count", "month", "groups"}
+
+
+def column_kind(name: str) -> str:
+    """How a KPI column's numbers read: ``money``, ``rate``, ``days``, ``score``, ``ratio``,
+    ``count``, ``date`` or ``other`` (``_prev`` and ``_change`` columns read as their KPI).
+
+    >>> column_kind("won_amount_prev"), column_kind("win_rate_change"), column_kind("open_count")
+    ('money', 'rate', 'count')
+    """
+    base = name
+    for suffix in ("_prev", "_change"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    if base in _MONEY or base.startswith("won_amount_"):
+        return "money"
+    if base in _RATES or base.startswith("pct_"):
+        return "rate"
+    if base.startswith("cycle_days"):
+        return "days"
+    if base == "quality_score":
+        return "score"
+    if base == "coverage":
+        return "ratio"
+    if base in _COUNTS or base.endswith("_count"):
+        return "count"
+    if base in ("period_start", "period_end"):
+        return "date"
+    return "other"
+
+
+def excel_format(kind: str, currency: str = "$") -> str | None:
+    """The Excel number format of a :func:`column_kind` (None: Excel's default).
+
+    >>> excel_format("money", "€"), excel_format("rate")
+    ('"€"#,##0.00;-"€"#,##0.00', '0.0%')
+    """
+    symbol = currency.replace('"', "")
+    return {
+        "money": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00',
+        "rate": "0.0%",
+        "days": "#,##0.0",
+        "score": "0.0",
+        "ratio": "0.00",
+        "count": "#,##0",
+        "date": "yyyy-mm-dd",
+    }.get(kind)
+
 
 
 # --------------------------------------------------------------------------- tiles

@@ -35,6 +35,8 @@ from .views import (
     CHART_TABLES,
     CHART_TITLES,
     TILE_TABLES,
+    column_kind,
+    excel_format,
     table_key,
     ledger_html,
     month_range,
@@ -447,7 +449,8 @@ class Dashboard:
 
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        self._link("channel_kpis.xlsx", mime, to_excel({"KPIs": self.kpis}))
+        formats = lambda col: excel_format(column_kind(col), self.currency)  # noqa: E731
+        self._link("channel_kpis.xlsx", mime, to_excel({"KPIs": self.kpis}, number_formats=formats))
 
     def _download_chart(self, fmt: str) -> None:
         import vl_convert as vlc

@@ -1,6 +1,7 @@
 """The dashboard without a browser: set each control, check the numbers and the chart data."""
 
 import base64
+import io
 import os
 import subprocess
 import sys
@@ -180,6 +181,14 @@ def test_downloads(dash):
     assert text.splitlines()[0].startswith("partner,period,period_start")
     dash._download_excel()
     assert "channel_kpis.xlsx" in dash.download_links.value
+    from openpyxl import load_workbook
+
+    data = base64.b64decode(dash.download_links.value.split("base64,")[1].split("'")[0])
+    sheet = load_workbook(io.BytesIO(data))["KPIs"]
+    head = [c.value for c in sheet[1]]
+    assert sheet.freeze_panes == "A2" and sheet.max_row == len(dash.kpis) + 1
+    assert sheet.cell(2, head.index("won_amount") + 1).number_format == '"$"#,##0.00;-"$"#,##0.00'
+    assert sheet.cell(2, head.index("win_rate") + 1).number_format == "0.0%"
     dash.download_choice.value = "cohorts"
     dash._download_chart("svg")
     svg = base64.b64decode(dash.download_links.value.split("base64,")[1].split("'")[0])
