@@ -415,7 +415,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 cyc=nw.col("cycle_ok").fill_null(0),
                 fs_n=flag(from_start),
                 fs_cents=nw.when(from_start).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-                **by_channel,
             )
             .group_by(*levels, "cl_key", "status", "cl_in")
             .agg(
@@ -424,7 +423,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 nw.col("cents").sum().alias("cents"),
                 nw.col("cyc_n").sum().alias("cycle_n"),
                 nw.col("cyc").sum().alias("cycle_sum"),
-                *[nw.col(c).sum() for c in by_channel],
                 nw.col("tl").sum().alias("tl_n"),
                 nw.col("tl_cents").sum().alias("tl_cents"),
                 nw.col("tl_wcents").sum().alias("tl_wcents"),
@@ -433,7 +431,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
-        tables["outcomes"] = _with_medians(tables["outcomes"], base, levels, "lost_cycle" in needs)
+        tables["outcomes"] = _won_in_range(tables["outcomes"], base, levels, by_channel, "lost_cycle" in needs)
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
@@ -479,19 +477,24 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con)
 
 
-def _with_medians(outcomes: pd.DataFrame, base, levels: list[str], lost_cycle: bool) -> pd.DataFrame:
-    """Add the exact medians to the outcome sums: deal size and cycle of won deals (and the cycle
-    of lost deals when asked), over the deals closed in range.
+def _won_in_range(outcomes: pd.DataFrame, base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
+    """Add what only won deals closed in range carry to the outcome sums: the exact medians of
+    deal size and cycle, and the won amount per channel (and the cycle median of lost deals
+    when asked).
 
-    They are separate queries over just those rows: a median keeps every value of its group, and
-    computing it for rows that no KPI reads (lost amounts, deals outside the range) cost as much
-    as all the sums together.
+    They are a query of their own over just those rows: a median keeps every value of its
+    group, and computing these for rows no KPI reads (lost amounts, deals outside the range)
+    cost as much as all the other sums together.
     """
     keys = [*levels, "cl_key", "status"]
     closed_in = base.filter(nw.col("cl_in") == 1)
+    won = closed_in.filter(nw.col("status") == "won")
+    if by_channel:  # (grouped by channel, the channel sums are the plain sums)
+        won = won.with_columns(**by_channel)
     parts = [_collect(
-        closed_in.filter(nw.col("status") == "won").group_by(*keys).agg(
-            nw.col("cycle_ok").median().alias("cycle_median"), nw.col("amount").median().alias("median_amount")),
+        won.group_by(*keys).agg(
+            nw.col("cycle_ok").median().alias("cycle_median"), nw.col("amount").median().alias("median_amount"),
+            *[nw.col(c).sum() for c in by_channel]),
         [],
     )]
     if lost_cycle:
@@ -499,9 +502,9 @@ def _with_medians(outcomes: pd.DataFrame, base, levels: list[str], lost_cycle: b
             closed_in.filter(nw.col("status") == "lost").group_by(*keys).agg(nw.col("cycle_ok").median().alias("cycle_median")),
             [],
         ))
-    medians = pd.concat(parts, ignore_index=True)
-    medians["cl_in"] = 1
-    return outcomes.merge(medians, on=[*keys, "cl_in"], how="left", validate="one_to_one")
+    extra = pd.concat(parts, ignore_index=True)
+    extra["cl_in"] = 1
+    return outcomes.merge(extra, on=[*keys, "cl_in"], how="left", validate="one_to_one")
 
 
 def snapshot(agg: Aggregates, as_of: pd.Timestamp) -> pd.DataFrame:
