@@ -335,10 +335,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # deals that can be placed on a timeline (the as-of pipeline): a created date, a close
         # date once closed, and not closed before created
         tl=flag((nw.col("cr_null") == 0) & (nw.col("cbc") == 0) & ((nw.col("status") == "open") | (nw.col("cl_null") == 0))),
-    ).with_columns(
-        # the money of those deals, which both passes sum into pipeline flows
-        tl_cents=nw.when(nw.col("tl") == 1).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-        tl_wcents=nw.when(nw.col("tl") == 1).then(nw.col("wcents")).otherwise(nw.lit(0.0)),
     )
     if base.implementation.is_polars():
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
@@ -363,9 +359,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         .agg(
             nw.len().alias("n"),
             nw.col("cents").sum().alias("cents"),
-            nw.col("tl").sum().alias("tl_n"),
-            nw.col("tl_cents").sum().alias("tl_cents"),
-            nw.col("tl_wcents").sum().alias("tl_wcents"),
+            nw.col("wcents").sum().alias("wcents"),
             nw.col("so_n").sum().alias("so_n"),
             nw.col("so_cents").sum().alias("so_cents"),
             nw.col("cr_days").max().alias("cr_max"),
@@ -377,6 +371,14 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     for i, f in enumerate(flags):
         created[f] = (packed >> i) & 1
     created["amount_n"] = created["n"] * created["has_amount"]
+    # on the timeline or not follows from the group (the same test as the tl column): the
+    # timeline sums are the group's own, or zero, without an aggregate of their own
+    on_timeline = (
+        (created["cr_null"] == 0) & (created["cbc"] == 0) & ((created["status"] == "open") | (created["cl_null"] == 0))
+    ).to_numpy(np.int64)
+    created["tl_n"] = created["n"] * on_timeline
+    created["tl_cents"] = created["cents"] * on_timeline
+    created["tl_wcents"] = created.pop("wcents") * on_timeline
     tables["created"] = created
     groups = (
         created[levels].drop_duplicates().sort_values(levels, kind="stable").reset_index(drop=True)
@@ -408,7 +410,12 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 for ch in CHANNELS
             }
         from_start = (nw.col("tl") == 1) & (nw.col("cr_key") < nw.col("cl_key"))
-        tables["outcomes"] = _collect(
+        # as in pass 1, 0/1 flags are group keys: counts and sums "of the rows with the flag"
+        # follow from the groups, then the flags are summed away
+        out_flags = ["tl", "has_amount", "cyc_n"]
+        out_code = sum((nw.col(f) * (1 << i) for i, f in enumerate(out_flags)), nw.lit(0))
+        keys = [*levels, "cl_key", "status", "cl_in"]
+        outcomes = _collect(
             base.filter(nw.col("status").is_in(["won", "lost"]))
             .with_columns(
                 cyc_n=flag(~nw.col("cycle_ok").is_null()),
@@ -416,21 +423,26 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 fs_n=flag(from_start),
                 fs_cents=nw.when(from_start).then(nw.col("cents")).otherwise(nw.lit(0.0)),
             )
-            .group_by(*levels, "cl_key", "status", "cl_in")
+            .with_columns(oflags=out_code)
+            .group_by(*keys, "oflags")
             .agg(
                 nw.len().alias("n"),
-                nw.col("has_amount").sum().alias("amount_n"),
                 nw.col("cents").sum().alias("cents"),
-                nw.col("cyc_n").sum().alias("cycle_n"),
+                nw.col("wcents").sum().alias("wcents"),
                 nw.col("cyc").sum().alias("cycle_sum"),
-                nw.col("tl").sum().alias("tl_n"),
-                nw.col("tl_cents").sum().alias("tl_cents"),
-                nw.col("tl_wcents").sum().alias("tl_wcents"),
                 nw.col("fs_n").sum().alias("fs_n"),
                 nw.col("fs_cents").sum().alias("fs_cents"),
             ),
             [],
         )
+        packed = outcomes.pop("oflags").to_numpy(np.int64)
+        on_timeline, has_amount, has_cycle = ((packed >> i) & 1 for i in range(len(out_flags)))
+        outcomes["amount_n"] = outcomes["n"] * has_amount
+        outcomes["cycle_n"] = outcomes["n"] * has_cycle
+        outcomes["tl_n"] = outcomes["n"] * on_timeline
+        outcomes["tl_cents"] = outcomes["cents"] * on_timeline
+        outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
+        tables["outcomes"] = outcomes.groupby(keys, as_index=False, sort=False, dropna=False).sum()
         tables["outcomes"] = _won_in_range(tables["outcomes"], base, levels, by_channel, "lost_cycle" in needs)
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
