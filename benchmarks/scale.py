@@ -90,7 +90,8 @@ def measure(engine: str, folder: Path, repeat: int) -> dict:
                          capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{engine} failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    # the result is the last JSON line (an engine may print progress bars before it)
+    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
 
 
 def compare(name: str, mine: dict, ref: dict) -> float:
