@@ -219,6 +219,7 @@ class Aggregates:
     engine: str = "pandas"
     timeline: object = None  #: lazy deals that can be placed on a timeline (for snapshots)
     connection: object = None  #: the DuckDB connection the lazy frames live on
+    frame: object = None  #: the lazy (filtered) deals, for the rare question stage 2 asks of them
 
 
 def _collect(lf, order: list[str]) -> pd.DataFrame:
@@ -362,8 +363,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             nw.col("wcents").sum().alias("wcents"),
             nw.col("so_n").sum().alias("so_n"),
             nw.col("so_cents").sum().alias("so_cents"),
-            nw.col("cr_days").max().alias("cr_max"),
-            nw.col("cl_days").max().alias("cl_max"),
         ),
         [],
     )
@@ -395,10 +394,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             "where the data lives",
         )
     status_keys = ["status", *flags]
-    status = created.groupby(status_keys, as_index=False).agg(n=("n", "sum"), cr_max=("cr_max", "max"), cl_max=("cl_max", "max"))
-    # the maximum days of a missing date are 0 (1970-01-01): keep them out of "the last date"
-    status.loc[status["cr_null"] == 1, "cr_max"] = np.nan
-    status.loc[status["cl_null"] == 1, "cl_max"] = np.nan
+    status = created.groupby(status_keys, as_index=False).agg(n=("n", "sum"))
 
     # pass 2, by close: outcome KPIs (rows in range) and the pipeline's outflows (all on the timeline)
     if "outcomes" in needs or flows:
@@ -486,7 +482,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     rows_kept = int(status["n"].sum())
     if rows_total is None:
         rows_total = rows_kept
-    return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con)
+    return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con, base)
 
 
 def _won_in_range(outcomes: pd.DataFrame, base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
@@ -517,6 +513,15 @@ def _won_in_range(outcomes: pd.DataFrame, base, levels: list[str], by_channel: d
     extra = pd.concat(parts, ignore_index=True)
     extra["cl_in"] = 1
     return outcomes.merge(extra, on=[*keys, "cl_in"], how="left", validate="one_to_one")
+
+
+def last_date(agg: Aggregates) -> pd.Timestamp | None:
+    """The last created or close date of the (filtered) deals; None when there is none."""
+    days = []
+    for col, null in (("cr_days", "cr_null"), ("cl_days", "cl_null")):
+        out = _collect(agg.frame.filter(nw.col(null) == 0).select(nw.col(col).max().alias("last_days")), [])
+        days += [v for v in out["last_days"].tolist() if pd.notna(v)]
+    return pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(max(days))) if days else None
 
 
 def snapshot(agg: Aggregates, as_of: pd.Timestamp) -> pd.DataFrame:

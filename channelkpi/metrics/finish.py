@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import CHANNELS
-from .engine import _NULL_KEY, Aggregates, snapshot
+from .engine import _NULL_KEY, Aggregates, last_date, snapshot
 from .periods import period_frame
 
 __all__ = ["Frame", "build_frame", "exclusions"]
@@ -223,11 +223,8 @@ def pipeline_as_of(agg: Aggregates) -> pd.Timestamp:
     q = agg.query
     if q.end is not None:
         return q.end
-    st = agg.status
-    last = pd.concat([st["cr_max"], st["cl_max"]]).dropna()
-    if not len(last):
-        return pd.Timestamp.today().normalize()
-    return pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(last.max()))
+    last = last_date(agg)
+    return pd.Timestamp.today().normalize() if last is None else last
 
 
 def exclusions(agg: Aggregates, kind: str, *, value: bool = False, cycle: bool = False) -> tuple[int, dict[str, int]]:
