@@ -42,8 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--freq", choices=["M", "Q", "Y"], default="Q", help="periods: month, quarter, year (default Q)")
     rep.add_argument("--from", dest="start", metavar="DATE", help="first month or day, e.g. 2025-01 (default: the data's first)")
     rep.add_argument("--to", dest="end", metavar="DATE", help="last month or day, e.g. 2025-12 (default: the data's last)")
-    rep.add_argument("--partner", dest="partners", action="extend", nargs="+", default=[], metavar="NAME",
-                     help="only these partners (repeatable)")
+    rep.add_argument("--partner", dest="partners", action="append", default=[], metavar="NAME",
+                     help="only this partner (repeat for several)")
     rep.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)")
     rep.add_argument("--title", default="Channel partner review", help="the report's heading")
     rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
@@ -60,6 +60,8 @@ def _reading_options(parser: argparse.ArgumentParser) -> None:
     order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="read 01/02/2024 as 2 January")
     parser.add_argument("--currency", help="reporting currency (ISO code)")
     parser.add_argument("--sheet", help="sheet of an .xlsx workbook (name or number; default: the first)")
+    parser.add_argument("--grain", choices=["auto", "line_items", "stage_history"], default="auto",
+                        help="rows repeating a deal id: parts of one deal, or its stage history (default: decide)")
 
 
 def _sheet(value: str | None) -> str | int | None:
@@ -72,7 +74,8 @@ def _inspect(args: argparse.Namespace, out) -> int:
     from .ingest import load_crm
 
     result = load_crm(
-        args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency, sheet=_sheet(args.sheet)
+        args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency, sheet=_sheet(args.sheet),
+        grain=args.grain,
     )
     s = result.summary()
     print(f"file:    {result.file} ({result.source.kind}"
@@ -120,7 +123,7 @@ def _report(args: argparse.Namespace, err) -> int:
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))
     result = load_crm(args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency,
-                      sheet=_sheet(args.sheet), progress=say)
+                      sheet=_sheet(args.sheet), grain=args.grain, progress=say)
     s = result.summary()
     say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
