@@ -430,7 +430,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             }
         from_start = (nw.col("tl") == 1) & (nw.col("cr_key") < nw.col("cl_key"))
         # as in pass 1, 0/1 flags are group keys: counts and sums "of the rows with the flag"
-        # follow from the groups, then the flags are summed away
+        # follow from the groups
         out_flags = ["tl", "has_amount", "cyc_n"]
         out_code = sum((nw.col(f) * (1 << i) for i, f in enumerate(out_flags)), nw.lit(0))
         keys = [*levels, "cl_key", "status", "cl_in"]
@@ -461,8 +461,8 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         outcomes["tl_n"] = outcomes["n"] * on_timeline
         outcomes["tl_cents"] = outcomes["cents"] * on_timeline
         outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
-        tables["outcomes"] = outcomes.groupby(keys, as_index=False, sort=False, dropna=False).sum()
-        tables["outcomes"] = _won_in_range(tables["outcomes"], base, levels, by_channel, "lost_cycle" in needs)
+        tables["outcomes"] = outcomes  # rows of the same group and period add up on the grid
+        tables["closed_in"] = _closed_in_range(base, levels, by_channel, "lost_cycle" in needs)
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
@@ -508,10 +508,10 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con, base)
 
 
-def _won_in_range(outcomes: pd.DataFrame, base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
-    """Add what only won deals closed in range carry to the outcome sums: the exact medians of
-    deal size and cycle, and the won amount per channel (and the cycle median of lost deals
-    when asked).
+def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
+    """What only won deals closed in range carry: the exact medians of deal size and cycle and
+    the won amount per channel (and the cycle median of lost deals when asked), by levels x close
+    period x status.
 
     They are a query of their own over just those rows: a median keeps every value of its
     group, and computing these for rows no KPI reads (lost amounts, deals outside the range)
@@ -533,17 +533,18 @@ def _won_in_range(outcomes: pd.DataFrame, base, levels: list[str], by_channel: d
             closed_in.filter(nw.col("status") == "lost").group_by(*keys).agg(nw.col("cycle_ok").median().alias("cycle_median")),
             [],
         ))
-    extra = pd.concat(parts, ignore_index=True)
-    extra["cl_in"] = 1
-    return outcomes.merge(extra, on=[*keys, "cl_in"], how="left", validate="one_to_one")
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
 
 def last_date(agg: Aggregates) -> pd.Timestamp | None:
     """The last created or close date of the (filtered) deals; None when there is none."""
-    days = []
-    for col, null in (("cr_days", "cr_null"), ("cl_days", "cl_null")):
-        out = _collect(agg.frame.filter(nw.col(null) == 0).select(nw.col(col).max().alias("last_days")), [])
-        days += [v for v in out["last_days"].tolist() if pd.notna(v)]
+    # a missing date counts as day 0: the minimum of the null flags says whether any date is there
+    out = _collect(agg.frame.select(
+        nw.col("cr_days").max().alias("cr_max"), nw.col("cl_days").max().alias("cl_max"),
+        nw.col("cr_null").min().alias("cr_null"), nw.col("cl_null").min().alias("cl_null"),
+    ), [])
+    row = out.iloc[0]
+    days = [row[m] for m, null in (("cr_max", "cr_null"), ("cl_max", "cl_null")) if row[null] == 0]
     return pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(max(days))) if days else None
 
 

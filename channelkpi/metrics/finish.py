@@ -140,19 +140,18 @@ def build_frame(agg: Aggregates, keys: list[int]) -> pd.DataFrame:
     t = agg.tables
     if "outcomes" in t:
         out = t["outcomes"]
-        in_range = out["cl_in"].to_numpy() == 1
         for status in ("won", "lost"):
             rows = lambda d, s=status: ((d["status"] == s).to_numpy() & (d["cl_in"].to_numpy() == 1))  # noqa: E731
             f.add(out, "cl_key", {"n": f"{status}_count", "amount_n": f"{status}_amount_n", "cents": f"{status}_cents",
                                   "cycle_n": f"{status}_cycle_n", "cycle_sum": f"{status}_cycle_sum"}, where=rows)
-            f.place(out, "cl_key", {"cycle_median": f"{status}_cycle_median"}, where=rows)
-        f.place(out, "cl_key", {"median_amount": "won_median_amount"},
-                where=lambda d: (d["status"] == "won").to_numpy() & (d["cl_in"].to_numpy() == 1))
+        # medians and channel sums: their own table, of deals closed in range only
+        closed_in = t["closed_in"]
+        for status in ("won", "lost"):
+            f.place(closed_in, "cl_key", {"cycle_median": f"{status}_cycle_median"}, where=_status_is(status))
+        f.place(closed_in, "cl_key", {"median_amount": "won_median_amount"}, where=_status_is("won"))
         if "channel" not in f.levels:
             for ch in CHANNELS:
-                f.add(out, "cl_key", {f"cents_{ch}": f"won_cents_{ch}"},
-                      where=lambda d: (d["status"] == "won").to_numpy() & (d["cl_in"].to_numpy() == 1))
-        del in_range
+                f.add(closed_in, "cl_key", {f"cents_{ch}": f"won_cents_{ch}"}, where=_status_is("won"))
     if "open_expected" in t:
         f.add(t["open_expected"], "ex_key", {"n": "open_exp_count", "amount_n": "open_exp_amount_n", "cents": "open_exp_cents"})
         f.place(t["open_expected"], "ex_key", {"median_amount": "open_exp_median_amount"})
