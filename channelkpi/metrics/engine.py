@@ -302,12 +302,14 @@ def _native_frame(deals):
 
 
 def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns=None) -> Aggregates:
-    """Run stage 1: two passes over the rows (by creation and by close) plus what ``needs`` adds.
+    """Run stage 1: passes over the rows by creation and by close, plus what ``needs`` adds.
 
-    ``needs`` may hold ``"outcomes"`` (closed deals by close period), ``"flows"`` (the as-of
-    pipeline), ``"coverage"`` (open deals by expected close, for targets) and
-    ``"open_expected"`` (open deals by expected close in range). The pass by creation always
-    runs: it carries the cohorts, the pipeline's inflows, the group list and the exclusion counts.
+    ``needs`` may hold ``"outcomes"`` (closed deals by close period, with the won deals in range
+    for the medians and channel sums), ``"lost_cycle"`` (the cycle median of lost deals too),
+    ``"flows"`` (the as-of pipeline), ``"cycle_hist"`` (cycle lengths in weeks),
+    ``"coverage"`` (open deals by expected close, for targets) and ``"open_expected"`` (open
+    deals by expected close in range). The pass by creation always runs: it carries the
+    cohorts, the pipeline's inflows, the group list and the exclusion counts.
     """
     if engine not in ENGINES:
         raise ChannelKPIError(f"engine={engine!r}", fix=f"use one of {list(ENGINES)}")
@@ -362,7 +364,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     )
     if base.implementation.is_polars():
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
-        # (still in polars, nothing leaves the engine) so the two passes below share them
+        # (still in polars, nothing leaves the engine) so the passes below share them
         base = nw.from_native(base.to_native().collect().lazy())
     tables: dict[str, pd.DataFrame] = {}
     flows = "flows" in needs
