@@ -39,7 +39,7 @@ chromium:
 VOILA_PORT ?= 8866
 
 ## make dashboard: the Voilà dashboard on the bundled sample export (http://127.0.0.1:8866)
-# voila.json holds the settings (template, no tracebacks, cell timeout, a kernel kept ready)
+# voila.py holds the settings (template, no tracebacks, cell timeout, a kernel kept ready)
 dashboard: install-dashboard
 	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/dashboard.ipynb --port=$(VOILA_PORT)
 

@@ -44,7 +44,7 @@ class Voila:
         self.started = time.perf_counter()
         self.log = (notebook.parent / f".voila-{self.port}.log").open("w")
         self.proc = subprocess.Popen(
-            # the settings of `make dashboard`: voila.json at the top of the repository
+            # the settings of `make dashboard`: voila.py at the top of the repository
             [str(voila), str(notebook), f"--port={self.port}", f"--Voila.config_file_paths={ROOT}"],
             cwd=notebook.parent, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -234,3 +234,44 @@ def test_voila_shows_visitors_no_traceback(browser, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+def test_the_binder_routes_serve_jupyterlab_and_the_dashboard(browser, tmp_path):
+    # Binder runs JupyterLab at the top of the repository with Voilà as a server extension
+    # (reading voila.py from there) and the package installed; its two badges open /lab and
+    # /voila/render/notebooks/dashboard.ipynb. Same here, without JUPYTER_PATH: the template
+    # must come with the installed package.
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}
+    lab = Path(sys.executable).with_name("jupyter-lab")
+    with (tmp_path / "lab.log").open("w") as log:
+        proc = subprocess.Popen(
+            [str(lab), "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=",
+             "--ServerApp.allow_root=True"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}/"
+            deadline = time.time() + 90
+            while True:
+                try:
+                    with urllib.request.urlopen(base + "lab", timeout=2) as r:  # noqa: S310 (loopback only)
+                        assert r.status == 200 and b"JupyterLab" in r.read()
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise AssertionError("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()) from None
+                    time.sleep(0.5)
+            page, outside, dialogs = open_page(browser, base + "voila/render/notebooks/dashboard.ipynb")
+            won = ck.read_crm(sample_path("salesforce")).query("status == 'won'")
+            assert tile(page, "Deals won") == f"{len(won):,}"
+            assert trend_points(page) > 0
+            assert "Traceback" not in page.content()
+            assert outside == [] and dialogs == []
+            page.close()
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
