@@ -46,6 +46,7 @@ from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
     CHART_TITLES,
+    View,
     CSS,
     column_kind,
     excel_format,
@@ -190,8 +191,9 @@ def report(
     where = {"partner": chosen} if chosen else None
 
     say(f"computing the KPIs of {len(table):,} deals")
-    tables = view_tables(table, level=by, freq=freq, start=start_ts, end=end_ts, where=where,
-                         targets=targets, fiscal_year_start=fiscal_year_start)
+    view = View(level=by, freq=freq, start=start_ts, end=end_ts, where=where, targets=targets,
+                fiscal_year_start=fiscal_year_start)
+    tables = view_tables(table, view)
     tables["scorecard"] = kpi_table(table, by=by, start=start_ts, end=end_ts, where=where,
                                     fiscal_year_start=fiscal_year_start).sort_values("rank", kind="stable")
     charts = view_charts(tables, level=by, currency=currency)

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import altair as alt
 import numpy as np
@@ -145,25 +146,12 @@ def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected:
     return out
 
 
-def view_tables(
-    deals,
-    *,
-    level: str = "partner",
-    freq: str = "Q",
-    start=None,
-    end=None,
-    where: Mapping[str, Sequence[str]] | None = None,
-    selected: Sequence[str] = (),
-    targets: pd.DataFrame | None = None,
-    fiscal_year_start: int = 1,
-    only: Collection[str] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Every table of a view (or the ``only`` ones), keyed by name.
+@dataclass(frozen=True)
+class View:
+    """What a dashboard or a report shows: one level, period grain, date range and deal filter.
 
     Parameters
     ----------
-    deals : pandas.DataFrame
-        The canonical deals table.
     level : str
         The level the KPI table and the ranking are grouped by.
     freq : str
@@ -179,6 +167,32 @@ def view_tables(
         :func:`channelkpi.read_targets` output, compared with the won amount per period.
     fiscal_year_start : int
         First month of the fiscal year.
+    """
+
+    level: str = "partner"
+    freq: str = "Q"
+    start: object = None
+    end: object = None
+    where: Mapping[str, Sequence[str]] | None = None
+    selected: Sequence[str] = ()
+    targets: pd.DataFrame | None = field(default=None, compare=False)
+    fiscal_year_start: int = 1
+
+    @property
+    def filter(self) -> dict[str, list[str]]:
+        """The deal filter: ``where`` narrowed to the ``selected`` values of ``level``."""
+        return view_filter(self.where, self.level, self.selected)
+
+
+def view_tables(deals, view: View | None = None, *, only: Collection[str] | None = None, **options) -> dict[str, pd.DataFrame]:
+    """Every table of a view (or the ``only`` ones), keyed by name.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        The canonical deals table.
+    view : View, optional
+        What to show; or give its fields as keyword ``options`` (``level="unit"``, ...).
     only : collection of str, optional
         Compute just these tables (a dashboard computes what is on screen).
 
@@ -190,12 +204,14 @@ def view_tables(
         ``targets`` (when targets apply), ``channel_mix``, ``channel_rates``, ``seasonality``,
         ``seasonality_all``, ``cycles``, ``cohorts``.
     """
+    v = view if view is not None else View(**options)
+    level, freq, targets, where = v.level, v.freq, v.targets, v.where
     first, last = month_range(deals)
-    start = first if start is None else pd.Timestamp(start)
-    end = last if end is None else pd.Timestamp(end)
-    filt = view_filter(where, level, selected)
+    start = first if v.start is None else pd.Timestamp(v.start)
+    end = last if v.end is None else pd.Timestamp(v.end)
+    filt = v.filter
     prev_start, prev_end = previous_span(start, end)
-    fys = fiscal_year_start
+    fys = v.fiscal_year_start
     common = {"fiscal_year_start": fys, "where": filt or None}
     rng = {"start": start, "end": end, **common}
 
@@ -270,41 +286,31 @@ TABLE_INPUTS = {
 }
 
 
-def table_key(
-    name: str,
-    *,
-    level: str = "partner",
-    freq: str = "Q",
-    start=None,
-    end=None,
-    where: Mapping[str, Sequence[str]] | None = None,
-    selected: Sequence[str] = (),
-    targets: pd.DataFrame | None = None,
-    fiscal_year_start: int = 1,
-) -> tuple:
+def table_key(name: str, view: View) -> tuple:
     """What :func:`view_tables` computes table ``name`` from: equal keys, equal tables (for the
     same deals). A dashboard keeps the tables it computed by key, so a control that a table does
     not depend on (the period size for the totals, the level for the trend) costs nothing.
 
-    >>> a = table_key("now", level="partner", freq="Q", start="2025-01-01", end="2025-12-31")
-    >>> a == table_key("now", level="unit", freq="M", start="2025-01-01", end="2025-12-31")
+    >>> a = table_key("now", View(level="partner", freq="Q", start="2025-01-01", end="2025-12-31"))
+    >>> a == table_key("now", View(level="unit", freq="M", start="2025-01-01", end="2025-12-31"))
     True
-    >>> a == table_key("now", level="partner", freq="Q", start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]})
+    >>> a == table_key("now", View(start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]}))
     False
     """
     def frozen(filt):
         return tuple(sorted((k, tuple(v)) for k, v in filt.items()))
 
+    v = view
     parts = {
-        "filter": lambda: frozen(view_filter(where, level, selected)),
-        "ranking_filter": lambda: frozen(view_filter(where, level)),
-        "range": lambda: (str(start), str(end)),
-        "end": lambda: str(end),
-        "level": lambda: level,
-        "freq": lambda: freq,
-        "targets": lambda: id(targets),
+        "filter": lambda: frozen(v.filter),
+        "ranking_filter": lambda: frozen(view_filter(v.where, v.level)),
+        "range": lambda: (str(v.start), str(v.end)),
+        "end": lambda: str(v.end),
+        "level": lambda: v.level,
+        "freq": lambda: v.freq,
+        "targets": lambda: id(v.targets),
     }
-    return (name, fiscal_year_start, *(parts[p]() for p in TABLE_INPUTS[name]))
+    return (name, v.fiscal_year_start, *(parts[p]() for p in TABLE_INPUTS[name]))
 
 
 #: The tables each chart of :func:`view_charts` is drawn from (``targets`` when there are any).

@@ -35,6 +35,7 @@ from .views import (
     CHART_TABLES,
     CHART_TITLES,
     TILE_TABLES,
+    View,
     column_kind,
     excel_format,
     table_key,
@@ -43,7 +44,6 @@ from .views import (
     tile_values,
     tiles_html,
     view_charts,
-    view_filter,
     view_tables,
 )
 
@@ -233,7 +233,7 @@ class Dashboard:
     @property
     def where(self) -> dict[str, list[str]]:
         """The deal filter the controls and the chart selection make."""
-        return view_filter({"partner": self.partners.value, "channel": self.channels.value}, self.level.value, self.selected)
+        return self.view.filter
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -242,7 +242,7 @@ class Dashboard:
 
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (pure)."""
-        return view_tables(self.deals, **self._state(), only=only)
+        return view_tables(self.deals, self.view, only=only)
 
     def build_charts(self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
@@ -270,13 +270,15 @@ class Dashboard:
     def _all_tables() -> list[str]:
         return ["kpis", *TILE_TABLES, *(t for names in CHART_TABLES.values() for t in names)]
 
-    def _state(self) -> dict:
+    @property
+    def view(self) -> View:
+        """What the controls (and a pick in the ranking) select."""
         start, end = self.date_range
-        return {
-            "level": self.level.value, "freq": self.freq.value, "start": start, "end": end,
-            "where": {"partner": self.partners.value, "channel": self.channels.value}, "selected": self.selected,
-            "targets": self.targets, "fiscal_year_start": self.fiscal_year_start,
-        }
+        return View(
+            level=self.level.value, freq=self.freq.value, start=start, end=end,
+            where={"partner": list(self.partners.value), "channel": list(self.channels.value)},
+            selected=tuple(self.selected), targets=self.targets, fiscal_year_start=self.fiscal_year_start,
+        )
 
     def _ensure(self, names) -> None:
         """Have these tables for the current state: from the cache when their inputs were seen
@@ -284,8 +286,8 @@ class Dashboard:
         missing = [n for n in dict.fromkeys(names) if n not in self._computed]
         if not missing:
             return
-        state = self._state()
-        keys = {n: table_key(n, **state) for n in missing}
+        view = self.view
+        keys = {n: table_key(n, view) for n in missing}
         todo = [n for n in missing if keys[n] not in self._cache]
         if todo:
             fresh = self.compute(only=todo)

@@ -164,8 +164,8 @@ def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(lo
         start, end = dash.date_range
         fresh = view_tables(
             loaded.deals, level=dash.level.value, freq=dash.freq.value, start=start, end=end,
-            where={"partner": dash.partners.value, "channel": dash.channels.value}, selected=dash.selected,
-            targets=dash.targets,
+            where={"partner": list(dash.partners.value), "channel": list(dash.channels.value)},
+            selected=list(dash.selected), targets=dash.targets,
         )
         shown = dash.tables
         assert shown.keys() == fresh.keys(), i
