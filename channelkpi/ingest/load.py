@@ -916,55 +916,44 @@ def _channels(out, cols, mapping, channel_map, rejected, warnings) -> pd.Series:
 _STATUS_RANK = {"won": 0, "lost": 1, "open": 2}
 
 
-def _latest_state(g: pd.DataFrame) -> int:
-    """Position (in ``g``) of a deal's latest state among its history rows.
-
-    A history row's created date is when that state was entered: the latest one wins. Rows of
-    the same day prefer a closed state, then the later close date, then the later row.
-    """
-    never = np.datetime64("1677-09-22")  # before any date pandas holds: a missing date sorts first
-    entered = g["created"].to_numpy(dtype="datetime64[ns]")
-    closed_on = g["closed"].to_numpy(dtype="datetime64[ns]")
-    keys = [
-        (np.where(np.isnat(entered[i]), never, entered[i]), g["status"].iloc[i] in ("won", "lost"),
-         np.where(np.isnat(closed_on[i]), never, closed_on[i]), i)
-        for i in range(len(g))
-    ]
-    return max(keys)[-1]
-
-
-def _is_stage_history(groups) -> bool:
+def _is_stage_history(multi: pd.DataFrame) -> bool:
     """Most repeated deals have rows in different stages: successive states, not line items."""
-    varying = sum(1 for _, g in groups if g["stage"].nunique(dropna=True) > 1)
-    return varying > len(groups) / 2
+    if not len(multi):
+        return False
+    return bool((multi.groupby("deal_id", sort=False)["stage"].nunique(dropna=True) > 1).mean() > 0.5)
 
 
-def _merge_history(groups, entries, warnings) -> list[pd.Series]:
-    kept = []
-    for deal_id, g in groups:
-        pos = _latest_state(g)
-        row = g.iloc[pos].copy()
-        row["created"] = g["created"].min()  # the deal exists since its first state
-        for c in ("partner", "owner", "department", "unit", "source", "channel"):
-            if pd.isna(row[c]):
-                vals = g[c].dropna()
-                if len(vals):
-                    row[c] = vals.iloc[-1]
-        kept.append(row)
-        for i in range(len(g)):
-            if i != pos:
-                r = g.iloc[i]
-                entries.append((int(r["_row"]), "merged", "stage_history",
-                                f"an earlier state of deal {deal_id!r} (stage {r['stage']!r}); its latest state is "
-                                f"row {int(row['_row'])}", deal_id))
-    n = sum(1 for e in entries if e[2] == "stage_history")
-    if n:
+def _merge_history(rows: pd.DataFrame, entries, warnings) -> pd.DataFrame:
+    """One row per deal from its history rows: the state entered last.
+
+    A history row's created date is when that state was entered, so the latest one wins; rows
+    of the same day prefer a closed state, then the later close date, then the later row. The
+    deal's created date is its first state's, and a missing partner, owner, ... comes from the
+    latest row that has one.
+    """
+    order = rows.assign(_closed_state=rows["status"].isin(["won", "lost"])).sort_values(
+        ["deal_id", "created", "_closed_state", "closed", "_row"], na_position="first", kind="stable"
+    )
+    latest = order.drop_duplicates("deal_id", keep="last").set_index("deal_id")
+    by_deal = order.groupby("deal_id", sort=False)
+    latest["created"] = by_deal["created"].min()
+    for c in ("partner", "owner", "department", "unit", "source", "channel"):
+        latest[c] = latest[c].fillna(by_deal[c].last())  # GroupBy.last skips missing values
+    latest = latest.drop(columns="_closed_state").reset_index()
+    earlier = order[~order.index.isin(order.drop_duplicates("deal_id", keep="last").index)]
+    kept_row = latest.set_index("deal_id")["_row"]
+    entries.extend(
+        (int(r), "merged", "stage_history",
+         f"an earlier state of deal {i!r} (stage {st!r}); its latest state is row {int(kept_row[i])}", i)
+        for r, i, st in zip(earlier["_row"], earlier["deal_id"], earlier["stage"], strict=True)
+    )
+    if len(earlier):
         warnings.append(
-            f"{n} row(s) are earlier states of {len(groups)} deal(s): the rows of a repeated deal id have "
+            f"{len(earlier)} row(s) are earlier states of {len(latest)} deal(s): the rows of a repeated deal id have "
             "different stages, so the file was read as stage history and each deal's latest state kept, "
             "amounts not summed (see the ledger); pass grain='line_items' if the rows are parts of one deal"
         )
-    return kept
+    return latest
 
 
 def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarray, warnings, grain: str = "auto"):
@@ -980,57 +969,32 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
         "\x1f".join(map(str, cells)) for cells in raw_kept[dup].itertuples(index=False, name=None)
     ]
     d = out[dup]
-    first_pos: dict[str, int] = {}
     exact_drop = d.duplicated(["deal_id", "_sig"], keep="first")
-    for _, r in d[exact_drop].iterrows():
-        first = d[(d["deal_id"] == r["deal_id"]) & (d["_sig"] == r["_sig"])]["_row"].iloc[0]
-        entries.append((int(r["_row"]), "merged", "duplicate_row",
-                        f"identical to row {int(first)}; counted once", r["deal_id"]))
+    if exact_drop.any():
+        first_row = d.groupby(["deal_id", "_sig"], sort=False)["_row"].transform("first")
+        entries.extend(
+            (int(r), "merged", "duplicate_row", f"identical to row {int(first)}; counted once", i)
+            for r, first, i in zip(d.loc[exact_drop, "_row"], first_row[exact_drop], d.loc[exact_drop, "deal_id"], strict=True)
+        )
     d = d[~exact_drop]
-    groups = [(k, g) for k, g in d.groupby("deal_id", sort=False) if len(g) > 1]
-    singles_left = [g.iloc[0] for _, g in d.groupby("deal_id", sort=False) if len(g) == 1]
-    if grain == "stage_history" or (grain == "auto" and _is_stage_history(groups)):
-        merged = pd.DataFrame(singles_left + _merge_history(groups, entries, warnings))
-        out = pd.concat([out[~dup], merged]).sort_values("_row", kind="stable")
+    size = d.groupby("deal_id", sort=False)["deal_id"].transform("size")
+    singles_left, multi = d[size == 1], d[size > 1]
+    if grain == "stage_history" or (grain == "auto" and _is_stage_history(multi)):
+        parts = [out[~dup], singles_left]
+        if len(multi):
+            parts.append(_merge_history(multi, entries, warnings))
+        out = pd.concat(parts).sort_values("_row", kind="stable")
         _dup_warning(entries, warnings)
         return out.drop(columns=["_row", "_sig"]), entries
-    merged_rows = list(singles_left)
-    conflicts = []
-    for deal_id, g in groups:
-        row = g.iloc[0].copy()
-        statuses = g["status"].unique()
-        if len(statuses) > 1:
-            best = min(statuses, key=_STATUS_RANK.get)
-            conflicts.append((deal_id, sorted(statuses), best, int(g["_row"].iloc[0])))
-            row["status"] = best
-        row["amount"] = g["amount"].sum(min_count=1)
-        row["created"] = g["created"].min()
-        row["closed"] = g["closed"].max()
-        row["expected_close"] = g["expected_close"].max()
-        for c in ("partner", "owner", "department", "unit", "source", "stage", "currency", "channel"):
-            vals = g[c].dropna()
-            if len(vals):
-                row[c] = vals.iloc[0]
-        if g["currency"].nunique() > 1:
-            raise CurrencyError(
-                f"the line items of deal {deal_id!r} are in several currencies {sorted(g['currency'].dropna().unique())}",
-                row=int(g["_row"].iloc[0]),
-                fix="pass fx= and currency= to convert them before they are summed",
-            )
-        merged_rows.append(row)
-        for _, r in g.iloc[1:].iterrows():
-            entries.append((int(r["_row"]), "merged", "line_item",
-                            f"line item of deal {deal_id!r}, summed into row {int(g['_row'].iloc[0])}", deal_id))
-        first_pos[deal_id] = int(g["_row"].iloc[0])
-    singles = out[~dup]
-    merged = pd.DataFrame(merged_rows)
-    out = pd.concat([singles, merged]).sort_values("_row", kind="stable")
-    n_items = sum(1 for e in entries if e[2] == "line_item")
-    if n_items:
+    parts, conflicts = [out[~dup], singles_left], []
+    if len(multi):
+        merged, conflicts = _merge_line_items(multi, entries)
+        parts.append(merged)
         warnings.append(
-            f"{n_items} row(s) repeat a deal id with other values: read as line items of "
-            f"{len(first_pos)} deal(s), amounts summed (see the ledger)"
+            f"{len(multi) - len(merged)} row(s) repeat a deal id with other values: read as line items of "
+            f"{len(merged)} deal(s), amounts summed (see the ledger)"
         )
+    out = pd.concat(parts).sort_values("_row", kind="stable")
     _dup_warning(entries, warnings)
     if conflicts:
         ex = "; ".join(f"{i!r} (row {r}): {s} -> {b}" for i, s, b, r in conflicts[:5])
@@ -1038,6 +1002,45 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
             f"{len(conflicts)} deal(s) have rows with conflicting statuses, resolved won > lost > open: {ex}"
         )
     return out.drop(columns=["_row", "_sig"]), entries
+
+
+def _merge_line_items(multi: pd.DataFrame, entries) -> tuple[pd.DataFrame, list]:
+    """One row per deal from its line items: amounts summed, the earliest created date, the
+    latest close dates, the first value of the other columns, and the status won > lost > open
+    (with the deals whose items disagree, to report)."""
+    by_deal = multi.groupby("deal_id", sort=False)
+    several = by_deal["currency"].nunique()
+    if (several > 1).any():
+        deal_id = several[several > 1].index[0]
+        g = multi[multi["deal_id"] == deal_id]
+        raise CurrencyError(
+            f"the line items of deal {deal_id!r} are in several currencies {sorted(g['currency'].dropna().unique())}",
+            row=int(g["_row"].iloc[0]),
+            fix="pass fx= and currency= to convert them before they are summed",
+        )
+    merged = multi.drop_duplicates("deal_id", keep="first").set_index("deal_id")
+    merged["amount"] = by_deal["amount"].sum(min_count=1)
+    merged["created"] = by_deal["created"].min()
+    merged["closed"] = by_deal["closed"].max()
+    merged["expected_close"] = by_deal["expected_close"].max()
+    for c in ("partner", "owner", "department", "unit", "source", "stage", "currency", "channel"):
+        merged[c] = by_deal[c].first()  # the first value that is there (GroupBy.first skips missing ones)
+    rank = multi["status"].astype(str).map(_STATUS_RANK)
+    best = multi.loc[rank.groupby(multi["deal_id"], sort=False).idxmin(), ["deal_id", "status"]].set_index("deal_id")["status"]
+    statuses = by_deal["status"].unique()
+    conflicts = [
+        (i, sorted(map(str, statuses[i])), str(best[i]), int(merged.at[i, "_row"]))
+        for i in statuses.index[by_deal["status"].nunique() > 1]
+    ]
+    merged["status"] = best
+    merged = merged.reset_index()
+    into = merged.set_index("deal_id")["_row"]
+    later = multi[multi.duplicated("deal_id", keep="first")]
+    entries.extend(
+        (int(r), "merged", "line_item", f"line item of deal {i!r}, summed into row {int(into[i])}", i)
+        for r, i in zip(later["_row"], later["deal_id"], strict=True)
+    )
+    return merged, conflicts
 
 
 def _dup_warning(entries, warnings) -> None:
