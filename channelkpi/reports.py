@@ -194,8 +194,12 @@ def report(
     view = View(level=by, freq=freq, start=start_ts, end=end_ts, where=where, targets=targets,
                 fiscal_year_start=fiscal_year_start)
     tables = view_tables(table, view)
-    tables["scorecard"] = kpi_table(table, by=by, start=start_ts, end=end_ts, where=where,
-                                    fiscal_year_start=fiscal_year_start).sort_values("rank", kind="stable")
+    # partners are scored among all partners (their peers), then the chosen ones are shown
+    peers = None if by == "partner" else where
+    scorecard = kpi_table(table, by=by, start=start_ts, end=end_ts, where=peers, fiscal_year_start=fiscal_year_start)
+    if by == "partner" and chosen:
+        scorecard = scorecard[scorecard["partner"].isin(chosen)]
+    tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
     charts = view_charts(tables, level=by, currency=currency)
     context = {
         "title": title, "by": by, "freq": freq, "start": start_ts, "end": end_ts, "partners": chosen,

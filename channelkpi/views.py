@@ -238,13 +238,23 @@ def view_tables(deals, view: View | None = None, *, only: Collection[str] | None
         except ChannelKPIError:
             return None  # targets at a coarser grain than the chosen periods: no target line
 
-    ranking_where = view_filter(where, level) or None
+    def ranking() -> pd.DataFrame:
+        # peers are everyone at the level: a partner is scored among all partners (the contract's
+        # "percentile ranks among the period's peers"), then only the chosen ones are shown; a
+        # pick in the ranking changes neither
+        peers = view_filter(where, level)
+        shown = peers.pop("partner") if level == "partner" and "partner" in peers else None
+        table = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=peers or None)
+        if shown is not None:
+            table = table[table["partner"].isin(shown)].reset_index(drop=True)
+        return table
+
     makers: dict[str, Callable[[], pd.DataFrame | None]] = {
         "kpis": lambda: kpi_table(deals, by=level, freq=freq, **rng),
         "now": lambda: kpi_table(deals, **rng),
         "before": before,
         "trend": lambda: kpi_table(deals, freq=freq, compare="previous", **rng),
-        "ranking": lambda: quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=ranking_where),
+        "ranking": ranking,
         "pipeline_stage": lambda: pipeline(deals, by="stage", end=end, **common),
         "waterfall": lambda: pipeline_waterfall(deals, freq=freq, **rng),
         "targets": target_line,

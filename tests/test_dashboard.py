@@ -60,6 +60,12 @@ def test_partner_control(dash, loaded):
     assert dash.kpis["won_count"].sum() == n
     trend = chart_rows(dash, "trend")
     assert sum(r["won_amount"] for r in trend) == pytest.approx(amount)
+    # the ranking shows the two, scored and ranked among all partners (their peers), not
+    # among each other
+    everyone = ck.quality_score(loaded.deals, start=start, end=end).set_index("partner")
+    shown = {r["partner"]: (r["rank"], r["quality_score"]) for r in chart_rows(dash, "ranking")}
+    assert shown == {p: (everyone.loc[p, "rank"], everyone.loc[p, "quality_score"]) for p in shown}
+    assert set(shown) == {"Brightline IT", "Cobalt Integrations"} and len(everyone) > 20
 
 
 def test_period_control(dash, loaded):

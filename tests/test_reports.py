@@ -240,8 +240,11 @@ def test_partner_filter(tmp_path):
     ck.report(deals, path=tmp_path / "two.xlsx", partners=chosen, start="2025-01", end="2025-12")
     sc = pd.read_excel(tmp_path / "two.xlsx", sheet_name="Scorecard")
     assert sorted(sc["partner"]) == chosen
+    everyone = ck.quality_score(deals.deals, start="2025-01", end="2025-12").set_index("partner")
     for p in chosen:
-        assert sc.loc[sc["partner"] == p, "won_amount"].iloc[0] == pytest.approx(won[p][1])
+        row = sc[sc["partner"] == p].iloc[0]
+        assert row["won_amount"] == pytest.approx(won[p][1])
+        assert row["rank"] == everyone.loc[p, "rank"]  # ranked among all partners, not the two
 
 
 @pytest.mark.parametrize(
