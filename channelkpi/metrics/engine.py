@@ -373,13 +373,11 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     # pass 1, by creation: cohorts (rows in range), pipeline inflows, groups, exclusion counts
     still_open = (nw.col("tl") == 1) & ((nw.col("cl_null") == 1) | (nw.col("cl_key") > nw.col("cr_key")))
     flags = ["cr_in", "cl_in", "cl_null", "cr_null", "cbc", "has_amount", "ex_null"]
-    # the 0/1 flags travel as one small integer: one group-by key instead of seven
-    code = sum((nw.col(f) * (1 << i) for i, f in enumerate(flags)), nw.lit(0))
     created = _collect(
         base.with_columns(
             so_n=flag(still_open),
             so_cents=nw.when(still_open).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-            flags=code,
+            flags=_packed(flags),
         )
         .group_by(*levels, "cr_key", "status", "flags")
         .agg(
@@ -391,9 +389,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         ),
         [],
     )
-    packed = created.pop("flags").to_numpy(np.int64)
-    for i, f in enumerate(flags):
-        created[f] = (packed >> i) & 1
+    _unpack(created, "flags", flags)
     created["amount_n"] = created["n"] * created["has_amount"]
     # on the timeline or not follows from the group (the same test as the tl column): the
     # timeline sums are the group's own, or zero, without an aggregate of their own
@@ -434,7 +430,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # as in pass 1, 0/1 flags are group keys: counts and sums "of the rows with the flag"
         # follow from the groups
         out_flags = ["tl", "has_amount", "cyc_n"]
-        out_code = sum((nw.col(f) * (1 << i) for i, f in enumerate(out_flags)), nw.lit(0))
         keys = [*levels, "cl_key", "status", "cl_in"]
         outcomes = _collect(
             base.filter(nw.col("status").is_in(["won", "lost"]))
@@ -444,7 +439,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 fs_n=flag(from_start),
                 fs_cents=nw.when(from_start).then(nw.col("cents")).otherwise(nw.lit(0.0)),
             )
-            .with_columns(oflags=out_code)
+            .with_columns(oflags=_packed(out_flags))
             .group_by(*keys, "oflags")
             .agg(
                 nw.len().alias("n"),
@@ -456,10 +451,10 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
-        packed = outcomes.pop("oflags").to_numpy(np.int64)
-        on_timeline, has_amount, has_cycle = ((packed >> i) & 1 for i in range(len(out_flags)))
-        outcomes["amount_n"] = outcomes["n"] * has_amount
-        outcomes["cycle_n"] = outcomes["n"] * has_cycle
+        _unpack(outcomes, "oflags", out_flags)
+        on_timeline = outcomes.pop("tl")
+        outcomes["amount_n"] = outcomes["n"] * outcomes.pop("has_amount")
+        outcomes["cycle_n"] = outcomes["n"] * outcomes.pop("cyc_n")
         outcomes["tl_n"] = outcomes["n"] * on_timeline
         outcomes["tl_cents"] = outcomes["cents"] * on_timeline
         outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
@@ -508,6 +503,18 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     if rows_total is None:
         rows_total = rows_kept
     return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con, base)
+
+
+def _packed(flags: list[str]) -> nw.Expr:
+    """0/1 flag columns as one small integer: one group-by key instead of several."""
+    return sum((nw.col(f) * (1 << i) for i, f in enumerate(flags)), nw.lit(0))
+
+
+def _unpack(frame: pd.DataFrame, column: str, flags: list[str]) -> None:
+    """Replace the ``_packed`` column of a collected aggregate by its 0/1 flags."""
+    packed = frame.pop(column).to_numpy(np.int64)
+    for i, f in enumerate(flags):
+        frame[f] = (packed >> i) & 1
 
 
 def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
