@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 
 import pandas as pd
@@ -102,6 +103,16 @@ def _inspect(args: argparse.Namespace, out) -> int:
     return 0
 
 
+def _elapsed_printer(stream):
+    """A progress callback that prints each step with the seconds since the first."""
+    t0 = time.perf_counter()
+
+    def say(message: str) -> None:
+        print(f"channelkpi: [{time.perf_counter() - t0:5.1f} s] {message}", file=stream, flush=True)
+
+    return say
+
+
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
 
 
@@ -110,15 +121,11 @@ def _report(args: argparse.Namespace, err) -> int:
 
     from .ingest import load_crm
     from .metrics.targets import read_targets
-    from .reports import REPORT_FORMATS, _elapsed_printer, report
+    from .reports import REPORT_FORMATS, output_paths, report
 
     if not (args.output or args.png or args.svg):
         raise ChannelKPIError("nothing to write", fix="name an output with -o review.html and/or -o review.xlsx, or --png/--svg DIR")
-    for out in args.output:  # before the (possibly long) load: a typo should not cost a minute
-        if Path(out).suffix.lower() not in REPORT_FORMATS:
-            raise ChannelKPIError(f"cannot write a report as {out!r}", fix=f"name it with one of {list(REPORT_FORMATS)}")
-        if not Path(out).resolve().parent.is_dir():
-            raise ChannelKPIError(f"the folder of {out!r} does not exist", fix="create it or write the report elsewhere")
+    output_paths(args.output)  # before the (possibly long) load: a typo should not cost a minute
     say = (lambda _m: None) if args.quiet else _elapsed_printer(err)
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))

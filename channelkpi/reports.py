@@ -30,7 +30,6 @@ import datetime
 import difflib
 import io
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -41,11 +40,13 @@ from . import __version__
 from .errors import ChannelKPIError
 from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
+from .metrics.engine import date_range
 from .metrics.kpis import kpi_table
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
     CHART_TITLES,
+    LEVEL_TITLES,
     View,
     CSS,
     column_kind,
@@ -57,12 +58,11 @@ from .views import (
     view_tables,
 )
 
-__all__ = ["REPORT_FORMATS", "report"]
+__all__ = ["REPORT_FORMATS", "output_paths", "report"]
 
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
 
-_LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
 _FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
 
 def _cell(value, kind: str, currency: str) -> str:
@@ -84,18 +84,25 @@ def _cell(value, kind: str, currency: str) -> str:
 
 # --------------------------------------------------------------------------- options
 def _as_range(deals: pd.DataFrame, start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
-    first, last = month_range(deals)
+    """The report's range: as the KPI functions read it, all months with deals by default."""
     try:
-        s = first if start is None else pd.Timestamp(start).normalize()
-        e = last if end is None else pd.Timestamp(end).normalize()
-    except (ValueError, TypeError) as exc:
-        raise ChannelKPIError(f"the date range {start!r} to {end!r} cannot be read ({exc})",
-                              fix="write dates as YYYY-MM or YYYY-MM-DD, e.g. --from 2025-01 --to 2025-12") from None
-    if isinstance(end, str) and len(end.strip()) in (4, 7):  # "2025" or "2025-12": the whole year/month
-        e = (e + (pd.offsets.YearEnd(0) if len(end.strip()) == 4 else pd.offsets.MonthEnd(0))).normalize()
-    if s > e:
-        raise ChannelKPIError(f"the range starts on {s.date()}, after its end {e.date()}", fix="swap the two dates")
-    return s, e
+        s, e = date_range(start, end)
+    except ChannelKPIError as exc:
+        raise ChannelKPIError(exc.problem, fix=f"{exc.fix}; on the command line --from 2025-01 --to 2025-12") from None
+    first, last = month_range(deals)
+    return (first if s is None else s), (last if e is None else e)
+
+
+def output_paths(path) -> list[Path]:
+    """The report files to write, checked before anything is computed: an ``.html`` or ``.xlsx``
+    name in a folder that exists."""
+    paths = [] if path is None else [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    for out in paths:
+        if out.suffix.lower() not in REPORT_FORMATS:
+            raise ChannelKPIError(f"cannot write a report as {str(out)!r}", fix=f"name it with one of {list(REPORT_FORMATS)}")
+        if not out.resolve().parent.is_dir():
+            raise ChannelKPIError(f"the folder of {str(out)!r} does not exist", fix="create it or write the report elsewhere")
+    return paths
 
 
 def _check_partners(deals: pd.DataFrame, partners: Sequence[str]) -> list[str]:
@@ -174,14 +181,11 @@ def report(
         For an unknown output type, level, period, partner or a date range that cannot be read.
     """
     say = progress or (lambda _msg: None)
-    paths = [] if path is None else [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
+    paths = output_paths(path)
     if not paths and png_dir is None and svg_dir is None:
         raise ChannelKPIError("report() was given nothing to write", fix="pass path='review.html' or .xlsx, or png_dir=/svg_dir=")
-    for out in paths:
-        if out.suffix.lower() not in REPORT_FORMATS:
-            raise ChannelKPIError(f"cannot write a report as {out.name!r}", fix=f"name the output file with one of {list(REPORT_FORMATS)}")
-    if by not in _LEVEL_TITLES:
-        raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(_LEVEL_TITLES)}")
+    if by not in LEVEL_TITLES:
+        raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(LEVEL_TITLES)}")
     if freq not in _FREQ_TITLES:
         raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(_FREQ_TITLES)}")
     result = deals if isinstance(deals, LoadResult) else None
@@ -299,7 +303,7 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
 
 def _selection_text(ctx: Mapping) -> str:
     parts = [f"{ctx['start']:%d %b %Y} to {ctx['end']:%d %b %Y}",
-             f"by {_LEVEL_TITLES[ctx['by']].lower()}, {_FREQ_TITLES[ctx['freq']]}"]
+             f"by {LEVEL_TITLES[ctx['by']].lower()}, {_FREQ_TITLES[ctx['freq']]}"]
     parts.append("partners: " + ", ".join(ctx["partners"]) if ctx["partners"] else "all partners")
     return " · ".join(parts)
 
@@ -330,7 +334,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<figure id='chart-{name}' aria-label='{html_text(CHART_TITLES[name])}'>{_scoped(svg, name)}</figure>"
         for name, svg in svgs.items()
     )
-    scorecard = _table_html(tables["scorecard"], [(level, _LEVEL_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
+    scorecard = _table_html(tables["scorecard"], [(level, LEVEL_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
     defs = "".join(
         f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.formula)}<br>Date: {html_text(d.date_field)}. "
         f"Window: {html_text(d.window)}.</dd>"
@@ -346,7 +350,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<h2>The eight KPIs</h2>{tiles}"
         f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
         f"<h2>Charts</h2>{figures}"
-        f"<h2>{html_text(_LEVEL_TITLES[level])} scorecard</h2>{scorecard}"
+        f"<h2>{html_text(LEVEL_TITLES[level])} scorecard</h2>{scorecard}"
         f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
         f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
         f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"
@@ -407,13 +411,3 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
-
-
-def _elapsed_printer(stream) -> Callable[[str], None]:
-    """A progress callback that prints each step with the seconds since the first."""
-    t0 = time.perf_counter()
-
-    def say(message: str) -> None:
-        print(f"channelkpi: [{time.perf_counter() - t0:5.1f} s] {message}", file=stream, flush=True)
-
-    return say

@@ -73,6 +73,9 @@ TILES = (
     ("Deal success", "success_rate", "rate", "created_count"),
 )
 
+#: The levels a view can group by, with the names people use for them.
+LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
+
 #: What each chart of :func:`view_charts` shows, for headings and file names.
 CHART_TITLES = {
     "trend": "Won amount over time",

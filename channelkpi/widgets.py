@@ -33,6 +33,7 @@ from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_ex
 from .schema import validate_deals
 from .views import (
     CHART_TABLES,
+    LEVEL_TITLES,
     CHART_TITLES,
     TILE_TABLES,
     View,
@@ -50,7 +51,7 @@ from .views import (
 __all__ = ["FREQS", "LEVELS", "TAB_CHARTS", "Dashboard", "enable_offline"]
 
 #: The level control's choices: label -> canonical column.
-LEVELS = {"Partner": "partner", "Employee": "owner", "Department": "department", "Unit": "unit"}
+LEVELS = {title: level for level, title in LEVEL_TITLES.items()}
 #: The period control's choices.
 FREQS = {"Month": "M", "Quarter": "Q", "Year": "Y"}
 #: The charts on each tab (the "Data quality" tab shows the load ledger).

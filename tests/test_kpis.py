@@ -594,3 +594,13 @@ def test_dynamics_real_win_rate_and_won_amount(realdata):
     monthly = ck.win_rate(deals, freq="M")
     assert monthly["n"].sum() == 1914 + 2794 - 45
     assert monthly.attrs["channelkpi"]["excluded"]["no_close_date"] == 45
+
+
+def test_a_month_as_end_covers_the_whole_month():
+    deals = deals_from([
+        {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2025-12-20"},
+        {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2025-12-31"},
+        {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "2025-12-10"},
+    ])
+    # "2025-12" ends on 31 December: a start inside that month is not after it
+    assert ck.deal_count(deals, start="2025-12-15", end="2025-12")["won_count"].tolist() == [2]

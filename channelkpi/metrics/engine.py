@@ -21,7 +21,7 @@ from ..errors import ChannelKPIError, SchemaError
 from ..schema import CHANNELS, COLUMNS, LEVELS
 from .periods import check_fiscal_year_start, check_freq, date_key, days_from_civil, lag, period_frame
 
-__all__ = ["Query", "Aggregates", "aggregate", "make_query", "ENGINES"]
+__all__ = ["Query", "Aggregates", "aggregate", "date_range", "make_query", "ENGINES"]
 
 ENGINES = ("auto", "duckdb", "pandas")
 _NULL_KEY = -(2**40)  # key of a missing date (never a real period)
@@ -84,17 +84,26 @@ def _as_date(value, name: str) -> pd.Timestamp | None:
     return ts.normalize()
 
 
+def date_range(start=None, end=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Read a KPI date range (inclusive days); ``end="2025-12"`` or ``"2025"`` is the end of
+    that month or year.
+
+    >>> [str(d.date()) for d in date_range("2025-01", "2025-12")]
+    ['2025-01-01', '2025-12-31']
+    """
+    start_ts, end_ts = _as_date(start, "start"), _as_date(end, "end")
+    if isinstance(end, str) and len(end.strip()) in (4, 7):  # the whole year or month
+        end_ts = (end_ts + (pd.offsets.YearEnd(0) if len(end.strip()) == 4 else pd.offsets.MonthEnd(0))).normalize()
+    if start_ts is not None and end_ts is not None and start_ts > end_ts:
+        raise ChannelKPIError(f"start={start_ts.date()} is after end={end_ts.date()}", fix="swap start and end")
+    return start_ts, end_ts
+
+
 def make_query(*, by=None, freq=None, start=None, end=None, fiscal_year_start=1, where=None, compare=None) -> Query:
     """Check and normalise the common KPI options."""
     freq = check_freq(freq)
     fys = check_fiscal_year_start(fiscal_year_start)
-    start_ts, end_ts = _as_date(start, "start"), _as_date(end, "end")
-    if start_ts is not None and end_ts is not None and start_ts > end_ts:
-        raise ChannelKPIError(
-            f"start={start_ts.date()} is after end={end_ts.date()}", fix="swap start and end"
-        )
-    if isinstance(end, str) and len(end) in (4, 7):  # "2025" or "2025-12": the whole month/year
-        end_ts = (pd.Timestamp(end) + (pd.offsets.YearEnd(0) if len(end) == 4 else pd.offsets.MonthEnd(0))).normalize()
+    start_ts, end_ts = date_range(start, end)
     where_items: list[tuple[str, tuple]] = []
     for col, values in (where or {}).items():
         if col not in COLUMNS:
