@@ -72,7 +72,7 @@ class Frame:
             self.index = None
         cols = {lv: np.repeat(groups[lv].astype(object).to_numpy(), self.K) for lv in self.levels}
         cols["key"] = np.tile(np.asarray(keys, dtype=np.int64), self.G)
-        self.df = pd.DataFrame(cols)
+        self.cols: dict[str, np.ndarray] = cols  # made a DataFrame once, at the end
         self._positions: dict = {}
 
     def positions(self, table: pd.DataFrame, key_col: str, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -107,7 +107,7 @@ class Frame:
 
     def add(self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None, shift: int = 0) -> None:
         for src, new in columns.items():
-            self.df[new] = self.sums(table, key_col, src, where=where, shift=shift)
+            self.cols[new] = self.sums(table, key_col, src, where=where, shift=shift)
 
     def place(self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None) -> None:
         """Non-additive values (medians): one table row per grid position, NaN elsewhere."""
@@ -116,7 +116,7 @@ class Frame:
             if table is not None and len(table) and len(arr):
                 pos, keep = self._rows(table, key_col, where, 0)
                 arr[pos] = table[src].to_numpy(float)[keep]
-            self.df[new] = arr
+            self.cols[new] = arr
 
 
 def _money(cents: pd.Series) -> pd.Series:
@@ -164,11 +164,12 @@ def build_frame(agg: Aggregates, keys: list[int]) -> pd.DataFrame:
                   where=lambda d, s=status: cohort(d) & (d["status"] == s).to_numpy())
     if agg.timeline is not None:
         _add_pipeline(f, agg)
-    df = f.df
-    for col in df.columns:
-        if col.endswith("_count") or col.endswith("_n") or col.endswith("cents") or "cents_" in col:
-            df[col] = df[col].round().astype("int64")
-    return df
+    cols = {
+        col: values.round().astype("int64")
+        if col.endswith("_count") or col.endswith("_n") or col.endswith("cents") or "cents_" in col else values
+        for col, values in f.cols.items()
+    }
+    return pd.DataFrame(cols)
 
 
 _OPEN = ("open_count", "open_cents", "open_wcents")
@@ -186,13 +187,13 @@ def _add_pipeline(f: Frame, agg: Aggregates) -> None:
             f.add(before, "key", dict(zip(("n", "cents", "wcents"), _OPEN_START)))
         else:  # no earlier snapshot: the deals open now are the deals to work
             for a, b in zip(_OPEN, _OPEN_START):
-                f.df[b] = f.df[a]
+                f.cols[b] = f.cols[a]
         return
     inflow, outflow = t["created"], t["outcomes"]
     outflow = outflow[outflow["cl_key"] != _NULL_KEY]
     if not f.keys:
         for c in (*_OPEN, *_OPEN_START):
-            f.df[c] = np.zeros(0)
+            f.cols[c] = np.zeros(0)
     else:
         # open at the end of each period = everything created so far - everything closed so far,
         # as integer running sums over the whole history (a float running sum leaves residues)
@@ -207,8 +208,8 @@ def _add_pipeline(f: Frame, agg: Aggregates) -> None:
             delta = ext.sums(inflow, "cr_key", src) - ext.sums(outflow, "cl_key", src)
             running = np.cumsum(np.rint(delta).astype(np.int64).reshape(ext.G, ext.K), axis=1)
             previous = np.concatenate([np.zeros((ext.G, 1), dtype=np.int64), running[:, :-1]], axis=1)
-            f.df[open_col] = running[:, offset:offset + f.K].reshape(-1)
-            f.df[start_col] = previous[:, offset:offset + f.K].reshape(-1)
+            f.cols[open_col] = running[:, offset:offset + f.K].reshape(-1)
+            f.cols[start_col] = previous[:, offset:offset + f.K].reshape(-1)
     for status in ("won", "lost"):
         f.add(outflow, "cl_key", {"fs_n": f"wf_{status}_count", "fs_cents": f"wf_{status}_cents"},
               where=lambda d, s=status: (d["status"] == s).to_numpy())

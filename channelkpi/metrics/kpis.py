@@ -497,11 +497,15 @@ def _quality_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
 def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, float], dict[int, str]]:
     """Add win_rate_shrunk, pct_<component>, quality_score and rank (peers = the same period)."""
     priors = {}
-    df["win_rate_shrunk"] = np.nan
-    for key, part in df.groupby("key"):
-        prior = beta_prior(part["won_count"], part["n"])
+    won, n, keys = df["won_count"].to_numpy(float), df["n"].to_numpy(float), df["key"].to_numpy()
+    shrunk = np.full(len(df), np.nan)
+    order = np.argsort(keys, kind="stable")
+    periods, starts = np.unique(keys[order], return_index=True)
+    for key, rows in zip(periods, np.split(order, starts[1:])):
+        prior = beta_prior(won[rows], n[rows])
         priors[int(key)] = str(prior)
-        df.loc[part.index, "win_rate_shrunk"] = shrink(part["won_count"], part["n"], prior)
+        shrunk[rows] = shrink(won[rows], n[rows], prior)
+    df["win_rate_shrunk"] = shrunk
     score = pd.Series(0.0, index=df.index)
     for comp, weight in weights.items():
         df[f"pct_{comp}"] = mid_percentile(df[comp], df["key"])

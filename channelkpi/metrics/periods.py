@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from typing import Literal
 
 import numpy as np
@@ -96,15 +97,19 @@ def lag(freq: str | None, compare: str) -> int:
     return {"M": 12, "Q": 4, "Y": 1, "W": 52}[freq]
 
 
-def _ym_ts(ym: np.ndarray) -> pd.DatetimeIndex:
-    y, m = np.divmod(ym, 12)
-    return pd.to_datetime(pd.DataFrame({"year": y, "month": m + 1, "day": 1}))
+def _ym_ts(ym: np.ndarray) -> np.ndarray:
+    """First days of the months ``year * 12 + month - 1``."""
+    return (np.asarray(ym, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
 
 
 def period_frame(keys, freq: str | None, fiscal_year_start: int) -> pd.DataFrame:
     """Key -> ``period`` label, ``period_start`` and ``period_end`` (inclusive last day)."""
-    keys = np.asarray(sorted(set(int(k) for k in keys)), dtype=np.int64)
-    fys = fiscal_year_start
+    return _period_frame(tuple(sorted(set(int(k) for k in keys))), freq, fiscal_year_start).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _period_frame(keys: tuple[int, ...], freq: str | None, fys: int) -> pd.DataFrame:
+    keys = np.asarray(keys, dtype=np.int64)
     if freq is None:
         return pd.DataFrame({"key": keys})
     if freq == "W":
