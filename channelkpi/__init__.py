@@ -31,6 +31,7 @@ from .metrics.kpis import (
     seasonality,
     win_rate,
 )
+from .metrics.prepared import PreparedDeals, prepare
 from .metrics.targets import read_targets
 from .schema import COLUMNS, empty_deals, validate_deals
 from .storage import read_parquet, to_parquet
@@ -47,6 +48,7 @@ __all__ = [
     "DetectionError",
     "FileFormatError",
     "LoadResult",
+    "PreparedDeals",
     "SchemaError",
     "SourceInfo",
     "ValueParseError",
@@ -63,6 +65,7 @@ __all__ = [
     "load_crm",
     "pipeline",
     "pipeline_waterfall",
+    "prepare",
     "quality_score",
     "read_crm",
     "read_parquet",

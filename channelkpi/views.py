@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import altair as alt
@@ -27,6 +27,7 @@ import pandas as pd
 
 from . import charts
 from .errors import ChannelKPIError
+from .metrics.prepared import PreparedDeals, prepare
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -107,13 +108,16 @@ CSS = """
 """
 
 
-def month_range(deals: pd.DataFrame) -> tuple[pd.Timestamp, pd.Timestamp]:
+def month_range(deals: pd.DataFrame | PreparedDeals) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First day of the first month and last day of the last month with a created or close date."""
-    dates = pd.concat([deals["created"], deals["closed"]]).dropna()
-    if not len(dates):
-        today = pd.Timestamp.today().normalize()
-        dates = pd.Series([today])
-    return dates.min().to_period("M").to_timestamp(), (dates.max() + pd.offsets.MonthEnd(0)).normalize()
+    if isinstance(deals, PreparedDeals):
+        first, last = deals.date_span()
+    else:
+        dates = pd.concat([deals["created"], deals["closed"]]).dropna()
+        first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
+    if first is None:
+        first = last = pd.Timestamp.today().normalize()
+    return first.to_period("M").to_timestamp(), (last + pd.offsets.MonthEnd(0)).normalize()
 
 
 def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -187,17 +191,22 @@ class View:
         return view_filter(self.where, self.level, self.selected)
 
 
-def view_tables(deals, view: View | None = None, *, only: Collection[str] | None = None, **options) -> dict[str, pd.DataFrame]:
+def view_tables(deals, view: View | None = None, *, only: Collection[str] | None = None, cache: MutableMapping | None = None,
+                **options) -> dict[str, pd.DataFrame]:
     """Every table of a view (or the ``only`` ones), keyed by name.
 
     Parameters
     ----------
-    deals : pandas.DataFrame
-        The canonical deals table.
+    deals : pandas.DataFrame or PreparedDeals
+        The canonical deals table, or it prepared (:func:`channelkpi.prepare`) for many views;
+        a table is prepared here when more than one table is asked for.
     view : View, optional
         What to show; or give its fields as keyword ``options`` (``level="unit"``, ...).
     only : collection of str, optional
         Compute just these tables (a dashboard computes what is on screen).
+    cache : mutable mapping, optional
+        Where the quality scores among all peers are kept, by what they depend on: showing
+        other partners then only picks other rows of them.
 
     Returns
     -------
@@ -209,6 +218,8 @@ def view_tables(deals, view: View | None = None, *, only: Collection[str] | None
     """
     v = view if view is not None else View(**options)
     level, freq, targets, where = v.level, v.freq, v.targets, v.where
+    if isinstance(deals, pd.DataFrame) and (only is None or len(only) > 1):
+        deals = prepare(deals)
     first, last = month_range(deals)
     start = first if v.start is None else pd.Timestamp(v.start)
     end = last if v.end is None else pd.Timestamp(v.end)
@@ -247,7 +258,12 @@ def view_tables(deals, view: View | None = None, *, only: Collection[str] | None
         # pick in the ranking changes neither
         peers = view_filter(where, level)
         shown = peers.pop("partner") if level == "partner" and "partner" in peers else None
-        table = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=peers or None)
+        key = ("peers", fys, level, str(start), str(end), tuple(sorted((k, tuple(v)) for k, v in peers.items())))
+        table = cache.get(key) if cache is not None else None
+        if table is None:
+            table = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=peers or None)
+            if cache is not None:
+                cache[key] = table
         if shown is not None:
             table = table[table["partner"].isin(shown)].reset_index(drop=True)
         return table

@@ -29,6 +29,7 @@ import platformdirs
 
 from .errors import ChannelKPIError
 from .ingest import LoadResult, load_crm
+from .metrics.prepared import prepare
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
 from .schema import validate_deals
 from .views import (
@@ -219,6 +220,8 @@ class Dashboard:
         else:
             self.load_result = None
             self.deals = validate_deals(deals)
+        # coded once: every control change asks several KPI questions of the same deals
+        self._prepared = prepare(self.deals)
 
     def _partner_options(self) -> list[str]:
         return sorted(str(p) for p in self.deals["partner"].dropna().unique())
@@ -227,7 +230,7 @@ class Dashboard:
         return sorted(str(c) for c in self.deals["channel"].dropna().unique())
 
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
-        months = pd.period_range(*month_range(self.deals), freq="M")
+        months = pd.period_range(*month_range(self._prepared), freq="M")
         return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
 
     # ------------------------------------------------------------------ state -> numbers
@@ -242,8 +245,9 @@ class Dashboard:
         return pd.Timestamp(first), pd.Timestamp(last) + pd.offsets.MonthEnd(0)
 
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
-        """The tables the dashboard shows (or the ``only`` ones) for the current state (pure)."""
-        return view_tables(self.deals, self.view, only=only)
+        """The tables the dashboard shows (or the ``only`` ones) for the current state (the scores
+        among all peers are kept in the table cache)."""
+        return view_tables(self._prepared, self.view, only=only, cache=self._cache)
 
     def build_charts(self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""

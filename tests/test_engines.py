@@ -79,10 +79,12 @@ def spark():
     session.stop()
 
 
-ENGINES = ["polars", "polars_lazy", "duckdb_parquet", "spark"]
+ENGINES = ["prepared", "polars", "polars_lazy", "duckdb_parquet", "spark"]
 
 
 def frame_on(engine, request, deals, parquet_folder):
+    if engine == "prepared":
+        return ck.prepare(deals)
     if engine == "polars":
         return _polars(deals)
     if engine == "polars_lazy":
@@ -97,7 +99,7 @@ def frame_on(engine, request, deals, parquet_folder):
 @pytest.mark.parametrize("options", OPTIONS, ids=["partner-month", "unit-channel-fiscal-range", "owner", "week-where"])
 def test_every_kpi_matches_the_pandas_path(engine, options, request, deals, parquet_folder):
     native = frame_on(engine, request, deals, parquet_folder)
-    expected_engine = {"polars": "polars", "polars_lazy": "polars", "duckdb_parquet": "duckdb", "spark": "pyspark"}[engine]
+    expected_engine = {"prepared": "numpy", "polars": "polars", "polars_lazy": "polars", "duckdb_parquet": "duckdb", "spark": "pyspark"}[engine]
     for name in KPIS:
         fn = getattr(ck, name)
         opts = dict(options)

@@ -604,3 +604,12 @@ def test_a_month_as_end_covers_the_whole_month():
     ])
     # "2025-12" ends on 31 December: a start inside that month is not after it
     assert ck.deal_count(deals, start="2025-12-15", end="2025-12")["won_count"].tolist() == [2]
+
+
+def test_a_filter_that_keeps_no_deal_gives_zeros_not_an_error():
+    deals = make_deals(200, seed=4)
+    for table in (deals, ck.prepare(deals)):
+        out = ck.kpi_table(table, where={"partner": ["nobody"]})
+        assert len(out) == 1
+        assert out[["won_count", "created_count", "open_count"]].iloc[0].tolist() == [0, 0, 0]
+        assert out.attrs["channelkpi"]["excluded"]["filtered_out"] == 200

@@ -13,9 +13,9 @@ def test_public_surface_is_curated():
     assert sorted(ck.__all__) == sorted(
         ["COLUMNS", "DEFAULT_CHANNEL_MAP", "DEFAULT_QUALITY_WEIGHTS", "ChannelKPIError", "ColumnError",
          "CurrencyError", "DetectionError", "FileFormatError", "LoadResult", "SchemaError", "SourceInfo",
-         "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "cycle_distribution", "deal_count",
+         "PreparedDeals", "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "cycle_distribution", "deal_count",
          "deal_success", "deal_velocity", "empty_deals", "explain", "kpi_table", "load_crm", "pipeline",
-         "pipeline_waterfall", "quality_score", "read_crm", "read_parquet", "read_targets", "report", "seasonality", "to_parquet", "validate_deals",
+         "pipeline_waterfall", "prepare", "quality_score", "read_crm", "read_parquet", "read_targets", "report", "seasonality", "to_parquet", "validate_deals",
          "win_rate"]
     )
     for name in ck.__all__:

@@ -10,6 +10,7 @@ numbers. Everything after this stage (:mod:`channelkpi.metrics.finish`) works on
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -48,7 +49,7 @@ class Query:
     def key(self, ts) -> int:
         return date_key(ts, self.freq, self.fiscal_year_start)
 
-    @property
+    @functools.cached_property
     def scan_start(self) -> pd.Timestamp | None:
         """Start of the rows to scan, including the lookback periods."""
         if self.start is None or not self.lookback:
@@ -322,6 +323,18 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     """
     if engine not in ENGINES:
         raise ChannelKPIError(f"engine={engine!r}", fix=f"use one of {list(ENGINES)}")
+    from .prepared import PreparedDeals
+
+    if isinstance(deals, PreparedDeals):
+        if columns:
+            raise ChannelKPIError("columns= does not apply to prepared deals (they have the canonical names)",
+                                  fix="pass columns= to channelkpi.prepare instead")
+        if engine == "auto" and deals.can_run(q):
+            raw = deals.passes(q, needs)
+            selection = raw.pop("selection")
+            return _assemble(raw, q, "numpy", raw.pop("rows_total"),
+                             timeline=selection if "flows" in needs else None, frame=selection)
+        deals = deals.deals  # what the coded engine does not cover runs on the table itself
     if isinstance(deals, pd.DataFrame):
         deals = _canonical_pandas(deals, columns)
         if engine == "pandas":
@@ -337,7 +350,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     def flag(cond):  # 0/1 integers: they sum on every engine, booleans do not
         return nw.when(cond).then(one).otherwise(zero)
 
-    rows_total = rows_kept = None
+    rows_total = None
     frame = lf
     for col, values in q.where:
         frame = frame.filter(nw.col(col).cast(nw.String).is_in(list(values)))
@@ -375,18 +388,17 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
         # (still in polars, nothing leaves the engine) so the passes below share them
         base = nw.from_native(base.to_native().collect().lazy())
-    tables: dict[str, pd.DataFrame] = {}
+    raw: dict[str, pd.DataFrame] = {}
     flows = "flows" in needs
     tl = base.filter(nw.col("tl") == 1) if flows else None
 
     # pass 1, by creation: cohorts (rows in range), pipeline inflows, groups, exclusion counts
     still_open = (nw.col("tl") == 1) & ((nw.col("cl_null") == 1) | (nw.col("cl_key") > nw.col("cr_key")))
-    flags = ["cr_in", "cl_in", "cl_null", "cr_null", "cbc", "has_amount", "ex_null"]
-    created = _collect(
+    raw["created"] = _collect(
         base.with_columns(
             so_n=flag(still_open),
             so_cents=nw.when(still_open).then(nw.col("cents")).otherwise(nw.lit(0.0)),
-            flags=_packed(flags),
+            flags=_packed(CREATED_FLAGS),
         )
         .group_by(*levels, "cr_key", "status", "flags")
         .agg(
@@ -398,33 +410,6 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         ),
         [],
     )
-    _unpack(created, "flags", flags)
-    created["amount_n"] = created["n"] * created["has_amount"]
-    # on the timeline or not follows from the group (the same test as the tl column): the
-    # timeline sums are the group's own, or zero, without an aggregate of their own
-    on_timeline = (
-        (created["cr_null"] == 0) & (created["cbc"] == 0) & ((created["status"] == "open") | (created["cl_null"] == 0))
-    ).to_numpy(np.int64)
-    created["tl_n"] = created["n"] * on_timeline
-    created["tl_cents"] = created["cents"] * on_timeline
-    created["tl_wcents"] = created.pop("wcents") * on_timeline
-    tables["created"] = created
-    groups = (
-        created[levels].drop_duplicates().sort_values(levels, kind="stable").reset_index(drop=True)
-        if levels else pd.DataFrame(index=[0])
-    )
-    unknown = sorted(set(map(str, created["status"].unique())) - {"open", "won", "lost"})
-    if unknown:
-        counts = created[created["status"].astype(str).isin(unknown)].groupby("status")["n"].sum()
-        raise SchemaError(
-            "status must be open, won or lost; the deals table also has "
-            + ", ".join(f"{k!r} ({v} rows)" for k, v in counts.items()),
-            column="status",
-            fix="load exports with channelkpi.read_crm (stage_map= says what a stage means), or map the values "
-            "where the data lives",
-        )
-    status_keys = ["status", *flags]
-    status = created.groupby(status_keys, as_index=False).agg(n=("n", "sum"))
 
     # pass 2, by close: outcome KPIs (rows in range) and the pipeline's outflows (all on the timeline)
     if "outcomes" in needs or flows:
@@ -438,9 +423,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         from_start = (nw.col("tl") == 1) & (nw.col("cr_key") < nw.col("cl_key"))
         # as in pass 1, 0/1 flags are group keys: counts and sums "of the rows with the flag"
         # follow from the groups
-        out_flags = ["tl", "has_amount", "cyc_n"]
-        keys = [*levels, "cl_key", "status", "cl_in"]
-        outcomes = _collect(
+        raw["outcomes"] = _collect(
             base.filter(nw.col("status").is_in(["won", "lost"]))
             .with_columns(
                 cyc_n=flag(~nw.col("cycle_ok").is_null()),
@@ -448,8 +431,8 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
                 fs_n=flag(from_start),
                 fs_cents=nw.when(from_start).then(nw.col("cents")).otherwise(nw.lit(0.0)),
             )
-            .with_columns(oflags=_packed(out_flags))
-            .group_by(*keys, "oflags")
+            .with_columns(oflags=_packed(OUTCOME_FLAGS))
+            .group_by(*levels, "cl_key", "status", "cl_in", "oflags")
             .agg(
                 nw.len().alias("n"),
                 nw.col("cents").sum().alias("cents"),
@@ -460,19 +443,11 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
-        _unpack(outcomes, "oflags", out_flags)
-        on_timeline = outcomes.pop("tl")
-        outcomes["amount_n"] = outcomes["n"] * outcomes.pop("has_amount")
-        outcomes["cycle_n"] = outcomes["n"] * outcomes.pop("cyc_n")
-        outcomes["tl_n"] = outcomes["n"] * on_timeline
-        outcomes["tl_cents"] = outcomes["cents"] * on_timeline
-        outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
-        tables["outcomes"] = outcomes  # rows of the same group and period add up on the grid
-        tables["closed_in"] = _closed_in_range(base, levels, by_channel, "lost_cycle" in needs)
+        raw["closed_in"] = _closed_in_range(base, levels, by_channel, "lost_cycle" in needs)
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
-        tables["cycle_hist"] = _collect(
+        raw["cycle_hist"] = _collect(
             base.filter(nw.col("status").is_in(["won", "lost"]) & (nw.col("cl_in") == 1) & ~nw.col("cycle_ok").is_null())
             .with_columns(weeks=weeks)
             .group_by(*levels, "status", "weeks")
@@ -482,7 +457,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     if "coverage" in needs and q.freq is not None:
         # open at the end of period ex_key - 1 and expected to close in ex_key
         ex_key = _key("expected_close", q)
-        tables["next_expected"] = _collect(
+        raw["next_expected"] = _collect(
             tl.with_columns(ex_key=ex_key)
             .filter(
                 ~nw.col("expected_close").is_null()
@@ -499,7 +474,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         )
         if q.periods_apply:
             opened = opened.filter(_in_range("ex_days", q))
-        tables["open_expected"] = _collect(
+        raw["open_expected"] = _collect(
             opened.group_by(*levels, "ex_key").agg(
                 nw.len().alias("n"),
                 nw.col("has_amount").sum().alias("amount_n"),
@@ -508,18 +483,75 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
+    return _assemble(raw, q, used, rows_total, timeline=tl, connection=con, frame=base)
+
+
+#: The 0/1 flags packed into one group key by the pass by creation (bit i = flag i) ...
+CREATED_FLAGS = ("cr_in", "cl_in", "cl_null", "cr_null", "cbc", "has_amount", "ex_null")
+#: ... and by the pass by close.
+OUTCOME_FLAGS = ("tl", "has_amount", "cyc_n")
+
+
+def _assemble(raw: dict, q: Query, used: str, rows_total: int | None, *, timeline=None, connection=None,
+              frame=None) -> Aggregates:
+    """The engine-independent part of stage 1: unpack the flag keys, derive the sums that follow
+    from them, list the groups, check the statuses and count the exclusions.
+
+    Every engine hands over the same raw tables: ``created`` (levels x ``cr_key`` x status x
+    packed flags) and, when asked, ``outcomes`` (levels x ``cl_key`` x status x ``cl_in`` x
+    packed flags), ``closed_in``, ``cycle_hist``, ``next_expected`` and ``open_expected``.
+    """
+    levels = list(q.by)
+    tables = dict(raw)
+    created = tables["created"]
+    flags = list(CREATED_FLAGS)
+    _unpack(created, "flags", flags)
+    created["amount_n"] = created["n"] * created["has_amount"]
+    # on the timeline or not follows from the group (the same test as the tl column): the
+    # timeline sums are the group's own, or zero, without an aggregate of their own
+    on_timeline = (
+        (created["cr_null"] == 0) & (created["cbc"] == 0) & ((created["status"] == "open") | (created["cl_null"] == 0))
+    ).to_numpy(np.int64)
+    created["tl_n"] = created["n"] * on_timeline
+    created["tl_cents"] = created["cents"] * on_timeline
+    created["tl_wcents"] = created.pop("wcents") * on_timeline
+    groups = (
+        created[levels].drop_duplicates().sort_values(levels, kind="stable").reset_index(drop=True)
+        if levels else pd.DataFrame(index=[0])
+    )
+    unknown = sorted(set(map(str, created["status"].unique())) - {"open", "won", "lost"})
+    if unknown:
+        counts = created[created["status"].astype(str).isin(unknown)].groupby("status")["n"].sum()
+        raise SchemaError(
+            "status must be open, won or lost; the deals table also has "
+            + ", ".join(f"{k!r} ({v} rows)" for k, v in counts.items()),
+            column="status",
+            fix="load exports with channelkpi.read_crm (stage_map= says what a stage means), or map the values "
+            "where the data lives",
+        )
+    status = created.groupby(["status", *flags], as_index=False).agg(n=("n", "sum"))
+    if "outcomes" in tables:
+        outcomes = tables["outcomes"]
+        _unpack(outcomes, "oflags", list(OUTCOME_FLAGS))
+        on_timeline = outcomes.pop("tl")
+        outcomes["amount_n"] = outcomes["n"] * outcomes.pop("has_amount")
+        outcomes["cycle_n"] = outcomes["n"] * outcomes.pop("cyc_n")
+        outcomes["tl_n"] = outcomes["n"] * on_timeline
+        outcomes["tl_cents"] = outcomes["cents"] * on_timeline
+        outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
+        # rows of the same group and period add up on the grid
     rows_kept = int(status["n"].sum())
     if rows_total is None:
         rows_total = rows_kept
-    return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, tl, con, base)
+    return Aggregates(q, groups, rows_total, rows_total - rows_kept, status, tables, used, timeline, connection, frame)
 
 
-def _packed(flags: list[str]) -> nw.Expr:
+def _packed(flags) -> nw.Expr:
     """0/1 flag columns as one small integer: one group-by key instead of several."""
     return sum((nw.col(f) * (1 << i) for i, f in enumerate(flags)), nw.lit(0))
 
 
-def _unpack(frame: pd.DataFrame, column: str, flags: list[str]) -> None:
+def _unpack(frame: pd.DataFrame, column: str, flags) -> None:
     """Replace the ``_packed`` column of a collected aggregate by its 0/1 flags."""
     packed = frame.pop(column).to_numpy(np.int64)
     for i, f in enumerate(flags):
@@ -556,18 +588,24 @@ def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool
 
 def last_date(agg: Aggregates) -> pd.Timestamp | None:
     """The last created or close date of the (filtered) deals; None when there is none."""
+    if agg.engine == "numpy":
+        return agg.frame.last_date()
     # a missing date counts as day 0: the minimum of the null flags says whether any date is there
     out = _collect(agg.frame.select(
         nw.col("cr_days").max().alias("cr_max"), nw.col("cl_days").max().alias("cl_max"),
-        nw.col("cr_null").min().alias("cr_null"), nw.col("cl_null").min().alias("cl_null"),
+        nw.col("cr_null").min().alias("cr_null"), nw.col("cl_null").min().alias("cl_null"), nw.len().alias("n"),
     ), [])
     row = out.iloc[0]
+    if row["n"] == 0:  # no deals (a filter kept none): no dates
+        return None
     days = [row[m] for m, null in (("cr_max", "cr_null"), ("cl_max", "cl_null")) if row[null] == 0]
     return pd.Timestamp("1970-01-01") + pd.Timedelta(days=int(max(days))) if days else None
 
 
 def snapshot(agg: Aggregates, as_of: pd.Timestamp) -> pd.DataFrame:
     """Open deals as of the end of ``as_of`` per group: n, cents, wcents."""
+    if agg.engine == "numpy":
+        return agg.timeline.snapshot(as_of)
     tl = agg.timeline
     levels = list(agg.query.by)
     a = days_from_civil(as_of.year, as_of.month, as_of.day)
