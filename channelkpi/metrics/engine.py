@@ -335,6 +335,9 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             return _assemble(raw, q, "numpy", raw.pop("rows_total"),
                              timeline=selection if "flows" in needs else None, frame=selection)
         deals = deals.deals  # what the coded engine does not cover runs on the table itself
+    # tables in memory (pandas, polars) are scanned in parallel query by query; sources DuckDB
+    # or Spark read (Parquet, a warehouse) gain from one query whose branches run side by side
+    from_memory = isinstance(deals, pd.DataFrame)
     if isinstance(deals, pd.DataFrame):
         deals = _canonical_pandas(deals, columns)
         if engine == "pandas":
@@ -350,12 +353,13 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     def flag(cond):  # 0/1 integers: they sum on every engine, booleans do not
         return nw.when(cond).then(one).otherwise(zero)
 
-    rows_total = None
     frame = lf
     for col, values in q.where:
         frame = frame.filter(nw.col(col).cast(nw.String).is_in(list(values)))
-    if q.where:
-        rows_total = int(_collect(lf.select(nw.len().alias("n")), [])["n"].iloc[0])
+    # every aggregate below is a lazy query; they are collected together at the end
+    parts: dict[str, tuple[object, list[str]]] = {}
+    if q.where:  # the rows before the filter
+        parts["rows"] = (lf.select(nw.len().alias("n")), [])
     columns = [*levels, *(["channel"] if "channel" not in levels else []), "status", "amount", "probability",
                "created", "closed", "expected_close"]
     base = _with_dates(frame.select(columns), q).with_columns(
@@ -388,13 +392,12 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
         # (still in polars, nothing leaves the engine) so the passes below share them
         base = nw.from_native(base.to_native().collect().lazy())
-    raw: dict[str, pd.DataFrame] = {}
     flows = "flows" in needs
     tl = base.filter(nw.col("tl") == 1) if flows else None
 
     # pass 1, by creation: cohorts (rows in range), pipeline inflows, groups, exclusion counts
     still_open = (nw.col("tl") == 1) & ((nw.col("cl_null") == 1) | (nw.col("cl_key") > nw.col("cr_key")))
-    raw["created"] = _collect(
+    parts["created"] = (
         base.with_columns(
             so_n=flag(still_open),
             so_cents=nw.when(still_open).then(nw.col("cents")).otherwise(nw.lit(0.0)),
@@ -423,7 +426,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         from_start = (nw.col("tl") == 1) & (nw.col("cr_key") < nw.col("cl_key"))
         # as in pass 1, 0/1 flags are group keys: counts and sums "of the rows with the flag"
         # follow from the groups
-        raw["outcomes"] = _collect(
+        parts["outcomes"] = (
             base.filter(nw.col("status").is_in(["won", "lost"]))
             .with_columns(
                 cyc_n=flag(~nw.col("cycle_ok").is_null()),
@@ -443,11 +446,11 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
-        raw["closed_in"] = _closed_in_range(base, levels, by_channel, "lost_cycle" in needs)
+        parts.update(_closed_in_range(base, levels, by_channel, "lost_cycle" in needs))
     if "cycle_hist" in needs:
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
-        raw["cycle_hist"] = _collect(
+        parts["cycle_hist"] = (
             base.filter(nw.col("status").is_in(["won", "lost"]) & (nw.col("cl_in") == 1) & ~nw.col("cycle_ok").is_null())
             .with_columns(weeks=weeks)
             .group_by(*levels, "status", "weeks")
@@ -457,7 +460,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     if "coverage" in needs and q.freq is not None:
         # open at the end of period ex_key - 1 and expected to close in ex_key
         ex_key = _key("expected_close", q)
-        raw["next_expected"] = _collect(
+        parts["next_expected"] = (
             tl.with_columns(ex_key=ex_key)
             .filter(
                 ~nw.col("expected_close").is_null()
@@ -474,7 +477,7 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         )
         if q.periods_apply:
             opened = opened.filter(_in_range("ex_days", q))
-        raw["open_expected"] = _collect(
+        parts["open_expected"] = (
             opened.group_by(*levels, "ex_key").agg(
                 nw.len().alias("n"),
                 nw.col("has_amount").sum().alias("amount_n"),
@@ -483,7 +486,35 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
             ),
             [],
         )
+    together = not from_memory and used in ("duckdb", "pyspark")
+    raw = _collect_parts(parts) if together else {name: _collect(lf, order) for name, (lf, order) in parts.items()}
+    rows_total = int(raw.pop("rows")["n"].iloc[0]) if "rows" in raw else None
+    if "closed_in_lost" in raw:
+        raw["closed_in"] = pd.concat([raw["closed_in"], raw.pop("closed_in_lost")], ignore_index=True)
     return _assemble(raw, q, used, rows_total, timeline=tl, connection=con, frame=base)
+
+
+def _collect_parts(parts: dict[str, tuple[object, list[str]]]) -> dict[str, pd.DataFrame]:
+    """Collect several lazy aggregates as one query (tagged and stacked, then split again).
+
+    The engine runs the branches side by side: DuckDB over Parquet files spreads them over the
+    cores (1 M deals in one file: 0.57 s as separate queries, 0.46 s as one), polars plans them
+    together, Spark runs one job instead of several.
+    """
+    names = list(parts)
+    if len(names) == 1:
+        lf, order = parts[names[0]]
+        return {names[0]: _collect(lf, order)}
+    columns = {name: list(lf.collect_schema().names()) for name, (lf, _) in parts.items()}
+    tagged = [lf.with_columns(nw.lit(i, dtype=nw.Int64).alias("_part")) for i, (lf, _) in enumerate(parts.values())]
+    stacked = _collect(nw.concat(tagged, how="diagonal"), [])
+    part = stacked["_part"].to_numpy()
+    out = {}
+    for i, name in enumerate(names):
+        table = stacked.loc[part == i, columns[name]].reset_index(drop=True)
+        order = parts[name][1]
+        out[name] = table.sort_values(order, kind="stable").reset_index(drop=True) if order else table
+    return out
 
 
 #: The 0/1 flags packed into one group key by the pass by creation (bit i = flag i) ...
@@ -558,12 +589,12 @@ def _unpack(frame: pd.DataFrame, column: str, flags) -> None:
         frame[f] = (packed >> i) & 1
 
 
-def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool) -> pd.DataFrame:
+def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool) -> dict:
     """What only won deals closed in range carry: the exact medians of deal size and cycle and
     the won amount per channel (and the cycle median of lost deals when asked), by levels x close
     period x status.
 
-    They are a query of their own over just those rows: a median keeps every value of its
+    They are an aggregate of their own over just those rows: a median keeps every value of its
     group, and computing these for rows no KPI reads (lost amounts, deals outside the range)
     cost as much as all the other sums together.
     """
@@ -572,18 +603,18 @@ def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool
     won = closed_in.filter(nw.col("status") == "won")
     if by_channel:  # (grouped by channel, the channel sums are the plain sums)
         won = won.with_columns(**by_channel)
-    parts = [_collect(
+    parts = {"closed_in": (
         won.group_by(*keys).agg(
             nw.col("cycle_ok").median().alias("cycle_median"), nw.col("amount").median().alias("median_amount"),
             *[nw.col(c).sum() for c in by_channel]),
         [],
-    )]
+    )}
     if lost_cycle:
-        parts.append(_collect(
+        parts["closed_in_lost"] = (
             closed_in.filter(nw.col("status") == "lost").group_by(*keys).agg(nw.col("cycle_ok").median().alias("cycle_median")),
             [],
-        ))
-    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        )
+    return parts
 
 
 def last_date(agg: Aggregates) -> pd.Timestamp | None:
