@@ -27,7 +27,6 @@ import pandas as pd
 
 from . import charts
 from .errors import ChannelKPIError
-from .metrics.prepared import PreparedDeals, prepare
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -39,6 +38,7 @@ from .metrics.kpis import (
     seasonality,
     win_rate,
 )
+from .metrics.prepared import PreparedDeals, prepare
 from .safety import html_text
 
 __all__ = [
