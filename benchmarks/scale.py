@@ -90,8 +90,12 @@ def measure(engine: str, folder: Path, repeat: int) -> dict:
                          capture_output=True, text=True)
     if out.returncode:
         raise SystemExit(f"{engine} failed:\n{out.stderr[-3000:]}")
-    # the result is the last JSON line (an engine may print progress bars before it)
-    return json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    # the result is the last JSON object (an engine may print progress bars before it, on
+    # the same line: DuckDB draws one for queries over two seconds)
+    at = out.stdout.rfind('{"seconds"')
+    if at < 0:
+        raise SystemExit(f"{engine} printed no result:\n{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout[at:].splitlines()[0])
 
 
 def compare(name: str, mine: dict, ref: dict) -> float:
