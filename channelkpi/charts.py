@@ -143,10 +143,12 @@ def kpi_trend(table: pd.DataFrame, measure: str = "won_amount", *, currency: str
         title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label), width=_WIDE)
 
 
-def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$") -> alt.Chart:
+def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$",
+                    subtitle: str | None = None) -> alt.Chart:
     """Partners (or any level) ranked by quality score; click a bar to select it (param ``pick``).
 
-    Takes :func:`channelkpi.quality_score` output for one period (``freq=None``).
+    Takes :func:`channelkpi.quality_score` output for one period (``freq=None``); ``subtitle``
+    says what the ranking leaves out.
     """
     _need(quality, [level, "quality_score", "rank"], "partner_ranking")
     cols = [level, "quality_score", "rank", "won_count", "won_amount", "win_rate", "win_rate_shrunk", "avg_deal_size", "n"]
@@ -164,7 +166,8 @@ def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int =
             tooltip=tips,
         )
         .add_params(pick)
-        .properties(title=f"{level.capitalize()} ranking by quality score", height=alt.Step(18))
+        .properties(title=alt.Title(f"{level.capitalize()} ranking by quality score", subtitle=subtitle or alt.Undefined),
+                    height=alt.Step(18))
     )
 
 

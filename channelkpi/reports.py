@@ -52,6 +52,7 @@ from .views import (
     column_kind,
     excel_format,
     month_range,
+    ranked_peers,
     tile_values,
     tiles_html,
     view_charts,
@@ -198,11 +199,11 @@ def report(
     view = View(level=by, freq=freq, start=start_ts, end=end_ts, where=where, targets=targets,
                 fiscal_year_start=fiscal_year_start)
     tables = view_tables(table, view)
-    # partners are scored among all partners (their peers), then the chosen ones are shown
-    peers = None if by == "partner" else where
+    # scored among all peers (every partner but the deals without one), then the chosen ones are shown
+    peers, shown = ranked_peers(table, where, by)
     scorecard = kpi_table(table, by=by, start=start_ts, end=end_ts, where=peers, fiscal_year_start=fiscal_year_start)
-    if by == "partner" and chosen:
-        scorecard = scorecard[scorecard["partner"].isin(chosen)]
+    if shown is not None:
+        scorecard = scorecard[scorecard["partner"].isin(shown)]
     tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
     charts = view_charts(tables, level=by, currency=currency)
     context = {
@@ -341,6 +342,8 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         for d in DEFINITIONS.values() if d.name != "kpi_table"
     )
     generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    unranked = ("<p class='ck-note'>Deals without a partner are not ranked; they count in the eight KPIs above.</p>"
+                if level == "partner" else "")
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -350,7 +353,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<h2>The eight KPIs</h2>{tiles}"
         f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
         f"<h2>Charts</h2>{figures}"
-        f"<h2>{html_text(LEVEL_TITLES[level])} scorecard</h2>{scorecard}"
+        f"<h2>{html_text(LEVEL_TITLES[level])} scorecard</h2>{scorecard}{unranked}"
         f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
         f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
         f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"
@@ -389,6 +392,8 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
         "value": [ctx["title"], f"{ctx['start'].date()} to {ctx['end'].date()}", _selection_text(ctx), f"{ctx['deals']:,}",
                   ctx["result"].file if ctx["result"] is not None else "a deals table", f"channelkpi {__version__}"],
     })
+    if ctx["by"] == "partner":
+        about.loc[len(about)] = ["Scorecard", "deals without a partner are not ranked; they count in the Summary"]
     sheets: dict[str, pd.DataFrame] = {"Summary": summary.drop(columns="kind"), "About": about}
     for key, name in _SHEETS.items():
         if key in tables:

@@ -40,6 +40,7 @@ from .metrics.kpis import (
 )
 from .metrics.prepared import PreparedDeals, prepare
 from .safety import html_text
+from .schema import DIRECT_PARTNER
 
 __all__ = [
     "TILES",
@@ -153,6 +154,31 @@ def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected:
     return out
 
 
+def ranked_peers(deals, where: Mapping[str, Sequence[str]] | None, level: str) -> tuple[dict[str, list[str]], list[str] | None]:
+    """The deals a ranking scores, and the partners it shows (None: every group).
+
+    A group is scored among its peers, everyone at the level within the other filters (the
+    contract's "percentile ranks among the period's peers"): picking two partners does not rank
+    them among each other. Deals without a partner (``"(direct)"``) are not a partner: a partner
+    ranking leaves them out, so they neither take a rank nor shift the partners' percentiles.
+
+    >>> import channelkpi as ck
+    >>> deals = ck.validate_deals(pd.DataFrame({"deal_id": ["a", "b", "c"], "status": ["won"] * 3,
+    ...                                         "partner": ["Acme", None, "Zenith"]}))
+    >>> ranked_peers(deals, {"partner": ["Acme"], "channel": ["paid"]}, "partner")
+    ({'channel': ['paid'], 'partner': ['Acme', 'Zenith']}, ['Acme'])
+    """
+    peers = view_filter(where, level)
+    shown = peers.pop("partner") if level == "partner" and "partner" in peers else None
+    if level == "partner":
+        if isinstance(deals, PreparedDeals):
+            names = deals.level("partner")[1]
+        else:
+            names = deals["partner"].dropna().unique()
+        peers["partner"] = sorted({str(p) for p in names} - {DIRECT_PARTNER})
+    return peers, shown
+
+
 @dataclass(frozen=True)
 class View:
     """What a dashboard or a report shows: one level, period grain, date range and deal filter.
@@ -253,11 +279,9 @@ def view_tables(deals, view: View | None = None, *, only: Collection[str] | None
             return None  # targets at a coarser grain than the chosen periods: no target line
 
     def ranking() -> pd.DataFrame:
-        # peers are everyone at the level: a partner is scored among all partners (the contract's
-        # "percentile ranks among the period's peers"), then only the chosen ones are shown; a
-        # pick in the ranking changes neither
-        peers = view_filter(where, level)
-        shown = peers.pop("partner") if level == "partner" and "partner" in peers else None
+        # scored among all peers, then only the chosen ones are shown; a pick in the ranking
+        # changes neither
+        peers, shown = ranked_peers(deals, where, level)
         key = ("peers", fys, level, str(start), str(end), tuple(sorted((k, tuple(v)) for k, v in peers.items())))
         table = cache.get(key) if cache is not None else None
         if table is None:
@@ -364,7 +388,9 @@ def view_charts(
     t, cur = tables, currency
     draw: dict[str, Callable[[], alt.TopLevelMixin]] = {
         "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur),
-        "ranking": lambda: charts.partner_ranking(t["ranking"], level=level, currency=cur),
+        "ranking": lambda: charts.partner_ranking(
+            t["ranking"], level=level, currency=cur,
+            subtitle="Deals without a partner are not ranked" if level == "partner" else None),
         "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
         "waterfall": lambda: charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
         "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur),

@@ -61,8 +61,9 @@ def test_partner_control(dash, loaded):
     trend = chart_rows(dash, "trend")
     assert sum(r["won_amount"] for r in trend) == pytest.approx(amount)
     # the ranking shows the two, scored and ranked among all partners (their peers), not
-    # among each other
-    everyone = ck.quality_score(loaded.deals, start=start, end=end).set_index("partner")
+    # among each other; deals without a partner are not a peer
+    partners = loaded.deals[loaded.deals["partner"] != "(direct)"]
+    everyone = ck.quality_score(partners, start=start, end=end).set_index("partner")
     shown = {r["partner"]: (r["rank"], r["quality_score"]) for r in chart_rows(dash, "ranking")}
     assert shown == {p: (everyone.loc[p, "rank"], everyone.loc[p, "quality_score"]) for p in shown}
     assert set(shown) == {"Brightline IT", "Cobalt Integrations"} and len(everyone) > 20
@@ -256,3 +257,19 @@ def test_the_offline_bundle_is_built_once_and_reused(tmp_path):
     assert len(files) == 1 and files[0].suffix == ".js" and files[0].stat().st_size > 100_000
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
     assert first == second and first.startswith("True ")
+
+
+def test_deals_without_a_partner_are_not_ranked(loaded):
+    deals = loaded.deals
+    assert (deals["partner"] == "(direct)").sum() > 100  # the sample has many
+    dash = widgets.Dashboard(loaded)
+    ranking = dash.tables["ranking"]
+    assert "(direct)" not in set(ranking["partner"])
+    # scores are percentile ranks among the partners alone: the same as scoring a table that
+    # never had the direct deals
+    alone = ck.quality_score(deals[deals["partner"] != "(direct)"], start=dash.date_range[0], end=dash.date_range[1])
+    pd.testing.assert_series_equal(ranking.set_index("partner")["quality_score"].sort_index(),
+                                   alone.set_index("partner")["quality_score"].sort_index(), check_names=False)
+    assert "Deals without a partner are not ranked" in str(dash.charts["ranking"].chart.to_dict()["title"])
+    # the direct deals still count in the tiles
+    assert dash.tables["now"]["won_count"].iloc[0] == won_in(deals, *dash.date_range)[0]

@@ -134,7 +134,10 @@ def test_html_has_the_expected_numbers(made):
     assert head[:5] == ["Partner", "Rank", "Quality score", "Won amount", "Won deals"]
     got = {r[0]: (r[4], r[3]) for r in body}
     for partner, (count, total) in won.items():
-        assert got[partner] == (f"{count:,}", f"${total:,.0f}"), partner
+        if partner != "(direct)":  # deals without a partner are not ranked, and the page says so
+            assert got[partner] == (f"{count:,}", f"${total:,.0f}"), partner
+    assert "(direct)" in won and "(direct)" not in got
+    assert "Deals without a partner are not ranked" in html
     ranks = [int(r[1]) for r in body]
     assert ranks == sorted(ranks)
     # definitions of all eight KPIs and the ledger summary
@@ -168,7 +171,7 @@ def test_workbook_sheets_formats_and_values(made):
         assert row[col["won_amount"]].number_format == '"$"#,##0.00;-"$"#,##0.00'
         assert row[col["win_rate"]].number_format == "0.0%"
         assert row[col["won_count"]].number_format == "#,##0"
-    assert seen == len(won)
+    assert seen == len(won) - 1  # every partner with a win; the deals without one are not ranked
     assert sc.column_dimensions["A"].width >= len("Meridian Systems Group")
     # the summary's values are formatted per KPI: money, count, rate
     summary = {r[0].value: r[1] for r in book["Summary"].iter_rows(min_row=2)}
@@ -240,7 +243,8 @@ def test_partner_filter(tmp_path):
     ck.report(deals, path=tmp_path / "two.xlsx", partners=chosen, start="2025-01", end="2025-12")
     sc = pd.read_excel(tmp_path / "two.xlsx", sheet_name="Scorecard")
     assert sorted(sc["partner"]) == chosen
-    everyone = ck.quality_score(deals.deals, start="2025-01", end="2025-12").set_index("partner")
+    partners = deals.deals[deals.deals["partner"] != "(direct)"]
+    everyone = ck.quality_score(partners, start="2025-01", end="2025-12").set_index("partner")
     for p in chosen:
         row = sc[sc["partner"] == p].iloc[0]
         assert row["won_amount"] == pytest.approx(won[p][1])
