@@ -323,12 +323,7 @@ class PreparedDeals:
             if sel is not None:
                 rows &= sel
             weeks = np.minimum(self.cycle_sum // 7, CYCLE_WEEKS_CAP).astype(np.int64)
-            g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (self.status, len(self.status_names)),
-                         (weeks, CYCLE_WEEKS_CAP + 1)], rows)
-            parts = g.parts()
-            out = self._labels(lv, parts)
-            out["status"] = np.asarray(self.status_names, dtype=object)[parts[len(lv)]]
-            out["weeks"] = parts[len(lv) + 1]
+            g, out = self._grouped(lv, rows, ("status", self.status, self._status_labels), ("weeks", weeks, CYCLE_WEEKS_CAP + 1))
             out["n"] = g.counts
             raw["cycle_hist"] = pd.DataFrame(out).sort_values([*levels, "status", "weeks"], kind="stable").reset_index(drop=True)
         if ("coverage" in needs and q.freq is not None) or "open_expected" in needs:
@@ -337,10 +332,7 @@ class PreparedDeals:
             rows = self.tl & ~self.ex_null & (cr.keys < ex.keys) & (self.cl_null | (cl.keys >= ex.keys))
             if sel is not None:
                 rows &= sel
-            g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (ex.code, len(ex.values))], rows)
-            parts = g.parts()
-            out = self._labels(lv, parts)
-            out["ex_key"] = ex.values[parts[len(lv)]]
+            g, out = self._grouped(lv, rows, ("ex_key", ex.code, ex.values))
             out["n"] = g.counts
             out["cents"] = g.sum(self.cents)
             raw["next_expected"] = pd.DataFrame(out)
@@ -350,10 +342,7 @@ class PreparedDeals:
                 rows &= self._in_range(self.ex_days, self.ex_null, q)
             if sel is not None:
                 rows &= sel
-            g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (ex.code, len(ex.values))], rows)
-            parts = g.parts()
-            out = self._labels(lv, parts)
-            out["ex_key"] = ex.values[parts[len(lv)]]
+            g, out = self._grouped(lv, rows, ("ex_key", ex.code, ex.values))
             out["n"] = g.counts
             out["amount_n"] = g.sum(self.has_amount).round().astype(np.int64)
             out["cents"] = g.sum(self.cents)
@@ -366,15 +355,28 @@ class PreparedDeals:
     def _labels(lv, parts) -> dict[str, np.ndarray]:
         return {name: labels[part] for (_, labels, name), part in zip(lv, parts)}
 
+    @property
+    def _status_labels(self) -> np.ndarray:
+        return np.asarray(self.status_names, dtype=object)
+
+    def _grouped(self, lv, rows: np.ndarray | None, *keys) -> tuple[_Groups, dict[str, np.ndarray]]:
+        """Group ``rows`` by the levels and ``keys`` (``(name, codes, values)``, where
+        ``values[code]`` is the key, or ``(name, codes, size)`` for keys that are their codes):
+        the groups and their key columns."""
+        sizes = [len(k[2]) if isinstance(k[2], np.ndarray) else k[2] for k in keys]
+        g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], *[(k[1], size) for k, size in zip(keys, sizes)]], rows)
+        parts = g.parts()
+        out = self._labels(lv, parts)
+        for (name, _, values), part in zip(keys, parts[len(lv):]):
+            out[name] = values[part] if isinstance(values, np.ndarray) else part
+        return g, out
+
     def _closed_in(self, q: Query, lv, cl: _Key, closed_in: np.ndarray, lost_cycle: bool) -> pd.DataFrame:
         """Exact medians (and per-channel won cents) of the won deals closed in range."""
         frames = []
         for status in (_WON, _LOST) if lost_cycle else (_WON,):
             rows = closed_in & (self.status == status)
-            g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (cl.code, len(cl.values))], rows)
-            parts = g.parts()
-            out = self._labels(lv, parts)
-            out["cl_key"] = cl.values[parts[len(lv)]]
+            g, out = self._grouped(lv, rows, ("cl_key", cl.code, cl.values))
             out["status"] = np.full(len(g.counts), self.status_names[status], dtype=object)
             out["cycle_median"] = g.median(self.cycle_nan)
             if status == _WON:
@@ -471,8 +473,7 @@ class _Selection:
         if not self.lv:
             return pd.DataFrame({"n": [int(rows.sum())], "cents": [float(p.cents[rows].sum())],
                                  "wcents": [float(p.wcents[rows].sum())]})
-        g = _Groups([(c, len(lab)) for c, lab, _ in self.lv], rows)
-        out = PreparedDeals._labels(self.lv, g.parts())
+        g, out = p._grouped(self.lv, rows)
         out.update(n=g.counts, cents=g.sum(p.cents), wcents=g.sum(p.wcents))
         levels = [name for _, _, name in self.lv]
         return pd.DataFrame(out).sort_values(levels, kind="stable").reset_index(drop=True)
