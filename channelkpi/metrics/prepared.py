@@ -293,9 +293,11 @@ class PreparedDeals:
         out["flags"] = self.static_values[static] + parts[-1]
         out["n"] = g.counts
         out["cents"] = g.sum(self.cents)
-        out["wcents"] = g.sum(self.wcents)
-        out["so_n"] = g.sum(d["so_n"]).round().astype(np.int64)
-        out["so_cents"] = g.sum(d["so_cents"])
+        # the weighted cents and the still-open and from-start sums feed only the pipeline
+        flows, none = "flows" in needs, np.zeros(len(g.counts))
+        out["wcents"] = g.sum(self.wcents) if flows else none
+        out["so_n"] = g.sum(d["so_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
+        out["so_cents"] = g.sum(d["so_cents"]) if flows else none
         raw["created"] = pd.DataFrame(out)
 
         if "outcomes" in needs or "flows" in needs:
@@ -312,10 +314,11 @@ class PreparedDeals:
             out["oflags"] = oflags
             out["n"] = g.counts
             out["cents"] = g.sum(self.cents)
-            out["wcents"] = g.sum(self.wcents)
+            none = np.zeros(len(g.counts))
+            out["wcents"] = g.sum(self.wcents) if flows else none
             out["cycle_sum"] = g.sum(self.cycle_sum)
-            out["fs_n"] = g.sum(d["fs_n"]).round().astype(np.int64)
-            out["fs_cents"] = g.sum(d["fs_cents"])
+            out["fs_n"] = g.sum(d["fs_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
+            out["fs_cents"] = g.sum(d["fs_cents"]) if flows else none
             raw["outcomes"] = pd.DataFrame(out)
             raw["closed_in"] = self._closed_in(q, lv, cl, cl_in & closed, "lost_cycle" in needs)
         if "cycle_hist" in needs:
