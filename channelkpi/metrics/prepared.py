@@ -117,7 +117,8 @@ class PreparedDeals:
         if not isinstance(deals, pd.DataFrame):
             raise ChannelKPIError(
                 f"prepare() codes a pandas table; this is a {type(deals).__name__}",
-                fix="pass a polars, DuckDB or Spark table straight to the KPI functions (they run on its engine)",
+                fix="pass a pandas table (for a load_crm result, its .deals); polars, DuckDB and Spark tables go "
+                "straight to the KPI functions, which run on their engine",
             )
         deals = _canonical_pandas(deals, columns)
         self.deals = deals
@@ -289,7 +290,7 @@ class PreparedDeals:
         key, rest = np.divmod(parts[-2], S * F)
         status, static = np.divmod(rest, F)
         out["cr_key"] = cr.values[key]
-        out["status"] = np.asarray(self.status_names, dtype=object)[status]
+        out["status"] = self._status_labels[status]
         out["flags"] = self.static_values[static] + parts[-1]
         out["n"] = g.counts
         out["cents"] = g.sum(self.cents)
@@ -309,7 +310,7 @@ class PreparedDeals:
             key, rest = np.divmod(parts[-2], S * 8)
             status, oflags = np.divmod(rest, 8)
             out["cl_key"] = cl.values[key]
-            out["status"] = np.asarray(self.status_names, dtype=object)[status]
+            out["status"] = self._status_labels[status]
             out["cl_in"] = parts[-1]
             out["oflags"] = oflags
             out["n"] = g.counts
