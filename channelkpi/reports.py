@@ -42,6 +42,7 @@ from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
 from .metrics.engine import date_range
 from .metrics.kpis import kpi_table
+from .metrics.prepared import prepare
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
@@ -198,10 +199,11 @@ def report(
     say(f"computing the KPIs of {len(table):,} deals")
     view = View(level=by, freq=freq, start=start_ts, end=end_ts, where=where, targets=targets,
                 fiscal_year_start=fiscal_year_start)
-    tables = view_tables(table, view)
+    prepared = prepare(table)  # coded once for the report's many KPI questions
+    tables = view_tables(prepared, view)
     # scored among all peers (every partner but the deals without one), then the chosen ones are shown
-    peers, shown = ranked_peers(table, where, by)
-    scorecard = kpi_table(table, by=by, start=start_ts, end=end_ts, where=peers, fiscal_year_start=fiscal_year_start)
+    peers, shown = ranked_peers(prepared, where, by)
+    scorecard = kpi_table(prepared, by=by, start=start_ts, end=end_ts, where=peers, fiscal_year_start=fiscal_year_start)
     if shown is not None:
         scorecard = scorecard[scorecard["partner"].isin(shown)]
     tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
