@@ -497,9 +497,9 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
 def _collect_parts(parts: dict[str, tuple[object, list[str]]]) -> dict[str, pd.DataFrame]:
     """Collect several lazy aggregates as one query (tagged and stacked, then split again).
 
-    The engine runs the branches side by side: DuckDB over Parquet files spreads them over the
-    cores (1 M deals in one file: 0.57 s as separate queries, 0.46 s as one), polars plans them
-    together, Spark runs one job instead of several.
+    Used for sources DuckDB or Spark read: the engine runs the branches side by side. DuckDB
+    over Parquet files spreads them over the cores (1 M deals in one file: 0.57 s as separate
+    queries, 0.46 s as one); Spark runs one job instead of several.
     """
     names = list(parts)
     if len(names) == 1:
@@ -570,7 +570,6 @@ def _assemble(raw: dict, q: Query, used: str, rows_total: int | None, *, timelin
         outcomes["tl_n"] = outcomes["n"] * on_timeline
         outcomes["tl_cents"] = outcomes["cents"] * on_timeline
         outcomes["tl_wcents"] = outcomes.pop("wcents") * on_timeline
-        # rows of the same group and period add up on the grid
     rows_kept = int(status["n"].sum())
     if rows_total is None:
         rows_total = rows_kept

@@ -284,14 +284,12 @@ class PreparedDeals:
         # pass 1, by creation: levels x (period, status, flags that do not depend on the range)
         # x (in range by creation, by close)
         dynamic = cr_in.astype(np.int64) + 2 * cl_in
-        g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (d["created"], len(cr.values) * S * F), (dynamic, 4)], sel)
-        parts = g.parts()
-        out = self._labels(lv, parts)
-        key, rest = np.divmod(parts[-2], S * F)
+        g, out = self._grouped(lv, sel, ("combined", d["created"], len(cr.values) * S * F), ("dynamic", dynamic, 4))
+        key, rest = np.divmod(out.pop("combined"), S * F)
         status, static = np.divmod(rest, F)
         out["cr_key"] = cr.values[key]
         out["status"] = self._status_labels[status]
-        out["flags"] = self.static_values[static] + parts[-1]
+        out["flags"] = self.static_values[static] + out.pop("dynamic")
         out["n"] = g.counts
         out["cents"] = g.sum(self.cents)
         # the weighted cents and the still-open and from-start sums feed only the pipeline
@@ -303,15 +301,13 @@ class PreparedDeals:
 
         if "outcomes" in needs or "flows" in needs:
             closed = self.closed if sel is None else self.closed & sel
-            g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], (d["outcomes"], len(cl.values) * S * 8),
-                         (cl_in.astype(np.int64), 2)], closed)
-            parts = g.parts()
-            out = self._labels(lv, parts)
-            key, rest = np.divmod(parts[-2], S * 8)
+            g, out = self._grouped(lv, closed, ("combined", d["outcomes"], len(cl.values) * S * 8),
+                                   ("cl_in", cl_in.astype(np.int64), 2))
+            key, rest = np.divmod(out.pop("combined"), S * 8)
             status, oflags = np.divmod(rest, 8)
             out["cl_key"] = cl.values[key]
             out["status"] = self._status_labels[status]
-            out["cl_in"] = parts[-1]
+            out["cl_in"] = out.pop("cl_in")  # (the general engine's column order)
             out["oflags"] = oflags
             out["n"] = g.counts
             out["cents"] = g.sum(self.cents)
