@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 EXTRAS ?= test
 SAMPLE := data/sample/kestrel_salesforce_opportunities.csv
 
-.PHONY: dashboard test install-dashboard install-test chromium screenshot sample benchmark clean
+.PHONY: dashboard test lint install-dashboard install-test chromium screenshot sample benchmark clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "channelkpi needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -46,6 +46,11 @@ dashboard: install-dashboard
 ## make test: the whole test suite (unit, doctests, real exports, sample data, notebooks, browser)
 test: install-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make lint: ruff's lint rules and formatting (configured in pyproject.toml)
+lint: install-test
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 ## make screenshot: refresh docs/dashboard.png from the browser test
 screenshot: install-test chromium

@@ -82,9 +82,23 @@ FROM stock s LEFT JOIN outcome o USING (partner, key) LEFT JOIN cohort c USING (
 ORDER BY s.partner, s.key
 """
 
-COMPARED = ["won_count", "lost_count", "won_amount", "avg_deal_size", "median_deal_size", "created_count",
-            "open_count", "open_amount", "weighted_amount", "win_rate", "cycle_days_median", "cycle_days_mean",
-            "success_rate", "pending_share", "won_amount_partner"]
+COMPARED = [
+    "won_count",
+    "lost_count",
+    "won_amount",
+    "avg_deal_size",
+    "median_deal_size",
+    "created_count",
+    "open_count",
+    "open_amount",
+    "weighted_amount",
+    "win_rate",
+    "cycle_days_median",
+    "cycle_days_mean",
+    "success_rate",
+    "pending_share",
+    "won_amount_partner",
+]
 
 
 def reference(deals: pd.DataFrame) -> pd.DataFrame:
@@ -112,7 +126,9 @@ def main() -> None:
     print(f"{args.rows:,} deals, {deals['partner'].nunique()} partners, {args.repeat} runs each (median)")
     t_sql, ref = timed(lambda: reference(deals), args.repeat)
     t_duck, ours = timed(lambda: ck.kpi_table(deals, by="partner", freq="M"), args.repeat)
-    t_pd, ours_pd = timed(lambda: ck.kpi_table(deals, by="partner", freq="M", engine="pandas"), max(1, args.repeat // 2))
+    t_pd, ours_pd = timed(
+        lambda: ck.kpi_table(deals, by="partner", freq="M", engine="pandas"), max(1, args.repeat // 2)
+    )
     # the same numbers: align on partner and month
     mine = ours.assign(key=ours["period_start"].dt.year * 12 + ours["period_start"].dt.month - 1)
     mine = mine.set_index(["partner", "key"]).sort_index()
@@ -130,8 +146,10 @@ def main() -> None:
     if worst > 1e-9:
         raise SystemExit(f"numbers differ from the SQL reference: max relative difference {worst:.2e}")
     pd.testing.assert_frame_equal(ours, ours_pd, check_dtype=False, rtol=1e-12)
-    print(f"numbers agree with the SQL reference on {len(COMPARED)} measures x {len(mine):,} rows "
-          f"(max relative difference {worst:.1e}); DuckDB and pandas paths identical")
+    print(
+        f"numbers agree with the SQL reference on {len(COMPARED)} measures x {len(mine):,} rows "
+        f"(max relative difference {worst:.1e}); DuckDB and pandas paths identical"
+    )
     print(f"{'DuckDB SQL reference':<34}{t_sql:8.3f} s   1.00x")
     print(f"{'channelkpi (DuckDB stage 1)':<34}{t_duck:8.3f} s   {t_duck / t_sql:.2f}x")
     print(f"{'channelkpi (pandas fallback)':<34}{t_pd:8.3f} s   {t_pd / t_sql:.2f}x")

@@ -56,7 +56,9 @@ def main() -> None:
         rows, t, peak = measure("channelkpi", path)
     assert rows == rows_ref == args.rows, (rows, rows_ref)
     print(f"{'pandas.read_csv(dtype=str)':<28}{t_ref:7.1f} s  peak {peak_ref:7.0f} MB")
-    print(f"{'channelkpi.load_crm':<28}{t:7.1f} s  peak {peak:7.0f} MB  ({t / t_ref:.1f}x time, {peak / size_mb:.1f}x file size)")
+    print(
+        f"{'channelkpi.load_crm':<28}{t:7.1f} s  peak {peak:7.0f} MB  ({t / t_ref:.1f}x time, {peak / size_mb:.1f}x file size)"
+    )
     verdict = "within" if peak <= args.budget_mb else "OVER"
     print(f"budget {args.budget_mb:.0f} MB: {verdict}")
     if peak > args.budget_mb:

@@ -86,8 +86,9 @@ def write_dataset(rows: int, folder: Path) -> None:
 
 
 def measure(engine: str, folder: Path, repeat: int) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, engine, str(folder), str(HERE), str(repeat)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, engine, str(folder), str(HERE), str(repeat)], capture_output=True, text=True
+    )
     if out.returncode:
         raise SystemExit(f"{engine} failed:\n{out.stderr[-3000:]}")
     # the result is the last JSON object (an engine may print progress bars before it, on
@@ -129,9 +130,16 @@ def main() -> None:
             folder = Path(tmp) / "deals"
             t0 = time.perf_counter()
             # in its own process: a child's peak memory counter starts at its parent's
-            subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(HERE)!r}); "
-                            f"from scale import write_dataset; from pathlib import Path; "
-                            f"write_dataset({rows}, Path({str(folder)!r}))"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import sys; sys.path.insert(0, {str(HERE)!r}); "
+                    f"from scale import write_dataset; from pathlib import Path; "
+                    f"write_dataset({rows}, Path({str(folder)!r}))",
+                ],
+                check=True,
+            )
             print(f"{rows:>11,} dataset written in {time.perf_counter() - t0:.0f} s")
             ref = measure("reference", folder, args.repeat)
             print(f"{rows:>11,} {'DuckDB SQL reference':<26}{ref['seconds']:9.2f}{1:8.2f}x{ref['peak_mb']:9.0f}")
@@ -140,9 +148,15 @@ def main() -> None:
                 mine = measure(engine, folder, repeat)
                 compare(engine, mine, ref)
                 peak = mine["peak_mb"] + (mine["child_peak_mb"] if engine == "spark" else 0)
-                label = {"pandas": "pandas table (DuckDB stage 1)", "polars": "polars LazyFrame",
-                         "duckdb": "DuckDB relation", "spark": "Spark DataFrame (local[2])"}[engine]
-                print(f"{rows:>11,} {label:<26}{mine['seconds']:9.2f}{mine['seconds'] / ref['seconds']:8.2f}x{peak:9.0f}")
+                label = {
+                    "pandas": "pandas table (DuckDB stage 1)",
+                    "polars": "polars LazyFrame",
+                    "duckdb": "DuckDB relation",
+                    "spark": "Spark DataFrame (local[2])",
+                }[engine]
+                print(
+                    f"{rows:>11,} {label:<26}{mine['seconds']:9.2f}{mine['seconds'] / ref['seconds']:8.2f}x{peak:9.0f}"
+                )
     print("every engine's numbers equal the reference's (max relative difference <= 1e-9)")
 
 

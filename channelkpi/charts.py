@@ -49,11 +49,21 @@ _CHANNEL_COLORS = dict(zip(CHANNELS, ["#E69F00", "#CC79A7", "#0072B2", "#009E73"
 _WIDE = 680  # period axes: wide enough for three years of months
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 _TITLES = {
-    "won_amount": "Won amount", "won_count": "Won deals", "avg_deal_size": "Average deal size",
-    "median_deal_size": "Median deal size", "created_count": "Deals created", "closed_count": "Deals closed",
-    "open_count": "Open deals", "open_amount": "Open pipeline", "weighted_amount": "Weighted pipeline",
-    "win_rate": "Win rate", "cycle_days_median": "Median cycle (days)", "cycle_days_mean": "Mean cycle (days)",
-    "sales_velocity": "Sales velocity (per day)", "quality_score": "Quality score", "success_rate": "Deal success",
+    "won_amount": "Won amount",
+    "won_count": "Won deals",
+    "avg_deal_size": "Average deal size",
+    "median_deal_size": "Median deal size",
+    "created_count": "Deals created",
+    "closed_count": "Deals closed",
+    "open_count": "Open deals",
+    "open_amount": "Open pipeline",
+    "weighted_amount": "Weighted pipeline",
+    "win_rate": "Win rate",
+    "cycle_days_median": "Median cycle (days)",
+    "cycle_days_mean": "Mean cycle (days)",
+    "sales_velocity": "Sales velocity (per day)",
+    "quality_score": "Quality score",
+    "success_rate": "Deal success",
     "pending_share": "Still open",
 }
 _MONEY = {"won_amount", "avg_deal_size", "median_deal_size", "open_amount", "weighted_amount", "sales_velocity"}
@@ -67,8 +77,14 @@ def _theme() -> alt.theme.ThemeConfig:
             "font": _FONT,
             "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
             "range": {"category": PALETTE},
-            "axis": {"labelFontSize": 12, "titleFontSize": 12, "titleFontWeight": 500, "gridColor": "#e6e6e6",
-                     "domainColor": "#999999", "tickColor": "#999999"},
+            "axis": {
+                "labelFontSize": 12,
+                "titleFontSize": 12,
+                "titleFontWeight": 500,
+                "gridColor": "#e6e6e6",
+                "domainColor": "#999999",
+                "tickColor": "#999999",
+            },
             "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
             "title": {"fontSize": 15, "fontWeight": 600, "anchor": "start", "offset": 10},
             "bar": {"cornerRadiusEnd": 2},
@@ -104,7 +120,11 @@ def _axis(measure: str, currency: str) -> alt.Axis:
 
 def _tip(field: str, *, title: str | None = None, currency: str = "$", kind: str = "quantitative") -> alt.Tooltip:
     title = title or _TITLES.get(field, field.replace("_", " ").capitalize())
-    if field in _MONEY or field.endswith(("_amount", "amount")) or field in ("start", "created", "won", "lost", "end", "target"):
+    if (
+        field in _MONEY
+        or field.endswith(("_amount", "amount"))
+        or field in ("start", "created", "won", "lost", "end", "target")
+    ):
         return alt.Tooltip(f"{field}:Q", title=f"{title} ({currency})", format=",.2f")
     if field in _RATES or field.endswith(("_rate", "_share", "_low", "_high")):
         return alt.Tooltip(f"{field}:Q", title=title, format=".1%")
@@ -117,14 +137,18 @@ def _period_axis(table: pd.DataFrame) -> alt.X:
     return alt.X("period:N", sort=alt.SortField("period_start"), title=None, axis=alt.Axis(labelAngle=-40))
 
 
-def kpi_trend(table: pd.DataFrame, measure: str = "won_amount", *, currency: str = "$", title: str | None = None) -> alt.Chart:
+def kpi_trend(
+    table: pd.DataFrame, measure: str = "won_amount", *, currency: str = "$", title: str | None = None
+) -> alt.Chart:
     """A KPI over periods, with the previous period (``<measure>_prev``, from ``compare=``) dashed.
 
     Takes a table with ``period``, ``period_start`` and ``measure`` (one row per period).
     """
     _need(table, ["period", "period_start", measure], "kpi_trend")
     label = _TITLES.get(measure, measure)
-    extra = [c for c in (f"{measure}_prev", "won_count", "n", "win_rate_low", "win_rate_high") if c in table and c != measure]
+    extra = [
+        c for c in (f"{measure}_prev", "won_count", "n", "win_rate_low", "win_rate_high") if c in table and c != measure
+    ]
     cols = ["period", "period_start", measure, *extra]
     data = table[cols].copy()
     tips = [alt.Tooltip("period:N", title="Period"), _tip(measure, currency=currency)]
@@ -135,27 +159,44 @@ def kpi_trend(table: pd.DataFrame, measure: str = "won_amount", *, currency: str
     )
     layers = [now]
     if f"{measure}_prev" in data:
-        layers.insert(0, base.mark_line(color="#999999", strokeDash=[4, 3]).encode(
-            y=f"{measure}_prev:Q", tooltip=tips))
+        layers.insert(0, base.mark_line(color="#999999", strokeDash=[4, 3]).encode(y=f"{measure}_prev:Q", tooltip=tips))
     if measure == "win_rate" and "win_rate_low" in data:
-        layers.insert(0, base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q"))
+        layers.insert(
+            0, base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q")
+        )
     return alt.layer(*layers).properties(
-        title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label), width=_WIDE)
+        title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label),
+        width=_WIDE,
+    )
 
 
-def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$",
-                    subtitle: str | None = None) -> alt.Chart:
+def partner_ranking(
+    quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$", subtitle: str | None = None
+) -> alt.Chart:
     """Partners (or any level) ranked by quality score; click a bar to select it (param ``pick``).
 
     Takes :func:`channelkpi.quality_score` output for one period (``freq=None``); ``subtitle``
     says what the ranking leaves out.
     """
     _need(quality, [level, "quality_score", "rank"], "partner_ranking")
-    cols = [level, "quality_score", "rank", "won_count", "won_amount", "win_rate", "win_rate_shrunk", "avg_deal_size", "n"]
+    cols = [
+        level,
+        "quality_score",
+        "rank",
+        "won_count",
+        "won_amount",
+        "win_rate",
+        "win_rate_shrunk",
+        "avg_deal_size",
+        "n",
+    ]
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
     pick = alt.selection_point(name="pick", fields=[level], toggle="true", clear="dblclick")
-    tips = [alt.Tooltip(f"{level}:N", title=level.capitalize()), _tip("quality_score", title="Quality score (0-100)"),
-            alt.Tooltip("rank:Q", title="Rank")] + [_tip(c, currency=currency) for c in cols[3:] if c in data]
+    tips = [
+        alt.Tooltip(f"{level}:N", title=level.capitalize()),
+        _tip("quality_score", title="Quality score (0-100)"),
+        alt.Tooltip("rank:Q", title="Rank"),
+    ] + [_tip(c, currency=currency) for c in cols[3:] if c in data]
     return (
         alt.Chart(data)
         .mark_bar()
@@ -166,8 +207,10 @@ def partner_ranking(quality: pd.DataFrame, *, level: str = "partner", top: int =
             tooltip=tips,
         )
         .add_params(pick)
-        .properties(title=alt.Title(f"{level.capitalize()} ranking by quality score", subtitle=subtitle or alt.Undefined),
-                    height=alt.Step(18))
+        .properties(
+            title=alt.Title(f"{level.capitalize()} ranking by quality score", subtitle=subtitle or alt.Undefined),
+            height=alt.Step(18),
+        )
     )
 
 
@@ -179,15 +222,25 @@ def pipeline_by_stage(pipeline: pd.DataFrame, *, currency: str = "$") -> alt.Cha
     _need(pipeline, ["stage", "open_amount", "weighted_amount", "open_count"], "pipeline_by_stage")
     data = pipeline[["stage", "open_amount", "weighted_amount", "open_count"]].copy()
     data = data[data["open_count"] > 0]
-    tips = [alt.Tooltip("stage:N", title="Stage"), _tip("open_count"), _tip("open_amount", currency=currency),
-            _tip("weighted_amount", currency=currency)]
+    tips = [
+        alt.Tooltip("stage:N", title="Stage"),
+        _tip("open_count"),
+        _tip("open_amount", currency=currency),
+        _tip("weighted_amount", currency=currency),
+    ]
     base = alt.Chart(data).encode(y=alt.Y("stage:N", sort="-x", title=None), tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[4]).encode(x=alt.X("open_amount:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency)))
+    bars = base.mark_bar(color=PALETTE[4]).encode(
+        x=alt.X("open_amount:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency))
+    )
     ticks = base.mark_tick(color=PALETTE[0], thickness=3, size=16).encode(x="weighted_amount:Q")
-    return alt.layer(bars, ticks).properties(title="Open pipeline by stage (tick: weighted by probability)", height=alt.Step(22))
+    return alt.layer(bars, ticks).properties(
+        title="Open pipeline by stage (tick: weighted by probability)", height=alt.Step(22)
+    )
 
 
-def pipeline_waterfall(waterfall: pd.DataFrame, *, targets: pd.DataFrame | None = None, currency: str = "$") -> alt.Chart:
+def pipeline_waterfall(
+    waterfall: pd.DataFrame, *, targets: pd.DataFrame | None = None, currency: str = "$"
+) -> alt.Chart:
     """Pipeline flows per period: created (+), won and lost (-), and the pipeline at the period end.
 
     Takes :func:`channelkpi.pipeline_waterfall` output; ``targets`` is a table with ``period``
@@ -195,29 +248,51 @@ def pipeline_waterfall(waterfall: pd.DataFrame, *, targets: pd.DataFrame | None 
     """
     _need(waterfall, ["period", "period_start", "start", "created", "won", "lost", "end"], "pipeline_waterfall")
     wf = waterfall[["period", "period_start", "start", "created", "won", "lost", "end"]]
-    flows = wf.melt(id_vars=["period", "period_start"], value_vars=["created", "won", "lost"], var_name="flow", value_name="amount")
+    flows = wf.melt(
+        id_vars=["period", "period_start"], value_vars=["created", "won", "lost"], var_name="flow", value_name="amount"
+    )
     flows["signed"] = flows["amount"].where(flows["flow"] == "created", -flows["amount"])
     colors = alt.Scale(domain=["created", "won", "lost"], range=[PALETTE[4], _STATUS["won"], _STATUS["lost"]])
     x = _period_axis(wf)
-    bars = alt.Chart(flows).mark_bar().encode(
-        x=x,
-        y=alt.Y("signed:Q", title=f"Change in pipeline ({currency})", axis=_axis("open_amount", currency)),
-        color=alt.Color("flow:N", scale=colors, title=None),
-        xOffset="flow:N",
-        tooltip=[alt.Tooltip("period:N", title="Period"), alt.Tooltip("flow:N", title="Flow"),
-                 alt.Tooltip("amount:Q", title=f"Amount ({currency})", format=",.2f")],
+    bars = (
+        alt.Chart(flows)
+        .mark_bar()
+        .encode(
+            x=x,
+            y=alt.Y("signed:Q", title=f"Change in pipeline ({currency})", axis=_axis("open_amount", currency)),
+            color=alt.Color("flow:N", scale=colors, title=None),
+            xOffset="flow:N",
+            tooltip=[
+                alt.Tooltip("period:N", title="Period"),
+                alt.Tooltip("flow:N", title="Flow"),
+                alt.Tooltip("amount:Q", title=f"Amount ({currency})", format=",.2f"),
+            ],
+        )
     )
-    end = alt.Chart(wf).mark_line(point=True, color="#333333").encode(
-        x=x, y="end:Q",
-        tooltip=[alt.Tooltip("period:N", title="Period")] + [_tip(c, currency=currency, title=c.capitalize()) for c in ("start", "created", "won", "lost", "end")],
+    end = (
+        alt.Chart(wf)
+        .mark_line(point=True, color="#333333")
+        .encode(
+            x=x,
+            y="end:Q",
+            tooltip=[alt.Tooltip("period:N", title="Period")]
+            + [_tip(c, currency=currency, title=c.capitalize()) for c in ("start", "created", "won", "lost", "end")],
+        )
     )
     layers = [bars, end]
     if targets is not None:
         _need(targets, ["period", "target"], "pipeline_waterfall targets")
         tg = targets[["period", "target"]].dropna().groupby("period", as_index=False)["target"].sum()
         tg = tg.merge(wf[["period", "period_start"]], on="period")
-        layers.append(alt.Chart(tg).mark_line(strokeDash=[6, 3], color=PALETTE[1], point=True).encode(
-            x=x, y="target:Q", tooltip=[alt.Tooltip("period:N", title="Period"), _tip("target", title="Target", currency=currency)]))
+        layers.append(
+            alt.Chart(tg)
+            .mark_line(strokeDash=[6, 3], color=PALETTE[1], point=True)
+            .encode(
+                x=x,
+                y="target:Q",
+                tooltip=[alt.Tooltip("period:N", title="Period"), _tip("target", title="Target", currency=currency)],
+            )
+        )
     title = "Pipeline flows per period (line: open pipeline at the period end"
     title += "; dashed: won-amount target)" if targets is not None else ")"
     return alt.layer(*layers).properties(title=title, width=_WIDE)
@@ -230,16 +305,34 @@ def channel_mix(channels: pd.DataFrame, *, currency: str = "$") -> alt.Chart:
     """
     _need(channels, ["channel", "won_amount", "won_share", "won_count"], "channel_mix")
     has_period = "period" in channels
-    cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"] + (["period", "period_start"] if has_period else [])
+    cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"] + (
+        ["period", "period_start"] if has_period else []
+    )
     data = channels[[c for c in cols if c in channels]].copy()
-    color = alt.Color("channel:N", scale=alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values())), title="Channel")
-    tips = [alt.Tooltip("channel:N", title="Channel")] + [_tip(c, currency=currency) for c in ("won_share", "won_amount", "won_count", "win_rate", "avg_deal_size") if c in data]
-    chart = alt.Chart(data).mark_bar().encode(
-        y=alt.Y("won_amount:Q", stack="normalize", title="Share of won amount", axis=alt.Axis(format=".0%")),
-        color=color, order=alt.Order("channel:N"), tooltip=tips,
+    color = alt.Color(
+        "channel:N",
+        scale=alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values())),
+        title="Channel",
+    )
+    tips = [alt.Tooltip("channel:N", title="Channel")] + [
+        _tip(c, currency=currency)
+        for c in ("won_share", "won_amount", "won_count", "win_rate", "avg_deal_size")
+        if c in data
+    ]
+    chart = (
+        alt.Chart(data)
+        .mark_bar()
+        .encode(
+            y=alt.Y("won_amount:Q", stack="normalize", title="Share of won amount", axis=alt.Axis(format=".0%")),
+            color=color,
+            order=alt.Order("channel:N"),
+            tooltip=tips,
+        )
     )
     chart = chart.encode(x=_period_axis(data)) if has_period else chart.encode(x=alt.X("channel:N", title=None))
-    return chart.properties(title="Marketing channel mix (share of won amount)", width=_WIDE if has_period else alt.Step(60))
+    return chart.properties(
+        title="Marketing channel mix (share of won amount)", width=_WIDE if has_period else alt.Step(60)
+    )
 
 
 def win_rate_by_group(rates: pd.DataFrame, *, level: str = "channel") -> alt.Chart:
@@ -247,14 +340,29 @@ def win_rate_by_group(rates: pd.DataFrame, *, level: str = "channel") -> alt.Cha
 
     Takes :func:`channelkpi.win_rate` output with ``by=level`` and ``freq=None``.
     """
-    _need(rates, [level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"], "win_rate_by_group")
+    _need(
+        rates, [level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"], "win_rate_by_group"
+    )
     data = rates[[level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]].copy()
-    tips = [alt.Tooltip(f"{level}:N", title=level.capitalize()), _tip("win_rate"), _tip("win_rate_low", title="95 % low"),
-            _tip("win_rate_high", title="95 % high"), _tip("won_count", title="Won"), _tip("lost_count", title="Lost"), _tip("n", title="Closed")]
+    tips = [
+        alt.Tooltip(f"{level}:N", title=level.capitalize()),
+        _tip("win_rate"),
+        _tip("win_rate_low", title="95 % low"),
+        _tip("win_rate_high", title="95 % high"),
+        _tip("won_count", title="Won"),
+        _tip("lost_count", title="Lost"),
+        _tip("n", title="Closed"),
+    ]
     base = alt.Chart(data).encode(y=alt.Y(f"{level}:N", sort="-x", title=None), tooltip=tips)
     rule = base.mark_rule(color="#777777", strokeWidth=2).encode(
-        x=alt.X("win_rate_low:Q", title="Win rate (95 % interval)", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format=".0%")),
-        x2="win_rate_high:Q")
+        x=alt.X(
+            "win_rate_low:Q",
+            title="Win rate (95 % interval)",
+            scale=alt.Scale(domain=[0, 1]),
+            axis=alt.Axis(format=".0%"),
+        ),
+        x2="win_rate_high:Q",
+    )
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
     return alt.layer(rule, point).properties(title=f"Win rate by {level}", height=alt.Step(24))
 
@@ -265,20 +373,47 @@ def seasonality_heatmap(season: pd.DataFrame, *, level: str = "unit") -> alt.Cha
     Takes :func:`channelkpi.seasonality` output with ``by=level``.
     """
     _need(season, [level, "month", "month_name", "win_rate", "expected_rate", "n"], "seasonality_heatmap")
-    data = season[[level, "month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "difference", "won_count", "n"]].copy()
-    tips = [alt.Tooltip(f"{level}:N", title=level.capitalize()), alt.Tooltip("month_name:N", title="Month"), _tip("win_rate"),
-            _tip("win_rate_low", title="95 % low"), _tip("win_rate_high", title="95 % high"),
-            _tip("expected_rate", title="All groups this month"), _tip("won_count", title="Won"), _tip("n", title="Closed")]
+    data = season[
+        [
+            level,
+            "month",
+            "month_name",
+            "win_rate",
+            "win_rate_low",
+            "win_rate_high",
+            "expected_rate",
+            "difference",
+            "won_count",
+            "n",
+        ]
+    ].copy()
+    tips = [
+        alt.Tooltip(f"{level}:N", title=level.capitalize()),
+        alt.Tooltip("month_name:N", title="Month"),
+        _tip("win_rate"),
+        _tip("win_rate_low", title="95 % low"),
+        _tip("win_rate_high", title="95 % high"),
+        _tip("expected_rate", title="All groups this month"),
+        _tip("won_count", title="Won"),
+        _tip("n", title="Closed"),
+    ]
     base = alt.Chart(data).encode(
         x=alt.X("month_name:N", sort=alt.SortField("month"), title=None),
         y=alt.Y(f"{level}:N", title=None),
         tooltip=tips,
     )
     rect = base.mark_rect().encode(
-        color=alt.Color("difference:Q", title="vs the month's norm",
-                        scale=alt.Scale(scheme="blueorange", domainMid=0, reverse=True), legend=alt.Legend(format="+.0%")))
+        color=alt.Color(
+            "difference:Q",
+            title="vs the month's norm",
+            scale=alt.Scale(scheme="blueorange", domainMid=0, reverse=True),
+            legend=alt.Legend(format="+.0%"),
+        )
+    )
     text = base.mark_text(fontSize=11).encode(text=alt.Text("win_rate:Q", format=".0%"))
-    return alt.layer(rect, text).properties(title=f"Close-rate seasonality by {level}", height=alt.Step(26), width=alt.Step(44))
+    return alt.layer(rect, text).properties(
+        title=f"Close-rate seasonality by {level}", height=alt.Step(26), width=alt.Step(44)
+    )
 
 
 def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
@@ -286,12 +421,28 @@ def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
 
     Takes :func:`channelkpi.seasonality` output without ``by`` (or filtered to one group).
     """
-    _need(season, ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "n"], "seasonality_bands")
-    data = season[["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]].copy()
+    _need(
+        season,
+        ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "n"],
+        "seasonality_bands",
+    )
+    data = season[
+        ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]
+    ].copy()
     x = alt.X("month_name:N", sort=alt.SortField("month"), title=None)
-    tips = [alt.Tooltip("month_name:N", title="Month"), _tip("win_rate"), _tip("win_rate_low", title="95 % low"),
-            _tip("win_rate_high", title="95 % high"), _tip("won_count", title="Won"), _tip("n", title="Closed")]
-    band = alt.Chart(data).mark_area(opacity=0.2, color=PALETTE[0]).encode(x=x, y=alt.Y("win_rate_low:Q", title="Win rate", axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
+    tips = [
+        alt.Tooltip("month_name:N", title="Month"),
+        _tip("win_rate"),
+        _tip("win_rate_low", title="95 % low"),
+        _tip("win_rate_high", title="95 % high"),
+        _tip("won_count", title="Won"),
+        _tip("n", title="Closed"),
+    ]
+    band = (
+        alt.Chart(data)
+        .mark_area(opacity=0.2, color=PALETTE[0])
+        .encode(x=x, y=alt.Y("win_rate_low:Q", title="Win rate", axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
+    )
     line = alt.Chart(data).mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
     norm = alt.Chart(data).mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
     return alt.layer(band, norm, line).properties(title="Win rate by month of year (band: 95 % interval)", width=_WIDE)
@@ -309,11 +460,19 @@ def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
         alt.Chart(data)
         .mark_bar(opacity=0.75)
         .encode(
-            x=alt.X("weeks:O", title="Weeks from created to closed (52 = a year or more)", axis=alt.Axis(labelAngle=0, values=list(range(0, 53, 4)))),
+            x=alt.X(
+                "weeks:O",
+                title="Weeks from created to closed (52 = a year or more)",
+                axis=alt.Axis(labelAngle=0, values=list(range(0, 53, 4))),
+            ),
             y=alt.Y("share:Q", stack=None, title="Share of deals", axis=alt.Axis(format=".0%")),
             color=alt.Color("status:N", scale=colors, title=None),
-            tooltip=[alt.Tooltip("status:N", title="Outcome"), alt.Tooltip("weeks:O", title="Weeks"),
-                     _tip("count", title="Deals"), _tip("share", title="Share")],
+            tooltip=[
+                alt.Tooltip("status:N", title="Outcome"),
+                alt.Tooltip("weeks:O", title="Weeks"),
+                _tip("count", title="Deals"),
+                _tip("share", title="Share"),
+            ],
         )
         .properties(title="How long deals take: won vs lost", width=_WIDE)
     )
@@ -324,10 +483,20 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
 
     Takes :func:`channelkpi.deal_success` output with ``freq``.
     """
-    _need(success, ["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count"], "deal_success_cohorts")
-    wide = success[["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count", "won_count"]]
-    data = wide.melt(id_vars=["period", "period_start", "created_count", "won_count"],
-                     value_vars=["success_rate", "pending_share", "lost_share"], var_name="part", value_name="share")
+    _need(
+        success,
+        ["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count"],
+        "deal_success_cohorts",
+    )
+    wide = success[
+        ["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count", "won_count"]
+    ]
+    data = wide.melt(
+        id_vars=["period", "period_start", "created_count", "won_count"],
+        value_vars=["success_rate", "pending_share", "lost_share"],
+        var_name="part",
+        value_name="share",
+    )
     data["part"] = data["part"].map({"success_rate": "won", "pending_share": "pending", "lost_share": "lost"})
     data["order"] = data["part"].map({"won": 0, "pending": 1, "lost": 2})
     colors = alt.Scale(domain=["won", "pending", "lost"], range=[_STATUS["won"], _STATUS["pending"], _STATUS["lost"]])
@@ -339,8 +508,13 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
             y=alt.Y("share:Q", title="Share of the deals created", axis=alt.Axis(format=".0%"), stack="zero"),
             color=alt.Color("part:N", scale=colors, title=None),
             order=alt.Order("order:Q"),
-            tooltip=[alt.Tooltip("period:N", title="Created in"), alt.Tooltip("part:N", title="Outcome so far"),
-                     _tip("share", title="Share"), _tip("created_count", title="Deals created"), _tip("won_count", title="Won so far")],
+            tooltip=[
+                alt.Tooltip("period:N", title="Created in"),
+                alt.Tooltip("part:N", title="Outcome so far"),
+                _tip("share", title="Share"),
+                _tip("created_count", title="Deals created"),
+                _tip("won_count", title="Won so far"),
+            ],
         )
         .properties(title="Deal success by creation cohort (pending = still open)", width=_WIDE)
     )

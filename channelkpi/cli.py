@@ -35,17 +35,39 @@ def _parser() -> argparse.ArgumentParser:
 
     rep = sub.add_parser("report", help="write the KPI review as offline HTML and/or Excel, charts as images")
     rep.add_argument("file", help="the CRM export (CSV, TSV or .xlsx)")
-    rep.add_argument("-o", "--output", action="append", default=[], metavar="OUT",
-                     help="report file, .html or .xlsx (repeat for both)")
+    rep.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        default=[],
+        metavar="OUT",
+        help="report file, .html or .xlsx (repeat for both)",
+    )
     rep.add_argument("--targets", metavar="FILE", help="targets file (CSV or .xlsx; see channelkpi.read_targets)")
-    rep.add_argument("--by", choices=["partner", "owner", "department", "unit"], default="partner",
-                     help="level of the scorecard and the KPI table (default: partner)")
+    rep.add_argument(
+        "--by",
+        choices=["partner", "owner", "department", "unit"],
+        default="partner",
+        help="level of the scorecard and the KPI table (default: partner)",
+    )
     rep.add_argument("--freq", choices=["M", "Q", "Y"], default="Q", help="periods: month, quarter, year (default Q)")
-    rep.add_argument("--from", dest="start", metavar="DATE", help="first month or day, e.g. 2025-01 (default: the data's first)")
-    rep.add_argument("--to", dest="end", metavar="DATE", help="last month or day, e.g. 2025-12 (default: the data's last)")
-    rep.add_argument("--partner", dest="partners", action="append", default=[], metavar="NAME",
-                     help="only this partner (repeat for several)")
-    rep.add_argument("--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)")
+    rep.add_argument(
+        "--from", dest="start", metavar="DATE", help="first month or day, e.g. 2025-01 (default: the data's first)"
+    )
+    rep.add_argument(
+        "--to", dest="end", metavar="DATE", help="last month or day, e.g. 2025-12 (default: the data's last)"
+    )
+    rep.add_argument(
+        "--partner",
+        dest="partners",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this partner (repeat for several)",
+    )
+    rep.add_argument(
+        "--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)"
+    )
     rep.add_argument("--title", default="Channel partner review", help="the report's heading")
     rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
     rep.add_argument("--svg", metavar="DIR", help="also write every chart as SVG into DIR")
@@ -55,14 +77,20 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _reading_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", choices=_SOURCES, default="auto", help="CRM preset (default: decide from the headers)")
+    parser.add_argument(
+        "--source", choices=_SOURCES, default="auto", help="CRM preset (default: decide from the headers)"
+    )
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_true", default=None, help="read 01/02/2024 as 1 February")
     order.add_argument("--monthfirst", dest="dayfirst", action="store_false", help="read 01/02/2024 as 2 January")
     parser.add_argument("--currency", help="reporting currency (ISO code)")
     parser.add_argument("--sheet", help="sheet of an .xlsx workbook (name or number; default: the first)")
-    parser.add_argument("--grain", choices=["auto", "line_items", "stage_history"], default="auto",
-                        help="rows repeating a deal id: parts of one deal, or its stage history (default: decide)")
+    parser.add_argument(
+        "--grain",
+        choices=["auto", "line_items", "stage_history"],
+        default="auto",
+        help="rows repeating a deal id: parts of one deal, or its stage history (default: decide)",
+    )
 
 
 def _sheet(value: str | None) -> str | int | None:
@@ -75,12 +103,20 @@ def _inspect(args: argparse.Namespace, out) -> int:
     from .ingest import load_crm
 
     result = load_crm(
-        args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency, sheet=_sheet(args.sheet),
+        args.file,
+        source=args.source,
+        dayfirst=args.dayfirst,
+        currency=args.currency,
+        sheet=_sheet(args.sheet),
         grain=args.grain,
     )
     s = result.summary()
-    print(f"file:    {result.file} ({result.source.kind}"
-          + (f", {result.source.encoding}" if result.source.encoding else "") + ")", file=out)
+    print(
+        f"file:    {result.file} ({result.source.kind}"
+        + (f", {result.source.encoding}" if result.source.encoding else "")
+        + ")",
+        file=out,
+    )
     print(f"preset:  {result.source}", file=out)
     print("columns: " + ", ".join(f"{role} <- {head!r}" for role, head in result.source.columns.items()), file=out)
     print(
@@ -124,21 +160,39 @@ def _report(args: argparse.Namespace, err) -> int:
     from .reports import REPORT_FORMATS, output_paths, report
 
     if not (args.output or args.png or args.svg):
-        raise ChannelKPIError("nothing to write", fix="name an output with -o review.html and/or -o review.xlsx, or --png/--svg DIR")
+        raise ChannelKPIError(
+            "nothing to write", fix="name an output with -o review.html and/or -o review.xlsx, or --png/--svg DIR"
+        )
     output_paths(args.output)  # before the (possibly long) load: a typo should not cost a minute
     say = (lambda _m: None) if args.quiet else _elapsed_printer(err)
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
     say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))
-    result = load_crm(args.file, source=args.source, dayfirst=args.dayfirst, currency=args.currency,
-                      sheet=_sheet(args.sheet), grain=args.grain, progress=say)
+    result = load_crm(
+        args.file,
+        source=args.source,
+        dayfirst=args.dayfirst,
+        currency=args.currency,
+        sheet=_sheet(args.sheet),
+        grain=args.grain,
+        progress=say,
+    )
     s = result.summary()
     say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
     currency = result.deals["currency"].dropna()
     code = str(currency.iloc[0]) if len(currency) else (args.currency or "USD")
-    options = dict(targets=targets, by=args.by, freq=args.freq, start=args.start, end=args.end,
-                   partners=args.partners or None, currency=_SYMBOLS.get(code, f"{code} "),
-                   fiscal_year_start=args.fiscal_year_start, title=args.title, progress=say)
+    options = dict(
+        targets=targets,
+        by=args.by,
+        freq=args.freq,
+        start=args.start,
+        end=args.end,
+        partners=args.partners or None,
+        currency=_SYMBOLS.get(code, f"{code} "),
+        fiscal_year_start=args.fiscal_year_start,
+        title=args.title,
+        progress=say,
+    )
     written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
     for path in written:
         if path.suffix.lower() in REPORT_FORMATS:

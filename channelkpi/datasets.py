@@ -87,19 +87,38 @@ _EMPLOYEES = [  # name, department, region
 ]
 _PARTNER_SOURCES = (["Partner Referral", "Seminar - Partner", "Partner"], [0.6, 0.15, 0.25])
 _MARKETING_SOURCES = (
-    ["Paid Search", "Trade Show", "Advertisement", "Web", "Email", "Webinar",
-     "Word of mouth", "Employee Referral", "Purchased List", "Phone Inquiry", ""],
+    [
+        "Paid Search",
+        "Trade Show",
+        "Advertisement",
+        "Web",
+        "Email",
+        "Webinar",
+        "Word of mouth",
+        "Employee Referral",
+        "Purchased List",
+        "Phone Inquiry",
+        "",
+    ],
     [0.16, 0.12, 0.05, 0.2, 0.09, 0.1, 0.08, 0.07, 0.04, 0.04, 0.05],
 )
 _OPEN_STAGES = [  # Salesforce default stages and probabilities
-    ("Prospecting", 0.10), ("Qualification", 0.10), ("Needs Analysis", 0.20),
-    ("Value Proposition", 0.50), ("Proposal/Price Quote", 0.75), ("Negotiation/Review", 0.90),
+    ("Prospecting", 0.10),
+    ("Qualification", 0.10),
+    ("Needs Analysis", 0.20),
+    ("Value Proposition", 0.50),
+    ("Proposal/Price Quote", 0.75),
+    ("Negotiation/Review", 0.90),
 ]
 _HUBSPOT_STAGE = {
-    "Prospecting": "Appointment Scheduled", "Qualification": "Qualified to Buy",
-    "Needs Analysis": "Qualified to Buy", "Value Proposition": "Presentation Scheduled",
-    "Proposal/Price Quote": "Decision Maker Bought-In", "Negotiation/Review": "Contract Sent",
-    "Closed Won": "Closed Won", "Closed Lost": "Closed Lost",
+    "Prospecting": "Appointment Scheduled",
+    "Qualification": "Qualified to Buy",
+    "Needs Analysis": "Qualified to Buy",
+    "Value Proposition": "Presentation Scheduled",
+    "Proposal/Price Quote": "Decision Maker Bought-In",
+    "Negotiation/Review": "Contract Sent",
+    "Closed Won": "Closed Won",
+    "Closed Lost": "Closed Lost",
 }
 # summer peak, year-end slump
 _SEASON = np.array([0.85, 0.9, 1.0, 1.0, 1.1, 1.35, 1.5, 1.4, 1.05, 0.95, 0.9, 0.7])
@@ -136,7 +155,8 @@ def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
             days = rng.integers(0, month.days_in_month, k)
             created = month + pd.to_timedelta(days, unit="D")
             region_k = (
-                np.full(k, region) if region
+                np.full(k, region)
+                if region
                 else rng.choice(["North America", "EMEA", "APAC", "LATAM"], k, p=[0.45, 0.3, 0.15, 0.1])
             )
             for c, reg in zip(created, region_k):
@@ -178,11 +198,11 @@ def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
     frame["stage"] = np.where(
         open_, [_OPEN_STAGES[i][0] for i in stage_idx], np.where(won, "Closed Won", "Closed Lost")
     )
-    frame["probability"] = np.where(
-        open_, [_OPEN_STAGES[i][1] for i in stage_idx], np.where(won, 1.0, 0.0)
-    )
+    frame["probability"] = np.where(open_, [_OPEN_STAGES[i][1] for i in stage_idx], np.where(won, 1.0, 0.0))
     exp_close = frame["created"] + pd.to_timedelta(rng.integers(30, 120, n), unit="D")
-    exp_close = exp_close.where(exp_close > EXPORT_DATE, EXPORT_DATE + pd.to_timedelta(rng.integers(5, 90, n), unit="D"))
+    exp_close = exp_close.where(
+        exp_close > EXPORT_DATE, EXPORT_DATE + pd.to_timedelta(rng.integers(5, 90, n), unit="D")
+    )
     frame["expected_close"] = exp_close.where(open_)
     # realistic gaps: a few open deals not yet valued
     no_amount = open_ & (rng.random(n) < 0.03)
@@ -323,16 +343,43 @@ def salesforce_report_frame(deals: pd.DataFrame) -> pd.DataFrame:
 
 
 def _customer_names(n: int) -> list[str]:
-    first = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Wonka", "Tyrell", "Cyberdyne",
-             "Soylent", "Hooli", "Vandelay", "Massive Dynamic", "Aperture", "Gringotts", "Oceanic",
-             "Monarch", "Nakatomi", "Dunder", "Pied Piper"]
+    first = [
+        "Acme",
+        "Globex",
+        "Initech",
+        "Umbrella",
+        "Stark",
+        "Wayne",
+        "Wonka",
+        "Tyrell",
+        "Cyberdyne",
+        "Soylent",
+        "Hooli",
+        "Vandelay",
+        "Massive Dynamic",
+        "Aperture",
+        "Gringotts",
+        "Oceanic",
+        "Monarch",
+        "Nakatomi",
+        "Dunder",
+        "Pied Piper",
+    ]
     last = ["Corp", "Industries", "Logistics", "Health", "Bank", "Retail", "Foods", "Energy", "Labs", "Group"]
     return [f"{first[i % len(first)]} {last[(i * 7) % len(last)]}" for i in range(n)]
 
 
 def _products(n: int) -> list[str]:
-    items = ["Core Switch Refresh", "Campus Wi-Fi", "SD-WAN Rollout", "Firewall Upgrade",
-             "Data Center Fabric", "Managed NOC Contract", "Branch Routers", "Network Assessment"]
+    items = [
+        "Core Switch Refresh",
+        "Campus Wi-Fi",
+        "SD-WAN Rollout",
+        "Firewall Upgrade",
+        "Data Center Fabric",
+        "Managed NOC Contract",
+        "Branch Routers",
+        "Network Assessment",
+    ]
     return [items[(i * 5) % len(items)] for i in range(n)]
 
 
@@ -361,27 +408,41 @@ def _write_hubspot_xlsx(deals: pd.DataFrame, path: Path) -> None:
     wb = Workbook()
     ws = wb.active
     ws.title = "All deals"
-    headers = ["Record ID", "Deal Name", "Deal Stage", "Pipeline", "Close Date", "Create Date",
-               "Deal owner", "HubSpot Team", "Region", "Partner", "Lead Source", "Amount",
-               "Deal probability"]
+    headers = [
+        "Record ID",
+        "Deal Name",
+        "Deal Stage",
+        "Pipeline",
+        "Close Date",
+        "Create Date",
+        "Deal owner",
+        "HubSpot Team",
+        "Region",
+        "Partner",
+        "Lead Source",
+        "Amount",
+        "Deal probability",
+    ]
     ws.append(headers)
     customers = _customer_names(len(deals))
     for i, d in enumerate(deals.itertuples(index=False)):
-        ws.append([
-            int(d.deal_id[5:]) + 14_000_000_000,
-            f"{customers[i]} - {_products(i + 1)[-1]}",
-            _HUBSPOT_STAGE[d.stage],
-            "Partner Pipeline" if d.partner != DIRECT_PARTNER else "Sales Pipeline",
-            close.iloc[i].to_pydatetime().date() if pd.notna(close.iloc[i]) else None,
-            created.iloc[i].to_pydatetime(),
-            d.owner,
-            d.department,
-            d.unit,
-            None if d.partner == DIRECT_PARTNER else d.partner,
-            None if pd.isna(d.source) else d.source,
-            None if pd.isna(d.amount) else float(d.amount),
-            float(d.probability),
-        ])
+        ws.append(
+            [
+                int(d.deal_id[5:]) + 14_000_000_000,
+                f"{customers[i]} - {_products(i + 1)[-1]}",
+                _HUBSPOT_STAGE[d.stage],
+                "Partner Pipeline" if d.partner != DIRECT_PARTNER else "Sales Pipeline",
+                close.iloc[i].to_pydatetime().date() if pd.notna(close.iloc[i]) else None,
+                created.iloc[i].to_pydatetime(),
+                d.owner,
+                d.department,
+                d.unit,
+                None if d.partner == DIRECT_PARTNER else d.partner,
+                None if pd.isna(d.source) else d.source,
+                None if pd.isna(d.amount) else float(d.amount),
+                float(d.probability),
+            ]
+        )
     for col, fmt in (("E", "yyyy-mm-dd"), ("F", "yyyy-mm-dd hh:mm"), ("L", "#,##0.00"), ("M", "0%")):
         for cell in ws[col][1:]:
             cell.number_format = fmt

@@ -47,9 +47,9 @@ from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
     CHART_TITLES,
+    CSS,
     LEVEL_TITLES,
     View,
-    CSS,
     column_kind,
     excel_format,
     month_range,
@@ -66,6 +66,7 @@ __all__ = ["REPORT_FORMATS", "output_paths", "report"]
 REPORT_FORMATS = (".html", ".xlsx")
 
 _FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
+
 
 def _cell(value, kind: str, currency: str) -> str:
     """A table cell's text in the HTML report (full amounts, not abbreviated)."""
@@ -101,9 +102,13 @@ def output_paths(path) -> list[Path]:
     paths = [] if path is None else [Path(path)] if isinstance(path, (str, Path)) else [Path(p) for p in path]
     for out in paths:
         if out.suffix.lower() not in REPORT_FORMATS:
-            raise ChannelKPIError(f"cannot write a report as {str(out)!r}", fix=f"name it with one of {list(REPORT_FORMATS)}")
+            raise ChannelKPIError(
+                f"cannot write a report as {str(out)!r}", fix=f"name it with one of {list(REPORT_FORMATS)}"
+            )
         if not out.resolve().parent.is_dir():
-            raise ChannelKPIError(f"the folder of {str(out)!r} does not exist", fix="create it or write the report elsewhere")
+            raise ChannelKPIError(
+                f"the folder of {str(out)!r} does not exist", fix="create it or write the report elsewhere"
+            )
     return paths
 
 
@@ -185,7 +190,9 @@ def report(
     say = progress or (lambda _msg: None)
     paths = output_paths(path)
     if not paths and png_dir is None and svg_dir is None:
-        raise ChannelKPIError("report() was given nothing to write", fix="pass path='review.html' or .xlsx, or png_dir=/svg_dir=")
+        raise ChannelKPIError(
+            "report() was given nothing to write", fix="pass path='review.html' or .xlsx, or png_dir=/svg_dir="
+        )
     if by not in LEVEL_TITLES:
         raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(LEVEL_TITLES)}")
     if freq not in _FREQ_TITLES:
@@ -197,8 +204,15 @@ def report(
     where = {"partner": chosen} if chosen else None
 
     say(f"computing the KPIs of {len(table):,} deals")
-    view = View(level=by, freq=freq, start=start_ts, end=end_ts, where=where, targets=targets,
-                fiscal_year_start=fiscal_year_start)
+    view = View(
+        level=by,
+        freq=freq,
+        start=start_ts,
+        end=end_ts,
+        where=where,
+        targets=targets,
+        fiscal_year_start=fiscal_year_start,
+    )
     prepared = prepare(table)  # coded once for the report's many KPI questions
     tables = view_tables(prepared, view)
     # scored among all peers (every partner but the deals without one), then the chosen ones are shown
@@ -209,8 +223,15 @@ def report(
     tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
     charts = view_charts(tables, level=by, currency=currency)
     context = {
-        "title": title, "by": by, "freq": freq, "start": start_ts, "end": end_ts, "partners": chosen,
-        "currency": currency, "result": result, "deals": len(table),
+        "title": title,
+        "by": by,
+        "freq": freq,
+        "start": start_ts,
+        "end": end_ts,
+        "partners": chosen,
+        "currency": currency,
+        "result": result,
+        "deals": len(table),
     }
     written: list[Path] = []
     needs_images = any(p.suffix.lower() == ".html" for p in paths) or png_dir is not None or svg_dir is not None
@@ -283,9 +304,16 @@ footer {margin-top: 32px; color: #56606b; font-size: 12px;}
 """
 
 _SCORECARD = [
-    ("rank", "Rank"), ("quality_score", "Quality score"), ("won_amount", "Won amount"), ("won_count", "Won deals"),
-    ("avg_deal_size", "Average deal size"), ("win_rate", "Win rate"), ("win_rate_low", "95 % low"),
-    ("win_rate_high", "95 % high"), ("cycle_days_median", "Median cycle (days)"), ("open_amount", "Open pipeline"),
+    ("rank", "Rank"),
+    ("quality_score", "Quality score"),
+    ("won_amount", "Won amount"),
+    ("won_count", "Won deals"),
+    ("avg_deal_size", "Average deal size"),
+    ("win_rate", "Win rate"),
+    ("win_rate_low", "95 % low"),
+    ("win_rate_high", "95 % high"),
+    ("cycle_days_median", "Median cycle (days)"),
+    ("open_amount", "Open pipeline"),
     ("success_rate", "Deal success"),
 ]
 
@@ -305,8 +333,10 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
 
 
 def _selection_text(ctx: Mapping) -> str:
-    parts = [f"{ctx['start']:%d %b %Y} to {ctx['end']:%d %b %Y}",
-             f"by {LEVEL_TITLES[ctx['by']].lower()}, {_FREQ_TITLES[ctx['freq']]}"]
+    parts = [
+        f"{ctx['start']:%d %b %Y} to {ctx['end']:%d %b %Y}",
+        f"by {LEVEL_TITLES[ctx['by']].lower()}, {_FREQ_TITLES[ctx['freq']]}",
+    ]
     parts.append("partners: " + ", ".join(ctx["partners"]) if ctx["partners"] else "all partners")
     return " · ".join(parts)
 
@@ -322,7 +352,9 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
     )
     if len(result.ledger):
         reasons = result.ledger.groupby(["outcome", "reason"]).size().reset_index(name="rows")
-        counts += _table_html(reasons, [("outcome", "Outcome"), ("reason", "Reason"), ("rows", "Rows")], "", cls="ck-ledger")
+        counts += _table_html(
+            reasons, [("outcome", "Outcome"), ("reason", "Reason"), ("rows", "Rows")], "", cls="ck-ledger"
+        )
     warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings)
     if warnings:
         counts += f"<h3>Warnings</h3><ul>{warnings}</ul>"
@@ -341,11 +373,15 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     defs = "".join(
         f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.formula)}<br>Date: {html_text(d.date_field)}. "
         f"Window: {html_text(d.window)}.</dd>"
-        for d in DEFINITIONS.values() if d.name != "kpi_table"
+        for d in DEFINITIONS.values()
+        if d.name != "kpi_table"
     )
     generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    unranked = ("<p class='ck-note'>Deals without a partner are not ranked; they count in the eight KPIs above.</p>"
-                if level == "partner" else "")
+    unranked = (
+        "<p class='ck-note'>Deals without a partner are not ranked; they count in the eight KPIs above.</p>"
+        if level == "partner"
+        else ""
+    )
     return (
         "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -365,10 +401,18 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
 
 # --------------------------------------------------------------------------- Excel
 _SHEETS = {
-    "scorecard": "Scorecard", "kpis": "KPIs by period", "trend": "Totals by period",
-    "pipeline_stage": "Pipeline by stage", "waterfall": "Pipeline waterfall", "targets": "Targets",
-    "channel_mix": "Channel mix", "channel_rates": "Channel win rates", "seasonality": "Seasonality by unit",
-    "seasonality_all": "Seasonality", "cycles": "Cycle lengths", "cohorts": "Deal success cohorts",
+    "scorecard": "Scorecard",
+    "kpis": "KPIs by period",
+    "trend": "Totals by period",
+    "pipeline_stage": "Pipeline by stage",
+    "waterfall": "Pipeline waterfall",
+    "targets": "Targets",
+    "channel_mix": "Channel mix",
+    "channel_rates": "Channel win rates",
+    "seasonality": "Seasonality by unit",
+    "seasonality_all": "Seasonality",
+    "cycles": "Cycle lengths",
+    "cohorts": "Deal success cohorts",
 }
 
 
@@ -379,8 +423,16 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
     rows = []
     for tile in tiles:
         prev = before[tile["column"]].iloc[0] if covered and tile["column"] in before else np.nan
-        rows.append({"kpi": tile["title"], "value": tile["value"], "previous_span": prev,
-                     "n": tile["n"], "note": tile["note"], "kind": tile["kind"]})
+        rows.append(
+            {
+                "kpi": tile["title"],
+                "value": tile["value"],
+                "previous_span": prev,
+                "n": tile["n"],
+                "note": tile["note"],
+                "kind": tile["kind"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -389,24 +441,45 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
 
     cur = ctx["currency"]
     summary = _summary_frame(tables, ctx)
-    about = pd.DataFrame({
-        "item": ["Report", "Range", "Selection", "Deals", "Source", "Generated by"],
-        "value": [ctx["title"], f"{ctx['start'].date()} to {ctx['end'].date()}", _selection_text(ctx), f"{ctx['deals']:,}",
-                  ctx["result"].file if ctx["result"] is not None else "a deals table", f"channelkpi {__version__}"],
-    })
+    about = pd.DataFrame(
+        {
+            "item": ["Report", "Range", "Selection", "Deals", "Source", "Generated by"],
+            "value": [
+                ctx["title"],
+                f"{ctx['start'].date()} to {ctx['end'].date()}",
+                _selection_text(ctx),
+                f"{ctx['deals']:,}",
+                ctx["result"].file if ctx["result"] is not None else "a deals table",
+                f"channelkpi {__version__}",
+            ],
+        }
+    )
     if ctx["by"] == "partner":
         about.loc[len(about)] = ["Scorecard", "deals without a partner are not ranked; they count in the Summary"]
     sheets: dict[str, pd.DataFrame] = {"Summary": summary.drop(columns="kind"), "About": about}
     for key, name in _SHEETS.items():
         if key in tables:
             sheets[name] = tables[key]
-    sheets["Definitions"] = pd.DataFrame([
-        {"kpi": d.name, "title": d.title, "formula": d.formula, "date_field": d.date_field, "window": d.window,
-         "variants": "; ".join(d.variants), "excludes": d.excludes}
-        for d in DEFINITIONS.values()
-    ])
+    sheets["Definitions"] = pd.DataFrame(
+        [
+            {
+                "kpi": d.name,
+                "title": d.title,
+                "formula": d.formula,
+                "date_field": d.date_field,
+                "window": d.window,
+                "variants": "; ".join(d.variants),
+                "excludes": d.excludes,
+            }
+            for d in DEFINITIONS.values()
+        ]
+    )
     result = ctx["result"]
-    sheets["Ledger"] = result.ledger if result is not None else pd.DataFrame({"note": ["no load ledger: the deals were passed in as a table"]})
+    sheets["Ledger"] = (
+        result.ledger
+        if result is not None
+        else pd.DataFrame({"note": ["no load ledger: the deals were passed in as a table"]})
+    )
     raw = to_excel(sheets, number_formats=lambda col: excel_format(column_kind(col), cur))
     # the summary's value column mixes money, rates and days: one format per row
     book = load_workbook(io.BytesIO(raw))

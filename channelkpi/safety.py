@@ -113,7 +113,9 @@ def to_excel(
                     for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
                         cell.number_format = fmt
                 sample = safe[safe.columns[j - 1]].head(200)
-                longest = max([len(str(col)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in sample)])
+                longest = max(
+                    [len(str(col)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in sample)]
+                )
                 ws.column_dimensions[letter].width = min(max(longest + 2, 8), 60)
     if path_or_buffer is None:
         return target.getvalue()

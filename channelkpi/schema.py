@@ -123,8 +123,7 @@ def validate_deals(deals: pd.DataFrame, *, name: str = "deals") -> pd.DataFrame:
     missing = [c for c in REQUIRED if c not in deals.columns]
     if missing:
         raise SchemaError(
-            f"{name} is missing required column(s) {missing}; the columns there are "
-            f"{[str(c) for c in deals.columns]}",
+            f"{name} is missing required column(s) {missing}; the columns there are {[str(c) for c in deals.columns]}",
             fix="rename your columns to the canonical names "
             f"({', '.join(COLUMNS)}), e.g. deals.rename(columns={{'Id': 'deal_id'}})",
         )

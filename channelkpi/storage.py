@@ -84,5 +84,7 @@ def read_parquet(path) -> pd.DataFrame:
     if not path.exists():
         raise ChannelKPIError(f"no Parquet file or folder at {str(path)!r}", fix="check the path")
     if path.is_dir() and not _files(path):
-        raise ChannelKPIError(f"{str(path)!r} holds no .parquet files", fix="write deals there with channelkpi.to_parquet")
+        raise ChannelKPIError(
+            f"{str(path)!r} holds no .parquet files", fix="write deals there with channelkpi.to_parquet"
+        )
     return validate_deals(pd.read_parquet(path), name=path.name)

@@ -139,7 +139,9 @@ def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
     return (prev_end - (end - start)).normalize(), prev_end
 
 
-def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()) -> dict[str, list[str]]:
+def view_filter(
+    where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()
+) -> dict[str, list[str]]:
     """The deal filter of a view: ``where`` narrowed to the ``selected`` values of ``level``.
 
     >>> view_filter({"partner": ["A", "B"]}, "partner", ["B", "C"])
@@ -154,7 +156,9 @@ def view_filter(where: Mapping[str, Sequence[str]] | None, level: str, selected:
     return out
 
 
-def ranked_peers(deals, where: Mapping[str, Sequence[str]] | None, level: str) -> tuple[dict[str, list[str]], list[str] | None]:
+def ranked_peers(
+    deals, where: Mapping[str, Sequence[str]] | None, level: str
+) -> tuple[dict[str, list[str]], list[str] | None]:
     """The deals a ranking scores, and the partners it shows (None: every group).
 
     A group is scored among its peers, everyone at the level within the other filters (the
@@ -217,8 +221,14 @@ class View:
         return view_filter(self.where, self.level, self.selected)
 
 
-def view_tables(deals, view: View | None = None, *, only: Collection[str] | None = None, cache: MutableMapping | None = None,
-                **options) -> dict[str, pd.DataFrame]:
+def view_tables(
+    deals,
+    view: View | None = None,
+    *,
+    only: Collection[str] | None = None,
+    cache: MutableMapping | None = None,
+    **options,
+) -> dict[str, pd.DataFrame]:
     """Every table of a view (or the ``only`` ones), keyed by name.
 
     Parameters
@@ -350,6 +360,7 @@ def table_key(name: str, view: View) -> tuple:
     >>> a == table_key("now", View(start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]}))
     False
     """
+
     def frozen(filt):
         return tuple(sorted((k, tuple(v)) for k, v in filt.items()))
 
@@ -368,9 +379,15 @@ def table_key(name: str, view: View) -> tuple:
 
 #: The tables each chart of :func:`view_charts` is drawn from (``targets`` when there are any).
 CHART_TABLES = {
-    "trend": ("trend",), "ranking": ("ranking",), "pipeline_stage": ("pipeline_stage",),
-    "waterfall": ("waterfall", "targets"), "channel_mix": ("channel_mix",), "channel_win_rates": ("channel_rates",),
-    "seasonality": ("seasonality",), "seasonality_bands": ("seasonality_all",), "cycles": ("cycles",),
+    "trend": ("trend",),
+    "ranking": ("ranking",),
+    "pipeline_stage": ("pipeline_stage",),
+    "waterfall": ("waterfall", "targets"),
+    "channel_mix": ("channel_mix",),
+    "channel_win_rates": ("channel_rates",),
+    "seasonality": ("seasonality",),
+    "seasonality_bands": ("seasonality_all",),
+    "cycles": ("cycles",),
     "cohorts": ("cohorts",),
 }
 #: The tables the KPI tiles need.
@@ -389,8 +406,11 @@ def view_charts(
     draw: dict[str, Callable[[], alt.TopLevelMixin]] = {
         "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur),
         "ranking": lambda: charts.partner_ranking(
-            t["ranking"], level=level, currency=cur,
-            subtitle="Deals without a partner are not ranked" if level == "partner" else None),
+            t["ranking"],
+            level=level,
+            currency=cur,
+            subtitle="Deals without a partner are not ranked" if level == "partner" else None,
+        ),
         "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
         "waterfall": lambda: charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
         "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur),
@@ -404,11 +424,39 @@ def view_charts(
 
 
 # --------------------------------------------------------------------------- formats
-_MONEY = {"won_amount", "avg_deal_size", "median_deal_size", "open_amount", "weighted_amount", "change_amount",
-          "sales_velocity", "start", "created", "won", "lost", "end", "target", "next_target", "next_pipeline",
-          "success_rate_value"}
-_RATES = {"win_rate", "win_rate_low", "win_rate_high", "win_rate_shrunk", "success_rate", "pending_share",
-          "lost_share", "won_share", "share", "expected_rate", "group_rate", "difference", "attainment"}
+_MONEY = {
+    "won_amount",
+    "avg_deal_size",
+    "median_deal_size",
+    "open_amount",
+    "weighted_amount",
+    "change_amount",
+    "sales_velocity",
+    "start",
+    "created",
+    "won",
+    "lost",
+    "end",
+    "target",
+    "next_target",
+    "next_pipeline",
+    "success_rate_value",
+}
+_RATES = {
+    "win_rate",
+    "win_rate_low",
+    "win_rate_high",
+    "win_rate_shrunk",
+    "success_rate",
+    "pending_share",
+    "lost_share",
+    "won_share",
+    "share",
+    "expected_rate",
+    "group_rate",
+    "difference",
+    "attainment",
+}
 _COUNTS = {"n", "rank", "weeks", "count", "month", "groups"}
 
 
@@ -456,7 +504,6 @@ def excel_format(kind: str, currency: str = "$") -> str | None:
         "count": "#,##0",
         "date": "yyyy-mm-dd",
     }.get(kind)
-
 
 
 # --------------------------------------------------------------------------- tiles
@@ -518,12 +565,22 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> l
     for title, col, kind, n_col in TILES:
         value = now.get(col, np.nan)
         n = now.get(n_col, np.nan)
-        change, direction = ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
-        out.append({
-            "title": title, "column": col, "kind": kind, "value": value, "text": format_value(value, kind, currency),
-            "change": change, "direction": direction, "n": n,
-            "note": now.get("best_name", "") if col == "best_quality" else "",
-        })
+        change, direction = (
+            ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
+        )
+        out.append(
+            {
+                "title": title,
+                "column": col,
+                "kind": kind,
+                "value": value,
+                "text": format_value(value, kind, currency),
+                "change": change,
+                "direction": direction,
+                "n": n,
+                "note": now.get("best_name", "") if col == "best_quality" else "",
+            }
+        )
     return out
 
 
@@ -574,7 +631,9 @@ def ledger_html(result, *, rows: int = 200) -> str:
         "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
     )
     head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
-    more = f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
+    more = (
+        f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
+    )
     return (
         f"<h4>{html_text(result.file)} read as {html_text(result.source.label)}</h4>"
         f"<table class='ck-table'>{counts}</table><h4>Warnings</h4><ul>{warnings}</ul>"

@@ -22,8 +22,11 @@ def views(deals):
         "trend": (charts.kpi_trend, ck.win_rate(deals, freq="Q", compare="previous"), {"measure": "win_rate"}),
         "ranking": (charts.partner_ranking, ck.quality_score(deals), {}),
         "stage": (charts.pipeline_by_stage, ck.pipeline(deals, by="stage"), {}),
-        "waterfall": (charts.pipeline_waterfall, ck.pipeline_waterfall(deals, freq="Q"),
-                      {"targets": ck.pipeline(deals, freq="Q", targets=targets)}),
+        "waterfall": (
+            charts.pipeline_waterfall,
+            ck.pipeline_waterfall(deals, freq="Q"),
+            {"targets": ck.pipeline(deals, freq="Q", targets=targets)},
+        ),
         "mix": (charts.channel_mix, ck.channel_performance(deals, freq="Y"), {}),
         "channel_rates": (charts.win_rate_by_group, ck.win_rate(deals, by="channel"), {"level": "channel"}),
         "heatmap": (charts.seasonality_heatmap, ck.seasonality(deals, by="unit"), {}),

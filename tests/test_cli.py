@@ -21,9 +21,7 @@ def test_inspect_sample():
 def test_inspect_bad_file_is_one_readable_line(tmp_path):
     bad = tmp_path / "deals.csv"
     bad.write_bytes(b"%PDF-1.4 not a csv")
-    proc = subprocess.run(
-        [sys.executable, "-m", "channelkpi.cli", "inspect", str(bad)], capture_output=True, text=True
-    )
+    proc = subprocess.run([sys.executable, "-m", "channelkpi.cli", "inspect", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith("channelkpi: error: deals.csv: this is a PDF document")

@@ -14,8 +14,18 @@ import channelkpi as ck
 from channelkpi.datasets import make_deals
 
 TEXT = ["deal_id", "partner", "owner", "department", "unit", "channel", "source", "stage", "currency"]
-KPIS = ["deal_count", "average_deal_size", "pipeline", "channel_performance", "win_rate", "deal_velocity",
-        "quality_score", "deal_success", "kpi_table", "pipeline_waterfall"]
+KPIS = [
+    "deal_count",
+    "average_deal_size",
+    "pipeline",
+    "channel_performance",
+    "win_rate",
+    "deal_velocity",
+    "quality_score",
+    "deal_success",
+    "kpi_table",
+    "pipeline_waterfall",
+]
 OPTIONS = [
     {"by": "partner", "freq": "M"},
     {"by": ["unit", "channel"], "freq": "Q", "start": "2023-05-17", "end": "2024-08", "fiscal_year_start": 4},
@@ -70,9 +80,12 @@ def spark():
         pytest.skip(message)
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     session = (
-        SparkSession.builder.master("local[2]").appName("channelkpi-tests")
-        .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC").getOrCreate()
+        SparkSession.builder.master("local[2]")
+        .appName("channelkpi-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
     )
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -99,7 +112,13 @@ def frame_on(engine, request, deals, parquet_folder):
 @pytest.mark.parametrize("options", OPTIONS, ids=["partner-month", "unit-channel-fiscal-range", "owner", "week-where"])
 def test_every_kpi_matches_the_pandas_path(engine, options, request, deals, parquet_folder):
     native = frame_on(engine, request, deals, parquet_folder)
-    expected_engine = {"prepared": "numpy", "polars": "polars", "polars_lazy": "polars", "duckdb_parquet": "duckdb", "spark": "pyspark"}[engine]
+    expected_engine = {
+        "prepared": "numpy",
+        "polars": "polars",
+        "polars_lazy": "polars",
+        "duckdb_parquet": "duckdb",
+        "spark": "pyspark",
+    }[engine]
     for name in KPIS:
         fn = getattr(ck, name)
         opts = dict(options)
@@ -112,7 +131,9 @@ def test_every_kpi_matches_the_pandas_path(engine, options, request, deals, parq
         assert got.attrs["channelkpi"]["excluded"] == expected.attrs["channelkpi"]["excluded"], name
     for name in ("seasonality", "cycle_distribution"):
         fn = getattr(ck, name)
-        pd.testing.assert_frame_equal(fn(native, by="unit"), fn(deals, by="unit", engine="pandas"), check_dtype=False, rtol=1e-10)
+        pd.testing.assert_frame_equal(
+            fn(native, by="unit"), fn(deals, by="unit", engine="pandas"), check_dtype=False, rtol=1e-10
+        )
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -154,7 +175,9 @@ def test_schema_errors_are_the_same_on_every_engine(engine, deals, parquet_folde
         broken = _polars(deals).lazy().drop("status")
     elif engine == "duckdb_parquet":
         broken = _duckdb(parquet_folder).project("* EXCLUDE (status)")
-    with pytest.raises(ck.SchemaError, match=r"missing required column\(s\) \['status'\]; the columns there are \['deal_id'"):
+    with pytest.raises(
+        ck.SchemaError, match=r"missing required column\(s\) \['status'\]; the columns there are \['deal_id'"
+    ):
         ck.win_rate(broken)
     with pytest.raises(ck.SchemaError, match=r"columns= names \['Stage Name'\]"):
         ck.win_rate(broken, columns={"Stage Name": "status"})
@@ -170,6 +193,8 @@ def test_parquet_history_appends_without_double_counting(deals, tmp_path):
     back = ck.read_parquet(folder).set_index("deal_id")
     assert len(back) == 150
     assert (back.loc[deals["deal_id"].iloc[60], "amount"]) == 1.0
-    assert back.loc[deals["deal_id"].iloc[10], "amount"] == deals["amount"].iloc[10] or np.isnan(deals["amount"].iloc[10])
+    assert back.loc[deals["deal_id"].iloc[10], "amount"] == deals["amount"].iloc[10] or np.isnan(
+        deals["amount"].iloc[10]
+    )
     single = ck.to_parquet(deals, tmp_path / "one.parquet")
     pd.testing.assert_frame_equal(ck.read_parquet(single), deals.reset_index(drop=True))

@@ -10,7 +10,9 @@ from openpyxl import Workbook
 import channelkpi as ck
 from channelkpi.errors import ChannelKPIError, ColumnError, FileFormatError
 
-GENERIC = "Deal ID,Partner,Status,Amount,Close Date\nD1,Café Düsseldorf,Won,200,2024-03-01\nD2,Acme,Lost,400,2024-03-09\n"
+GENERIC = (
+    "Deal ID,Partner,Status,Amount,Close Date\nD1,Café Düsseldorf,Won,200,2024-03-01\nD2,Acme,Lost,400,2024-03-09\n"
+)
 
 
 def balanced(result):
@@ -21,7 +23,13 @@ def balanced(result):
 
 @pytest.mark.parametrize(
     ("encoding", "prefix"),
-    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("utf-16-le", b"\xff\xfe"), ("utf-16-be", b"\xfe\xff"), ("cp1252", b"")],
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("cp1252", b""),
+    ],
 )
 def test_encodings(write, encoding, prefix):
     path = write("deals.csv", prefix + GENERIC.encode(encoding))
@@ -90,7 +98,9 @@ def test_footer_count_that_disagrees_is_reported(write):
 
 
 def test_grouped_report_total_rows_are_rejected_with_reason(write):
-    text = "Opportunity ID,Partner Account,Stage,Amount\n006A,Acme,Closed Won,10\n,Acme Total,,10\n006B,B,Closed Lost,5\n"
+    text = (
+        "Opportunity ID,Partner Account,Stage,Amount\n006A,Acme,Closed Won,10\n,Acme Total,,10\n006B,B,Closed Lost,5\n"
+    )
     result = ck.load_crm(write("r.csv", text))
     s = balanced(result)
     assert (s["kept"], s["rejected"]) == (2, 1)
@@ -136,7 +146,11 @@ def test_xlsx_title_rows_ghost_columns_and_date_cells(write):
     import datetime as dt
 
     data = xlsx(
-        [("Deal ID", "Status", "Amount", "Close Date"), ("D1", "Won", 1200.5, dt.datetime(2024, 3, 31)), ("D2", "Open", None, dt.date(2024, 5, 1))],
+        [
+            ("Deal ID", "Status", "Amount", "Close Date"),
+            ("D1", "Won", 1200.5, dt.datetime(2024, 3, 31)),
+            ("D2", "Open", None, dt.date(2024, 5, 1)),
+        ],
         title_rows=["Kestrel deals", "Exported 2026-01-05"],
         ghost=3,
     )

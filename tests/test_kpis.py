@@ -39,12 +39,14 @@ def row(d: pd.DataFrame, **where) -> pd.Series:
 
 # --------------------------------------------------------------------------- hand-made cases
 def test_the_seed_example_average_deal_size():
-    deals = deals_from([
-        {"deal_id": "1", "status": "won", "amount": 200.0, "closed": "2024-03-01"},
-        {"deal_id": "2", "status": "won", "amount": 400.0, "closed": "2024-03-02"},
-        {"deal_id": "3", "status": "lost", "amount": 9999.0, "closed": "2024-03-03"},
-        {"deal_id": "4", "status": "open", "amount": 5000.0},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 200.0, "closed": "2024-03-01"},
+            {"deal_id": "2", "status": "won", "amount": 400.0, "closed": "2024-03-02"},
+            {"deal_id": "3", "status": "lost", "amount": 9999.0, "closed": "2024-03-03"},
+            {"deal_id": "4", "status": "open", "amount": 5000.0},
+        ]
+    )
     r = ck.average_deal_size(deals)
     assert r["avg_deal_size"].tolist() == [300.0]
     assert r["median_deal_size"].tolist() == [300.0]
@@ -54,12 +56,14 @@ def test_the_seed_example_average_deal_size():
 
 
 def test_average_deal_size_open_basis():
-    deals = deals_from([
-        {"deal_id": "1", "status": "open", "amount": 100.0, "expected_close": "2024-04-10"},
-        {"deal_id": "2", "status": "open", "amount": 300.0, "expected_close": "2024-04-20"},
-        {"deal_id": "3", "status": "open", "amount": 1000.0, "expected_close": "2024-05-01"},
-        {"deal_id": "4", "status": "won", "amount": 7.0, "closed": "2024-04-02"},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "open", "amount": 100.0, "expected_close": "2024-04-10"},
+            {"deal_id": "2", "status": "open", "amount": 300.0, "expected_close": "2024-04-20"},
+            {"deal_id": "3", "status": "open", "amount": 1000.0, "expected_close": "2024-05-01"},
+            {"deal_id": "4", "status": "won", "amount": 7.0, "closed": "2024-04-02"},
+        ]
+    )
     r = ck.average_deal_size(deals, basis="open", freq="M")
     april = row(r, period="2024-04")
     assert (april["avg_deal_size"], april["median_deal_size"], april["open_count"]) == (200.0, 200.0, 2)
@@ -68,12 +72,47 @@ def test_average_deal_size_open_basis():
 
 
 HAND = [  # partner A: 3 won, 1 lost in March; B: 1 lost; Zed: only an open deal
-    {"deal_id": "a1", "partner": "A", "status": "won", "amount": 100.0, "created": "2024-01-15", "closed": "2024-03-01"},
-    {"deal_id": "a2", "partner": "A", "status": "won", "amount": 300.0, "created": "2024-02-01", "closed": "2024-03-11"},
+    {
+        "deal_id": "a1",
+        "partner": "A",
+        "status": "won",
+        "amount": 100.0,
+        "created": "2024-01-15",
+        "closed": "2024-03-01",
+    },
+    {
+        "deal_id": "a2",
+        "partner": "A",
+        "status": "won",
+        "amount": 300.0,
+        "created": "2024-02-01",
+        "closed": "2024-03-11",
+    },
     {"deal_id": "a3", "partner": "A", "status": "won", "amount": None, "created": "2024-03-01", "closed": "2024-03-21"},
-    {"deal_id": "a4", "partner": "A", "status": "lost", "amount": 50.0, "created": "2024-02-10", "closed": "2024-03-30"},
-    {"deal_id": "b1", "partner": "B", "status": "lost", "amount": 80.0, "created": "2024-01-05", "closed": "2024-02-05"},
-    {"deal_id": "z1", "partner": "Zed", "status": "open", "amount": 40.0, "created": "2024-03-05", "expected_close": "2024-05-31"},
+    {
+        "deal_id": "a4",
+        "partner": "A",
+        "status": "lost",
+        "amount": 50.0,
+        "created": "2024-02-10",
+        "closed": "2024-03-30",
+    },
+    {
+        "deal_id": "b1",
+        "partner": "B",
+        "status": "lost",
+        "amount": 80.0,
+        "created": "2024-01-05",
+        "closed": "2024-02-05",
+    },
+    {
+        "deal_id": "z1",
+        "partner": "Zed",
+        "status": "open",
+        "amount": 40.0,
+        "created": "2024-03-05",
+        "expected_close": "2024-05-31",
+    },
 ]
 
 
@@ -122,7 +161,11 @@ def test_deal_count():
 def test_deal_velocity_by_hand():
     r = ck.deal_velocity(deals_from(HAND), freq="M", start="2024-03-01", end="2024-03-31", by="partner")
     a = row(r, partner="A")
-    cycles = [(T("2024-03-01") - T("2024-01-15")).days, (T("2024-03-11") - T("2024-02-01")).days, (T("2024-03-21") - T("2024-03-01")).days]
+    cycles = [
+        (T("2024-03-01") - T("2024-01-15")).days,
+        (T("2024-03-11") - T("2024-02-01")).days,
+        (T("2024-03-21") - T("2024-03-01")).days,
+    ]
     assert a["cycle_days_median"] == statistics.median(cycles)
     assert a["cycle_days_mean"] == pytest.approx(statistics.mean(cycles))
     assert a["lost_cycle_days_median"] == (T("2024-03-30") - T("2024-02-10")).days
@@ -137,7 +180,9 @@ def test_velocity_levers_add_up_to_the_change():
     r = ck.deal_velocity(deals, freq="Q", by="partner")
     ok = r["velocity_change"].notna() & r["velocity_change_open"].notna()
     assert ok.sum() > 10
-    parts = r.loc[ok, ["velocity_change_open", "velocity_change_win_rate", "velocity_change_deal_size", "velocity_change_cycle"]].sum(axis=1)
+    parts = r.loc[
+        ok, ["velocity_change_open", "velocity_change_win_rate", "velocity_change_deal_size", "velocity_change_cycle"]
+    ].sum(axis=1)
     np.testing.assert_allclose(parts, r.loc[ok, "velocity_change"], rtol=1e-9)
 
 
@@ -165,10 +210,38 @@ def test_channel_performance_shares_and_defaults():
 
 # --------------------------------------------------------------------------- pipeline
 TIMELINE = [
-    {"deal_id": "A", "status": "won", "amount": 100.0, "probability": 1.0, "created": "2024-01-10", "closed": "2024-03-05"},
-    {"deal_id": "B", "status": "open", "amount": 200.0, "probability": 0.5, "created": "2024-02-01", "expected_close": "2024-04-15"},
-    {"deal_id": "C", "status": "lost", "amount": 300.0, "probability": 0.0, "created": "2024-02-20", "closed": "2024-02-25"},
-    {"deal_id": "D", "status": "open", "amount": 400.0, "probability": 0.25, "created": "2024-03-31", "expected_close": "2024-05-01"},
+    {
+        "deal_id": "A",
+        "status": "won",
+        "amount": 100.0,
+        "probability": 1.0,
+        "created": "2024-01-10",
+        "closed": "2024-03-05",
+    },
+    {
+        "deal_id": "B",
+        "status": "open",
+        "amount": 200.0,
+        "probability": 0.5,
+        "created": "2024-02-01",
+        "expected_close": "2024-04-15",
+    },
+    {
+        "deal_id": "C",
+        "status": "lost",
+        "amount": 300.0,
+        "probability": 0.0,
+        "created": "2024-02-20",
+        "closed": "2024-02-25",
+    },
+    {
+        "deal_id": "D",
+        "status": "open",
+        "amount": 400.0,
+        "probability": 0.25,
+        "created": "2024-03-31",
+        "expected_close": "2024-05-01",
+    },
 ]
 
 
@@ -188,7 +261,13 @@ def test_pipeline_waterfall_on_a_hand_made_timeline():
     cols = ["start", "created", "won", "lost", "end"]
     assert r.loc["2024-02", cols].tolist() == [100.0, 200.0, 0.0, 0.0, 300.0]
     assert r.loc["2024-03", cols].tolist() == [300.0, 400.0, 100.0, 0.0, 600.0]
-    assert r.loc["2024-03", ["start_count", "created_count", "won_count", "lost_count", "end_count"]].tolist() == [2, 1, 1, 0, 2]
+    assert r.loc["2024-03", ["start_count", "created_count", "won_count", "lost_count", "end_count"]].tolist() == [
+        2,
+        1,
+        1,
+        0,
+        2,
+    ]
 
 
 def test_waterfall_balances_on_random_data():
@@ -198,13 +277,36 @@ def test_waterfall_balances_on_random_data():
 
 
 def test_pipeline_targets_attainment_and_coverage(tmp_path):
-    deals = deals_from([
-        {"deal_id": "1", "partner": "Acme", "status": "won", "amount": 600.0, "created": "2024-01-02", "closed": "2024-02-01"},
-        {"deal_id": "2", "partner": "Acme", "status": "open", "amount": 500.0, "created": "2024-02-01", "expected_close": "2024-05-15"},
-        {"deal_id": "3", "partner": "Acme", "status": "open", "amount": 250.0, "created": "2024-03-01", "expected_close": "2024-08-01"},
-    ])
+    deals = deals_from(
+        [
+            {
+                "deal_id": "1",
+                "partner": "Acme",
+                "status": "won",
+                "amount": 600.0,
+                "created": "2024-01-02",
+                "closed": "2024-02-01",
+            },
+            {
+                "deal_id": "2",
+                "partner": "Acme",
+                "status": "open",
+                "amount": 500.0,
+                "created": "2024-02-01",
+                "expected_close": "2024-05-15",
+            },
+            {
+                "deal_id": "3",
+                "partner": "Acme",
+                "status": "open",
+                "amount": 250.0,
+                "created": "2024-03-01",
+                "expected_close": "2024-08-01",
+            },
+        ]
+    )
     path = tmp_path / "targets.csv"
-    path.write_text("partner,quarter,target\nAcme,2024-Q1,1000\nAcme,2024-Q2,\"$2,000.00 \"\n")
+    path.write_text('partner,quarter,target\nAcme,2024-Q1,1000\nAcme,2024-Q2,"$2,000.00 "\n')
     targets = ck.read_targets(path)
     r = ck.pipeline(deals, by="partner", freq="Q", targets=targets).set_index("period")
     assert r.loc["2024-Q1", "target"] == 1000.0 and r.loc["2024-Q1", "won_amount"] == 600.0
@@ -229,7 +331,7 @@ def test_read_targets_fiscal_labels_and_from_to():
     t = ck.read_targets(b"partner,period,target\nA,FY2027 Q1,10\nA,2025,20\nA,2025-03,30\n", fiscal_year_start=2)
     assert t["period_start"].tolist() == [T("2026-02-01"), T("2025-01-01"), T("2025-03-01")]
     assert t["period_end"].tolist() == [T("2026-04-30"), T("2025-12-31"), T("2025-03-31")]
-    t = ck.read_targets(b"Goal Owner,Target,From,To\nEric,\"$1,500,000.00 \",1/1/2025,3/31/2025\n")
+    t = ck.read_targets(b'Goal Owner,Target,From,To\nEric,"$1,500,000.00 ",1/1/2025,3/31/2025\n')
     assert t[["owner", "target"]].values.tolist() == [["Eric", 1_500_000.0]]
     with pytest.raises(ck.ValueParseError, match="not a month, quarter or year") as info:
         ck.read_targets(b"partner,quarter,target\nA,soon,1\n")
@@ -238,13 +340,15 @@ def test_read_targets_fiscal_labels_and_from_to():
 
 # --------------------------------------------------------------------------- periods
 def test_fiscal_boundaries_february_start():
-    deals = deals_from([
-        {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2026-01-31"},
-        {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2026-02-01"},
-        {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "2026-04-30"},
-        {"deal_id": "4", "status": "won", "amount": 1.0, "closed": "2026-05-01"},
-        {"deal_id": "5", "status": "won", "amount": 1.0, "closed": "2027-01-31"},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2026-01-31"},
+            {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2026-02-01"},
+            {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "2026-04-30"},
+            {"deal_id": "4", "status": "won", "amount": 1.0, "closed": "2026-05-01"},
+            {"deal_id": "5", "status": "won", "amount": 1.0, "closed": "2027-01-31"},
+        ]
+    )
     q = ck.deal_count(deals, freq="Q", fiscal_year_start=2).set_index("period")
     assert q.loc["FY2026 Q4", "won_count"] == 1
     assert q.loc["FY2027 Q1", "won_count"] == 2
@@ -255,20 +359,24 @@ def test_fiscal_boundaries_february_start():
 
 
 def test_iso_weeks_and_calendar_labels():
-    deals = deals_from([
-        {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2024-12-29"},  # Sunday, 2024-W52
-        {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2024-12-30"},  # Monday, 2025-W01
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2024-12-29"},  # Sunday, 2024-W52
+            {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2024-12-30"},  # Monday, 2025-W01
+        ]
+    )
     w = ck.deal_count(deals, freq="W")
     assert w["period"].tolist() == ["2024-W52", "2025-W01"] and w["won_count"].tolist() == [1, 1]
     assert w["period_start"].tolist() == [T("2024-12-23"), T("2024-12-30")]
 
 
 def test_outcome_kpis_exclude_closed_deals_without_close_date_only_when_periods_apply():
-    deals = deals_from([
-        {"deal_id": "1", "status": "won", "amount": 10.0, "closed": "2024-03-01"},
-        {"deal_id": "2", "status": "lost", "amount": 10.0},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 10.0, "closed": "2024-03-01"},
+            {"deal_id": "2", "status": "lost", "amount": 10.0},
+        ]
+    )
     everything = ck.win_rate(deals)
     assert everything["n"].tolist() == [2]
     monthly = ck.win_rate(deals, freq="M")
@@ -280,10 +388,12 @@ def test_outcome_kpis_exclude_closed_deals_without_close_date_only_when_periods_
 
 
 def test_compare_previous_and_year():
-    deals = deals_from([
-        {"deal_id": str(i), "status": "won", "amount": 10.0 * (i + 1), "closed": f"2024-{m:02d}-10"}
-        for i, m in enumerate([1, 2, 2, 3, 3, 3])
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": str(i), "status": "won", "amount": 10.0 * (i + 1), "closed": f"2024-{m:02d}-10"}
+            for i, m in enumerate([1, 2, 2, 3, 3, 3])
+        ]
+    )
     r = ck.deal_count(deals, freq="M", compare="previous", start="2024-02-01", end="2024-03-31").set_index("period")
     assert r.index.tolist() == ["2024-02", "2024-03"]  # the lookback month is not shown
     assert r.loc["2024-02", ["won_count", "won_count_prev", "won_count_change"]].tolist() == [2, 1, 1]
@@ -314,14 +424,30 @@ def test_shrinkage_keeps_two_of_two_below_thirty_eight_of_fifty():
 
     def add(partner, won, lost):
         for i in range(won):
-            rows.append({"deal_id": f"{partner}w{i}", "partner": partner, "status": "won", "amount": 1000.0, "closed": "2024-06-01"})
+            rows.append(
+                {
+                    "deal_id": f"{partner}w{i}",
+                    "partner": partner,
+                    "status": "won",
+                    "amount": 1000.0,
+                    "closed": "2024-06-01",
+                }
+            )
         for i in range(lost):
-            rows.append({"deal_id": f"{partner}l{i}", "partner": partner, "status": "lost", "amount": 1000.0, "closed": "2024-06-01"})
+            rows.append(
+                {
+                    "deal_id": f"{partner}l{i}",
+                    "partner": partner,
+                    "status": "lost",
+                    "amount": 1000.0,
+                    "closed": "2024-06-01",
+                }
+            )
 
     add("Tiny", 2, 0)
     add("Proven", 38, 12)
-    for k, (w, l) in enumerate([(20, 20), (15, 25), (22, 18), (10, 20), (30, 30), (12, 12), (8, 16), (25, 20)]):
-        add(f"Peer{k}", w, l)
+    for k, (w, lost) in enumerate([(20, 20), (15, 25), (22, 18), (10, 20), (30, 30), (12, 12), (8, 16), (25, 20)]):
+        add(f"Peer{k}", w, lost)
     r = ck.quality_score(deals_from(rows)).set_index("partner")
     assert r.loc["Tiny", "win_rate"] == 1.0 and r.loc["Proven", "win_rate"] == 0.76
     assert r.loc["Tiny", "win_rate_shrunk"] < r.loc["Proven", "win_rate_shrunk"]
@@ -341,12 +467,14 @@ def test_quality_weights_are_an_argument():
 
 
 def test_seasonality_by_hand():
-    deals = deals_from([
-        {"deal_id": "1", "unit": "EMEA", "status": "won", "closed": "2023-07-01"},
-        {"deal_id": "2", "unit": "EMEA", "status": "won", "closed": "2024-07-09"},
-        {"deal_id": "3", "unit": "EMEA", "status": "lost", "closed": "2024-01-09"},
-        {"deal_id": "4", "unit": "APAC", "status": "lost", "closed": "2024-07-19"},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "unit": "EMEA", "status": "won", "closed": "2023-07-01"},
+            {"deal_id": "2", "unit": "EMEA", "status": "won", "closed": "2024-07-09"},
+            {"deal_id": "3", "unit": "EMEA", "status": "lost", "closed": "2024-01-09"},
+            {"deal_id": "4", "unit": "APAC", "status": "lost", "closed": "2024-07-19"},
+        ]
+    )
     r = ck.seasonality(deals, by="unit")
     assert len(r) == 2 * 12
     emea_jul = row(r, unit="EMEA", month=7)
@@ -360,8 +488,17 @@ def test_seasonality_by_hand():
 def test_inputs_are_never_mutated():
     deals = make_deals(500, seed=1)
     before = deals.copy(deep=True)
-    for fn in (ck.deal_count, ck.average_deal_size, ck.pipeline, ck.channel_performance, ck.win_rate,
-               ck.deal_velocity, ck.quality_score, ck.deal_success, ck.kpi_table):
+    for fn in (
+        ck.deal_count,
+        ck.average_deal_size,
+        ck.pipeline,
+        ck.channel_performance,
+        ck.win_rate,
+        ck.deal_velocity,
+        ck.quality_score,
+        ck.deal_success,
+        ck.kpi_table,
+    ):
         fn(deals, freq="M")
     ck.seasonality(deals, by="unit")
     ck.pipeline_waterfall(deals)
@@ -394,13 +531,35 @@ def test_filtering_to_one_partner_equals_its_row_of_the_grouped_result():
     assert (both.loc[extra, ["won_count", "created_count", "lost_count"]] == 0).all().all()
     both = both[~extra]
     assert len(both) == len(alone)
-    for col in ["won_count", "won_amount", "open_count", "open_amount", "win_rate", "avg_deal_size", "cycle_days_median", "success_rate"]:
-        np.testing.assert_allclose(both[f"{col}_alone"].to_numpy(float), both[col].to_numpy(float), rtol=1e-12, err_msg=col)
+    for col in [
+        "won_count",
+        "won_amount",
+        "open_count",
+        "open_amount",
+        "win_rate",
+        "avg_deal_size",
+        "cycle_days_median",
+        "success_rate",
+    ]:
+        np.testing.assert_allclose(
+            both[f"{col}_alone"].to_numpy(float), both[col].to_numpy(float), rtol=1e-12, err_msg=col
+        )
 
 
 def test_explain_every_kpi():
-    for name in ("average_deal_size", "deal_count", "pipeline", "pipeline_waterfall", "channel_performance",
-                 "win_rate", "seasonality", "deal_velocity", "quality_score", "deal_success", "kpi_table"):
+    for name in (
+        "average_deal_size",
+        "deal_count",
+        "pipeline",
+        "pipeline_waterfall",
+        "channel_performance",
+        "win_rate",
+        "seasonality",
+        "deal_velocity",
+        "quality_score",
+        "deal_success",
+        "kpi_table",
+    ):
         text = ck.explain(name)
         assert f"channelkpi.{name}" in text and "formula:" in text and "date:" in text and "window:" in text
     r = ck.win_rate(deals_from(HAND), freq="M")
@@ -518,9 +677,13 @@ def test_kpi_table_matches_a_plain_python_reference_on_messy_sparse_data():
             else:
                 assert math.isnan(value), (k, col)
         n = e.get("won_count", 0) + e.get("lost_count", 0)
-        assert (math.isnan(r.win_rate) if n == 0 else r.win_rate == pytest.approx(e["won_count"] / n))
+        assert math.isnan(r.win_rate) if n == 0 else r.win_rate == pytest.approx(e["won_count"] / n)
         created = e.get("created_count", 0)
-        assert (math.isnan(r.success_rate) if created == 0 else r.success_rate == pytest.approx(e.get("cohort_won", 0) / created))
+        assert (
+            math.isnan(r.success_rate)
+            if created == 0
+            else r.success_rate == pytest.approx(e.get("cohort_won", 0) / created)
+        )
         checked += 1
     assert checked > 5000
     # the as-of pipeline for a few partners and months
@@ -554,14 +717,30 @@ def test_win_rate_matches_duckdb_sql_with_a_fiscal_year():
     assert got["n"].sum() == sql["n"].sum()
 
 
-@pytest.mark.parametrize("kpi", ["deal_count", "average_deal_size", "pipeline", "channel_performance", "win_rate",
-                                 "deal_velocity", "quality_score", "deal_success", "kpi_table", "pipeline_waterfall"])
-@pytest.mark.parametrize("options", [
-    {"by": "partner", "freq": "M"},
-    {"by": ["unit", "channel"], "freq": "Q", "start": "2023-05-17", "end": "2024-08"},
-    {"by": "owner"},
-    {"freq": "W", "fiscal_year_start": 3},
-])
+@pytest.mark.parametrize(
+    "kpi",
+    [
+        "deal_count",
+        "average_deal_size",
+        "pipeline",
+        "channel_performance",
+        "win_rate",
+        "deal_velocity",
+        "quality_score",
+        "deal_success",
+        "kpi_table",
+        "pipeline_waterfall",
+    ],
+)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"by": "partner", "freq": "M"},
+        {"by": ["unit", "channel"], "freq": "Q", "start": "2023-05-17", "end": "2024-08"},
+        {"by": "owner"},
+        {"freq": "W", "fiscal_year_start": 3},
+    ],
+)
 def test_duckdb_and_pandas_stage_one_give_identical_numbers(kpi, options):
     deals = messy_deals(seed=12)
     fn = getattr(ck, kpi)
@@ -597,11 +776,13 @@ def test_dynamics_real_win_rate_and_won_amount(realdata):
 
 
 def test_a_month_as_end_covers_the_whole_month():
-    deals = deals_from([
-        {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2025-12-20"},
-        {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2025-12-31"},
-        {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "2025-12-10"},
-    ])
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "2025-12-20"},
+            {"deal_id": "2", "status": "won", "amount": 1.0, "closed": "2025-12-31"},
+            {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "2025-12-10"},
+        ]
+    )
     # "2025-12" ends on 31 December: a start inside that month is not after it
     assert ck.deal_count(deals, start="2025-12-15", end="2025-12")["won_count"].tolist() == [2]
 

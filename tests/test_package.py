@@ -11,20 +11,58 @@ import channelkpi as ck
 
 def test_public_surface_is_curated():
     assert sorted(ck.__all__) == sorted(
-        ["COLUMNS", "DEFAULT_CHANNEL_MAP", "DEFAULT_QUALITY_WEIGHTS", "ChannelKPIError", "ColumnError",
-         "CurrencyError", "DetectionError", "FileFormatError", "LoadResult", "SchemaError", "SourceInfo",
-         "PreparedDeals", "ValueParseError", "average_deal_size", "channel_map_table", "channel_performance", "cycle_distribution", "deal_count",
-         "deal_success", "deal_velocity", "empty_deals", "explain", "kpi_table", "load_crm", "pipeline",
-         "pipeline_waterfall", "prepare", "quality_score", "read_crm", "read_parquet", "read_targets", "report", "seasonality", "to_parquet", "validate_deals",
-         "win_rate"]
+        [
+            "COLUMNS",
+            "DEFAULT_CHANNEL_MAP",
+            "DEFAULT_QUALITY_WEIGHTS",
+            "ChannelKPIError",
+            "ColumnError",
+            "CurrencyError",
+            "DetectionError",
+            "FileFormatError",
+            "LoadResult",
+            "SchemaError",
+            "SourceInfo",
+            "PreparedDeals",
+            "ValueParseError",
+            "average_deal_size",
+            "channel_map_table",
+            "channel_performance",
+            "cycle_distribution",
+            "deal_count",
+            "deal_success",
+            "deal_velocity",
+            "empty_deals",
+            "explain",
+            "kpi_table",
+            "load_crm",
+            "pipeline",
+            "pipeline_waterfall",
+            "prepare",
+            "quality_score",
+            "read_crm",
+            "read_parquet",
+            "read_targets",
+            "report",
+            "seasonality",
+            "to_parquet",
+            "validate_deals",
+            "win_rate",
+        ]
     )
     for name in ck.__all__:
         assert hasattr(ck, name)
 
 
 def test_error_family():
-    for cls in (ck.FileFormatError, ck.DetectionError, ck.ColumnError, ck.SchemaError,
-                ck.ValueParseError, ck.CurrencyError):
+    for cls in (
+        ck.FileFormatError,
+        ck.DetectionError,
+        ck.ColumnError,
+        ck.SchemaError,
+        ck.ValueParseError,
+        ck.CurrencyError,
+    ):
         assert issubclass(cls, ck.ChannelKPIError) and issubclass(cls, ValueError)
 
 

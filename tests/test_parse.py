@@ -72,7 +72,11 @@ def test_infinite_and_boolean_values_are_not_amounts():
 
 def test_currency_names():
     assert [normalize_currency(v) for v in ["US Dollar", "Euro", "£", "usd", "xyz", ""]][:5] == [
-        "USD", "EUR", "GBP", "USD", "XYZ"
+        "USD",
+        "EUR",
+        "GBP",
+        "USD",
+        "XYZ",
     ]
 
 
@@ -85,7 +89,9 @@ def iso(result):
 
 
 def test_iso_dates_and_datetimes_with_offsets():
-    r = dates("2017-03-01", "2024-01-22T16:14:25.000+0000", "2024-01-22T23:59:00Z", "2026-03-01 10:00:00", "2024-08-27 14:05")
+    r = dates(
+        "2017-03-01", "2024-01-22T16:14:25.000+0000", "2024-01-22T23:59:00Z", "2026-03-01 10:00:00", "2024-08-27 14:05"
+    )
     assert iso(r) == ["2017-03-01", "2024-01-22", "2024-01-22", "2026-03-01", "2024-08-27"]
 
 
@@ -133,7 +139,11 @@ def test_contradicting_orders_are_errors():
 
 
 def test_excel_cells_month_names_and_serials():
-    r = parse_dates(pd.Series([dt.datetime(2024, 3, 31, 15, 0), dt.date(2024, 4, 1), "31-Mar-2024", "Mar 31, 2024", 45383], dtype=object))
+    r = parse_dates(
+        pd.Series(
+            [dt.datetime(2024, 3, 31, 15, 0), dt.date(2024, 4, 1), "31-Mar-2024", "Mar 31, 2024", 45383], dtype=object
+        )
+    )
     assert iso(r) == ["2024-03-31", "2024-04-01", "2024-03-31", "2024-03-31", "2024-04-01"]
 
 

@@ -35,8 +35,9 @@ def test_a_missing_level_value_is_its_own_group_and_not_matched_by_a_filter(deal
     prepared = ck.prepare(d)
     got = ck.deal_count(prepared, by="owner").set_index("owner")
     assert got.loc["(none)", "created_count"] == 45
-    pd.testing.assert_frame_equal(ck.deal_count(prepared, by="owner"), ck.deal_count(d, by="owner", engine="pandas"),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        ck.deal_count(prepared, by="owner"), ck.deal_count(d, by="owner", engine="pandas"), check_dtype=False
+    )
     only = ck.deal_count(prepared, where={"owner": ["(none)"]})
     assert only["created_count"].iloc[0] == 5  # the filter keeps the written value, not the missing ones
     assert only.equals(ck.deal_count(d, where={"owner": ["(none)"]}, engine="pandas"))
@@ -49,7 +50,9 @@ def test_errors_say_how_to_fix_them(deals):
         ck.win_rate(ck.prepare(deals), columns={"x": "partner"})
     renamed = deals.rename(columns={"partner": "PARTNER_NAME"})
     prepared = ck.prepare(renamed, columns={"PARTNER_NAME": "partner"})
-    pd.testing.assert_frame_equal(ck.win_rate(prepared, by="partner"), ck.win_rate(deals, by="partner"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        ck.win_rate(prepared, by="partner"), ck.win_rate(deals, by="partner"), check_dtype=False
+    )
     bad = deals.assign(status=deals["status"].astype(str).where(deals.index > 2, "pending"))
     with pytest.raises(ck.SchemaError, match=r"'pending' \(3 rows\)"):
         ck.win_rate(ck.prepare(bad))

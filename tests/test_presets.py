@@ -60,7 +60,9 @@ def test_salesforce_report():
 
 
 def test_salesforce_report_multicurrency_is_never_summed():
-    text = SF_REPORT.replace('"Globex - WiFi","","Closed Lost","Q2-2024","USD"', '"Globex - WiFi","","Closed Lost","Q2-2024","EUR"')
+    text = SF_REPORT.replace(
+        '"Globex - WiFi","","Closed Lost","Q2-2024","USD"', '"Globex - WiFi","","Closed Lost","Q2-2024","EUR"'
+    )
     with pytest.raises(CurrencyError, match=r"several currencies \(USD: 2 rows, EUR: 1 rows\)") as info:
         load(text)
     assert "fx=" in str(info.value)
@@ -80,7 +82,7 @@ def test_salesforce_report_multicurrency_is_never_summed():
 def test_salesforce_report_prefers_converted_amounts():
     text = (
         "Opportunity ID,Stage,Amount Currency,Amount,Amount (Converted) Currency,Amount (Converted),Close Date\n"
-        "1,Closed Won,EUR,\"1,000.00\",USD,\"1,100.00\",1/31/2024\n2,Closed Won,USD,500.00,USD,500.00,1/31/2024\n"
+        '1,Closed Won,EUR,"1,000.00",USD,"1,100.00",1/31/2024\n2,Closed Won,USD,500.00,USD,500.00,1/31/2024\n'
     )
     r = load(text)
     assert r.deals["amount"].tolist() == [1100.0, 500.0]
@@ -327,7 +329,13 @@ def test_generic_with_columns_and_stage_map():
     text = "Ref;Reseller;Phase;Worth;Signed on\nX1;Acme;Signed;1.500,00;31.01.2024\nX2;Acme;Dropped;200,00;15.02.2024\nX3;Beta;Talking;50,00;\n"
     r = load(
         text,
-        columns={"Ref": "deal_id", "Reseller": "partner", "Phase": "stage", "Worth": "amount", "Signed on": "close_date"},
+        columns={
+            "Ref": "deal_id",
+            "Reseller": "partner",
+            "Phase": "stage",
+            "Worth": "amount",
+            "Signed on": "close_date",
+        },
         stage_map={"Signed": "won", "Dropped": "lost"},
     )
     d = by_id(r)
@@ -343,7 +351,10 @@ def test_unknown_status_value_is_an_error_naming_row_column_value_fix():
     e = info.value
     assert (e.row, e.column, e.value) == (3, "status", "Abandoned")
     assert "stage_map={'Abandoned'" in str(e)
-    assert load("id,status\na,won\nb,Abandoned\n", stage_map={"abandoned": "lost"}).deals["status"].tolist() == ["won", "lost"]
+    assert load("id,status\na,won\nb,Abandoned\n", stage_map={"abandoned": "lost"}).deals["status"].tolist() == [
+        "won",
+        "lost",
+    ]
 
 
 def test_bad_stage_map_value():
@@ -442,7 +453,9 @@ def test_stage_history_keeps_each_deals_latest_state(newest_first):
 def test_grain_can_be_chosen():
     r = ck.load_crm(HISTORY.encode(), grain="line_items")
     assert by_id(r).loc["006A", "amount"] == 3400.0
-    line_items = "Opportunity ID,Stage,Product,Amount,Close Date\n1,Closed Won,A,10,1/31/2024\n1,Closed Won,B,5,1/31/2024\n"
+    line_items = (
+        "Opportunity ID,Stage,Product,Amount,Close Date\n1,Closed Won,A,10,1/31/2024\n1,Closed Won,B,5,1/31/2024\n"
+    )
     assert ck.load_crm(line_items.encode(), grain="stage_history").deals["amount"].tolist() == [5.0]
     with pytest.raises(ck.ChannelKPIError, match="grain='rows'"):
         ck.load_crm(line_items.encode(), grain="rows")

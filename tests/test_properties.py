@@ -33,7 +33,7 @@ AMOUNT_STYLES = {
     "us_dollar": lambda v: ("-" if v < 0 else "") + "$" + _us(abs(v)),
     "us_code": lambda v: "USD " + _us(v),
     "us_parens": lambda v: f"({_us(-v)})" if v < 0 else _us(v),
-    "us_trailing_space": lambda v: f'${_us(v)} ' if v >= 0 else f"-${_us(-v)} ",
+    "us_trailing_space": lambda v: f"${_us(v)} " if v >= 0 else f"-${_us(-v)} ",
     "eu": _eu,
     "eu_euro": lambda v: _eu(v) + " €",
     "eu_nbsp": lambda v: _eu(v, "\u00a0") + "\u00a0€",
@@ -43,7 +43,7 @@ AMOUNT_STYLES = {
 
 @SETTINGS
 @given(
-    cents=st.lists(st.integers(min_value=-10**11, max_value=10**11), min_size=1, max_size=30),
+    cents=st.lists(st.integers(min_value=-(10**11), max_value=10**11), min_size=1, max_size=30),
     style=st.sampled_from(sorted(AMOUNT_STYLES)),
 )
 def test_amounts_round_trip(cents, style):
@@ -108,24 +108,48 @@ def deal_tables(draw):
         if status != "open" and draw(st.integers(0, 9)) > 0:
             closed = created + dt.timedelta(days=draw(st.integers(-20, 200)))  # sometimes before created
         amount = draw(st.one_of(st.none(), st.integers(0, 10**7).map(lambda c: c / 100)))
-        rows.append({
-            "deal_id": f"D{i}",
-            "partner": draw(st.sampled_from(PARTNERS)),
-            "channel": draw(st.sampled_from(["paid", "earned", "owned", "partner", "unknown"])),
-            "status": status,
-            "created": created_value,
-            "closed": closed,
-            "expected_close": created + dt.timedelta(days=90) if status == "open" else None,
-            "amount": amount,
-            "probability": {"won": 1.0, "lost": 0.0}.get(status, draw(st.sampled_from([0.1, 0.5, 0.9]))),
-        })
-    frame = pd.DataFrame(rows, columns=["deal_id", "partner", "channel", "status", "created", "closed", "expected_close", "amount", "probability"])
+        rows.append(
+            {
+                "deal_id": f"D{i}",
+                "partner": draw(st.sampled_from(PARTNERS)),
+                "channel": draw(st.sampled_from(["paid", "earned", "owned", "partner", "unknown"])),
+                "status": status,
+                "created": created_value,
+                "closed": closed,
+                "expected_close": created + dt.timedelta(days=90) if status == "open" else None,
+                "amount": amount,
+                "probability": {"won": 1.0, "lost": 0.0}.get(status, draw(st.sampled_from([0.1, 0.5, 0.9]))),
+            }
+        )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "deal_id",
+            "partner",
+            "channel",
+            "status",
+            "created",
+            "closed",
+            "expected_close",
+            "amount",
+            "probability",
+        ],
+    )
     for col in ("created", "closed", "expected_close"):
         frame[col] = pd.to_datetime(frame[col])
     return ck.validate_deals(frame)
 
 
-ADDITIVE = ["won_count", "lost_count", "created_count", "closed_count", "open_count", "won_amount", "open_amount", "weighted_amount"]
+ADDITIVE = [
+    "won_count",
+    "lost_count",
+    "created_count",
+    "closed_count",
+    "open_count",
+    "won_amount",
+    "open_amount",
+    "weighted_amount",
+]
 RANGE = {"start": "2023-01-01", "end": "2024-12-31"}
 
 
@@ -156,7 +180,15 @@ def test_kpi_invariants(deals, seed):
         partner = deals["partner"].iloc[0]
         alone = ck.kpi_table(deals, freq="Q", where={"partner": partner}, **RANGE)
         mine = by_partner[by_partner["partner"] == partner].drop(columns="partner").reset_index(drop=True)
-        cols = [*ADDITIVE, "win_rate", "avg_deal_size", "median_deal_size", "cycle_days_median", "success_rate", "sales_velocity"]
+        cols = [
+            *ADDITIVE,
+            "win_rate",
+            "avg_deal_size",
+            "median_deal_size",
+            "cycle_days_median",
+            "success_rate",
+            "sales_velocity",
+        ]
         pd.testing.assert_frame_equal(alone[cols], mine[cols], check_dtype=False)
 
 
@@ -228,8 +260,9 @@ def test_prepared_deals_give_the_general_engines_aggregates(deals, by, freq, sta
 
     if start and end and pd.Timestamp(start) > pd.Timestamp(end):
         start = None
-    q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fys, where=where,
-                   compare="previous" if freq else None)
+    q = make_query(
+        by=by, freq=freq, start=start, end=end, fiscal_year_start=fys, where=where, compare="previous" if freq else None
+    )
     needs = {"outcomes", "flows", "lost_cycle", "cycle_hist", "coverage", "open_expected"}
     fast = aggregate(ck.prepare(deals), q, needs)
     slow = aggregate(deals, q, needs, engine="pandas")
@@ -247,7 +280,11 @@ def test_prepared_deals_give_the_general_engines_aggregates(deals, by, freq, sta
     status_keys = list(slow.status.columns[:-1])
     pd.testing.assert_frame_equal(
         fast.status.sort_values(status_keys).reset_index(drop=True).astype({"status": str}),
-        slow.status.sort_values(status_keys).reset_index(drop=True).astype({"status": str}), check_dtype=False)
+        slow.status.sort_values(status_keys).reset_index(drop=True).astype({"status": str}),
+        check_dtype=False,
+    )
     assert last_date(fast) == last_date(slow)
     for day in ("2023-06-30", "2024-02-29"):
-        pd.testing.assert_frame_equal(snapshot(fast, pd.Timestamp(day)), snapshot(slow, pd.Timestamp(day)), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            snapshot(fast, pd.Timestamp(day)), snapshot(slow, pd.Timestamp(day)), check_dtype=False
+        )

@@ -31,7 +31,7 @@ def test_salesforce_api_export(realdata):
     d = result.deals.set_index("deal_id")
     for r in rows:  # every amount as written; the five blank ones stay blank
         got = d.loc[r["Id"], "amount"]
-        assert (math.isnan(got) if r["Amount"] == "" else got == float(r["Amount"]))
+        assert math.isnan(got) if r["Amount"] == "" else got == float(r["Amount"])
     assert d["amount"].isna().sum() == sum(r["Amount"] == "" for r in rows) == 5
     # MM/DD/YY: 02/03/24 is 3 February 2024
     assert str(d.loc["006bm00000LKJNPAA5", "closed"].date()) == "2024-02-03"
@@ -46,7 +46,12 @@ def test_salesforce_stage_history_gives_the_current_deals(realdata):
     rows = plain_rows(history)
     result = ck.load_crm(history)
     s = result.summary()
-    assert (s["rows_read"], s["kept"], s["merged"], s["rejected"]) == (len(rows), len(current), len(rows) - len(current), 0)
+    assert (s["rows_read"], s["kept"], s["merged"], s["rejected"]) == (
+        len(rows),
+        len(current),
+        len(rows) - len(current),
+        0,
+    )
     assert set(result.ledger["reason"]) == {"stage_history"}
     d = result.deals.set_index("deal_id")
     assert set(d.index) == set(current)
@@ -87,7 +92,9 @@ def test_dynamics365_goal_amounts_parse(realdata):
     assert str(dates.values.iloc[0].date()) == "2025-01-01"
 
 
-@pytest.mark.parametrize("export", ["salesforce-devorg-powerbi/data/Opportunity.csv", "d365-contoso-coffee/data/Opportunity.csv"])
+@pytest.mark.parametrize(
+    "export", ["salesforce-devorg-powerbi/data/Opportunity.csv", "d365-contoso-coffee/data/Opportunity.csv"]
+)
 def test_prepared_real_deals_give_the_same_kpis(realdata, export):
     # real exports have what synthetic data lacks (45 lost deals without a close date, blank
     # amounts, owners in several units): the coded engine must not differ on them
@@ -96,4 +103,6 @@ def test_prepared_real_deals_give_the_same_kpis(realdata, export):
     for options in ({"by": "owner", "freq": "Q"}, {"by": "unit"}, {"freq": "M", "compare": "year"}):
         got = ck.kpi_table(prepared, **options)
         assert got.attrs["channelkpi"]["engine"] == "numpy"
-        pd.testing.assert_frame_equal(got, ck.kpi_table(deals, engine="pandas", **options), check_dtype=False, rtol=1e-12)
+        pd.testing.assert_frame_equal(
+            got, ck.kpi_table(deals, engine="pandas", **options), check_dtype=False, rtol=1e-12
+        )

@@ -22,10 +22,25 @@ from channelkpi.datasets import make_sample_deals, sample_path
 
 pytest.importorskip("vl_convert")
 
-CHARTS = {"trend", "ranking", "pipeline_stage", "waterfall", "channel_mix", "channel_win_rates",
-          "seasonality", "seasonality_bands", "cycles", "cohorts"}
-HOSTILE = ["<img src=x onerror=alert(1)>", '=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)",
-           "-2+3"]
+CHARTS = {
+    "trend",
+    "ranking",
+    "pipeline_stage",
+    "waterfall",
+    "channel_mix",
+    "channel_win_rates",
+    "seasonality",
+    "seasonality_bands",
+    "cycles",
+    "cohorts",
+}
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    '=HYPERLINK("http://evil.example","x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)",
+    "-2+3",
+]
 
 
 def plain_2025():
@@ -83,10 +98,26 @@ class Tables(HTMLParser):
 def made(tmp_path_factory):
     """The monthly-review command of the README, run once: HTML, Excel, PNG and SVG."""
     out = tmp_path_factory.mktemp("review")
-    args = ["report", str(sample_path("salesforce")), "--targets", str(sample_path("targets")),
-            "--from", "2025-01", "--to", "2025-12", "--freq", "Q",
-            "-o", str(out / "review.html"), "-o", str(out / "review.xlsx"),
-            "--png", str(out / "png"), "--svg", str(out / "svg")]
+    args = [
+        "report",
+        str(sample_path("salesforce")),
+        "--targets",
+        str(sample_path("targets")),
+        "--from",
+        "2025-01",
+        "--to",
+        "2025-12",
+        "--freq",
+        "Q",
+        "-o",
+        str(out / "review.html"),
+        "-o",
+        str(out / "review.xlsx"),
+        "--png",
+        str(out / "png"),
+        "--svg",
+        str(out / "svg"),
+    ]
     proc = subprocess.run([sys.executable, "-m", "channelkpi.cli", *args], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     return out, proc
@@ -95,7 +126,16 @@ def made(tmp_path_factory):
 def test_command_reports_progress_and_writes_everything(made):
     out, proc = made
     assert proc.stdout == ""
-    for step in ("reading", "rows split into 17 columns", "reconciling", "3,126 rows read", "computing the KPIs", "drawing 10 charts", "wrote", "wrote 20 images"):
+    for step in (
+        "reading",
+        "rows split into 17 columns",
+        "reconciling",
+        "3,126 rows read",
+        "computing the KPIs",
+        "drawing 10 charts",
+        "wrote",
+        "wrote 20 images",
+    ):
         assert step in proc.stderr
     assert (out / "review.html").stat().st_size > 10_000
     assert (out / "review.xlsx").stat().st_size > 10_000
@@ -104,15 +144,27 @@ def test_command_reports_progress_and_writes_everything(made):
 def test_html_is_self_contained(made):
     html = (made[0] / "review.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
-    for pattern in (r"<script", r"<link", r"@import", r"url\((?!#)", r"\bsrc\s*=", r"<iframe", r"<object", r"<img",
-                    r"href=\"(?!#)"):
+    for pattern in (
+        r"<script",
+        r"<link",
+        r"@import",
+        r"url\((?!#)",
+        r"\bsrc\s*=",
+        r"<iframe",
+        r"<object",
+        r"<img",
+        r"href=\"(?!#)",
+    ):
         assert not re.search(pattern, html, re.IGNORECASE), pattern
     # clip paths point into their own chart: ids are unique on the page
     ids = re.findall(r'\bid="([^"]+)"', html)
     assert ids and len(ids) == len(set(ids))
     assert set(re.findall(r"url\(#([^)]+)\)", html)) <= set(ids)
     # the only URLs are the XML namespaces inline SVG declares: nothing to fetch
-    assert set(re.findall(r"https?://[^\s\"'<>)]+", html)) <= {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+    assert set(re.findall(r"https?://[^\s\"'<>)]+", html)) <= {
+        "http://www.w3.org/2000/svg",
+        "http://www.w3.org/1999/xlink",
+    }
     assert html.count("<svg") == len(CHARTS)
 
 
@@ -141,8 +193,16 @@ def test_html_has_the_expected_numbers(made):
     ranks = [int(r[1]) for r in body]
     assert ranks == sorted(ranks)
     # definitions of all eight KPIs and the ledger summary
-    for title in ("Average deal size", "Deal count", "Opportunity pipeline", "Marketing channels",
-                  "Close rate (win rate)", "Deal velocity", "Quality score", "Deal success"):
+    for title in (
+        "Average deal size",
+        "Deal count",
+        "Opportunity pipeline",
+        "Marketing channels",
+        "Close rate (win rate)",
+        "Deal velocity",
+        "Quality score",
+        "Deal success",
+    ):
         assert f"<dt>{title}" in html
     assert "3,126 rows read = 3,123 kept + 0 merged + 3 rejected" in html
     assert parser.tables["ck-table ck-ledger"][1] == ["rejected", "footer", "3"]
@@ -151,9 +211,22 @@ def test_html_has_the_expected_numbers(made):
 def test_workbook_sheets_formats_and_values(made):
     book = load_workbook(made[0] / "review.xlsx")
     assert book.sheetnames == [
-        "Summary", "About", "Scorecard", "KPIs by period", "Totals by period", "Pipeline by stage",
-        "Pipeline waterfall", "Targets", "Channel mix", "Channel win rates", "Seasonality by unit", "Seasonality",
-        "Cycle lengths", "Deal success cohorts", "Definitions", "Ledger",
+        "Summary",
+        "About",
+        "Scorecard",
+        "KPIs by period",
+        "Totals by period",
+        "Pipeline by stage",
+        "Pipeline waterfall",
+        "Targets",
+        "Channel mix",
+        "Channel win rates",
+        "Seasonality by unit",
+        "Seasonality",
+        "Cycle lengths",
+        "Deal success cohorts",
+        "Definitions",
+        "Ledger",
     ]
     for ws in book.worksheets:
         assert ws.freeze_panes == "A2", ws.title
@@ -180,7 +253,12 @@ def test_workbook_sheets_formats_and_values(made):
     assert summary["Deals won"].value == sum(c for c, _ in won.values())
     targets = book["Targets"]
     head = [c.value for c in targets[1]]
-    assert [r[head.index("period")].value for r in targets.iter_rows(min_row=2)] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4"]
+    assert [r[head.index("period")].value for r in targets.iter_rows(min_row=2)] == [
+        "2025-Q1",
+        "2025-Q2",
+        "2025-Q3",
+        "2025-Q4",
+    ]
     assert targets.cell(2, head.index("period_start") + 1).number_format == "yyyy-mm-dd"
     assert targets.cell(2, head.index("period_start") + 1).value == datetime.datetime(2025, 1, 1)
     defs = [r[0].value for r in book["Definitions"].iter_rows(min_row=2)]
@@ -204,11 +282,11 @@ def test_images_are_valid(made):
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
     deals = make_sample_deals().copy()
-    partners = sorted(deals["partner"].unique())[:len(HOSTILE)]
+    partners = sorted(deals["partner"].unique())[: len(HOSTILE)]
     deals["partner"] = deals["partner"].replace(dict(zip(partners, HOSTILE, strict=True)))
     deals["owner"] = deals["owner"].astype(object)
     for i, name in enumerate(HOSTILE):  # the report is by owner: these names fill its sheets
-        deals.loc[deals.index[i * 200:(i + 1) * 200], "owner"] = name
+        deals.loc[deals.index[i * 200 : (i + 1) * 200], "owner"] = name
     out = tmp_path_factory.mktemp("hostile")
     ck.report(deals, path=[out / "r.html", out / "r.xlsx"], by="owner")
     return out

@@ -9,8 +9,20 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import make_deals, make_sample_deals, sample_path, write_sample
 
-COMPARED = ["partner", "owner", "department", "unit", "channel", "source", "status", "created",
-            "closed", "expected_close", "amount", "probability"]
+COMPARED = [
+    "partner",
+    "owner",
+    "department",
+    "unit",
+    "channel",
+    "source",
+    "status",
+    "created",
+    "closed",
+    "expected_close",
+    "amount",
+    "probability",
+]
 
 
 @pytest.fixture(scope="module")

@@ -211,7 +211,9 @@ def _choose_preset(headers: list[str], source: str, columns: Mapping | None, fil
             file=file,
             fix=f"pass source= one of {tied}",
         )
-    hits = [h for h, n in zip(headers, normed) if n in best.signature or (best.prefixes and n.startswith(best.prefixes))]
+    hits = [
+        h for h, n in zip(headers, normed) if n in best.signature or (best.prefixes and n.startswith(best.prefixes))
+    ]
     return best, f"headers {', '.join(repr(h) for h in hits[:4])} match the {best.label}"
 
 
@@ -281,8 +283,9 @@ def _map_columns(raw: RawTable, preset: Preset, columns: Mapping | None) -> tupl
 
 
 # --------------------------------------------------------------------------- outcome
-def _status_from_words(values: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable,
-                       *, strict: bool) -> tuple[pd.Series, pd.Series]:
+def _status_from_words(
+    values: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable, *, strict: bool
+) -> tuple[pd.Series, pd.Series]:
     """Map status words. Returns (status or NaN, deleted mask)."""
     keys = _map_unique(values, norm)
     out = _map_unique(keys, lambda k: stage_map.get(k) or STATUS_WORDS.get(k))
@@ -304,8 +307,9 @@ def _status_from_words(values: pd.Series, stage_map: dict[str, str], header: str
     return out, deleted
 
 
-def _status_from_stage(stages: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable,
-                       need: pd.Series, warnings: list[str]) -> pd.Series:
+def _status_from_stage(
+    stages: pd.Series, stage_map: dict[str, str], header: str, raw: RawTable, need: pd.Series, warnings: list[str]
+) -> pd.Series:
     keys = _map_unique(stages, norm)
     known = {**DEFAULT_STAGE_MAP, **{k: v for k, v in STATUS_WORDS.items() if v != "open"}, **stage_map}
     out = keys.map(known).astype(object)
@@ -348,8 +352,9 @@ def _status_from_stage(stages: pd.Series, stage_map: dict[str, str], header: str
     return out
 
 
-def _derive_status(cols: dict[str, pd.Series], mapping: dict[str, str], stage_map: dict[str, str],
-                   raw: RawTable, warnings: list[str]) -> tuple[pd.Series, pd.Series, str]:
+def _derive_status(
+    cols: dict[str, pd.Series], mapping: dict[str, str], stage_map: dict[str, str], raw: RawTable, warnings: list[str]
+) -> tuple[pd.Series, pd.Series, str]:
     status = pd.Series(np.nan, index=raw.frame.index, dtype=object)
     deleted = pd.Series(False, index=raw.frame.index)
     used = []
@@ -371,7 +376,10 @@ def _derive_status(cols: dict[str, pd.Series], mapping: dict[str, str], stage_ma
             hdr = mapping["won_flag"] if not (closed is not None and bad_c[i]) else mapping["closed_flag"]
             raise ValueParseError(
                 "a won/closed flag is neither true nor false",
-                file=raw.file, row=int(raw.rows[i]), column=hdr, value=raw.frame[hdr].iloc[i],
+                file=raw.file,
+                row=int(raw.rows[i]),
+                column=hdr,
+                value=raw.frame[hdr].iloc[i],
                 fix="use TRUE/FALSE, true/false, 1/0 or yes/no in the flag columns",
             )
         s = pd.Series(np.nan, index=raw.frame.index, dtype=object)
@@ -532,7 +540,8 @@ def load_crm(
         (r, "rejected", reason_, detail, None) for r, reason_, detail in raw.rejected
     ]
     dropped = [
-        h for h in raw.headers
+        h
+        for h in raw.headers
         if preset.drop_prefixes and norm(h).startswith(preset.drop_prefixes) and h not in mapping.values()
     ]
     if dropped:
@@ -564,8 +573,15 @@ def load_crm(
     rejected_mask |= empty_row
     no_status = ids.notna() & status.isna() & ~deleted
     for i in np.flatnonzero(no_status.to_numpy()):
-        ledger.append((int(raw.rows[i]), "rejected", "no_status",
-                       f"the status/stage cells are empty ({status_from} decide open/won/lost)", ids.iloc[i]))
+        ledger.append(
+            (
+                int(raw.rows[i]),
+                "rejected",
+                "no_status",
+                f"the status/stage cells are empty ({status_from} decide open/won/lost)",
+                ids.iloc[i],
+            )
+        )
     rejected_mask |= no_status
     for i in np.flatnonzero((deleted & ~rejected_mask).to_numpy()):
         ledger.append((int(raw.rows[i]), "rejected", "deleted", "the CRM marks this deal as deleted", ids.iloc[i]))
@@ -720,14 +736,20 @@ def _read_column(values: pd.Series, header: str, raw: RawTable, warnings: list[s
         if exc.value is not None:
             hit = np.flatnonzero(values.astype(str).str.strip().to_numpy() == str(exc.value).strip())
             row = int(raw.rows[hit[0]]) if len(hit) else None
-        raise ValueParseError(exc.problem, file=raw.file, row=row, column=header, value=exc.value, fix=exc.fix) from None
+        raise ValueParseError(
+            exc.problem, file=raw.file, row=row, column=header, value=exc.value, fix=exc.fix
+        ) from None
     if parsed.bad.any():
         if parsed.bad.sum() == values.notna().sum():
             i = np.flatnonzero(parsed.bad)[0]
             noun = "number" if what == "amount" else what
             raise ValueParseError(
                 f"no value in this {what} column could be read as a {noun}",
-                file=raw.file, row=int(raw.rows[i]), column=header, value=values.iloc[i], fix=fix,
+                file=raw.file,
+                row=int(raw.rows[i]),
+                column=header,
+                value=values.iloc[i],
+                fix=fix,
             )
         warnings.append(
             f"{header!r}: {int(parsed.bad.sum())} value(s) are not {what}s and were left empty "
@@ -740,7 +762,12 @@ def _read_column(values: pd.Series, header: str, raw: RawTable, warnings: list[s
 
 def _parse_date_column(values: pd.Series, header: str, raw: RawTable, dayfirst, tz, warnings) -> pd.Series:
     parsed = _read_column(
-        values, header, raw, warnings, lambda v: parse_dates(v, dayfirst=dayfirst, tz=tz), what="date",
+        values,
+        header,
+        raw,
+        warnings,
+        lambda v: parse_dates(v, dayfirst=dayfirst, tz=tz),
+        what="date",
         fix="map the right column with columns={'their date header': '...'}, or export dates as YYYY-MM-DD",
     )
     if parsed.out_of_range is not None and parsed.out_of_range.any():
@@ -763,7 +790,12 @@ def _amounts(cols, mapping, status, raw: RawTable, warnings) -> tuple[pd.Series,
 
     def parse(role):
         return _read_column(
-            cols[role], mapping[role], raw, warnings, parse_amounts, what="amount",
+            cols[role],
+            mapping[role],
+            raw,
+            warnings,
+            parse_amounts,
+            what="amount",
             fix="map the amount column with columns={'their amount header': 'amount'}",
         )
 
@@ -795,7 +827,9 @@ def _amounts(cols, mapping, status, raw: RawTable, warnings) -> tuple[pd.Series,
             i = np.flatnonzero(clash.to_numpy())[0]
             raise ValueParseError(
                 "the amount's currency symbol disagrees with the currency column",
-                file=raw.file, row=int(raw.rows[i]), column=mapping["currency"],
+                file=raw.file,
+                row=int(raw.rows[i]),
+                column=mapping["currency"],
                 value=f"{cols['amount'].iloc[i]} vs {cols['currency'].iloc[i]}",
                 fix="fix the row, or map only one of the two",
             )
@@ -830,7 +864,9 @@ def _convert_currency(amount, cur, currency, fx, raw: RawTable, rejected, warnin
             cur = cur.where(cur.notna() | amount.isna(), reporting)
         return amount, cur
     if not reporting:
-        raise CurrencyError("fx= needs the reporting currency", file=raw.file, fix="pass currency='USD' (for example) with fx=")
+        raise CurrencyError(
+            "fx= needs the reporting currency", file=raw.file, fix="pass currency='USD' (for example) with fx="
+        )
     if isinstance(fx, pd.DataFrame):
         if not {"currency", "rate"} <= set(fx.columns):
             raise CurrencyError(
@@ -870,10 +906,16 @@ def _probability(cols, mapping, status, raw, warnings) -> pd.Series:
     if "probability" not in mapping:
         return pd.Series(np.nan, index=index)
     header = mapping["probability"]
-    raw_vals = _map_unique(cols["probability"].astype(object), lambda v: v.replace("%", "") if isinstance(v, str) else v)
+    raw_vals = _map_unique(
+        cols["probability"].astype(object), lambda v: v.replace("%", "") if isinstance(v, str) else v
+    )
     parsed = parse_amounts(raw_vals)
     p = parsed.values
-    percent = "%" in header or (p.max() > 1 if p.notna().any() else False) or cols["probability"].astype(str).str.contains("%").any()
+    percent = (
+        "%" in header
+        or (p.max() > 1 if p.notna().any() else False)
+        or cols["probability"].astype(str).str.contains("%").any()
+    )
     if percent:
         p = p / 100.0
     bad = (p < 0) | (p > 1)
@@ -943,8 +985,13 @@ def _merge_history(rows: pd.DataFrame, entries, warnings) -> pd.DataFrame:
     earlier = order[~order.index.isin(order.drop_duplicates("deal_id", keep="last").index)]
     kept_row = latest.set_index("deal_id")["_row"]
     entries.extend(
-        (int(r), "merged", "stage_history",
-         f"an earlier state of deal {i!r} (stage {st!r}); its latest state is row {int(kept_row[i])}", i)
+        (
+            int(r),
+            "merged",
+            "stage_history",
+            f"an earlier state of deal {i!r} (stage {st!r}); its latest state is row {int(kept_row[i])}",
+            i,
+        )
         for r, i, st in zip(earlier["_row"], earlier["deal_id"], earlier["stage"], strict=True)
     )
     if len(earlier):
@@ -965,16 +1012,16 @@ def _merge_duplicates(out: pd.DataFrame, raw_kept: pd.DataFrame, rows: np.ndarra
     out["_row"] = rows
     out["_sig"] = ""
     # a row's signature is all its cells as exported: equal signatures are exact repeats
-    out.loc[dup, "_sig"] = [
-        "\x1f".join(map(str, cells)) for cells in raw_kept[dup].itertuples(index=False, name=None)
-    ]
+    out.loc[dup, "_sig"] = ["\x1f".join(map(str, cells)) for cells in raw_kept[dup].itertuples(index=False, name=None)]
     d = out[dup]
     exact_drop = d.duplicated(["deal_id", "_sig"], keep="first")
     if exact_drop.any():
         first_row = d.groupby(["deal_id", "_sig"], sort=False)["_row"].transform("first")
         entries.extend(
             (int(r), "merged", "duplicate_row", f"identical to row {int(first)}; counted once", i)
-            for r, first, i in zip(d.loc[exact_drop, "_row"], first_row[exact_drop], d.loc[exact_drop, "deal_id"], strict=True)
+            for r, first, i in zip(
+                d.loc[exact_drop, "_row"], first_row[exact_drop], d.loc[exact_drop, "deal_id"], strict=True
+            )
         )
     d = d[~exact_drop]
     size = d.groupby("deal_id", sort=False)["deal_id"].transform("size")
@@ -1026,7 +1073,9 @@ def _merge_line_items(multi: pd.DataFrame, entries) -> tuple[pd.DataFrame, list]
     for c in ("partner", "owner", "department", "unit", "source", "stage", "currency", "channel"):
         merged[c] = by_deal[c].first()  # the first value that is there (GroupBy.first skips missing ones)
     rank = multi["status"].astype(str).map(_STATUS_RANK)
-    best = multi.loc[rank.groupby(multi["deal_id"], sort=False).idxmin(), ["deal_id", "status"]].set_index("deal_id")["status"]
+    best = multi.loc[rank.groupby(multi["deal_id"], sort=False).idxmin(), ["deal_id", "status"]].set_index("deal_id")[
+        "status"
+    ]
     statuses = by_deal["status"].unique()
     conflicts = [
         (i, sorted(map(str, statuses[i])), str(best[i]), int(merged.at[i, "_row"]))
@@ -1059,8 +1108,7 @@ def _quality_warnings(out: pd.DataFrame, warnings: list[str]) -> None:
     closed_no_date = out["status"].isin(["won", "lost"]) & out["closed"].isna()
     if closed_no_date.any():
         warnings.append(
-            f"{int(closed_no_date.sum())} won/lost deal(s) have no close date; period KPIs exclude "
-            "them (no_close_date)"
+            f"{int(closed_no_date.sum())} won/lost deal(s) have no close date; period KPIs exclude them (no_close_date)"
         )
     for col in ("created", "closed", "expected_close"):
         d = out[col]
@@ -1072,10 +1120,14 @@ def _quality_warnings(out: pd.DataFrame, warnings: list[str]) -> None:
             warnings.append(f"{col}: {int(late.sum())} date(s) more than 10 years ahead (latest {d.max().date()})")
     neg = out["amount"] < 0
     if neg.any():
-        warnings.append(f"{int(neg.sum())} deal(s) have a negative amount (e.g. {', '.join(map(repr, out.loc[neg, 'deal_id'].head(3)))})")
+        warnings.append(
+            f"{int(neg.sum())} deal(s) have a negative amount (e.g. {', '.join(map(repr, out.loc[neg, 'deal_id'].head(3)))})"
+        )
     huge = out["amount"].abs() > 1e11
     if huge.any():
-        warnings.append(f"{int(huge.sum())} deal(s) have an amount above 100 billion (e.g. {out.loc[huge, 'deal_id'].iloc[0]!r})")
+        warnings.append(
+            f"{int(huge.sum())} deal(s) have an amount above 100 billion (e.g. {out.loc[huge, 'deal_id'].iloc[0]!r})"
+        )
     no_amount_won = (out["status"] == "won") & out["amount"].isna()
     if no_amount_won.any():
         warnings.append(f"{int(no_amount_won.sum())} won deal(s) have no amount; value KPIs exclude them (no_amount)")

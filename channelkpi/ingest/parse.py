@@ -44,25 +44,72 @@ _SPACES = re.compile(r"[\s\u00a0\u2007\u202f\u2009]+")
 
 #: Currency symbols and names -> ISO 4217 codes. ``$`` alone is read as USD.
 CURRENCY_NAMES: dict[str, str] = {
-    "$": "USD", "us$": "USD", "usd": "USD", "us dollar": "USD", "u.s. dollar": "USD",
-    "dollar": "USD", "us dollars": "USD",
-    "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR",
-    "£": "GBP", "gbp": "GBP", "british pound": "GBP", "pound sterling": "GBP",
+    "$": "USD",
+    "us$": "USD",
+    "usd": "USD",
+    "us dollar": "USD",
+    "u.s. dollar": "USD",
+    "dollar": "USD",
+    "us dollars": "USD",
+    "€": "EUR",
+    "eur": "EUR",
+    "euro": "EUR",
+    "euros": "EUR",
+    "£": "GBP",
+    "gbp": "GBP",
+    "british pound": "GBP",
+    "pound sterling": "GBP",
     "british pound sterling": "GBP",
-    "¥": "JPY", "jpy": "JPY", "japanese yen": "JPY", "yen": "JPY",
-    "₹": "INR", "inr": "INR", "indian rupee": "INR",
-    "chf": "CHF", "swiss franc": "CHF", "fr.": "CHF",
-    "c$": "CAD", "ca$": "CAD", "cad": "CAD", "canadian dollar": "CAD",
-    "a$": "AUD", "au$": "AUD", "aud": "AUD", "australian dollar": "AUD",
-    "nz$": "NZD", "nzd": "NZD", "new zealand dollar": "NZD",
-    "r$": "BRL", "brl": "BRL", "brazilian real": "BRL",
-    "zł": "PLN", "pln": "PLN", "polish zloty": "PLN",
-    "kč": "CZK", "czk": "CZK", "czech koruna": "CZK",
-    "sek": "SEK", "swedish krona": "SEK", "nok": "NOK", "norwegian krone": "NOK",
-    "dkk": "DKK", "danish krone": "DKK", "mxn": "MXN", "mexican peso": "MXN",
-    "cny": "CNY", "yuan renminbi": "CNY", "chinese yuan": "CNY", "sgd": "SGD",
-    "singapore dollar": "SGD", "hkd": "HKD", "hong kong dollar": "HKD", "zar": "ZAR",
-    "south african rand": "ZAR", "krw": "KRW", "₩": "KRW", "korean won": "KRW",
+    "¥": "JPY",
+    "jpy": "JPY",
+    "japanese yen": "JPY",
+    "yen": "JPY",
+    "₹": "INR",
+    "inr": "INR",
+    "indian rupee": "INR",
+    "chf": "CHF",
+    "swiss franc": "CHF",
+    "fr.": "CHF",
+    "c$": "CAD",
+    "ca$": "CAD",
+    "cad": "CAD",
+    "canadian dollar": "CAD",
+    "a$": "AUD",
+    "au$": "AUD",
+    "aud": "AUD",
+    "australian dollar": "AUD",
+    "nz$": "NZD",
+    "nzd": "NZD",
+    "new zealand dollar": "NZD",
+    "r$": "BRL",
+    "brl": "BRL",
+    "brazilian real": "BRL",
+    "zł": "PLN",
+    "pln": "PLN",
+    "polish zloty": "PLN",
+    "kč": "CZK",
+    "czk": "CZK",
+    "czech koruna": "CZK",
+    "sek": "SEK",
+    "swedish krona": "SEK",
+    "nok": "NOK",
+    "norwegian krone": "NOK",
+    "dkk": "DKK",
+    "danish krone": "DKK",
+    "mxn": "MXN",
+    "mexican peso": "MXN",
+    "cny": "CNY",
+    "yuan renminbi": "CNY",
+    "chinese yuan": "CNY",
+    "sgd": "SGD",
+    "singapore dollar": "SGD",
+    "hkd": "HKD",
+    "hong kong dollar": "HKD",
+    "zar": "ZAR",
+    "south african rand": "ZAR",
+    "krw": "KRW",
+    "₩": "KRW",
+    "korean won": "KRW",
 }
 _ISO = re.compile(r"^[A-Za-z]{3}$")
 
@@ -320,8 +367,16 @@ _NUM_RE = (
     r"(?:[ T,]+(?P<H>\d{1,2})[:.](?P<M>\d{2})(?:[:.](?P<S>\d{2})(?:[.,]\d+)?)?\s*(?P<ap>[AaPp]\.?[Mm]\.?)?)?$"
 )
 _NAMED_FORMATS = (
-    "%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%d %B %Y", "%b %d, %Y", "%B %d, %Y", "%b %d %Y",
-    "%d-%B-%Y", "%Y-%m-%d %H:%M:%S.%f", "%a %b %d %H:%M:%S %Y",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%d-%B-%Y",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%a %b %d %H:%M:%S %Y",
 )
 
 
@@ -425,6 +480,7 @@ def parse_dates(
     u_oor = np.zeros(len(uniq), bool)
 
     if len(uniq):
+
         def fill(mask, dates):
             nonlocal parsed
             take = mask & parsed.isna()
@@ -462,8 +518,7 @@ def parse_dates(
             if dayfirst is not None and evidence is not None and dayfirst != evidence:
                 ex = uniq[m_num][a_only if a_gt else b_only].iloc[0]
                 raise ValueParseError(
-                    f"dayfirst={dayfirst} but the dates are written "
-                    f"{'day' if evidence else 'month'}-first",
+                    f"dayfirst={dayfirst} but the dates are written {'day' if evidence else 'month'}-first",
                     value=ex,
                     fix=f"pass dayfirst={evidence} or leave dayfirst unset",
                 )
@@ -494,9 +549,7 @@ def parse_dates(
                 except (ValueError, pd.errors.OutOfBoundsDatetime):
                     continue
         # out-of-range years (0001-01-01, 9999-12-31 placeholders) are readable but unusable
-        yr = pd.to_numeric(
-            pd.concat([iso["y"], ymd["y"]], axis=1).bfill(axis=1).iloc[:, 0], errors="coerce"
-        )
+        yr = pd.to_numeric(pd.concat([iso["y"], ymd["y"]], axis=1).bfill(axis=1).iloc[:, 0], errors="coerce")
         u_oor = (parsed.isna() & ((yr < 1678) | (yr > 2261))).to_numpy(bool)
         lookup = pd.Series(parsed.to_numpy(), index=uniq.to_numpy())
         lookup_oor = pd.Series(u_oor, index=uniq.to_numpy())

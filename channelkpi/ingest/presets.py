@@ -41,83 +41,218 @@ def norm(header: object) -> str:
 
 #: Roles a header can be mapped to (canonical columns plus the helper roles above).
 ROLES: tuple[str, ...] = (
-    "deal_id", "partner", "owner", "department", "unit", "channel", "source", "stage", "status",
-    "created", "closed", "expected_close", "amount", "currency", "probability",
-    "close_date", "won_flag", "closed_flag", "status_reason", "won_time", "lost_time", "won_amount",
+    "deal_id",
+    "partner",
+    "owner",
+    "department",
+    "unit",
+    "channel",
+    "source",
+    "stage",
+    "status",
+    "created",
+    "closed",
+    "expected_close",
+    "amount",
+    "currency",
+    "probability",
+    "close_date",
+    "won_flag",
+    "closed_flag",
+    "status_reason",
+    "won_time",
+    "lost_time",
+    "won_amount",
 )
 
 #: Outcome words found in status columns, in several languages.
-STATUS_WORDS = MappingProxyType({
-    "won": "won", "win": "won", "closed won": "won", "gewonnen": "won", "gagné": "won",
-    "gagne": "won", "ganado": "won", "ganho": "won", "vinto": "won", "vyhraný": "won",
-    "vyhraný obchod": "won", "wygrany": "won", "vunnet": "won", "voitettu": "won",
-    "lost": "lost", "closed lost": "lost", "verloren": "lost", "perdu": "lost", "perdido": "lost",
-    "perso": "lost", "prohraný": "lost", "przegrany": "lost", "tabt": "lost", "tapt": "lost",
-    "förlorad": "lost", "menetetty": "lost",
-    "open": "open", "offen": "open", "ouvert": "open", "abierto": "open", "aberto": "open",
-    "aperto": "open", "otevřený": "open", "otwarty": "open", "öppen": "open", "avoin": "open",
-    "in progress": "open", "on hold": "open", "active": "open", "pending": "open",
-    # Dynamics 365 status reasons
-    "canceled": "lost", "cancelled": "lost", "out-sold": "lost", "outsold": "lost",
-})
+STATUS_WORDS = MappingProxyType(
+    {
+        "won": "won",
+        "win": "won",
+        "closed won": "won",
+        "gewonnen": "won",
+        "gagné": "won",
+        "gagne": "won",
+        "ganado": "won",
+        "ganho": "won",
+        "vinto": "won",
+        "vyhraný": "won",
+        "vyhraný obchod": "won",
+        "wygrany": "won",
+        "vunnet": "won",
+        "voitettu": "won",
+        "lost": "lost",
+        "closed lost": "lost",
+        "verloren": "lost",
+        "perdu": "lost",
+        "perdido": "lost",
+        "perso": "lost",
+        "prohraný": "lost",
+        "przegrany": "lost",
+        "tabt": "lost",
+        "tapt": "lost",
+        "förlorad": "lost",
+        "menetetty": "lost",
+        "open": "open",
+        "offen": "open",
+        "ouvert": "open",
+        "abierto": "open",
+        "aberto": "open",
+        "aperto": "open",
+        "otevřený": "open",
+        "otwarty": "open",
+        "öppen": "open",
+        "avoin": "open",
+        "in progress": "open",
+        "on hold": "open",
+        "active": "open",
+        "pending": "open",
+        # Dynamics 365 status reasons
+        "canceled": "lost",
+        "cancelled": "lost",
+        "out-sold": "lost",
+        "outsold": "lost",
+    }
+)
 
 #: Default stage -> outcome map for the standard stages of the supported CRMs. Keys are
 #: normalised (see :func:`norm`); any stage missing here needs ``stage_map=`` unless it is open.
-DEFAULT_STAGE_MAP = MappingProxyType({
-    # Salesforce
-    "closed won": "won", "closed lost": "lost", "closed/won": "won", "closed/lost": "lost",
-    "closed - won": "won", "closed - lost": "lost", "won": "won", "lost": "lost",
-    "closed - lost to competitor": "lost", "prospecting": "open", "qualification": "open",
-    "needs analysis": "open", "value proposition": "open", "id. decision makers": "open",
-    "perception analysis": "open", "proposal/price quote": "open", "negotiation/review": "open",
-    # HubSpot labels and internal ids
-    "appointment scheduled": "open", "qualified to buy": "open", "presentation scheduled": "open",
-    "decision maker bought-in": "open", "contract sent": "open",
-    "appointmentscheduled": "open", "qualifiedtobuy": "open", "presentationscheduled": "open",
-    "decisionmakerboughtin": "open", "contractsent": "open", "closedwon": "won",
-    "closedlost": "lost",
-    # Zoho
-    "identify decision makers": "open", "closed lost to competition": "lost",
-    "closed-won": "won", "closed-lost": "lost",
-    # Dynamics 365 business-process stages (outcome comes from Status)
-    "qualify": "open", "develop": "open", "propose": "open", "close": "open",
-    # Pipedrive default pipeline
-    "lead in": "open", "contact made": "open", "demo scheduled": "open",
-    "proposal made": "open", "negotiations started": "open",
-})
+DEFAULT_STAGE_MAP = MappingProxyType(
+    {
+        # Salesforce
+        "closed won": "won",
+        "closed lost": "lost",
+        "closed/won": "won",
+        "closed/lost": "lost",
+        "closed - won": "won",
+        "closed - lost": "lost",
+        "won": "won",
+        "lost": "lost",
+        "closed - lost to competitor": "lost",
+        "prospecting": "open",
+        "qualification": "open",
+        "needs analysis": "open",
+        "value proposition": "open",
+        "id. decision makers": "open",
+        "perception analysis": "open",
+        "proposal/price quote": "open",
+        "negotiation/review": "open",
+        # HubSpot labels and internal ids
+        "appointment scheduled": "open",
+        "qualified to buy": "open",
+        "presentation scheduled": "open",
+        "decision maker bought-in": "open",
+        "contract sent": "open",
+        "appointmentscheduled": "open",
+        "qualifiedtobuy": "open",
+        "presentationscheduled": "open",
+        "decisionmakerboughtin": "open",
+        "contractsent": "open",
+        "closedwon": "won",
+        "closedlost": "lost",
+        # Zoho
+        "identify decision makers": "open",
+        "closed lost to competition": "lost",
+        "closed-won": "won",
+        "closed-lost": "lost",
+        # Dynamics 365 business-process stages (outcome comes from Status)
+        "qualify": "open",
+        "develop": "open",
+        "propose": "open",
+        "close": "open",
+        # Pipedrive default pipeline
+        "lead in": "open",
+        "contact made": "open",
+        "demo scheduled": "open",
+        "proposal made": "open",
+        "negotiations started": "open",
+    }
+)
 
 #: Default probability (0-1) of standard stages, used when an export has no probability column.
-DEFAULT_STAGE_PROBABILITY = MappingProxyType({
-    "appointment scheduled": 0.2, "appointmentscheduled": 0.2,
-    "qualified to buy": 0.4, "qualifiedtobuy": 0.4,
-    "presentation scheduled": 0.6, "presentationscheduled": 0.6,
-    "decision maker bought-in": 0.8, "decisionmakerboughtin": 0.8,
-    "contract sent": 0.9, "contractsent": 0.9,
-    "prospecting": 0.1, "qualification": 0.1, "needs analysis": 0.2, "value proposition": 0.5,
-    "id. decision makers": 0.6, "identify decision makers": 0.6, "perception analysis": 0.7,
-    "proposal/price quote": 0.75, "negotiation/review": 0.9,
-})
+DEFAULT_STAGE_PROBABILITY = MappingProxyType(
+    {
+        "appointment scheduled": 0.2,
+        "appointmentscheduled": 0.2,
+        "qualified to buy": 0.4,
+        "qualifiedtobuy": 0.4,
+        "presentation scheduled": 0.6,
+        "presentationscheduled": 0.6,
+        "decision maker bought-in": 0.8,
+        "decisionmakerboughtin": 0.8,
+        "contract sent": 0.9,
+        "contractsent": 0.9,
+        "prospecting": 0.1,
+        "qualification": 0.1,
+        "needs analysis": 0.2,
+        "value proposition": 0.5,
+        "id. decision makers": 0.6,
+        "identify decision makers": 0.6,
+        "perception analysis": 0.7,
+        "proposal/price quote": 0.75,
+        "negotiation/review": 0.9,
+    }
+)
 
 # Headers that mean the same thing in most exports (custom fields, generic files).
 _COMMON: dict[str, tuple[str, ...]] = {
     "deal_id": ("deal_id", "deal id", "opportunity id", "record id", "id"),
     "partner": (
-        "partner", "partner name", "partner account", "partner account name", "channel partner",
-        "reseller", "partner company", "distributor", "sourcing partner", "deal partner",
+        "partner",
+        "partner name",
+        "partner account",
+        "partner account name",
+        "channel partner",
+        "reseller",
+        "partner company",
+        "distributor",
+        "sourcing partner",
+        "deal partner",
     ),
     "owner": ("owner", "deal owner", "opportunity owner", "sales rep", "salesperson", "account manager", "employee"),
     "department": ("department", "team", "sales team", "division", "owner role", "role"),
     "unit": ("unit", "business unit", "region", "territory", "territory region", "sales region", "territory name"),
     "channel": ("channel", "marketing channel", "channel segment"),
-    "source": ("source", "lead source", "original source", "original traffic source", "campaign", "source campaign", "campaign source"),
+    "source": (
+        "source",
+        "lead source",
+        "original source",
+        "original traffic source",
+        "campaign",
+        "source campaign",
+        "campaign source",
+    ),
     "stage": ("stage", "deal stage", "stage name", "pipeline stage", "sales stage"),
     "status": ("status", "deal status", "outcome", "result"),
-    "created": ("created", "created date", "create date", "created on", "creation date", "date created", "created at", "created time"),
+    "created": (
+        "created",
+        "created date",
+        "create date",
+        "created on",
+        "creation date",
+        "date created",
+        "created at",
+        "created time",
+    ),
     "closed": ("closed date", "date closed", "closed at", "closed on", "actual close date"),
     "close_date": ("close date", "closing date"),
-    "expected_close": ("expected close", "expected close date", "est. close date", "estimated close date", "forecast close date"),
+    "expected_close": (
+        "expected close",
+        "expected close date",
+        "est. close date",
+        "estimated close date",
+        "forecast close date",
+    ),
     "amount": ("amount", "value", "deal value", "deal amount", "total amount", "opportunity amount"),
-    "currency": ("currency", "currency code", "currency iso code", "deal currency", "deal currency code", "opportunity currency"),
+    "currency": (
+        "currency",
+        "currency code",
+        "currency iso code",
+        "deal currency",
+        "deal currency code",
+        "opportunity currency",
+    ),
     "probability": ("probability", "probability (%)", "win probability", "deal probability"),
     "won_flag": ("won", "is won", "iswon", "is closed won"),
     "closed_flag": ("closed", "is closed", "isclosed"),
@@ -164,7 +299,15 @@ _pd_fields = {
     "source": ("source", "source channel", "lead source", "quelle", "zdroj"),
     "stage": ("stage", "phase", "fáze"),
     "status": ("status", "stav"),
-    "created": ("deal created", "creation date", "add time", "created", "erstellungsdatum", "deal erstellt", "vytvořeno"),
+    "created": (
+        "deal created",
+        "creation date",
+        "add time",
+        "created",
+        "erstellungsdatum",
+        "deal erstellt",
+        "vytvořeno",
+    ),
     "closed": ("deal closed on", "closed on", "close time", "abgeschlossen am"),
     "won_time": ("won time", "datum des gewonnenen deals", "won date"),
     "lost_time": ("lost time", "datum des verlorenen deals", "lost date"),
@@ -179,12 +322,24 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         name="salesforce_report",
         label="Salesforce report export",
-        signature=frozenset({
-            "opportunity name", "opportunity owner", "opportunity id", "amount currency",
-            "fiscal period", "opportunity currency", "age", "amount (converted)",
-            "amount (converted) currency", "total amount currency", "created date",
-            "territory region", "partner account", "owner role",
-        }),
+        signature=frozenset(
+            {
+                "opportunity name",
+                "opportunity owner",
+                "opportunity id",
+                "amount currency",
+                "fiscal period",
+                "opportunity currency",
+                "age",
+                "amount (converted)",
+                "amount (converted) currency",
+                "total amount currency",
+                "created date",
+                "territory region",
+                "partner account",
+                "owner role",
+            }
+        ),
         aliases={
             "deal_id": ("opportunity id", "opportunity id (18)", "id"),
             "owner": ("opportunity owner", "owner full name"),
@@ -204,11 +359,26 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         name="salesforce_api",
         label="Salesforce API-style export (Data Loader, Data Export, Workbench)",
-        signature=frozenset({
-            "stagename", "iswon", "isclosed", "closedate", "createddate", "leadsource", "ownerid",
-            "accountid", "forecastcategory", "forecastcategoryname", "expectedrevenue",
-            "isdeleted", "currencyisocode", "partneraccountid", "lastmodifieddate", "opportunityid",
-        }),
+        signature=frozenset(
+            {
+                "stagename",
+                "iswon",
+                "isclosed",
+                "closedate",
+                "createddate",
+                "leadsource",
+                "ownerid",
+                "accountid",
+                "forecastcategory",
+                "forecastcategoryname",
+                "expectedrevenue",
+                "isdeleted",
+                "currencyisocode",
+                "partneraccountid",
+                "lastmodifieddate",
+                "opportunityid",
+            }
+        ),
         aliases={
             # a row with an OpportunityId is about that opportunity (a history or line-item
             # record, whose own Id is not the deal's)
@@ -230,13 +400,33 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         name="hubspot",
         label="HubSpot deals export",
-        signature=frozenset({
-            "deal stage", "dealstage", "dealname", "deal name", "createdate", "hubspot_owner_id",
-            "hs_object_id", "amount in company currency", "is closed won", "hs_is_closed_won",
-            "hs_is_closed", "is closed", "deal probability", "hs_deal_stage_probability",
-            "create date", "pipeline", "deal type", "dealtype", "original traffic source",
-            "hs_analytics_source", "deal currency code", "deal_currency_code", "amount_in_home_currency",
-        }),
+        signature=frozenset(
+            {
+                "deal stage",
+                "dealstage",
+                "dealname",
+                "deal name",
+                "createdate",
+                "hubspot_owner_id",
+                "hs_object_id",
+                "amount in company currency",
+                "is closed won",
+                "hs_is_closed_won",
+                "hs_is_closed",
+                "is closed",
+                "deal probability",
+                "hs_deal_stage_probability",
+                "create date",
+                "pipeline",
+                "deal type",
+                "dealtype",
+                "original traffic source",
+                "hs_analytics_source",
+                "deal currency code",
+                "deal_currency_code",
+                "amount_in_home_currency",
+            }
+        ),
         aliases={
             "deal_id": ("record id", "hs_object_id", "deal id"),
             "owner": ("deal owner", "hubspot_owner_id"),
@@ -252,28 +442,39 @@ PRESETS: tuple[Preset, ...] = (
             "currency": ("deal currency code", "deal_currency_code", "currency"),
             "probability": ("deal probability", "hs_deal_stage_probability"),
         },
-        note="Close Date of an open deal is only an expected date (it defaults to the end of the "
-        "creation month)",
+        note="Close Date of an open deal is only an expected date (it defaults to the end of the creation month)",
     ),
     Preset(
         name="pipedrive",
         label="Pipedrive deals export",
         signature=frozenset(),
         prefixes=_PD_PREFIXES,
-        aliases={
-            role: tuple(p + h for h in heads for p in _PD_PREFIXES) for role, heads in _pd_fields.items()
-        },
+        aliases={role: tuple(p + h for h in heads for p in _PD_PREFIXES) for role, heads in _pd_fields.items()},
         note="Deal - Status says open/won/lost; won and lost times give the close date",
     ),
     Preset(
         name="dynamics365",
         label="Dynamics 365 Sales 'Export to Excel'",
-        signature=frozenset({
-            "status reason", "est. revenue", "est. close date", "actual revenue",
-            "actual close date", "potential customer", "topic", "created on", "rating",
-            "forecast category", "purchase timeframe", "purchase process", "price list",
-            "customer need", "proposed solution", "source campaign",
-        }),
+        signature=frozenset(
+            {
+                "status reason",
+                "est. revenue",
+                "est. close date",
+                "actual revenue",
+                "actual close date",
+                "potential customer",
+                "topic",
+                "created on",
+                "rating",
+                "forecast category",
+                "purchase timeframe",
+                "purchase process",
+                "price list",
+                "customer need",
+                "proposed solution",
+                "source campaign",
+            }
+        ),
         prefixes=("(do not modify)",),
         drop_prefixes=("(do not modify)",),
         aliases={
@@ -298,10 +499,20 @@ PRESETS: tuple[Preset, ...] = (
     Preset(
         name="zoho",
         label="Zoho CRM deals export",
-        signature=frozenset({
-            "closing date", "created time", "modified time", "campaign source", "contact name",
-            "deal owner", "expected revenue", "created by", "modified by", "record id",
-        }),
+        signature=frozenset(
+            {
+                "closing date",
+                "created time",
+                "modified time",
+                "campaign source",
+                "contact name",
+                "deal owner",
+                "expected revenue",
+                "created by",
+                "modified by",
+                "record id",
+            }
+        ),
         aliases={
             "deal_id": ("record id", "deal id", "id"),
             "owner": ("deal owner",),
@@ -313,8 +524,7 @@ PRESETS: tuple[Preset, ...] = (
             "amount": ("amount",),
             "probability": ("probability (%)", "probability"),
         },
-        note="the outcome comes from Stage through the stage map (Zoho's Deal Category is not "
-        "exported)",
+        note="the outcome comes from Stage through the stage map (Zoho's Deal Category is not exported)",
     ),
 )
 

@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ..errors import FileFormatError
 __all__ = ["RawTable", "read_raw", "Source"]
 
 #: What ``load_crm`` accepts as input.
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], IO[str]]
+Source = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes] | IO[str]
 
 _DELIMITERS = (",", ";", "\t", "|")
 _FOOTER = re.compile(
@@ -211,8 +211,9 @@ def _clean_headers(raw: list[object]) -> tuple[list[str], list[str]]:
         if key in seen:
             seen[key] += 1
             new = f"{text} ({seen[key]})"
-            notes.append(f"the header {text!r} appears more than once; the copy in column "
-                         f"{_column_letter(i)} is called {new!r}")
+            notes.append(
+                f"the header {text!r} appears more than once; the copy in column {_column_letter(i)} is called {new!r}"
+            )
             text = new
         else:
             seen[key] = 1
@@ -333,11 +334,16 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
     records = grid.head(30).values.tolist()
     h = _header_index(records)
     table = RawTable(
-        frame=pd.DataFrame(), rows=np.array([], int), headers=[], file=name,
+        frame=pd.DataFrame(),
+        rows=np.array([], int),
+        headers=[],
+        file=name,
         kind=f"Excel workbook (sheet {chosen!r})",
     )
     if len(sheets) > 1 and sheet is None:
-        table.notes.append(f"the workbook has {len(sheets)} sheets; read the first, {chosen!r} (pass sheet= for another)")
+        table.notes.append(
+            f"the workbook has {len(sheets)} sheets; read the first, {chosen!r} (pass sheet= for another)"
+        )
     if h < 0:
         raise FileFormatError(
             f"sheet {chosen!r} is empty", file=name, fix="export the report with its rows, or pass sheet="
@@ -391,8 +397,15 @@ def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str
         raise FileFormatError("the file has no header row", file=name, fix="export the report with its column headers")
     raw_headers: list[object] = list(records[h])
     lines_before_data = skip_lines + line_after[h]
-    table = RawTable(frame=pd.DataFrame(), rows=np.array([], int), headers=[], file=name,
-                     kind=kind, encoding=encoding, notes=list(notes))
+    table = RawTable(
+        frame=pd.DataFrame(),
+        rows=np.array([], int),
+        headers=[],
+        file=name,
+        kind=kind,
+        encoding=encoding,
+        notes=list(notes),
+    )
     if h > 0:
         table.notes.append(f"skipped {h} title row(s) above the header (rows 1-{h})")
     ncols = len(raw_headers)
@@ -400,9 +413,19 @@ def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str
         # pandas decodes the original bytes itself: a StringIO of the text would hold it as
         # 4 bytes per character
         frame = pd.read_csv(
-            io.BytesIO(data), encoding=encoding, sep=delim, header=None, names=list(range(ncols)), skiprows=lines_before_data,
-            dtype=str, keep_default_na=False, na_values=[], skip_blank_lines=False, engine="c",
-            quotechar='"', index_col=False,
+            io.BytesIO(data),
+            encoding=encoding,
+            sep=delim,
+            header=None,
+            names=list(range(ncols)),
+            skiprows=lines_before_data,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[],
+            skip_blank_lines=False,
+            engine="c",
+            quotechar='"',
+            index_col=False,
         )
     except pd.errors.ParserError:
         frame = None
@@ -431,9 +454,12 @@ def _read_text_slow(text, delim, skip_lines, h, raw_headers, table: RawTable) ->
         extra = rec[ncols:]
         if any(c.strip() for c in extra):
             table.rejected.append(
-                (row, "too_many_fields",
-                 f"{len(rec)} fields where the header has {ncols}: an unquoted delimiter "
-                 f"{delim!r} inside a value? (first extra value {extra[0][:40]!r})")
+                (
+                    row,
+                    "too_many_fields",
+                    f"{len(rec)} fields where the header has {ncols}: an unquoted delimiter "
+                    f"{delim!r} inside a value? (first extra value {extra[0][:40]!r})",
+                )
             )
             continue
         good.append(rec[:ncols] + [""] * (ncols - len(rec)))

@@ -192,7 +192,9 @@ def explain(kpi: str) -> str:
     if isinstance(kpi, pd.DataFrame):
         meta = kpi.attrs.get("channelkpi")
         if not meta:
-            raise ChannelKPIError("this table carries no KPI definition", fix="pass a table a channelkpi KPI function returned")
+            raise ChannelKPIError(
+                "this table carries no KPI definition", fix="pass a table a channelkpi KPI function returned"
+            )
         text = str(DEFINITIONS[meta["kpi"]])
         if meta.get("variant"):
             text += f"\n  variant:   {meta['variant']}"

@@ -108,7 +108,9 @@ def make_query(*, by=None, freq=None, start=None, end=None, fiscal_year_start=1,
     where_items: list[tuple[str, tuple]] = []
     for col, values in (where or {}).items():
         if col not in COLUMNS:
-            raise ChannelKPIError(f"where= names {col!r}, which is not a deals column", fix=f"use one of {list(COLUMNS)}")
+            raise ChannelKPIError(
+                f"where= names {col!r}, which is not a deals column", fix=f"use one of {list(COLUMNS)}"
+            )
         vals = (values,) if isinstance(values, str) or not hasattr(values, "__iter__") else tuple(values)
         where_items.append((col, tuple(str(v) for v in vals)))
     lookback = 0
@@ -116,9 +118,7 @@ def make_query(*, by=None, freq=None, start=None, end=None, fiscal_year_start=1,
         if compare not in ("previous", "year"):
             raise ChannelKPIError(f"compare={compare!r}", fix="use compare='previous' or compare='year'")
         if freq is None:
-            raise ChannelKPIError(
-                "compare= needs periods", fix="pass freq='M', 'Q', 'Y' or 'W' together with compare="
-            )
+            raise ChannelKPIError("compare= needs periods", fix="pass freq='M', 'Q', 'Y' or 'W' together with compare=")
         lookback = lag(freq, compare)
     return Query(_as_levels(by), freq, start_ts, end_ts, fys, tuple(where_items), lookback)
 
@@ -161,7 +161,7 @@ def _key(col: str, q: Query) -> nw.Expr:
 
 
 def _duckdb_days(col: str) -> str:
-    return f'date_diff(\'day\', DATE \'1970-01-01\', CAST("{col}" AS DATE))'
+    return f"date_diff('day', DATE '1970-01-01', CAST(\"{col}\" AS DATE))"
 
 
 def _duckdb_key(col: str, q: Query) -> str:
@@ -269,7 +269,9 @@ def _collect(lf, order: list[str]) -> pd.DataFrame:
     for col in out.columns:
         if col in LEVELS or col == "status":
             continue
-        if col in ("n", "weeks", "cl_in", "cr_in", "cbc", "has_amount", "cl_null", "cr_null") or col.endswith(("_key", "_n")):
+        if col in ("n", "weeks", "cl_in", "cr_in", "cbc", "has_amount", "cl_null", "cr_null") or col.endswith(
+            ("_key", "_n")
+        ):
             out[col] = out[col].fillna(0).astype("int64")
         elif "cents" in col or col.endswith("_sum"):
             out[col] = out[col].astype(float).fillna(0.0)
@@ -327,13 +329,21 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
 
     if isinstance(deals, PreparedDeals):
         if columns:
-            raise ChannelKPIError("columns= does not apply to prepared deals (they have the canonical names)",
-                                  fix="pass columns= to channelkpi.prepare instead")
+            raise ChannelKPIError(
+                "columns= does not apply to prepared deals (they have the canonical names)",
+                fix="pass columns= to channelkpi.prepare instead",
+            )
         if engine == "auto" and deals.can_run(q):
             raw = deals.passes(q, needs)
             selection = raw.pop("selection")
-            return _assemble(raw, q, "numpy", raw.pop("rows_total"),
-                             timeline=selection if "flows" in needs else None, frame=selection)
+            return _assemble(
+                raw,
+                q,
+                "numpy",
+                raw.pop("rows_total"),
+                timeline=selection if "flows" in needs else None,
+                frame=selection,
+            )
         deals = deals.deals  # what the coded engine does not cover runs on the table itself
     # tables in memory (pandas, polars) are scanned in parallel query by query; sources DuckDB
     # or Spark read (Parquet, a warehouse) gain from one query whose branches run side by side
@@ -360,8 +370,16 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     parts: dict[str, tuple[object, list[str]]] = {}
     if q.where:  # the rows before the filter
         parts["rows"] = (lf.select(nw.len().alias("n")), [])
-    columns = [*levels, *(["channel"] if "channel" not in levels else []), "status", "amount", "probability",
-               "created", "closed", "expected_close"]
+    columns = [
+        *levels,
+        *(["channel"] if "channel" not in levels else []),
+        "status",
+        "amount",
+        "probability",
+        "created",
+        "closed",
+        "expected_close",
+    ]
     base = _with_dates(frame.select(columns), q).with_columns(
         # money in integer cents, rounded half up the same way on every engine (round() is
         # half-to-even on some and half-away-from-zero on others)
@@ -386,7 +404,9 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
     ).with_columns(
         # deals that can be placed on a timeline (the as-of pipeline): a created date, a close
         # date once closed, and not closed before created
-        tl=flag((nw.col("cr_null") == 0) & (nw.col("cbc") == 0) & ((nw.col("status") == "open") | (nw.col("cl_null") == 0))),
+        tl=flag(
+            (nw.col("cr_null") == 0) & (nw.col("cbc") == 0) & ((nw.col("status") == "open") | (nw.col("cl_null") == 0))
+        ),
     )
     if base.implementation.is_polars():
         # polars evaluates a lazy plan anew for each query: compute the derived columns once
@@ -451,7 +471,9 @@ def aggregate(deals, q: Query, needs: set[str], *, engine: str = "auto", columns
         # cycle lengths of closed deals in whole weeks, the last bin holding a year and more
         weeks = _floordiv(nw.col("cycle_ok"), 7).clip(upper_bound=CYCLE_WEEKS_CAP)
         parts["cycle_hist"] = (
-            base.filter(nw.col("status").is_in(["won", "lost"]) & (nw.col("cl_in") == 1) & ~nw.col("cycle_ok").is_null())
+            base.filter(
+                nw.col("status").is_in(["won", "lost"]) & (nw.col("cl_in") == 1) & ~nw.col("cycle_ok").is_null()
+            )
             .with_columns(weeks=weeks)
             .group_by(*levels, "status", "weeks")
             .agg(nw.len().alias("n")),
@@ -523,8 +545,9 @@ CREATED_FLAGS = ("cr_in", "cl_in", "cl_null", "cr_null", "cbc", "has_amount", "e
 OUTCOME_FLAGS = ("tl", "has_amount", "cyc_n")
 
 
-def _assemble(raw: dict, q: Query, used: str, rows_total: int | None, *, timeline=None, connection=None,
-              frame=None) -> Aggregates:
+def _assemble(
+    raw: dict, q: Query, used: str, rows_total: int | None, *, timeline=None, connection=None, frame=None
+) -> Aggregates:
     """The engine-independent part of stage 1: unpack the flag keys, derive the sums that follow
     from them, list the groups, check the statuses and count the exclusions.
 
@@ -548,7 +571,8 @@ def _assemble(raw: dict, q: Query, used: str, rows_total: int | None, *, timelin
     created["tl_wcents"] = created.pop("wcents") * on_timeline
     groups = (
         created[levels].drop_duplicates().sort_values(levels, kind="stable").reset_index(drop=True)
-        if levels else pd.DataFrame(index=[0])
+        if levels
+        else pd.DataFrame(index=[0])
     )
     unknown = sorted(set(map(str, created["status"].unique())) - {"open", "won", "lost"})
     if unknown:
@@ -602,15 +626,21 @@ def _closed_in_range(base, levels: list[str], by_channel: dict, lost_cycle: bool
     won = closed_in.filter(nw.col("status") == "won")
     if by_channel:  # (grouped by channel, the channel sums are the plain sums)
         won = won.with_columns(**by_channel)
-    parts = {"closed_in": (
-        won.group_by(*keys).agg(
-            nw.col("cycle_ok").median().alias("cycle_median"), nw.col("amount").median().alias("median_amount"),
-            *[nw.col(c).sum() for c in by_channel]),
-        [],
-    )}
+    parts = {
+        "closed_in": (
+            won.group_by(*keys).agg(
+                nw.col("cycle_ok").median().alias("cycle_median"),
+                nw.col("amount").median().alias("median_amount"),
+                *[nw.col(c).sum() for c in by_channel],
+            ),
+            [],
+        )
+    }
     if lost_cycle:
         parts["closed_in_lost"] = (
-            closed_in.filter(nw.col("status") == "lost").group_by(*keys).agg(nw.col("cycle_ok").median().alias("cycle_median")),
+            closed_in.filter(nw.col("status") == "lost")
+            .group_by(*keys)
+            .agg(nw.col("cycle_ok").median().alias("cycle_median")),
             [],
         )
     return parts
@@ -621,10 +651,16 @@ def last_date(agg: Aggregates) -> pd.Timestamp | None:
     if agg.engine == "numpy":
         return agg.frame.last_date()
     # a missing date counts as day 0: the minimum of the null flags says whether any date is there
-    out = _collect(agg.frame.select(
-        nw.col("cr_days").max().alias("cr_max"), nw.col("cl_days").max().alias("cl_max"),
-        nw.col("cr_null").min().alias("cr_null"), nw.col("cl_null").min().alias("cl_null"), nw.len().alias("n"),
-    ), [])
+    out = _collect(
+        agg.frame.select(
+            nw.col("cr_days").max().alias("cr_max"),
+            nw.col("cl_days").max().alias("cl_max"),
+            nw.col("cr_null").min().alias("cr_null"),
+            nw.col("cl_null").min().alias("cl_null"),
+            nw.len().alias("n"),
+        ),
+        [],
+    )
     row = out.iloc[0]
     if row["n"] == 0:  # no deals (a filter kept none): no dates
         return None
@@ -725,7 +761,9 @@ def _canonical_lazy(lf, columns):
         fill = {
             "partner": nw.lit("(direct)"),
             "channel": nw.lit("unknown"),
-            **{c: nw.lit(None, dtype=nw.String) for c in ("owner", "department", "unit", "source", "stage", "currency")},
+            **{
+                c: nw.lit(None, dtype=nw.String) for c in ("owner", "department", "unit", "source", "stage", "currency")
+            },
             **{c: nw.lit(None, dtype=nw.Datetime("us")) for c in _DATE_COLUMNS},
             **{c: nw.lit(None, dtype=nw.Float64) for c in _NUMBER_COLUMNS},
         }

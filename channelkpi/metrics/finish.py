@@ -105,7 +105,9 @@ class Frame:
         pos, keep = self._rows(table, key_col, where, shift)
         return np.bincount(pos, weights=table[column].to_numpy(float)[keep], minlength=size)
 
-    def add(self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None, shift: int = 0) -> None:
+    def add(
+        self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None, shift: int = 0
+    ) -> None:
         for src, new in columns.items():
             self.cols[new] = self.sums(table, key_col, src, where=where, shift=shift)
 
@@ -141,9 +143,19 @@ def build_frame(agg: Aggregates, keys: list[int]) -> pd.DataFrame:
     if "outcomes" in t:
         out = t["outcomes"]
         for status in ("won", "lost"):
-            rows = lambda d, s=status: ((d["status"] == s).to_numpy() & (d["cl_in"].to_numpy() == 1))  # noqa: E731
-            f.add(out, "cl_key", {"n": f"{status}_count", "amount_n": f"{status}_amount_n", "cents": f"{status}_cents",
-                                  "cycle_n": f"{status}_cycle_n", "cycle_sum": f"{status}_cycle_sum"}, where=rows)
+            rows = lambda d, s=status: (d["status"] == s).to_numpy() & (d["cl_in"].to_numpy() == 1)  # noqa: E731
+            f.add(
+                out,
+                "cl_key",
+                {
+                    "n": f"{status}_count",
+                    "amount_n": f"{status}_amount_n",
+                    "cents": f"{status}_cents",
+                    "cycle_n": f"{status}_cycle_n",
+                    "cycle_sum": f"{status}_cycle_sum",
+                },
+                where=rows,
+            )
         # medians and channel sums: their own table, of deals closed in range only
         closed_in = t["closed_in"]
         for status in ("won", "lost"):
@@ -153,20 +165,31 @@ def build_frame(agg: Aggregates, keys: list[int]) -> pd.DataFrame:
             for ch in CHANNELS:
                 f.add(closed_in, "cl_key", {f"cents_{ch}": f"won_cents_{ch}"}, where=_status_is("won"))
     if "open_expected" in t:
-        f.add(t["open_expected"], "ex_key", {"n": "open_exp_count", "amount_n": "open_exp_amount_n", "cents": "open_exp_cents"})
+        f.add(
+            t["open_expected"],
+            "ex_key",
+            {"n": "open_exp_count", "amount_n": "open_exp_amount_n", "cents": "open_exp_cents"},
+        )
         f.place(t["open_expected"], "ex_key", {"median_amount": "open_exp_median_amount"})
     if "created" in t:
         cr = t["created"]
         cohort = lambda d: d["cr_in"].to_numpy() == 1  # noqa: E731
-        f.add(cr, "cr_key", {"n": "created_count", "amount_n": "created_amount_n", "cents": "created_cents"}, where=cohort)
+        f.add(
+            cr, "cr_key", {"n": "created_count", "amount_n": "created_amount_n", "cents": "created_cents"}, where=cohort
+        )
         for status in ("won", "lost", "open"):
-            f.add(cr, "cr_key", {"n": f"cohort_{status}_count", "cents": f"cohort_{status}_cents"},
-                  where=lambda d, s=status: cohort(d) & (d["status"] == s).to_numpy())
+            f.add(
+                cr,
+                "cr_key",
+                {"n": f"cohort_{status}_count", "cents": f"cohort_{status}_cents"},
+                where=lambda d, s=status: cohort(d) & (d["status"] == s).to_numpy(),
+            )
     if agg.timeline is not None:
         _add_pipeline(f, agg)
     cols = {
         col: values.round().astype("int64")
-        if col.endswith("_count") or col.endswith("_n") or col.endswith("cents") or "cents_" in col else values
+        if col.endswith("_count") or col.endswith("_n") or col.endswith("cents") or "cents_" in col
+        else values
         for col, values in f.cols.items()
     }
     return pd.DataFrame(cols)
@@ -208,11 +231,15 @@ def _add_pipeline(f: Frame, agg: Aggregates) -> None:
             delta = ext.sums(inflow, "cr_key", src) - ext.sums(outflow, "cl_key", src)
             running = np.cumsum(np.rint(delta).astype(np.int64).reshape(ext.G, ext.K), axis=1)
             previous = np.concatenate([np.zeros((ext.G, 1), dtype=np.int64), running[:, :-1]], axis=1)
-            f.cols[open_col] = running[:, offset:offset + f.K].reshape(-1)
-            f.cols[start_col] = previous[:, offset:offset + f.K].reshape(-1)
+            f.cols[open_col] = running[:, offset : offset + f.K].reshape(-1)
+            f.cols[start_col] = previous[:, offset : offset + f.K].reshape(-1)
     for status in ("won", "lost"):
-        f.add(outflow, "cl_key", {"fs_n": f"wf_{status}_count", "fs_cents": f"wf_{status}_cents"},
-              where=lambda d, s=status: (d["status"] == s).to_numpy())
+        f.add(
+            outflow,
+            "cl_key",
+            {"fs_n": f"wf_{status}_count", "fs_cents": f"wf_{status}_cents"},
+            where=lambda d, s=status: (d["status"] == s).to_numpy(),
+        )
     f.add(inflow, "cr_key", {"so_n": "wf_created_count", "so_cents": "wf_created_cents"})
     if "next_expected" in t:
         f.add(t["next_expected"], "ex_key", {"n": "next_expected_count", "cents": "next_expected_cents"}, shift=-1)
@@ -266,7 +293,9 @@ def exclusions(agg: Aggregates, kind: str, *, value: bool = False, cycle: bool =
         reasons["no_created_date"] = count(st["cr_null"] == 1)
         reasons["no_close_date"] = count(closed & (st["cl_null"] == 1) & (st["cr_null"] == 0))
         reasons["closed_before_created"] = count((st["cbc"] == 1) & (st["cr_null"] == 0))
-        used = count(st["n"] >= 0) - sum(reasons.get(k, 0) for k in ("no_created_date", "no_close_date", "closed_before_created"))
+        used = count(st["n"] >= 0) - sum(
+            reasons.get(k, 0) for k in ("no_created_date", "no_close_date", "closed_before_created")
+        )
     return used, {k: v for k, v in reasons.items() if v}
 
 

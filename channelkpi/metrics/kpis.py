@@ -87,13 +87,17 @@ _STOCK_KEYS = [("created", "cr_key"), ("outcomes", "cl_key")]
 
 
 def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, compare, where, columns, engine):
-    q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare)
+    q = make_query(
+        by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare
+    )
     agg = aggregate(deals, q, set(needs), engine=engine, columns=columns)
     keys = grid_keys(agg, sources)
     return agg, build_frame(agg, keys)
 
 
-def _finish(df: pd.DataFrame, agg: Aggregates, columns: list[str], kpi: str, used_excluded, *, compare, extra_attrs=None) -> pd.DataFrame:
+def _finish(
+    df: pd.DataFrame, agg: Aggregates, columns: list[str], kpi: str, used_excluded, *, compare, extra_attrs=None
+) -> pd.DataFrame:
     """Select columns, add comparisons and periods, drop lookback periods, attach attrs."""
     q = agg.query
     lv = list(q.by)
@@ -127,8 +131,17 @@ def _finish(df: pd.DataFrame, agg: Aggregates, columns: list[str], kpi: str, use
 
 
 def _common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns=None):
-    return {"by": by, "freq": freq, "start": start, "end": end, "fiscal_year_start": fiscal_year_start,
-            "compare": compare, "where": where, "engine": engine, "columns": columns}
+    return {
+        "by": by,
+        "freq": freq,
+        "start": start,
+        "end": end,
+        "fiscal_year_start": fiscal_year_start,
+        "compare": compare,
+        "where": where,
+        "engine": engine,
+        "columns": columns,
+    }
 
 
 # --------------------------------------------------------------------------- measures
@@ -172,21 +185,50 @@ def _velocity(df: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- KPIs
-def deal_count(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def deal_count(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Deal count (KPI 2): won deals closed in each period, with created, closed and open counts.
 
     Returns ``won_count``, ``created_count`` (created in P), ``closed_count`` (won + lost
     closed in P) and ``open_count`` (open at the end of P; with ``freq=None`` as of ``end`` or
     the last date in the data).
     """
-    agg, df = _run(deals, {"outcomes", "created", "flows"}, _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes", "created", "flows"},
+        _OUTCOME_KEYS + _COHORT_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     cols = ["won_count", "created_count", "closed_count", "open_count"]
     return _finish(df, agg, cols, "deal_count", exclusions(agg, "outcome"), compare=compare)
 
 
-def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, basis="won", compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def average_deal_size(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    basis="won",
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Average deal size (KPI 1): won amount / won deals closed in P, with the median.
 
     ``basis="open"`` gives the mean amount of open deals expected to close in P (as some CRMs
@@ -196,18 +238,33 @@ def average_deal_size(deals, *, by=None, freq=None, start=None, end=None, fiscal
     if basis not in ("won", "open"):
         raise ChannelKPIError(f"basis={basis!r}", fix="use basis='won' (default) or basis='open'")
     if basis == "open":
-        agg, df = _run(deals, {"open_expected"}, [("open_expected", "ex_key")],
-                       **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+        agg, df = _run(
+            deals,
+            {"open_expected"},
+            [("open_expected", "ex_key")],
+            **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+        )
         df["avg_deal_size"] = _ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
         df["median_deal_size"] = df["open_exp_median_amount"]
         df["open_count"] = df["open_exp_count"]
         df["open_amount"] = _money(df["open_exp_cents"])
         df["amount_count"] = df["open_exp_amount_n"]
         cols = ["avg_deal_size", "median_deal_size", "open_count", "open_amount", "amount_count"]
-        return _finish(df, agg, cols, "average_deal_size", _open_basis(agg), compare=compare,
-                       extra_attrs={"variant": "basis='open'"})
-    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+        return _finish(
+            df,
+            agg,
+            cols,
+            "average_deal_size",
+            _open_basis(agg),
+            compare=compare,
+            extra_attrs={"variant": "basis='open'"},
+        )
+    agg, df = _run(
+        deals,
+        {"outcomes"},
+        _OUTCOME_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     cols = ["avg_deal_size", "median_deal_size", "won_count", "won_amount", "amount_count"]
     return _finish(df, agg, cols, "average_deal_size", _won_only(agg, value=True), compare=compare)
@@ -243,7 +300,21 @@ def _won_only(agg: Aggregates, *, value=False):
     return used - n_lost, {k: v for k, v in excluded.items() if v}
 
 
-def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, as_of=None, targets=None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def pipeline(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    as_of=None,
+    targets=None,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Opportunity pipeline (KPI 3): deals open at the end of each period (or ``as_of``).
 
     Open as of *t*: created on or before *t* and not closed by *t*. ``open_amount`` sums
@@ -261,8 +332,9 @@ def pipeline(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
         else:
             end = as_of
     needs = {"flows"} | ({"outcomes", "coverage"} if targets is not None else set())
-    agg, df = _run(deals, needs, _STOCK_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals, needs, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns)
+    )
     _stock_measures(df, agg)
     cols = ["open_count", "open_amount", "weighted_amount", "change_count", "change_amount"]
     extra = {"as_of": str(pipeline_as_of(agg).date())} if freq is None else {}
@@ -291,7 +363,9 @@ def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> p
     return df
 
 
-def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def pipeline_waterfall(
+    deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+) -> pd.DataFrame:
     """From one period end to the next: ``start + created - won - lost = end`` (amounts and counts).
 
     ``created`` counts deals created in P and still open at its end; ``won`` and ``lost`` count
@@ -300,7 +374,9 @@ def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal
     """
     if freq is None:
         raise ChannelKPIError("a waterfall needs periods", fix="pass freq='M', 'Q', 'Y' or 'W'")
-    agg, df = _run(deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns))
+    agg, df = _run(
+        deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns)
+    )
     df["start"] = _money(df["open_start_cents"])
     df["created"] = _money(df["wf_created_cents"])
     df["won"] = _money(df["wf_won_cents"])
@@ -311,15 +387,42 @@ def pipeline_waterfall(deals, *, by=None, freq="M", start=None, end=None, fiscal
     df["won_count"] = df["wf_won_count"]
     df["lost_count"] = df["wf_lost_count"]
     df["end_count"] = df["open_count"]
-    cols = ["start", "created", "won", "lost", "end", "start_count", "created_count", "won_count", "lost_count", "end_count"]
+    cols = [
+        "start",
+        "created",
+        "won",
+        "lost",
+        "end",
+        "start_count",
+        "created_count",
+        "won_count",
+        "lost_count",
+        "end_count",
+    ]
     return _finish(df, agg, cols, "pipeline_waterfall", exclusions(agg, "stock"), compare=None)
 
 
-def channel_performance(deals, *, by="channel", freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def channel_performance(
+    deals,
+    *,
+    by="channel",
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Marketing channels (KPI 4): per channel (or ``by="source"``), deals created, won, won amount
     and its share of the period's total, win rate, average deal size and median cycle."""
-    agg, df = _run(deals, {"outcomes", "created"}, _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes", "created"},
+        _OUTCOME_KEYS + _COHORT_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     total = df.groupby("key")["won_cents"].transform("sum")
     df["won_share"] = _ratio(df["won_cents"], total)
@@ -327,7 +430,21 @@ def channel_performance(deals, *, by="channel", freq=None, start=None, end=None,
     return _finish(df, agg, cols, "channel_performance", exclusions(agg, "outcome"), compare=compare)
 
 
-def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weight="count", denominator="closed", compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def win_rate(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    weight="count",
+    denominator="closed",
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Close rate (KPI 5): won / (won + lost) among deals closed in P, with a Wilson 95 % interval.
 
     ``weight="value"`` gives won amount / (won + lost amount) (deals without amount excluded;
@@ -341,7 +458,9 @@ def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
         raise ChannelKPIError(f"denominator={denominator!r}", fix="use denominator='closed' or 'created'")
     needs = {"outcomes"} | ({"created"} if denominator == "created" else set())
     sources = _OUTCOME_KEYS + (_COHORT_KEYS if denominator == "created" else [])
-    agg, df = _run(deals, needs, sources, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals, needs, sources, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns)
+    )
     _outcome_measures(df)
     variant = {}
     if weight == "value":
@@ -367,20 +486,33 @@ def win_rate(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_sta
     return _finish(df, agg, cols, "win_rate", used, compare=compare, extra_attrs=variant)
 
 
-def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def seasonality(
+    deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+) -> pd.DataFrame:
     """Close rate by month of year over all years (KPI 5, seasonality).
 
     One row per group x month (1-12): ``won_count``, ``lost_count``, ``n``, ``win_rate`` with its
     Wilson interval, ``expected_rate`` (the rate of all groups in that month: the seasonal norm),
     ``group_rate`` (the group's own rate over all months) and ``difference`` (win_rate - expected).
     """
-    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, "M", start, end, fiscal_year_start, None, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes"},
+        _OUTCOME_KEYS,
+        **_common(by, "M", start, end, fiscal_year_start, None, where, engine, columns),
+    )
     lv = list(agg.query.by)
     df["month"] = (df["key"] % 12 + 1).astype("int64")
     g = df.groupby([*lv, "month"], dropna=False, sort=True)[["won_count", "lost_count"]].sum().reset_index()
     if not len(g):
-        g = pd.DataFrame({**{c: pd.Series(dtype=object) for c in lv}, "month": pd.Series(dtype="int64"),
-                          "won_count": pd.Series(dtype="int64"), "lost_count": pd.Series(dtype="int64")})
+        g = pd.DataFrame(
+            {
+                **{c: pd.Series(dtype=object) for c in lv},
+                "month": pd.Series(dtype="int64"),
+                "won_count": pd.Series(dtype="int64"),
+                "lost_count": pd.Series(dtype="int64"),
+            }
+        )
     if lv:  # every group gets all twelve months
         months = pd.DataFrame({"month": np.arange(1, 13)})
         full = agg.groups.reset_index(drop=True).merge(months, how="cross")
@@ -406,12 +538,30 @@ def seasonality(deals, *, by=None, start=None, end=None, fiscal_year_start=1, wh
     g = g.astype({c: "str" for c in lv})
     g.insert(len(lv) + 1, "month_name", pd.to_datetime(g["month"].astype(str), format="%m").dt.strftime("%b"))
     used, excluded = exclusions(agg, "outcome")
-    g.attrs["channelkpi"] = {"kpi": "seasonality", "definition": DEFINITIONS["seasonality"].formula,
-                             "rows": agg.rows, "used": used, "excluded": excluded, "engine": agg.engine}
+    g.attrs["channelkpi"] = {
+        "kpi": "seasonality",
+        "definition": DEFINITIONS["seasonality"].formula,
+        "rows": agg.rows,
+        "used": used,
+        "excluded": excluded,
+        "engine": agg.engine,
+    }
     return g.reset_index(drop=True)
 
 
-def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def deal_velocity(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Deal velocity (KPI 6): cycle length of won deals closed in P and sales velocity.
 
     ``cycle_days_median`` (default) and ``cycle_days_mean`` are ``closed - created`` in days for
@@ -421,19 +571,40 @@ def deal_velocity(deals, *, by=None, freq=None, start=None, end=None, fiscal_yea
     into the four levers: ``velocity_change_open``, ``..._win_rate``, ``..._deal_size``,
     ``..._cycle`` (a log-mean split; missing where an input is zero).
     """
-    agg, df = _run(deals, {"outcomes", "flows", "lost_cycle"}, _OUTCOME_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes", "flows", "lost_cycle"},
+        _OUTCOME_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     _velocity(df)
-    cols = ["cycle_days_median", "cycle_days_mean", "sales_velocity", "open_start_count", "win_rate", "avg_deal_size",
-            "won_count", "lost_cycle_days_median", "lost_cycle_days_mean"]
+    cols = [
+        "cycle_days_median",
+        "cycle_days_mean",
+        "sales_velocity",
+        "open_start_count",
+        "win_rate",
+        "avg_deal_size",
+        "won_count",
+        "lost_cycle_days_median",
+        "lost_cycle_days_mean",
+    ]
     if agg.query.freq is not None:
         df = _levers(df, agg, lag(agg.query.freq, compare or "previous"))
-        cols += ["velocity_change", "velocity_change_open", "velocity_change_win_rate", "velocity_change_deal_size", "velocity_change_cycle"]
+        cols += [
+            "velocity_change",
+            "velocity_change_open",
+            "velocity_change_win_rate",
+            "velocity_change_deal_size",
+            "velocity_change_cycle",
+        ]
     return _finish(df, agg, cols, "deal_velocity", exclusions(agg, "outcome", cycle=True), compare=compare)
 
 
-def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def cycle_distribution(
+    deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+) -> pd.DataFrame:
     """Deal velocity's distribution: closed deals by cycle length in whole weeks, won vs lost.
 
     One row per group x status (``won``/``lost``) x ``weeks`` (0-52; 52 holds a year and more)
@@ -446,7 +617,9 @@ def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_star
     hist = agg.tables["cycle_hist"].rename(columns={"n": "count"})
     from .engine import CYCLE_WEEKS_CAP
 
-    grid = pd.DataFrame({"status": ["won", "lost"]}).merge(pd.DataFrame({"weeks": np.arange(CYCLE_WEEKS_CAP + 1)}), how="cross")
+    grid = pd.DataFrame({"status": ["won", "lost"]}).merge(
+        pd.DataFrame({"weeks": np.arange(CYCLE_WEEKS_CAP + 1)}), how="cross"
+    )
     if lv:
         grid = agg.groups.reset_index(drop=True).astype(object).merge(grid, how="cross")
         hist = hist.astype({c: object for c in lv})
@@ -455,14 +628,24 @@ def cycle_distribution(deals, *, by=None, start=None, end=None, fiscal_year_star
     total = out.groupby([*lv, "status"], sort=False)["count"].transform("sum")
     out["share"] = _ratio(out["count"], total)
     out = out.astype({c: "str" for c in lv})
-    out.attrs["channelkpi"] = {"kpi": "deal_velocity", "definition": DEFINITIONS["deal_velocity"].formula,
-                               "rows": agg.rows, "used": int(out["count"].sum()),
-                               "excluded": exclusions(agg, "outcome", cycle=True)[1], "engine": agg.engine,
-                               "variant": "cycle length distribution"}
+    out.attrs["channelkpi"] = {
+        "kpi": "deal_velocity",
+        "definition": DEFINITIONS["deal_velocity"].formula,
+        "rows": agg.rows,
+        "used": int(out["count"].sum()),
+        "excluded": exclusions(agg, "outcome", cycle=True)[1],
+        "engine": agg.engine,
+        "variant": "cycle length distribution",
+    }
     return out
 
 
-_LEVERS = [("open_start_count", "open", 1), ("win_rate", "win_rate", 1), ("avg_deal_size", "deal_size", 1), ("cycle_days_mean", "cycle", -1)]
+_LEVERS = [
+    ("open_start_count", "open", 1),
+    ("win_rate", "win_rate", 1),
+    ("avg_deal_size", "deal_size", 1),
+    ("cycle_days_mean", "cycle", -1),
+]
 
 
 def _levers(df: pd.DataFrame, agg: Aggregates, shift: int) -> pd.DataFrame:
@@ -474,8 +657,11 @@ def _levers(df: pd.DataFrame, agg: Aggregates, shift: int) -> pd.DataFrame:
     df = df.merge(prev, on=[*lv, "key"], how="left")
     df["velocity_change"] = df["sales_velocity"] - df["_sales_velocity_old"]
     parts = log_mean_split(
-        df["sales_velocity"], df["_sales_velocity_old"],
-        [df[c] for c, _, _ in _LEVERS], [df[f"_{c}_old"] for c, _, _ in _LEVERS], [s for _, _, s in _LEVERS],
+        df["sales_velocity"],
+        df["_sales_velocity_old"],
+        [df[c] for c, _, _ in _LEVERS],
+        [df[f"_{c}_old"] for c, _, _ in _LEVERS],
+        [s for _, _, s in _LEVERS],
     )
     for (_, name, _), part in zip(_LEVERS, parts):
         df[f"velocity_change_{name}"] = part
@@ -515,7 +701,20 @@ def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, flo
     return weights, priors
 
 
-def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fiscal_year_start=1, weights: Mapping[str, float] | None = None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def quality_score(
+    deals,
+    *,
+    by="partner",
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    weights: Mapping[str, float] | None = None,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Quality score (KPI 7): a 0-100 composite per group and period, ranked among peers.
 
     The weighted mean of percentile ranks among the period's peers of won amount (0.4), won
@@ -525,23 +724,61 @@ def quality_score(deals, *, by="partner", freq=None, start=None, end=None, fisca
     component's percentile rank.
     """
     w = _quality_weights(weights)
-    agg, df = _run(deals, {"outcomes"}, _OUTCOME_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes"},
+        _OUTCOME_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     w, priors = _quality(df, w)
-    cols = ["quality_score", "rank", "won_count", "won_amount", "win_rate_shrunk", "avg_deal_size", "win_rate", "n",
-            *[f"pct_{c}" for c in w]]
+    cols = [
+        "quality_score",
+        "rank",
+        "won_count",
+        "won_amount",
+        "win_rate_shrunk",
+        "avg_deal_size",
+        "win_rate",
+        "n",
+        *[f"pct_{c}" for c in w],
+    ]
     prior_text = next(iter(priors.values())) if len(priors) == 1 else priors
-    return _finish(df, agg, cols, "quality_score", exclusions(agg, "outcome"), compare=compare,
-                   extra_attrs={"weights": w, "prior": prior_text})
+    return _finish(
+        df,
+        agg,
+        cols,
+        "quality_score",
+        exclusions(agg, "outcome"),
+        compare=compare,
+        extra_attrs={"weights": w, "prior": prior_text},
+    )
 
 
-def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def deal_success(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """Deal success (KPI 8): of the deals created in P, the share won so far.
 
     ``success_rate`` = won / created; ``pending_share`` = still open / created (a young cohort
     is pending, not bad); ``lost_share``; ``success_rate_value`` = won amount / created amount.
     """
-    agg, df = _run(deals, {"created"}, _COHORT_KEYS, **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"created"},
+        _COHORT_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     df["won_count"] = df["cohort_won_count"]
     df["lost_count"] = df["cohort_lost_count"]
     df["open_count"] = df["cohort_open_count"]
@@ -549,11 +786,33 @@ def deal_success(deals, *, by=None, freq=None, start=None, end=None, fiscal_year
     df["pending_share"] = _ratio(df["open_count"], df["created_count"])
     df["lost_share"] = _ratio(df["lost_count"], df["created_count"])
     df["success_rate_value"] = _ratio(df["cohort_won_cents"], df["created_cents"])
-    cols = ["success_rate", "pending_share", "created_count", "won_count", "lost_share", "lost_count", "open_count", "success_rate_value"]
+    cols = [
+        "success_rate",
+        "pending_share",
+        "created_count",
+        "won_count",
+        "lost_share",
+        "lost_count",
+        "open_count",
+        "success_rate_value",
+    ]
     return _finish(df, agg, cols, "deal_success", exclusions(agg, "cohort"), compare=compare)
 
 
-def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_start=1, weights=None, compare=None, where=None, columns=None, engine="auto") -> pd.DataFrame:
+def kpi_table(
+    deals,
+    *,
+    by=None,
+    freq=None,
+    start=None,
+    end=None,
+    fiscal_year_start=1,
+    weights=None,
+    compare=None,
+    where=None,
+    columns=None,
+    engine="auto",
+) -> pd.DataFrame:
     """All eight KPIs for a selection in one call (one row per group x period).
 
     Columns: counts (``won_count``, ``lost_count``, ``created_count``, ``closed_count``,
@@ -564,9 +823,12 @@ def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_st
     ``cycle_days_mean``, ``open_start_count``, ``sales_velocity``), quality (``quality_score``,
     ``rank``, ``win_rate_shrunk``) and deal success (``success_rate``, ``pending_share``).
     """
-    agg, df = _run(deals, {"outcomes", "created", "flows"},
-                   _OUTCOME_KEYS + _COHORT_KEYS,
-                   **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns))
+    agg, df = _run(
+        deals,
+        {"outcomes", "created", "flows"},
+        _OUTCOME_KEYS + _COHORT_KEYS,
+        **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
+    )
     _outcome_measures(df)
     _stock_measures(df, agg)
     _velocity(df)
@@ -579,12 +841,32 @@ def kpi_table(deals, *, by=None, freq=None, start=None, end=None, fiscal_year_st
     df["success_rate"] = _ratio(df["cohort_won_count"], df["created_count"])
     df["pending_share"] = _ratio(df["cohort_open_count"], df["created_count"])
     _quality(df, _quality_weights(weights))
-    cols = ["won_count", "lost_count", "created_count", "closed_count", "open_count",
-            "won_amount", "avg_deal_size", "median_deal_size",
-            "open_amount", "weighted_amount", "change_count", "change_amount",
-            *channel_cols,
-            "win_rate", "win_rate_low", "win_rate_high", "n",
-            "cycle_days_median", "cycle_days_mean", "open_start_count", "sales_velocity",
-            "quality_score", "rank", "win_rate_shrunk",
-            "success_rate", "pending_share"]
+    cols = [
+        "won_count",
+        "lost_count",
+        "created_count",
+        "closed_count",
+        "open_count",
+        "won_amount",
+        "avg_deal_size",
+        "median_deal_size",
+        "open_amount",
+        "weighted_amount",
+        "change_count",
+        "change_amount",
+        *channel_cols,
+        "win_rate",
+        "win_rate_low",
+        "win_rate_high",
+        "n",
+        "cycle_days_median",
+        "cycle_days_mean",
+        "open_start_count",
+        "sales_velocity",
+        "quality_score",
+        "rank",
+        "win_rate_shrunk",
+        "success_rate",
+        "pending_share",
+    ]
     return _finish(df, agg, cols, "kpi_table", exclusions(agg, "outcome"), compare=compare)

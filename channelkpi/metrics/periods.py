@@ -33,7 +33,16 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 
-__all__ = ["Freq", "FREQS", "check_freq", "check_fiscal_year_start", "date_key", "period_frame", "days_from_civil", "lag"]
+__all__ = [
+    "Freq",
+    "FREQS",
+    "check_freq",
+    "check_fiscal_year_start",
+    "date_key",
+    "period_frame",
+    "days_from_civil",
+    "lag",
+]
 
 Freq = Literal["W", "M", "Q", "Y"] | None
 FREQS = (None, "W", "M", "Q", "Y")

@@ -171,8 +171,11 @@ class PreparedDeals:
         if self._span is None:
             days = np.concatenate([self.cr_days[~self.cr_null], self.cl_days[~self.cl_null]])
             epoch = pd.Timestamp("1970-01-01")
-            self._span = ((epoch + pd.Timedelta(days=int(days.min())), epoch + pd.Timedelta(days=int(days.max())))
-                          if len(days) else (None, None))
+            self._span = (
+                (epoch + pd.Timedelta(days=int(days.min())), epoch + pd.Timedelta(days=int(days.max())))
+                if len(days)
+                else (None, None)
+            )
         return self._span
 
     # ----------------------------------------------------------------- coded columns
@@ -195,8 +198,11 @@ class PreparedDeals:
     def _key(self, which: str, q: Query) -> _Key:
         cache = (which, q.freq, q.fiscal_year_start)
         if cache not in self._keys:
-            days, ym, null = {"cr": (self.cr_days, self.cr_ym, self.cr_null), "cl": (self.cl_days, self.cl_ym, self.cl_null),
-                              "ex": (self.ex_days, self.ex_ym, self.ex_null)}[which]
+            days, ym, null = {
+                "cr": (self.cr_days, self.cr_ym, self.cr_null),
+                "cl": (self.cl_days, self.cl_ym, self.cl_null),
+                "ex": (self.ex_days, self.ex_ym, self.ex_null),
+            }[which]
             shift = q.fiscal_year_start - 1
             if q.freq is None:  # one period: every deal is in it, with or without the date
                 keys, null = np.zeros(self.rows, dtype=np.int64), np.zeros(self.rows, dtype=bool)
@@ -221,14 +227,18 @@ class PreparedDeals:
             self._keys[cache] = {
                 "created": ((cr.code.astype(np.int64) * S + self.status) * F + self.static_code).astype(np.int32),
                 "outcomes": ((cl.code.astype(np.int64) * S + self.status) * 8 + oflags).astype(np.int32),
-                "so_n": still_open, "so_cents": np.where(still_open, self.cents, 0.0),
-                "fs_n": from_start, "fs_cents": np.where(from_start, self.cents, 0.0),
+                "so_n": still_open,
+                "so_cents": np.where(still_open, self.cents, 0.0),
+                "fs_n": from_start,
+                "fs_cents": np.where(from_start, self.cents, 0.0),
             }
         return self._keys[cache]
 
     def can_run(self, q: Query) -> bool:
         """Whether the coded engine answers ``q`` (a filter on a date or number column does not)."""
-        return all(col in LEVELS or col == "status" or pd.api.types.is_string_dtype(self.deals[col]) for col, _ in q.where)
+        return all(
+            col in LEVELS or col == "status" or pd.api.types.is_string_dtype(self.deals[col]) for col, _ in q.where
+        )
 
     def _selected(self, q: Query) -> np.ndarray | None:
         """The rows ``where=`` keeps (None: all); the last few filters are kept."""
@@ -301,8 +311,9 @@ class PreparedDeals:
 
         if "outcomes" in needs or "flows" in needs:
             closed = self.closed if sel is None else self.closed & sel
-            g, out = self._grouped(lv, closed, ("combined", d["outcomes"], len(cl.values) * S * 8),
-                                   ("cl_in", cl_in.astype(np.int64), 2))
+            g, out = self._grouped(
+                lv, closed, ("combined", d["outcomes"], len(cl.values) * S * 8), ("cl_in", cl_in.astype(np.int64), 2)
+            )
             key, rest = np.divmod(out.pop("combined"), S * 8)
             status, oflags = np.divmod(rest, 8)
             out["cl_key"] = cl.values[key]
@@ -323,9 +334,13 @@ class PreparedDeals:
             if sel is not None:
                 rows &= sel
             weeks = np.minimum(self.cycle_sum // 7, CYCLE_WEEKS_CAP).astype(np.int64)
-            g, out = self._grouped(lv, rows, ("status", self.status, self._status_labels), ("weeks", weeks, CYCLE_WEEKS_CAP + 1))
+            g, out = self._grouped(
+                lv, rows, ("status", self.status, self._status_labels), ("weeks", weeks, CYCLE_WEEKS_CAP + 1)
+            )
             out["n"] = g.counts
-            raw["cycle_hist"] = pd.DataFrame(out).sort_values([*levels, "status", "weeks"], kind="stable").reset_index(drop=True)
+            raw["cycle_hist"] = (
+                pd.DataFrame(out).sort_values([*levels, "status", "weeks"], kind="stable").reset_index(drop=True)
+            )
         if ("coverage" in needs and q.freq is not None) or "open_expected" in needs:
             ex = self._key("ex", q)
         if "coverage" in needs and q.freq is not None:
@@ -367,7 +382,7 @@ class PreparedDeals:
         g = _Groups([*[(c, len(lab)) for c, lab, _ in lv], *[(k[1], size) for k, size in zip(keys, sizes)]], rows)
         parts = g.parts()
         out = self._labels(lv, parts)
-        for (name, _, values), part in zip(keys, parts[len(lv):]):
+        for (name, _, values), part in zip(keys, parts[len(lv) :]):
             out[name] = values[part] if isinstance(values, np.ndarray) else part
         return g, out
 
@@ -440,8 +455,11 @@ class _Groups:
     def sums_by(self, codes: np.ndarray, size: int, weights: np.ndarray) -> np.ndarray:
         """Sums of ``weights`` in each group x code (a ``groups x size`` array)."""
         size = max(size, 1)
-        out = np.bincount(self._code * size + self._take(codes), weights=self._take(weights).astype(float, copy=False),
-                          minlength=self._size * size).reshape(-1, size)
+        out = np.bincount(
+            self._code * size + self._take(codes),
+            weights=self._take(weights).astype(float, copy=False),
+            minlength=self._size * size,
+        ).reshape(-1, size)
         return out[self.cells] if self._dense else out
 
     def median(self, values: np.ndarray) -> np.ndarray:
@@ -471,8 +489,9 @@ class _Selection:
         if self.sel is not None:
             rows &= self.sel
         if not self.lv:
-            return pd.DataFrame({"n": [int(rows.sum())], "cents": [float(p.cents[rows].sum())],
-                                 "wcents": [float(p.wcents[rows].sum())]})
+            return pd.DataFrame(
+                {"n": [int(rows.sum())], "cents": [float(p.cents[rows].sum())], "wcents": [float(p.wcents[rows].sum())]}
+            )
         g, out = p._grouped(self.lv, rows)
         out.update(n=g.counts, cents=g.sum(p.cents), wcents=g.sum(p.wcents))
         levels = [name for _, _, name in self.lv]

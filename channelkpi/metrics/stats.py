@@ -119,7 +119,9 @@ def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(np.isclose(a, b, rtol=1e-12, atol=0), a, out)
 
 
-def log_mean_split(new: np.ndarray, old: np.ndarray, factors_new: list, factors_old: list, signs: list[int]) -> list[np.ndarray]:
+def log_mean_split(
+    new: np.ndarray, old: np.ndarray, factors_new: list, factors_old: list, signs: list[int]
+) -> list[np.ndarray]:
     """Split ``new - old`` of a product of factors into one exact part per factor (LMDI).
 
     ``value = prod(factor ** sign)``; part_i = L(new, old) * sign_i * ln(f_i,new / f_i,old) where

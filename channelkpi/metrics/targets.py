@@ -92,8 +92,11 @@ def read_targets(path_or_buffer, *, fiscal_year_start: int = 1, columns=None, sh
     chosen: dict[str, str] = {}
     for their, role in (columns or {}).items():
         if their not in raw.headers and norm(their) not in by_norm:
-            raise ColumnError(f"columns= names {their!r}, which is not in the file; the headers are {raw.headers}",
-                              file=raw.file, fix="use a header exactly as it appears")
+            raise ColumnError(
+                f"columns= names {their!r}, which is not in the file; the headers are {raw.headers}",
+                file=raw.file,
+                fix="use a header exactly as it appears",
+            )
         chosen[role] = their if their in raw.headers else by_norm[norm(their)]
 
     def find(role, aliases):
@@ -120,8 +123,14 @@ def read_targets(path_or_buffer, *, fiscal_year_start: int = 1, columns=None, sh
     amounts = parse_amounts(frame[target_col])
     if amounts.bad.any():
         i = int(np.flatnonzero(amounts.bad)[0])
-        raise ValueParseError("a target is not an amount", file=raw.file, row=int(raw.rows[i]),
-                              column=target_col, value=frame[target_col].iloc[i], fix="write targets as numbers")
+        raise ValueParseError(
+            "a target is not an amount",
+            file=raw.file,
+            row=int(raw.rows[i]),
+            column=target_col,
+            value=frame[target_col].iloc[i],
+            fix="write targets as numbers",
+        )
     out = pd.DataFrame({lvl: frame[col].astype(object) for lvl, col in level_cols.items()})
     if from_col and to_col:
         start = parse_dates(frame[from_col]).values
@@ -129,16 +138,25 @@ def read_targets(path_or_buffer, *, fiscal_year_start: int = 1, columns=None, sh
         bad = start.isna() | end.isna()
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueParseError("a target period has no readable From/To date", file=raw.file, row=int(raw.rows[i]),
-                                  column=from_col, value=frame[from_col].iloc[i], fix="fill both dates")
+            raise ValueParseError(
+                "a target period has no readable From/To date",
+                file=raw.file,
+                row=int(raw.rows[i]),
+                column=from_col,
+                value=frame[from_col].iloc[i],
+                fix="fill both dates",
+            )
         label = frame[period_col].astype(str) if period_col else start.dt.strftime("%Y-%m-%d")
     elif period_col:
         parsed = [_parse_period(str(v), fiscal_year_start) if isinstance(v, str) else None for v in frame[period_col]]
         for i, p in enumerate(parsed):
             if p is None:
                 raise ValueParseError(
-                    "a target period is not a month, quarter or year", file=raw.file, row=int(raw.rows[i]),
-                    column=period_col, value=frame[period_col].iloc[i],
+                    "a target period is not a month, quarter or year",
+                    file=raw.file,
+                    row=int(raw.rows[i]),
+                    column=period_col,
+                    value=frame[period_col].iloc[i],
                     fix="write periods as 2025-Q1, Q1 2025, FY2026 Q1, 2025-03 or 2025, or give From/To columns",
                 )
         start = pd.Series([p[0] for p in parsed], dtype="datetime64[ns]")
