@@ -17,32 +17,30 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import os
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
-from pathlib import Path
 
 import altair as alt
 import ipywidgets as w
 import pandas as pd
-import platformdirs
 
 from .errors import ChannelKPIError
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
+from .offline import enable_offline
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
 from .schema import validate_deals
 from .views import (
     CHART_TABLES,
-    LEVEL_TITLES,
     CHART_TITLES,
+    LEVEL_TITLES,
     TILE_TABLES,
     View,
     column_kind,
     excel_format,
-    table_key,
     ledger_html,
     month_range,
+    table_key,
     tile_values,
     tiles_html,
     view_charts,
@@ -65,43 +63,7 @@ TAB_CHARTS = {
     "Velocity": ("cycles",),
     "Deal success": ("cohorts",),
 }
-_OFFLINE = False
 _CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
-
-
-def _bundle_path() -> Path:
-    """Where the offline chart bundle is kept, one file per Altair and vl-convert version."""
-    import vl_convert as vlc
-
-    folder = os.environ.get("CHANNELKPI_CACHE_DIR") or platformdirs.user_cache_dir("channelkpi")
-    return Path(folder) / f"jupyterchart-altair{alt.__version__}-vlconvert{vlc.__version__}.js"
-
-
-def enable_offline() -> None:
-    """Serve the charts' JavaScript from the kernel, not a CDN (once per kernel).
-
-    ``alt.JupyterChart.enable_offline()`` has vl-convert build a 1 MB JavaScript bundle, which
-    takes about a second on every kernel start. The bundle only changes with the Altair and
-    vl-convert versions, so it is kept in the user's cache folder (``CHANNELKPI_CACHE_DIR``
-    overrides it) and read from there by later kernels.
-    """
-    global _OFFLINE
-    if _OFFLINE:
-        return
-    path = _bundle_path()
-    cached = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if cached and hasattr(alt.JupyterChart, "_is_offline"):
-        # exactly what enable_offline() sets, with the bundle it built before
-        alt.JupyterChart._esm = cached
-        alt.JupyterChart._is_offline = True
-    else:
-        alt.JupyterChart.enable_offline()
-        with contextlib.suppress(OSError):  # a read-only home: build it again next time
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(alt.JupyterChart._esm, encoding="utf-8")
-            tmp.replace(path)  # atomic: a kernel starting meanwhile reads all or nothing
-    _OFFLINE = True
 
 
 class Dashboard:
@@ -168,27 +130,48 @@ class Dashboard:
         self._ranking_drawn = False
         self._set_data(deals)
 
-        self.partners = w.TagsInput(value=[], allowed_tags=self._partner_options(), allow_duplicates=False,
-                                    placeholder="All partners (type to search)", layout=w.Layout(width="100%"))
-        self.channels = w.TagsInput(value=[], allowed_tags=self._channel_options(), allow_duplicates=False,
-                                    placeholder="All channels", layout=w.Layout(width="100%"))
+        self.partners = w.TagsInput(
+            value=[],
+            allowed_tags=self._partner_options(),
+            allow_duplicates=False,
+            placeholder="All partners (type to search)",
+            layout=w.Layout(width="100%"),
+        )
+        self.channels = w.TagsInput(
+            value=[],
+            allowed_tags=self._channel_options(),
+            allow_duplicates=False,
+            placeholder="All channels",
+            layout=w.Layout(width="100%"),
+        )
         months = self._month_options()
-        self.period = w.SelectionRangeSlider(options=months, index=(0, len(months) - 1), description="Period",
-                                             continuous_update=False, layout=w.Layout(width="100%"))
+        self.period = w.SelectionRangeSlider(
+            options=months,
+            index=(0, len(months) - 1),
+            description="Period",
+            continuous_update=False,
+            layout=w.Layout(width="100%"),
+        )
         self.level = w.Dropdown(options=list(LEVELS.items()), value="partner", description="Level")
         self.freq = w.ToggleButtons(options=list(FREQS.items()), value="Q", description="By")
-        self.clear = w.Button(description="Clear selection", disabled=True,
-                              tooltip="Show every partner again after clicking one in the ranking")
-        self.upload = w.FileUpload(accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False,
-                                   description="Your export")
+        self.clear = w.Button(
+            description="Clear selection",
+            disabled=True,
+            tooltip="Show every partner again after clicking one in the ranking",
+        )
+        self.upload = w.FileUpload(
+            accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False, description="Your export"
+        )
         self.message = w.HTML()
         self.tiles = w.HTML()
         self.quality_html = w.HTML()
         self.download_choice = w.Dropdown(options=[], description="Chart")
         self.download_links = w.HTML()
         buttons = {
-            "KPI table (CSV)": self._download_csv, "KPI table (Excel)": self._download_excel,
-            "Chart (PNG)": lambda: self._download_chart("png"), "Chart (SVG)": lambda: self._download_chart("svg"),
+            "KPI table (CSV)": self._download_csv,
+            "KPI table (Excel)": self._download_excel,
+            "Chart (PNG)": lambda: self._download_chart("png"),
+            "Chart (SVG)": lambda: self._download_chart("svg"),
         }
         self.download_buttons = []
         for label, action in buttons.items():
@@ -249,7 +232,9 @@ class Dashboard:
         among all peers are kept in the table cache)."""
         return view_tables(self._prepared, self.view, only=only, cache=self._cache)
 
-    def build_charts(self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None) -> dict[str, alt.TopLevelMixin]:
+    def build_charts(
+        self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None
+    ) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
         return view_charts(t, level=self.level.value, currency=self.currency, only=only)
 
@@ -280,9 +265,14 @@ class Dashboard:
         """What the controls (and a pick in the ranking) select."""
         start, end = self.date_range
         return View(
-            level=self.level.value, freq=self.freq.value, start=start, end=end,
+            level=self.level.value,
+            freq=self.freq.value,
+            start=start,
+            end=end,
             where={"partner": list(self.partners.value), "channel": list(self.channels.value)},
-            selected=tuple(self.selected), targets=self.targets, fiscal_year_start=self.fiscal_year_start,
+            selected=tuple(self.selected),
+            targets=self.targets,
+            fiscal_year_start=self.fiscal_year_start,
         )
 
     def _ensure(self, names) -> None:
@@ -447,9 +437,7 @@ class Dashboard:
 
     def _link(self, filename: str, mime: str, data: bytes) -> None:
         href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-        self.download_links.value = (
-            f"<a download='{html_text(filename)}' href='{href}'>Save {html_text(filename)}</a>"
-        )
+        self.download_links.value = f"<a download='{html_text(filename)}' href='{href}'>Save {html_text(filename)}</a>"
 
     def _download_csv(self) -> None:
         self._link("channel_kpis.csv", "text/csv", to_csv(self.kpis).encode("utf-8-sig"))
@@ -485,13 +473,15 @@ class Dashboard:
         for i, name in enumerate(names):
             tabs.set_title(i, name)
         self._tabs, self._tab_names = tabs, names
-        controls = w.VBox([
-            w.HBox([self.level, self.freq]),
-            self.period,
-            w.HBox([w.Label("Partners"), self.partners], layout=w.Layout(width="100%")),
-            w.HBox([w.Label("Channels"), self.channels], layout=w.Layout(width="100%")),
-            w.HBox([self.clear, self.upload]),
-        ])
+        controls = w.VBox(
+            [
+                w.HBox([self.level, self.freq]),
+                self.period,
+                w.HBox([w.Label("Partners"), self.partners], layout=w.Layout(width="100%")),
+                w.HBox([w.Label("Channels"), self.channels], layout=w.Layout(width="100%")),
+                w.HBox([self.clear, self.upload]),
+            ]
+        )
         downloads = w.VBox([w.HBox([self.download_choice, *self.download_buttons]), self.download_links])
         header = w.HTML(f"<h2 style='margin:4px 0'>{html_text(title)}</h2>")
         return w.VBox([header, controls, self.message, self.tiles, tabs, downloads])
@@ -501,6 +491,3 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return f"<Dashboard: {len(self.deals)} deals, level={self.level.value}, freq={self.freq.value}>"
-
-
-

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from browsing import browser  # noqa: F401 (the Playwright browser fixture of the browser tests)
 
 ROOT = Path(__file__).resolve().parents[1]
 REALDATA = Path(os.environ.get("CHANNELKPI_REALDATA", ROOT.parent / "shared" / "realdata"))

@@ -40,8 +40,18 @@ def won_in(deals, start, end, **filters):
 
 def test_initial_view_covers_everything(dash, loaded):
     deals = loaded.deals
-    assert set(dash.charts) == {"trend", "ranking", "pipeline_stage", "waterfall", "channel_mix", "channel_win_rates",
-                                "seasonality", "seasonality_bands", "cycles", "cohorts"}
+    assert set(dash.charts) == {
+        "trend",
+        "ranking",
+        "pipeline_stage",
+        "waterfall",
+        "channel_mix",
+        "channel_win_rates",
+        "seasonality",
+        "seasonality_bands",
+        "cycles",
+        "cohorts",
+    }
     start, end = dash.date_range
     assert start == deals["created"].min().replace(day=1)
     n, amount = won_in(deals, start, end)
@@ -170,9 +180,14 @@ def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(lo
         change()
         start, end = dash.date_range
         fresh = view_tables(
-            loaded.deals, level=dash.level.value, freq=dash.freq.value, start=start, end=end,
+            loaded.deals,
+            level=dash.level.value,
+            freq=dash.freq.value,
+            start=start,
+            end=end,
             where={"partner": list(dash.partners.value), "channel": list(dash.channels.value)},
-            selected=list(dash.selected), targets=dash.targets,
+            selected=list(dash.selected),
+            targets=dash.targets,
         )
         shown = dash.tables
         assert shown.keys() == fresh.keys(), i
@@ -248,7 +263,7 @@ def test_focused_apps_choose_their_tabs(loaded):
 def test_the_offline_bundle_is_built_once_and_reused(tmp_path):
     # two kernels in a row: the first builds the bundle with Altair, the second reads it back
     code = (
-        "import hashlib, altair as alt, channelkpi.widgets as w; w.enable_offline();"
+        "import hashlib, altair as alt, channelkpi.offline as w; w.enable_offline();"
         "print(alt.JupyterChart._is_offline, hashlib.sha256(alt.JupyterChart._esm.encode()).hexdigest())"
     )
     env = {**os.environ, "CHANNELKPI_CACHE_DIR": str(tmp_path)}
@@ -268,8 +283,11 @@ def test_deals_without_a_partner_are_not_ranked(loaded):
     # scores are percentile ranks among the partners alone: the same as scoring a table that
     # never had the direct deals
     alone = ck.quality_score(deals[deals["partner"] != "(direct)"], start=dash.date_range[0], end=dash.date_range[1])
-    pd.testing.assert_series_equal(ranking.set_index("partner")["quality_score"].sort_index(),
-                                   alone.set_index("partner")["quality_score"].sort_index(), check_names=False)
+    pd.testing.assert_series_equal(
+        ranking.set_index("partner")["quality_score"].sort_index(),
+        alone.set_index("partner")["quality_score"].sort_index(),
+        check_names=False,
+    )
     assert "Deals without a partner are not ranked" in str(dash.charts["ranking"].chart.to_dict()["title"])
     # the direct deals still count in the tiles
     assert dash.tables["now"]["won_count"].iloc[0] == won_in(deals, *dash.date_range)[0]

@@ -1,0 +1,137 @@
+"""Helpers of the browser tests: a Voilà server on a free loopback port and Debian's chromium
+driven by Playwright, with every request that would leave the machine blocked and recorded."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Voila:
+    def __init__(self, notebook: Path):
+        self.port = free_port()
+        env = {**os.environ, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}
+        voila = Path(sys.executable).with_name("voila")
+        self.started = time.perf_counter()
+        self.log = (notebook.parent / f".voila-{self.port}.log").open("w")
+        self.proc = subprocess.Popen(
+            # the settings of `make dashboard`: voila.py at the top of the repository
+            [str(voila), str(notebook), f"--port={self.port}", f"--Voila.config_file_paths={ROOT}"],
+            cwd=notebook.parent,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.url = f"http://127.0.0.1:{self.port}/"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.url + "favicon.ico", timeout=1)  # noqa: S310 (loopback only)
+                return
+            except urllib.error.HTTPError:
+                return  # the server answers
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("Voilà did not start")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: apt-get install chromium (the browser tests need it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def open_page(browser, url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    outside: list[str] = []
+    dialogs: list[str] = []
+
+    def route(r):
+        url_ = r.request.url
+        if url_.startswith(("data:", "blob:")) or re.match(r"^(https?|wss?)://(127\.0\.0\.1|localhost)[:/]", url_):
+            return r.continue_()
+        outside.append(url_)
+        return r.abort()
+
+    page.route("**/*", route)
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.goto(url)
+    page.wait_for_selector(".vega-embed svg", timeout=120_000)
+    return page, outside, dialogs
+
+
+def tile(page, title: str) -> str:
+    box = page.locator(".ck-tile", has_text=title.upper()).first
+    if not box.count():
+        box = page.locator(".ck-tile", has=page.locator(".ck-label", has_text=title)).first
+    return box.locator(".ck-value").inner_text()
+
+
+def wait_for_tile_change(page, title, before, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        now = tile(page, title)
+        if now != before:
+            return now
+        page.wait_for_timeout(250)
+    raise AssertionError(f"tile {title!r} stayed {before!r}")
+
+
+def wait_for_tile_value(page, title, expected, timeout=90):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if tile(page, title) == expected:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError(f"tile {title!r} is {tile(page, title)!r}, expected {expected!r}")
+
+
+def trend_points(page) -> int:
+    trend = page.locator(".vega-embed", has_text="Won amount, this period").first
+    return trend.locator("path[aria-roledescription='point']").count() or trend.locator(".mark-symbol path").count()
