@@ -49,6 +49,9 @@ __all__ = [
     "TABLE_INPUTS",
     "TILE_TABLES",
     "view_filter",
+    "selection_text",
+    "display_name",
+    "DIRECT_LABEL",
     "view_tables",
     "view_charts",
     "tile_values",
@@ -77,6 +80,10 @@ TILES = (
 
 #: The levels a view can group by, with the names people use for them.
 LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
+#: Period sizes as a selection line says them.
+FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "W": "weekly"}
+#: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
+DIRECT_LABEL = "Direct (no partner)"
 
 #: What each chart of :func:`view_charts` shows, for headings and file names.
 CHART_TITLES = {
@@ -181,6 +188,63 @@ def ranked_peers(
             names = deals["partner"].dropna().unique()
         peers["partner"] = sorted({str(p) for p in names} - {DIRECT_PARTNER})
     return peers, shown
+
+
+def display_name(value: object) -> str:
+    """A level value as people read it: deals without a partner are "Direct (no partner)".
+
+    >>> display_name("(direct)"), display_name("Brightline IT")
+    ('Direct (no partner)', 'Brightline IT')
+    """
+    text = str(value)
+    return DIRECT_LABEL if text == DIRECT_PARTNER else text
+
+
+def _names(values: Sequence[str], limit: int = 3) -> str:
+    names = [display_name(v) for v in values]
+    if len(names) <= limit:
+        return ", ".join(names)
+    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    whole_months = start.day == 1 and (end + pd.Timedelta(days=1)).day == 1
+    if whole_months:
+        first, last = f"{start:%b %Y}", f"{end:%b %Y}"
+        return first if first == last else f"{first} – {last}"
+    return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
+
+
+def selection_text(view: View, *, start=None, end=None) -> str:
+    """What a view shows, in one line for a chart subtitle, a file's header row or a page.
+
+    Partners (or the level's values) chosen, other filters, the level and period size, and the
+    date range (``start``/``end`` override the view's, e.g. the range the data covers when the
+    view has none).
+
+    >>> v = View(level="partner", freq="Q", start="2025-01-01", end="2025-12-31",
+    ...          where={"partner": ["Brightline IT"], "channel": ["partner", "paid"]})
+    >>> selection_text(v)
+    'Brightline IT · channels: paid, partner · by partner, quarterly · Jan 2025 – Dec 2025'
+    >>> selection_text(View(level="unit", freq="M"), start="2024-01-01", end="2024-06-30")
+    'All partners · by unit, monthly · Jan 2024 – Jun 2024'
+    """
+    filt = view.filter
+    parts = []
+    for col in ("partner", *(c for c in filt if c != "partner")):
+        values = filt.get(col)
+        if col == "partner":
+            parts.append(_names(values) if values else "All partners")
+        elif values:
+            title = LEVEL_TITLES.get(col, col).lower()
+            plural = {"channel": "channels", "owner": "employees", "unit": "units", "department": "departments"}
+            parts.append(f"{plural.get(col, title)}: {_names(sorted(values))}")
+    parts.append(f"by {LEVEL_TITLES.get(view.level, view.level).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
+    s = start if start is not None else view.start
+    e = end if end is not None else view.end
+    if s is not None and e is not None:
+        parts.append(_span_text(pd.Timestamp(s), pd.Timestamp(e)))
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)
