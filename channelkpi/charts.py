@@ -386,7 +386,7 @@ def kpi_trend(
         layers.append(base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q"))
     if prev in data:
         layers.append(
-            base.mark_line(color="#8c8c8c", strokeDash=[4, 3], point=alt.OverlayMarkDef(size=18, color="#8c8c8c"))
+            base.mark_line(color="#8c8c8c", strokeDash=[4, 3])
             .encode(y=alt.Y(f"{prev}:Q"), tooltip=tips)
             .transform_filter(f"isValid(datum['{prev}']) && isFinite(datum['{prev}'])")
         )
@@ -590,7 +590,7 @@ def pipeline_waterfall(
     data = pd.DataFrame(rows)
     colors = alt.Scale(domain=_STEPS, range=["#b8c2cc", PALETTE[4], _STATUS["won"], _STATUS["lost"], "#56606b"])
     tips = [_period_tip(data), alt.Tooltip("step_title:N", title="Step")]
-    tips += _texts(data, [("amount", f"Amount ({currency})"), ("deal_count", "Deals")], currency)
+    tips += _texts(data, [("amount", "Amount"), ("deal_count", "Deals")], currency)
     x = _period_axis(data)
     offset = alt.XOffset("step:N", sort=_STEPS, scale=alt.Scale(paddingInner=0.08))
     bars = (
