@@ -32,6 +32,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import altair as alt
@@ -77,7 +78,7 @@ _STATUS = {"won": "#009E73", "pending": "#56B4E9", "open": "#56B4E9", "lost": "#
 _CHANNEL_COLORS = dict(zip(CHANNELS, ["#E69F00", "#CC79A7", "#0072B2", "#009E73", "#999999", "#DDDDDD"]))
 _WIDE = 680  # period axes: wide enough for three years of months
 _LABEL_LIMIT = 200  # longest axis label (px) before it is elided; tooltips carry the full name
-_SUBTITLE_CHARS = 64  # a subtitle line wraps at its " · " separators beyond this
+_SUBTITLE_CHARS = 46  # a subtitle line wraps beyond this (it fits a phone's 390 px)
 _PARTIAL_OPACITY = 0.35
 _PARTIAL_DASH = [4, 2]
 
@@ -260,7 +261,7 @@ def _period_axis(data: pd.DataFrame) -> alt.X:
         f"{field}:N",
         sort=alt.EncodingSortField("period_start", op="min"),
         title=None,
-        axis=alt.Axis(labelAngle=-40 if many else 0, labelLimit=160),
+        axis=alt.Axis(labelAngle=-40 if many else 0, labelLimit=160, labelOverlap="greedy"),
     )
 
 
@@ -282,22 +283,28 @@ def _hollow(data: pd.DataFrame, color_field: str | None = None, scale: alt.Scale
         "strokeDash": alt.value(_PARTIAL_DASH),
     }
     if color_field is not None:
-        out["stroke"] = alt.Stroke(color_field, scale=scale or alt.Undefined, legend=None)
+        out["stroke"] = alt.Stroke(color_field, scale=scale or alt.Undefined)  # one legend with the fill
     return out
 
 
 def _lines(subtitle) -> list[str]:
-    """Subtitle lines, a long line wrapped at its " · " separators."""
+    """Subtitle lines, a long line wrapped at its " · " separators (a long part at its spaces).
+
+    >>> _lines("All partners · by partner, quarterly · Jan 2023 – Dec 2025")
+    ['All partners · by partner, quarterly', 'Jan 2023 – Dec 2025']
+    """
     if subtitle is None:
         return []
     items = [subtitle] if isinstance(subtitle, str) else list(subtitle)
     out: list[str] = []
-    for item in items:
-        if not item:
-            continue
+    for item in filter(None, map(str, items)):
         line = ""
-        for part in str(item).split(" · "):
-            if line and len(line) + 3 + len(part) > _SUBTITLE_CHARS:
+        for part in item.split(" · "):
+            if len(part) > _SUBTITLE_CHARS:
+                out.extend([line] if line else [])
+                *whole, line = textwrap.wrap(part, _SUBTITLE_CHARS)
+                out.extend(whole)
+            elif line and len(line) + 3 + len(part) > _SUBTITLE_CHARS:
                 out.append(line)
                 line = part
             else:
@@ -316,7 +323,7 @@ def _partial_note(data: pd.DataFrame, what: str = "drawn hollow") -> list[str]:
 
 def _finish(chart, *, title: str, subtitle, notes: Sequence[str] = (), description: str | None, width, summary=""):
     """Title, subtitle lines, text alternative and width of a chart."""
-    lines = _lines(subtitle) + [n for n in notes if n]
+    lines = _lines(subtitle) + _lines([n for n in notes if n])
     props = {
         "title": alt.Title(title, subtitle=lines) if lines else title,
         "description": description or " ".join([title + ".", *(f"{x}." for x in lines), summary]).strip(),
@@ -382,6 +389,9 @@ def kpi_trend(
     y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, currency))
     base = alt.Chart(data).encode(x=x)
     layers = []
+    if _has_partial(data):
+        # a shaded column behind an incomplete period: seen before any number is read
+        layers.append(base.mark_rect(color="#eef1f4").transform_filter("datum.partial"))
     if measure == "win_rate" and "win_rate_low" in data:
         layers.append(base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q"))
     if prev in data:
@@ -614,6 +624,8 @@ def pipeline_waterfall(
         _need(targets, ["period", "target"], "pipeline_waterfall targets")
         tg = targets[["period", "target"]].dropna().groupby("period", as_index=False)["target"].sum()
         tg = tg.merge(wf, on="period")
+        if "partial" in tg:
+            tg = tg[~tg["partial"].astype(bool)]  # a target is for a whole period
         if len(tg):
             tg["step"] = "won"
             tg["level"] = tg["start"] + tg["created"] - tg["target"]
@@ -730,12 +742,16 @@ def win_rate_by_group(
 
 
 def _heat_classes() -> list[str]:
-    """The heatmap's classes in words: "15+ pts below", "8 to 15 pts below", ... "15+ pts above"."""
+    """The heatmap's classes in words (win-rate points against the month's norm).
+
+    >>> _heat_classes()[:4]
+    ['15+ below', '8-15 below', '3-8 below', 'within 3']
+    """
     pts = [round(abs(x) * 100) for x in HEAT_STEPS]
     half = len(HEAT_STEPS) // 2
-    below = [f"{pts[0]}+ pts below"] + [f"{pts[i + 1]} to {pts[i]} pts below" for i in range(half - 1)]
-    above = [f"{pts[i]} to {pts[i + 1]} pts above" for i in range(half, len(pts) - 1)] + [f"{pts[-1]}+ pts above"]
-    return [*below, f"within {pts[half]} pts", *above]
+    below = [f"{pts[0]}+ below"] + [f"{pts[i + 1]}-{pts[i]} below" for i in range(half - 1)]
+    above = [f"{pts[i]}-{pts[i + 1]} above" for i in range(half, len(pts) - 1)] + [f"{pts[-1]}+ above"]
+    return [*below, f"within {pts[half]}", *above]
 
 
 def seasonality_heatmap(
@@ -785,7 +801,12 @@ def seasonality_heatmap(
     )
     tips.insert(4, alt.Tooltip("difference_text:N", title="Versus the month's norm"))
     base = alt.Chart(data).encode(
-        x=alt.X("month_name:N", sort=alt.EncodingSortField("month", op="min"), title=None, axis=alt.Axis(labelAngle=0)),
+        x=alt.X(
+            "month_name:N",
+            sort=alt.EncodingSortField("month", op="min"),
+            title=None,
+            axis=alt.Axis(labelAngle=0, labelOverlap="greedy"),
+        ),
         y=alt.Y("label:N", title=None),
         tooltip=tips,
     )
@@ -794,14 +815,15 @@ def seasonality_heatmap(
         .encode(
             color=alt.Color(
                 "heat_class:N",
-                title="Win rate versus the month's norm (all groups)",
+                title="Versus the month's norm (points)",
                 scale=alt.Scale(domain=_heat_classes(), range=HEAT_COLORS),
-                legend=alt.Legend(titleLimit=400, columns=4, symbolType="square", labelLimit=220),
+                legend=alt.Legend(columns=2, symbolType="square", labelLimit=220),
             )
         )
         .transform_filter("isValid(datum.difference) && isFinite(datum.difference)")
     )
-    text = base.mark_text(fontSize=11).encode(
+    # the numbers only where a cell is wide enough for them (a phone shows the colours)
+    text = base.mark_text(fontSize=11, opacity=alt.ExprRef("width / 12 >= 30 ? 1 : 0")).encode(
         text=alt.Text("cell_text:N"),
         color=alt.condition("datum.text_color === '#ffffff'", alt.value("#ffffff"), alt.value("#000000")),
     )
@@ -830,7 +852,12 @@ def seasonality_bands(
     data = season[
         ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]
     ].copy()
-    x = alt.X("month_name:N", sort=alt.EncodingSortField("month", op="min"), title=None, axis=alt.Axis(labelAngle=0))
+    x = alt.X(
+        "month_name:N",
+        sort=alt.EncodingSortField("month", op="min"),
+        title=None,
+        axis=alt.Axis(labelAngle=0, labelOverlap="greedy"),
+    )
     tips = [alt.Tooltip("month_name:N", title="Month"), _rate_text(data)]
     tips += _texts(data, [("won_count", "Won"), ("n", "Closed")], "")
     band = (

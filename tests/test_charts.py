@@ -278,10 +278,15 @@ def test_heatmap_text_contrasts_with_its_cell(deals):
             svg,
         )
     ]
-    texts = re.findall(
-        r'aria-roledescription="text mark"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"[^>]*fill="(#[0-9a-f]{6})">([^<]+)<',
-        svg,
-    )
+    texts = [
+        (x, y, color, label)
+        for x, y, color, opacity, label in re.findall(
+            r'aria-roledescription="text mark"[^>]*transform="translate\(([\d.]+),([\d.]+)\)"[^>]*'
+            r'fill="(#[0-9a-f]{6})"(?: opacity="([\d.]+)")?>([^<]+)<',
+            svg,
+        )
+        if opacity in ("", "1")
+    ]
     assert len(rects) >= 40 and len(texts) == 48
     dark = 0
     for x, y, color, label in texts:
