@@ -287,7 +287,7 @@ def _hollow(data: pd.DataFrame, color_field: str | None = None, scale: alt.Scale
     return out
 
 
-def _lines(subtitle) -> list[str]:
+def _lines(subtitle, chars: int = _SUBTITLE_CHARS) -> list[str]:
     """Subtitle lines, a long line wrapped at its " · " separators (a long part at its spaces).
 
     >>> _lines("All partners · by partner, quarterly · Jan 2023 – Dec 2025")
@@ -300,11 +300,11 @@ def _lines(subtitle) -> list[str]:
     for item in filter(None, map(str, items)):
         line = ""
         for part in item.split(" · "):
-            if len(part) > _SUBTITLE_CHARS:
+            if len(part) > chars:
                 out.extend([line] if line else [])
-                *whole, line = textwrap.wrap(part, _SUBTITLE_CHARS)
+                *whole, line = textwrap.wrap(part, chars)
                 out.extend(whole)
-            elif line and len(line) + 3 + len(part) > _SUBTITLE_CHARS:
+            elif line and len(line) + 3 + len(part) > chars:
                 out.append(line)
                 line = part
             else:
@@ -323,7 +323,10 @@ def _partial_note(data: pd.DataFrame, what: str = "drawn hollow") -> list[str]:
 
 def _finish(chart, *, title: str, subtitle, notes: Sequence[str] = (), description: str | None, width, summary=""):
     """Title, subtitle lines, text alternative and width of a chart."""
-    lines = _lines(subtitle) + _lines([n for n in notes if n])
+    # a chart of a known width wraps its lines to it (about 7.5 px a character); one as wide as
+    # its container, to what a phone holds
+    chars = max(_SUBTITLE_CHARS, int(width / 7.5)) if isinstance(width, int | float) else _SUBTITLE_CHARS
+    lines = _lines(subtitle, chars) + _lines([n for n in notes if n], chars)
     props = {
         "title": alt.Title(title, subtitle=lines) if lines else title,
         "description": description or " ".join([title + ".", *(f"{x}." for x in lines), summary]).strip(),
@@ -540,7 +543,7 @@ def pipeline_by_stage(
     )
     notes = [f"Open on {day} · tick: weighted by each deal's probability"]
     if (~opened).any():
-        notes.append(f"Open on {day} and won or lost since: the two bars at the bottom")
+        notes.append(f"Open on {day} and won or lost since: at the bottom")
     return _finish(
         alt.layer(bars, ticks).properties(height=alt.Step(22)),
         title="Open pipeline by stage",
