@@ -5,6 +5,13 @@ and the static :func:`channelkpi.report` show the same numbers from the same cod
 described by a level, a period grain, a month-aligned date range and a deal filter;
 :func:`view_tables` computes every table for it and :func:`view_charts` draws them.
 
+Where the pictures must not mislead, the rule lives here: the range a view shows by default
+ends with the last period the data covers completely (:func:`default_range`); a period the data
+covers only in part is marked (:func:`mark_partial`) and drawn hollow; a previous period is
+compared over the same number of days (:func:`equal_span_previous`); quality scores are among
+the same peers wherever they appear (:func:`ranked_peers`); each chart carries what it shows
+(:func:`selection_text`) and each tile what its n counts and what it means.
+
 Examples
 --------
 >>> from channelkpi.datasets import make_sample_deals
@@ -47,6 +54,9 @@ from .schema import DIRECT_PARTNER
 
 __all__ = [
     "TILES",
+    "TILE_COUNTS",
+    "TILE_DEFINITIONS",
+    "BETTER",
     "CHART_TITLES",
     "CHART_TABLES",
     "TABLE_INPUTS",
