@@ -136,7 +136,16 @@ def theme_config(*, font: str = FONT) -> dict:
             "domainColor": "#999999",
             "tickColor": "#999999",
         },
-        "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom", "labelLimit": _LABEL_LIMIT},
+        # the first and last labels of a number axis stay within the chart (none cut at its edge)
+        "axisQuantitative": {"labelFlush": True},
+        # at most three legend entries a row: a phone shows them all
+        "legend": {
+            "labelFontSize": 12,
+            "titleFontSize": 12,
+            "orient": "bottom",
+            "labelLimit": _LABEL_LIMIT,
+            "columns": 3,
+        },
         "title": {
             "fontSize": 15,
             "fontWeight": 600,
@@ -655,7 +664,8 @@ def pipeline_waterfall(
 
 
 def _legend_expr() -> str:
-    cases = " : ".join(f"datum.value === '{k}' ? '{v}'" for k, v in _STEP_TITLES.items())
+    short = {"start": "Start", "created": "+ created", "won": "- won", "lost": "- lost", "end": "End"}
+    cases = " : ".join(f"datum.value === '{k}' ? '{v}'" for k, v in short.items())
     return f"{cases} : datum.label"
 
 
@@ -818,7 +828,7 @@ def seasonality_heatmap(
         .encode(
             color=alt.Color(
                 "heat_class:N",
-                title="Versus the month's norm (points)",
+                title="Points vs the month's norm",
                 scale=alt.Scale(domain=_heat_classes(), range=HEAT_COLORS),
                 legend=alt.Legend(columns=2, symbolType="square", labelLimit=220),
             )
