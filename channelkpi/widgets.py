@@ -37,9 +37,11 @@ from .views import (
     TILE_TABLES,
     View,
     column_kind,
+    default_months,
     excel_format,
     ledger_html,
     month_range,
+    selection_text,
     table_key,
     tile_values,
     tiles_html,
@@ -147,7 +149,7 @@ class Dashboard:
         months = self._month_options()
         self.period = w.SelectionRangeSlider(
             options=months,
-            index=(0, len(months) - 1),
+            index=default_months(self._prepared, fiscal_year_start=fiscal_year_start),
             description="Period",
             continuous_update=False,
             layout=w.Layout(width="100%"),
@@ -236,7 +238,9 @@ class Dashboard:
         self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None
     ) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
-        return view_charts(t, level=self.level.value, currency=self.currency, only=only)
+        return view_charts(
+            t, level=self.level.value, currency=self.currency, only=only, subtitle=selection_text(self.view)
+        )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -415,7 +419,7 @@ class Dashboard:
             self.channels.allowed_tags = self._channel_options()
             months = self._month_options()
             self.period.options = months
-            self.period.index = (0, len(months) - 1)
+            self.period.index = default_months(self._prepared, fiscal_year_start=self.fiscal_year_start)
         self.refresh()
         s = result.summary()
         self.message.value = (
