@@ -139,7 +139,9 @@ DASHBOARD_CSS = """
   .ck-dashboard .ck-title {font-size: 18px;}
   /* shrunk to a phone's width a chart's text would be too small to read: it scrolls instead */
   .ck-dashboard .vega-embed svg.marks {max-width: none;}
+  .ck-dashboard .ck-narrow-only {display: block;}
 }
+.ck-dashboard .ck-narrow-only {display: none;}
 </style>
 """
 
@@ -887,6 +889,10 @@ class Dashboard:
                 self.banner,
                 row(self.showing, self.filters),
                 self.tiles,
+                w.HTML(
+                    "<p class='ck-note ck-narrow-only'>On a narrow screen the charts keep a readable size: "
+                    "swipe a chart sideways to see all of it.</p>"
+                ),
                 self.tabs,
                 downloads,
             ]
