@@ -186,7 +186,17 @@ function render({ model, el }) {
     if (input.value !== model.get("query") && document.activeElement !== input) input.value = model.get("query");
   }
 
+  let pendingEnter = false;
+  function chooseFirst() {
+    if (!pendingEnter || model.get("shown_for") !== input.value) return;
+    pendingEnter = false;
+    if (!shown().length || !input.value.trim()) return;
+    toggle(shown()[0][0]);
+    input.value = ""; model.set("query", ""); model.save_changes();
+  }
+
   input.addEventListener("input", () => {
+    pendingEnter = false;
     active = 0;
     model.set("query", input.value);
     model.save_changes();
@@ -194,9 +204,9 @@ function render({ model, el }) {
   input.addEventListener("keydown", (e) => {
     if (e.key === "ArrowDown" && shown().length) {
       e.preventDefault(); list.focus(); setActive(0);
-    } else if (e.key === "Enter" && shown().length) {
-      e.preventDefault(); toggle(shown()[0][0]);
-      input.value = ""; model.set("query", ""); model.save_changes();
+    } else if (e.key === "Enter") {
+      // the list may still answer an earlier query: choose once it answers this one
+      e.preventDefault(); pendingEnter = true; chooseFirst();
     } else if (e.key === "Escape" && input.value) {
       e.preventDefault(); input.value = ""; model.set("query", ""); model.save_changes();
     } else if (e.key === "Backspace" && !input.value && value().length) {
@@ -225,6 +235,7 @@ function render({ model, el }) {
   });
 
   model.on("change:shown", drawList);
+  model.on("change:shown_for", chooseFirst);
   model.on("change:more", drawList);
   model.on("change:value", () => { drawChosen(); drawList(); });
   model.on("change:labels", drawChosen);
@@ -273,6 +284,8 @@ export default { render };
     query = traitlets.Unicode("").tag(sync=True)
     #: the options matching ``query`` (at most ``limit``), as ``[value, label]`` pairs
     shown = traitlets.List().tag(sync=True)
+    #: the query ``shown`` answers (the page may have sent a newer one)
+    shown_for = traitlets.Unicode("").tag(sync=True)
     #: matches beyond ``limit``
     more = traitlets.Int(0).tag(sync=True)
     #: labels of the chosen values (the options may be filtered out of view)
@@ -292,8 +305,10 @@ export default { render };
     @traitlets.observe("query", "options", "limit")
     def _match(self, _change=None) -> None:
         found = matches(self.query, self.options)
-        self.shown = [[v, label] for v, label in found[: self.limit]]
-        self.more = max(len(found) - self.limit, 0)
+        with self.hold_sync():
+            self.shown = [[v, label] for v, label in found[: self.limit]]
+            self.more = max(len(found) - self.limit, 0)
+            self.shown_for = self.query
 
     @traitlets.observe("value", "options")
     def _name_chosen(self, _change=None) -> None:

@@ -36,7 +36,7 @@ from .metrics.prepared import prepare
 from .offline import enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
-from .schema import CHANNELS, validate_deals
+from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
@@ -90,8 +90,17 @@ LEVEL_BOX = {
     "unit": ("Units", "All units"),
 }
 _CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
-# charts carry the selection as their subtitle where views.view_charts takes one
-_CHARTS_TAKE_SUBTITLE = "subtitle" in inspect.signature(view_charts).parameters
+_EXPORT_WIDTH = 720  # px: a downloaded chart's plot width
+_DRAW_PARAM = "channelkpi_draw"  # the ranking chart's param numbering its drawings
+
+
+def _accepted(function, **options) -> dict:
+    """The ``options`` that ``function`` takes as keywords: the selection as every chart's
+    subtitle, a downloaded chart's width and the tiles' level reach the views where their
+    functions have those keywords."""
+    names = inspect.signature(function).parameters
+    return {k: v for k, v in options.items() if k in names}
+
 
 #: Styles of the dashboard's layout: controls wrap, tiles and tabs fit narrow screens, charts
 #: shrink to their box. Shipped in the dashboard itself, so JupyterLab and Voilà look the same.
@@ -127,7 +136,7 @@ DASHBOARD_CSS = """
 .ck-dashboard .lm-TabBar-content {flex-wrap: wrap;}
 .ck-dashboard .lm-TabBar-tab {flex: 0 0 auto; min-width: max-content; max-width: none;}
 .ck-dashboard .widget-html-content {line-height: 1.45;}
-.ck-dashboard .vega-embed {max-width: 100%; overflow-x: auto; overflow-y: hidden;}
+.ck-dashboard .vega-embed {display: block; width: 100%; max-width: 100%; overflow-x: auto; overflow-y: hidden;}
 .ck-dashboard .vega-embed svg.marks {max-width: 100%; height: auto;}
 .ck-dashboard .ck-note {color: #56606b; font-size: 12px; margin: 4px 0;}
 .ck-dashboard .ck-withheld {border: 1px dashed #9aa5b1; border-radius: 6px; padding: 12px 16px; color: #1b2733;
@@ -139,9 +148,7 @@ DASHBOARD_CSS = """
   .ck-dashboard .ck-title {font-size: 18px;}
   /* shrunk to a phone's width a chart's text would be too small to read: it scrolls instead */
   .ck-dashboard .vega-embed svg.marks {max-width: none;}
-  .ck-dashboard .ck-narrow-only {display: block;}
 }
-.ck-dashboard .ck-narrow-only {display: none;}
 </style>
 """
 
@@ -309,7 +316,7 @@ class Dashboard:
         months = self._month_options()
         self.period = w.SelectionRangeSlider(
             options=months,
-            index=_period_index(months),
+            index=self._default_period(months),
             description="Period",
             continuous_update=False,
             layout=w.Layout(width="100%"),
@@ -401,6 +408,10 @@ class Dashboard:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
         return [(c, c) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
 
+    def _default_period(self, months: Sequence) -> tuple[int, int]:
+        """The period slider's range when the deals are new (indices into its months)."""
+        return 0, len(months) - 1
+
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
         months = pd.period_range(*month_range(self._prepared), freq="M")
         return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
@@ -461,11 +472,12 @@ class Dashboard:
         return view_tables(self._prepared, self.view, only=only, cache=self._cache)
 
     def build_charts(
-        self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None
+        self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None, export: bool = False
     ) -> dict[str, alt.TopLevelMixin]:
         """The charts (or the ``only`` ones) for the tables of :meth:`compute`, subtitled with
-        the selection where the charts take a subtitle."""
-        options = {"subtitle": selection_text(self.view)} if _CHARTS_TAKE_SUBTITLE else {}
+        the selection (``export``: sized for a file rather than the page)."""
+        options = {"subtitle": selection_text(self.view), **({"width": _EXPORT_WIDTH} if export else {})}
+        options = _accepted(view_charts, **options)
         return view_charts(t, level=self.level.value, currency=self.currency, only=only, **options)
 
     @property
@@ -594,7 +606,7 @@ class Dashboard:
         ranking = tables.get("ranking")
         if chosen and ranking is not None and level in ranking:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
-        tiles = tile_values(tables, currency=self.currency)
+        tiles = tile_values(tables, currency=self.currency, **_accepted(tile_values, level=level))
         if not self._has_partners:
             no_column = any(c.key == "no_partner" and "column" in c.problem for c in self.caveats)
             word = "no partner column" if no_column else "no partners"
@@ -632,11 +644,13 @@ class Dashboard:
                 if shown == self._ranking_shown and name in self._charts:
                     continue  # the page shows it already (a click there made this selection)
                 self._ranking_shown, self._ranking_base = shown, spec
-                # a click changes the page's selection, not the spec the widget holds: a spec equal
-                # to that one would not be sent, and the page would keep the clicked bars
+                # Each drawing is numbered in a param of its own. A click changes the page's
+                # selection, not the spec the widget holds: without the number a spec equal to that
+                # one would not be sent, and the page would keep the clicked bars. And the page
+                # reports each drawing's selection as it starts, with the number: a report of an
+                # earlier drawing, arriving after a newer one was sent, is not a click (_on_pick).
                 self._ranking_draws += 1
-                usermeta = spec.usermeta if isinstance(spec.usermeta, dict) else {}
-                spec = spec.properties(usermeta={**usermeta, "channelkpi_draw": self._ranking_draws})
+                spec = spec.add_params(alt.param(name=_DRAW_PARAM, value=self._ranking_draws))
             if name in self._charts:
                 self._charts[name].chart = spec
             else:
@@ -717,6 +731,10 @@ class Dashboard:
             self._choose("channel", change["new"])
 
     def _on_pick(self, change) -> None:
+        # the page's report arrives with the drawing's number (the private trait holds it already:
+        # the public one is updated after this callback)
+        if self._charts["ranking"]._params.get(_DRAW_PARAM) != self._ranking_draws:
+            return  # how an earlier drawing started, not a click
         level = self.level.value
         values = [str(item[level]) for item in change["new"].value if level in item]
         # the page draws this pick already: no need to send the chart again
@@ -775,7 +793,7 @@ class Dashboard:
                 self.channels.options = self._channel_options()
                 months = self._month_options()
                 self.period.options = months
-                self.period.index = _period_index(months)
+                self.period.index = self._default_period(months)
         finally:
             self._syncing = False
         self._show_data()
@@ -823,18 +841,26 @@ class Dashboard:
         ]
         return pd.DataFrame(rows, columns=["About", "Value"])
 
+    def _table(self) -> pd.DataFrame:
+        """The KPI table as a download shows it: deals without a partner under their name."""
+        kpis = self.kpis
+        level = self.level.value
+        if level in kpis and (kpis[level] == DIRECT_PARTNER).any():
+            kpis = kpis.assign(**{level: kpis[level].map(display_name)})
+        return kpis
+
     def _download_csv(self) -> None:
         text = selection_text(self.view)
         head = io.StringIO()
         # the selection first, as its own row, so the file says what it shows when opened anywhere
         csv.writer(head, lineterminator="\n").writerows([[neutralize_formula(f"Selection: {text}")], []])
-        body = to_csv(self.kpis)
+        body = to_csv(self._table())
         self._link(download_name("KPIs", text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
 
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         formats = lambda col: excel_format(column_kind(col), self.currency)  # noqa: E731
-        data = to_excel({"KPIs": self.kpis, "About": self._about()}, number_formats=formats)
+        data = to_excel({"KPIs": self._table(), "About": self._about()}, number_formats=formats)
         self._link(download_name("KPIs", selection_text(self.view), "xlsx"), mime, data)
 
     def _download_chart(self, fmt: str) -> None:
@@ -844,8 +870,13 @@ class Dashboard:
         if name in self._withheld:
             self._say(self._withheld[name])
             return
-        self._draw({name} & self._stale)
-        spec = self._charts[name].chart.to_json()
+        # drawn for the file, not into the page: the chart's tab may be hidden
+        self._ensure(CHART_TABLES[name])
+        chart = self.build_charts(self._tables, only={name}, export=True)[name]
+        if name == "ranking":  # the chosen bars drawn chosen, as on the page
+            level = self.level.value
+            chart = _with_pick(chart, level, self._selection.get(level, ()))
+        spec = chart.to_json()
         filename = download_name(CHART_TITLES[name], selection_text(self.view), fmt)
         try:
             if fmt == "png":
@@ -889,10 +920,6 @@ class Dashboard:
                 self.banner,
                 row(self.showing, self.filters),
                 self.tiles,
-                w.HTML(
-                    "<p class='ck-note ck-narrow-only'>On a narrow screen the charts keep a readable size: "
-                    "swipe a chart sideways to see all of it.</p>"
-                ),
                 self.tabs,
                 downloads,
             ]
@@ -903,8 +930,3 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return f"<Dashboard: {len(self.deals)} deals, level={self.level.value}, freq={self.freq.value}>"
-
-
-def _period_index(months: Sequence) -> tuple[int, int]:
-    """The period slider's default range (indices into its months)."""
-    return 0, len(months) - 1

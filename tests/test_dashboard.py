@@ -169,7 +169,16 @@ def test_the_box_and_the_ranking_are_one_selection(dash, loaded):
     # removing the last one clears the highlight, even though the chart was last sent without it
     dash.picker.value = []
     assert ranking_pick(dash) == [] and len(drawn) == 2 and dash.clear.disabled
-    assert drawn[0].to_dict()["usermeta"] != drawn[1].to_dict()["usermeta"]  # a new spec, redrawn
+    assert drawn[0].to_dict() != drawn[1].to_dict()  # a new spec, redrawn
+    # the page reports how each drawing starts; a late report of an earlier drawing is not a click
+    ranking = dash.charts["ranking"]
+    number = ranking._params["channelkpi_draw"]
+    ranking._params = {**ranking._params, "channelkpi_draw": number - 1}
+    click_ranking(dash, "Brightline IT")
+    assert dash.selection == {} and ranking_pick(dash) == []
+    ranking._params = {**ranking._params, "channelkpi_draw": number}  # the newest drawing's report
+    click_ranking(dash, "Cobalt Integrations")  # and a click on it
+    assert dash.selection == {"partner": ["Cobalt Integrations"]}
 
 
 def test_the_box_follows_the_level_and_keeps_other_choices_as_filters(dash, loaded):
@@ -230,6 +239,7 @@ def test_partner_search_ignores_case_and_accents(dash):
     ]:
         box.query = query
         assert [label for _, label in box.shown] == expected, query
+        assert box.shown_for == query  # the page chooses with Enter once the list answers its query
     box.query = ""
     assert len(box.shown) == len(box.options) == 25  # 24 partners and the direct deals
     deals = ck.read_crm(sample_path("salesforce"))
@@ -247,6 +257,12 @@ def test_deals_without_a_partner_are_named_and_can_be_chosen(dash, loaded):
     start, end = dash.date_range
     n, _ = won_in(loaded.deals, start, end, partner=["(direct)"])
     assert dash.tables["now"]["won_count"].iloc[0] == n > 0
+    # and in the downloaded KPI table
+    dash.clear_selection()
+    dash._download_csv()
+    table = pd.read_csv(io.BytesIO(saved(dash)[1]), skiprows=1, encoding="utf-8-sig")
+    assert "Direct (no partner)" in set(table["partner"]) and "(direct)" not in set(table["partner"])
+    assert table.loc[table["partner"] == "Direct (no partner)", "won_count"].sum() == n
 
 
 def test_selected_is_a_deprecated_name_for_the_selection(dash):
@@ -396,6 +412,13 @@ def test_downloads_say_what_they_show(dash, loaded):
     name, svg = saved(dash)
     assert name == widgets.download_name("Deal success by creation cohort", line, "svg") and "Brightline IT" in name
     assert svg.startswith(b"<svg")
+    dash.download_choice.value = "ranking"
+    dash._download_chart("svg")
+    name, svg = saved(dash)
+    bars = re.findall(r'<path [^>]*aria-roledescription="bar"[^>]*>', svg.decode())
+    chosen = [b for b in bars if 'fill="#0072B2"' in b]  # the chosen bar keeps its colour
+    assert len(bars) == 20 and len(chosen) == 1 and "Brightline IT" in chosen[0]
+    dash.download_choice.value = "cohorts"
     dash._download_chart("png")
     name, png = saved(dash)
     assert name.startswith("Deal success by creation cohort - Brightline IT") and name.endswith(".png")
