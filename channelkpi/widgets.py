@@ -566,10 +566,11 @@ class Dashboard:
             self.picker.label = label
             self.picker.empty_text = empty
             self.picker.placeholder = f"Search {label.lower()}"
-            self.picker.hint = (
-                "The same selection as the ranking chart on the Partners tab. Keyboard: type to search, "
-                "↓ ↑ to move, Space or Enter to choose."
+            ranking = (
+                "The same selection as the ranking chart on the Partners tab. " if "Partners" in self._boxes else ""
             )
+            self.picker.hint = f"{ranking}Keyboard: type to search, ↓ ↑ to move, Space or Enter to choose."
+
             self.picker.value = list(self._selection.get(level, ()))
             self.channels.value = list(self._selection.get("channel", ()))
         finally:

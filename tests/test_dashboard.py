@@ -450,8 +450,11 @@ def test_uploads_show_readable_errors_and_the_ledger(dash):
     small.load_upload("deals.csv", b"x" * 500)
     assert "more than the" in small.message.value
     evil = b"Deal ID,Partner,Status,Amount,Close Date\nD1,<img src=x onerror=alert(1)>,Won,5,2024-01-05\nD1,Acme,Lost,1,2024-01-06\n"
-    dash.load_upload("mine.csv", evil)
-    assert "Loaded mine.csv" in dash.message.value
+    dash.load_upload("<b>mine</b>.csv", evil)
+    assert "Loaded &lt;b&gt;mine&lt;/b&gt;.csv" in dash.message.value
+    assert (
+        "<b>mine" not in dash.header.value and "&lt;b&gt;mine&lt;/b&gt;.csv: channel partner KPIs" in dash.header.value
+    )
     assert dash.picker.options == [("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>")]
     assert "<img src=x" not in dash.tiles.value and "&lt;img src=x onerror=alert(1)&gt;" in dash.tiles.value
     assert "<img" not in dash.quality_html.value
@@ -482,6 +485,7 @@ def test_focused_apps_choose_their_tabs(loaded):
     dash = widgets.Dashboard(loaded, tabs=("Pipeline", "Overview"))
     tabs = dash.tabs
     assert [tabs.get_title(i) for i in range(len(tabs.children))] == ["Pipeline", "Overview"]
+    assert "Partners tab" not in dash.picker.hint  # no ranking to point to
     assert tabs.children[0].children == (dash.charts["pipeline_stage"], dash.charts["waterfall"])
     with pytest.raises(ck.ChannelKPIError, match="no dashboard tab called \\['Marketing'\\]"):
         widgets.Dashboard(loaded, tabs=("Marketing",))
