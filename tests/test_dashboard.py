@@ -450,11 +450,9 @@ def test_uploads_show_readable_errors_and_the_ledger(dash):
     small.load_upload("deals.csv", b"x" * 500)
     assert "more than the" in small.message.value
     evil = b"Deal ID,Partner,Status,Amount,Close Date\nD1,<img src=x onerror=alert(1)>,Won,5,2024-01-05\nD1,Acme,Lost,1,2024-01-06\n"
-    dash.load_upload("<b>mine</b>.csv", evil)
-    assert "Loaded &lt;b&gt;mine&lt;/b&gt;.csv" in dash.message.value
-    assert (
-        "<b>mine" not in dash.header.value and "&lt;b&gt;mine&lt;/b&gt;.csv: channel partner KPIs" in dash.header.value
-    )
+    dash.load_upload("<i>mine.csv", evil)
+    assert "Loaded &lt;i&gt;mine.csv" in dash.message.value
+    assert "<i>" not in dash.header.value and "&lt;i&gt;mine.csv: channel partner KPIs" in dash.header.value
     assert dash.picker.options == [("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>")]
     assert "<img src=x" not in dash.tiles.value and "&lt;img src=x onerror=alert(1)&gt;" in dash.tiles.value
     assert "<img" not in dash.quality_html.value
