@@ -45,9 +45,9 @@ def test_dashboard_renders_offline_and_answers_controls(browser, dashboard):
     # one point per quarter of the slider's range, empty quarters included
     assert trend_points(page) == len(pd.period_range(first_month, last_month, freq="Q"))
 
-    # a partner: type to search, Enter to add
-    box = page.get_by_placeholder("All partners (type to search)")
-    box.fill("Brightline IT")
+    # a partner: type part of its name, Enter to choose the match
+    box = page.get_by_placeholder("Search partners")
+    box.fill("brightline")
     box.press("Enter")
     mine = won[won["partner"] == "Brightline IT"]
     assert wait_for_tile_change(page, "Deals won", f"{len(won):,}") == f"{len(mine):,}"
@@ -106,6 +106,7 @@ def test_a_hostile_partner_name_renders_as_text(browser, tmp_path):
         page.wait_for_timeout(1500)
         assert page.locator("img[src='x']").count() == 0
         assert evil in page.locator(".ck-tile", has_text="BEST QUALITY SCORE").inner_text()
+        assert evil in page.locator(".ck-pick").first.inner_text()  # listed in the partner box as text
         page.get_by_role("tab", name="Partners").click()
         page.wait_for_timeout(1000)
         assert evil in page.locator(".vega-embed", has_text="ranking").first.inner_text()
