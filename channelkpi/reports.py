@@ -40,9 +40,9 @@ from . import __version__
 from .errors import ChannelKPIError
 from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
-from .metrics.engine import date_range
 from .metrics.kpis import kpi_table
 from .metrics.prepared import prepare
+from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
