@@ -27,7 +27,7 @@ from .canonical import ABSENT_VALUES, DATE_COLUMNS, NUMBER_COLUMNS, checked_lazy
 from .contract import Passes
 from .query import Engine, Query
 
-__all__ = ["LazyStage1", "lazy_pandas", "lazy_native", "derive_rows", "DERIVED", "collect_frame"]
+__all__ = ["LazyStage1", "lazy_pandas", "lazy_native", "read_columns", "derive_rows", "DERIVED", "collect_frame"]
 
 #: The columns :func:`derive_rows` adds (those of ``expected_close`` only when asked).
 DERIVED = (
@@ -68,7 +68,25 @@ def _connection(duckdb):
     return con
 
 
-def lazy_pandas(deals: pd.DataFrame, *, engine: Engine = "auto", columns=None):
+def _grouped_columns(q: Query) -> list[str]:
+    """The deal columns the passes read for ``q``."""
+    levels = list(q.by)
+    return [
+        *levels,
+        *(["channel"] if "channel" not in levels else []),
+        "status",
+        "amount",
+        "probability",
+        *DATE_COLUMNS,
+    ]
+
+
+def read_columns(q: Query) -> list[str]:
+    """The deal columns stage 1 reads for ``q``: those the passes read and those ``where=`` tests."""
+    return [*dict.fromkeys([*_grouped_columns(q), *(col for col, _ in q.where)])]
+
+
+def lazy_pandas(deals: pd.DataFrame, q: Query, *, engine: Engine = "auto", columns=None):
     """A pandas table as a narwhals LazyFrame under canonical names, on DuckDB (``"auto"`` or
     ``"duckdb"``, when installed) or pandas; with its absent optional columns, the engine's
     name and the DuckDB connection (which must live as long as the frame)."""
@@ -80,9 +98,32 @@ def lazy_pandas(deals: pd.DataFrame, *, engine: Engine = "auto", columns=None):
             pass
         else:
             con = _connection(duckdb)
+            deals = _arrow_text(deals, [c for c in read_columns(q) if c not in absent], con)
             # DuckDB scans the pandas frame in place (the categorical status becomes an ENUM)
             return nw.from_native(con.from_df(deals)), absent, "duckdb", con
     return nw.from_native(deals).lazy(), absent, "pandas", None
+
+
+def _arrow_text(deals: pd.DataFrame, read: list[str], con) -> pd.DataFrame:
+    """The table with the Python-object text columns that stage 1 reads as Arrow strings.
+
+    DuckDB converts a column of Python strings anew in every pass that reads it, and the
+    passes read the levels and the status several times: converted once (by DuckDB itself,
+    so the values are read as they would be anyway), they cost a quarter of that. A warehouse
+    query's result typically has such columns. The other columns are not copied.
+    """
+    text = [c for c in read if deals[c].dtype == object]
+    if not text:
+        return deals
+    import pyarrow as pa
+
+    converted = con.from_df(pd.DataFrame({c: deals[c] for c in text}, copy=False)).to_arrow_table()
+    strings = {
+        c: pd.Series(pd.arrays.ArrowStringArray(converted[c]), index=deals.index)
+        for c in text
+        if pa.types.is_string(converted[c].type) or pa.types.is_large_string(converted[c].type)
+    }
+    return deals.assign(**strings) if strings else deals
 
 
 def lazy_native(deals, *, columns=None):
@@ -267,16 +308,13 @@ class LazyStage1:
         self.q, self.needs = q, frozenset(needs)
         self.together, self.connection, self.derived = together, connection, derived
         self.expected = bool({"coverage", "open_expected"} & self.needs)
-        levels = list(q.by)
-        read = [*levels, *(["channel"] if "channel" not in levels else []), "status", "amount", "probability"]
-        read += ["created", "closed", "expected_close"]
-        wanted = [c for c in dict.fromkeys([*read, *(col for col, _ in q.where)]) if c in absent]
+        wanted = [c for c in read_columns(q) if c in absent]
         if wanted:  # the absent columns a pass reads or a filter tests, as constants
             frame = frame.with_columns(**{c: _absent_value(c) for c in wanted})
         self.unfiltered = frame
         for col, values in q.where:
             frame = frame.filter(nw.col(col).cast(nw.String).is_in(list(values)))
-        self.read = read + (list(DERIVED) if derived else [])
+        self.read = _grouped_columns(q) + (list(DERIVED) if derived else [])
         self.filtered = frame
 
     @functools.cached_property

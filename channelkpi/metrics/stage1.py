@@ -53,7 +53,7 @@ def open_stage1(deals, q: Query, needs, *, engine: Engine = "auto", columns=None
 
 @open_stage1.register
 def _(deals: pd.DataFrame, q: Query, needs, *, engine: Engine = "auto", columns=None) -> Stage1:
-    frame, absent, used, con = lazy_pandas(deals, engine=engine, columns=columns)
+    frame, absent, used, con = lazy_pandas(deals, q, engine=engine, columns=columns)
     return LazyStage1(frame, absent, q, needs, engine=used, connection=con)
 
 
