@@ -19,6 +19,20 @@ once). Each answers three questions about the deals a query selects:
 
 :func:`collect` asks them and returns :class:`Aggregates`, everything stage 2
 (:mod:`channelkpi.metrics.finish`) works on: nothing after it reads a deal row.
+
+Examples
+--------
+>>> import channelkpi as ck
+>>> from channelkpi.datasets import make_deals
+>>> from channelkpi.metrics.prepared import PreparedStage1
+>>> from channelkpi.metrics.query import make_query
+>>> deals = make_deals(400, seed=8)
+>>> q = make_query(by="unit", start="2024-01-01")
+>>> agg = collect(PreparedStage1(ck.prepare(deals), q, {"flows"}), q, {"flows"})
+>>> sorted(agg.snapshots), agg.as_of == deals[["created", "closed"]].max().max()
+(['open', 'open_start'], True)
+>>> int(agg.status["n"].sum()) == len(deals)
+True
 """
 
 from __future__ import annotations

@@ -48,7 +48,8 @@ def open_stage1(deals, q: Query, needs, *, engine: Engine = "auto", columns=None
     frame, absent, used = lazy_native(deals, columns=columns)
     # sources DuckDB or Spark read (Parquet, a warehouse) gain from one query whose branches
     # run side by side; a polars table in memory is scanned in parallel query by query
-    return LazyStage1(frame, absent, q, needs, engine=used, together=used in ("duckdb", "pyspark"))
+    together = frame.implementation.is_duckdb() or frame.implementation.is_pyspark()
+    return LazyStage1(frame, absent, q, needs, engine=used, together=together)
 
 
 @open_stage1.register
