@@ -322,6 +322,9 @@ class LazyStage1:
         branches side by side); tables in memory are scanned in parallel query by query.
     connection : object, optional
         Kept alive as long as the frame (the DuckDB connection a pandas table is scanned on).
+    derived : bool
+        The frame is a base table that holds :data:`DERIVED` already (with those of
+        ``expected_close``).
     """
 
     def __init__(

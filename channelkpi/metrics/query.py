@@ -22,7 +22,7 @@ from ..schema import COLUMNS, LEVELS
 from .periods import Compare, check_fiscal_year_start, check_freq, lag, period_frame
 from .rules import Freq, date_key, day_number
 
-__all__ = ["Engine", "ENGINES", "Query", "make_query", "date_range"]
+__all__ = ["Engine", "ENGINES", "Query", "make_query", "date_range", "check_engine"]
 
 #: Which engine aggregates a pandas table: ``"auto"`` (DuckDB when installed, else pandas),
 #: ``"duckdb"`` or ``"pandas"``; other tables run on their own engine.

@@ -69,6 +69,7 @@ __all__ = [
     "OUTCOME_FLAGS",
     "numpy_dates",
     "numpy_key",
+    "narwhals_floordiv",
     "narwhals_days",
     "narwhals_month_index",
     "narwhals_key",
