@@ -153,11 +153,8 @@ class PreparedDeals:
         self.tl = ~self.cr_null & ~self.cbc & ((self.status == _OPEN) | ~self.cl_null)
         # the pass by creation's flags that do not depend on the query, packed (the others, in
         # range or not, are added per query: their bits are apart)
-        static = rules.CREATED_FLAGS.pack(
-            {
-                name: getattr(self, name).astype(np.int64)
-                for name in ("cl_null", "cr_null", "cbc", "has_amount", "ex_null")
-            }
+        static = rules.CREATED_FLAGS.pack_arrays(
+            {name: getattr(self, name) for name in ("cl_null", "cr_null", "cbc", "has_amount", "ex_null")}
         )
         present = np.bincount(static, minlength=rules.CREATED_FLAGS.size) > 0
         self.static_values = np.flatnonzero(present)
@@ -225,9 +222,7 @@ class PreparedDeals:
             still_open = self.tl & (self.cl_null | (cl_keys > cr_keys))  # open at the end of its creation period
             from_start = self.tl & (cr_keys < cl_keys)  # open at the start of its close period
             outcome = rules.OUTCOME_FLAGS
-            oflags = outcome.pack(
-                {"tl": self.tl.astype(np.int64), "has_amount": self.has_amount, "cyc_n": self.cycle_ok}
-            )
+            oflags = outcome.pack_arrays({"tl": self.tl, "has_amount": self.has_amount, "cyc_n": self.cycle_ok})
             self._keys[cache] = {
                 "created": ((cr.code.astype(np.int64) * S + self.status) * F + self.static_code).astype(np.int32),
                 "outcomes": ((cl.code.astype(np.int64) * S + self.status) * outcome.size + oflags).astype(np.int32),
@@ -326,7 +321,7 @@ class PreparedStage1:
 
         # pass 1, by creation: levels x (period, status, flags that do not depend on the range)
         # x (in range by creation, by close)
-        dynamic = rules.CREATED_FLAGS.pack({"cr_in": cr_in, "cl_in": cl_in})  # (bool x int: int64)
+        dynamic = rules.CREATED_FLAGS.pack_arrays({"cr_in": cr_in, "cl_in": cl_in})
         g, out = p._grouped(
             lv,
             sel,

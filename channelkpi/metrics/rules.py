@@ -212,6 +212,8 @@ class FlagLayout:
     >>> layout = FlagLayout(("won", "late"))
     >>> layout.pack({"late": 1}), layout.size, layout.unpack(3)
     (2, 4, {'won': 1, 'late': 1})
+    >>> layout.pack_arrays({"won": np.array([True, False]), "late": np.array([True, True])})
+    array([3, 2], dtype=uint8)
     """
 
     names: tuple[str, ...]
@@ -240,6 +242,13 @@ class FlagLayout:
         for term in terms[1:]:
             packed = packed + term
         return packed
+
+    def pack_arrays(self, flags: Mapping[str, np.ndarray]) -> np.ndarray:
+        """:meth:`pack` for numpy arrays of booleans (or 0/1), in the smallest unsigned integer
+        type that holds every packed value (one byte for up to eight flags: several times
+        faster over a million rows than in int64)."""
+        dtype = np.min_scalar_type(self.size - 1)
+        return self.pack({name: np.asarray(values).astype(dtype, copy=False) for name, values in flags.items()})
 
     def unpack(self, packed) -> dict:
         """Each flag (0 or 1) of packed values (an integer or an integer array)."""
