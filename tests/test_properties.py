@@ -255,7 +255,7 @@ LEVEL_CHOICES = [None, "partner", "channel", ["partner", "channel"]]
     where=st.sampled_from([None, {"channel": ["paid", "partner"]}, {"partner": PARTNERS[:1]}, {"status": ["won"]}]),
 )
 def test_prepared_deals_give_the_general_engines_aggregates(deals, by, freq, start, end, fys, where):
-    """The coded engine's stage-1 tables equal the general engine's, row for row."""
+    """The prepared backend's stage-1 tables equal the lazy backend's, row for row."""
     from channelkpi.metrics.query import make_query
     from channelkpi.metrics.stage1 import aggregate, open_stage1
 
