@@ -231,3 +231,13 @@ def test_a_plain_warehouse_frame_gives_the_numbers_of_the_validated_one(deals, s
             pd.testing.assert_frame_equal(got, expected, obj=f"{name} {options}")
             assert got.attrs["channelkpi"]["excluded"] == expected.attrs["channelkpi"]["excluded"]
     pd.testing.assert_frame_equal(plain, before)  # the input is read, never changed
+
+
+@pytest.mark.parametrize("status", [object, "str"])
+def test_a_plain_frame_with_an_unknown_status_gets_the_same_error_on_every_engine(deals, status):
+    plain = _as_a_warehouse_returns_it(deals, status=status, text="str")
+    plain.loc[plain.index[:3], "status"] = "pending"
+    plain.loc[plain.index[3], "status"] = None
+    for engine in ("auto", "pandas"):
+        with pytest.raises(ck.SchemaError, match=r"also has 'pending' \(3 rows\) \(column 'status'\)"):
+            ck.win_rate(plain, engine=engine)
