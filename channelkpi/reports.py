@@ -42,9 +42,9 @@ from .charts import PRINT_FONT
 from .errors import ChannelKPIError
 from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
-from .metrics.engine import date_range
 from .metrics.kpis import kpi_table
 from .metrics.prepared import prepare
+from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
