@@ -22,9 +22,13 @@ from pathlib import Path
 import altair as alt
 import platformdirs
 
-__all__ = ["enable_offline", "shared_esm"]
+__all__ = ["DRAW_PARAM", "enable_offline", "shared_esm"]
 
 _OFFLINE = False
+
+#: A chart param numbering the chart's drawings: each selection the page reports carries, in the
+#: widget's ``_params``, the number of the drawing it was made on (see :func:`shared_esm`).
+DRAW_PARAM = "channelkpi_draw"
 
 
 def _bundle_path() -> Path:
@@ -46,8 +50,72 @@ if (!globalThis[key]) {
 }
 const base = (await globalThis[key]).default;
 
+// Altair's widget draws its chart again on each of these changes, without waiting for the
+// drawing under way: two changes in quick succession drew concurrently, and whichever finished
+// last stayed on the page (a click, then "Clear selection", could leave the old bars chosen).
+const REDRAWS = new Set(["change:spec", "change:embed_options", "change:debounce_wait", "change:max_wait"]);
+// A chart whose spec has this param numbers its drawings. A selection is reported with the number
+// of the drawing it was made on (in the same message), so the kernel can tell a click from a report
+// of an earlier drawing that arrives after it sent a newer one.
+const DRAW = %(draw)s;
+const drawOf = (spec) => (((spec && spec.params) || []).find((p) => p.name === DRAW) || {}).value ?? null;
+
 function render(context) {
   const el = context.el;
+  const model = context.model;
+  // One drawing at a time, and only the newest of those asked for meanwhile: a redraw reads the
+  // model's current spec, so the ones in between would only be drawn over.
+  let drawing = null;
+  let queued = null;
+  let drawn = null;  // the number of the drawing on the page
+  let reading = null;  // the number of the drawing under way
+  const drain = () => {
+    if (drawing) return drawing;
+    drawing = (async () => {
+      while (queued) {
+        const next = queued;
+        queued = null;
+        try { await next(); drawn = reading; } catch (error) { console.error(error); }
+      }
+    })().finally(() => { drawing = null; });
+    return drawing;
+  };
+  const serial = new Map();
+  const oneAtATime = (redraw) => {
+    if (!serial.has(redraw)) {
+      serial.set(redraw, (...args) => {
+        queued = () => redraw(...args);
+        return drain();
+      });
+    }
+    return serial.get(redraw);
+  };
+  const serialModel = new Proxy(model, {
+    get(target, name) {
+      if (name === "on") {
+        return (event, callback, ...rest) =>
+          target.on(event, REDRAWS.has(event) ? oneAtATime(callback) : callback, ...rest);
+      }
+      if (name === "get") {
+        return (attr) => {
+          const value = target.get(attr);
+          if (attr === "spec") reading = drawOf(value);  // a drawing starts by reading its spec
+          return value;
+        };
+      }
+      if (name === "set") {
+        return (attr, value, ...rest) => {
+          const params = target.get("_params") || {};
+          if (attr === "_vl_selections" && drawn !== null && DRAW in params) {
+            target.set("_params", {...params, [DRAW]: drawn});
+          }
+          return target.set(attr, value, ...rest);
+        };
+      }
+      const value = Reflect.get(target, name);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
   // a chart as wide as its container measures this element: let it fill its row
   el.style.display = "block";
   el.style.width = "100%%";
@@ -61,7 +129,14 @@ function render(context) {
     }
   });
   watch.observe(el);
-  return Promise.resolve(base.render(context)).then((cleanup) => () => {
+  // the first drawing counts as one under way: a change meanwhile waits for it
+  const first = Promise.resolve(base.render({...context, model: serialModel}));
+  drawing = first.catch(() => {}).then(() => {
+    drawing = null;
+    drawn = reading;
+    return drain();
+  });
+  return first.then((cleanup) => () => {
     watch.disconnect();
     if (typeof cleanup === "function") cleanup();
   });
@@ -78,14 +153,16 @@ def shared_esm(bundle: str) -> str:
     The copy is kept on ``globalThis`` under a key made of the bundle's hash, so two versions
     of the bundle on one page stay apart; a failed import is forgotten so the next chart tries
     again. Each chart's element fills its row and tells Vega when its width changes (a tab
-    shown, a window resized), so a chart ``width="container"`` fits the page.
+    shown, a window resized), so a chart ``width="container"`` fits the page. A chart draws
+    one spec at a time (the newest), and a chart with the param :data:`DRAW_PARAM` reports each
+    selection with the number of the drawing it was made on.
 
     >>> esm = shared_esm("export default {render() {}};")
     >>> "Symbol.for(" in esm and "export default" in esm and "ResizeObserver" in esm
     True
     """
     key = "channelkpi.vega." + hashlib.sha256(bundle.encode("utf-8")).hexdigest()[:16]
-    return _SHARED_ESM % {"key": json.dumps(key), "bundle": json.dumps(bundle)}
+    return _SHARED_ESM % {"key": json.dumps(key), "bundle": json.dumps(bundle), "draw": json.dumps(DRAW_PARAM)}
 
 
 def enable_offline() -> None:

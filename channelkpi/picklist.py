@@ -131,10 +131,17 @@ function render({ model, el }) {
     if (scroll) items[active].scrollIntoView({ block: "nearest" });
   }
 
+  let drawnChips = null;
   function drawChosen() {
     const labels = model.get("labels") || {};
-    chosen.replaceChildren();
     const v = value();
+    // chips are drawn again only when they change, and the chip a keyboard is on keeps the focus
+    // (an update from the kernel arriving while someone tabs through the chips must not drop it)
+    const key = JSON.stringify([v, v.map((x) => labels[x] ?? x), model.get("searchable"), model.get("empty_text")]);
+    if (key === drawnChips) return;
+    drawnChips = key;
+    const focused = chosen.contains(document.activeElement) ? document.activeElement.dataset.value : null;
+    chosen.replaceChildren();
     if (!v.length || !model.get("searchable")) {
       const none = el_("span", "ck-pick-none");
       none.textContent = v.length ? v.length + " chosen" : model.get("empty_text");
@@ -149,8 +156,10 @@ function render({ model, el }) {
       const cross = el_("span", "ck-chip-x", { "aria-hidden": "true" });
       cross.textContent = "×";
       chip.append(text, cross);
+      chip.dataset.value = x;
       chip.addEventListener("click", () => { toggle(x); input.focus(); });
       chosen.appendChild(chip);
+      if (x === focused) chip.focus();
     }
   }
 

@@ -32,7 +32,7 @@ from .caveats import data_caveats, has_partners
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
-from .offline import enable_offline
+from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
 from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
@@ -91,7 +91,6 @@ LEVEL_BOX = {
 }
 _CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
 _EXPORT_WIDTH = 720  # px: a downloaded chart's plot width
-_DRAW_PARAM = "channelkpi_draw"  # the ranking chart's param numbering its drawings
 
 
 #: Styles of the dashboard's layout: controls wrap, tiles and tabs fit narrow screens, charts
@@ -646,7 +645,7 @@ class Dashboard:
                 # reports each drawing's selection as it starts, with the number: a report of an
                 # earlier drawing, arriving after a newer one was sent, is not a click (_on_pick).
                 self._ranking_draws += 1
-                spec = spec.add_params(alt.param(name=_DRAW_PARAM, value=self._ranking_draws))
+                spec = spec.add_params(alt.param(name=DRAW_PARAM, value=self._ranking_draws))
             if name in self._charts:
                 self._charts[name].chart = spec
             else:
@@ -727,10 +726,11 @@ class Dashboard:
             self._choose("channel", change["new"])
 
     def _on_pick(self, change) -> None:
-        # the page's report arrives with the drawing's number (the private trait holds it already:
-        # the public one is updated after this callback)
-        if self._charts["ranking"]._params.get(_DRAW_PARAM) != self._ranking_draws:
-            return  # how an earlier drawing started, not a click
+        # the page reports each selection with the number of the drawing it was made on, in the
+        # same message (the private trait holds it already: the public one is updated after this
+        # callback; see channelkpi.offline.shared_esm)
+        if self._charts["ranking"]._params.get(DRAW_PARAM) != self._ranking_draws:
+            return  # made on (or how it started) an earlier drawing, not on the one now sent
         level = self.level.value
         values = [str(item[level]) for item in change["new"].value if level in item]
         # the page draws this pick already: no need to send the chart again

@@ -154,14 +154,18 @@ def test_the_ranking_and_the_partners_box_are_one_selection(browser, dashboard, 
     wait_until(lambda: chips(page) == ["Brightline IT", "Café Systèmes SARL"], "Enter to unchoose")
     page.get_by_role("button", name="Remove Brightline IT").focus()
     page.keyboard.press("Enter")
-    wait_until(lambda: chips(page) == ["Café Systèmes SARL"], "a chip removed from the keyboard")
+    wait_until(lambda: chips(page) == ["Café Systèmes SARL"], "a chip removed from the keyboard", show=lambda: chips(page))
     wait_until(lambda: highlighted(page) == ["Café Systèmes SARL"], "and its bar unchosen")
 
     # Clear selection clears the box and the channels, and greys itself out
     page.locator(".ck-pick-inline .ck-pick-option", has_text="partner").click()
     wait_until(lambda: "channels: partner" in page.locator(".ck-showing").inner_text(), "a channel chosen")
     clear_button(page).click()
-    wait_until(lambda: chips(page) == [] and len(highlighted(page)) == 20, "everything unchosen")
+    wait_until(
+        lambda: chips(page) == [] and len(highlighted(page)) == 20,
+        "everything unchosen",
+        show=lambda: (chips(page), highlighted(page)),
+    )
     wait_for_tile_value(page, "Deals won", total)
     assert page.locator(".ck-pick-inline [aria-selected=true]").count() == 0
     wait_until(lambda: not clear_button(page).is_enabled(), "Clear selection greyed out")
