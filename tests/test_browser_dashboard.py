@@ -154,7 +154,9 @@ def test_the_ranking_and_the_partners_box_are_one_selection(browser, dashboard, 
     wait_until(lambda: chips(page) == ["Brightline IT", "Café Systèmes SARL"], "Enter to unchoose")
     page.get_by_role("button", name="Remove Brightline IT").focus()
     page.keyboard.press("Enter")
-    wait_until(lambda: chips(page) == ["Café Systèmes SARL"], "a chip removed from the keyboard", show=lambda: chips(page))
+    wait_until(
+        lambda: chips(page) == ["Café Systèmes SARL"], "a chip removed from the keyboard", show=lambda: chips(page)
+    )
     wait_until(lambda: highlighted(page) == ["Café Systèmes SARL"], "and its bar unchosen")
 
     # Clear selection clears the box and the channels, and greys itself out
