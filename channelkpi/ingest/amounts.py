@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValueParseError
-from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows
+from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows, string_buffers
 from .currencies import ISO_CODE, SPACES, normalize_currency
 
 __all__ = ["ParsedAmounts", "parse_amounts"]
@@ -229,13 +229,32 @@ def _to_numbers(texts: pa.Array) -> np.ndarray:
         return numbers.to_numpy(float)[:-1]
 
 
+def _digits_to_numbers(arr: pa.Array, rows: np.ndarray, decimal: str, kept_per_row: np.ndarray) -> np.ndarray:
+    """The number each of ``rows`` writes with its digits and decimal separator (all its other
+    characters dropped, as the shape decisions allow); NaN for the other rows.
+
+    ``kept_per_row`` is how many digits and separators each row has (its shape says).
+    """
+    off, data, _ = string_buffers(arr)
+    used = data[int(off[0]) : int(off[-1])]
+    keep = ((used - np.uint8(48)) <= np.uint8(9)) | (used == np.uint8(ord(decimal)))
+    kept = used[keep]
+    if decimal == ",":
+        kept[kept == np.uint8(ord(","))] = np.uint8(ord("."))
+    offsets = np.zeros(len(arr) + 1, np.int64)
+    np.cumsum(kept_per_row, out=offsets[1:])
+    kind = pa.string() if len(kept) < 2**31 else pa.large_string()
+    offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
+    bitmap = pa.py_buffer(np.packbits(rows, bitorder="little"))
+    digits = pa.Array.from_buffers(kind, len(arr), [bitmap, pa.py_buffer(offsets), pa.py_buffer(kept)])
+    return _to_numbers(digits)
+
+
 def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
     """Text columns: decisions per shape, digits read per row by Arrow. None when a value has
     digits of another script (then :func:`_amounts_by_value` reads the column)."""
     n = len(values)
     arr = arrow_text(values).combine_chunks()
-    if not pa.types.is_string(arr.type):
-        arr = arr.cast(pa.string())
     encoded = pc.dictionary_encode(digit_shapes(arr), null_encoding="encode")
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
     dictionary = encoded.dictionary
@@ -266,29 +285,21 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
     label_of_shape = np.zeros(k, np.intp)
     decimal, notes = ".", []
     if rest_shapes:
-        first_row = first_rows(codes, k)
         position = {s: j for j, s in enumerate(shapes)}
 
         def example(shape: str) -> str:
-            return values.iloc[first_row[position[shape]]]
+            return values.iloc[first_rows(codes, k)[position[shape]]]
 
         decided = _decide(rest_shapes, example)
         decimal, notes = decided.decimal, decided.notes
         shape_ok = np.array([s in decided.sign for s in shapes]) & shape_rest
         ok = shape_ok[codes]
-        rest = shape_rest[codes]
-        bad = rest & ~ok
+        bad = shape_rest[codes] & ~ok
         if ok.any():
-            digits = arr.filter(pa.array(ok)) if not ok.all() else arr
-            drop = sorted({ch for s in decided.sign for ch in s} - set("9.,"))
-            for ch in drop:
-                digits = pc.replace_substring(digits, ch, "")
-            thousands = "." if decimal == "," else ","
-            digits = pc.replace_substring(digits, thousands, "")
-            if decimal == ",":
-                digits = pc.replace_substring(digits, ",", ".")
             sign = np.array([decided.sign.get(s, 1.0) for s in shapes])
-            out[ok] = _to_numbers(digits) * sign[codes[ok]]
+            # digits and separators are single bytes, kept in the shape as they are in the value
+            kept = np.array([0 if s is None else s.count("9") + s.count(decimal) for s in shapes])
+            out[ok] = _digits_to_numbers(arr, ok, decimal, kept[codes])[ok] * sign[codes[ok]]
             for j, s in enumerate(shapes):
                 code = decided.code_of.get(s, np.nan) if shape_ok[j] else np.nan
                 if isinstance(code, str):

@@ -11,6 +11,7 @@ field, which Arrow refuses, so the delimiter-free lines at the end of the file a
 from __future__ import annotations
 
 import io
+import mmap
 import warnings
 
 import numpy as np
@@ -29,12 +30,12 @@ _TAIL_BYTES = 65_536
 _BLOCK = 8 << 20  # Arrow's unit of parallel work: big enough to keep the chunks few
 
 
-def read_csv_fast(data: bytes, *, name: str, notes: list[str]):
-    """Read UTF-8 CSV bytes into a :class:`~channelkpi.ingest.reader.RawTable`, or return None
-    when the general reader must read them (see the module docstring)."""
+def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
+    """Read UTF-8 CSV bytes (or a mapped file) into a :class:`~channelkpi.ingest.reader.RawTable`,
+    or return None when the general reader must read them (see the module docstring)."""
     from .reader import RawTable
 
-    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     head = _decoded_head(data, start)
     if head is None or head.startswith("\ufeff") or not head.strip():
         return None

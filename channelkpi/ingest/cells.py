@@ -22,8 +22,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -38,6 +40,7 @@ __all__ = [
     "blank_mask",
     "digit_shapes",
     "first_rows",
+    "has_repeats",
     "is_blank",
     "string_buffers",
     "text_series",
@@ -155,6 +158,43 @@ def first_rows(codes: np.ndarray, k: int) -> np.ndarray:
     return first
 
 
+def _text_hashes(arr: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each string, from its bytes read 8 at a time (equal texts, equal hashes)."""
+    off, data, _ = string_buffers(arr)
+    lengths = np.diff(off).astype(np.int64)
+    start = off[:-1].astype(np.int64)
+    end = len(data)
+    padded = np.concatenate([data, np.zeros(8, np.uint8)])
+    # an unaligned little-endian 8-byte word at every byte position
+    words = np.ndarray(shape=(end + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    h = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    for k in range(0, int(lengths.max(initial=0)), 8):
+        word = words[np.minimum(start + k, end)]
+        left = lengths - k
+        short = left < 8
+        if short.any():  # keep a short last word's own bytes (the low ones), nothing past its end
+            keep = np.clip(left[short], 0, 8).astype(np.uint64) * np.uint64(8)
+            word[short] &= np.where(keep >= 64, np.uint64(0), (np.uint64(1) << (keep & np.uint64(63))) - np.uint64(1))
+        h = (h ^ word) * np.uint64(0xBF58476D1CE4E5B9)
+        h ^= h >> np.uint64(31)
+    return h
+
+
+def has_repeats(column: pd.Series) -> bool:
+    """True when a value occurs twice in a text column (missing values aside).
+
+    Different hashes prove different texts; only equal hashes pay for an exact check.
+    """
+    values = column.dropna()
+    if values.dtype != STR or len(values) < 2:
+        return not values.is_unique
+    arr = arrow_text(values).combine_chunks()
+    hashes = np.sort(_text_hashes(arr))
+    if not (hashes[1:] == hashes[:-1]).any():
+        return False
+    return len(pc.unique(arr)) < len(arr)
+
+
 def tidy_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     """Strip each cell and make empty or whitespace-only cells missing (Arrow in, Arrow out).
 
@@ -171,8 +211,9 @@ def text_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:
     """An Arrow string column as a pandas text Series (``STR`` dtype), without copying the text."""
     if isinstance(column, pa.Array):
         column = pa.chunked_array([column])
-    if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
         column = column.cast(pa.string())
+    # pandas keeps either string type as it is: no copy
     series = column.to_pandas()
     return series if series.dtype == STR else series.astype(STR)
 
@@ -197,6 +238,8 @@ class Coded:
 
     codes: np.ndarray  #: per row, the position of its value in :attr:`values`
     values: pd.Series  #: the distinct values (missing included, as NaN), RangeIndex
+    #: the rows' values as an Arrow text column, computed when asked (None: take them)
+    as_rows: Callable[[], pa.ChunkedArray] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, column: pd.Series | pa.ChunkedArray) -> Coded:
@@ -227,7 +270,12 @@ class Coded:
     def map(self, func: Callable[[pd.Series], object]) -> Coded:
         """Apply ``func`` to the distinct values (a Series) and keep the codes."""
         out = func(self.values)
-        return Coded(self.codes, out if isinstance(out, pd.Series) else pd.Series(out))
+        return self.with_values(out if isinstance(out, pd.Series) else pd.Series(out))
+
+    def with_values(self, values: pd.Series) -> Coded:
+        """The same codes with new values; the row column is kept when no value changed."""
+        same = self.as_rows is not None and values.dtype == self.values.dtype and values.equals(self.values)
+        return Coded(self.codes, values, self.as_rows if same else None)
 
     def take(self, per_value: object) -> np.ndarray:
         """A per-value array (or Series) taken to the rows."""
@@ -236,15 +284,21 @@ class Coded:
     def to_series(self, dtype: object = None) -> pd.Series:
         """The rows' values as a Series (``STR`` for text)."""
         values = self.values
+        if self.as_rows is not None and dtype in (None, STR):
+            return text_series(self.as_rows())
         if values.dtype == STR or (dtype == STR):
             dictionary = arrow_text(values).combine_chunks()
+            if dictionary.null_count == len(dictionary):
+                return text_series(pa.nulls(len(self.codes), pa.large_string()))
             return text_series(dictionary.take(pa.array(self.codes)))
         out = pd.Series(values.to_numpy()[self.codes])
         return out if dtype is None else out.astype(dtype)
 
     def subset(self, rows: np.ndarray) -> Coded:
         """The same values for a subset of the rows (positions or a boolean mask)."""
-        return Coded(self.codes[rows], self.values)
+        if rows.dtype == bool and rows.all():
+            return self
+        return Coded(self.codes[rows], self.values)  # the row column no longer fits
 
     def counts(self) -> np.ndarray:
         """How many rows hold each value."""
@@ -257,22 +311,24 @@ class Cells(Mapping[str, pd.Series]):
     A column read by the fast CSV reader is kept as Arrow text and tidied on first access;
     :meth:`coded` codes it *before* tidying, so only its distinct values are stripped.
     ``keep`` selects the rows that are data (blank and footer lines dropped).
+
+    Work on columns is memoized by key (:meth:`derive`) and can be started ahead in a thread
+    pool (:meth:`start`, :meth:`working_ahead`): the result is the same object either way, and
+    an exception is raised where the result is asked for, as if the work ran there.
     """
 
-    def __init__(self, columns: Mapping[str, pa.ChunkedArray | pd.Series], keep: np.ndarray | None = None):
+    def __init__(self, columns: Mapping[str, pa.ChunkedArray | pd.Series], keep: np.ndarray | slice | None = None):
         self._raw = dict(columns)
         self._keep = keep
-        self._tidy: dict[str, pd.Series] = {}
-        self._coded: dict[str, Coded] = {}
+        self._lock = threading.Lock()
+        self._work: dict[Hashable, Future] = {}
+        self._pool: Executor | None = None
 
     def __getitem__(self, header: str) -> pd.Series:
-        if header not in self._tidy:
-            column = self._raw[header]
-            if isinstance(column, pd.Series):  # read by pandas or from Excel: tidied already
-                self._tidy[header] = column
-            else:
-                self._tidy[header] = text_series(tidy_text(self._select(column)))
-        return self._tidy[header]
+        column = self._raw[header]
+        if isinstance(column, pd.Series):  # read by pandas or from Excel: tidied already
+            return column
+        return self.derive(("tidy", header), lambda: text_series(tidy_text(self._select(column))))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
@@ -288,25 +344,76 @@ class Cells(Mapping[str, pd.Series]):
             return column[keep]
         return column.filter(pa.array(keep))
 
+    # ---------------------------------------------------------------- work, now or ahead
+    def derive(self, key: Hashable, func: Callable[[], object]) -> object:
+        """``func()``, computed once per key: taken from the pool when it was started there (or
+        computed here when it has not begun yet)."""
+        with self._lock:
+            future = self._work.get(key)
+            mine = future is None or future.cancel()  # not begun: run it here, in order
+            if mine:
+                future = self._work[key] = Future()
+                future.set_running_or_notify_cancel()  # others asking now wait for this one
+        if mine:
+            try:
+                future.set_result(func())
+            except BaseException as exc:  # kept for whoever asks; raised below
+                future.set_exception(exc)
+        return future.result()
+
+    def start(self, key: Hashable, func: Callable[[], object]) -> None:
+        """Begin ``func()`` in the pool set by :meth:`working_ahead` (no-op without one)."""
+        with self._lock:
+            if self._pool is not None and key not in self._work:
+                self._work[key] = self._pool.submit(func)
+
+    def working_ahead(self, pool: Executor | None):
+        """Context in which :meth:`start` uses ``pool``; on leaving, work not begun is dropped
+        and running work is waited for."""
+        cells = self
+
+        class _Ahead:
+            def __enter__(self):
+                cells._pool = pool
+                return cells
+
+            def __exit__(self, *exc_info):
+                with cells._lock:
+                    cells._pool = None
+                    running = [f for f in cells._work.values() if not f.cancel()]
+                for f in running:
+                    f.exception()  # wait; an error there surfaces where its result is read
+                with cells._lock:
+                    cells._work = {k: f for k, f in cells._work.items() if not f.cancelled()}
+                return False
+
+        return _Ahead()
+
     def coded(self, header: str) -> Coded:
         """The column as :class:`Coded` tidied values."""
-        if header not in self._coded:
-            column = self._raw[header]
-            if isinstance(column, pd.Series) or header in self._tidy:
-                coded = Coded.of(self[header])
-            else:
-                raw = Coded.of(self._select(column))
-                tidied = text_series(tidy_text(arrow_text(raw.values)))
-                coded = Coded(raw.codes, tidied)
-            self._coded[header] = coded
-        return self._coded[header]
+        return self.derive(("coded", header), lambda: self._coded_now(header))
+
+    def start_coded(self, header: str) -> None:
+        """Begin :meth:`coded` in the pool."""
+        self.start(("coded", header), lambda: self._coded_now(header))
+
+    def _coded_now(self, header: str) -> Coded:
+        column = self._raw[header]
+        if isinstance(column, pd.Series):
+            coded = Coded.of(column)
+            if column.dtype == STR:
+                coded = Coded(coded.codes, coded.values, lambda h=header: arrow_text(self[h]))
+            return coded
+        raw = Coded.of(self._select(column))
+        tidied = text_series(tidy_text(arrow_text(raw.values)))
+        return Coded(raw.codes, tidied, lambda h=header: arrow_text(self[h]))
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """All columns for some rows (positions among the kept rows), tidied."""
         out = {}
         for header, column in self._raw.items():
-            if isinstance(column, pd.Series) or header in self._tidy:
-                out[header] = self[header].iloc[positions].reset_index(drop=True)
+            if isinstance(column, pd.Series):
+                out[header] = column.iloc[positions].reset_index(drop=True)
             else:
                 part = self._select(column).take(pa.array(np.asarray(positions, np.int64)))
                 out[header] = text_series(tidy_text(part))

@@ -276,8 +276,6 @@ _KEY_CHARS = frozenset("9-/.: TZ+,AaPpMm")
 def _dates_by_key(values: pd.Series, *, dayfirst: bool | None, tz: str | None) -> ParsedDates:
     """Text columns: read one value per group of rows that must give the same date."""
     arr = arrow_text(values).combine_chunks()
-    if not pa.types.is_string(arr.type):
-        arr = arr.cast(pa.string())
     n = len(arr)
     sample = arr.slice(0, 4096)
     if n > _MANY and 2 * len(pc.unique(sample)) > len(sample):
@@ -298,8 +296,9 @@ def _dates_by_key(values: pd.Series, *, dayfirst: bool | None, tz: str | None) -
     )
 
 
-def _key_positions(shape: str, tz: str | None) -> list[int] | None:
-    """Where the digits that decide the date are in values of this shape (None: all of them).
+def _key_positions(shape: str, tz: str | None) -> tuple[list[int], list[int]] | None:
+    """Where, in values of this shape, are the digits that decide the date, and the digits of an
+    hour that must be below 24 (None: the whole value decides).
 
     The parser ignores the time of day except the hour of a ``M/D/Y H:MM`` value (above 23 it
     is no date) and, with ``tz``, the time of a value with an offset.
@@ -310,14 +309,16 @@ def _key_positions(shape: str, tz: str | None) -> list[int] | None:
     if m:
         if tz and m.group("tz") and m.group("H"):
             return None
-        groups = ("y", "m", "d")
+        groups, hour = ("y", "m", "d"), None
     elif m := re.match(_YMD_RE, shape):
-        groups = ("y", "m", "d")
+        groups, hour = ("y", "m", "d"), None
     elif m := re.match(_NUM_RE, shape):
-        groups = ("a", "b", "y", "H")
+        groups, hour = ("a", "b", "y"), "H"
     else:
         return None
-    return [p for g in groups if m.group(g) is not None for p in range(*m.span(g))]
+    digits = [p for g in groups for p in range(*m.span(g))]
+    hours = list(range(*m.span(hour))) if hour and m.group(hour) is not None else []
+    return digits, hours
 
 
 def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
@@ -325,18 +326,30 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
     off, data, _ = string_buffers(arr)
     encoded = pc.dictionary_encode(digit_shapes(arr), null_encoding="encode")
     shape_codes = encoded.indices.to_numpy(zero_copy_only=False)
+    # a few shapes: a stable sort of 16-bit codes is a radix sort
+    small = shape_codes.astype(np.uint16) if len(encoded.dictionary) < 2**16 else shape_codes
+    order = np.argsort(small, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(shape_codes, minlength=len(encoded.dictionary)))])
     keys = np.full(len(arr), -1, np.int64)  # missing values
     by_value = []
     for j, shape in enumerate(encoded.dictionary.to_pylist()):
-        if shape is None:
+        rows = order[bounds[j] : bounds[j + 1]]
+        if shape is None or not len(rows):
             continue
-        rows = np.flatnonzero(shape_codes == j)
         positions = _key_positions(shape, tz)
         if positions is None:
             by_value.append(rows)
             continue
-        digits = data[off[rows][:, None] + np.array(positions)].astype(np.int64) - 48
-        keys[rows] = j * 10**12 + digits @ (10 ** np.arange(len(positions) - 1, -1, -1, dtype=np.int64))
+        digits, hours = positions
+        start = off[rows]
+        key = np.zeros(len(rows), np.int32)
+        for p in digits:
+            key = key * 10 + data[start + p] - 48
+        hour = np.zeros(len(rows), np.int32)
+        for p in hours:
+            hour = hour * 10 + data[start + p] - 48
+        # the shape number, the date's digits (at most 8), whether the hour is impossible
+        keys[rows] = (j * 10**9 + key.astype(np.int64)) * 2 + (hour > 23)
     if by_value:
         rows = np.sort(np.concatenate(by_value))
         keys[rows] = -2 - Coded.of(pa.chunked_array([arr.take(pa.array(rows))])).codes

@@ -13,27 +13,48 @@ Loading is a pipeline of seven steps, each in its own module:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pandas as pd
 
 from ..errors import ChannelKPIError
 from .detect import SourceName, detect_preset
 from .mapping import map_columns
-from .outcome import check_stage_map, derive_outcome
+from .outcome import check_stage_map, derive_outcome, start_outcome
 from .presets import Preset
 from .quality import footer_count_warning, quality_warnings
 from .reader import Source, read_raw
-from .reconcile import reconcile_rows, screen_rows
+from .reconcile import reconcile_rows, screen_rows, start_screening
 from .repeats import GRAINS, Grain
 from .result import LEDGER_COLUMNS, LoadResult, SourceInfo
-from .values import read_values
+from .values import read_values, start_values
 
 __all__ = ["load_crm", "read_crm"]
 
 
+_AHEAD_ROWS = 50_000  # shorter tables are read in the time it takes to start a thread
+
+
 def _quiet(_message: str) -> None:
     pass
+
+
+@contextmanager
+def _working_ahead(raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None) -> Iterator[None]:
+    """Let a background thread read the mapped columns ahead of the steps, which still take
+    every result (and every error and warning) in their own order."""
+    workers = min(2, (os.cpu_count() or 1) - 1)
+    if len(raw) < _AHEAD_ROWS or workers < 1:
+        yield
+        return
+    with ThreadPoolExecutor(workers, thread_name_prefix="channelkpi-load") as pool, raw.cells.working_ahead(pool):
+        start_outcome(raw, roles)
+        start_screening(raw, roles)
+        start_values(raw, roles, dayfirst=dayfirst, tz=tz)
+        yield
 
 
 def load_crm(
@@ -137,22 +158,23 @@ def load_crm(
     stages = check_stage_map(stage_map)
     if mapped.dropped:
         warnings.append(f"ignored {len(mapped.dropped)} re-import bookkeeping column(s): {mapped.dropped}")
-    outcome = derive_outcome(raw, mapped.roles, stages, warnings)
-    screened = screen_rows(raw, mapped.roles, outcome, _id_headers(preset), warnings)
-    values = read_values(
-        raw,
-        mapped.roles,
-        outcome,
-        screened.rejected,
-        dayfirst=dayfirst,
-        tz=tz,
-        currency=currency,
-        fx=fx,
-        channel_map=channel_map,
-        warnings=warnings,
-    )
-    say("values read; reconciling rows into deals")
-    deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings)
+    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz):
+        outcome = derive_outcome(raw, mapped.roles, stages, warnings)
+        screened = screen_rows(raw, mapped.roles, outcome, _id_headers(preset), warnings)
+        values = read_values(
+            raw,
+            mapped.roles,
+            outcome,
+            screened.rejected,
+            dayfirst=dayfirst,
+            tz=tz,
+            currency=currency,
+            fx=fx,
+            channel_map=channel_map,
+            warnings=warnings,
+        )
+        say("values read; reconciling rows into deals")
+        deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings)
     quality_warnings(deals, warnings)
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:

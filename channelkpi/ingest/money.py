@@ -28,7 +28,7 @@ from .outcome import Outcome
 from .parse import parse_amounts
 from .reader import RawTable
 
-__all__ = ["Currencies", "convert_currency", "read_amounts"]
+__all__ = ["Currencies", "amounts_work", "convert_currency", "read_amounts"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,11 @@ class Currencies:
         return text_series(dictionary.take(pa.array(np.where(self.codes < 0, len(self.labels), self.codes))))
 
 
+def amounts_work(raw: RawTable, header: str):
+    """The key and the work of parsing an amount column (for ``Cells.derive`` and ``start``)."""
+    return ("amounts", header), lambda: parse_amounts(raw.cells[header])
+
+
 def read_amounts(raw: RawTable, roles: dict[str, str], outcome: Outcome, warnings: list[str]):
     """The amount of each row and the currency it is in: (float array, :class:`Currencies`).
 
@@ -115,7 +120,7 @@ def read_amounts(raw: RawTable, roles: dict[str, str], outcome: Outcome, warning
             header,
             raw,
             warnings,
-            parse_amounts,
+            lambda _values: raw.cells.derive(*amounts_work(raw, header)),
             what="amount",
             fix="map the amount column with columns={'their amount header': 'amount'}",
         )

@@ -33,12 +33,14 @@ from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
 
-__all__ = ["Outcome", "check_stage_map", "derive_outcome"]
+__all__ = ["OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
 
 NONE = -1  #: the status code of a row no column decided
 _CODE = {s: i for i, s in enumerate(STATUSES)}  # open 0, won 1, lost 2: the schema's category codes
 OPEN, WON, LOST = _CODE["open"], _CODE["won"], _CODE["lost"]
 _DELETED = ("deleted", "gelöscht", "supprimé")
+#: Roles that say the outcome, in order of precedence.
+OUTCOME_ROLES = ("status", "status_reason", "won_flag", "closed_flag", "stage")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,13 @@ class Outcome:
     def rows(self, name: str) -> np.ndarray:
         """True for the rows whose status is ``name``."""
         return self.status == _CODE[name]
+
+
+def start_outcome(raw: RawTable, roles: dict[str, str]) -> None:
+    """Begin reading the outcome columns in the raw table's pool (see ``Cells.start``)."""
+    for role in OUTCOME_ROLES:
+        if role in roles:
+            raw.cells.start_coded(roles[role])
 
 
 def check_stage_map(stage_map: Mapping[str, str] | None) -> dict[str, str]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,8 @@ def _name_of(src: Source) -> str:
     return "<buffer>"
 
 
-def _read_bytes(src: Source, name: str, max_bytes: int | None) -> bytes:
+def _read_bytes(src: Source, name: str, max_bytes: int | None) -> bytes | mmap.mmap:
+    """The input's bytes; a file is mapped, not copied (the fast reader reads it in place)."""
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if not path.exists():
@@ -100,7 +102,10 @@ def _read_bytes(src: Source, name: str, max_bytes: int | None) -> bytes:
                 file=name,
                 fix="export fewer rows or columns, or raise max_bytes",
             )
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            if not path.stat().st_size:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     if isinstance(src, (bytes, bytearray, memoryview)):
         data = bytes(src)
     elif hasattr(src, "read"):
@@ -121,20 +126,21 @@ def _read_bytes(src: Source, name: str, max_bytes: int | None) -> bytes:
     return data
 
 
-def _first_bytes_say(data: bytes, name: str) -> str | None:
+def _first_bytes_say(data: bytes | mmap.mmap, name: str) -> str | None:
     """What the first bytes tell: 'utf-8-sig' (a BOM), 'other' (UTF-16, or decoding decides
     between UTF-16 and an error), or None (UTF-8 or a legacy code page, decoding decides).
     Raises for files that are known not to be text exports."""
-    if data.startswith(b"\xef\xbb\xbf"):
+    head = data[:4096]
+    if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "other"
     for magic, what in _MAGIC.items():
-        if data.startswith(magic):
+        if head.startswith(magic):
             raise FileFormatError(
                 f"this is {what}, not a CRM export", file=name, fix="export the report as CSV or .xlsx"
             )
-    return "other" if b"\x00" in data[:4096] else None
+    return "other" if b"\x00" in head else None
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
@@ -414,11 +420,11 @@ def read_raw(
     """
     name = _name_of(src)
     data = _read_bytes(src, name, max_bytes)
-    if not data[:65536].strip() and not data.strip():
+    if not data[:65536].strip() and not bytes(data).strip():
         raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
-    if data.startswith(b"PK\x03\x04"):
-        return _read_excel(data, name, sheet)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    if data[:4] == b"PK\x03\x04":
+        return _read_excel(bytes(data), name, sheet)
+    if data[:4] == b"\xd0\xcf\x11\xe0":
         raise FileFormatError(
             "this is an old Excel 97-2003 (.xls) workbook",
             file=name,
@@ -429,5 +435,6 @@ def read_raw(
         table = read_csv_fast(data, name=name, notes=sheet_note)
         if table is not None:
             return table
+    data = bytes(data)
     text, encoding, notes = _decode(data, name)
     return _read_text(data, text, name, encoding, notes + sheet_note)

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import DTYPES
-from .cells import STR, arrow_text
+from .cells import STR, has_repeats
 from .locate import rows_text
 from .outcome import NONE, Outcome
 from .reader import RawTable
@@ -36,7 +36,7 @@ from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
 from .values import TEXT_ROLES, DealValues
 
-__all__ = ["Screened", "reconcile_rows", "screen_rows"]
+__all__ = ["Screened", "reconcile_rows", "screen_rows", "start_screening"]
 
 Entry = tuple[int, str, str, str, object]
 
@@ -50,6 +50,25 @@ class Screened:
     ledger: list[Entry] = field(default_factory=list)  #: (row, "rejected", reason, detail, deal id)
 
 
+def _ids_work(raw: RawTable, header: str):
+    def clean() -> tuple[pd.Series, list[str], bool]:
+        notes: list[str] = []
+        ids = clean_text_column(raw.cells[header], header, notes)
+        return ids, notes, looks_scientific(ids)
+
+    return ("ids", header), clean
+
+
+def _repeats_work(raw: RawTable, ids: pd.Series):
+    return ("repeats",), lambda: has_repeats(ids)
+
+
+def start_screening(raw: RawTable, roles: dict[str, str]) -> None:
+    """Begin cleaning the deal ids in the raw table's pool (see ``Cells.start``)."""
+    if "deal_id" in roles:
+        raw.cells.start(*_ids_work(raw, roles["deal_id"]))
+
+
 def screen_rows(
     raw: RawTable, roles: dict[str, str], outcome: Outcome, looked_for: str, warnings: list[str]
 ) -> Screened:
@@ -60,8 +79,9 @@ def screen_rows(
     n = len(raw)
     if "deal_id" in roles:
         header = roles["deal_id"]
-        ids = clean_text_column(raw.cells[header], header, warnings)
-        if looks_scientific(ids):
+        ids, notes, scientific = raw.cells.derive(*_ids_work(raw, header))
+        warnings.extend(notes)
+        if scientific:
             warnings.append(
                 f"{header!r}: some ids look like Excel scientific notation "
                 "(e.g. 4.87688E+18); such ids lose digits and may no longer be unique"
@@ -96,15 +116,9 @@ def screen_rows(
                 f"{int(made.sum())} row(s) without a {roles['deal_id']!r} were kept with ids "
                 f"made from their row number ({rows_text(raw.rows[made])})"
             )
+    kept = ids if not rejected.any() else ids[~rejected].reset_index(drop=True)
+    raw.cells.start(*_repeats_work(raw, kept))  # checked when rows are reconciled
     return Screened(ids, rejected, ledger)
-
-
-def _has_repeats(ids: pd.Series) -> bool:
-    if ids.dtype == STR:
-        import pyarrow.compute as pc
-
-        return len(pc.unique(arrow_text(ids))) < len(ids)
-    return not ids.is_unique
 
 
 def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.DataFrame:
@@ -131,9 +145,10 @@ def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
     out = {}
     for col, dtype in DTYPES.items():
         value = columns[col]
-        out[col] = value if isinstance(value, pd.Series) else pd.Series(value, dtype=dtype)
-        out[col].index = pd.RangeIndex(n)
-    return pd.DataFrame(out)
+        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=dtype)
+        out[col] = series.set_axis(pd.RangeIndex(n))
+    # one block per column: gathering same-typed columns into 2-D blocks would copy them
+    return pd.DataFrame(out, copy=False)
 
 
 def reconcile_rows(
@@ -151,7 +166,7 @@ def reconcile_rows(
     keep = ~screened.rejected
     every = keep.all()
     ids = screened.ids if every else screened.ids[keep].reset_index(drop=True)
-    if _has_repeats(ids):
+    if raw.cells.derive(*_repeats_work(raw, ids)):
         frame = _row_frame(screened, values, outcome)[keep]
         positions = np.flatnonzero(keep)
         merged, entries = merge_repeats(

@@ -88,15 +88,25 @@ def _rows_with_bytes(arr: pa.Array, test) -> np.ndarray:
     return np.unique(np.searchsorted(off, hits, side="right") - 1)
 
 
+def _odd_bytes(data: np.ndarray) -> np.ndarray:
+    # controls (tab, line breaks) and the bytes of multi-byte characters: below 0x20 or from 0x80
+    return (data - np.uint8(0x20)) >= np.uint8(0x60)
+
+
 def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.Series:
     """:func:`clean_text` for a tidied text column of mostly distinct values, in a few array
     passes: only rows with a control, non-ASCII or doubled space can need anything."""
     if values.dtype != STR or not len(values):
         return clean_text(values, label, warnings)
     arr = arrow_text(values).combine_chunks()
-    odd = _rows_with_bytes(arr, lambda b: (b == 9) | (b == 10) | (b == 13) | (b >= 0x80))
-    doubled = np.flatnonzero(pc.match_substring(arr, "  ").to_numpy(zero_copy_only=False) == True)  # noqa: E712
-    maybe = np.union1d(odd, doubled)
+    off, data, valid = string_buffers(arr)
+    used = data[int(off[0]) : int(off[-1])]
+    plain = not len(used) or (used.min() >= 0x20 and used.max() < 0x80)
+    odd = np.zeros(0, np.intp) if plain else _rows_with_bytes(arr, _odd_bytes)
+    maybe = odd
+    if len(used) and (used == np.uint8(32)).any():
+        doubled = pc.match_substring(arr, "  ").to_numpy(zero_copy_only=False) == True  # noqa: E712
+        maybe = np.union1d(odd, np.flatnonzero(doubled))
     text = values
     if len(maybe):
         sub = values.iloc[maybe]
@@ -104,20 +114,20 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
         if runs.any():
             text = values.copy()
             text.iloc[maybe[runs]] = sub[runs].str.replace(r"\s+", " ", regex=True).to_numpy()
-    if (text == "").any():
+            off, _, valid = string_buffers(arrow_text(text).combine_chunks())
+    empty = np.diff(off) == 0
+    if (empty if valid is None else empty & valid).any():
         text = text.where(text != "")
     suspect = np.zeros(len(text), bool)
-    non_ascii = _rows_with_bytes(arr, lambda b: b >= 0x80)
-    if len(non_ascii):
-        suspect[non_ascii] = text.iloc[non_ascii].str.contains(_NON_ASCII, regex=True).fillna(False).to_numpy(bool)
+    if len(odd):
+        suspect[odd[text.iloc[odd].str.contains(_NON_ASCII, regex=True).fillna(False).to_numpy(bool)]] = True
     return _repair(text, suspect, label, warnings, None)
 
 
 def looks_scientific(ids: pd.Series) -> bool:
     """True when some ids look like Excel's scientific notation (``4.87688E+18``)."""
-    arr = arrow_text(ids.dropna()) if ids.dtype == STR else None
-    if arr is not None:
-        # the pattern needs an "E+": look only at the ids that have one
-        has = pc.match_substring(arr, "e+", ignore_case=True).to_numpy(zero_copy_only=False) == True  # noqa: E712
-        ids = ids.dropna()[has]
-    return bool(ids.dropna().str.fullmatch(r"\d(?:\.\d+)?E\+\d+", case=False).any())
+    ids = ids.dropna()
+    if ids.dtype == STR and len(ids):
+        # the pattern needs a "+": look only at the ids that have one
+        ids = ids.iloc[_rows_with_bytes(arrow_text(ids).combine_chunks(), lambda b: b == ord("+"))]
+    return bool(ids.str.fullmatch(r"\d(?:\.\d+)?E\+\d+", case=False).any())

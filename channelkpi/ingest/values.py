@@ -32,14 +32,14 @@ from ..channels import DEFAULT_CHANNEL_MAP, classify_sources, normalize_source
 from ..schema import CHANNELS, DIRECT_PARTNER
 from .cells import STR, Coded
 from .locate import read_column, rows_text
-from .money import Currencies, convert_currency, read_amounts
+from .money import Currencies, amounts_work, convert_currency, read_amounts
 from .outcome import Outcome
 from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
 from .text import clean_text
 
-__all__ = ["DATE_ROLES", "TEXT_ROLES", "DealValues", "read_values"]
+__all__ = ["DATE_ROLES", "TEXT_ROLES", "DealValues", "read_values", "start_values"]
 
 #: Roles read as dates, in the order they are read (and warned about).
 DATE_ROLES = ("created", "closed", "expected_close", "close_date", "won_time", "lost_time")
@@ -62,6 +62,35 @@ class DealValues:
     channel: Coded  #: the marketing-channel segment
 
 
+def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | None):
+    return ("dates", header, dayfirst, tz), lambda: parse_dates(raw.cells[header], dayfirst=dayfirst, tz=tz)
+
+
+def _text_work(raw: RawTable, header: str):
+    def clean() -> tuple[Coded, list[str]]:
+        coded, notes = raw.cells.coded(header), []
+        return coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts())), notes
+
+    return ("text", header), clean
+
+
+def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None) -> None:
+    """Begin reading the value columns in the raw table's pool (see ``Cells.start``)."""
+    cells = raw.cells
+    for role in DATE_ROLES:
+        if role in roles:
+            cells.start(*_dates_work(raw, roles[role], dayfirst, tz))
+    for role in ("amount", "won_amount"):
+        if role in roles:
+            cells.start(*amounts_work(raw, roles[role]))
+    for role in ("currency", "probability", "channel"):
+        if role in roles:
+            cells.start_coded(roles[role])
+    for role in TEXT_ROLES:
+        if role in roles:
+            cells.start(*_text_work(raw, roles[role]))
+
+
 def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | None, warnings: list[str]):
     """A date column as datetime64[ns] (NaT where blank or unreadable, with warnings)."""
     values = raw.cells[header]
@@ -70,7 +99,7 @@ def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | N
         header,
         raw,
         warnings,
-        lambda v: parse_dates(v, dayfirst=dayfirst, tz=tz),
+        lambda _values: raw.cells.derive(*_dates_work(raw, header, dayfirst, tz)),
         what="date",
         fix="map the right column with columns={'their date header': '...'}, or export dates as YYYY-MM-DD",
     )
@@ -148,8 +177,8 @@ def read_text(raw: RawTable, roles: dict[str, str], warnings: list[str]) -> dict
     out = {}
     for role in TEXT_ROLES:
         if role in roles:
-            coded = raw.cells.coded(roles[role])
-            out[role] = Coded(coded.codes, clean_text(coded.values, roles[role], warnings, counts=coded.counts()))
+            out[role], notes = raw.cells.derive(*_text_work(raw, roles[role]))
+            warnings.extend(notes)
         else:
             out[role] = Coded(np.zeros(n, np.intp), pd.Series([np.nan], dtype=STR))
     return out
