@@ -92,8 +92,19 @@ def _after_lines(data: bytes, start: int, lines: int) -> int | None:
     return pos
 
 
+def _one_field(line: bytes, delim: int) -> bool:
+    """The line is a single CSV field: no delimiter outside quotes, and no quote left open."""
+    inside = False
+    for byte in line:
+        if byte == 34:  # '"'
+            inside = not inside
+        elif byte == delim and not inside:
+            return False
+    return not inside
+
+
 def _footer_start(data: bytes, offset: int, delim: bytes) -> int:
-    """Where the trailing lines without a delimiter (blank lines, footers) begin."""
+    """Where the trailing one-field lines (blank lines, footers) begin."""
     pos = len(data)
     for _ in range(_TAIL_LINES):
         if pos <= offset or len(data) - pos > _TAIL_BYTES:
@@ -104,8 +115,8 @@ def _footer_start(data: bytes, offset: int, delim: bytes) -> int:
         line = data[line_start:end]
         if line.endswith(b"\r"):
             line = line[:-1]
-        # a quote left open, or a CR that Arrow and pandas would read as a line break, ends the tail
-        if delim in line or line.count(b'"') % 2 or b"\r" in line:
+        # a CR that Arrow and pandas would read as a line break ends the tail
+        if not _one_field(line, delim[0]) or b"\r" in line:
             break
         pos = line_start
     return pos
