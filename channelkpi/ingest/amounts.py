@@ -219,17 +219,38 @@ def _has_other_digits(text: str) -> bool:
     return any(ord(ch) > 127 and unicodedata.category(ch) == "Nd" for ch in text)
 
 
-def _to_numbers(texts: pa.Array) -> np.ndarray:
-    """Numeric text to floats, rounded as pandas rounds them (correctly), -0 kept."""
+def _safe(shape: str) -> bool:
+    """Arrow and pandas read numbers of this shape alike: no exponent and at most 15 digits, so
+    both hold the digits exactly and divide once by an exact power of ten. (pandas reads
+    ``7E25`` as ``7.000000000000001e+25``; Arrow rounds correctly.)"""
+    return "e" not in shape and "E" not in shape and shape.count("9") <= 15
+
+
+def _to_numbers(texts: pa.Array, unsafe: np.ndarray | None, integers: bool) -> np.ndarray:
+    """Numeric texts to floats exactly as ``pandas.to_numeric`` reads them: Arrow's cast for
+    the values both read alike, pandas for the ``unsafe`` rest. ``integers``: pandas reads the
+    whole column as int64 (every value an integer), where -0 is 0."""
+    if unsafe is not None and unsafe.any():
+        keep = pc.is_valid(texts).to_numpy(zero_copy_only=False) & ~unsafe
+        bits = np.concatenate([np.zeros(texts.offset, bool), keep]) if texts.offset else keep
+        buffers = [pa.py_buffer(np.packbits(bits, bitorder="little")), *texts.buffers()[1:3]]
+        safe = pa.Array.from_buffers(texts.type, len(texts), buffers, int((~keep).sum()), texts.offset)
+    else:
+        safe, unsafe = texts, np.zeros(len(texts), bool)
     try:
-        return pc.cast(texts, pa.float64()).to_numpy(zero_copy_only=False)
+        out = pc.cast(safe, pa.float64()).to_numpy(zero_copy_only=False)
     except pa.ArrowInvalid:  # spaces around a number and other forms only pandas reads
-        # a float among them makes pandas read all as floats, as Arrow does (-0 stays -0)
-        numbers = pd.to_numeric(pd.Series([*texts.to_pylist(), "0.5"], dtype=object), errors="coerce")
-        return numbers.to_numpy(float)[:-1]
+        out, unsafe = np.full(len(texts), np.nan), pc.is_valid(texts).to_numpy(zero_copy_only=False)
+    if unsafe.any():
+        # the last value keeps pandas in the column's context: all integers, or floats
+        rest = [*texts.filter(pa.array(unsafe)).to_pylist(), "0" if integers else "0.5"]
+        out[unsafe] = pd.to_numeric(pd.Series(rest, dtype=object), errors="coerce").to_numpy(float)[:-1]
+    return out + 0.0 if integers else out
 
 
-def _digits_to_numbers(arr: pa.Array, rows: np.ndarray, decimal: str, kept_per_row: np.ndarray) -> np.ndarray:
+def _digits_to_numbers(
+    arr: pa.Array, rows: np.ndarray, decimal: str, kept_per_row: np.ndarray, unsafe: np.ndarray, integers: bool
+) -> np.ndarray:
     """The number each of ``rows`` writes with its digits and decimal separator (all its other
     characters dropped, as the shape decisions allow); NaN for the other rows.
 
@@ -247,7 +268,37 @@ def _digits_to_numbers(arr: pa.Array, rows: np.ndarray, decimal: str, kept_per_r
     offsets = offsets.astype(np.int32) if kind == pa.string() else offsets
     bitmap = pa.py_buffer(np.packbits(rows, bitorder="little"))
     digits = pa.Array.from_buffers(kind, len(arr), [bitmap, pa.py_buffer(offsets), pa.py_buffer(kept)])
-    return _to_numbers(digits)
+    return _to_numbers(digits, unsafe, integers)
+
+
+def _plain_numbers(arr: pa.Array, index: pd.Index) -> ParsedAmounts | None:
+    """A column of nothing but finite plain numbers (``1234.5``, ``-7``), read by one cast; None
+    for any other column. Every number Arrow reads is one pandas reads, alike."""
+    off, data, _ = string_buffers(arr)
+    used = data[int(off[0]) : int(off[-1])]
+    if np.diff(off).max(initial=0) > 15:
+        return None  # beyond what both read alike (see _safe)
+    present = np.bincount(used, minlength=256) > 0
+    if present[~_PLAIN_BYTES].any():
+        return None  # a failing cast costs Arrow far more than this look at the bytes
+    try:
+        numbers = pc.cast(arr, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    out = numbers.to_numpy(zero_copy_only=False)
+    if not np.isfinite(out[~np.isnan(out)] if numbers.null_count else out).all():
+        return None  # "nan" and "inf" are not plain amounts
+    if not numbers.null_count and not present[ord(".")]:
+        out = out + 0.0  # a column of nothing but integers: pandas reads it as int64, so no -0
+    return ParsedAmounts(
+        values=pd.Series(out, index=index, dtype="float64"),
+        coded_currency=Coded(np.zeros(len(arr), np.intp), pd.Series([np.nan], dtype=object)),
+        bad=np.zeros(len(arr), bool),
+    )
+
+
+_PLAIN_BYTES = np.zeros(256, bool)
+_PLAIN_BYTES[np.frombuffer(b"0123456789.+-", np.uint8)] = True  # no exponents, spaces or letters
 
 
 def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
@@ -255,6 +306,9 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
     digits of another script (then :func:`_amounts_by_value` reads the column)."""
     n = len(values)
     arr = arrow_text(values).combine_chunks()
+    plain = _plain_numbers(arr, values.index)
+    if plain is not None:
+        return plain
     encoded = pc.dictionary_encode(digit_shapes(arr), null_encoding="encode")
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp, copy=False)
     dictionary = encoded.dictionary
@@ -276,11 +330,11 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
     bad = np.zeros(n, bool)
     plain = shape_plain[codes]
     if plain.any():
-        numbers = _to_numbers(arr.filter(pa.array(plain)) if not plain.all() else arr)
+        texts = arr.filter(pa.array(plain)) if not plain.all() else arr
+        unsafe = np.array([not _safe(s) if s is not None else False for s in shapes])[codes[plain]]
         # pandas reads a column of nothing but integers as int64, which has no -0
-        if plain.all() and all(_INTEGER_SHAPE.fullmatch(s) for s in shapes):
-            numbers = numbers + 0.0
-        out[plain] = numbers
+        integers = bool(plain.all()) and all(_INTEGER_SHAPE.fullmatch(s) for s in shapes)
+        out[plain] = _to_numbers(texts, unsafe, integers)
     labels: list[object] = [np.nan]
     label_of_shape = np.zeros(k, np.intp)
     decimal, notes = ".", []
@@ -299,7 +353,11 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
             sign = np.array([decided.sign.get(s, 1.0) for s in shapes])
             # digits and separators are single bytes, kept in the shape as they are in the value
             kept = np.array([0 if s is None else s.count("9") + s.count(decimal) for s in shapes])
-            out[ok] = _digits_to_numbers(arr, ok, decimal, kept[codes])[ok] * sign[codes[ok]]
+            many = np.array([s is not None and s.count("9") > 15 for s in shapes])
+            # pandas read the digits of these rows alone: all integers when no row has a decimal
+            integers = not any(s.count(decimal) for s in decided.sign)
+            numbers = _digits_to_numbers(arr, ok, decimal, kept[codes], many[codes] & ok, integers)
+            out[ok] = numbers[ok] * sign[codes[ok]]
             for j, s in enumerate(shapes):
                 code = decided.code_of.get(s, np.nan) if shape_ok[j] else np.nan
                 if isinstance(code, str):

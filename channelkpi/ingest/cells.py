@@ -132,6 +132,22 @@ def _tidy_array(arr: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(arr.type, len(arr), [bitmap, offsets, values], int((~keep).sum()), arr.offset)
 
 
+_HIGH = np.uint64(0x8080808080808080)
+
+
+def _nines(data: np.ndarray) -> np.ndarray:
+    """Each ASCII digit byte as '9', eight bytes at a time (a byte is a digit when it is below
+    0x80 and its low seven bits minus 0x30 are below 10; no borrow crosses bytes)."""
+    n = len(data)
+    words = np.zeros((n + 7) // 8, np.uint64)
+    words.view(np.uint8)[:n] = data
+    t = words ^ np.uint64(0x3030303030303030)
+    below_ten = ~((t | _HIGH) - np.uint64(0x0A0A0A0A0A0A0A0A)) & ~t & _HIGH
+    mask = (below_ten >> np.uint64(7)) * np.uint64(0xFF)
+    words = (words & ~mask) | (np.uint64(0x3939393939393939) & mask)
+    return words.view(np.uint8)[:n]
+
+
 def digit_shapes(arr: pa.Array) -> pa.Array:
     """The text with each ASCII digit written as 9 (same offsets; one pass over the bytes).
 
@@ -139,7 +155,7 @@ def digit_shapes(arr: pa.Array) -> pa.Array:
     ['$9,999.99', '9/9/9999', None]
     """
     _, data, _ = string_buffers(arr)
-    shaped = np.where((data - np.uint8(48)) <= np.uint8(9), np.uint8(57), data)
+    shaped = _nines(data)
     validity, offsets = arr.buffers()[:2]
     return pa.Array.from_buffers(
         arr.type, len(arr), [validity, offsets, pa.py_buffer(shaped)], arr.null_count, arr.offset
@@ -159,25 +175,32 @@ def first_rows(codes: np.ndarray, k: int) -> np.ndarray:
 
 
 def _text_hashes(arr: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each string, from its bytes read 8 at a time (equal texts, equal hashes)."""
+    """A 64-bit hash of each string, from its bytes read 8 at a time (equal texts, equal hashes;
+    a collision only costs the exact check)."""
     off, data, _ = string_buffers(arr)
     lengths = np.diff(off).astype(np.int64)
     start = off[:-1].astype(np.int64)
     end = len(data)
+    # an unaligned little-endian 8-byte word at every byte position (8 zero bytes after the end)
     padded = np.concatenate([data, np.zeros(8, np.uint8)])
-    # an unaligned little-endian 8-byte word at every byte position
-    words = np.ndarray(shape=(end + 1,), dtype="<u8", buffer=padded, strides=(1,))
-    h = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-    for k in range(0, int(lengths.max(initial=0)), 8):
-        word = words[np.minimum(start + k, end)]
-        left = lengths - k
-        short = left < 8
-        if short.any():  # keep a short last word's own bytes (the low ones), nothing past its end
-            keep = np.clip(left[short], 0, 8).astype(np.uint64) * np.uint64(8)
-            word[short] &= np.where(keep >= 64, np.uint64(0), (np.uint64(1) << (keep & np.uint64(63))) - np.uint64(1))
-        h = (h ^ word) * np.uint64(0xBF58476D1CE4E5B9)
-        h ^= h >> np.uint64(31)
-    return h
+    all_words = np.ndarray(shape=(end + 1,), dtype="<u8", buffer=padded, strides=(1,))
+
+    def words(at: np.ndarray) -> np.ndarray:
+        return all_words[np.minimum(at, end)]
+
+    longest = int(lengths.max(initial=0))
+    same = longest == int(lengths.min(initial=0))
+    h = lengths.astype(np.uint64)
+    for k in range(0, longest, 8):
+        word = all_words[start + k] if same else words(start + k)
+        if same and longest - k < 8:  # every text ends inside this word: keep its own bytes
+            word &= np.uint64((1 << (8 * (longest - k))) - 1)
+        elif not same:
+            left = np.clip(lengths - k, 0, 8).astype(np.uint64) * np.uint64(8)
+            word &= np.where(left >= 64, np.uint64(2**64 - 1), (np.uint64(1) << (left & np.uint64(63))) - np.uint64(1))
+        h = h * np.uint64(0x9E3779B97F4A7C15) + word
+    h ^= h >> np.uint64(29)
+    return h * np.uint64(0xBF58476D1CE4E5B9)
 
 
 def has_repeats(column: pd.Series) -> bool:
@@ -185,10 +208,18 @@ def has_repeats(column: pd.Series) -> bool:
 
     Different hashes prove different texts; only equal hashes pay for an exact check.
     """
-    values = column.dropna()
+    values = column.dropna() if column.hasnans else column
     if values.dtype != STR or len(values) < 2:
         return not values.is_unique
     arr = arrow_text(values).combine_chunks()
+    off, data, _ = string_buffers(arr)
+    used = data[int(off[0]) : int(off[-1])]
+    if len(used) and np.diff(off).max() <= 18 and ((used - np.uint8(48)) <= np.uint8(9)).all():
+        # all digits (HubSpot record ids): equal texts are equal numbers; "07" and "7" are
+        # not equal texts, so a repeated number still needs the exact check
+        numbers = np.sort(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False))
+        if not (numbers[1:] == numbers[:-1]).any():
+            return False
     hashes = np.sort(_text_hashes(arr))
     if not (hashes[1:] == hashes[:-1]).any():
         return False
@@ -257,7 +288,7 @@ class Coded:
         # dictionary_encode gives every chunk the same (final) dictionary
         dictionary = encoded.chunks[-1].dictionary
         codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in encoded.chunks])
-        return cls(codes.astype(np.intp, copy=False), text_series(dictionary))
+        return cls(codes, text_series(dictionary))
 
     @classmethod
     def rows_of(cls, column: pd.Series) -> Coded:

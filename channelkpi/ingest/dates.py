@@ -277,8 +277,8 @@ def _dates_by_key(values: pd.Series, *, dayfirst: bool | None, tz: str | None) -
     """Text columns: read one value per group of rows that must give the same date."""
     arr = arrow_text(values).combine_chunks()
     n = len(arr)
-    sample = arr.slice(0, 4096)
-    if n > _MANY and 2 * len(pc.unique(sample)) > len(sample):
+    # a date-time column is almost all distinct values, a date column has a few thousand
+    if n > _MANY and pc.any(pc.match_substring(arr.slice(0, 4096), ":")).as_py():
         keys = _date_keys(arr, tz)
         codes, uniques = pd.factorize(keys)
         first = first_rows(codes, len(uniques))

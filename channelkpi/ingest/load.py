@@ -44,9 +44,9 @@ def _quiet(_message: str) -> None:
 
 @contextmanager
 def _working_ahead(raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None) -> Iterator[None]:
-    """Let a background thread read the mapped columns ahead of the steps, which still take
+    """Let background threads read the mapped columns ahead of the steps, which still take
     every result (and every error and warning) in their own order."""
-    workers = min(2, (os.cpu_count() or 1) - 1)
+    workers = min(2, os.cpu_count() or 1)
     if len(raw) < _AHEAD_ROWS or workers < 1:
         yield
         return
@@ -179,7 +179,7 @@ def load_crm(
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:
         warnings.append(f"ignored column(s) as asked: {mapped.ignored}")
-    info = SourceInfo(
+    source_info = SourceInfo(
         preset=preset.name,
         label=preset.label,
         reason=reason + f"; outcome from {outcome.source}" + (f"; {preset.note}" if preset.note else ""),
@@ -187,16 +187,17 @@ def load_crm(
         kind=raw.kind,
         encoding=raw.encoding,
     )
-    rejected = [(r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
-    return _result(raw, deals, [*rejected, *screened.ledger, *merged], info, warnings)
+    return _result(raw, deals, [*screened.ledger, *merged], source_info, warnings)
 
 
 def _id_headers(preset: Preset) -> str:
     return ", ".join(repr(h) for h in preset.candidates("deal_id")[:4])
 
 
-def _result(raw, deals: pd.DataFrame, ledger: list, info: SourceInfo, warnings: list[str]) -> LoadResult:
-    """The result, its ledger sorted by row, after checking that every row is accounted for."""
+def _result(raw, deals: pd.DataFrame, entries: list, info: SourceInfo, warnings: list[str]) -> LoadResult:
+    """The result, with every row the reader set aside and every entry of the steps in its
+    ledger (sorted by row), after checking that every row is accounted for."""
+    ledger = [(r, "rejected", why, detail, None) for r, why, detail in raw.rejected] + entries
     frame = pd.DataFrame(ledger, columns=list(LEDGER_COLUMNS)).sort_values("row", kind="stable")
     frame = frame.astype({"row": "int64", "outcome": "str", "reason": "str", "detail": "str", "deal_id": "str"})
     result = LoadResult(
