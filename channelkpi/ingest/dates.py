@@ -279,9 +279,11 @@ def _dates_by_key(values: pd.Series, *, dayfirst: bool | None, tz: str | None) -
     n = len(arr)
     # a date-time column is almost all distinct values, a date column has a few thousand
     if n > _MANY and pc.any(pc.match_substring(arr.slice(0, 4096), ":")).as_py():
-        keys = _date_keys(arr, tz)
-        codes, uniques = pd.factorize(keys)
-        first = first_rows(codes, len(uniques))
+        # Arrow's hash numbers the keys in order of first appearance, as pandas would, and
+        # leaves the other threads free meanwhile
+        encoded = pc.dictionary_encode(pa.array(_date_keys(arr, tz)))
+        codes = encoded.indices.to_numpy(zero_copy_only=False)
+        first = first_rows(codes, len(encoded.dictionary))
         coded = Coded(codes, pd.Series(arr.take(pa.array(first)).to_pandas(), dtype=STR))
     else:
         coded = Coded.of(pa.chunked_array([arr]))
@@ -321,6 +323,15 @@ def _key_positions(shape: str, tz: str | None) -> tuple[list[int], list[int]] | 
     return digits, hours
 
 
+def _nibbles(word: np.ndarray) -> np.ndarray:
+    """The low four bits of each of a word's 8 bytes, packed into 32 bits (exact: a digit's
+    byte is 0x30 plus the digit, and the other bytes of a shape are the same on every row)."""
+    x = word & np.uint64(0x0F0F0F0F0F0F0F0F)
+    x = (x | (x >> np.uint64(4))) & np.uint64(0x00FF00FF00FF00FF)
+    x = (x | (x >> np.uint64(8))) & np.uint64(0x0000FFFF0000FFFF)
+    return (x | (x >> np.uint64(16))) & np.uint64(0xFFFFFFFF)
+
+
 def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
     """Per row, an integer equal for rows that must give the same date."""
     off, data, _ = string_buffers(arr)
@@ -330,6 +341,9 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
     small = shape_codes.astype(np.uint16) if len(encoded.dictionary) < 2**16 else shape_codes
     order = np.argsort(small, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(shape_codes, minlength=len(encoded.dictionary)))])
+    # an unaligned 8-byte word at every byte position (16 zero bytes after the end)
+    padded = np.concatenate([data, np.zeros(16, np.uint8)])
+    words = np.ndarray(shape=(len(data) + 9,), dtype="<u8", buffer=padded, strides=(1,))
     keys = np.full(len(arr), -1, np.int64)  # missing values
     by_value = []
     for j, shape in enumerate(encoded.dictionary.to_pylist()):
@@ -341,15 +355,21 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
             by_value.append(rows)
             continue
         digits, hours = positions
-        start = off[rows]
-        key = np.zeros(len(rows), np.int32)
-        for p in digits:
-            key = key * 10 + data[start + p] - 48
+        # the date's digits lie in at most 10 bytes: two words' worth of nibbles, 40 bits
+        first, span = min(digits), max(digits) - min(digits) + 1
+        start = off[rows].astype(np.int64) + first
+        low = words[start]
+        if span < 8:
+            low &= np.uint64((1 << (8 * span)) - 1)
+        key = _nibbles(low)
+        if span > 8:
+            high = words[start + 8] & np.uint64((1 << (8 * (span - 8))) - 1)
+            key |= _nibbles(high) << np.uint64(32)
         hour = np.zeros(len(rows), np.int32)
         for p in hours:
-            hour = hour * 10 + data[start + p] - 48
-        # the shape number, the date's digits (at most 8), whether the hour is impossible
-        keys[rows] = (j * 10**9 + key.astype(np.int64)) * 2 + (hour > 23)
+            hour = hour * 10 + data[off[rows] + p] - 48
+        # the shape's number, the date's nibbles, and whether the hour is impossible
+        keys[rows] = ((np.int64(j) << np.int64(41)) | (key.astype(np.int64) << np.int64(1))) | (hour > 23)
     if by_value:
         rows = np.sort(np.concatenate(by_value))
         keys[rows] = -2 - Coded.of(pa.chunked_array([arr.take(pa.array(rows))])).codes

@@ -94,6 +94,11 @@ class Currencies:
 
     def to_series(self) -> pd.Series:
         """The rows' ISO codes as text (NaN where none)."""
+        n = len(self.codes)
+        if len(self.labels) == 1 and n and (self.codes == 0).all():  # one currency: no gather
+            code = self.labels[0].encode()
+            offsets = pa.py_buffer(np.arange(n + 1, dtype=np.int64) * len(code))
+            return text_series(pa.Array.from_buffers(pa.large_string(), n, [None, offsets, pa.py_buffer(code * n)]))
         dictionary = pa.array([*self.labels, None], type=pa.string())
         return text_series(dictionary.take(pa.array(np.where(self.codes < 0, len(self.labels), self.codes))))
 

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
+from ..schema import STATUSES
 from .reader import RawTable
 
 __all__ = ["footer_count_warning", "quality_warnings"]
@@ -28,38 +30,46 @@ __all__ = ["footer_count_warning", "quality_warnings"]
 _TODAY = pd.Timestamp.today().normalize()
 
 
+def _ids(out: pd.DataFrame, rows: np.ndarray, limit: int = 3) -> str:
+    return ", ".join(map(repr, out["deal_id"].iloc[np.flatnonzero(rows)[:limit]]))
+
+
 def quality_warnings(out: pd.DataFrame, warnings: list[str]) -> None:
     """Warn about values that are readable but suspicious; every row is kept."""
-    before = out["closed"].notna() & out["created"].notna() & (out["closed"] < out["created"])
+    created, closed = out["created"].to_numpy(), out["closed"].to_numpy()
+    amount = out["amount"].to_numpy()
+    status = out["status"].cat.codes.to_numpy() if isinstance(out["status"].dtype, pd.CategoricalDtype) else None
+    won = status == STATUSES.index("won") if status is not None else (out["status"] == "won").to_numpy()
+    lost = status == STATUSES.index("lost") if status is not None else (out["status"] == "lost").to_numpy()
+    before = closed < created  # NaT on either side compares false
     if before.any():
         warnings.append(
             f"{int(before.sum())} deal(s) closed before they were created; kept, and excluded "
-            f"from cycle-length KPIs (e.g. {', '.join(map(repr, out.loc[before, 'deal_id'].head(3)))})"
+            f"from cycle-length KPIs (e.g. {_ids(out, before)})"
         )
-    closed_no_date = out["status"].isin(["won", "lost"]) & out["closed"].isna()
+    closed_no_date = (won | lost) & np.isnat(closed)
     if closed_no_date.any():
         warnings.append(
             f"{int(closed_no_date.sum())} won/lost deal(s) have no close date; period KPIs exclude them (no_close_date)"
         )
+    first = np.datetime64("1990-01-01", "ns")
+    last = np.datetime64(_TODAY + pd.DateOffset(years=10), "ns")
     for col in ("created", "closed", "expected_close"):
-        d = out[col]
-        early = d < pd.Timestamp("1990-01-01")
-        late = d > _TODAY + pd.DateOffset(years=10)
+        d = out[col].to_numpy()
+        early, late = d < first, d > last
         if early.any():
-            warnings.append(f"{col}: {int(early.sum())} date(s) before 1990 (earliest {d.min().date()})")
+            warnings.append(f"{col}: {int(early.sum())} date(s) before 1990 (earliest {out[col].min().date()})")
         if late.any():
-            warnings.append(f"{col}: {int(late.sum())} date(s) more than 10 years ahead (latest {d.max().date()})")
-    neg = out["amount"] < 0
+            warnings.append(
+                f"{col}: {int(late.sum())} date(s) more than 10 years ahead (latest {out[col].max().date()})"
+            )
+    neg = amount < 0
     if neg.any():
-        warnings.append(
-            f"{int(neg.sum())} deal(s) have a negative amount (e.g. {', '.join(map(repr, out.loc[neg, 'deal_id'].head(3)))})"
-        )
-    huge = out["amount"].abs() > 1e11
+        warnings.append(f"{int(neg.sum())} deal(s) have a negative amount (e.g. {_ids(out, neg)})")
+    huge = np.abs(amount) > 1e11
     if huge.any():
-        warnings.append(
-            f"{int(huge.sum())} deal(s) have an amount above 100 billion (e.g. {out.loc[huge, 'deal_id'].iloc[0]!r})"
-        )
-    no_amount_won = (out["status"] == "won") & out["amount"].isna()
+        warnings.append(f"{int(huge.sum())} deal(s) have an amount above 100 billion (e.g. {_ids(out, huge, 1)})")
+    no_amount_won = won & np.isnan(amount)
     if no_amount_won.any():
         warnings.append(f"{int(no_amount_won.sum())} won deal(s) have no amount; value KPIs exclude them (no_amount)")
 

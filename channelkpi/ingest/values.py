@@ -89,6 +89,9 @@ def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None,
     for role in TEXT_ROLES:
         if role in roles:
             cells.start(*_text_work(raw, roles[role]))
+    for role in TEXT_ROLES:  # the rows of a text column that cleaning leaves as it is
+        if role in roles:
+            cells.start_tidy(roles[role])
 
 
 def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | None, warnings: list[str]):
