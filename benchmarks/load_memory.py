@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--max-ratio", type=float, default=3.0, help="load_crm seconds / pyarrow seconds")
     parser.add_argument("--budget-mb", type=float, default=1536, help="peak resident memory of a load")
-    parser.add_argument("--repeat", type=int, default=3, help="fresh processes per measurement (fastest kept)")
+    parser.add_argument("--repeat", type=int, default=5, help="fresh processes per measurement (fastest kept)")
     parser.add_argument("--files", default=",".join(FILES), help=f"a subset of {','.join(FILES)}")
     parser.add_argument("--data-dir", type=Path, help="keep the written files here and reuse them")
     args = parser.parse_args()

@@ -30,14 +30,14 @@ import pandas as pd
 
 from ..channels import DEFAULT_CHANNEL_MAP, classify_sources, normalize_source
 from ..schema import CHANNELS, DIRECT_PARTNER
-from .cells import STR, Coded
+from .cells import STR, Coded, arrow_text
 from .locate import read_column, rows_text
 from .money import Currencies, amounts_work, convert_currency, read_amounts
 from .outcome import Outcome
 from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
-from .text import clean_text
+from .text import clean_text, clean_text_column
 
 __all__ = ["DATE_ROLES", "TEXT_ROLES", "DealValues", "read_values", "start_values"]
 
@@ -66,9 +66,19 @@ def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | Non
     return ("dates", header, dayfirst, tz), lambda: parse_dates(raw.cells[header], dayfirst=dayfirst, tz=tz)
 
 
-def _text_work(raw: RawTable, header: str):
+#: Text columns only copied to the deals table: cleaned as whole columns, not per value.
+_WHOLE = ("partner", "owner", "department", "unit")
+
+
+def _text_work(raw: RawTable, role: str, header: str):
     def clean() -> tuple[Coded, list[str]]:
-        coded, notes = raw.cells.coded(header), []
+        notes: list[str] = []
+        if role in _WHOLE:
+            column = clean_text_column(raw.cells[header], header, notes)
+            if role == "partner":
+                column = column.fillna(DIRECT_PARTNER)
+            return Coded(np.arange(len(column)), column, lambda: arrow_text(column)), notes
+        coded = raw.cells.coded(header)
         return coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts())), notes
 
     return ("text", header), clean
@@ -88,9 +98,9 @@ def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None,
             cells.start_coded(roles[role])
     for role in TEXT_ROLES:
         if role in roles:
-            cells.start(*_text_work(raw, roles[role]))
+            cells.start(*_text_work(raw, role, roles[role]))
     for role in TEXT_ROLES:  # the rows of a text column that cleaning leaves as it is
-        if role in roles:
+        if role in roles and role not in _WHOLE:
             cells.start_tidy(roles[role])
 
 
@@ -175,15 +185,16 @@ def read_probability(raw: RawTable, roles: dict[str, str], warnings: list[str]) 
 
 
 def read_text(raw: RawTable, roles: dict[str, str], warnings: list[str]) -> dict[str, Coded]:
-    """The text columns, cleaned once per distinct value (missing roles are all missing)."""
+    """The text columns, cleaned (missing roles are all missing, the partner "(direct)")."""
     n = len(raw)
     out = {}
     for role in TEXT_ROLES:
         if role in roles:
-            out[role], notes = raw.cells.derive(*_text_work(raw, roles[role]))
+            out[role], notes = raw.cells.derive(*_text_work(raw, role, roles[role]))
             warnings.extend(notes)
         else:
-            out[role] = Coded(np.zeros(n, np.intp), pd.Series([np.nan], dtype=STR))
+            value = DIRECT_PARTNER if role == "partner" else np.nan
+            out[role] = Coded(np.zeros(n, np.intp), pd.Series([value], dtype=STR))
     return out
 
 
@@ -258,7 +269,6 @@ def read_values(
     amount, cur = convert_currency(amount, cur, currency, fx, raw, rejected, warnings)
     probability = read_probability(raw, roles, warnings)
     text = read_text(raw, roles, warnings)
-    text["partner"] = text["partner"].map(lambda v: v.fillna(DIRECT_PARTNER))
     channel = read_channels(raw, roles, text["source"], channel_map, rejected, warnings)
     return DealValues(
         created=dates.get("created", np.full(len(raw), _NAT)),
