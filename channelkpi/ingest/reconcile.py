@@ -48,6 +48,8 @@ class Screened:
     ids: pd.Series  #: the deal id of every row (made from the row number where there is none)
     rejected: np.ndarray  #: True for rows that are not deals
     ledger: list[Entry] = field(default_factory=list)  #: (row, "rejected", reason, detail, deal id)
+    made: bool = False  #: some ids were made from row numbers
+    id_header: str | None = None  #: the header the ids come from
 
 
 def _ids_work(raw: RawTable, header: str):
@@ -59,14 +61,16 @@ def _ids_work(raw: RawTable, header: str):
     return ("ids", header), clean
 
 
-def _repeats_work(raw: RawTable, ids: pd.Series):
-    return ("repeats",), lambda: has_repeats(ids)
+def _id_repeats_work(raw: RawTable, header: str):
+    """Whether the cleaned ids of all rows repeat (rejected rows included: a superset)."""
+    return ("id repeats", header), lambda: has_repeats(raw.cells.derive(*_ids_work(raw, header))[0])
 
 
 def start_screening(raw: RawTable, roles: dict[str, str]) -> None:
-    """Begin cleaning the deal ids in the raw table's pool (see ``Cells.start``)."""
+    """Begin cleaning the deal ids, and looking for repeats, in the raw table's pool."""
     if "deal_id" in roles:
         raw.cells.start(*_ids_work(raw, roles["deal_id"]))
+        raw.cells.start(*_id_repeats_work(raw, roles["deal_id"]))
 
 
 def screen_rows(
@@ -116,9 +120,7 @@ def screen_rows(
                 f"{int(made.sum())} row(s) without a {roles['deal_id']!r} were kept with ids "
                 f"made from their row number ({rows_text(raw.rows[made])})"
             )
-    kept = ids if not rejected.any() else ids[~rejected].reset_index(drop=True)
-    raw.cells.start(*_repeats_work(raw, kept))  # checked when rows are reconciled
-    return Screened(ids, rejected, ledger)
+    return Screened(ids, rejected, ledger, made=bool(made.any()), id_header=roles.get("deal_id"))
 
 
 def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.DataFrame:
@@ -166,7 +168,10 @@ def reconcile_rows(
     keep = ~screened.rejected
     every = keep.all()
     ids = screened.ids if every else screened.ids[keep].reset_index(drop=True)
-    if raw.cells.derive(*_repeats_work(raw, ids)):
+    header = screened.id_header
+    # no repeat among the cleaned ids of every row: none among the kept ones either
+    unique = header is not None and not screened.made and not raw.cells.derive(*_id_repeats_work(raw, header))
+    if not unique and has_repeats(ids):
         frame = _row_frame(screened, values, outcome)[keep]
         positions = np.flatnonzero(keep)
         merged, entries = merge_repeats(

@@ -30,14 +30,14 @@ import pandas as pd
 
 from ..channels import DEFAULT_CHANNEL_MAP, classify_sources, normalize_source
 from ..schema import CHANNELS, DIRECT_PARTNER
-from .cells import STR, Coded, arrow_text
+from .cells import STR, Coded
 from .locate import read_column, rows_text
 from .money import Currencies, amounts_work, convert_currency, read_amounts
 from .outcome import Outcome
 from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
-from .text import clean_text, clean_text_column
+from .text import clean_text
 
 __all__ = ["DATE_ROLES", "TEXT_ROLES", "DealValues", "read_values", "start_values"]
 
@@ -66,20 +66,13 @@ def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | Non
     return ("dates", header, dayfirst, tz), lambda: parse_dates(raw.cells[header], dayfirst=dayfirst, tz=tz)
 
 
-#: Text columns only copied to the deals table: cleaned as whole columns, not per value.
-_WHOLE = ("partner", "owner", "department", "unit")
-
-
 def _text_work(raw: RawTable, role: str, header: str):
     def clean() -> tuple[Coded, list[str]]:
-        notes: list[str] = []
-        if role in _WHOLE:
-            column = clean_text_column(raw.cells[header], header, notes)
-            if role == "partner":
-                column = column.fillna(DIRECT_PARTNER)
-            return Coded(np.arange(len(column)), column, lambda: arrow_text(column)), notes
-        coded = raw.cells.coded(header)
-        return coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts())), notes
+        coded, notes = raw.cells.coded(header), []
+        cleaned = coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts()))
+        if role == "partner":  # a deal no partner sourced
+            cleaned = cleaned.map(lambda v: v.fillna(DIRECT_PARTNER))
+        return cleaned, notes
 
     return ("text", header), clean
 
@@ -100,7 +93,7 @@ def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None,
         if role in roles:
             cells.start(*_text_work(raw, role, roles[role]))
     for role in TEXT_ROLES:  # the rows of a text column that cleaning leaves as it is
-        if role in roles and role not in _WHOLE:
+        if role in roles:
             cells.start_tidy(roles[role])
 
 
