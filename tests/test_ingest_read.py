@@ -191,3 +191,31 @@ def test_hashes_of_texts_differ_by_every_byte():
     assert len(set(hashes.tolist())) == len(texts)
     # a text's hash does not depend on its neighbours (bytes past its end are not read)
     assert _text_hashes(pa.array(["abc", "zzzzzzzz"]))[0] == _text_hashes(pa.array(["abc", "qqqq"]))[0]
+
+
+def test_the_layout_from_a_small_head_is_the_layout_from_the_big_one():
+    from channelkpi.ingest.arrow_reader import _SMALL_HEAD, _layout_from_small_head
+
+    taken = 0
+    for seed in range(30):
+        small = quirky_csv(seed)
+        lines = small.split(b"\n")
+        # keep the title and header lines, repeat the body until the file passes the small head
+        body = [line for line in lines[1:] if line] or [b""]
+        data = small + b"\n".join(body * (_SMALL_HEAD // max(len(b"\n".join(body)), 1) + 2))
+        layout = _layout_from_small_head(data, 3 if data[:3] == b"\xef\xbb\xbf" else 0, "x.csv")
+        if layout is None:
+            continue
+        taken += 1
+        start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+        big = find_layout(data[start:].decode("utf-8", "replace")[:4_000_000], name="x.csv", encoding="utf-8")
+        assert (layout.delimiter, layout.header_row, layout.raw_headers, layout.lines_before_data) == (
+            big.delimiter,
+            big.header_row,
+            big.raw_headers,
+            big.lines_before_data,
+        ), seed
+        if taken <= 8:  # reading the whole file both ways is slower: a few suffice
+            fast, general = both(data)
+            assert fast is None or fast == general, seed
+    assert taken > 12

@@ -19,12 +19,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from ..errors import FileFormatError
 from .cells import Cells, string_buffers, tidy_text
 from .layout import Layout, clean_headers, find_layout, footer_detail
 
 __all__ = ["read_csv_fast"]
 
 _HEAD_BYTES = 16_000_000  # enough to hold the 4,000,000 characters the layout is read from
+_SMALL_HEAD = 262_144  # enough for the layout of almost every export
 _TAIL_LINES = 64  # footers are a few lines; more delimiter-free lines go to the general reader
 _TAIL_BYTES = 65_536
 _BLOCK = 8 << 20  # Arrow's unit of parallel work: big enough to keep the chunks few
@@ -36,10 +38,12 @@ def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
     from .reader import RawTable
 
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-    head = _decoded_head(data, start)
-    if head is None or head.startswith("\ufeff") or not head.strip():
-        return None
-    layout = find_layout(head[:4_000_000], name=name, encoding="utf-8")
+    layout = _layout_from_small_head(data, start, name)
+    if layout is None:
+        head = _decoded_head(data, start, _HEAD_BYTES)
+        if head is None or head.startswith("\ufeff") or not head.strip():
+            return None
+        layout = find_layout(head[:4_000_000], name=name, encoding="utf-8")
     if layout.cr_only or not layout.records_are_lines:
         return None
     offset = _after_lines(data, start, layout.lines_before_data)
@@ -69,17 +73,35 @@ def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
     return _finish(columns, layout, table)
 
 
-def _decoded_head(data: bytes, start: int) -> str | None:
-    chunk = data[start : start + _HEAD_BYTES]
+def _decoded_head(data: bytes, start: int, size: int) -> str | None:
+    chunk = data[start : start + size]
     if b"\x00" in chunk[:4096]:
         return None
     try:
         return chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
         # a character cut by the end of the chunk is fine; anything else is not UTF-8
-        if start + _HEAD_BYTES < len(data) and exc.start >= len(chunk) - 3 and exc.reason == "unexpected end of data":
+        if start + size < len(data) and exc.start >= len(chunk) - 3 and exc.reason == "unexpected end of data":
             return chunk[: exc.start].decode("utf-8")
         return None
+
+
+def _layout_from_small_head(data: bytes, start: int, name: str) -> Layout | None:
+    """The layout read from the first 256 KB, when that is provably what the 4,000,000
+    characters the general reader looks at give: more than 60 whole lines for the delimiter,
+    and the header search done before the last whole line. None: read the big head."""
+    if len(data) - start <= _SMALL_HEAD:
+        return None
+    small = _decoded_head(data, start, _SMALL_HEAD)
+    if small is None or small.startswith("\ufeff") or not small.strip():
+        return None
+    try:
+        layout = find_layout(small, name=name, encoding="utf-8")
+    except FileFormatError:
+        return None  # the big head says what is wrong, or that nothing is
+    if len(small.splitlines()) > 61 and small.count("\n") > layout.lines_read:
+        return layout
+    return None
 
 
 def _after_lines(data: bytes, start: int, lines: int) -> int | None:

@@ -129,6 +129,7 @@ class Layout:
     #: True when each record up to the header is one physical line (no quoted line breaks)
     records_are_lines: bool
     cr_only: bool  #: classic Mac line endings (CR without LF)
+    lines_read: int = 0  #: physical lines the header search consumed
     notes: list[str] = field(default_factory=list)
 
 
@@ -185,5 +186,6 @@ def find_layout(head: str, *, name: str, encoding: str) -> Layout:
         lines_before_data=skip_lines + line_after[h],
         records_are_lines=line_after[h] == h + 1,
         cr_only=cr_only,
+        lines_read=skip_lines + reader.line_num,
         notes=notes,
     )
