@@ -29,7 +29,7 @@ _HEAD_BYTES = 16_000_000  # enough to hold the 4,000,000 characters the layout i
 _SMALL_HEAD = 262_144  # enough for the layout of almost every export
 _TAIL_LINES = 64  # footers are a few lines; more delimiter-free lines go to the general reader
 _TAIL_BYTES = 65_536
-_BLOCK = 8 << 20  # Arrow's unit of parallel work: big enough to keep the chunks few
+_BLOCK = 1 << 20  # Arrow's unit of parallel work (its default: larger blocks parse slower)
 
 
 def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
@@ -217,7 +217,7 @@ def _parse_tail(tail: bytes, layout: Layout, ncols: int) -> list[pa.Array] | Non
 def _definitely_filled(column: pa.ChunkedArray) -> np.ndarray:
     """Cells whose first byte is printable non-space ASCII: not blank once stripped."""
     parts = []
-    for chunk in column.chunks:
+    for chunk in [column.combine_chunks()] if column.num_chunks > 1 else column.chunks:
         off, data, valid = string_buffers(chunk)
         lengths = np.diff(off)
         if len(data):

@@ -247,8 +247,14 @@ def tidy_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
     >>> tidy_text(pa.array([" Acme ", "", "  ", "Beta", None])).to_pylist()
     ['Acme', None, None, 'Beta', None]
     """
-    chunks = column.chunks if isinstance(column, pa.ChunkedArray) else [column]
-    return pa.chunked_array([_tidy_array(c) for c in chunks], type=column.type)
+    if isinstance(column, pa.ChunkedArray):
+        # one array: a few array operations per column, not per Arrow block
+        column = (
+            column.combine_chunks()
+            if column.num_chunks > 1
+            else (column.chunks[0] if column.num_chunks else pa.array([], column.type))
+        )
+    return pa.chunked_array([_tidy_array(column)], type=column.type)
 
 
 def text_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:

@@ -61,9 +61,10 @@ class Outcome:
 
 
 def start_outcome(raw: RawTable, roles: dict[str, str]) -> None:
-    """Begin reading the outcome columns in the raw table's pool (see ``Cells.start``)."""
+    """Begin reading the outcome columns in the raw table's pool (see ``Cells.start``); a status
+    reason is read only if the status leaves rows open to it."""
     for role in OUTCOME_ROLES:
-        if role in roles:
+        if role in roles and not (role == "status_reason" and "status" in roles):
             raw.cells.start_coded(roles[role])
 
 
@@ -226,7 +227,9 @@ def derive_outcome(raw: RawTable, roles: dict[str, str], stage_map: dict[str, st
     if "status" in roles:
         s, deleted = _from_words(raw.cells.coded(roles["status"]), stage_map, roles["status"], raw, strict=True)
         sources.append((roles["status"], s))
-    if "status_reason" in roles:
+    if "status_reason" in roles and ("status" not in roles or (sources[0][1] == NONE).any()):
+        # a finer outcome read only for rows without a status; it raises nothing and warns
+        # about nothing, so when the status says every row it need not be read at all
         header = roles["status_reason"]
         s, _ = _from_words(raw.cells.coded(header), stage_map, header, raw, strict=False)
         sources.append((header, s))
