@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import ColumnError, ValueParseError
 from ..schema import LEVELS
-from .engine import Query
+from .query import Query
 
 __all__ = ["targets_on_grid"]
 
