@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from ..errors import FileFormatError
-from .cells import Cells, string_buffers, tidy_text
+from .cells import Cells, RawTable, string_buffers, tidy_text
 from .layout import Layout, clean_headers, find_layout, footer_detail
 
 __all__ = ["read_csv_fast"]
@@ -33,9 +33,8 @@ _BLOCK = 1 << 20  # Arrow's unit of parallel work (its default: larger blocks pa
 
 
 def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
-    """Read UTF-8 CSV bytes (or a mapped file) into a :class:`~channelkpi.ingest.reader.RawTable`,
+    """Read UTF-8 CSV bytes (or a mapped file) into a :class:`~channelkpi.ingest.cells.RawTable`,
     or return None when the general reader must read them (see the module docstring)."""
-    from .reader import RawTable
 
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     layout = _layout_from_small_head(data, start, name)

@@ -39,6 +39,7 @@ __all__ = [
     "STR",
     "Cells",
     "Coded",
+    "RawTable",
     "arrow_text",
     "blank_mask",
     "digit_shapes",
@@ -478,3 +479,27 @@ class Cells(Mapping[str, pd.Series]):
     def frame(self) -> pd.DataFrame:
         """Every column, tidied, as one DataFrame."""
         return pd.DataFrame({h: self[h] for h in self._raw})
+
+
+@dataclass
+class RawTable:
+    """The cells of an export below its header, before any CRM meaning is given to them."""
+
+    cells: Cells  #: header -> column (tidied text, or Excel cells); one entry per data row
+    rows: np.ndarray  #: each data row's number in the file, as a spreadsheet shows it
+    headers: list[str]  #: header names (de-duplicated), in file order
+    file: str  #: the file's name for messages
+    kind: str  #: e.g. "CSV (comma)", "Excel workbook (sheet 'Deals')"
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)  #: warnings about the file itself
+    #: rows dropped while reading: (row number, reason, detail)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)
+    blank_rows: int = 0  #: fully empty rows skipped (not counted as rows read)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        """All cells as one DataFrame (tidies every column: prefer :attr:`cells`)."""
+        return self.cells.frame()

@@ -23,7 +23,6 @@ import csv
 import io
 import mmap
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -32,7 +31,7 @@ import pandas as pd
 
 from ..errors import FileFormatError
 from .arrow_reader import read_csv_fast
-from .cells import STR, Cells
+from .cells import STR, Cells, RawTable
 from .layout import clean_headers, find_layout, footer_detail, header_index
 
 __all__ = ["RawTable", "read_raw", "Source"]
@@ -51,30 +50,6 @@ _MAGIC = {
     b"SQLite format 3": "an SQLite database",
     b"PAR1": "a Parquet file",
 }
-
-
-@dataclass
-class RawTable:
-    """The cells of an export below its header, before any CRM meaning is given to them."""
-
-    cells: Cells  #: header -> column (tidied text, or Excel cells); one entry per data row
-    rows: np.ndarray  #: each data row's number in the file, as a spreadsheet shows it
-    headers: list[str]  #: header names (de-duplicated), in file order
-    file: str  #: the file's name for messages
-    kind: str  #: e.g. "CSV (comma)", "Excel workbook (sheet 'Deals')"
-    encoding: str | None = None
-    notes: list[str] = field(default_factory=list)  #: warnings about the file itself
-    #: rows dropped while reading: (row number, reason, detail)
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)
-    blank_rows: int = 0  #: fully empty rows skipped (not counted as rows read)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        """All cells as one DataFrame (tidies every column: prefer :attr:`cells`)."""
-        return self.cells.frame()
 
 
 def _name_of(src: Source) -> str:
