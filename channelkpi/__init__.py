@@ -14,7 +14,7 @@ from .errors import (
     SchemaError,
     ValueParseError,
 )
-from .ingest import LoadResult, SourceInfo, load_crm, read_crm
+from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
 from .metrics.definitions import explain
 from .metrics.kpis import (
     DEFAULT_QUALITY_WEIGHTS,
@@ -32,7 +32,6 @@ from .metrics.kpis import (
     win_rate,
 )
 from .metrics.prepared import PreparedDeals, prepare
-from .metrics.targets import read_targets
 from .schema import COLUMNS, empty_deals, validate_deals
 from .storage import read_parquet, to_parquet
 

@@ -155,8 +155,7 @@ _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "C
 def _report(args: argparse.Namespace, err) -> int:
     from pathlib import Path
 
-    from .ingest import load_crm
-    from .metrics.targets import read_targets
+    from .ingest import load_crm, read_targets
     from .reports import REPORT_FORMATS, output_paths, report
 
     if not (args.output or args.png or args.svg):

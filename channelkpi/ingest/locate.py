@@ -1,0 +1,78 @@
+"""Where a value sits in the file: row lists for warnings, and parser errors given their row.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> rows_text(np.array([3, 7]), pd.Series(["TBD", "soon"]))
+"row 3 'TBD', row 7 'soon'"
+>>> rows_text(np.arange(2, 10))
+'row 2, row 3, row 4, row 5, row 6 and 3 more'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ValueParseError
+from .reader import RawTable
+
+__all__ = ["read_column", "rows_text"]
+
+
+def rows_text(rows: np.ndarray, values: pd.Series | None = None, limit: int = 5) -> str:
+    """The first ``limit`` row numbers (with their values), and how many more there are."""
+    parts = []
+    for i, r in enumerate(rows[:limit]):
+        parts.append(f"row {int(r)}" + (f" {str(values.iloc[i])[:40]!r}" if values is not None else ""))
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return ", ".join(parts) + more
+
+
+def read_column(
+    values: pd.Series,
+    header: str,
+    raw: RawTable,
+    warnings: list[str],
+    parse: Callable[[pd.Series], object],
+    *,
+    what: str,
+    fix: str,
+):
+    """Run a column parser and turn what it could not read into located errors and warnings.
+
+    A parser's own error gets the file, row and column; a column where nothing is readable is
+    an error (it is the wrong column, or in a format channelkpi does not know); a few unreadable
+    values are left empty and listed by row in a warning.
+    """
+    try:
+        parsed = parse(values)
+    except ValueParseError as exc:
+        row = None
+        if exc.value is not None:
+            hit = np.flatnonzero(values.astype(str).str.strip().to_numpy() == str(exc.value).strip())
+            row = int(raw.rows[hit[0]]) if len(hit) else None
+        raise ValueParseError(
+            exc.problem, file=raw.file, row=row, column=header, value=exc.value, fix=exc.fix
+        ) from None
+    if parsed.bad.any():
+        if parsed.bad.sum() == values.notna().sum():
+            i = np.flatnonzero(parsed.bad)[0]
+            noun = "number" if what == "amount" else what
+            raise ValueParseError(
+                f"no value in this {what} column could be read as a {noun}",
+                file=raw.file,
+                row=int(raw.rows[i]),
+                column=header,
+                value=values.iloc[i],
+                fix=fix,
+            )
+        warnings.append(
+            f"{header!r}: {int(parsed.bad.sum())} value(s) are not {what}s and were left empty "
+            f"({rows_text(raw.rows[parsed.bad], values[parsed.bad])})"
+        )
+    for note in parsed.notes:
+        warnings.append(f"{header!r}: {note}")
+    return parsed

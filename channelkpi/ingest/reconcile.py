@@ -1,0 +1,209 @@
+"""Step 6, reconcile rows: which rows are deals, their ids, and one row per deal, every other
+row accounted for in the ledger (``rows_read == kept + merged + rejected``).
+
+:func:`screen_rows` runs before the values are read: it rejects rows that cannot be deals (no
+id and no status, an empty status, a deal the CRM deleted) and numbers the rows without an id.
+:func:`reconcile_rows` then folds rows that repeat an id (:mod:`.repeats`) and builds the
+canonical table.
+
+Examples
+--------
+>>> from channelkpi.ingest.reader import read_raw
+>>> from channelkpi.ingest.outcome import derive_outcome
+>>> raw = read_raw(b"id,status,partner\\na,won,X\\n,,Y\\nb,,Z\\n,lost,W\\n")
+>>> roles, notes = {"deal_id": "id", "status": "status"}, []
+>>> outcome = derive_outcome(raw, roles, {}, notes)
+>>> screened = screen_rows(raw, roles, outcome, "'id'", notes)
+>>> screened.ids.tolist(), screened.rejected.tolist()
+(['a', nan, 'b', 'row 5'], [False, True, True, False])
+>>> [entry[:3] for entry in screened.ledger]
+[(3, 'rejected', 'not_a_deal'), (4, 'rejected', 'no_status')]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..schema import DTYPES
+from .cells import STR, has_repeats
+from .locate import rows_text
+from .outcome import NONE, Outcome
+from .reader import RawTable
+from .repeats import merge_repeats
+from .text import clean_text_column, looks_scientific
+from .values import TEXT_ROLES, DealValues
+
+__all__ = ["Screened", "reconcile_rows", "screen_rows", "start_screening"]
+
+Entry = tuple[int, str, str, str, object]
+
+
+@dataclass
+class Screened:
+    """The rows that are deals and their ids."""
+
+    ids: pd.Series  #: the deal id of every row (made from the row number where there is none)
+    rejected: np.ndarray  #: True for rows that are not deals
+    ledger: list[Entry] = field(default_factory=list)  #: (row, "rejected", reason, detail, deal id)
+    made: bool = False  #: some ids were made from row numbers
+    id_header: str | None = None  #: the header the ids come from
+
+
+def _ids_work(raw: RawTable, header: str):
+    def clean() -> tuple[pd.Series, list[str], bool]:
+        notes: list[str] = []
+        ids = clean_text_column(raw.cells[header], header, notes)
+        return ids, notes, looks_scientific(ids)
+
+    return ("ids", header), clean
+
+
+def _id_repeats_work(raw: RawTable, header: str):
+    """Whether the cleaned ids of all rows repeat (rejected rows included: a superset)."""
+    return ("id repeats", header), lambda: has_repeats(raw.cells.derive(*_ids_work(raw, header))[0])
+
+
+def start_screening(raw: RawTable, roles: dict[str, str]) -> None:
+    """Begin cleaning the deal ids, and looking for repeats, in the raw table's pool."""
+    if "deal_id" in roles:
+        raw.cells.start(*_ids_work(raw, roles["deal_id"]))
+        raw.cells.start(*_id_repeats_work(raw, roles["deal_id"]))
+
+
+def screen_rows(
+    raw: RawTable, roles: dict[str, str], outcome: Outcome, looked_for: str, warnings: list[str]
+) -> Screened:
+    """Reject rows that cannot be deals and give every other row an id.
+
+    ``looked_for`` names the id headers the preset knows, for the warning when there is none.
+    """
+    n = len(raw)
+    if "deal_id" in roles:
+        header = roles["deal_id"]
+        ids, notes, scientific = raw.cells.derive(*_ids_work(raw, header))
+        warnings.extend(notes)
+        if scientific:
+            warnings.append(
+                f"{header!r}: some ids look like Excel scientific notation "
+                "(e.g. 4.87688E+18); such ids lose digits and may no longer be unique"
+            )
+    else:
+        ids = pd.Series(np.nan, index=range(n), dtype=object)
+        warnings.append(
+            f"no deal id column (looked for {looked_for}); each row is one deal with an id made from its row "
+            "number, so line items cannot be merged (pass columns={'their id header': 'deal_id'} if there is one)"
+        )
+    ledger: list[Entry] = []
+    no_id = ids.isna().to_numpy()
+    no_outcome = outcome.status == NONE
+    empty_row = no_id & no_outcome
+    for i in np.flatnonzero(empty_row):
+        ledger.append((int(raw.rows[i]), "rejected", "not_a_deal", "no id and no status/stage", None))
+    rejected = empty_row.copy()
+    no_status = ~no_id & no_outcome & ~outcome.deleted
+    for i in np.flatnonzero(no_status):
+        detail = f"the status/stage cells are empty ({outcome.source} decide open/won/lost)"
+        ledger.append((int(raw.rows[i]), "rejected", "no_status", detail, ids.iloc[i]))
+    rejected |= no_status
+    for i in np.flatnonzero(outcome.deleted & ~rejected):
+        ledger.append((int(raw.rows[i]), "rejected", "deleted", "the CRM marks this deal as deleted", ids.iloc[i]))
+    rejected |= outcome.deleted
+    made = no_id & ~rejected
+    if made.any():
+        ids = ids.copy()
+        ids[made] = [f"row {int(r)}" for r in raw.rows[made]]
+        if "deal_id" in roles:
+            warnings.append(
+                f"{int(made.sum())} row(s) without a {roles['deal_id']!r} were kept with ids "
+                f"made from their row number ({rows_text(raw.rows[made])})"
+            )
+    return Screened(ids, rejected, ledger, made=bool(made.any()), id_header=roles.get("deal_id"))
+
+
+def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.DataFrame:
+    """The canonical columns of every row, as the merging of repeated rows reads them."""
+    return pd.DataFrame(
+        {
+            "deal_id": screened.ids,
+            **{role: values.text[role].to_series() for role in TEXT_ROLES},
+            "channel": values.channel.to_series(),
+            "status": outcome.labels(),
+            "created": values.created,
+            "closed": values.closed,
+            "expected_close": values.expected_close,
+            "amount": values.amount,
+            "currency": pd.Series(values.currency.label_rows(np.arange(len(values.amount))), dtype=object),
+            "probability": values.probability,
+        }
+    )
+
+
+def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
+    """The canonical table from columns already in their canonical dtypes (as
+    :func:`channelkpi.schema.validate_deals` would leave them)."""
+    out = {}
+    for col, dtype in DTYPES.items():
+        value = columns[col]
+        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=dtype)
+        out[col] = series.set_axis(pd.RangeIndex(n))
+    # one block per column: gathering same-typed columns into 2-D blocks would copy them
+    return pd.DataFrame(out, copy=False)
+
+
+def reconcile_rows(
+    raw: RawTable,
+    screened: Screened,
+    values: DealValues,
+    outcome: Outcome,
+    *,
+    grain: str,
+    warnings: list[str],
+) -> tuple[pd.DataFrame, list[Entry]]:
+    """The canonical deals table (one row per deal) and the ledger entries of merged rows."""
+    from ..schema import validate_deals
+
+    keep = ~screened.rejected
+    every = keep.all()
+    ids = screened.ids if every else screened.ids[keep].reset_index(drop=True)
+    header = screened.id_header
+    # no repeat among the cleaned ids of every row: none among the kept ones either
+    unique = header is not None and not screened.made and not raw.cells.derive(*_id_repeats_work(raw, header))
+    if not unique and has_repeats(ids):
+        frame = _row_frame(screened, values, outcome)[keep]
+        positions = np.flatnonzero(keep)
+        merged, entries = merge_repeats(
+            frame,
+            lambda dup: raw.cells.rows(positions[dup]),
+            raw.rows[keep],
+            warnings,
+            grain,
+            raw.file,
+        )
+        return validate_deals(merged.reset_index(drop=True), name=raw.file), entries
+
+    def rows(column: np.ndarray) -> np.ndarray:
+        return column if every else column[keep]
+
+    text = {role: values.text[role].subset(keep).to_series() for role in TEXT_ROLES}
+    status = pd.Series(pd.Categorical.from_codes(rows(outcome.status), dtype=DTYPES["status"]))
+    deals = _canonical(
+        {
+            "deal_id": ids.astype(STR),
+            **text,
+            "channel": values.channel.subset(keep).to_series(STR),
+            "status": status,
+            "created": rows(values.created),
+            "closed": rows(values.closed),
+            "expected_close": rows(values.expected_close),
+            "amount": rows(values.amount),
+            "currency": values.currency.to_series()
+            if every
+            else values.currency.to_series()[keep].reset_index(drop=True),
+            "probability": rows(values.probability),
+        },
+        int(keep.sum()),
+    )
+    return deals, []
