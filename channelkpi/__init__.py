@@ -4,84 +4,65 @@ Load an export with :func:`load_crm` (or :func:`read_crm` for just the table); e
 after that works on the canonical deals table defined in :mod:`channelkpi.schema`.
 """
 
-from .channels import DEFAULT_CHANNEL_MAP, channel_map_table
-from .errors import (
-    ChannelKPIError,
-    ColumnError,
-    CurrencyError,
-    DetectionError,
-    FileFormatError,
-    SchemaError,
-    ValueParseError,
-)
-from .ingest import LoadResult, SourceInfo, load_crm, read_crm
-from .metrics.definitions import explain
-from .metrics.kpis import (
-    DEFAULT_QUALITY_WEIGHTS,
-    average_deal_size,
-    channel_performance,
-    cycle_distribution,
-    deal_count,
-    deal_success,
-    deal_velocity,
-    kpi_table,
-    pipeline,
-    pipeline_waterfall,
-    quality_score,
-    seasonality,
-    win_rate,
-)
-from .metrics.prepared import PreparedDeals, prepare
-from .metrics.targets import read_targets
-from .schema import COLUMNS, empty_deals, validate_deals
-from .storage import read_parquet, to_parquet
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "COLUMNS",
-    "DEFAULT_CHANNEL_MAP",
-    "DEFAULT_QUALITY_WEIGHTS",
-    "ChannelKPIError",
-    "ColumnError",
-    "CurrencyError",
-    "DetectionError",
-    "FileFormatError",
-    "LoadResult",
-    "PreparedDeals",
-    "SchemaError",
-    "SourceInfo",
-    "ValueParseError",
-    "average_deal_size",
-    "channel_map_table",
-    "channel_performance",
-    "cycle_distribution",
-    "deal_count",
-    "deal_success",
-    "deal_velocity",
-    "empty_deals",
-    "explain",
-    "kpi_table",
-    "load_crm",
-    "pipeline",
-    "pipeline_waterfall",
-    "prepare",
-    "quality_score",
-    "read_crm",
-    "read_parquet",
-    "read_targets",
-    "report",
-    "seasonality",
-    "to_parquet",
-    "validate_deals",
-    "win_rate",
-]
+# Each public name and the module defining it, imported on first use (PEP 562): `import
+# channelkpi` costs nothing, so a Voilà server that only loads `channelkpi.serving`, or
+# `channelkpi --help`, does not load pandas, and reports load Altair only when asked for.
+_EXPORTS = {
+    "DEFAULT_CHANNEL_MAP": ".channels",
+    "channel_map_table": ".channels",
+    "ChannelKPIError": ".errors",
+    "ColumnError": ".errors",
+    "CurrencyError": ".errors",
+    "DetectionError": ".errors",
+    "FileFormatError": ".errors",
+    "SchemaError": ".errors",
+    "ValueParseError": ".errors",
+    "LoadResult": ".ingest",
+    "SourceInfo": ".ingest",
+    "load_crm": ".ingest",
+    "read_crm": ".ingest",
+    "explain": ".metrics.definitions",
+    "DEFAULT_QUALITY_WEIGHTS": ".metrics.kpis",
+    "average_deal_size": ".metrics.kpis",
+    "channel_performance": ".metrics.kpis",
+    "cycle_distribution": ".metrics.kpis",
+    "deal_count": ".metrics.kpis",
+    "deal_success": ".metrics.kpis",
+    "deal_velocity": ".metrics.kpis",
+    "kpi_table": ".metrics.kpis",
+    "pipeline": ".metrics.kpis",
+    "pipeline_waterfall": ".metrics.kpis",
+    "quality_score": ".metrics.kpis",
+    "seasonality": ".metrics.kpis",
+    "win_rate": ".metrics.kpis",
+    "PreparedDeals": ".metrics.prepared",
+    "prepare": ".metrics.prepared",
+    "read_targets": ".metrics.targets",
+    "report": ".reports",
+    "COLUMNS": ".schema",
+    "empty_deals": ".schema",
+    "validate_deals": ".schema",
+    "read_parquet": ".storage",
+    "to_parquet": ".storage",
+}
+
+__all__ = list(_EXPORTS)
 
 
 def __getattr__(name: str):
-    # reports draw charts with Altair: loaded on first use, so `import channelkpi` stays light
-    if name == "report":
-        from .reports import report
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later look-ups do not come here
+    return value
 
-        return report
-    raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
