@@ -2,6 +2,8 @@
 
 Altair's ``JupyterChart`` widget loads Vega from a CDN unless its JavaScript is bundled into the
 page; :func:`enable_offline` bundles it (once per kernel, cached between kernels).
+:func:`use_offline_renderer` also draws every chart a notebook cell returns that way: Altair's
+default renderer loads Vega from a CDN too.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import altair as alt
 import platformdirs
 
-__all__ = ["enable_offline"]
+__all__ = ["enable_offline", "use_offline_renderer"]
 
 _OFFLINE = False
 
@@ -51,3 +53,25 @@ def enable_offline() -> None:
             tmp.write_text(alt.JupyterChart._esm, encoding="utf-8")
             tmp.replace(path)  # atomic: a kernel starting meanwhile reads all or nothing
     _OFFLINE = True
+
+
+def use_offline_renderer() -> None:
+    """Draw every Altair chart a notebook shows with JavaScript from the kernel (once per kernel).
+
+    A chart returned by a cell becomes an ``alt.JupyterChart`` widget carrying the bundle of
+    :func:`enable_offline` (Altair's ``jupyter`` renderer in offline mode): it renders in
+    JupyterLab, the classic notebook and Voilà without internet, with tooltips and selections.
+    Altair's other renderers do not: ``html`` (the default) loads Vega from a CDN; ``mimetype``
+    writes a Vega-Lite 6 output that JupyterLab 4 cannot draw and nbformat rejects; ``html``
+    with the JavaScript inlined in every output hangs the page.
+
+    Examples
+    --------
+    >>> import altair as alt
+    >>> use_offline_renderer()
+    >>> alt.renderers.active, alt.JupyterChart._is_offline
+    ('jupyter', True)
+    >>> _ = alt.renderers.enable("default")  # back to Altair's default for the other examples
+    """
+    enable_offline()
+    alt.renderers.enable("jupyter", offline=True)
