@@ -6,63 +6,79 @@ after that works on the canonical deals table defined in :mod:`channelkpi.schema
 
 from __future__ import annotations
 
-import importlib
-
 __version__ = "0.1.0"
 
-# Each public name and the module defining it, imported on first use (PEP 562): `import
-# channelkpi` costs nothing, so a Voilà server that only loads `channelkpi.serving`, or
-# `channelkpi --help`, does not load pandas, and reports load Altair only when asked for.
-_EXPORTS = {
-    "DEFAULT_CHANNEL_MAP": ".channels",
-    "channel_map_table": ".channels",
-    "ChannelKPIError": ".errors",
-    "ColumnError": ".errors",
-    "CurrencyError": ".errors",
-    "DetectionError": ".errors",
-    "FileFormatError": ".errors",
-    "SchemaError": ".errors",
-    "ValueParseError": ".errors",
-    "LoadResult": ".ingest",
-    "SourceInfo": ".ingest",
-    "load_crm": ".ingest",
-    "read_crm": ".ingest",
-    "explain": ".metrics.definitions",
-    "DEFAULT_QUALITY_WEIGHTS": ".metrics.kpis",
-    "average_deal_size": ".metrics.kpis",
-    "channel_performance": ".metrics.kpis",
-    "cycle_distribution": ".metrics.kpis",
-    "deal_count": ".metrics.kpis",
-    "deal_success": ".metrics.kpis",
-    "deal_velocity": ".metrics.kpis",
-    "kpi_table": ".metrics.kpis",
-    "pipeline": ".metrics.kpis",
-    "pipeline_waterfall": ".metrics.kpis",
-    "quality_score": ".metrics.kpis",
-    "seasonality": ".metrics.kpis",
-    "win_rate": ".metrics.kpis",
-    "PreparedDeals": ".metrics.prepared",
-    "prepare": ".metrics.prepared",
-    "read_targets": ".metrics.targets",
-    "report": ".reports",
-    "COLUMNS": ".schema",
-    "empty_deals": ".schema",
-    "validate_deals": ".schema",
-    "read_parquet": ".storage",
-    "to_parquet": ".storage",
-}
-
-__all__ = list(_EXPORTS)
+# The public names, imported on first use (PEP 562): `import channelkpi` costs nothing, so a
+# Voilà server that only loads `channelkpi.serving`, or `channelkpi --help`, does not load
+# pandas, and reports load Altair only when asked for.
+__all__ = [
+    "COLUMNS",
+    "DEFAULT_CHANNEL_MAP",
+    "DEFAULT_QUALITY_WEIGHTS",
+    "ChannelKPIError",
+    "ColumnError",
+    "CurrencyError",
+    "DetectionError",
+    "FileFormatError",
+    "LoadResult",
+    "PreparedDeals",
+    "SchemaError",
+    "SourceInfo",
+    "ValueParseError",
+    "average_deal_size",
+    "channel_map_table",
+    "channel_performance",
+    "cycle_distribution",
+    "deal_count",
+    "deal_success",
+    "deal_velocity",
+    "empty_deals",
+    "explain",
+    "kpi_table",
+    "load_crm",
+    "pipeline",
+    "pipeline_waterfall",
+    "prepare",
+    "quality_score",
+    "read_crm",
+    "read_parquet",
+    "read_targets",
+    "report",
+    "seasonality",
+    "to_parquet",
+    "validate_deals",
+    "win_rate",
+]
 
 
 def __getattr__(name: str):
-    module = _EXPORTS.get(name)
-    if module is None:
+    if name not in __all__:
         raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    # each module imported by name, never by a string it is given
+    if name in ("DEFAULT_CHANNEL_MAP", "channel_map_table"):
+        from . import channels as module
+    elif name.endswith("Error"):
+        from . import errors as module
+    elif name in ("LoadResult", "SourceInfo", "load_crm", "read_crm"):
+        from . import ingest as module
+    elif name == "explain":
+        from .metrics import definitions as module
+    elif name in ("PreparedDeals", "prepare"):
+        from .metrics import prepared as module
+    elif name == "read_targets":
+        from .metrics import targets as module
+    elif name == "report":
+        from . import reports as module
+    elif name in ("COLUMNS", "empty_deals", "validate_deals"):
+        from . import schema as module
+    elif name in ("read_parquet", "to_parquet"):
+        from . import storage as module
+    else:  # the eight KPIs and their weights
+        from .metrics import kpis as module
+    value = getattr(module, name)
     globals()[name] = value  # later look-ups do not come here
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_EXPORTS})
+    return sorted({*globals(), *__all__})

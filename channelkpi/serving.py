@@ -12,7 +12,7 @@ changes both:
   writes to it (copy-on-write): a dashboard kernel holds about 75 MB of its own instead of
   250 MB. Modules the template has not imported are imported by the kernel as usual. Where
   forking cannot be used this way (not Linux, a kernel that is not this Python's IPython
-  kernel, or a preloaded library that started a thread) kernels start the usual way.
+  kernel, or a library that started a thread as it was imported) kernels start the usual way.
 - **A kernel whose page has closed is shut down** once no page has been connected to it for
   ``cull_idle_timeout`` seconds, checked every ``cull_interval`` seconds. A kernel that a page
   shows is never shut down, however long the viewer looks at it; a kernel waiting in Voilà's
@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import ctypes
 import gc
-import importlib
 import json
 import os
 import random
@@ -53,9 +52,17 @@ from pathlib import Path
 
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
-from traitlets import Float, List, Unicode
+from traitlets import Bool, Float
 
-__all__ = ["DashboardKernelManager", "ForkedKernelProvisioner", "KernelTemplate", "serve_template"]
+__all__ = [
+    "DashboardKernelManager",
+    "ForkedKernelProvisioner",
+    "KernelTemplate",
+    "forking_supported",
+    "import_what_kernels_need",
+    "release_free_memory",
+    "serve_template",
+]
 
 _MESSAGE = 1 << 20  # largest request (a kernel's environment) or reply, in bytes
 _TEMPLATE_ENV = {
@@ -141,16 +148,14 @@ class KernelTemplate:
 
     Parameters
     ----------
-    preload : list of str
-        Modules the template imports before it forks its first kernel (those that cannot be
-        imported are left out).
     ready_timeout : float
-        Seconds the first kernel start waits for the template to have imported them.
+        Seconds the first kernel start waits for the template to have imported what kernels
+        need (:func:`import_what_kernels_need`).
     log : logging.Logger, optional
         Where the template's start and failures are reported.
     """
 
-    def __init__(self, preload: list[str], *, ready_timeout: float = 120, log=None):
+    def __init__(self, *, ready_timeout: float = 120, log=None):
         self.log = log
         self.ready_timeout = ready_timeout
         self._lock = threading.Lock()
@@ -158,11 +163,9 @@ class KernelTemplate:
         self._failed = ""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = ours
-        code = (
-            "import sys; from channelkpi.serving import serve_template; serve_template(int(sys.argv[1]), sys.argv[2:])"
-        )
+        code = "import sys; from channelkpi.serving import serve_template; serve_template(int(sys.argv[1]))"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", code, str(theirs.fileno()), *preload],
+            [sys.executable, "-c", code, str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             env={**os.environ, **_TEMPLATE_ENV},
@@ -222,8 +225,29 @@ class KernelTemplate:
             self.process.wait()
 
 
-def serve_template(fd: int, preload: list[str]) -> None:
-    """The kernel template's main loop: import ``preload``, then fork a kernel per request.
+def import_what_kernels_need() -> None:
+    """Import what an IPython kernel imports as it starts (its debugger alone is 150 modules)
+    and what the dashboards import: in the template, once for every kernel forked from it."""
+    import ipykernel.debugger  # noqa: F401
+    import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
+    import IPython.core.completerlib  # noqa: F401
+    import IPython.core.debugger  # noqa: F401
+    import IPython.core.oinspect  # noqa: F401
+    import IPython.extensions.storemagic  # noqa: F401
+    import psutil  # noqa: F401
+    import tornado.platform.asyncio  # noqa: F401
+
+    from . import datasets, widgets  # noqa: F401
+    from .offline import enable_offline
+
+    enable_offline()  # the chart bundle, read once
+
+
+def serve_template(fd: int) -> None:
+    """The kernel template's main loop: :func:`import_what_kernels_need`, then fork a kernel per
+    request.
 
     Runs in its own process, started by :class:`KernelTemplate`; ``fd`` is its end of the
     socket pair. Ends when the server closes the socket.
@@ -237,16 +261,12 @@ def serve_template(fd: int, preload: list[str]) -> None:
     # to fill in pages they share).
     gc.disable()
     try:
-        for name in preload:
-            with contextlib.suppress(ImportError):  # a kernel that needs it says why itself
-                importlib.import_module(name)
-        if "channelkpi.offline" in sys.modules:
-            sys.modules["channelkpi.offline"].enable_offline()  # the chart bundle, read once
+        import_what_kernels_need()
         # a fork copies only the forking thread: a library that started threads would leave
         # its kernels with locks nobody releases
         threads = len(os.listdir("/proc/self/task"))
         if threads > 1:
-            raise RuntimeError(f"the preloaded modules started {threads - 1} thread(s)")
+            raise RuntimeError(f"importing started {threads - 1} thread(s)")
     except Exception as exc:  # the server starts kernels the usual way and says why
         sock.send(json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
         return
@@ -350,26 +370,9 @@ def _ipykernel_arguments(cmd: list[str]) -> list[str] | None:
 class DashboardKernelManager(AsyncMappingKernelManager):
     """Voilà's kernel manager for dashboards in front of many viewers (see the module's text)."""
 
-    template_preload = List(
-        Unicode(),
-        [
-            # what an IPython kernel imports as it starts (its debugger alone is 150 modules)
-            "ipykernel.kernelapp",
-            "ipykernel.ipkernel",
-            "ipykernel.debugger",
-            "ipykernel.zmqshell",
-            "IPython.core.completerlib",
-            "IPython.core.debugger",
-            "IPython.core.oinspect",
-            "IPython.extensions.storemagic",
-            "psutil",
-            "tornado.platform.asyncio",
-            # what the dashboards import
-            "channelkpi.widgets",
-            "channelkpi.datasets",
-        ],
-        help="Modules the kernel template imports once for every kernel (empty: no template).",
-    ).tag(config=True)
+    fork_kernels = Bool(True, help="Fork kernels from a template (where possible) instead of starting each anew.").tag(
+        config=True
+    )
 
     template_timeout = Float(120, help="Seconds the first kernel start waits for the template.").tag(config=True)
 
@@ -378,10 +381,8 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         self._pages: dict[str, int] = {}  # kernel id -> pages connected now
         self._unwatched_since: dict[str, float] = {}  # kernel id -> when it was last seen by a page
         self._template = None
-        if self.template_preload and forking_supported():
-            self._template = KernelTemplate(
-                list(self.template_preload), ready_timeout=self.template_timeout, log=self.log
-            )
+        if self.fork_kernels and forking_supported():
+            self._template = KernelTemplate(ready_timeout=self.template_timeout, log=self.log)
 
     @property
     def template(self) -> KernelTemplate | None:

@@ -95,14 +95,15 @@ def test_kernels_are_forked_from_the_template_and_behave_like_started_ones(tmp_p
 
 @forking
 def test_a_template_that_cannot_fork_safely_leaves_kernels_to_start_the_usual_way(tmp_path, monkeypatch):
-    # a preloaded module that starts a thread: a fork would copy only one of the two
-    (tmp_path / "threaded.py").write_text(
+    # a library that starts a thread as Python starts (a sitecustomize module): a fork would
+    # copy only one of the template's two threads
+    (tmp_path / "sitecustomize.py").write_text(
         "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
     )
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
 
     async def scenario():
-        km = manager(tmp_path, template_preload=["threaded"])
+        km = manager(tmp_path)
         try:
             kernel_id = await km.start_kernel(kernel_name="python3", path="")
             printed, reply = await run_code(km, kernel_id, "import os; print(os.getppid())")
