@@ -3,10 +3,19 @@
 Every function takes a KPI table (the output of a :mod:`channelkpi` KPI function, never raw
 deal rows) and returns an ``alt.Chart`` whose data is that small table, so a spec's size does not
 grow with the number of deals. Colours come from the Okabe-Ito palette, which stays
-distinguishable with the common colour-vision deficiencies; money is formatted with thousands
-separators and the currency symbol, rates as percentages; tooltips show each number's inputs.
+distinguishable with the common colour-vision deficiencies. Tooltips name each number in words
+and show it as people write it (money without cents from 1,000 on, rates with one decimal, the
+win rate with its 95 % range).
 
-``import channelkpi.charts`` registers the ``"channelkpi"`` theme; :func:`use_theme` enables it.
+Each function takes keyword ``subtitle`` (a line or lines: what the chart shows, e.g.
+:func:`channelkpi.views.selection_text`), ``width`` (pixels, or ``"container"`` to fill the
+page element it is drawn in) and ``description`` (the text alternative screen readers announce;
+by default the title and subtitle). A period table with a boolean ``partial`` column (see
+:func:`channelkpi.views.mark_partial`) has its incomplete periods drawn hollow and dashed, named
+by ``period_label``.
+
+``import channelkpi.charts`` registers the ``"channelkpi"`` theme; :func:`themed` puts it into a
+chart's own spec (it then shows themed anywhere), :func:`use_theme` enables it for a session.
 
 Examples
 --------
@@ -17,19 +26,33 @@ Examples
 >>> spec = chart.to_dict()
 >>> spec["layer"][0]["mark"]["type"], len(spec["datasets"][spec["data"]["name"]])
 ('rule', 6)
+>>> themed(chart).to_dict()["config"]["range"]["category"][:2]
+['#0072B2', '#E69F00']
 """
 
 from __future__ import annotations
 
+import textwrap
+from collections.abc import Sequence
+
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from .errors import ChannelKPIError
+from .formats import column_kind, display_name, is_missing, value_text
 from .schema import CHANNELS
 
 __all__ = [
     "PALETTE",
+    "FONT",
+    "PRINT_FONT",
+    "HEAT_COLORS",
+    "HEAT_STEPS",
+    "theme_config",
+    "themed",
     "use_theme",
+    "contrast_ratio",
     "kpi_trend",
     "partner_ranking",
     "pipeline_by_stage",
@@ -44,52 +67,101 @@ __all__ = [
 
 #: Okabe-Ito: distinguishable with protanopia, deuteranopia and tritanopia.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+#: The fonts of charts drawn in a browser.
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+#: The fonts of charts drawn to files (the report): a chart drawn outside the browser is laid out
+#: with the widths of the font its renderer finds, and a reader's browser then draws the text with
+#: its own. A wide font first, whose widths Verdana and Geneva share, keeps labels inside their
+#: room wherever the file is opened.
+PRINT_FONT = "'DejaVu Sans', Verdana, Geneva, sans-serif"
 _STATUS = {"won": "#009E73", "pending": "#56B4E9", "open": "#56B4E9", "lost": "#D55E00"}
 _CHANNEL_COLORS = dict(zip(CHANNELS, ["#E69F00", "#CC79A7", "#0072B2", "#009E73", "#999999", "#DDDDDD"]))
 _WIDE = 680  # period axes: wide enough for three years of months
-_FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
-_TITLES = {
+_LABEL_LIMIT = 200  # longest axis label (px) before it is elided; tooltips carry the full name
+_SUBTITLE_CHARS = 46  # a subtitle line wraps beyond this (it fits a phone's 390 px)
+_PARTIAL_OPACITY = 0.35
+_PARTIAL_DASH = [4, 2]
+
+#: Win-rate difference to the month's norm: the heatmap's class limits and colours (below the norm
+#: orange, above it blue; colour-blind safe). Text on a cell is black or white, whichever contrasts
+#: more with the cell: at least 4.5:1 on any colour.
+HEAT_STEPS = [-0.15, -0.08, -0.03, 0.03, 0.08, 0.15]
+HEAT_COLORS = ["#b35806", "#e08214", "#fdb863", "#f2f2f2", "#92c5de", "#4393c3", "#2166ac"]
+
+#: Column names as tooltips and axes say them.
+LABELS = {
     "won_amount": "Won amount",
     "won_count": "Won deals",
+    "lost_count": "Lost deals",
+    "n": "Closed deals",
+    "closed_count": "Closed deals",
+    "created_count": "Deals created",
+    "open_count": "Open deals",
     "avg_deal_size": "Average deal size",
     "median_deal_size": "Median deal size",
-    "created_count": "Deals created",
-    "closed_count": "Deals closed",
-    "open_count": "Open deals",
     "open_amount": "Open pipeline",
-    "weighted_amount": "Weighted pipeline",
+    "weighted_amount": "Weighted by probability",
     "win_rate": "Win rate",
-    "cycle_days_median": "Median cycle (days)",
-    "cycle_days_mean": "Mean cycle (days)",
+    "win_rate_shrunk": "Win rate, adjusted for few deals",
+    "win_rate_low": "Win rate, 95 % range low",
+    "win_rate_high": "Win rate, 95 % range high",
+    "cycle_days_median": "Median cycle",
+    "cycle_days_mean": "Mean cycle",
     "sales_velocity": "Sales velocity (per day)",
-    "quality_score": "Quality score",
-    "success_rate": "Deal success",
+    "quality_score": "Quality score (0-100)",
+    "rank": "Rank",
+    "success_rate": "Won so far",
     "pending_share": "Still open",
+    "lost_share": "Lost",
+    "won_share": "Share of won amount",
+    "expected_rate": "All groups, this month",
+    "difference": "Versus the month's norm",
 }
-_MONEY = {"won_amount", "avg_deal_size", "median_deal_size", "open_amount", "weighted_amount", "sales_velocity"}
-_RATES = {"win_rate", "success_rate", "pending_share", "win_rate_shrunk"}
+
+
+# --------------------------------------------------------------------------- theme
+def theme_config(*, font: str = FONT) -> dict:
+    """The channelkpi look as a Vega-Lite ``config``: fonts, palette, axes, legends, titles."""
+    return {
+        "font": font,
+        "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
+        "range": {"category": PALETTE},
+        "axis": {
+            "labelFontSize": 12,
+            "titleFontSize": 12,
+            "titleFontWeight": 500,
+            "titlePadding": 10,
+            "labelLimit": _LABEL_LIMIT,
+            "gridColor": "#e6e6e6",
+            "domainColor": "#999999",
+            "tickColor": "#999999",
+        },
+        # the first and last labels of a number axis stay within the chart (none cut at its edge)
+        "axisQuantitative": {"labelFlush": True},
+        # at most three legend entries a row: a phone shows them all
+        "legend": {
+            "labelFontSize": 12,
+            "titleFontSize": 12,
+            "orient": "bottom",
+            "labelLimit": _LABEL_LIMIT,
+            "columns": 3,
+        },
+        "title": {
+            "fontSize": 15,
+            "fontWeight": 600,
+            "anchor": "start",
+            "offset": 10,
+            "subtitleFontSize": 12,
+            "subtitleColor": "#4a5560",
+            "subtitlePadding": 4,
+        },
+        "bar": {"cornerRadiusEnd": 2},
+    }
 
 
 @alt.theme.register("channelkpi", enable=False)
 def _theme() -> alt.theme.ThemeConfig:
-    return {
-        "config": {
-            "font": _FONT,
-            "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
-            "range": {"category": PALETTE},
-            "axis": {
-                "labelFontSize": 12,
-                "titleFontSize": 12,
-                "titleFontWeight": 500,
-                "gridColor": "#e6e6e6",
-                "domainColor": "#999999",
-                "tickColor": "#999999",
-            },
-            "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "bottom"},
-            "title": {"fontSize": 15, "fontWeight": 600, "anchor": "start", "offset": 10},
-            "bar": {"cornerRadiusEnd": 2},
-        }
-    }
+    return {"config": theme_config()}
 
 
 def use_theme() -> None:
@@ -97,6 +169,37 @@ def use_theme() -> None:
     alt.theme.enable("channelkpi")
 
 
+def themed(chart: alt.TopLevelMixin, *, font: str = FONT) -> alt.TopLevelMixin:
+    """The chart with the channelkpi theme in its own spec: it looks the same in a dashboard, a
+    notebook or an exported image, whatever theme the session has enabled.
+
+    A themed chart cannot be layered or concatenated any more (Altair keeps a ``config`` at the
+    top only): combine the charts first, then theme the combination.
+    """
+    return chart.configure(**theme_config(font=font))
+
+
+def contrast_ratio(color_a: str, color_b: str) -> float:
+    """The WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21; text needs 4.5).
+
+    >>> round(contrast_ratio("#000000", "#ffffff"), 1), round(contrast_ratio("#777777", "#ffffff"), 2)
+    (21.0, 4.48)
+    """
+
+    def luminance(color: str) -> float:
+        rgb = [int(color.lstrip("#")[i : i + 2], 16) / 255 for i in (0, 2, 4)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    a, b = sorted((luminance(color_a), luminance(color_b)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def _text_color(fill: str) -> str:
+    return max(("#000000", "#ffffff"), key=lambda text: contrast_ratio(text, fill))
+
+
+# --------------------------------------------------------------------------- helpers
 def _need(table: pd.DataFrame, columns, view: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -106,77 +209,256 @@ def _need(table: pd.DataFrame, columns, view: str) -> None:
         )
 
 
-def _money_format(currency: str) -> dict:
-    return {"format": ",.0f", "labelExpr": f"'{currency}' + format(datum.value, ',.0f')"}
+def _label(column: str) -> str:
+    for suffix, words in (("_prev", "{}, previous period"), ("_change", "Change in {}")):
+        if column.endswith(suffix):
+            base = LABELS.get(column[: -len(suffix)], column[: -len(suffix)].replace("_", " "))
+            return words.format(base if suffix == "_prev" else base.lower())
+    return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
 def _axis(measure: str, currency: str) -> alt.Axis:
-    if measure in _MONEY:
-        return alt.Axis(**_money_format(currency))
-    if measure in _RATES:
+    kind = column_kind(measure)
+    if kind == "money":
+        return alt.Axis(format=",.0f", labelExpr=f"'{currency}' + format(datum.value, ',.0f')")
+    if kind == "rate":
         return alt.Axis(format=".0%")
     return alt.Axis(format=",.0f")
 
 
-def _tip(field: str, *, title: str | None = None, currency: str = "$", kind: str = "quantitative") -> alt.Tooltip:
-    title = title or _TITLES.get(field, field.replace("_", " ").capitalize())
-    if (
-        field in _MONEY
-        or field.endswith(("_amount", "amount"))
-        or field in ("start", "created", "won", "lost", "end", "target")
-    ):
-        return alt.Tooltip(f"{field}:Q", title=f"{title} ({currency})", format=",.2f")
-    if field in _RATES or field.endswith(("_rate", "_share", "_low", "_high")):
-        return alt.Tooltip(f"{field}:Q", title=title, format=".1%")
-    if kind == "quantitative":
-        return alt.Tooltip(f"{field}:Q", title=title, format=",.1f" if "days" in field or "score" in field else ",d")
-    return alt.Tooltip(f"{field}:{kind[0].upper()}", title=title)
+def _texts(data: pd.DataFrame, columns: Sequence[str | tuple[str, str]], currency: str) -> list[alt.Tooltip]:
+    """Tooltips for these columns (a name or ``(name, title)``): each number is written into a
+    ``<name>_text`` column as people read it, so a tooltip never shows cents on $54,850."""
+    tips = []
+    for item in columns:
+        col, title = item if isinstance(item, tuple) else (item, _label(item))
+        if col not in data:
+            continue
+        kind = column_kind(col)
+        if kind in ("other", "date"):
+            tips.append(alt.Tooltip(f"{col}:N", title=title))
+            continue
+        data[f"{col}_text"] = [value_text(v, kind, currency) for v in data[col]]
+        tips.append(alt.Tooltip(f"{col}_text:N", title=title))
+    return tips
 
 
-def _period_axis(table: pd.DataFrame) -> alt.X:
-    return alt.X("period:N", sort=alt.SortField("period_start"), title=None, axis=alt.Axis(labelAngle=-40))
+def _rate_text(data: pd.DataFrame) -> alt.Tooltip:
+    """The win rate with its 95 % range, in one tooltip line."""
+
+    def text(rate, low, high) -> str:
+        if is_missing(rate):
+            return "— (no deal closed)"
+        if is_missing(low) or is_missing(high):
+            return f"{rate:.1%}"
+        return f"{rate:.1%} (95 % range {low:.1%} to {high:.1%})"
+
+    low = data["win_rate_low"] if "win_rate_low" in data else pd.Series(np.nan, index=data.index)
+    high = data["win_rate_high"] if "win_rate_high" in data else pd.Series(np.nan, index=data.index)
+    data["win_rate_text"] = [text(r, lo, hi) for r, lo, hi in zip(data["win_rate"], low, high, strict=True)]
+    return alt.Tooltip("win_rate_text:N", title="Win rate")
 
 
+def _period_field(data: pd.DataFrame) -> str:
+    return "period_label" if "period_label" in data else "period"
+
+
+def _period_axis(data: pd.DataFrame) -> alt.X:
+    field = _period_field(data)
+    many = data[field].nunique() > 6
+    return alt.X(
+        f"{field}:N",
+        sort=alt.EncodingSortField("period_start", op="min"),
+        title=None,
+        axis=alt.Axis(labelAngle=-40 if many else 0, labelLimit=160, labelOverlap="greedy"),
+    )
+
+
+def _period_tip(data: pd.DataFrame, title: str = "Period") -> alt.Tooltip:
+    return alt.Tooltip(f"{_period_field(data)}:N", title=title)
+
+
+def _has_partial(data: pd.DataFrame) -> bool:
+    return "partial" in data and bool(data["partial"].any())
+
+
+def _hollow(data: pd.DataFrame, color_field: str | None = None, scale: alt.Scale | None = None) -> dict:
+    """Encodings that draw the rows of incomplete periods hollow with a dashed outline."""
+    if not _has_partial(data):
+        return {}
+    out = {
+        "fillOpacity": alt.condition("datum.partial", alt.value(_PARTIAL_OPACITY), alt.value(1.0)),
+        "strokeWidth": alt.condition("datum.partial", alt.value(1.5), alt.value(0)),
+        "strokeDash": alt.value(_PARTIAL_DASH),
+    }
+    if color_field is not None:
+        out["stroke"] = alt.Stroke(color_field, scale=scale or alt.Undefined)  # one legend with the fill
+    return out
+
+
+def _lines(subtitle, chars: int = _SUBTITLE_CHARS) -> list[str]:
+    """Subtitle lines, a long line wrapped at its " · " separators (a long part at its spaces).
+
+    >>> _lines("All partners · by partner, quarterly · Jan 2023 – Dec 2025")
+    ['All partners · by partner, quarterly', 'Jan 2023 – Dec 2025']
+    """
+    if subtitle is None:
+        return []
+    items = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    out: list[str] = []
+    for item in filter(None, map(str, items)):
+        line = ""
+        for part in item.split(" · "):
+            if len(part) > chars:
+                out.extend([line] if line else [])
+                *whole, line = textwrap.wrap(part, chars)
+                out.extend(whole)
+            elif line and len(line) + 3 + len(part) > chars:
+                out.append(line)
+                line = part
+            else:
+                line = f"{line} · {part}" if line else part
+        out.append(line)
+    return out
+
+
+def _partial_note(data: pd.DataFrame, what: str = "drawn hollow") -> list[str]:
+    if not _has_partial(data):
+        return []
+    labels = list(dict.fromkeys(data.loc[data["partial"], _period_field(data)]))
+    verb = "is" if len(labels) == 1 else "are"
+    return [f"{', '.join(labels)} {verb} not complete in the data: {what}"]
+
+
+def _finish(chart, *, title: str, subtitle, notes: Sequence[str] = (), description: str | None, width, summary=""):
+    """Title, subtitle lines, text alternative and width of a chart."""
+    # a chart of a known width wraps its lines to it (about 7.5 px a character); one as wide as
+    # its container, to what a phone holds
+    chars = max(_SUBTITLE_CHARS, int(width / 7.5)) if isinstance(width, int | float) else _SUBTITLE_CHARS
+    lines = _lines(subtitle, chars) + _lines([n for n in notes if n], chars)
+    props = {
+        "title": alt.Title(title, subtitle=lines) if lines else title,
+        "description": description or " ".join([title + ".", *(f"{x}." for x in lines), summary]).strip(),
+    }
+    if width is not None:
+        props["width"] = width
+        if not isinstance(width, str):
+            props["autosize"] = alt.AutoSizeParams(type="fit-x", contains="padding")
+    return chart.properties(**props)
+
+
+# --------------------------------------------------------------------------- charts
 def kpi_trend(
-    table: pd.DataFrame, measure: str = "won_amount", *, currency: str = "$", title: str | None = None
-) -> alt.Chart:
+    table: pd.DataFrame,
+    measure: str = "won_amount",
+    *,
+    currency: str = "$",
+    title: str | None = None,
+    subtitle=None,
+    width=_WIDE,
+    description: str | None = None,
+) -> alt.LayerChart:
     """A KPI over periods, with the previous period (``<measure>_prev``, from ``compare=``) dashed.
 
-    Takes a table with ``period``, ``period_start`` and ``measure`` (one row per period).
+    Takes a table with ``period``, ``period_start`` and ``measure`` (one row per period). A
+    previous value that is missing (no earlier data) is left out, not drawn as zero. Incomplete
+    periods (``partial``) are hollow points joined by a dashed line.
     """
     _need(table, ["period", "period_start", measure], "kpi_trend")
-    label = _TITLES.get(measure, measure)
-    extra = [
-        c for c in (f"{measure}_prev", "won_count", "n", "win_rate_low", "win_rate_high") if c in table and c != measure
+    label = _label(measure)
+    keep = [
+        "period",
+        "period_start",
+        "period_label",
+        "partial",
+        measure,
+        f"{measure}_prev",
+        "won_count",
+        "n",
+        "win_rate",
+        "win_rate_low",
+        "win_rate_high",
     ]
-    cols = ["period", "period_start", measure, *extra]
-    data = table[cols].copy()
-    tips = [alt.Tooltip("period:N", title="Period"), _tip(measure, currency=currency)]
-    tips += [_tip(c, currency=currency) for c in cols[3:]]
-    base = alt.Chart(data).encode(x=_period_axis(data))
-    now = base.mark_line(point=True, color=PALETTE[0], strokeWidth=2.5).encode(
-        y=alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, currency)), tooltip=tips
+    data = table[[c for c in dict.fromkeys(keep) if c in table]].copy().sort_values("period_start")
+    if "partial" not in data:
+        data["partial"] = False
+    data["partial"] = data["partial"].astype(bool)
+    prev = f"{measure}_prev"
+    tips = [_period_tip(data)]
+    tips += _texts(
+        data, [(measure, label), *([(prev, "Previous period, same span")] if prev in data else [])], currency
     )
-    layers = [now]
-    if f"{measure}_prev" in data:
-        layers.insert(0, base.mark_line(color="#999999", strokeDash=[4, 3]).encode(y=f"{measure}_prev:Q", tooltip=tips))
+    if measure != "win_rate":
+        tips += _texts(data, ["won_count"], currency)
+    if "win_rate" in data:
+        tips.append(_rate_text(data))
+    tips += _texts(data, ["n"], currency)
+    if _has_partial(data):
+        data["coverage_text"] = np.where(data["partial"], "only part of this period is in the data", "complete")
+        tips.append(alt.Tooltip("coverage_text:N", title="Period"))
+
+    x = _period_axis(data)
+    y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, currency))
+    base = alt.Chart(data).encode(x=x)
+    layers = []
+    if _has_partial(data):
+        # a shaded column behind an incomplete period: seen before any number is read
+        layers.append(base.mark_rect(color="#eef1f4").transform_filter("datum.partial"))
     if measure == "win_rate" and "win_rate_low" in data:
-        layers.insert(
-            0, base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q")
+        layers.append(base.mark_area(opacity=0.18, color=PALETTE[0]).encode(y="win_rate_low:Q", y2="win_rate_high:Q"))
+    if prev in data:
+        layers.append(
+            base.mark_line(color="#8c8c8c", strokeDash=[4, 3])
+            .encode(y=alt.Y(f"{prev}:Q"), tooltip=tips)
+            .transform_filter(f"isValid(datum['{prev}']) && isFinite(datum['{prev}'])")
         )
-    return alt.layer(*layers).properties(
-        title=title or (f"{label}, this period vs the previous one" if f"{measure}_prev" in data else label),
-        width=_WIDE,
+    layers.append(base.mark_line(color=PALETTE[0], strokeWidth=2.5).encode(y=y).transform_filter("!datum.partial"))
+    if _has_partial(data):
+        # a dashed segment from each incomplete period to its complete neighbour
+        rows = data.reset_index(drop=True)
+        pieces = []
+        for i in np.flatnonzero(rows["partial"].to_numpy()):
+            for j in (i - 1, i + 1):
+                if 0 <= j < len(rows):
+                    pieces.append(rows.iloc[[min(i, j), max(i, j)]].assign(segment=int(i * 2 + (j > i))))
+        if pieces:
+            dashed = pd.concat(pieces, ignore_index=True)
+            layers.append(
+                alt.Chart(dashed)
+                .mark_line(color=PALETTE[0], strokeWidth=2, strokeDash=_PARTIAL_DASH)
+                .encode(x=x, y=alt.Y(f"{measure}:Q"), detail="segment:N")
+            )
+    layers.append(
+        base.mark_point(filled=True, size=60, color=PALETTE[0], strokeWidth=2).encode(
+            y=alt.Y(f"{measure}:Q"),
+            fill=alt.condition("datum.partial", alt.value("#ffffff"), alt.value(PALETTE[0])),
+            stroke=alt.value(PALETTE[0]),
+            tooltip=tips,
+        )
     )
+    notes = []
+    if prev in data:
+        notes.append("Grey dashed: the period before, over the same number of days")
+    notes += _partial_note(data, "hollow point")
+    chart = alt.layer(*layers)
+    return _finish(chart, title=title or label, subtitle=subtitle, notes=notes, description=description, width=width)
 
 
 def partner_ranking(
-    quality: pd.DataFrame, *, level: str = "partner", top: int = 20, currency: str = "$", subtitle: str | None = None
+    quality: pd.DataFrame,
+    *,
+    level: str = "partner",
+    top: int = 20,
+    currency: str = "$",
+    subtitle=None,
+    width=None,
+    description: str | None = None,
 ) -> alt.Chart:
     """Partners (or any level) ranked by quality score; click a bar to select it (param ``pick``).
 
-    Takes :func:`channelkpi.quality_score` output for one period (``freq=None``); ``subtitle``
-    says what the ranking leaves out.
+    Takes :func:`channelkpi.quality_score` output for one period (``freq=None``). When it shows
+    fewer than all, the subtitle says "top N of M". Deals without a partner read
+    "Direct (no partner)"; the selection keeps the value as the table has it.
     """
     _need(quality, [level, "quality_score", "rank"], "partner_ranking")
     cols = [
@@ -190,233 +472,387 @@ def partner_ranking(
         "avg_deal_size",
         "n",
     ]
+    everyone = len(quality)
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
+    data["label"] = [display_name(v) for v in data[level]]
+    data["rank_text"] = [f"{r:,.0f} of {everyone:,}" if not is_missing(r) else "—" for r in data["rank"]]
     pick = alt.selection_point(name="pick", fields=[level], toggle="true", clear="dblclick")
-    tips = [
-        alt.Tooltip(f"{level}:N", title=level.capitalize()),
-        _tip("quality_score", title="Quality score (0-100)"),
-        alt.Tooltip("rank:Q", title="Rank"),
-    ] + [_tip(c, currency=currency) for c in cols[3:] if c in data]
-    return (
+    noun = {"partner": "partners", "owner": "employees", "unit": "units", "department": "departments"}.get(
+        level, f"{level} values"
+    )
+    tips = [alt.Tooltip("label:N", title=level.capitalize()), alt.Tooltip("rank_text:N", title="Rank")]
+    tips += _texts(data, ["quality_score", "won_amount", "won_count"], currency)
+    if "win_rate" in data:
+        tips.append(_rate_text(data))
+    tips += _texts(data, ["win_rate_shrunk", "avg_deal_size", "n"], currency)
+    chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y(f"{level}:N", sort=alt.SortField("rank"), title=None),
+            y=alt.Y("label:N", sort=alt.EncodingSortField("rank", op="min"), title=None),
             x=alt.X("quality_score:Q", title="Quality score (0-100)", scale=alt.Scale(domain=[0, 100])),
             color=alt.condition(pick, alt.value(PALETTE[0]), alt.value("#c8d6e5")),
             tooltip=tips,
         )
         .add_params(pick)
-        .properties(
-            title=alt.Title(f"{level.capitalize()} ranking by quality score", subtitle=subtitle or alt.Undefined),
-            height=alt.Step(18),
-        )
+        .properties(height=alt.Step(20))
+    )
+    shown = len(data)
+    count_note = f"Top {shown} of {everyone} {noun}" if shown < everyone else f"All {everyone} {noun}"
+    return _finish(
+        chart,
+        title=f"{level.capitalize()} ranking by quality score",
+        subtitle=subtitle,
+        notes=[count_note + " · click a bar to focus on it"],
+        description=description,
+        width=width,
+        summary=(f"First: {data['label'].iloc[0]}, {data['quality_score'].iloc[0]:.0f} of 100." if shown else ""),
     )
 
 
-def pipeline_by_stage(pipeline: pd.DataFrame, *, currency: str = "$") -> alt.Chart:
+def pipeline_by_stage(
+    pipeline: pd.DataFrame, *, currency: str = "$", subtitle=None, width=None, description: str | None = None
+) -> alt.LayerChart:
     """Open pipeline by stage: amount (bar) and probability-weighted amount (tick).
 
-    Takes :func:`channelkpi.pipeline` with ``by="stage"`` (one snapshot, ``freq=None``).
+    Takes :func:`channelkpi.pipeline` with ``by="stage"`` (one snapshot, ``freq=None``), or the
+    view table that adds ``status`` and ``as_of``: deals open on that date and closed since
+    (``status`` won/lost) are drawn apart, below the stages, as "Won since" and "Lost since".
     """
     _need(pipeline, ["stage", "open_amount", "weighted_amount", "open_count"], "pipeline_by_stage")
-    data = pipeline[["stage", "open_amount", "weighted_amount", "open_count"]].copy()
+    keep = ["stage", "status", "as_of", "open_amount", "weighted_amount", "open_count"]
+    data = pipeline[[c for c in keep if c in pipeline]].copy()
     data = data[data["open_count"] > 0]
-    tips = [
-        alt.Tooltip("stage:N", title="Stage"),
-        _tip("open_count"),
-        _tip("open_amount", currency=currency),
-        _tip("weighted_amount", currency=currency),
-    ]
-    base = alt.Chart(data).encode(y=alt.Y("stage:N", sort="-x", title=None), tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[4]).encode(
-        x=alt.X("open_amount:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency))
+    if "status" not in data:
+        data["status"] = "open"
+    as_of = pd.Timestamp(data["as_of"].iloc[0]) if "as_of" in data and len(data) else None
+    day = f"{as_of:%-d %b %Y}" if as_of is not None else "the snapshot"
+    since = f"{as_of.day} {as_of:%b}" if as_of is not None else "then"
+    data["label"] = np.where(
+        data["status"] == "open",
+        data["stage"].astype(str),
+        np.where(data["status"] == "won", f"Won since {since}", f"Lost since {since}"),
     )
-    ticks = base.mark_tick(color=PALETTE[0], thickness=3, size=16).encode(x="weighted_amount:Q")
-    return alt.layer(bars, ticks).properties(
-        title="Open pipeline by stage (tick: weighted by probability)", height=alt.Step(22)
+    opened = data["status"] == "open"
+    data["order"] = np.where(opened, data["open_amount"].rank(ascending=False, method="first"), 1000.0)
+    data.loc[~opened, "order"] += np.where(data.loc[~opened, "status"] == "won", 0, 1)
+    colors = alt.Scale(domain=["open", "won", "lost"], range=[PALETTE[4], "#9ad5c0", "#f2b08c"])
+    tips = [alt.Tooltip("label:N", title="Stage")]
+    tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", "Weighted by probability")], currency)
+    y = alt.Y("label:N", sort=alt.EncodingSortField("order", op="min"), title=None)
+    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    bars = base.mark_bar().encode(
+        x=alt.X("open_amount:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency)),
+        color=alt.Color("status:N", scale=colors, legend=None),
     )
+    ticks = (
+        base.mark_tick(color=PALETTE[0], thickness=3, size=16)
+        .encode(x="weighted_amount:Q")
+        .transform_filter("datum.status === 'open'")
+    )
+    notes = [f"Open on {day} · tick: weighted by each deal's probability"]
+    if (~opened).any():
+        notes.append(f"Open on {day} and won or lost since: at the bottom")
+    return _finish(
+        alt.layer(bars, ticks).properties(height=alt.Step(22)),
+        title="Open pipeline by stage",
+        subtitle=subtitle,
+        notes=notes,
+        description=description,
+        width=width,
+    )
+
+
+_STEPS = ["start", "created", "won", "lost", "end"]
+_STEP_TITLES = {
+    "start": "Open at the start",
+    "created": "+ created",
+    "won": "- won",
+    "lost": "- lost",
+    "end": "Open at the end",
+}
 
 
 def pipeline_waterfall(
-    waterfall: pd.DataFrame, *, targets: pd.DataFrame | None = None, currency: str = "$"
-) -> alt.Chart:
-    """Pipeline flows per period: created (+), won and lost (-), and the pipeline at the period end.
+    waterfall: pd.DataFrame,
+    *,
+    targets: pd.DataFrame | None = None,
+    currency: str = "$",
+    subtitle=None,
+    width=_WIDE,
+    description: str | None = None,
+) -> alt.LayerChart:
+    """The pipeline waterfall of each period: open at the start, + created, - won, - lost, open at
+    the end, as floating bars (each bar starts where the one before it ends).
 
     Takes :func:`channelkpi.pipeline_waterfall` output; ``targets`` is a table with ``period``
-    and ``target`` (e.g. :func:`channelkpi.pipeline` with ``targets=``), drawn as a line.
+    and ``target`` (e.g. :func:`channelkpi.pipeline` with ``targets=``), drawn as a tick across
+    the won bar: the won bar reaching past the tick met the target.
     """
-    _need(waterfall, ["period", "period_start", "start", "created", "won", "lost", "end"], "pipeline_waterfall")
-    wf = waterfall[["period", "period_start", "start", "created", "won", "lost", "end"]]
-    flows = wf.melt(
-        id_vars=["period", "period_start"], value_vars=["created", "won", "lost"], var_name="flow", value_name="amount"
-    )
-    flows["signed"] = flows["amount"].where(flows["flow"] == "created", -flows["amount"])
-    colors = alt.Scale(domain=["created", "won", "lost"], range=[PALETTE[4], _STATUS["won"], _STATUS["lost"]])
-    x = _period_axis(wf)
+    cols = ["period", "period_start", "start", "created", "won", "lost", "end"]
+    _need(waterfall, cols, "pipeline_waterfall")
+    wf = waterfall[[c for c in [*cols, "period_label", "partial"] if c in waterfall]].copy()
+    counts = {s: f"{s}_count" for s in _STEPS if f"{s}_count" in waterfall}
+    rows = []
+    for i, r in enumerate(wf.itertuples(index=False)):
+        rec = r._asdict()
+        top = rec["start"] + rec["created"]
+        bounds = {
+            "start": (0.0, rec["start"]),
+            "created": (rec["start"], top),
+            "won": (top - rec["won"], top),
+            "lost": (rec["end"], top - rec["won"]),
+            "end": (0.0, rec["end"]),
+        }
+        for step, (low, high) in bounds.items():
+            row = {k: rec[k] for k in ("period", "period_start", "period_label", "partial") if k in rec}
+            row.update(step=step, step_title=_STEP_TITLES[step], low=low, high=high, amount=rec[step])
+            row["deal_count"] = waterfall[counts[step]].iloc[i] if step in counts else np.nan
+            rows.append(row)
+    data = pd.DataFrame(rows)
+    colors = alt.Scale(domain=_STEPS, range=["#b8c2cc", PALETTE[4], _STATUS["won"], _STATUS["lost"], "#56606b"])
+    tips = [_period_tip(data), alt.Tooltip("step_title:N", title="Step")]
+    tips += _texts(data, [("amount", "Amount"), ("deal_count", "Deals")], currency)
+    x = _period_axis(data)
+    offset = alt.XOffset("step:N", sort=_STEPS, scale=alt.Scale(paddingInner=0.08))
     bars = (
-        alt.Chart(flows)
-        .mark_bar()
+        alt.Chart(data)
+        .mark_bar(cornerRadiusEnd=0)
         .encode(
             x=x,
-            y=alt.Y("signed:Q", title=f"Change in pipeline ({currency})", axis=_axis("open_amount", currency)),
-            color=alt.Color("flow:N", scale=colors, title=None),
-            xOffset="flow:N",
-            tooltip=[
-                alt.Tooltip("period:N", title="Period"),
-                alt.Tooltip("flow:N", title="Flow"),
-                alt.Tooltip("amount:Q", title=f"Amount ({currency})", format=",.2f"),
-            ],
+            xOffset=offset,
+            y=alt.Y("low:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency)),
+            y2="high:Q",
+            color=alt.Color(
+                "step:N", scale=colors, sort=_STEPS, title=None, legend=alt.Legend(labelExpr=_legend_expr())
+            ),
+            tooltip=tips,
+            **_hollow(data, "step:N", colors),
         )
     )
-    end = (
-        alt.Chart(wf)
-        .mark_line(point=True, color="#333333")
-        .encode(
-            x=x,
-            y="end:Q",
-            tooltip=[alt.Tooltip("period:N", title="Period")]
-            + [_tip(c, currency=currency, title=c.capitalize()) for c in ("start", "created", "won", "lost", "end")],
-        )
-    )
-    layers = [bars, end]
+    layers = [bars]
+    notes = ["Each period: open at the start + created - won - lost = open at the end"]
     if targets is not None:
         _need(targets, ["period", "target"], "pipeline_waterfall targets")
         tg = targets[["period", "target"]].dropna().groupby("period", as_index=False)["target"].sum()
-        tg = tg.merge(wf[["period", "period_start"]], on="period")
-        layers.append(
-            alt.Chart(tg)
-            .mark_line(strokeDash=[6, 3], color=PALETTE[1], point=True)
-            .encode(
-                x=x,
-                y="target:Q",
-                tooltip=[alt.Tooltip("period:N", title="Period"), _tip("target", title="Target", currency=currency)],
+        tg = tg.merge(wf, on="period")
+        if "partial" in tg:
+            tg = tg[~tg["partial"].astype(bool)]  # a target is for a whole period
+        if len(tg):
+            tg["step"] = "won"
+            tg["level"] = tg["start"] + tg["created"] - tg["target"]
+            tg["attainment"] = tg["won"] / tg["target"].where(tg["target"] > 0)
+            ttips = [
+                _period_tip(tg),
+                *_texts(tg, [("target", "Won-amount target"), ("won", "Won"), ("attainment", "Attainment")], currency),
+            ]
+            layers.append(
+                alt.Chart(tg)
+                .mark_tick(color="#1b2733", thickness=2.5)
+                .encode(x=x, xOffset=offset, y="level:Q", tooltip=ttips)
             )
-        )
-    title = "Pipeline flows per period (line: open pipeline at the period end"
-    title += "; dashed: won-amount target)" if targets is not None else ")"
-    return alt.layer(*layers).properties(title=title, width=_WIDE)
+            notes.append("Black tick across the won bar: the won-amount target")
+    notes += _partial_note(wf)
+    return _finish(
+        alt.layer(*layers),
+        title="Pipeline waterfall per period",
+        subtitle=subtitle,
+        notes=notes,
+        description=description,
+        width=width,
+    )
 
 
-def channel_mix(channels: pd.DataFrame, *, currency: str = "$") -> alt.Chart:
+def _legend_expr() -> str:
+    short = {"start": "Start", "created": "+ created", "won": "- won", "lost": "- lost", "end": "End"}
+    cases = " : ".join(f"datum.value === '{k}' ? '{v}'" for k, v in short.items())
+    return f"{cases} : datum.label"
+
+
+def channel_mix(
+    channels: pd.DataFrame, *, currency: str = "$", subtitle=None, width=None, description: str | None = None
+) -> alt.Chart:
     """Share of won amount by marketing channel, per period (or overall).
 
     Takes :func:`channelkpi.channel_performance` output (``by="channel"``, any ``freq``).
     """
     _need(channels, ["channel", "won_amount", "won_share", "won_count"], "channel_mix")
     has_period = "period" in channels
-    cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"] + (
-        ["period", "period_start"] if has_period else []
-    )
+    cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"]
+    cols += ["period", "period_start", "period_label", "partial"] if has_period else []
     data = channels[[c for c in cols if c in channels]].copy()
-    color = alt.Color(
-        "channel:N",
-        scale=alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values())),
-        title="Channel",
-    )
-    tips = [alt.Tooltip("channel:N", title="Channel")] + [
-        _tip(c, currency=currency)
-        for c in ("won_share", "won_amount", "won_count", "win_rate", "avg_deal_size")
-        if c in data
-    ]
+    scale = alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values()))
+    tips = [alt.Tooltip("channel:N", title="Channel")] + ([_period_tip(data)] if has_period else [])
+    tips += _texts(data, ["won_share", "won_amount", "won_count", "win_rate", "avg_deal_size"], currency)
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("won_amount:Q", stack="normalize", title="Share of won amount", axis=alt.Axis(format=".0%")),
-            color=color,
+            color=alt.Color("channel:N", scale=scale, title="Channel"),
             order=alt.Order("channel:N"),
             tooltip=tips,
+            **_hollow(data, "channel:N", scale),
         )
     )
-    chart = chart.encode(x=_period_axis(data)) if has_period else chart.encode(x=alt.X("channel:N", title=None))
-    return chart.properties(
-        title="Marketing channel mix (share of won amount)", width=_WIDE if has_period else alt.Step(60)
+    if has_period:
+        chart = chart.encode(x=_period_axis(data))
+    else:
+        chart = chart.encode(x=alt.X("channel:N", title=None)).properties(width=alt.Step(60))
+    return _finish(
+        chart,
+        title="Marketing channel mix",
+        subtitle=subtitle,
+        notes=["Share of the won amount by the deals' marketing channel", *_partial_note(data)],
+        description=description,
+        width=(width if width is not None else (_WIDE if has_period else None)),
     )
 
 
-def win_rate_by_group(rates: pd.DataFrame, *, level: str = "channel") -> alt.Chart:
+def win_rate_by_group(
+    rates: pd.DataFrame, *, level: str = "channel", subtitle=None, width=None, description: str | None = None
+) -> alt.LayerChart:
     """Win rate per group with its Wilson 95 % interval (rule) and the number of closed deals.
 
     Takes :func:`channelkpi.win_rate` output with ``by=level`` and ``freq=None``.
     """
-    _need(
-        rates, [level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"], "win_rate_by_group"
+    need = [level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]
+    _need(rates, need, "win_rate_by_group")
+    data = rates[need].copy()
+    data["label"] = [display_name(v) for v in data[level]]
+    tips = [alt.Tooltip("label:N", title=level.capitalize()), _rate_text(data)]
+    tips += _texts(
+        data,
+        [
+            ("win_rate_low", "95 % low"),
+            ("win_rate_high", "95 % high"),
+            ("won_count", "Won"),
+            ("lost_count", "Lost"),
+            ("n", "Closed"),
+        ],
+        "",
     )
-    data = rates[[level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]].copy()
-    tips = [
-        alt.Tooltip(f"{level}:N", title=level.capitalize()),
-        _tip("win_rate"),
-        _tip("win_rate_low", title="95 % low"),
-        _tip("win_rate_high", title="95 % high"),
-        _tip("won_count", title="Won"),
-        _tip("lost_count", title="Lost"),
-        _tip("n", title="Closed"),
-    ]
-    base = alt.Chart(data).encode(y=alt.Y(f"{level}:N", sort="-x", title=None), tooltip=tips)
+    order = alt.EncodingSortField("win_rate", op="min", order="descending")
+    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None), tooltip=tips)
     rule = base.mark_rule(color="#777777", strokeWidth=2).encode(
         x=alt.X(
             "win_rate_low:Q",
-            title="Win rate (95 % interval)",
+            title="Win rate (line: 95 % range)",
             scale=alt.Scale(domain=[0, 1]),
             axis=alt.Axis(format=".0%"),
         ),
         x2="win_rate_high:Q",
     )
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
-    return alt.layer(rule, point).properties(title=f"Win rate by {level}", height=alt.Step(24))
+    return _finish(
+        alt.layer(rule, point).properties(height=alt.Step(24)),
+        title=f"Win rate by {level}",
+        subtitle=subtitle,
+        notes=["Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence"],
+        description=description,
+        width=width,
+    )
 
 
-def seasonality_heatmap(season: pd.DataFrame, *, level: str = "unit") -> alt.Chart:
+def _heat_classes() -> list[str]:
+    """The heatmap's classes in words (win-rate points against the month's norm).
+
+    >>> _heat_classes()[:4]
+    ['15+ below', '8-15 below', '3-8 below', 'within 3']
+    """
+    pts = [round(abs(x) * 100) for x in HEAT_STEPS]
+    half = len(HEAT_STEPS) // 2
+    below = [f"{pts[0]}+ below"] + [f"{pts[i + 1]}-{pts[i]} below" for i in range(half - 1)]
+    above = [f"{pts[i]}-{pts[i + 1]} above" for i in range(half, len(pts) - 1)] + [f"{pts[-1]}+ above"]
+    return [*below, f"within {pts[half]}", *above]
+
+
+def seasonality_heatmap(
+    season: pd.DataFrame, *, level: str = "unit", subtitle=None, width=None, description: str | None = None
+) -> alt.LayerChart:
     """Win rate by month of year x group, coloured by the difference to that month's norm.
 
-    Takes :func:`channelkpi.seasonality` output with ``by=level``.
+    Takes :func:`channelkpi.seasonality` output with ``by=level``. Cells are coloured by class
+    (:data:`HEAT_STEPS`, :data:`HEAT_COLORS`); each cell's text is black or white, whichever
+    contrasts more with its colour.
     """
     _need(season, [level, "month", "month_name", "win_rate", "expected_rate", "n"], "seasonality_heatmap")
-    data = season[
-        [
-            level,
-            "month",
-            "month_name",
-            "win_rate",
-            "win_rate_low",
-            "win_rate_high",
-            "expected_rate",
-            "difference",
-            "won_count",
-            "n",
-        ]
-    ].copy()
-    tips = [
-        alt.Tooltip(f"{level}:N", title=level.capitalize()),
-        alt.Tooltip("month_name:N", title="Month"),
-        _tip("win_rate"),
-        _tip("win_rate_low", title="95 % low"),
-        _tip("win_rate_high", title="95 % high"),
-        _tip("expected_rate", title="All groups this month"),
-        _tip("won_count", title="Won"),
-        _tip("n", title="Closed"),
+    cols = [
+        level,
+        "month",
+        "month_name",
+        "win_rate",
+        "win_rate_low",
+        "win_rate_high",
+        "expected_rate",
+        "difference",
+        "won_count",
+        "n",
     ]
+    data = season[[c for c in cols if c in season]].copy()
+    data["label"] = [display_name(v) for v in data[level]]
+    diff = data["difference"].to_numpy(dtype=float) if "difference" in data else np.full(len(data), np.nan)
+    classes = np.digitize(np.nan_to_num(diff), HEAT_STEPS)
+    fills = np.where(np.isnan(diff), "#ffffff", np.asarray(HEAT_COLORS, dtype=object)[classes])
+    data["heat_class"] = np.where(np.isnan(diff), None, np.asarray(_heat_classes(), dtype=object)[classes])
+    data["text_color"] = [_text_color(f) for f in fills]
+    data["cell_text"] = ["—" if is_missing(r) else f"{r:.0%}" for r in data["win_rate"]]
+    data["difference_text"] = ["—" if is_missing(d) else f"{d * 100:+.1f} pts" for d in diff]
+    tips = [
+        alt.Tooltip("label:N", title=level.capitalize()),
+        alt.Tooltip("month_name:N", title="Month"),
+        _rate_text(data),
+    ]
+    tips += _texts(
+        data,
+        [
+            ("expected_rate", "All groups this month"),
+            ("won_count", "Won"),
+            ("n", "Closed"),
+        ],
+        "",
+    )
+    tips.insert(4, alt.Tooltip("difference_text:N", title="Versus the month's norm"))
     base = alt.Chart(data).encode(
-        x=alt.X("month_name:N", sort=alt.SortField("month"), title=None),
-        y=alt.Y(f"{level}:N", title=None),
+        x=alt.X(
+            "month_name:N",
+            sort=alt.EncodingSortField("month", op="min"),
+            title=None,
+            axis=alt.Axis(labelAngle=0, labelOverlap="greedy"),
+        ),
+        y=alt.Y("label:N", title=None),
         tooltip=tips,
     )
-    rect = base.mark_rect().encode(
-        color=alt.Color(
-            "difference:Q",
-            title="vs the month's norm",
-            scale=alt.Scale(scheme="blueorange", domainMid=0, reverse=True),
-            legend=alt.Legend(format="+.0%"),
+    rect = (
+        base.mark_rect()
+        .encode(
+            color=alt.Color(
+                "heat_class:N",
+                title="Points vs the month's norm",
+                scale=alt.Scale(domain=_heat_classes(), range=HEAT_COLORS),
+                legend=alt.Legend(columns=2, symbolType="square", labelLimit=220),
+            )
         )
+        .transform_filter("isValid(datum.difference) && isFinite(datum.difference)")
     )
-    text = base.mark_text(fontSize=11).encode(text=alt.Text("win_rate:Q", format=".0%"))
-    return alt.layer(rect, text).properties(
-        title=f"Close-rate seasonality by {level}", height=alt.Step(26), width=alt.Step(44)
+    # the numbers only where a cell is wide enough for them (a phone shows the colours)
+    text = base.mark_text(fontSize=11, opacity=alt.ExprRef("width / 12 >= 30 ? 1 : 0")).encode(
+        text=alt.Text("cell_text:N"),
+        color=alt.condition("datum.text_color === '#ffffff'", alt.value("#ffffff"), alt.value("#000000")),
+    )
+    return _finish(
+        alt.layer(rect, text).properties(height=alt.Step(26), width=alt.Step(44)),
+        title=f"Close-rate seasonality by {level}",
+        subtitle=subtitle,
+        notes=["Win rate per month of the year, all years together; blue above the month's norm, orange below"],
+        description=description,
+        width=width,
     )
 
 
-def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
+def seasonality_bands(
+    season: pd.DataFrame, *, subtitle=None, width=_WIDE, description: str | None = None
+) -> alt.LayerChart:
     """Win rate by month of year with its Wilson band and the all-groups norm (dashed).
 
     Takes :func:`channelkpi.seasonality` output without ``by`` (or filtered to one group).
@@ -429,15 +865,14 @@ def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
     data = season[
         ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]
     ].copy()
-    x = alt.X("month_name:N", sort=alt.SortField("month"), title=None)
-    tips = [
-        alt.Tooltip("month_name:N", title="Month"),
-        _tip("win_rate"),
-        _tip("win_rate_low", title="95 % low"),
-        _tip("win_rate_high", title="95 % high"),
-        _tip("won_count", title="Won"),
-        _tip("n", title="Closed"),
-    ]
+    x = alt.X(
+        "month_name:N",
+        sort=alt.EncodingSortField("month", op="min"),
+        title=None,
+        axis=alt.Axis(labelAngle=0, labelOverlap="greedy"),
+    )
+    tips = [alt.Tooltip("month_name:N", title="Month"), _rate_text(data)]
+    tips += _texts(data, [("won_count", "Won"), ("n", "Closed")], "")
     band = (
         alt.Chart(data)
         .mark_area(opacity=0.2, color=PALETTE[0])
@@ -445,10 +880,17 @@ def seasonality_bands(season: pd.DataFrame) -> alt.Chart:
     )
     line = alt.Chart(data).mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
     norm = alt.Chart(data).mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
-    return alt.layer(band, norm, line).properties(title="Win rate by month of year (band: 95 % interval)", width=_WIDE)
+    return _finish(
+        alt.layer(band, norm, line),
+        title="Win rate by month of the year",
+        subtitle=subtitle,
+        notes=["All years together; band: 95 % range"],
+        description=description,
+        width=width,
+    )
 
 
-def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
+def cycle_distribution(hist: pd.DataFrame, *, subtitle=None, width=_WIDE, description: str | None = None) -> alt.Chart:
     """Cycle length in weeks, won vs lost (share of each status's deals).
 
     Takes :func:`channelkpi.cycle_distribution` output (without ``by``).
@@ -456,7 +898,9 @@ def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
     _need(hist, ["status", "weeks", "count", "share"], "cycle_distribution")
     data = hist[["status", "weeks", "count", "share"]].copy()
     colors = alt.Scale(domain=["won", "lost"], range=[_STATUS["won"], _STATUS["lost"]])
-    return (
+    tips = [alt.Tooltip("status:N", title="Outcome"), alt.Tooltip("weeks:O", title="Weeks")]
+    tips += _texts(data, [("count", "Deals"), ("share", "Share of the outcome's deals")], "")
+    chart = (
         alt.Chart(data)
         .mark_bar(opacity=0.75)
         .encode(
@@ -467,18 +911,17 @@ def cycle_distribution(hist: pd.DataFrame) -> alt.Chart:
             ),
             y=alt.Y("share:Q", stack=None, title="Share of deals", axis=alt.Axis(format=".0%")),
             color=alt.Color("status:N", scale=colors, title=None),
-            tooltip=[
-                alt.Tooltip("status:N", title="Outcome"),
-                alt.Tooltip("weeks:O", title="Weeks"),
-                _tip("count", title="Deals"),
-                _tip("share", title="Share"),
-            ],
+            tooltip=tips,
         )
-        .properties(title="How long deals take: won vs lost", width=_WIDE)
+    )
+    return _finish(
+        chart, title="How long deals take: won vs lost", subtitle=subtitle, description=description, width=width
     )
 
 
-def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
+def deal_success_cohorts(
+    success: pd.DataFrame, *, subtitle=None, width=_WIDE, description: str | None = None
+) -> alt.Chart:
     """Each creation cohort split into won, still open (pending) and lost.
 
     Takes :func:`channelkpi.deal_success` output with ``freq``.
@@ -488,11 +931,12 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
         ["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count"],
         "deal_success_cohorts",
     )
+    extra = [c for c in ("period_label", "partial") if c in success]
     wide = success[
-        ["period", "period_start", "success_rate", "pending_share", "lost_share", "created_count", "won_count"]
+        ["period", "period_start", *extra, "success_rate", "pending_share", "lost_share", "created_count", "won_count"]
     ]
     data = wide.melt(
-        id_vars=["period", "period_start", "created_count", "won_count"],
+        id_vars=["period", "period_start", *extra, "created_count", "won_count"],
         value_vars=["success_rate", "pending_share", "lost_share"],
         var_name="part",
         value_name="share",
@@ -500,7 +944,9 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
     data["part"] = data["part"].map({"success_rate": "won", "pending_share": "pending", "lost_share": "lost"})
     data["order"] = data["part"].map({"won": 0, "pending": 1, "lost": 2})
     colors = alt.Scale(domain=["won", "pending", "lost"], range=[_STATUS["won"], _STATUS["pending"], _STATUS["lost"]])
-    return (
+    tips = [_period_tip(data, "Created in"), alt.Tooltip("part:N", title="Outcome so far")]
+    tips += _texts(data, [("share", "Share"), ("created_count", "Deals created"), ("won_count", "Won so far")], "")
+    chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
@@ -508,13 +954,15 @@ def deal_success_cohorts(success: pd.DataFrame) -> alt.Chart:
             y=alt.Y("share:Q", title="Share of the deals created", axis=alt.Axis(format=".0%"), stack="zero"),
             color=alt.Color("part:N", scale=colors, title=None),
             order=alt.Order("order:Q"),
-            tooltip=[
-                alt.Tooltip("period:N", title="Created in"),
-                alt.Tooltip("part:N", title="Outcome so far"),
-                _tip("share", title="Share"),
-                _tip("created_count", title="Deals created"),
-                _tip("won_count", title="Won so far"),
-            ],
+            tooltip=tips,
+            **_hollow(data, "part:N", colors),
         )
-        .properties(title="Deal success by creation cohort (pending = still open)", width=_WIDE)
+    )
+    return _finish(
+        chart,
+        title="Deal success by creation cohort",
+        subtitle=subtitle,
+        notes=["Of the deals created in each period: won, still open (pending) and lost so far", *_partial_note(data)],
+        description=description,
+        width=width,
     )

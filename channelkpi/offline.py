@@ -4,18 +4,27 @@ Altair's ``JupyterChart`` widget loads Vega from a CDN unless its JavaScript is 
 page; :func:`enable_offline` bundles it (once per kernel, cached between kernels).
 :func:`use_offline_renderer` also draws every chart a notebook cell returns that way: Altair's
 default renderer loads Vega from a CDN too.
+
+Every chart on a page must share one copy of Vega. anywidget imports each widget's JavaScript
+from a URL of its own, so with the bundle as the widget's JavaScript each chart got its own Vega,
+whose SVG ids (``clip1``, ``clip2`` ..., ``gradient_0`` ...) count from 1 again: two charts on one
+page drew with each other's clip paths (the bars of the second floated). The widget's JavaScript
+is therefore :func:`shared_esm`: a small module that imports the bundle once per page and hands
+each chart that same module, so ids keep counting across all charts.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 from pathlib import Path
 
 import altair as alt
 import platformdirs
 
-__all__ = ["enable_offline", "use_offline_renderer"]
+__all__ = ["enable_offline", "shared_esm", "use_offline_renderer"]
 
 _OFFLINE = False
 
@@ -26,6 +35,59 @@ def _bundle_path() -> Path:
 
     folder = os.environ.get("CHANNELKPI_CACHE_DIR") or platformdirs.user_cache_dir("channelkpi")
     return Path(folder) / f"jupyterchart-altair{alt.__version__}-vlconvert{vlc.__version__}.js"
+
+
+_SHARED_ESM = """\
+const key = Symbol.for(%(key)s);
+const bundle = %(bundle)s;
+if (!globalThis[key]) {
+  const url = URL.createObjectURL(new Blob([bundle], {type: "text/javascript"}));
+  globalThis[key] = import(url)
+    .catch((error) => { delete globalThis[key]; throw error; })
+    .finally(() => URL.revokeObjectURL(url));
+}
+const base = (await globalThis[key]).default;
+
+function render(context) {
+  const el = context.el;
+  // a chart as wide as its container measures this element: let it fill its row
+  el.style.display = "block";
+  el.style.width = "100%%";
+  // Vega measures the container when it draws and on window resizes only; a chart drawn before
+  // its element is on the page, or on a hidden tab, is 0 px wide until then
+  let width = el.clientWidth;
+  const watch = new ResizeObserver(() => {
+    if (el.clientWidth !== width) {
+      width = el.clientWidth;
+      window.dispatchEvent(new Event("resize"));
+    }
+  });
+  watch.observe(el);
+  return Promise.resolve(base.render(context)).then((cleanup) => () => {
+    watch.disconnect();
+    if (typeof cleanup === "function") cleanup();
+  });
+}
+
+export default {...base, render};
+"""
+
+
+def shared_esm(bundle: str) -> str:
+    """An ES module that loads the chart ``bundle`` once per page and hands every chart that
+    same module (anywidget imports each widget's own copy of this small one).
+
+    The copy is kept on ``globalThis`` under a key made of the bundle's hash, so two versions
+    of the bundle on one page stay apart; a failed import is forgotten so the next chart tries
+    again. Each chart's element fills its row and tells Vega when its width changes (a tab
+    shown, a window resized), so a chart ``width="container"`` fits the page.
+
+    >>> esm = shared_esm("export default {render() {}};")
+    >>> "Symbol.for(" in esm and "export default" in esm and "ResizeObserver" in esm
+    True
+    """
+    key = "channelkpi.vega." + hashlib.sha256(bundle.encode("utf-8")).hexdigest()[:16]
+    return _SHARED_ESM % {"key": json.dumps(key), "bundle": json.dumps(bundle)}
 
 
 def enable_offline() -> None:
@@ -42,16 +104,17 @@ def enable_offline() -> None:
     path = _bundle_path()
     cached = path.read_text(encoding="utf-8") if path.is_file() else ""
     if cached and hasattr(alt.JupyterChart, "_is_offline"):
-        # exactly what enable_offline() sets, with the bundle it built before
-        alt.JupyterChart._esm = cached
-        alt.JupyterChart._is_offline = True
+        bundle = cached  # what enable_offline() builds, built before
     else:
         alt.JupyterChart.enable_offline()
+        bundle = str(alt.JupyterChart._esm)
         with contextlib.suppress(OSError):  # a read-only home: build it again next time
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(alt.JupyterChart._esm, encoding="utf-8")
+            tmp.write_text(bundle, encoding="utf-8")
             tmp.replace(path)  # atomic: a kernel starting meanwhile reads all or nothing
+    alt.JupyterChart._esm = shared_esm(bundle)
+    alt.JupyterChart._is_offline = True
     _OFFLINE = True
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import html
 import io
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -37,12 +38,13 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .charts import PRINT_FONT
 from .errors import ChannelKPIError
 from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
-from .metrics.engine import date_range
 from .metrics.kpis import kpi_table
 from .metrics.prepared import prepare
+from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .views import (
@@ -51,9 +53,12 @@ from .views import (
     LEVEL_TITLES,
     View,
     column_kind,
+    data_coverage,
+    default_range,
     excel_format,
     month_range,
     ranked_peers,
+    selection_text,
     tile_values,
     tiles_html,
     view_charts,
@@ -65,7 +70,9 @@ __all__ = ["REPORT_FORMATS", "output_paths", "report"]
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
 
-_FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly"}
+_FREQS = ("M", "Q", "Y")
+#: The charts' width in the page (px): with the page's margins it fits A4's printable width.
+CHART_WIDTH = 640
 
 
 def _cell(value, kind: str, currency: str) -> str:
@@ -86,14 +93,22 @@ def _cell(value, kind: str, currency: str) -> str:
 
 
 # --------------------------------------------------------------------------- options
-def _as_range(deals: pd.DataFrame, start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The report's range: as the KPI functions read it, all months with deals by default."""
+def _as_range(
+    deals: pd.DataFrame, start, end, *, freq: str, fiscal_year_start: int
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The report's range: as the KPI functions read it; by default from the first month with a
+    deal to the end of the last period the data covers completely (no half-finished quarter
+    drawn as a drop)."""
     try:
         s, e = date_range(start, end)
     except ChannelKPIError as exc:
         raise ChannelKPIError(exc.problem, fix=f"{exc.fix}; on the command line --from 2025-01 --to 2025-12") from None
     first, last = month_range(deals)
-    return (first if s is None else s), (last if e is None else e)
+    start_ts = first if s is None else s
+    if e is not None:
+        return start_ts, e
+    _, complete = default_range(deals, freq=freq, fiscal_year_start=fiscal_year_start)
+    return start_ts, (complete if complete >= start_ts else last)
 
 
 def output_paths(path) -> list[Path]:
@@ -195,11 +210,11 @@ def report(
         )
     if by not in LEVEL_TITLES:
         raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(LEVEL_TITLES)}")
-    if freq not in _FREQ_TITLES:
-        raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(_FREQ_TITLES)}")
+    if freq not in _FREQS:
+        raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(_FREQS)}")
     result = deals if isinstance(deals, LoadResult) else None
     table = result.deals if result is not None else validate_deals(deals)
-    start_ts, end_ts = _as_range(table, start, end)
+    start_ts, end_ts = _as_range(table, start, end, freq=freq, fiscal_year_start=fiscal_year_start)
     chosen = _check_partners(table, partners) if partners else []
     where = {"partner": chosen} if chosen else None
 
@@ -221,8 +236,12 @@ def report(
     if shown is not None:
         scorecard = scorecard[scorecard["partner"].isin(shown)]
     tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
-    charts = view_charts(tables, level=by, currency=currency)
+    selection = selection_text(view)
+    charts = view_charts(tables, level=by, currency=currency, subtitle=selection, width=CHART_WIDTH, font=PRINT_FONT)
+    covered = data_coverage(table)
     context = {
+        "selection": selection,
+        "data_end": covered[1] if covered is not None else None,
         "title": title,
         "by": by,
         "freq": freq,
@@ -238,7 +257,7 @@ def report(
     svgs: dict[str, str] = {}
     if needs_images:
         say(f"drawing {len(charts)} charts")
-        svgs = _render(charts, "svg")
+        svgs = {name: _titled(svg, charts[name]) for name, svg in _render(charts, "svg").items()}
     for out in paths:
         say(f"writing {out}")
         if out.suffix.lower() == ".html":
@@ -271,14 +290,31 @@ def _render(charts: Mapping, fmt: str) -> dict[str, str | bytes]:
             "drawing charts for a report needs vl-convert, which is not installed",
             fix='pip install "channelkpi[report]" (an .xlsx report needs no charts)',
         ) from None
-    import altair as alt
-
     out: dict[str, str | bytes] = {}
-    with alt.theme.enable("channelkpi"):
-        for name, chart in charts.items():
-            spec = chart.to_json()
-            out[name] = vlc.vegalite_to_svg(spec) if fmt == "svg" else vlc.vegalite_to_png(spec, scale=2)
+    for name, chart in charts.items():  # each chart carries the theme in its spec
+        spec = chart.to_json()
+        out[name] = vlc.vegalite_to_svg(spec) if fmt == "svg" else vlc.vegalite_to_png(spec, scale=2)
     return out
+
+
+def _titled(svg: str, chart) -> str:
+    """An SVG whose elided labels ("Meridian Systems Gr…") carry the full name as a ``<title>``
+    (a reader's tooltip)."""
+    names: set[str] = set()
+    for rows in chart.to_dict().get("datasets", {}).values():
+        for row in rows:
+            names.update(v for v in row.values() if isinstance(v, str) and len(v) > 3)
+
+    def title(match: re.Match) -> str:
+        text = html.unescape(match.group(2))
+        if not text.endswith("…"):
+            return match.group(0)
+        full = [n for n in names if n.startswith(text[:-1]) and n != text]
+        if len(full) != 1:
+            return match.group(0)
+        return f"{match.group(1)}<title>{html.escape(full[0])}</title>{match.group(2)}</text>"
+
+    return re.sub(r"(<text\b[^>]*>)([^<]*)</text>", title, svg)
 
 
 # --------------------------------------------------------------------------- HTML
@@ -291,15 +327,27 @@ def _scoped(svg: str, name: str) -> str:
 
 _PAGE_CSS = """
 <style>
+@page {size: A4; margin: 12mm;}
 body {font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1b2733; margin: 24px auto;
       max-width: 1080px; padding: 0 16px; line-height: 1.4;}
 h1 {font-size: 24px; margin: 0 0 4px;} h2 {font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #dde3ea;
       padding-bottom: 4px;}
 .ck-meta {color: #56606b; font-size: 13px; margin-bottom: 12px;}
-figure {margin: 12px 0 20px;} figure svg {max-width: 100%; height: auto;}
+figure {margin: 12px 0 20px; padding: 0 12px;}
+figure svg {max-width: 100%; height: auto; overflow: visible;}
 dl.ck-defs dt {font-weight: 600; margin-top: 10px;} dl.ck-defs dd {margin: 2px 0 0 16px; font-size: 13px;}
+.ck-scorecard {max-width: 100%;}
 footer {margin-top: 32px; color: #56606b; font-size: 12px;}
-@media print {h2 {break-before: auto;} figure {break-inside: avoid;}}
+@media print {
+  body {margin: 0; padding: 0; max-width: none;}
+  h2 {break-before: auto; break-after: avoid;}
+  figure {break-inside: avoid; padding: 0;}
+  .ck-tiles {grid-template-columns: repeat(4, 1fr);}
+  .ck-tile {break-inside: avoid;}
+  .ck-tile details {display: none;}
+  .ck-table {font-size: 10px;} .ck-table td, .ck-table th {padding: 2px 4px;}
+  tr {break-inside: avoid;}
+}
 </style>
 """
 
@@ -333,12 +381,10 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
 
 
 def _selection_text(ctx: Mapping) -> str:
-    parts = [
-        f"{ctx['start']:%d %b %Y} to {ctx['end']:%d %b %Y}",
-        f"by {LEVEL_TITLES[ctx['by']].lower()}, {_FREQ_TITLES[ctx['freq']]}",
-    ]
-    parts.append("partners: " + ", ".join(ctx["partners"]) if ctx["partners"] else "all partners")
-    return " · ".join(parts)
+    text = ctx["selection"]
+    if ctx.get("data_end") is not None:
+        text += f" · data to {ctx['data_end'].day} {ctx['data_end']:%b %Y}"
+    return text
 
 
 def _ledger_summary_html(result: LoadResult | None) -> str:
@@ -371,8 +417,8 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     )
     scorecard = _table_html(tables["scorecard"], [(level, LEVEL_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
     defs = "".join(
-        f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.formula)}<br>Date: {html_text(d.date_field)}. "
-        f"Window: {html_text(d.window)}.</dd>"
+        f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.summary)}<br>How: {html_text(d.formula)}. "
+        f"Date: {html_text(d.date_field)}. Which deals: {html_text(d.window)}.</dd>"
         for d in DEFINITIONS.values()
         if d.name != "kpi_table"
     )
@@ -429,7 +475,9 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
                 "value": tile["value"],
                 "previous_span": prev,
                 "n": tile["n"],
+                "n_counts": tile["counts"],
                 "note": tile["note"],
+                "definition": tile["definition"],
                 "kind": tile["kind"],
             }
         )

@@ -5,6 +5,13 @@ and the static :func:`channelkpi.report` show the same numbers from the same cod
 described by a level, a period grain, a month-aligned date range and a deal filter;
 :func:`view_tables` computes every table for it and :func:`view_charts` draws them.
 
+Where the pictures must not mislead, the rule lives here: the range a view shows by default
+ends with the last period the data covers completely (:func:`default_range`); a period the data
+covers only in part is marked (:func:`mark_partial`) and drawn hollow; a previous period is
+compared over the same number of days (:func:`equal_span_previous`); quality scores are among
+the same peers wherever they appear (:func:`ranked_peers`); each chart carries what it shows
+(:func:`selection_text`) and each tile what its n counts and what it means.
+
 Examples
 --------
 >>> from channelkpi.datasets import make_sample_deals
@@ -27,6 +34,8 @@ import pandas as pd
 
 from . import charts
 from .errors import ChannelKPIError
+from .formats import DIRECT_LABEL, column_kind, display_name, excel_format, format_value, is_missing
+from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -38,17 +47,22 @@ from .metrics.kpis import (
     seasonality,
     win_rate,
 )
+from .metrics.periods import date_key, period_frame
 from .metrics.prepared import PreparedDeals, prepare
 from .safety import html_text
 from .schema import DIRECT_PARTNER
 
 __all__ = [
     "TILES",
+    "TILE_COUNTS",
+    "TILE_DEFINITIONS",
+    "BETTER",
     "CHART_TITLES",
     "CHART_TABLES",
     "TABLE_INPUTS",
     "TILE_TABLES",
     "view_filter",
+    "ranked_peers",
     "selection_text",
     "display_name",
     "DIRECT_LABEL",
@@ -61,6 +75,12 @@ __all__ = [
     "ledger_html",
     "format_value",
     "month_range",
+    "data_coverage",
+    "default_range",
+    "default_months",
+    "mark_partial",
+    "equal_span_previous",
+    "tile_definition",
     "previous_span",
     "table_key",
     "CSS",
@@ -77,13 +97,63 @@ TILES = (
     ("Best quality score", "best_quality", "score", "groups"),
     ("Deal success", "success_rate", "rate", "created_count"),
 )
+#: What each tile's n counts, in words ("groups": the level's plural, e.g. "partners ranked").
+TILE_COUNTS = {
+    "avg_deal_size": "won deals",
+    "won_count": "closed deals (won or lost)",
+    "open_amount": "open deals",
+    "partner_share": "won deals",
+    "win_rate": "closed deals",
+    "cycle_days_median": "won deals",
+    "best_quality": "{groups} ranked",
+    "success_rate": "deals created",
+}
+#: Which way is better for each tile's KPI: +1 more is better, -1 less is better (a shorter cycle).
+BETTER = {
+    "avg_deal_size": 1,
+    "won_count": 1,
+    "won_amount": 1,
+    "lost_count": -1,
+    "lost_amount": -1,
+    "open_amount": 1,
+    "partner_share": 1,
+    "win_rate": 1,
+    "cycle_days_median": -1,
+    "cycle_days_mean": -1,
+    "best_quality": 1,
+    "quality_score": 1,
+    "success_rate": 1,
+}
+#: The KPI definition behind each tile (:data:`channelkpi.metrics.definitions.DEFINITIONS`).
+TILE_DEFINITIONS = {
+    "avg_deal_size": "average_deal_size",
+    "won_count": "deal_count",
+    "open_amount": "pipeline",
+    "partner_share": "channel_performance",
+    "win_rate": "win_rate",
+    "cycle_days_median": "deal_velocity",
+    "best_quality": "quality_score",
+    "success_rate": "deal_success",
+}
+_TILE_NOTES = {
+    "partner_share": "This tile: the partner channel's share of the won amount in the range.",
+    "best_quality": "This tile: the best score in the range and who has it.",
+    "open_amount": "This tile: the pipeline at the end of the range.",
+}
 
 #: The levels a view can group by, with the names people use for them.
 LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
+_LEVEL_PLURALS = {
+    "partner": "partners",
+    "owner": "employees",
+    "department": "departments",
+    "unit": "units",
+    "channel": "channels",
+    "source": "sources",
+    "stage": "stages",
+}
 #: Period sizes as a selection line says them.
 FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "W": "weekly"}
-#: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
-DIRECT_LABEL = "Direct (no partner)"
 
 #: What each chart of :func:`view_charts` shows, for headings and file names.
 CHART_TITLES = {
@@ -102,12 +172,19 @@ CHART_TITLES = {
 #: Styles of the tiles and tables (inline: nothing is fetched from a network).
 CSS = """
 <style>
-.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(170px, 1fr)); gap: 10px; margin: 6px 0 12px;}
+.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 10px; margin: 6px 0 12px;}
+@media (max-width: 760px) {.ck-tiles {grid-template-columns: repeat(2, minmax(0, 1fr));}}
+@media (max-width: 420px) {.ck-tiles {grid-template-columns: minmax(0, 1fr);}}
 .ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
 .ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
 .ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
 .ck-tile .ck-change {font-size: 12px; color: #56606b;}
+.ck-tile details {font-size: 12px; color: #3d4752; margin-top: 4px;}
+.ck-tile summary {cursor: pointer; color: #0b5cad;}
+.ck-tile summary:focus-visible {outline: 2px solid #0b5cad; outline-offset: 2px;}
+.ck-tile details p {margin: 4px 0 0;}
 .ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
+.ck-good {color: #007a5a; font-weight: 600;} .ck-bad {color: #b4481d; font-weight: 600;}
 .ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
 .ck-note {color: #56606b; font-size: 12px;}
 .ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
@@ -116,16 +193,180 @@ CSS = """
 """
 
 
-def month_range(deals: pd.DataFrame | PreparedDeals) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First day of the first month and last day of the last month with a created or close date."""
+# --------------------------------------------------------------------------- dates
+def data_coverage(deals: pd.DataFrame | PreparedDeals) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The days the data covers: from the first day of the first month with a created or close
+    date to the last created or close date (an export's last event stands for its date). None
+    when no deal has a date.
+
+    >>> from channelkpi.datasets import make_sample_deals
+    >>> [str(d.date()) for d in data_coverage(make_sample_deals())]
+    ['2023-01-01', '2026-01-05']
+    """
     if isinstance(deals, PreparedDeals):
         first, last = deals.date_span()
     else:
         dates = pd.concat([deals["created"], deals["closed"]]).dropna()
         first, last = (dates.min(), dates.max()) if len(dates) else (None, None)
     if first is None:
-        first = last = pd.Timestamp.today().normalize()
-    return first.to_period("M").to_timestamp(), (last + pd.offsets.MonthEnd(0)).normalize()
+        return None
+    return pd.Timestamp(first).to_period("M").to_timestamp(), pd.Timestamp(last).normalize()
+
+
+def month_range(deals: pd.DataFrame | PreparedDeals) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First day of the first month and last day of the last month with a created or close date."""
+    covered = data_coverage(deals)
+    if covered is None:
+        today = pd.Timestamp.today().normalize()
+        covered = (today.to_period("M").to_timestamp(), today)
+    first, last = covered
+    return first, (last + pd.offsets.MonthEnd(0)).normalize()
+
+
+def _period_bounds(day: pd.Timestamp, freq: str, fiscal_year_start: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    row = period_frame([date_key(day, freq, fiscal_year_start)], freq, fiscal_year_start).iloc[0]
+    return pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"])
+
+
+def default_range(
+    deals: pd.DataFrame | PreparedDeals, *, freq: str | None = "Q", fiscal_year_start: int = 1
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The date range a view shows unless told otherwise: from the first month with a date to
+    the end of the last period (of ``freq``) the data covers completely, so that no chart ends
+    with a period that has only begun. Data shorter than one whole period: all of it.
+
+    >>> from channelkpi.datasets import make_sample_deals
+    >>> deals = make_sample_deals()  # its last date is 5 Jan 2026
+    >>> [str(d.date()) for d in default_range(deals, freq="Q")]
+    ['2023-01-01', '2025-12-31']
+    >>> [str(d.date()) for d in default_range(deals, freq="Y", fiscal_year_start=4)]
+    ['2023-01-01', '2025-03-31']
+    """
+    first, month_end = month_range(deals)
+    covered = data_coverage(deals)
+    if covered is None:
+        return first, month_end
+    last = covered[1]
+    grain = freq if freq in ("M", "Q", "Y", "W") else "M"
+    start, end = _period_bounds(last, grain, fiscal_year_start)
+    complete = end if end <= last else start - pd.Timedelta(days=1)
+    return (first, complete) if complete >= first else (first, month_end)
+
+
+def default_months(
+    deals: pd.DataFrame | PreparedDeals, *, freq: str | None = "Q", fiscal_year_start: int = 1
+) -> tuple[int, int]:
+    """:func:`default_range` as positions in the months of :func:`month_range` (a month slider's
+    initial handles).
+
+    >>> from channelkpi.datasets import make_sample_deals
+    >>> default_months(make_sample_deals())  # Jan 2023 ... Dec 2025 of Jan 2023 ... Jan 2026
+    (0, 35)
+    """
+    first, _ = month_range(deals)
+    start, end = default_range(deals, freq=freq, fiscal_year_start=fiscal_year_start)
+
+    def months(day: pd.Timestamp) -> int:
+        return (day.year - first.year) * 12 + day.month - first.month
+
+    return months(start), months(end)
+
+
+def _day(day: pd.Timestamp) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def mark_partial(table: pd.DataFrame, *, coverage, start=None, end=None) -> pd.DataFrame:
+    """A period table with ``period_label`` and ``partial`` after ``period_end``: a period the data
+    (or the date range) covers only in part is ``partial``, and its label says which part, e.g.
+    ``"2026-Q1 (to 5 Jan)"``.
+
+    ``coverage`` is :func:`data_coverage`; ``start``/``end`` the view's date range.
+
+    >>> t = pd.DataFrame({"period": ["2025-Q4", "2026-Q1"],
+    ...                   "period_start": pd.to_datetime(["2025-10-01", "2026-01-01"]),
+    ...                   "period_end": pd.to_datetime(["2025-12-31", "2026-03-31"])})
+    >>> cov = (pd.Timestamp("2023-01-01"), pd.Timestamp("2026-01-05"))
+    >>> mark_partial(t, coverage=cov)[["period_label", "partial"]].to_dict("list")
+    {'period_label': ['2025-Q4', '2026-Q1 (to 5 Jan)'], 'partial': [False, True]}
+    """
+    if "period_start" not in table or "period_end" not in table:
+        return table
+    out = table.drop(columns=[c for c in ("period_label", "partial") if c in table]).copy()
+    lows = [pd.Timestamp(x) for x in (coverage[0] if coverage else None, start) if x is not None]
+    highs = [pd.Timestamp(x) for x in (coverage[1] if coverage else None, end) if x is not None]
+    lo = max(lows) if lows else pd.Timestamp.min
+    hi = min(highs) if highs else pd.Timestamp.max
+    starts = pd.to_datetime(out["period_start"])
+    ends = pd.to_datetime(out["period_end"])
+    labels, partial = [], []
+    for period, ps, pe in zip(out["period"].astype(str), starts, ends, strict=True):
+        first, last = max(ps, lo), min(pe, hi)
+        if first > last:
+            labels.append(f"{period} (no data)")
+        elif first > ps and last < pe:
+            labels.append(f"{period} ({_day(first)} to {_day(last)})")
+        elif last < pe:
+            labels.append(f"{period} (to {_day(last)})")
+        elif first > ps:
+            labels.append(f"{period} (from {_day(first)})")
+        else:
+            labels.append(period)
+        partial.append(first > ps or last < pe)
+    at = list(out.columns).index("period_end") + 1
+    out.insert(at, "period_label", labels)
+    out.insert(at + 1, "partial", partial)
+    return out
+
+
+def _covered_span(row, lo: pd.Timestamp, hi: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    return max(pd.Timestamp(row["period_start"]), lo), min(pd.Timestamp(row["period_end"]), hi)
+
+
+def _months_back(day: pd.Timestamp, months: int) -> pd.Timestamp:
+    back = day - pd.DateOffset(months=months)
+    # the last day of a month maps to the last day of the earlier month (31 Mar -> 31 Dec)
+    return (back + pd.offsets.MonthEnd(0)).normalize() if (day + pd.Timedelta(days=1)).day == 1 else back
+
+
+def equal_span_previous(
+    trend: pd.DataFrame, deals, *, freq: str, lo, hi, first, where=None, fiscal_year_start: int = 1
+) -> pd.DataFrame:
+    """A ``compare="previous"`` table whose ``_prev``/``_change`` columns compare equal spans only.
+
+    A period the data covers only in part (``[lo, hi]``: the range the data covers) is compared
+    with the same days of the period before (1-5 Jan with 1-5 Oct), computed anew; a previous
+    period that reaches back before the data begins (``first``) is missing, not zero.
+    """
+    out = trend.copy()
+    measures = [c[: -len("_prev")] for c in out.columns if c.endswith("_prev") and c[: -len("_prev")] in out]
+    if not measures or not len(out):
+        return out
+    lo, hi, first = pd.Timestamp(lo), pd.Timestamp(hi), pd.Timestamp(first)
+    months = {"M": 1, "Q": 3, "Y": 12}.get(freq)
+    for i, row in out.iterrows():
+        ps, pe = pd.Timestamp(row["period_start"]), pd.Timestamp(row["period_end"])
+        cf, ct = _covered_span(row, lo, hi)
+        whole = cf == ps and ct == pe
+        if months is not None:
+            prev_from, prev_to = _months_back(cf, months), _months_back(ct, months)
+        else:  # weeks
+            prev_from, prev_to = cf - pd.Timedelta(days=7), ct - pd.Timedelta(days=7)
+        if cf > ct or prev_from < first:
+            values = dict.fromkeys(measures, np.nan)
+        elif whole:
+            continue  # the table's own previous period: the same span
+        else:
+            row_before = kpi_table(
+                deals, start=prev_from, end=prev_to, where=where or None, fiscal_year_start=fiscal_year_start
+            )
+            values = {m: (row_before[m].iloc[0] if m in row_before and len(row_before) else np.nan) for m in measures}
+        for m in measures:
+            prev = values[m]
+            out.at[i, f"{m}_prev"] = prev
+            if f"{m}_change" in out:
+                out.at[i, f"{m}_change"] = (float(row[m]) - float(prev)) if not is_missing(prev) else np.nan
+    return out
 
 
 def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -146,6 +387,7 @@ def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
     return (prev_end - (end - start)).normalize(), prev_end
 
 
+# --------------------------------------------------------------------------- selection
 def view_filter(
     where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()
 ) -> dict[str, list[str]]:
@@ -190,16 +432,6 @@ def ranked_peers(
     return peers, shown
 
 
-def display_name(value: object) -> str:
-    """A level value as people read it: deals without a partner are "Direct (no partner)".
-
-    >>> display_name("(direct)"), display_name("Brightline IT")
-    ('Direct (no partner)', 'Brightline IT')
-    """
-    text = str(value)
-    return DIRECT_LABEL if text == DIRECT_PARTNER else text
-
-
 def _names(values: Sequence[str], limit: int = 3) -> str:
     names = [display_name(v) for v in values]
     if len(names) <= limit:
@@ -212,7 +444,7 @@ def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
     if whole_months:
         first, last = f"{start:%b %Y}", f"{end:%b %Y}"
         return first if first == last else f"{first} – {last}"
-    return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
+    return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
 
 
 def selection_text(view: View, *, start=None, end=None) -> str:
@@ -226,19 +458,19 @@ def selection_text(view: View, *, start=None, end=None) -> str:
     ...          where={"partner": ["Brightline IT"], "channel": ["partner", "paid"]})
     >>> selection_text(v)
     'Brightline IT · channels: paid, partner · by partner, quarterly · Jan 2025 – Dec 2025'
-    >>> selection_text(View(level="unit", freq="M"), start="2024-01-01", end="2024-06-30")
-    'All partners · by unit, monthly · Jan 2024 – Jun 2024'
+    >>> selection_text(View(level="unit", freq="M", selected=["EMEA"]), start="2024-01-01", end="2024-06-30")
+    'All partners · units: EMEA · by unit, monthly · Jan 2024 – Jun 2024'
     """
     filt = view.filter
     parts = []
     for col in ("partner", *(c for c in filt if c != "partner")):
-        values = filt.get(col)
+        values = [v for v in filt.get(col, []) if v != "\x00none"]
         if col == "partner":
             parts.append(_names(values) if values else "All partners")
         elif values:
-            title = LEVEL_TITLES.get(col, col).lower()
-            plural = {"channel": "channels", "owner": "employees", "unit": "units", "department": "departments"}
-            parts.append(f"{plural.get(col, title)}: {_names(sorted(values))}")
+            parts.append(f"{_LEVEL_PLURALS.get(col, col + ' values')}: {_names(sorted(values))}")
+        elif col in filt:
+            parts.append(f"{_LEVEL_PLURALS.get(col, col + ' values')}: none")
     parts.append(f"by {LEVEL_TITLES.get(view.level, view.level).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
     s = start if start is not None else view.start
     e = end if end is not None else view.end
@@ -258,7 +490,8 @@ class View:
     freq : str
         The periods of the KPI table and the trends (``"M"``, ``"Q"``, ``"Y"``).
     start, end : date-like, optional
-        The date range (default: every month with a date).
+        The date range (default: :func:`default_range`, from the first month with a date to the
+        end of the last period the data covers completely).
     where : dict, optional
         Keep only these deals, e.g. ``{"partner": ["Acme"], "channel": ["partner"]}``.
     selected : sequence of str
@@ -283,6 +516,11 @@ class View:
     def filter(self) -> dict[str, list[str]]:
         """The deal filter: ``where`` narrowed to the ``selected`` values of ``level``."""
         return view_filter(self.where, self.level, self.selected)
+
+
+# --------------------------------------------------------------------------- tables
+_QUALITY_COLUMNS = ("quality_score", "rank", "win_rate_shrunk")
+_PERIOD_TABLES = ("kpis", "trend", "waterfall", "targets", "channel_mix", "cohorts")
 
 
 def view_tables(
@@ -312,19 +550,33 @@ def view_tables(
     -------
     dict of str -> pandas.DataFrame
         ``kpis`` (level x period), ``now`` and ``before`` (totals of the range and of the same
-        span just before it), ``trend``, ``ranking``, ``pipeline_stage``, ``waterfall``,
-        ``targets`` (when targets apply), ``channel_mix``, ``channel_rates``, ``seasonality``,
-        ``seasonality_all``, ``cycles``, ``cohorts``.
+        span just before the part of it the data covers), ``trend``, ``ranking``,
+        ``pipeline_stage``, ``waterfall``, ``targets`` (when targets apply), ``channel_mix``,
+        ``channel_rates``, ``seasonality``, ``seasonality_all``, ``cycles``, ``cohorts``.
+
+    Notes
+    -----
+    Every table with periods has ``period_label`` and ``partial`` (:func:`mark_partial`). The
+    trend's ``_prev`` columns compare equal spans (:func:`equal_span_previous`). The KPI table's
+    quality scores and ranks are among the same peers as the ranking's (:func:`ranked_peers`),
+    whichever groups it shows. ``pipeline_stage`` has a ``status`` column: the deals open on
+    its ``as_of`` day by their stage (``open``), and those of them won or lost since.
     """
     v = view if view is not None else View(**options)
     level, freq, targets, where = v.level, v.freq, v.targets, v.where
     if isinstance(deals, pd.DataFrame) and (only is None or len(only) > 1):
         deals = prepare(deals)
-    first, last = month_range(deals)
-    start = first if v.start is None else pd.Timestamp(v.start)
-    end = last if v.end is None else pd.Timestamp(v.end)
+    first, _ = month_range(deals)
+    coverage = data_coverage(deals) or (first, first)
+    if v.start is None or v.end is None:
+        default_start, default_end = default_range(deals, freq=freq, fiscal_year_start=v.fiscal_year_start)
+    start = default_start if v.start is None else pd.Timestamp(v.start)
+    end = default_end if v.end is None else pd.Timestamp(v.end)
     filt = v.filter
-    prev_start, prev_end = previous_span(start, end)
+    # the part of the range the data covers: totals compare it with as many days just before
+    lo, hi = max(start, coverage[0]), min(end, coverage[1])
+    covered = lo <= hi
+    prev_start, prev_end = previous_span(lo, hi) if covered else previous_span(start, end)
     fys = v.fiscal_year_start
     common = {"fiscal_year_start": fys, "where": filt or None}
     rng = {"start": start, "end": end, **common}
@@ -332,7 +584,7 @@ def view_tables(
     def before() -> pd.DataFrame:
         # a previous span reaching back before the data begins is not a span with fewer deals:
         # nothing to compare with (and nothing to compute)
-        if prev_start < first:
+        if not covered or prev_start < first:
             table = pd.DataFrame()
             table.attrs["covered"] = False
             return table
@@ -352,27 +604,77 @@ def view_tables(
         except ChannelKPIError:
             return None  # targets at a coarser grain than the chosen periods: no target line
 
-    def ranking() -> pd.DataFrame:
+    def scores(by_freq) -> pd.DataFrame:
         # scored among all peers, then only the chosen ones are shown; a pick in the ranking
         # changes neither
-        peers, shown = ranked_peers(deals, where, level)
-        key = ("peers", fys, level, str(start), str(end), tuple(sorted((k, tuple(v)) for k, v in peers.items())))
+        peers, _ = ranked_peers(deals, where, level)
+        key = (
+            "peers",
+            fys,
+            level,
+            by_freq,
+            str(start),
+            str(end),
+            tuple(sorted((k, tuple(x)) for k, x in peers.items())),
+        )
         table = cache.get(key) if cache is not None else None
         if table is None:
-            table = quality_score(deals, by=level, start=start, end=end, fiscal_year_start=fys, where=peers or None)
+            table = quality_score(
+                deals, by=level, freq=by_freq, start=start, end=end, fiscal_year_start=fys, where=peers or None
+            )
             if cache is not None:
                 cache[key] = table
+        return table
+
+    def ranking() -> pd.DataFrame:
+        table = scores(None)
+        _, shown = ranked_peers(deals, where, level)
         if shown is not None:
             table = table[table["partner"].isin(shown)].reset_index(drop=True)
         return table
 
+    def kpis() -> pd.DataFrame:
+        table = kpi_table(deals, by=level, freq=freq, **rng)
+        # the quality scores and ranks of the ranking's peers, not of the groups this table shows
+        peer = scores(freq)[[level, "period", *_QUALITY_COLUMNS]]
+        scored = table.drop(columns=list(_QUALITY_COLUMNS)).merge(peer, on=[level, "period"], how="left")
+        scored = scored[kpi_table_columns(scored)]
+        scored.attrs = table.attrs
+        return scored
+
+    def kpi_table_columns(table: pd.DataFrame) -> list[str]:
+        cols = [c for c in table.columns if c not in _QUALITY_COLUMNS]
+        at = cols.index("sales_velocity") + 1 if "sales_velocity" in cols else len(cols)
+        return [*cols[:at], *_QUALITY_COLUMNS, *cols[at:]]
+
+    def trend() -> pd.DataFrame:
+        table = kpi_table(deals, freq=freq, compare="previous", **rng)
+        return equal_span_previous(
+            table, deals, freq=freq, lo=lo, hi=hi, first=first, where=filt, fiscal_year_start=fys
+        )
+
+    def pipeline_stage() -> pd.DataFrame:
+        # the deals open on that day by stage, and apart those of them closed since (their stage
+        # today is a closed one): a past snapshot lists no "Closed Won" stage
+        as_of = min(end, coverage[1])
+        opened = pipeline(deals, by="stage", end=end, fiscal_year_start=fys, where={**filt, "status": ["open"]})
+        parts = [opened.assign(status="open")]
+        for status, label in (("won", "Won since"), ("lost", "Lost since")):
+            closed = pipeline(deals, end=end, fiscal_year_start=fys, where={**filt, "status": [status]})
+            parts.append(closed.assign(stage=label, status=status))
+        table = pd.concat(parts, ignore_index=True)
+        table.insert(1, "status", table.pop("status"))
+        table.insert(2, "as_of", as_of)
+        table.attrs = opened.attrs
+        return table
+
     makers: dict[str, Callable[[], pd.DataFrame | None]] = {
-        "kpis": lambda: kpi_table(deals, by=level, freq=freq, **rng),
+        "kpis": kpis,
         "now": lambda: kpi_table(deals, **rng),
         "before": before,
-        "trend": lambda: kpi_table(deals, freq=freq, compare="previous", **rng),
+        "trend": trend,
         "ranking": ranking,
-        "pipeline_stage": lambda: pipeline(deals, by="stage", end=end, **common),
+        "pipeline_stage": pipeline_stage,
         "waterfall": lambda: pipeline_waterfall(deals, freq=freq, **rng),
         "targets": target_line,
         "channel_mix": lambda: channel_performance(deals, freq=freq, **rng),
@@ -390,13 +692,17 @@ def view_tables(
         if only is None or name in only:
             table = make()
             if table is not None:
+                if name in _PERIOD_TABLES:
+                    attrs = table.attrs
+                    table = mark_partial(table, coverage=coverage, start=start, end=end)
+                    table.attrs = attrs
                 t[name] = table
     return t
 
 
 #: What each table of :func:`view_tables` depends on, besides the deals and the fiscal year.
 TABLE_INPUTS = {
-    "kpis": ("filter", "range", "level", "freq"),
+    "kpis": ("filter", "ranking_filter", "range", "level", "freq"),
     "now": ("filter", "range"),
     "before": ("filter", "range"),
     "trend": ("filter", "range", "freq"),
@@ -432,8 +738,9 @@ def table_key(name: str, view: View) -> tuple:
     parts = {
         "filter": lambda: frozen(v.filter),
         "ranking_filter": lambda: frozen(view_filter(v.where, v.level)),
-        "range": lambda: (str(v.start), str(v.end)),
-        "end": lambda: str(v.end),
+        # the default range depends on the period size
+        "range": lambda: (str(v.start), str(v.end), v.freq if v.start is None or v.end is None else None),
+        "end": lambda: (str(v.end), v.freq if v.end is None else None),
         "level": lambda: v.level,
         "freq": lambda: v.freq,
         "targets": lambda: id(v.targets),
@@ -464,167 +771,101 @@ def view_charts(
     level: str = "partner",
     currency: str = "$",
     only: Collection[str] | None = None,
+    subtitle: str | Sequence[str] | None = None,
+    width: int | str = "container",
+    font: str | None = None,
 ) -> dict[str, alt.TopLevelMixin]:
-    """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`."""
-    t, cur = tables, currency
+    """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`.
+
+    Parameters
+    ----------
+    subtitle : str or list of str, optional
+        What the charts show (e.g. :func:`selection_text`): each chart carries it under its title,
+        so an exported image says it too, with the chart's own notes (incomplete periods, how
+        many groups the ranking shows).
+    width : int or "container"
+        Pixels, or the width of the page element the chart is drawn in (a dashboard).
+    font : str, optional
+        The font family (default :data:`channelkpi.charts.FONT`; a report drawn to files uses
+        :data:`channelkpi.charts.PRINT_FONT`).
+
+    Every chart carries the channelkpi theme in its own spec (:func:`channelkpi.charts.themed`)
+    and a text alternative (``description``).
+    """
+    t, cur, sub, w = tables, currency, subtitle, width
+    unranked = ["Deals without a partner are not ranked"] if level == "partner" else []
+    lines = ([sub] if isinstance(sub, str) else list(sub or [])) if sub else []
     draw: dict[str, Callable[[], alt.TopLevelMixin]] = {
-        "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur),
+        "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur, subtitle=sub, width=w),
         "ranking": lambda: charts.partner_ranking(
-            t["ranking"],
-            level=level,
-            currency=cur,
-            subtitle="Deals without a partner are not ranked" if level == "partner" else None,
+            t["ranking"], level=level, currency=cur, subtitle=lines + unranked, width=w
         ),
-        "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur),
-        "waterfall": lambda: charts.pipeline_waterfall(t["waterfall"], targets=t.get("targets"), currency=cur),
-        "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur),
-        "channel_win_rates": lambda: charts.win_rate_by_group(t["channel_rates"], level="channel"),
-        "seasonality": lambda: charts.seasonality_heatmap(t["seasonality"], level="unit"),
-        "seasonality_bands": lambda: charts.seasonality_bands(t["seasonality_all"]),
-        "cycles": lambda: charts.cycle_distribution(t["cycles"]),
-        "cohorts": lambda: charts.deal_success_cohorts(t["cohorts"]),
+        "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur, subtitle=sub, width=w),
+        "waterfall": lambda: charts.pipeline_waterfall(
+            t["waterfall"], targets=t.get("targets"), currency=cur, subtitle=sub, width=w
+        ),
+        "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur, subtitle=sub, width=w),
+        "channel_win_rates": lambda: charts.win_rate_by_group(
+            t["channel_rates"], level="channel", subtitle=sub, width=w
+        ),
+        "seasonality": lambda: charts.seasonality_heatmap(t["seasonality"], level="unit", subtitle=sub, width=w),
+        "seasonality_bands": lambda: charts.seasonality_bands(t["seasonality_all"], subtitle=sub, width=w),
+        "cycles": lambda: charts.cycle_distribution(t["cycles"], subtitle=sub, width=w),
+        "cohorts": lambda: charts.deal_success_cohorts(t["cohorts"], subtitle=sub, width=w),
     }
-    return {name: make() for name, make in draw.items() if only is None or name in only}
-
-
-# --------------------------------------------------------------------------- formats
-_MONEY = {
-    "won_amount",
-    "avg_deal_size",
-    "median_deal_size",
-    "open_amount",
-    "weighted_amount",
-    "change_amount",
-    "sales_velocity",
-    "start",
-    "created",
-    "won",
-    "lost",
-    "end",
-    "target",
-    "next_target",
-    "next_pipeline",
-    "success_rate_value",
-}
-_RATES = {
-    "win_rate",
-    "win_rate_low",
-    "win_rate_high",
-    "win_rate_shrunk",
-    "success_rate",
-    "pending_share",
-    "lost_share",
-    "won_share",
-    "share",
-    "expected_rate",
-    "group_rate",
-    "difference",
-    "attainment",
-}
-_COUNTS = {"n", "rank", "weeks", "count", "month", "groups"}
-
-
-def column_kind(name: str) -> str:
-    """How a KPI column's numbers read: ``money``, ``rate``, ``days``, ``score``, ``ratio``,
-    ``count``, ``date`` or ``other`` (``_prev`` and ``_change`` columns read as their KPI).
-
-    >>> column_kind("won_amount_prev"), column_kind("win_rate_change"), column_kind("open_count")
-    ('money', 'rate', 'count')
-    """
-    base = name
-    for suffix in ("_prev", "_change"):
-        if base.endswith(suffix):
-            base = base[: -len(suffix)]
-    if base in _MONEY or base.startswith("won_amount_"):
-        return "money"
-    if base in _RATES or base.startswith("pct_"):
-        return "rate"
-    if base.startswith("cycle_days"):
-        return "days"
-    if base == "quality_score":
-        return "score"
-    if base == "coverage":
-        return "ratio"
-    if base in _COUNTS or base.endswith("_count"):
-        return "count"
-    if base in ("period_start", "period_end"):
-        return "date"
-    return "other"
-
-
-def excel_format(kind: str, currency: str = "$") -> str | None:
-    """The Excel number format of a :func:`column_kind` (None: Excel's default).
-
-    >>> excel_format("money", "€"), excel_format("rate")
-    ('"€"#,##0.00;-"€"#,##0.00', '0.0%')
-    """
-    symbol = currency.replace('"', "")
-    return {
-        "money": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00',
-        "rate": "0.0%",
-        "days": "#,##0.0",
-        "score": "0.0",
-        "ratio": "0.00",
-        "count": "#,##0",
-        "date": "yyyy-mm-dd",
-    }.get(kind)
+    family = font or charts.FONT
+    return {name: charts.themed(make(), font=family) for name, make in draw.items() if only is None or name in only}
 
 
 # --------------------------------------------------------------------------- tiles
-def _money(value: float, currency: str) -> str:
-    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= cut:
-            return f"{currency}{value / cut:,.1f}{suffix}"
-    return f"{currency}{value:,.0f}"
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, (float, np.floating)) and not np.isfinite(value))
-
-
-def format_value(value, kind: str, currency: str = "$") -> str:
-    """A tile's value as text: ``money`` ($1.2M), ``rate`` (41.0%), ``days``, ``score``, ``count``.
-
-    >>> format_value(1234567.0, "money"), format_value(0.41, "rate"), format_value(float("nan"), "days")
-    ('$1.2M', '41.0%', '—')
-    """
-    if _missing(value):
-        return "—"
-    if kind == "money":
-        return _money(value, currency)
-    if kind == "rate":
-        return f"{value:.1%}"
-    if kind == "days":
-        return f"{value:,.0f} days"
-    if kind == "score":
-        return f"{value:.0f} / 100"
-    return f"{value:,.0f}"
-
-
 def _change(now, before, kind: str, currency: str) -> tuple[str, str]:
     """The change as text and its direction (``up``, ``down`` or ``""``)."""
-    if _missing(now) or _missing(before):
+    if is_missing(now) or is_missing(before):
         return "", ""
     diff = now - before
     direction = "up" if diff > 0 else "down" if diff < 0 else ""
     if kind == "rate":
         return f"{diff * 100:+.1f} pts", direction
     if kind == "money":
-        return ("+" if diff >= 0 else "-") + _money(abs(diff), currency), direction
+        return ("+" if diff >= 0 else "-") + format_value(abs(diff), "money", currency), direction
     if kind in ("days", "score"):
         return f"{diff:+,.1f}" + (" days" if kind == "days" else ""), direction
     return f"{diff:+,.0f}", direction
 
 
+def _good(column: str, direction: str) -> str:
+    """``good``, ``bad`` or ``""``: whether a change that way is good for this KPI."""
+    better = BETTER.get(column, 0)
+    if not direction or not better:
+        return ""
+    return "good" if (direction == "up") == (better > 0) else "bad"
+
+
+def tile_definition(column: str) -> str:
+    """A tile's KPI in a manager's words (from the KPI's definition), for its "what is this?".
+
+    >>> tile_definition("cycle_days_median").startswith("How long won deals take")
+    True
+    """
+    definition = DEFINITIONS[TILE_DEFINITIONS[column]].summary
+    note = _TILE_NOTES.get(column)
+    return f"{definition} {note}" if note else definition
+
+
 def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> list[dict]:
-    """The eight KPI tiles of a view: title, value, text, change, direction, n and note.
+    """The eight KPI tiles of a view: title, value, text, change, direction, good, n, counts,
+    definition and note.
 
     ``value`` is the number (NaN when undefined), ``text`` the formatted value, ``change`` the
-    change against the same span just before (empty when the data does not cover that span).
+    change against the same span just before (empty when the data does not cover that span),
+    ``good`` whether that change is ``good`` or ``bad`` for the KPI (a shorter cycle is good),
+    ``counts`` what ``n`` counts ("closed deals") and ``definition`` the KPI in plain words.
     """
-    now = _totals(tables["now"], tables["ranking"])
+    ranking = tables["ranking"]
+    now = _totals(tables["now"], ranking)
     before_table = tables["before"]
     before = _totals(before_table, None) if before_table.attrs.get("covered", True) else {}
+    level = ranking.columns[0] if len(ranking.columns) else "partner"
     out = []
     for title, col, kind, n_col in TILES:
         value = now.get(col, np.nan)
@@ -641,8 +882,11 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> l
                 "text": format_value(value, kind, currency),
                 "change": change,
                 "direction": direction,
+                "good": _good(col, direction),
                 "n": n,
-                "note": now.get("best_name", "") if col == "best_quality" else "",
+                "counts": TILE_COUNTS[col].format(groups=_LEVEL_PLURALS.get(level, f"{level} values")),
+                "definition": tile_definition(col),
+                "note": display_name(now.get("best_name", "")) if col == "best_quality" and "best_name" in now else "",
             }
         )
     return out
@@ -663,22 +907,34 @@ def _totals(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
 
 
 def tiles_html(tiles: Sequence[Mapping]) -> str:
-    """The tiles of :func:`tile_values` as HTML (every text escaped), styles included."""
+    """The tiles of :func:`tile_values` as HTML (every text escaped), styles included.
+
+    Each tile says what its n counts, colours its change by whether it is good for the KPI
+    (with the word, for print and screen readers), and has its definition one click away (a
+    ``<details>`` element, reachable with the keyboard) and on hover (``title``).
+    """
     parts = []
     for tile in tiles:
         n = tile["n"]
-        n_text = "" if _missing(n) else f" · n = {n:,.0f}"
+        counts = tile.get("counts", "")
+        n_text = "" if is_missing(n) else f" · n = {n:,.0f} {counts}".rstrip()
         if tile["note"]:
             change = html_text(tile["note"])
         elif tile["change"]:
-            cls = {"up": "ck-up", "down": "ck-down"}.get(tile["direction"], "")
-            change = f"<span class='{cls}'>{html_text(tile['change'])}</span> vs previous period"
+            good = tile.get("good", "")
+            cls = {"good": "ck-good", "bad": "ck-bad"}.get(good, "")
+            word = {"good": " (better)", "bad": " (worse)"}.get(good, "")
+            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> vs previous period"
         else:
             change = "no earlier period to compare"
+        definition = tile.get("definition", "")
+        about = (
+            f"<details><summary>What is this?</summary><p>{html_text(definition)}</p></details>" if definition else ""
+        )
         parts.append(
-            f"<div class='ck-tile'><div class='ck-label'>{html_text(tile['title'])}</div>"
+            f"<div class='ck-tile' title='{html_text(definition)}'><div class='ck-label'>{html_text(tile['title'])}</div>"
             f"<div class='ck-value'>{html_text(tile['text'])}</div>"
-            f"<div class='ck-change'>{change}{html_text(n_text)}</div></div>"
+            f"<div class='ck-change'>{change}{html_text(n_text)}</div>{about}</div>"
         )
     return CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
 

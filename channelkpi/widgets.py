@@ -1,9 +1,10 @@
 """The interactive dashboard: ipywidgets controls, KPI tiles and linked Altair charts.
 
-This is the only module of channelkpi that imports ipywidgets. The :class:`Dashboard` keeps its
-state on itself and recomputes everything in one method, :meth:`Dashboard.refresh`; widget
-callbacks only call it. Charts are ``alt.JupyterChart`` widgets updated in place
-(``jchart.chart = new_chart``), which renders offline once :func:`enable_offline` has run.
+This module and :mod:`channelkpi.picklist` (its searchable list) are the only modules of
+channelkpi that use ipywidgets. The :class:`Dashboard` keeps its state on itself and recomputes
+everything in one method, :meth:`Dashboard.refresh`; widget callbacks only change the state and
+call it. Charts are ``alt.JupyterChart`` widgets updated in place (``jchart.chart = new_chart``),
+which renders offline once :func:`enable_offline` has run.
 
 Examples
 --------
@@ -16,20 +17,25 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import csv
 import io
+import re
+import warnings
 from collections import OrderedDict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from .errors import ChannelKPIError
+from .caveats import data_caveats, has_partners
+from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import enable_offline
-from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, to_csv, to_excel
-from .schema import validate_deals
+from .picklist import PickList, fold
+from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
+from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
@@ -37,9 +43,12 @@ from .views import (
     TILE_TABLES,
     View,
     column_kind,
+    default_months,
+    display_name,
     excel_format,
     ledger_html,
     month_range,
+    selection_text,
     table_key,
     tile_values,
     tiles_html,
@@ -47,7 +56,16 @@ from .views import (
     view_tables,
 )
 
-__all__ = ["FREQS", "LEVELS", "TAB_CHARTS", "Dashboard", "enable_offline"]
+__all__ = [
+    "FREQS",
+    "LEVELS",
+    "LEVEL_BOX",
+    "TAB_CHARTS",
+    "DASHBOARD_CSS",
+    "Dashboard",
+    "download_name",
+    "enable_offline",
+]
 
 #: The level control's choices: label -> canonical column.
 LEVELS = {title: level for level, title in LEVEL_TITLES.items()}
@@ -63,11 +81,143 @@ TAB_CHARTS = {
     "Velocity": ("cycles",),
     "Deal success": ("cohorts",),
 }
+#: What the level box is called at each level, and what choosing nothing there means. The box
+#: follows the level: it lists and chooses the values the ranking ranks.
+LEVEL_BOX = {
+    "partner": ("Partners", "All partners"),
+    "owner": ("Employees", "All employees"),
+    "department": ("Departments", "All departments"),
+    "unit": ("Units", "All units"),
+}
 _CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
+_EXPORT_WIDTH = 720  # px: a downloaded chart's plot width
+_DRAW_PARAM = "channelkpi_draw"  # the ranking chart's param numbering its drawings
+
+
+#: Styles of the dashboard's layout: controls wrap, tiles and tabs fit narrow screens, charts
+#: shrink to their box. Shipped in the dashboard itself, so JupyterLab and Voilà look the same.
+DASHBOARD_CSS = """
+<style>
+.ck-dashboard {box-sizing: border-box; max-width: 100%; min-width: 0; gap: 4px; container-type: inline-size;}
+.ck-dashboard * {box-sizing: border-box;}
+.ck-dashboard .ck-title {margin: 4px 0 0; font-size: 22px; line-height: 1.25; overflow-wrap: anywhere;}
+.ck-dashboard .ck-source {color: #56606b; font-size: 13px; margin: 0 0 6px; overflow-wrap: anywhere;}
+.ck-dashboard .ck-row {display: flex; flex-wrap: wrap; gap: 8px 20px; align-items: flex-start; max-width: 100%;}
+.ck-dashboard .ck-row > * {min-width: 0; max-width: 100%;}
+.ck-dashboard .widget-dropdown {width: auto;}
+.ck-dashboard .widget-dropdown > select {min-width: 130px;}
+.ck-dashboard .widget-toggle-buttons {display: flex; align-items: center; width: auto; max-width: 100%;}
+.ck-dashboard .widget-toggle-buttons > div {display: flex; flex-wrap: wrap;}
+.ck-dashboard .widget-toggle-buttons .widget-toggle-button {width: auto; min-width: 72px; padding: 0 12px;}
+.ck-dashboard .widget-inline-hbox .widget-label {min-width: 0; width: auto; padding-right: 8px;}
+.ck-dashboard .widget-hslider {width: 100%; max-width: 100%;}
+.ck-dashboard .widget-hslider .widget-readout {min-width: max-content; max-width: none; overflow: visible;}
+.ck-dashboard .ck-actions {gap: 6px;}
+.ck-dashboard .ck-showing {font-size: 13px; color: #1b2733; overflow-wrap: anywhere;}
+.ck-dashboard .ck-filters {flex-wrap: wrap; gap: 4px;}
+.ck-dashboard .ck-filters .widget-button {width: auto; max-width: 100%;}
+.ck-dashboard .ck-banner {border: 1px solid #e0b252; background: #fff8e6; color: #3d2c00; border-radius: 6px;
+  padding: 8px 12px; margin: 4px 0; font-size: 13px;}
+.ck-dashboard .ck-banner ul {margin: 4px 0 0; padding-left: 18px;}
+.ck-dashboard .ck-banner li {margin: 2px 0;}
+.ck-dashboard .ck-tiles {grid-template-columns: repeat(4, minmax(0, 1fr));}
+.ck-dashboard .ck-tile {min-width: 0;}
+.ck-dashboard .ck-value {overflow-wrap: anywhere;}
+.ck-dashboard .widget-tab {max-width: 100%; min-width: 0;}
+.ck-dashboard .lm-TabBar {min-height: max-content; overflow: visible;}
+.ck-dashboard .lm-TabBar-content {flex-wrap: wrap;}
+.ck-dashboard .lm-TabBar-tab {flex: 0 0 auto; min-width: max-content; max-width: none;}
+.ck-dashboard .widget-html-content {line-height: 1.45;}
+.ck-dashboard .vega-embed {display: block; width: 100%; max-width: 100%; overflow-x: auto; overflow-y: hidden;}
+.ck-dashboard .vega-embed svg.marks {max-width: 100%; height: auto;}
+.ck-dashboard .ck-note {color: #56606b; font-size: 12px; margin: 4px 0;}
+.ck-dashboard .ck-withheld {border: 1px dashed #9aa5b1; border-radius: 6px; padding: 12px 16px; color: #1b2733;
+  background: #fbfcfd; max-width: 60em;}
+@container (max-width: 640px) {
+  .ck-dashboard .ck-tiles {grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 6px;}
+  .ck-dashboard .ck-tile {padding: 8px;}
+  .ck-dashboard .ck-tile .ck-value {font-size: 20px;}
+  .ck-dashboard .ck-title {font-size: 18px;}
+  /* shrunk to a phone's width a chart's text would be too small to read: it scrolls instead */
+  .ck-dashboard .vega-embed svg.marks {max-width: none;}
+}
+</style>
+"""
+
+
+def download_name(what: str, selection: str, suffix: str, *, limit: int = 150) -> str:
+    """A file name that says what a download shows, safe on every operating system.
+
+    ``what`` and the ``selection`` line (:func:`channelkpi.views.selection_text`) are joined;
+    characters a file system refuses or reads specially (``/ \\ : * ? " < > |``, control
+    characters, a leading dot) are dropped, and the name is cut at a word near ``limit``.
+
+    >>> download_name("KPIs", "Brightline IT · by partner, quarterly · Jan 2023 – Dec 2025", "csv")
+    'KPIs - Brightline IT - by partner, quarterly - Jan 2023-Dec 2025.csv'
+    >>> download_name("KPIs", "../<script>x</script> · Zürich Data", "xlsx")
+    'KPIs - .. script x script - Zürich Data.xlsx'
+    """
+    text = f"{what} · {selection}" if selection else what
+    text = text.replace(" · ", " - ").replace(" – ", "-").replace("–", "-")
+    text = re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', " ", text)
+    text = " ".join(text.split()).strip(" .-")
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,.-")
+    return f"{text or 'download'}.{suffix}"
+
+
+def _with_pick(chart: alt.TopLevelMixin, field: str, values: Sequence[str]) -> alt.TopLevelMixin:
+    """A copy of the ranking chart whose click selection (param ``pick``) starts with ``values``:
+    a selection made elsewhere (the level box) is drawn on the bars too."""
+    params = getattr(chart, "params", alt.Undefined)
+    if params is alt.Undefined:
+        return chart
+    out = []
+    for param in params:
+        if getattr(param, "name", None) == "pick":
+            param = param.copy(deep=False)
+            param.value = [{field: v} for v in values] if values else alt.Undefined
+        out.append(param)
+    copy = chart.copy(deep=False)
+    copy.params = out
+    return copy
+
+
+def _named(content: bytes, name: str) -> io.BytesIO:
+    """The upload as a file object that carries its name, so the load names it in messages,
+    the title and the data-quality tab (instead of ``<buffer>``)."""
+    buffer = io.BytesIO(content)
+    buffer.name = name
+    return buffer
+
+
+# The fixes in load errors are written for Python; a dashboard visitor needs the export changed.
+_VISITOR_FIXES = (
+    (CurrencyError, "export the report with amounts in one currency (most CRMs offer a converted amount)"),
+    (DetectionError, "export the report from the CRM with its own column headers"),
+    (ColumnError, "export the report with the column named above"),
+    (ValueParseError, "correct the values named above in the CRM and export again"),
+)
+_PYTHON_WORDS = re.compile(r"\w+=|[{}]")
+
+
+def _upload_message(name: str, exc: ChannelKPIError) -> str:
+    """An upload error for someone at the dashboard: the problem, then what to do there; a fix
+    that takes Python arguments is kept, labelled, for whoever loads the file in a notebook."""
+    text = str(exc)
+    if name not in text:
+        text = f"{name}: {text}"
+    fix = exc.fix or ""
+    if fix and _PYTHON_WORDS.search(fix) and not isinstance(exc, FileFormatError):
+        visitor = next(
+            (f for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), "correct the export and upload it again"
+        )
+        text = text.replace(f". Fix: {fix}", f". What to do: {visitor}. (In a notebook: {fix}.)")
+    return text
 
 
 class Dashboard:
-    """All eight channel-partner KPIs with partner, date-range, level, period and channel controls.
+    """All eight channel-partner KPIs with level, period, date-range, partner and channel controls.
 
     Parameters
     ----------
@@ -83,7 +233,7 @@ class Dashboard:
     max_upload_bytes : int
         The largest export the upload control accepts.
     title : str
-        The heading.
+        The heading (an uploaded export is named in its place).
     tabs : tuple of str, optional
         The tabs to show, in order (default: all): ``"Overview"``, ``"Partners"``,
         ``"Pipeline"``, ``"Channels"``, ``"Close rate"``, ``"Velocity"``, ``"Deal success"``,
@@ -91,15 +241,29 @@ class Dashboard:
 
     Attributes
     ----------
+    selection : dict of str -> list of str
+        What is chosen, by column: values of the levels (``"partner"``, ``"owner"``,
+        ``"department"``, ``"unit"``) and ``"channel"``.
     kpis : pandas.DataFrame
         The KPI table behind the current view (level x period).
     tables : dict of str -> pandas.DataFrame
         Every table behind the current view (:func:`channelkpi.views.view_tables`).
     charts : dict of str -> altair.JupyterChart
         The chart widgets, by name.
+    picker : PickList
+        The level box: the partners (or employees, departments, units: it follows the level).
+    channels : PickList
+        The channel box.
 
     Notes
     -----
+    **One selection.** The level box and a click in the ranking chart choose the same thing,
+    :attr:`selection` at the current level: a click puts the partner in the box, removing it from
+    the box takes its highlight off the bar. The box follows the level (at level "Employee" it
+    lists employees, like the ranking); what was chosen at another level stays a filter, shown
+    above the tiles with a button that removes it. The box is the keyboard path to the ranking's
+    selection. "Clear selection" clears every level and the channels.
+
     A control change recomputes the tiles and the charts of the tab in view; another tab is
     drawn when it is opened. Tables are kept by what they depend on
     (:func:`channelkpi.views.table_key`), so going back to an earlier selection, or changing a
@@ -123,50 +287,59 @@ class Dashboard:
         self.fiscal_year_start = fiscal_year_start
         self.max_upload_bytes = max_upload_bytes
         self.targets = targets
-        self.selected: list[str] = []  # values clicked in the ranking chart
+        self.title = title
+        self._selection: dict[str, tuple[str, ...]] = {}  # column -> values chosen (the one selection)
         self._tables: dict[str, pd.DataFrame] = {}  # tables computed for the current state
         self._computed: set[str] = set()  # names asked for (a target line may not exist)
         self._stale: set[str] = set()  # charts drawn for an earlier state
         self._cache: OrderedDict[tuple, pd.DataFrame | None] = OrderedDict()  # table_key -> table
-        self._ranking_drawn = False
+        self._ranking_shown: dict | None = None  # the ranking spec the page shows, clicks included
+        self._ranking_base: alt.TopLevelMixin | None = None  # that spec before its draw number
+        self._ranking_draws = 0
+        self._withheld: dict[str, str] = {}  # charts replaced by a sentence saying why
+        self._syncing = False  # the widgets are being set from the state: not a person's change
+        self._filters_shown: tuple = ()
         self._set_data(deals)
 
-        self.partners = w.TagsInput(
-            value=[],
-            allowed_tags=self._partner_options(),
-            allow_duplicates=False,
-            placeholder="All partners (type to search)",
-            layout=w.Layout(width="100%"),
-        )
-        self.channels = w.TagsInput(
-            value=[],
-            allowed_tags=self._channel_options(),
-            allow_duplicates=False,
-            placeholder="All channels",
-            layout=w.Layout(width="100%"),
+        self.header = w.HTML()
+        self.level = w.Dropdown(options=self._level_options(), value="partner", description="Level")
+        self.freq = w.ToggleButtons(
+            options=list(FREQS.items()), value="Q", description="By", style={"button_width": "auto"}
         )
         months = self._month_options()
         self.period = w.SelectionRangeSlider(
             options=months,
-            index=(0, len(months) - 1),
+            index=self._default_period(months),
             description="Period",
             continuous_update=False,
             layout=w.Layout(width="100%"),
         )
-        self.level = w.Dropdown(options=list(LEVELS.items()), value="partner", description="Level")
-        self.freq = w.ToggleButtons(options=list(FREQS.items()), value="Q", description="By")
+        self.picker = PickList(layout=w.Layout(flex="1 1 320px", min_width="0"))
+        self.channels = PickList(
+            options=self._channel_options(),
+            label="Channels",
+            empty_text="All channels",
+            searchable=False,
+            hint="Marketing channel the deal came from: choose any to count only those deals.",
+            layout=w.Layout(flex="1 1 260px", min_width="0"),
+        )
         self.clear = w.Button(
             description="Clear selection",
             disabled=True,
-            tooltip="Show every partner again after clicking one in the ranking",
+            tooltip="Show every partner, employee and channel again",
         )
         self.upload = w.FileUpload(
             accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False, description="Your export"
         )
+        self.showing = w.HTML()
+        self.filters = w.HBox().add_class("ck-filters")
         self.message = w.HTML()
+        self.banner = w.HTML()
         self.tiles = w.HTML()
         self.quality_html = w.HTML()
-        self.download_choice = w.Dropdown(options=[], description="Chart")
+        self.ranking_help = w.HTML()
+        self.withheld_note = w.HTML()
+        self.download_choice = w.Dropdown(options=[(t, k) for k, t in CHART_TITLES.items()], description="Chart")
         self.download_links = w.HTML()
         buttons = {
             "KPI table (CSV)": self._download_csv,
@@ -183,17 +356,18 @@ class Dashboard:
         # Each chart widget is made when its tab is first shown (every JupyterChart carries the
         # 1 MB chart library to the page) and updated in place after that.
         self._charts: dict[str, alt.JupyterChart] = {}
-        self.download_choice.options = list(CHART_TITLES)
         self.download_choice.value = "trend"
-        self.widget = self._layout(title, tabs)
+        self.widget = self._layout(tabs)
+        self._show_data()
         self.refresh()
 
-        for control in (self.partners, self.channels, self.period, self.freq):
+        for control in (self.period, self.freq, self.level):
             control.observe(self._on_control, names="value")
-        self.level.observe(self._on_level, names="value")
+        self.picker.observe(self._on_box, names="value")
+        self.channels.observe(self._on_channels, names="value")
         self.clear.on_click(lambda _b: self.clear_selection())
         self.upload.observe(self._on_upload, names="value")
-        self._tabs.observe(self._on_tab, names="selected_index")
+        self.tabs.observe(self._on_tab, names="selected_index")
 
     # ------------------------------------------------------------------ data
     def _set_data(self, deals) -> None:
@@ -206,12 +380,32 @@ class Dashboard:
             self.deals = validate_deals(deals)
         # coded once: every control change asks several KPI questions of the same deals
         self._prepared = prepare(self.deals)
+        self.caveats = data_caveats(self.deals, self.load_result)
+        self._has_partners = has_partners(self.deals)
+        self._values: dict[str, list[tuple[str, str]]] = {}  # level -> the box's (value, label)
 
-    def _partner_options(self) -> list[str]:
-        return sorted(str(p) for p in self.deals["partner"].dropna().unique())
+    def _level_values(self, level: str) -> list[tuple[str, str]]:
+        """The values of a level as the box lists them: (value, name people read), by name."""
+        if level not in self._values:
+            values = {str(v) for v in self.deals[level].dropna().unique()}
+            pairs = [(v, display_name(v)) for v in values]
+            self._values[level] = sorted(pairs, key=lambda pair: (fold(pair[1]), pair[1]))
+        return self._values[level]
 
-    def _channel_options(self) -> list[str]:
-        return sorted(str(c) for c in self.deals["channel"].dropna().unique())
+    def _level_options(self) -> list[tuple[str, str]]:
+        """The levels to choose from: partner always (its tab says why when there are no partners),
+        the others when the deals have them."""
+        return [(t, lvl) for t, lvl in LEVELS.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+
+    def _channel_options(self) -> list[tuple[str, str]]:
+        present = {str(c) for c in self.deals["channel"].dropna().unique()}
+        return [(c, c) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
+
+    def _default_period(self, months: Sequence) -> tuple[int, int]:
+        """The period slider's range when the deals are new (indices into its months): up to the
+        last period the data covers completely, so the view does not end in a collapse."""
+        first, last = default_months(self._prepared, freq=self.freq.value, fiscal_year_start=self.fiscal_year_start)
+        return max(0, min(first, len(months) - 1)), max(0, min(last, len(months) - 1))
 
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
         months = pd.period_range(*month_range(self._prepared), freq="M")
@@ -219,8 +413,30 @@ class Dashboard:
 
     # ------------------------------------------------------------------ state -> numbers
     @property
+    def selection(self) -> dict[str, list[str]]:
+        """What is chosen, by column (a copy: change it with :meth:`select`)."""
+        return {col: list(values) for col, values in self._selection.items() if values}
+
+    @property
+    def selected(self) -> list[str]:
+        """Deprecated: the values chosen at the current level, ``selection.get(level, [])``."""
+        warnings.warn(
+            "Dashboard.selected is deprecated: use Dashboard.selection[level] (the box and the ranking "
+            "are one selection)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return list(self._selection.get(self.level.value, ()))
+
+    @property
+    def partners(self) -> PickList:
+        """Deprecated: the level box is :attr:`picker` (it lists partners at level partner)."""
+        warnings.warn("Dashboard.partners is deprecated: use Dashboard.picker", DeprecationWarning, stacklevel=2)
+        return self.picker
+
+    @property
     def where(self) -> dict[str, list[str]]:
-        """The deal filter the controls and the chart selection make."""
+        """The deal filter the selection makes."""
         return self.view.filter
 
     @property
@@ -228,16 +444,37 @@ class Dashboard:
         first, last = self.period.value
         return pd.Timestamp(first), pd.Timestamp(last) + pd.offsets.MonthEnd(0)
 
+    @property
+    def view(self) -> View:
+        """What the controls and the selection show: the current level's values are the view's
+        ``selected`` (the ranking keeps every peer), the other columns' values its filter."""
+        start, end = self.date_range
+        level = self.level.value
+        return View(
+            level=level,
+            freq=self.freq.value,
+            start=start,
+            end=end,
+            where={col: list(v) for col, v in self._selection.items() if col != level and v},
+            selected=tuple(self._selection.get(level, ())),
+            targets=self.targets,
+            fiscal_year_start=self.fiscal_year_start,
+        )
+
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (the scores
         among all peers are kept in the table cache)."""
         return view_tables(self._prepared, self.view, only=only, cache=self._cache)
 
     def build_charts(
-        self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None
+        self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None, export: bool = False
     ) -> dict[str, alt.TopLevelMixin]:
-        """The charts (or the ``only`` ones) for the tables of :meth:`compute` (pure)."""
-        return view_charts(t, level=self.level.value, currency=self.currency, only=only)
+        """The charts (or the ``only`` ones) for the tables of :meth:`compute`, subtitled with
+        the selection (``export``: sized for a file rather than the page)."""
+        width = {"width": _EXPORT_WIDTH} if export else {}
+        return view_charts(
+            t, level=self.level.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+        )
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -253,28 +490,14 @@ class Dashboard:
 
     @property
     def charts(self) -> dict[str, alt.JupyterChart]:
-        """The chart widgets by name, every one up to date with the controls."""
+        """The chart widgets by name, every one up to date with the controls (a chart the data
+        cannot draw, e.g. a partner ranking without partners, is left out)."""
         self._draw(set(self._stale))
-        return dict(self._charts)
+        return {name: chart for name, chart in self._charts.items() if name not in self._withheld}
 
     @staticmethod
     def _all_tables() -> list[str]:
         return ["kpis", *TILE_TABLES, *(t for names in CHART_TABLES.values() for t in names)]
-
-    @property
-    def view(self) -> View:
-        """What the controls (and a pick in the ranking) select."""
-        start, end = self.date_range
-        return View(
-            level=self.level.value,
-            freq=self.freq.value,
-            start=start,
-            end=end,
-            where={"partner": list(self.partners.value), "channel": list(self.channels.value)},
-            selected=tuple(self.selected),
-            targets=self.targets,
-            fiscal_year_start=self.fiscal_year_start,
-        )
 
     def _ensure(self, names) -> None:
         """Have these tables for the current state: from the cache when their inputs were seen
@@ -300,49 +523,157 @@ class Dashboard:
 
     # ------------------------------------------------------------------ refresh
     def refresh(self) -> None:
-        """Recompute the tiles and the charts on screen for the current controls.
-
-        Charts on other tabs are redrawn when their tab is shown (or when :attr:`charts` is read).
-        """
+        """Show the current state: the controls and the selection line, the tiles and the charts
+        on screen. Charts on other tabs are redrawn when their tab is shown (or when
+        :attr:`charts` is read)."""
         self._tables, self._computed = {}, set()
         self._stale = set(CHART_TITLES)
+        self._withheld = self._withheld_charts()
+        self._show_selection()
         if not self._guard(lambda: self._ensure(TILE_TABLES)):
             return
-        self.tiles.value = tiles_html(tile_values(self._tables, currency=self.currency))
-        self.quality_html.value = ledger_html(self.load_result)
+        self.tiles.value = tiles_html(self._tile_values())
         if self._guard(lambda: self._draw(self._visible())):
             self._say("")
-        self.clear.disabled = not self.selected
+
+    def _withheld_charts(self) -> dict[str, str]:
+        """Charts that would draw empty axes for these deals, with the sentence shown instead."""
+        if self.level.value == "partner" and not self._has_partners:
+            others = [t for t, lvl in self._level_options() if lvl != "partner"]
+            instead = (
+                f" To rank {' or '.join(LEVEL_BOX[LEVELS[t]][0].lower() for t in others)}, choose them as the Level above."
+                if others
+                else ""
+            )
+            return {"ranking": "There is no partner ranking: no deal in this data has a partner." + instead}
+        return {}
+
+    def _show_selection(self) -> None:
+        """Set the boxes, the filter buttons, the selection line and "Clear selection" from
+        :attr:`selection` (the state), without that counting as a person's change."""
+        level = self.level.value
+        label, empty = LEVEL_BOX[level]
+        self._syncing = True
+        try:
+            options = self._level_values(level)
+            if self.picker.options != options:
+                self.picker.query = ""
+                self.picker.options = options
+            self.picker.label = label
+            self.picker.empty_text = empty
+            self.picker.placeholder = f"Search {label.lower()}"
+            ranking = (
+                "The same selection as the ranking chart on the Partners tab. " if "Partners" in self._boxes else ""
+            )
+            self.picker.hint = f"{ranking}Keyboard: type to search, ↓ ↑ to move, Space or Enter to choose."
+
+            self.picker.value = list(self._selection.get(level, ()))
+            self.channels.value = list(self._selection.get("channel", ()))
+        finally:
+            self._syncing = False
+        self.clear.disabled = not any(self._selection.values())
+        others = tuple((col, v) for col, v in self._selection.items() if v and col not in (level, "channel"))
+        if others != self._filters_shown:
+            self._filters_shown = others
+            buttons = []
+            for col, values in others:
+                names = ", ".join(display_name(v) for v in values)
+                button = w.Button(
+                    description=f"× {LEVEL_TITLES.get(col, col)}: {names}",
+                    tooltip=f"Stop filtering by {LEVEL_TITLES.get(col, col).lower()}",
+                )
+                button.on_click(lambda _b, col=col: self._choose(col, ()))
+                buttons.append(button)
+            self.filters.children = buttons
+        self.showing.value = (
+            f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
+        )
+        self.ranking_help.value = (
+            f"<p class='ck-note'>Click a bar to choose that {LEVEL_TITLES[level].lower()}, click again to "
+            f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
+            "selection.</p>"
+        )
+
+    def _tile_values(self) -> list[dict]:
+        """The tiles of the current view: the best quality score is the best among the chosen
+        values (the ranking scores everyone); without partners the partner tiles say so."""
+        tables = dict(self._tables)
+        level = self.level.value
+        chosen = self._selection.get(level)
+        ranking = tables.get("ranking")
+        if chosen and ranking is not None and level in ranking:
+            tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
+        tiles = tile_values(tables, currency=self.currency)
+        if not self._has_partners:
+            no_column = any(c.key == "no_partner" and "column" in c.problem for c in self.caveats)
+            word = "no partner column" if no_column else "no partners"
+            for tile in tiles:
+                if tile["column"] == "partner_share" or (tile["column"] == "best_quality" and level == "partner"):
+                    note = (
+                        "every deal counts as direct"
+                        if tile["column"] == "partner_share"
+                        else "choose another Level to rank"
+                    )
+                    tile.update(text=word, change="", direction="", n=float("nan"), note=note)
+        return tiles
 
     def _visible(self) -> set[str]:
         names = self._tab_names
-        index = self._tabs.selected_index or 0
+        index = self.tabs.selected_index or 0
         return set(TAB_CHARTS.get(names[index], ())) & self._stale if names else set()
 
     def _draw(self, names: set[str]) -> None:
         """Bring these charts up to date (they read the tables of the current state)."""
+        withheld = names & self._withheld.keys()
+        if withheld:
+            self._stale -= withheld
+            self._place()
+        names = names - withheld
         if not names:
             return
         self._ensure([t for n in names for t in CHART_TABLES[n]])
+        level = self.level.value
         for name, spec in self.build_charts(self._tables, only=names).items():
             self._stale.discard(name)
-            if name == "ranking" and self.selected and self._ranking_drawn:
-                continue  # keep the clicked selection visible
+            if name == "ranking":
+                spec = _with_pick(spec, level, self._selection.get(level, ()))
+                shown = spec.to_dict()
+                if shown == self._ranking_shown and name in self._charts:
+                    continue  # the page shows it already (a click there made this selection)
+                self._ranking_shown, self._ranking_base = shown, spec
+                # Each drawing is numbered in a param of its own. A click changes the page's
+                # selection, not the spec the widget holds: without the number a spec equal to that
+                # one would not be sent, and the page would keep the clicked bars. And the page
+                # reports each drawing's selection as it starts, with the number: a report of an
+                # earlier drawing, arriving after a newer one was sent, is not a click (_on_pick).
+                self._ranking_draws += 1
+                spec = spec.add_params(alt.param(name=_DRAW_PARAM, value=self._ranking_draws))
             if name in self._charts:
                 self._charts[name].chart = spec
             else:
                 # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find
                 self._charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
-                self._place(name)
+                self._place()
             if name == "ranking":
-                self._ranking_drawn = True
                 self._watch_ranking()
+        self._place()
 
-    def _place(self, chart: str) -> None:
-        """Put a newly made chart widget on its tab, in the tab's order."""
+    def _place(self) -> None:
+        """Put each tab's charts on it, in the tab's order (or the sentence saying why not)."""
         for tab, names in TAB_CHARTS.items():
-            if chart in names and tab in self._boxes:
-                self._boxes[tab].children = [self._charts[n] for n in names if n in self._charts]
+            if tab not in self._boxes:
+                continue
+            children = []
+            for n in names:
+                if n in self._withheld:
+                    self.withheld_note.value = (
+                        f"<div class='ck-withheld' role='note'>{html_text(self._withheld[n])}</div>"
+                    )
+                    children.append(self.withheld_note)
+                elif n in self._charts:
+                    children += [self.ranking_help, self._charts[n]] if n == "ranking" else [self._charts[n]]
+            if tuple(children) != self._boxes[tab].children:
+                self._boxes[tab].children = children
 
     def _guard(self, action) -> bool:
         """Run ``action``; show a readable message instead of a traceback if it fails."""
@@ -358,24 +689,54 @@ class Dashboard:
 
     def _watch_ranking(self) -> None:
         # a JupyterChart rebuilds its selections each time its chart is set: observe again
-        jchart = self._charts["ranking"]
-        jchart.selections.observe(self._on_pick, names=["pick"])
+        self._charts["ranking"].selections.observe(self._on_pick, names=["pick"])
 
     def _say(self, text: str) -> None:
-        self.message.value = f"<div class='ck-message'>{html_text(text)}</div>" if text else ""
+        self.message.value = f"<div class='ck-message' role='alert'>{html_text(text)}</div>" if text else ""
+
+    def _show_data(self) -> None:
+        """The heading, the banner and the data-quality tab for the deals now shown."""
+        r = self.load_result
+        if r is not None:
+            source = f"{html_text(r.file)} · read as {html_text(r.source.label)} · {len(self.deals):,} deals"
+        else:
+            source = f"{len(self.deals):,} deals"
+        self.header.value = f"<h2 class='ck-title'>{html_text(self.title)}</h2><div class='ck-source'>{source}</div>"
+        if self.caveats:
+            items = "".join(f"<li><b>{html_text(c.problem)}</b> {html_text(c.action)}</li>" for c in self.caveats)
+            self.banner.value = (
+                "<div class='ck-banner' role='region' aria-label='About this data'>"
+                f"<b>Before you read the numbers</b><ul>{items}</ul></div>"
+            )
+        else:
+            self.banner.value = ""
+        self.quality_html.value = ledger_html(self.load_result)
 
     # ------------------------------------------------------------------ callbacks: no logic
     def _on_control(self, _change) -> None:
         self.refresh()
 
-    def _on_level(self, _change) -> None:
-        self.clear_selection()  # the values picked in the ranking belong to the previous level
-
     def _on_tab(self, _change) -> None:
         self._guard(lambda: self._draw(self._visible()))
 
+    def _on_box(self, change) -> None:
+        if not self._syncing:
+            self._choose(self.level.value, change["new"])
+
+    def _on_channels(self, change) -> None:
+        if not self._syncing:
+            self._choose("channel", change["new"])
+
     def _on_pick(self, change) -> None:
-        self.select([v for item in change["new"].value for v in item.values()])
+        # the page's report arrives with the drawing's number (the private trait holds it already:
+        # the public one is updated after this callback)
+        if self._charts["ranking"]._params.get(_DRAW_PARAM) != self._ranking_draws:
+            return  # how an earlier drawing started, not a click
+        level = self.level.value
+        values = [str(item[level]) for item in change["new"].value if level in item]
+        # the page draws this pick already: no need to send the chart again
+        self._ranking_shown = _with_pick(self._ranking_base, level, values).to_dict()
+        self._choose(level, values)
 
     def _on_upload(self, change) -> None:
         files = change["new"]
@@ -384,50 +745,66 @@ class Dashboard:
             self.load_upload(item["name"], bytes(item["content"]))
 
     # ------------------------------------------------------------------ actions
-    def select(self, values: list[str]) -> None:
-        """Filter every view to these values of the current level (what a click in the ranking does)."""
-        self.selected = [str(v) for v in values]
+    def _choose(self, column: str, values: Sequence[str]) -> None:
+        chosen = tuple(dict.fromkeys(str(v) for v in values))
+        if chosen == self._selection.get(column, ()):
+            return  # e.g. the ranking chart reporting the selection it was drawn with
+        selection = {**self._selection, column: chosen}
+        self._selection = {col: v for col, v in selection.items() if v}
         self.refresh()
 
+    def select(self, values: Sequence[str], *, column: str | None = None) -> None:
+        """Choose these values of the current level (what a click in the ranking or the level box
+        does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
+        column = column or self.level.value
+        if column not in (*LEVEL_TITLES, "channel"):
+            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*LEVEL_TITLES, 'channel']}")
+        self._choose(column, values)
+
     def clear_selection(self) -> None:
-        """Forget the ranking selection and show everything again."""
-        self.selected = []
-        self._ranking_drawn = False  # redraw the ranking without the old selection
-        self.refresh()
+        """Forget every choice (every level's and the channels') and show everything again."""
+        if self._selection:
+            self._selection = {}
+            self.refresh()
 
     def load_upload(self, name: str, content: bytes) -> None:
         """Analyse an uploaded export instead of the current deals (errors shown, nothing raised)."""
         try:
             check_upload(name, len(content), max_bytes=self.max_upload_bytes)
-            result = load_crm(io.BytesIO(content), max_bytes=self.max_upload_bytes)
+            result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
         except ChannelKPIError as exc:
-            self._say(f"{name}: {exc}" if name not in str(exc) else str(exc))
+            self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
             self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
             return
         self._set_data(result)
         self.targets = None
-        self.selected = []
-        with self._quiet():
-            self.partners.value = []
-            self.channels.value = []
-            self.partners.allowed_tags = self._partner_options()
-            self.channels.allowed_tags = self._channel_options()
-            months = self._month_options()
-            self.period.options = months
-            self.period.index = (0, len(months) - 1)
+        self._selection = {}
+        self.title = f"{result.file}: channel partner KPIs"
+        self._syncing = True
+        try:
+            with self._quiet():
+                self.level.options = self._level_options()
+                self.level.value = "partner"
+                self.channels.options = self._channel_options()
+                months = self._month_options()
+                self.period.options = months
+                self.period.index = self._default_period(months)
+        finally:
+            self._syncing = False
+        self._show_data()
         self.refresh()
         s = result.summary()
         self.message.value = (
-            f"<div class='ck-note'>Loaded {html_text(name)}: {s['rows_read']} rows read, {s['kept']} kept, "
-            f"{s['merged']} merged, {s['rejected']} rejected (see the Data quality tab).</div>"
+            f"<div class='ck-note'>Loaded {html_text(result.file)}: {s['rows_read']:,} rows read, {s['kept']:,} kept, "
+            f"{s['merged']:,} merged, {s['rejected']:,} rejected (see the Data quality tab).</div>"
         )
 
     @contextlib.contextmanager
     def _quiet(self):
         """Change several controls without a refresh for each (one follows at the end)."""
-        controls = (self.partners, self.channels, self.period)
+        controls = (self.period, self.freq, self.level)
         for control in controls:
             control.unobserve(self._on_control, names="value")
         try:
@@ -436,56 +813,114 @@ class Dashboard:
             for control in controls:
                 control.observe(self._on_control, names="value")
 
+    # ------------------------------------------------------------------ downloads
     def _link(self, filename: str, mime: str, data: bytes) -> None:
         href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
         self.download_links.value = f"<a download='{html_text(filename)}' href='{href}'>Save {html_text(filename)}</a>"
 
+    def _about(self) -> pd.DataFrame:
+        """What a downloaded table shows, row by row (the "About" sheet)."""
+        view = self.view
+        start, end = self.date_range
+        r = self.load_result
+        rows = [
+            ("Selection", selection_text(view)),
+            ("Level", LEVEL_TITLES[view.level]),
+            ("Periods", {v: k for k, v in FREQS.items()}.get(view.freq, view.freq)),
+            ("From", f"{start:%Y-%m-%d}"),
+            ("To", f"{end:%Y-%m-%d}"),
+            *(
+                (LEVEL_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v)))
+                for c, v in self.selection.items()
+            ),
+            ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
+            ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
+        ]
+        return pd.DataFrame(rows, columns=["About", "Value"])
+
+    def _table(self) -> pd.DataFrame:
+        """The KPI table as a download shows it: deals without a partner under their name."""
+        kpis = self.kpis
+        level = self.level.value
+        if level in kpis and (kpis[level] == DIRECT_PARTNER).any():
+            kpis = kpis.assign(**{level: kpis[level].map(display_name)})
+        return kpis
+
     def _download_csv(self) -> None:
-        self._link("channel_kpis.csv", "text/csv", to_csv(self.kpis).encode("utf-8-sig"))
+        text = selection_text(self.view)
+        head = io.StringIO()
+        # the selection first, as its own row, so the file says what it shows when opened anywhere
+        csv.writer(head, lineterminator="\n").writerows([[neutralize_formula(f"Selection: {text}")], []])
+        body = to_csv(self._table())
+        self._link(download_name("KPIs", text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
 
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         formats = lambda col: excel_format(column_kind(col), self.currency)  # noqa: E731
-        self._link("channel_kpis.xlsx", mime, to_excel({"KPIs": self.kpis}, number_formats=formats))
+        data = to_excel({"KPIs": self._table(), "About": self._about()}, number_formats=formats)
+        self._link(download_name("KPIs", selection_text(self.view), "xlsx"), mime, data)
 
     def _download_chart(self, fmt: str) -> None:
         import vl_convert as vlc
 
         name = self.download_choice.value or "trend"
-        self._draw({name} & self._stale)
-        spec = self._charts[name].chart.to_json()
+        if name in self._withheld:
+            self._say(self._withheld[name])
+            return
+        # drawn for the file, not into the page: the chart's tab may be hidden
+        self._ensure(CHART_TABLES[name])
+        chart = self.build_charts(self._tables, only={name}, export=True)[name]
+        if name == "ranking":  # the chosen bars drawn chosen, as on the page
+            level = self.level.value
+            chart = _with_pick(chart, level, self._selection.get(level, ()))
+        spec = chart.to_json()
+        filename = download_name(CHART_TITLES[name], selection_text(self.view), fmt)
         try:
             if fmt == "png":
-                self._link(f"{name}.png", "image/png", vlc.vegalite_to_png(spec, scale=2))
+                self._link(filename, "image/png", vlc.vegalite_to_png(spec, scale=2))
             else:
-                self._link(f"{name}.svg", "image/svg+xml", vlc.vegalite_to_svg(spec).encode())
+                self._link(filename, "image/svg+xml", vlc.vegalite_to_svg(spec).encode())
         except Exception as exc:  # a readable message instead of a traceback
             self._say(f"The chart could not be exported ({type(exc).__name__}).")
 
     # ------------------------------------------------------------------ layout
-    def _layout(self, title: str, tabs_shown) -> w.Widget:
+    def _layout(self, tabs_shown) -> w.Widget:
         known = [*TAB_CHARTS, "Data quality"]
         names = known if tabs_shown is None else list(tabs_shown)
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ChannelKPIError(f"no dashboard tab called {unknown}", fix=f"choose tabs from {known}")
         self._boxes = {n: w.VBox([self.quality_html] if n == "Data quality" else []) for n in names}
-        tabs = w.Tab(children=[self._boxes[n] for n in names])
+        self.tabs = w.Tab(children=[self._boxes[n] for n in names])
         for i, name in enumerate(names):
-            tabs.set_title(i, name)
-        self._tabs, self._tab_names = tabs, names
+            self.tabs.set_title(i, name)
+        self._tab_names = names
+
+        def row(*children):
+            return w.HBox(list(children)).add_class("ck-row")
+
         controls = w.VBox(
             [
-                w.HBox([self.level, self.freq]),
+                row(self.level, self.freq),
                 self.period,
-                w.HBox([w.Label("Partners"), self.partners], layout=w.Layout(width="100%")),
-                w.HBox([w.Label("Channels"), self.channels], layout=w.Layout(width="100%")),
-                w.HBox([self.clear, self.upload]),
+                row(self.picker, self.channels, w.VBox([self.clear, self.upload]).add_class("ck-actions")),
             ]
         )
-        downloads = w.VBox([w.HBox([self.download_choice, *self.download_buttons]), self.download_links])
-        header = w.HTML(f"<h2 style='margin:4px 0'>{html_text(title)}</h2>")
-        return w.VBox([header, controls, self.message, self.tiles, tabs, downloads])
+        downloads = w.VBox([row(self.download_choice, *self.download_buttons), self.download_links])
+        style = w.HTML(DASHBOARD_CSS)
+        return w.VBox(
+            [
+                style,
+                self.header,
+                controls,
+                self.message,
+                self.banner,
+                row(self.showing, self.filters),
+                self.tiles,
+                self.tabs,
+                downloads,
+            ]
+        ).add_class("ck-dashboard")
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)

@@ -154,5 +154,5 @@ def wait_for_tile_value(page, title, expected, timeout=90):
 
 
 def trend_points(page) -> int:
-    trend = page.locator(".vega-embed", has_text="Won amount, this period").first
+    trend = page.locator(".vega-embed", has=page.locator(".role-title-text", has_text="Won amount")).first
     return trend.locator("path[aria-roledescription='point']").count() or trend.locator(".mark-symbol path").count()

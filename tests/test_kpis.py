@@ -794,3 +794,17 @@ def test_a_filter_that_keeps_no_deal_gives_zeros_not_an_error():
         assert len(out) == 1
         assert out[["won_count", "created_count", "open_count"]].iloc[0].tolist() == [0, 0, 0]
         assert out.attrs["channelkpi"]["excluded"]["filtered_out"] == 200
+
+
+@pytest.mark.parametrize("engine", ["auto", "pandas", "prepared"])
+def test_weeks_before_1970_are_the_calendar_weeks_on_every_engine(engine):
+    deals = deals_from(
+        [
+            {"deal_id": "1", "status": "won", "amount": 1.0, "closed": "1969-12-27"},  # Saturday of 1969-W52
+            {"deal_id": "2", "status": "lost", "amount": 1.0, "closed": "1969-12-28"},  # its Sunday
+            {"deal_id": "3", "status": "won", "amount": 1.0, "closed": "1969-12-30"},  # Tuesday of 1970-W01
+        ]
+    )
+    table = ck.prepare(deals) if engine == "prepared" else deals
+    got = ck.win_rate(table, freq="W", **({} if engine == "prepared" else {"engine": engine}))
+    assert got[["period", "won_count", "n"]].values.tolist() == [["1969-W52", 1, 2], ["1970-W01", 1, 1]]

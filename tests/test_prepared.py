@@ -1,5 +1,5 @@
 """Prepared deals: what the coded engine answers itself, what it hands to the table's engine,
-and the errors it gives. (Its numbers are compared with the general engine in
+and the errors it gives. (Its numbers are compared with the lazy backend in
 test_engines.py, test_properties.py and test_realdata.py.)"""
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ Expected numbers are counted from the sample export with the csv module, not wit
 
 import csv
 import datetime
+import html as html_lib
 import re
 import subprocess
 import sys
@@ -373,3 +374,148 @@ def test_report_never_loads_the_dashboard(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- the handout
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    """The report as most people make it: the whole export, no range given."""
+    out = tmp_path_factory.mktemp("handout") / "review.html"
+    assert main(["report", str(sample_path("salesforce")), "--quiet", "-o", str(out)]) == 0
+    return out
+
+
+def last_dates():
+    """The export's last created or close date, from the csv module."""
+    last = datetime.date(1900, 1, 1)
+    with open(sample_path("salesforce"), newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if not row.get("Created Date"):
+                continue  # the footer lines
+            fields = ["Created Date"] + (["Close Date"] if row["Stage"] in ("Closed Won", "Closed Lost") else [])
+            for field in fields:
+                month, day, year = map(int, row[field].split("/"))
+                last = max(last, datetime.date(year, month, day))
+    return last
+
+
+def test_the_default_report_ends_with_the_last_whole_quarter(handout):
+    html = handout.read_text(encoding="utf-8")
+    last = last_dates()
+    assert last == datetime.date(2026, 1, 5)
+    assert f"data to {last.day} {last:%b %Y}" in html
+    assert "Jan 2023 – Dec 2025" in html  # 2026-Q1 has 5 days of data: not drawn as a collapse
+    assert "2026-Q1" not in html
+
+
+def test_every_chart_says_what_it_shows(handout):
+    html = handout.read_text(encoding="utf-8")
+    for name in CHARTS:
+        figure = re.search(rf"<figure id='chart-{name}'.*?</figure>", html, re.S).group(0)
+        assert "All partners · by partner, quarterly" in figure and "Jan 2023 – Dec 2025" in figure, name
+        assert "DejaVu Sans" in figure, name  # a font measured and drawn alike
+
+
+def median(values):
+    values = sorted(values)
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def won_cycles(year):
+    days = []
+    with open(sample_path("salesforce"), newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if row.get("Stage") != "Closed Won":
+                continue
+            m1, d1, y1 = map(int, row["Close Date"].split("/"))
+            m0, d0, y0 = map(int, row["Created Date"].split("/"))
+            if y1 == year:
+                days.append((datetime.date(y1, m1, d1) - datetime.date(y0, m0, d0)).days)
+    return days
+
+
+def test_changes_are_coloured_by_what_is_good_for_the_kpi(made):
+    html = (made[0] / "review.html").read_text(encoding="utf-8")
+    now, before = median(won_cycles(2025)), median(won_cycles(2024))
+    assert now != before
+    verdict = ("ck-good", "better") if now < before else ("ck-bad", "worse")  # a shorter cycle is good
+    tile = re.search(r"Median cycle \(won\)</div>.*?</div><div class='ck-change'>(.*?)</div>", html).group(1)
+    assert f"<span class='{verdict[0]}'>{now - before:+,.1f} days ({verdict[1]})</span>" in tile
+
+
+def test_a_past_stage_chart_lists_the_stages_open_then(tmp_path):
+    out = tmp_path / "past.html"
+    assert main(["report", str(sample_path("salesforce")), "--quiet", "--to", "2024-12", "-o", str(out)]) == 0
+    figure = re.search(r"<figure id='chart-pipeline_stage'.*?</figure>", out.read_text(encoding="utf-8"), re.S)
+    labels = set(re.findall(r"<text[^>]*>([^<]+)</text>", figure.group(0)))
+    assert {"Won since 31 Dec", "Lost since 31 Dec"} <= labels
+    assert not {"Closed Won", "Closed Lost"} & labels
+
+
+# the texts of each chart, their boxes, and the role of the group they belong to
+_TEXTS_JS = """
+() => [...document.querySelectorAll('figure')].map(fig => {
+  const svg = fig.querySelector('svg');
+  const box = r => ({left: r.left, right: r.right, top: r.top, bottom: r.bottom});
+  return {id: fig.id, svg: box(svg.getBoundingClientRect()), figure: box(fig.getBoundingClientRect()),
+          texts: [...svg.querySelectorAll('text')].filter(t => t.textContent.trim()).map(t => {
+            const g = t.closest('g[class*="role-"]');
+            const role = g ? [...g.classList].find(c => c.startsWith('role-')) : '';
+            return {text: t.textContent, role, box: box(t.getBoundingClientRect())};
+          })};
+})
+"""
+
+
+def overlaps(a, b, slack=0.5):
+    return (
+        min(a["right"], b["right"]) - max(a["left"], b["left"]) > slack
+        and min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > slack
+    )
+
+
+@pytest.mark.browser
+def test_the_handout_prints_on_a4_with_every_label_whole(browser, handout, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(handout.as_uri())
+    # on screen: every label inside its chart, no two labels of different kinds on each other
+    for media, width in (("screen", 1280), ("print", 718)):  # 718 px: A4's width within 12 mm margins
+        page.emulate_media(media=media)
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_timeout(200)
+        for fig in page.evaluate(_TEXTS_JS):
+            svg = fig["svg"]
+            assert svg["left"] >= -0.5 and svg["right"] <= width + 0.5, (media, fig["id"], svg)
+            for t in fig["texts"]:
+                b = t["box"]
+                inside = b["left"] >= svg["left"] - 0.5 and b["right"] <= svg["right"] + 0.5
+                assert inside and b["top"] >= svg["top"] - 0.5 and b["bottom"] <= svg["bottom"] + 0.5, (
+                    media,
+                    fig["id"],
+                    t["text"],
+                    b,
+                    svg,
+                )
+            texts = fig["texts"]
+            for i, a in enumerate(texts):
+                for b in texts[i + 1 :]:
+                    if a["role"] != b["role"]:
+                        assert not overlaps(a["box"], b["box"]), (media, fig["id"], a, b)
+    pdf = page.pdf(path=str(tmp_path / "review.pdf"), format="A4", prefer_css_page_size=True)
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b", pdf)) >= 4
+    page.close()
+
+
+def test_a_long_name_is_elided_with_the_whole_name_as_its_title(tmp_path):
+    deals = make_sample_deals().copy()
+    long_name = "Northgate Data & Cloud Infrastructure Services International Holdings"
+    deals["partner"] = deals["partner"].replace("Northgate Data", long_name)
+    ck.report(deals, path=tmp_path / "r.html")
+    figure = re.search(
+        r"<figure id='chart-ranking'.*?</figure>", (tmp_path / "r.html").read_text(encoding="utf-8"), re.S
+    ).group(0)
+    elided = re.search(r"<text[^>]*><title>([^<]+)</title>([^<]+…)</text>", figure)
+    assert elided, "the long name is not elided with a title"
+    assert html_lib.unescape(elided.group(1)) == long_name
+    assert long_name.startswith(html_lib.unescape(elided.group(2))[:-1])

@@ -1,1 +1,28 @@
-"""KPI computation: a row-level aggregation stage and a pandas finishing stage."""
+"""KPI computation: a row-level aggregation stage and a pandas finishing stage.
+
+The modules, from the row rules up to the KPI functions (each imports only those above it;
+``tests/test_architecture.py`` holds the order):
+
+``rules``
+    The row rules, declared once: day numbers, month indexes, period keys (weeks, months,
+    fiscal quarters and years), cents rounded half up, the flag layouts; with their spelling
+    for each engine.
+``periods``, ``query``
+    The checked options (``freq=``, ``fiscal_year_start=``, ``start``/``end``, ``where=``,
+    ``compare=``) as a :class:`~channelkpi.metrics.query.Query`, and period labels.
+``canonical``
+    The deals table's names, required columns and types, on any engine.
+``contract``
+    Stage 1's contract: the :class:`~channelkpi.metrics.contract.Stage1` protocol and the
+    :class:`~channelkpi.metrics.contract.Aggregates` it hands stage 2.
+``lazy``, ``prepared``
+    The two stage-1 backends: narwhals over the table where it lives (pandas via DuckDB,
+    polars, DuckDB, Spark), and numpy over deals coded once (:func:`channelkpi.prepare`).
+``stage1``
+    Picks the backend by the input's type and runs it.
+``finish``, ``stats``, ``definitions``
+    Stage 2: the group x period grid, money, the as-of pipeline, exclusion counts; the
+    statistics; the definitions printed next to each number.
+``targets``, ``kpis``
+    Targets on the KPI grid, and the KPI functions.
+"""

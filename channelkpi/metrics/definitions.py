@@ -7,7 +7,7 @@ Examples
 >>> print(explain("win_rate"))  # doctest: +ELLIPSIS
 Close rate (win rate) -- channelkpi.win_rate
   formula:   won / (won + lost) among deals closed in the period, by count
-  date:      closed
+  date:      close date
 ...
 """
 
@@ -32,6 +32,8 @@ class Definition:
     variants: tuple[str, ...] = ()
     excludes: str = ""
     columns: str = ""
+    #: the definition in a manager's words (a dashboard tile's "what is this?")
+    summary: str = ""
 
     def __str__(self) -> str:
         lines = [
@@ -46,12 +48,14 @@ class Definition:
             lines.append(f"  excludes:  {self.excludes}")
         if self.columns:
             lines.append(f"  columns:   {self.columns}")
+        if self.summary:
+            lines.append(f"  in words:  {self.summary}")
         return "\n".join(lines)
 
 
 _OUTCOME_WINDOW = (
-    "deals closed in the period; with freq=None and no start/end every won/lost deal counts, "
-    "with or without a close date"
+    "the deals closed in the period; over the whole data, with no periods and no date range, every won "
+    "or lost deal counts, with or without a close date"
 )
 
 DEFINITIONS = {
@@ -60,29 +64,37 @@ DEFINITIONS = {
         Definition(
             "average_deal_size",
             "Average deal size",
-            "sum(amount of won deals closed in the period) / count(won deals closed in the period with an amount); also the median",
-            "closed",
+            "total amount of the won deals closed in the period / the number of those won deals that have an "
+            "amount; the median is shown beside it",
+            "close date",
             _OUTCOME_WINDOW,
             ("basis='open': mean amount of open deals expected to close in the period (expected_close)",),
             "won deals without an amount (no_amount), lost and open deals (not_won, not_closed)",
             "avg_deal_size, median_deal_size, won_count, won_amount, amount_count",
+            "The average value of a deal won in the period: the total won amount divided by the number of "
+            "won deals that have an amount. Lost and open deals do not count.",
         ),
         Definition(
             "deal_count",
             "Deal count",
-            "number of won deals closed in the period; also deals created, closed (won + lost) and open at the period end",
-            "closed (won, closed), created (created), as-of period end (open)",
+            "number of won deals closed in the period; also the deals created in it, the deals closed in it "
+            "(won and lost) and the deals open at its end",
+            "close date (won, closed), creation date (created), the period's last day (open)",
             _OUTCOME_WINDOW,
             (),
-            "won/lost deals without a close date once periods apply (no_close_date)",
+            "won and lost deals without a close date, once periods or a date range apply (no_close_date)",
             "won_count, created_count, closed_count, open_count",
+            "The number of deals won in the period, by their close date. Beside it: how many deals closed "
+            "in the period, won or lost.",
         ),
         Definition(
             "pipeline",
             "Opportunity pipeline",
-            "as of t: deals with created <= t and not closed by t (closed empty or after t); value = sum(amount), weighted = sum(amount x probability)",
-            "created and closed (as of the end of each period)",
-            "each period's last day; with freq=None the end date or the last date in the data",
+            "on a given day: the deals created by then and not yet won or lost by then; value = sum of their "
+            "amounts, weighted value = sum of amount x probability",
+            "creation and close dates (as of the end of each period)",
+            "the last day of each period; over the whole data, the last day of the date range or the last "
+            "date in the data",
             (
                 "change: vs the previous period end (count and value)",
                 "targets=: attainment = won amount / target; coverage = pipeline expected to close next period / next target",
@@ -90,32 +102,40 @@ DEFINITIONS = {
             ),
             "deals without a created date, won/lost deals without a close date, deals closed before created",
             "open_count, open_amount, weighted_amount, change_count, change_amount",
+            "The value of the deals still open at the end of the period: created by then and not yet won or lost.",
         ),
         Definition(
             "pipeline_waterfall",
             "Pipeline waterfall",
-            "end = start + created - won - lost: start = open at the previous period end; created = created in the period and still open at its end; won/lost = open at the previous end and closed in the period",
-            "created and closed",
-            "consecutive period ends",
+            "end = start + created - won - lost: start = open at the end of the period before; created = "
+            "created in the period and still open at its end; won and lost = open at the end of the period "
+            "before and won or lost in the period",
+            "creation and close dates",
+            "from the end of one period to the end of the next",
             (),
             "as for the pipeline; deals created and closed within one period appear in neither snapshot",
             "start, created, won, lost, end (+ *_count)",
+            "How the open pipeline moved in each period: where it started, what was added, what was won "
+            "or lost, and where it ended.",
         ),
         Definition(
             "channel_performance",
             "Marketing channels",
-            "per channel segment (or raw source): deals created, won count, won amount, share of the period's won amount, win rate, average deal size, median cycle",
-            "created (created_count), closed (the rest)",
+            "per marketing channel (or raw lead source): deals created, deals won, won amount, share of the "
+            "period's won amount, win rate, average deal size, median cycle",
+            "creation date (deals created), close date (the rest)",
             _OUTCOME_WINDOW,
             ("by='source' for raw lead sources; channel_map= when loading decides the segments",),
             "as for win rate and average deal size",
             "created_count, won_count, won_amount, won_share, win_rate, avg_deal_size, cycle_days_median",
+            "The share of the won amount that came through each marketing channel, by the deals' lead "
+            "source (paid, earned, owned, partner, other).",
         ),
         Definition(
             "win_rate",
             "Close rate (win rate)",
             "won / (won + lost) among deals closed in the period, by count",
-            "closed",
+            "close date",
             _OUTCOME_WINDOW,
             (
                 "weight='value': won amount / (won + lost amount); no interval",
@@ -124,22 +144,30 @@ DEFINITIONS = {
             ),
             "open deals (not_closed); won/lost deals without a close date once periods apply (no_close_date)",
             "win_rate, win_rate_low, win_rate_high, won_count, lost_count, n",
+            "Of the deals closed in the period, the share that was won (won divided by won plus lost, by "
+            "count). The range beside it is where the true rate lies with 95 % confidence; it is wide when "
+            "few deals closed.",
         ),
         Definition(
             "seasonality",
             "Close-rate seasonality",
-            "won / (won + lost) by month of year over all years; expected_rate = all groups' rate in that month",
-            "closed",
-            "all years in the range, folded onto January-December",
+            "won / (won + lost) by month of the year over all years; the expected rate is all groups' rate in "
+            "that month",
+            "close date",
+            "all years in the range, folded onto January to December",
             ("by='unit' (or any level) compares each group with the seasonal norm and its own rate",),
             "as for win rate",
             "month, month_name, won_count, lost_count, n, win_rate, win_rate_low, win_rate_high, expected_rate, group_rate, difference",
+            "The win rate in each month of the year, over all years, compared with what all groups reach "
+            "in that month.",
         ),
         Definition(
             "deal_velocity",
             "Deal velocity",
-            "cycle = closed - created in days for won deals closed in the period (median default, mean); sales velocity = open deals at the period start x win rate x average deal size / mean cycle (money per day)",
-            "closed (cycle), as of the previous period end (open deals)",
+            "cycle = days from creation to close of the won deals closed in the period (median by default, "
+            "also the mean); sales velocity = open deals at the period start x win rate x average deal size / "
+            "mean cycle (money per day)",
+            "close date (cycle), the end of the period before (open deals)",
             _OUTCOME_WINDOW,
             (
                 "lost deals' cycle shown separately",
@@ -147,26 +175,35 @@ DEFINITIONS = {
             ),
             "deals without a created date, deals closed before created (cycle); see win rate and deal size",
             "cycle_days_median, cycle_days_mean, sales_velocity, open_start_count, win_rate, avg_deal_size",
+            "How long won deals take: the median number of days from creation to close, for the deals "
+            "won in the period. Shorter is better.",
         ),
         Definition(
             "quality_score",
             "Quality score",
-            "100 x weighted mean of percentile ranks among the period's peers: won amount 0.4, won count 0.2, win rate shrunk toward the overall rate (empirical-Bayes beta prior) 0.25, average deal size 0.15",
-            "closed",
+            "100 x weighted mean of the percentile ranks among the period's peers: won amount 0.4, won count "
+            "0.2, win rate pulled toward the overall rate when there are few deals (empirical-Bayes beta "
+            "prior) 0.25, average deal size 0.15",
+            "close date",
             _OUTCOME_WINDOW,
             ("weights= changes the weights (normalised to sum to 1)", "rank 1 = best in the period"),
             "as for win rate and average deal size; a group without a deal size ranks lowest on it",
             "quality_score, rank, won_count, won_amount, win_rate_shrunk, avg_deal_size",
+            "A score from 0 to 100 for how a partner compares with all partners in the range: its won "
+            "amount counts 40 %, its number of won deals 20 %, its win rate 25 % (pulled toward the average "
+            "when it closed few deals, so 2 of 2 does not beat 38 of 50) and its average deal size 15 %.",
         ),
         Definition(
             "deal_success",
             "Deal success (cohort conversion)",
             "of the deals created in the period: won so far / created, with the share still open (pending) beside it",
-            "created",
-            "deals created in the period (a cohort), followed to today",
+            "creation date",
+            "the deals created in the period (a cohort), followed to the end of the data",
             ("success_rate_value: won amount / created amount",),
             "deals without a created date once periods apply (no_created_date)",
             "success_rate, pending_share, created_count, won_count",
+            "Of the deals created in the period, the share won so far. Deals still open are pending, not "
+            "lost: a young cohort is not a bad one.",
         ),
         Definition(
             "kpi_table",
@@ -176,6 +213,8 @@ DEFINITIONS = {
             "see each KPI",
             (),
             "see each KPI (the exclusions recorded are those of the outcome KPIs)",
+            "",
+            "Every KPI above for the same groups and periods.",
         ),
     )
 }

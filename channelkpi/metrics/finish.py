@@ -1,8 +1,14 @@
 """Stage 2: from the compact aggregates to KPI tables, in pandas.
 
 Builds the group x period grid (groups with no deals stay visible), turns integer cents back
-into money, runs the as-of pipeline as cumulative flows, takes exact medians from histograms,
-and counts what each KPI used and excluded.
+into money, runs the as-of pipeline as cumulative flows, places the exact medians, and counts
+what each KPI used and excluded. It works only on what stage 1 handed over
+(:class:`~channelkpi.metrics.contract.Aggregates`): nothing here reads a deal row.
+
+Examples
+--------
+>>> money([1999, 5]).tolist(), ratio([1, 1], [4, 0]).tolist()
+([19.99, 0.05], [0.25, nan])
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from ..schema import CHANNELS
-from .engine import _NULL_KEY, Aggregates, last_date, snapshot
+from .contract import Aggregates
 from .periods import period_frame
+from .rules import NULL_KEY
 
-__all__ = ["Frame", "build_frame", "exclusions"]
+__all__ = ["Frame", "grid_keys", "build_frame", "exclusions", "with_periods", "money", "ratio"]
 
 _STR = pd.StringDtype(na_value=np.nan)
 
@@ -28,7 +35,7 @@ def _observed_keys(agg: Aggregates, sources: list[tuple[str, str]]) -> list[int]
     for table, col in sources:
         t = agg.tables.get(table)
         if t is not None and len(t):
-            keys.extend(int(k) for k in t[col].unique() if k != _NULL_KEY)
+            keys.extend(int(k) for k in t[col].unique() if k != NULL_KEY)
     return keys
 
 
@@ -121,11 +128,13 @@ class Frame:
             self.cols[new] = arr
 
 
-def _money(cents: pd.Series) -> pd.Series:
+def money(cents) -> pd.Series:
+    """Integer cents as money."""
     return pd.Series(cents, dtype=float) / 100.0
 
 
-def _ratio(num, den) -> pd.Series:
+def ratio(num, den) -> pd.Series:
+    """``num / den``, missing (NaN) where the denominator is not positive."""
     num = pd.Series(num, dtype=float)
     den = pd.Series(den, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -184,7 +193,7 @@ def build_frame(agg: Aggregates, keys: list[int]) -> pd.DataFrame:
                 {"n": f"cohort_{status}_count", "cents": f"cohort_{status}_cents"},
                 where=lambda d, s=status: cohort(d) & (d["status"] == s).to_numpy(),
             )
-    if agg.timeline is not None:
+    if "flows" in agg.needs:
         _add_pipeline(f, agg)
     cols = {
         col: values.round().astype("int64")
@@ -202,18 +211,18 @@ _OPEN_START = ("open_start_count", "open_start_cents", "open_start_wcents")
 def _add_pipeline(f: Frame, agg: Aggregates) -> None:
     t = agg.tables
     q = agg.query
-    if q.freq is None:
-        snap = snapshot(agg, pipeline_as_of(agg)).assign(key=0)
+    if q.freq is None:  # the snapshots stage 1 took
+        snap = agg.snapshots["open"].assign(key=0)
         f.add(snap, "key", dict(zip(("n", "cents", "wcents"), _OPEN)))
-        if q.start is not None:
-            before = snapshot(agg, q.start - pd.Timedelta(days=1)).assign(key=0)
+        if "open_start" in agg.snapshots:
+            before = agg.snapshots["open_start"].assign(key=0)
             f.add(before, "key", dict(zip(("n", "cents", "wcents"), _OPEN_START)))
         else:  # no earlier snapshot: the deals open now are the deals to work
             for a, b in zip(_OPEN, _OPEN_START):
                 f.cols[b] = f.cols[a]
         return
     inflow, outflow = t["created"], t["outcomes"]
-    outflow = outflow[outflow["cl_key"] != _NULL_KEY]
+    outflow = outflow[outflow["cl_key"] != NULL_KEY]
     if not f.keys:
         for c in (*_OPEN, *_OPEN_START):
             f.cols[c] = np.zeros(0)
@@ -243,15 +252,6 @@ def _add_pipeline(f: Frame, agg: Aggregates) -> None:
     f.add(inflow, "cr_key", {"so_n": "wf_created_count", "so_cents": "wf_created_cents"})
     if "next_expected" in t:
         f.add(t["next_expected"], "ex_key", {"n": "next_expected_count", "cents": "next_expected_cents"}, shift=-1)
-
-
-def pipeline_as_of(agg: Aggregates) -> pd.Timestamp:
-    """The snapshot date for ``freq=None``: ``end`` if given, else the last date in the data."""
-    q = agg.query
-    if q.end is not None:
-        return q.end
-    last = last_date(agg)
-    return pd.Timestamp.today().normalize() if last is None else last
 
 
 def exclusions(agg: Aggregates, kind: str, *, value: bool = False, cycle: bool = False) -> tuple[int, dict[str, int]]:

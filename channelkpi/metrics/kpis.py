@@ -56,10 +56,13 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 from ..schema import CHANNELS
+from .contract import Aggregates
 from .definitions import DEFINITIONS
-from .engine import Aggregates, aggregate, make_query
-from .finish import _money, _ratio, build_frame, exclusions, grid_keys, pipeline_as_of, with_periods
+from .finish import build_frame, exclusions, grid_keys, money, ratio, with_periods
 from .periods import lag
+from .query import make_query
+from .rules import CYCLE_WEEKS_CAP
+from .stage1 import aggregate
 from .stats import beta_prior, log_mean_split, mid_percentile, shrink, wilson_interval
 
 __all__ = [
@@ -146,18 +149,18 @@ def _common(by, freq, start, end, fiscal_year_start, compare, where, engine, col
 
 # --------------------------------------------------------------------------- measures
 def _outcome_measures(df: pd.DataFrame) -> None:
-    df["won_amount"] = _money(df["won_cents"])
-    df["lost_amount"] = _money(df["lost_cents"])
+    df["won_amount"] = money(df["won_cents"])
+    df["lost_amount"] = money(df["lost_cents"])
     df["closed_count"] = df["won_count"] + df["lost_count"]
     df["n"] = df["closed_count"]
-    df["avg_deal_size"] = _ratio(df["won_cents"], df["won_amount_n"]) / 100.0
+    df["avg_deal_size"] = ratio(df["won_cents"], df["won_amount_n"]) / 100.0
     df["amount_count"] = df["won_amount_n"]
-    df["win_rate"] = _ratio(df["won_count"], df["n"])
+    df["win_rate"] = ratio(df["won_count"], df["n"])
     low, high = wilson_interval(df["won_count"], df["n"])
     df["win_rate_low"], df["win_rate_high"] = low, high
     if "won_cycle_n" in df:
-        df["cycle_days_mean"] = _ratio(df["won_cycle_sum"], df["won_cycle_n"])
-        df["lost_cycle_days_mean"] = _ratio(df["lost_cycle_sum"], df["lost_cycle_n"])
+        df["cycle_days_mean"] = ratio(df["won_cycle_sum"], df["won_cycle_n"])
+        df["lost_cycle_days_mean"] = ratio(df["lost_cycle_sum"], df["lost_cycle_n"])
     if "won_cycle_median" in df:
         df["cycle_days_median"] = df["won_cycle_median"]
         df["lost_cycle_days_median"] = df["lost_cycle_median"]
@@ -166,16 +169,16 @@ def _outcome_measures(df: pd.DataFrame) -> None:
 
 
 def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
-    df["open_amount"] = _money(df["open_cents"])
-    df["weighted_amount"] = _money(df["open_wcents"])
-    df["open_start_amount"] = _money(df["open_start_cents"])
+    df["open_amount"] = money(df["open_cents"])
+    df["weighted_amount"] = money(df["open_wcents"])
+    df["open_start_amount"] = money(df["open_start_cents"])
     if agg.query.freq is None and agg.query.start is None:
         # one snapshot and nothing before it to compare with
         df["change_count"] = np.nan
         df["change_amount"] = np.nan
     else:
         df["change_count"] = (df["open_count"] - df["open_start_count"]).astype("int64")
-        df["change_amount"] = _money(df["open_cents"] - df["open_start_cents"])
+        df["change_amount"] = money(df["open_cents"] - df["open_start_cents"])
 
 
 def _velocity(df: pd.DataFrame) -> None:
@@ -244,10 +247,10 @@ def average_deal_size(
             [("open_expected", "ex_key")],
             **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
         )
-        df["avg_deal_size"] = _ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
+        df["avg_deal_size"] = ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
         df["median_deal_size"] = df["open_exp_median_amount"]
         df["open_count"] = df["open_exp_count"]
-        df["open_amount"] = _money(df["open_exp_cents"])
+        df["open_amount"] = money(df["open_exp_cents"])
         df["amount_count"] = df["open_exp_amount_n"]
         cols = ["avg_deal_size", "median_deal_size", "open_count", "open_amount", "amount_count"]
         return _finish(
@@ -337,7 +340,7 @@ def pipeline(
     )
     _stock_measures(df, agg)
     cols = ["open_count", "open_amount", "weighted_amount", "change_count", "change_amount"]
-    extra = {"as_of": str(pipeline_as_of(agg).date())} if freq is None else {}
+    extra = {"as_of": str(agg.as_of.date())} if freq is None else {}
     if targets is not None:
         _outcome_measures(df)
         df = _with_targets(df, agg, targets)
@@ -357,9 +360,9 @@ def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> p
     nxt = tg.rename(columns={"target": "next_target"})
     nxt["key"] = nxt["key"] - 1
     df = df.merge(nxt, on=[*lv, "key"], how="left")
-    df["attainment"] = _ratio(df["won_amount"], df["target"])
-    df["next_pipeline"] = _money(df["next_expected_cents"])
-    df["coverage"] = _ratio(df["next_pipeline"], df["next_target"])
+    df["attainment"] = ratio(df["won_amount"], df["target"])
+    df["next_pipeline"] = money(df["next_expected_cents"])
+    df["coverage"] = ratio(df["next_pipeline"], df["next_target"])
     return df
 
 
@@ -377,11 +380,11 @@ def pipeline_waterfall(
     agg, df = _run(
         deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns)
     )
-    df["start"] = _money(df["open_start_cents"])
-    df["created"] = _money(df["wf_created_cents"])
-    df["won"] = _money(df["wf_won_cents"])
-    df["lost"] = _money(df["wf_lost_cents"])
-    df["end"] = _money(df["open_cents"])
+    df["start"] = money(df["open_start_cents"])
+    df["created"] = money(df["wf_created_cents"])
+    df["won"] = money(df["wf_won_cents"])
+    df["lost"] = money(df["wf_lost_cents"])
+    df["end"] = money(df["open_cents"])
     df["start_count"] = df["open_start_count"]
     df["created_count"] = df["wf_created_count"]
     df["won_count"] = df["wf_won_count"]
@@ -425,7 +428,7 @@ def channel_performance(
     )
     _outcome_measures(df)
     total = df.groupby("key")["won_cents"].transform("sum")
-    df["won_share"] = _ratio(df["won_cents"], total)
+    df["won_share"] = ratio(df["won_cents"], total)
     cols = ["created_count", "won_count", "won_amount", "won_share", "win_rate", "avg_deal_size", "cycle_days_median"]
     return _finish(df, agg, cols, "channel_performance", exclusions(agg, "outcome"), compare=compare)
 
@@ -464,7 +467,7 @@ def win_rate(
     _outcome_measures(df)
     variant = {}
     if weight == "value":
-        df["win_rate"] = _ratio(df["won_cents"], df["won_cents"] + df["lost_cents"])
+        df["win_rate"] = ratio(df["won_cents"], df["won_cents"] + df["lost_cents"])
         df["win_rate_low"] = np.nan
         df["win_rate_high"] = np.nan
         variant = {"variant": "weight='value'"}
@@ -473,9 +476,9 @@ def win_rate(
         used = exclusions(agg, "outcome")
     if denominator == "created":
         if weight == "value":
-            df["win_rate"] = _ratio(df["won_cents"], df["created_cents"])
+            df["win_rate"] = ratio(df["won_cents"], df["created_cents"])
         else:
-            df["win_rate"] = _ratio(df["won_count"], df["created_count"])
+            df["win_rate"] = ratio(df["won_count"], df["created_count"])
         df["win_rate_low"] = np.nan
         df["win_rate_high"] = np.nan
         df["n"] = df["created_count"]
@@ -525,15 +528,15 @@ def seasonality(
     g["won_count"] = g["won_count"].astype("int64")
     g["lost_count"] = g["lost_count"].astype("int64")
     g["n"] = g["won_count"] + g["lost_count"]
-    g["win_rate"] = _ratio(g["won_count"], g["n"])
+    g["win_rate"] = ratio(g["won_count"], g["n"])
     g["win_rate_low"], g["win_rate_high"] = wilson_interval(g["won_count"], g["n"])
     overall = g.groupby("month")[["won_count", "n"]].transform("sum")
-    g["expected_rate"] = _ratio(overall["won_count"], overall["n"])
+    g["expected_rate"] = ratio(overall["won_count"], overall["n"])
     if lv:
         own = g.groupby(lv, dropna=False)[["won_count", "n"]].transform("sum")
-        g["group_rate"] = _ratio(own["won_count"], own["n"])
+        g["group_rate"] = ratio(own["won_count"], own["n"])
     else:
-        g["group_rate"] = _ratio(g["won_count"].sum(), g["n"].sum()).iloc[0] if g["n"].sum() else np.nan
+        g["group_rate"] = ratio(g["won_count"].sum(), g["n"].sum()).iloc[0] if g["n"].sum() else np.nan
     g["difference"] = g["win_rate"] - g["expected_rate"]
     g = g.astype({c: "str" for c in lv})
     g.insert(len(lv) + 1, "month_name", pd.to_datetime(g["month"].astype(str), format="%m").dt.strftime("%b"))
@@ -615,8 +618,6 @@ def cycle_distribution(
     agg = aggregate(deals, q, {"cycle_hist"}, engine=engine, columns=columns)
     lv = list(q.by)
     hist = agg.tables["cycle_hist"].rename(columns={"n": "count"})
-    from .engine import CYCLE_WEEKS_CAP
-
     grid = pd.DataFrame({"status": ["won", "lost"]}).merge(
         pd.DataFrame({"weeks": np.arange(CYCLE_WEEKS_CAP + 1)}), how="cross"
     )
@@ -626,7 +627,7 @@ def cycle_distribution(
     out = grid.merge(hist, on=[*lv, "status", "weeks"], how="left").fillna({"count": 0})
     out["count"] = out["count"].astype("int64")
     total = out.groupby([*lv, "status"], sort=False)["count"].transform("sum")
-    out["share"] = _ratio(out["count"], total)
+    out["share"] = ratio(out["count"], total)
     out = out.astype({c: "str" for c in lv})
     out.attrs["channelkpi"] = {
         "kpi": "deal_velocity",
@@ -782,10 +783,10 @@ def deal_success(
     df["won_count"] = df["cohort_won_count"]
     df["lost_count"] = df["cohort_lost_count"]
     df["open_count"] = df["cohort_open_count"]
-    df["success_rate"] = _ratio(df["won_count"], df["created_count"])
-    df["pending_share"] = _ratio(df["open_count"], df["created_count"])
-    df["lost_share"] = _ratio(df["lost_count"], df["created_count"])
-    df["success_rate_value"] = _ratio(df["cohort_won_cents"], df["created_cents"])
+    df["success_rate"] = ratio(df["won_count"], df["created_count"])
+    df["pending_share"] = ratio(df["open_count"], df["created_count"])
+    df["lost_share"] = ratio(df["lost_count"], df["created_count"])
+    df["success_rate_value"] = ratio(df["cohort_won_cents"], df["created_cents"])
     cols = [
         "success_rate",
         "pending_share",
@@ -836,10 +837,10 @@ def kpi_table(
     channel_cols = []
     if "channel" not in agg.query.by:
         for ch in CHANNELS:
-            df[f"won_amount_{ch}"] = _money(df[f"won_cents_{ch}"])
+            df[f"won_amount_{ch}"] = money(df[f"won_cents_{ch}"])
             channel_cols.append(f"won_amount_{ch}")
-    df["success_rate"] = _ratio(df["cohort_won_count"], df["created_count"])
-    df["pending_share"] = _ratio(df["cohort_open_count"], df["created_count"])
+    df["success_rate"] = ratio(df["cohort_won_count"], df["created_count"])
+    df["pending_share"] = ratio(df["cohort_open_count"], df["created_count"])
     _quality(df, _quality_weights(weights))
     cols = [
         "won_count",

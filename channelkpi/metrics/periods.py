@@ -1,13 +1,9 @@
-"""Period keys and labels: weeks, months, quarters and (fiscal) years as integers.
+"""Periods: checking ``freq=`` and ``fiscal_year_start=``, and labelling period keys.
 
-Every date becomes an integer key at the requested grain, computed with integer arithmetic on
-year, month and day so that the same expression runs on pandas, polars, DuckDB and Spark:
-
-* ``"M"``: ``year * 12 + month - 1``
-* ``"Q"``: ``(year * 12 + month - 1 - (fiscal_year_start - 1)) // 3``
-* ``"Y"``: ``(year * 12 + month - 1 - (fiscal_year_start - 1)) // 12``
-* ``"W"``: ISO weeks, ``(days since 1970-01-01 + 3) // 7`` (weeks start on Monday)
-* ``None``: ``0`` (one period: the whole range)
+The key of a date at each grain is a row rule (:func:`channelkpi.metrics.rules.period_key`):
+months are ``year * 12 + month - 1``, quarters and years count months from the fiscal year
+start, weeks are ISO weeks (Monday to Sunday). This module turns keys back into labels and
+first and last days.
 
 A fiscal year is named after the calendar year in which it ends: with ``fiscal_year_start=2``,
 FY2027 runs from February 2026 to January 2027 and its Q1 is February-April 2026.
@@ -32,10 +28,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
+from .rules import EPOCH, FREQS, Freq, date_key, days_from_civil, period_key
 
 __all__ = [
     "Freq",
     "FREQS",
+    "Compare",
     "check_freq",
     "check_fiscal_year_start",
     "date_key",
@@ -44,9 +42,9 @@ __all__ = [
     "lag",
 ]
 
-Freq = Literal["W", "M", "Q", "Y"] | None
-FREQS = (None, "W", "M", "Q", "Y")
-_EPOCH = pd.Timestamp("1970-01-01")
+#: What a period is compared with: the one before it, or the same period a year before.
+Compare = Literal["previous", "year"]
+_EPOCH = pd.Timestamp(EPOCH)
 
 
 def check_freq(freq) -> str | None:
@@ -69,82 +67,51 @@ def check_fiscal_year_start(month) -> int:
     )
 
 
-def days_from_civil(y, m, d):
-    """Days since 1970-01-01 from year, month, day using only + - * // (any engine, any array).
+def lag(freq: Freq, compare: Compare) -> int:
+    """How many keys back the comparison period is.
 
-    >>> days_from_civil(1970, 1, 1), days_from_civil(2024, 3, 1)
-    (0, 19783)
+    >>> lag("M", "year"), lag("W", "previous")
+    (12, 1)
     """
-    y = y - (m <= 2) * 1
-    era = y // 400
-    yoe = y - era * 400
-    mp = (m + 9) % 12
-    doy = (153 * mp + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468
-
-
-def date_key(ts: pd.Timestamp, freq: str | None, fiscal_year_start: int) -> int:
-    """The integer period key of one date (the pure-Python twin of the engine's expression)."""
-    ts = pd.Timestamp(ts)
-    ym = ts.year * 12 + ts.month - 1
-    if freq is None:
-        return 0
-    if freq == "M":
-        return ym
-    if freq == "Q":
-        return (ym - (fiscal_year_start - 1)) // 3
-    if freq == "Y":
-        return (ym - (fiscal_year_start - 1)) // 12
-    return (days_from_civil(ts.year, ts.month, ts.day) + 3) // 7
-
-
-def lag(freq: str | None, compare: str) -> int:
-    """How many keys back the comparison period is."""
     if compare == "previous":
         return 1
     return {"M": 12, "Q": 4, "Y": 1, "W": 52}[freq]
 
 
-def _ym_ts(ym: np.ndarray) -> np.ndarray:
-    """First days of the months ``year * 12 + month - 1``."""
-    return (np.asarray(ym, dtype=np.int64) - 1970 * 12).astype("datetime64[M]").astype("datetime64[ns]")
+def _month_starts(months: np.ndarray) -> pd.Series:
+    """First days of month indexes ``year * 12 + month - 1``."""
+    since_epoch = np.asarray(months, dtype=np.int64) - (EPOCH.year * 12 + EPOCH.month - 1)
+    return pd.Series(since_epoch.astype("datetime64[M]").astype("datetime64[ns]"))
 
 
-def period_frame(keys, freq: str | None, fiscal_year_start: int) -> pd.DataFrame:
+def period_frame(keys, freq: Freq, fiscal_year_start: int) -> pd.DataFrame:
     """Key -> ``period`` label, ``period_start`` and ``period_end`` (inclusive last day)."""
     return _period_frame(tuple(sorted(set(int(k) for k in keys))), freq, fiscal_year_start).copy()
 
 
 @functools.lru_cache(maxsize=64)
-def _period_frame(keys: tuple[int, ...], freq: str | None, fys: int) -> pd.DataFrame:
+def _period_frame(keys: tuple[int, ...], freq: Freq, fys: int) -> pd.DataFrame:
     keys = np.asarray(keys, dtype=np.int64)
-    if freq is None:
+    rule = period_key(freq, fys)
+    if rule is None:
         return pd.DataFrame({"key": keys})
-    if freq == "W":
-        start = _EPOCH + pd.to_timedelta(keys * 7 - 3, unit="D")
-        end = start + pd.Timedelta(days=6)
+    first, after = rule.first(keys), rule.first(keys + 1)
+    if rule.unit == "day":
+        start = _EPOCH + pd.to_timedelta(first, unit="D")
+        end = _EPOCH + pd.to_timedelta(after - 1, unit="D")
         iso = start.isocalendar()
         label = [f"{y}-W{w:02d}" for y, w in zip(iso.year, iso.week)]
         return pd.DataFrame({"key": keys, "period": label, "period_start": start, "period_end": end})
-    if freq == "M":
-        ym = keys
-        months = 1
-    elif freq == "Q":
-        ym = keys * 3 + fys - 1
-        months = 3
-    else:
-        ym = keys * 12 + fys - 1
-        months = 12
-    start = pd.Series(_ym_ts(ym))
-    end = pd.Series(_ym_ts(ym + months)) - pd.Timedelta(days=1)
+    start = _month_starts(first)
+    end = _month_starts(after) - pd.Timedelta(days=1)
     if freq == "M":
         label = [f"{s.year}-{s.month:02d}" for s in start]
     else:
-        fy_key = (ym - (fys - 1)) // 12
-        fy = (fy_key * 12 + fys - 1 + 11) // 12  # the calendar year in which the fiscal year ends
+        year_rule = period_key("Y", fys)
+        # the calendar year in which the fiscal year ends: the year of its last month
+        fy = (year_rule.first(year_rule.of(first) + 1) - 1) // 12
         if freq == "Q":
-            q = ((ym - (fys - 1)) % 12) // 3 + 1
+            q = (first - year_rule.first(year_rule.of(first))) // 3 + 1
             label = [f"{y}-Q{n}" if fys == 1 else f"FY{y} Q{n}" for y, n in zip(fy, q)]
         else:
             label = [f"{y}" if fys == 1 else f"FY{y}" for y in fy]

@@ -1,12 +1,17 @@
-"""Deals coded once for many KPI calls: stage 1 as array arithmetic.
+"""The prepared backend of stage 1: deals coded once for many KPI calls, as array arithmetic.
 
 A dashboard or a notebook asks many questions of the same table: every control change is
-three or four KPI calls. Each call of the general engine derives the same things from every
+three or four KPI calls. Each call of the lazy backend derives the same things from every
 row again (days from dates, period keys, cents, flags, the groups' text). :func:`prepare`
-derives them once; the passes of stage 1 then are integer group codes and ``numpy.bincount``
-over those arrays, and they hand stage 2 exactly the tables the general engine hands it, so
-every KPI gives the same numbers (the test suite compares the two engines' tables on many
-random selections).
+derives them once, by the same row rules (:mod:`channelkpi.metrics.rules`); the passes of
+stage 1 (:class:`PreparedStage1`) then are integer group codes and ``numpy.bincount`` over
+those arrays, and they hand stage 2 exactly the tables the lazy backend hands it, so every
+KPI gives the same numbers (the test suite compares the two backends' tables on many random
+selections).
+
+It earns its place by speed: on the dashboard benchmark (1 M deals) the lazy backend over a
+DuckDB table with those row rules already applied takes about twice as long per control
+change (``benchmarks/dashboard.py --base-table``).
 
 Examples
 --------
@@ -31,10 +36,12 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 from ..schema import CHANNELS, LEVELS, STATUSES
-from .engine import _NULL_KEY, CYCLE_WEEKS_CAP, Query, _canonical_pandas
-from .periods import days_from_civil
+from . import rules
+from .canonical import canonical_pandas
+from .contract import Passes
+from .query import Query
 
-__all__ = ["PreparedDeals", "prepare"]
+__all__ = ["PreparedDeals", "PreparedStage1", "prepare"]
 
 _DENSE = 1 << 22  # group codes up to this many cells are counted in a dense array
 _OPEN, _WON, _LOST = (STATUSES.index(s) for s in ("open", "won", "lost"))
@@ -78,15 +85,10 @@ def prepare(deals, *, columns=None) -> PreparedDeals:
 
 
 def _dates(series: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Days since 1970-01-01 (0 when missing), year * 12 + month - 1, and the missing mask."""
+    """Day numbers and month indexes (0 when missing) and the missing mask."""
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_localize(None)  # the wall-clock date, as the other engines read it
-    day = series.to_numpy().astype("datetime64[D]")
-    null = np.isnat(day)
-    # 32-bit: a million deals take 4 MB per column (dates within +-5.8 million years)
-    days = np.where(null, 0, day.astype(np.int64)).astype(np.int32)
-    ym = np.where(null, 0, day.astype("datetime64[M]").astype(np.int64) + 1970 * 12).astype(np.int32)
-    return days, ym, null
+    return rules.numpy_dates(series.to_numpy())
 
 
 class _Key:
@@ -95,16 +97,16 @@ class _Key:
     def __init__(self, keys: np.ndarray, null: np.ndarray):
         if null.all():
             self.code = np.zeros(len(keys), dtype=np.int32)
-            self.values = np.array([_NULL_KEY], dtype=np.int64)
+            self.values = np.array([rules.NULL_KEY], dtype=np.int64)
             return
         real = keys[~null]
         lo, hi = int(real.min()), int(real.max())
         self.code = np.where(null, hi - lo + 1, keys - lo).astype(np.int32)
-        self.values = np.append(np.arange(lo, hi + 1, dtype=np.int64), _NULL_KEY)
+        self.values = np.append(np.arange(lo, hi + 1, dtype=np.int64), rules.NULL_KEY)
 
     @property
     def keys(self) -> np.ndarray:
-        """The key of every row (``_NULL_KEY`` without a date)."""
+        """The key of every row (:data:`~channelkpi.metrics.rules.NULL_KEY` without a date)."""
         return self.values[self.code]
 
 
@@ -120,7 +122,7 @@ class PreparedDeals:
                 fix="pass a pandas table (for a load_crm result, its .deals); polars, DuckDB and Spark tables go "
                 "straight to the KPI functions, which run on their engine",
             )
-        deals = _canonical_pandas(deals, columns)
+        deals = canonical_pandas(deals, columns)
         self.deals = deals
         self.rows = len(deals)
         codes, uniques = pd.factorize(deals["status"])
@@ -129,18 +131,17 @@ class PreparedDeals:
         self.status_names = [*STATUSES, *dict.fromkeys(n for n in names if n not in STATUSES)]
         remap = np.array([self.status_names.index(n) for n in names], dtype=np.int64)
         self.status = remap[codes].astype(np.int32)
-        self.cr_days, self.cr_ym, self.cr_null = _dates(deals["created"])
-        self.cl_days, self.cl_ym, self.cl_null = _dates(deals["closed"])
-        self.ex_days, self.ex_ym, self.ex_null = _dates(deals["expected_close"])
+        self.cr_days, self.cr_months, self.cr_null = _dates(deals["created"])
+        self.cl_days, self.cl_months, self.cl_null = _dates(deals["closed"])
+        self.ex_days, self.ex_months, self.ex_null = _dates(deals["expected_close"])
         amount = deals["amount"].to_numpy(dtype=float, na_value=np.nan)
         probability = deals["probability"].to_numpy(dtype=float, na_value=np.nan)
         self.amount = amount
         no_amount = np.isnan(amount)
         self.has_amount = ~no_amount
-        # integer cents rounded half up, as every engine computes them
         with np.errstate(invalid="ignore"):
-            self.cents = np.where(no_amount, 0.0, np.floor(amount * 100 + 0.5))
-            self.wcents = np.where(no_amount | np.isnan(probability), 0.0, np.floor(amount * probability * 100 + 0.5))
+            self.cents = np.where(no_amount, 0.0, rules.cents(amount, np.floor))
+            self.wcents = np.where(no_amount | np.isnan(probability), 0.0, rules.cents(amount * probability, np.floor))
         both = ~self.cr_null & ~self.cl_null
         diff = self.cl_days - self.cr_days
         self.cbc = both & (diff < 0)
@@ -150,9 +151,12 @@ class PreparedDeals:
         self.closed = (self.status == _WON) | (self.status == _LOST)
         # on a timeline (the as-of pipeline): created, closed with a date once closed, not closed before created
         self.tl = ~self.cr_null & ~self.cbc & ((self.status == _OPEN) | ~self.cl_null)
-        # the pass by creation's flags that do not depend on the query (bits 2-6 of its packed key)
-        static = self.cl_null * 4 + self.cr_null * 8 + self.cbc * 16 + self.has_amount * 32 + self.ex_null * 64
-        present = np.bincount(static, minlength=128) > 0
+        # the pass by creation's flags that do not depend on the query, packed (the others, in
+        # range or not, are added per query: their bits are apart)
+        static = rules.CREATED_FLAGS.pack_arrays(
+            {name: getattr(self, name) for name in ("cl_null", "cr_null", "cbc", "has_amount", "ex_null")}
+        )
+        present = np.bincount(static, minlength=rules.CREATED_FLAGS.size) > 0
         self.static_values = np.flatnonzero(present)
         self.static_code = (np.cumsum(present) - 1).astype(np.int32)[static]
         self._levels: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -170,7 +174,7 @@ class PreparedDeals:
         """The first and last created or close date (None, None without any)."""
         if self._span is None:
             days = np.concatenate([self.cr_days[~self.cr_null], self.cl_days[~self.cl_null]])
-            epoch = pd.Timestamp("1970-01-01")
+            epoch = pd.Timestamp(rules.EPOCH)
             self._span = (
                 (epoch + pd.Timedelta(days=int(days.min())), epoch + pd.Timedelta(days=int(days.max())))
                 if len(days)
@@ -198,20 +202,14 @@ class PreparedDeals:
     def _key(self, which: str, q: Query) -> _Key:
         cache = (which, q.freq, q.fiscal_year_start)
         if cache not in self._keys:
-            days, ym, null = {
-                "cr": (self.cr_days, self.cr_ym, self.cr_null),
-                "cl": (self.cl_days, self.cl_ym, self.cl_null),
-                "ex": (self.ex_days, self.ex_ym, self.ex_null),
+            days, months, null = {
+                "cr": (self.cr_days, self.cr_months, self.cr_null),
+                "cl": (self.cl_days, self.cl_months, self.cl_null),
+                "ex": (self.ex_days, self.ex_months, self.ex_null),
             }[which]
-            shift = q.fiscal_year_start - 1
             if q.freq is None:  # one period: every deal is in it, with or without the date
-                keys, null = np.zeros(self.rows, dtype=np.int64), np.zeros(self.rows, dtype=bool)
-            elif q.freq == "W":
-                keys = (days.astype(np.int64) + 3) // 7
-            else:
-                ym = ym.astype(np.int64)
-                keys = {"M": lambda: ym, "Q": lambda: (ym - shift) // 3, "Y": lambda: (ym - shift) // 12}[q.freq]()
-            self._keys[cache] = _Key(np.where(null, _NULL_KEY, keys), null)
+                null = np.zeros(self.rows, dtype=bool)
+            self._keys[cache] = _Key(rules.numpy_key(days, months, null, q.freq, q.fiscal_year_start), null)
         return self._keys[cache]
 
     def _derived(self, q: Query) -> dict[str, np.ndarray]:
@@ -223,10 +221,11 @@ class PreparedDeals:
             cr_keys, cl_keys = cr.keys, cl.keys
             still_open = self.tl & (self.cl_null | (cl_keys > cr_keys))  # open at the end of its creation period
             from_start = self.tl & (cr_keys < cl_keys)  # open at the start of its close period
-            oflags = self.tl.astype(np.int32) + 2 * self.has_amount + 4 * self.cycle_ok
+            outcome = rules.OUTCOME_FLAGS
+            oflags = outcome.pack_arrays({"tl": self.tl, "has_amount": self.has_amount, "cyc_n": self.cycle_ok})
             self._keys[cache] = {
                 "created": ((cr.code.astype(np.int64) * S + self.status) * F + self.static_code).astype(np.int32),
-                "outcomes": ((cl.code.astype(np.int64) * S + self.status) * 8 + oflags).astype(np.int32),
+                "outcomes": ((cl.code.astype(np.int64) * S + self.status) * outcome.size + oflags).astype(np.int32),
                 "so_n": still_open,
                 "so_cents": np.where(still_open, self.cents, 0.0),
                 "fs_n": from_start,
@@ -269,102 +268,12 @@ class PreparedDeals:
         if not q.periods_apply:  # without periods or a date range every deal is in range
             return np.ones(self.rows, dtype=bool)
         inside = ~null
-        if q.scan_start is not None:
-            s = q.scan_start
-            inside &= days >= days_from_civil(s.year, s.month, s.day)
-        if q.end is not None:
-            e = q.end
-            inside &= days <= days_from_civil(e.year, e.month, e.day)
+        first, last = q.day_range
+        if first is not None:
+            inside &= days >= first
+        if last is not None:
+            inside &= days <= last
         return inside
-
-    # ----------------------------------------------------------------- stage 1
-    def passes(self, q: Query, needs: set[str]) -> dict:
-        """The raw tables of stage 1 for ``q`` (what the general engine's passes return)."""
-        levels = list(q.by)
-        sel = self._selected(q)
-        lv = [(*self.level(name)[:2], name) for name in levels]
-        cr, cl = self._key("cr", q), self._key("cl", q)
-        cr_in = self._in_range(self.cr_days, self.cr_null, q)
-        cl_in = self._in_range(self.cl_days, self.cl_null, q)
-        raw: dict = {"rows_total": self.rows if q.where else None}
-
-        d = self._derived(q)
-        S, F = len(self.status_names), len(self.static_values)
-
-        # pass 1, by creation: levels x (period, status, flags that do not depend on the range)
-        # x (in range by creation, by close)
-        dynamic = cr_in.astype(np.int64) + 2 * cl_in
-        g, out = self._grouped(lv, sel, ("combined", d["created"], len(cr.values) * S * F), ("dynamic", dynamic, 4))
-        key, rest = np.divmod(out.pop("combined"), S * F)
-        status, static = np.divmod(rest, F)
-        out["cr_key"] = cr.values[key]
-        out["status"] = self._status_labels[status]
-        out["flags"] = self.static_values[static] + out.pop("dynamic")
-        out["n"] = g.counts
-        out["cents"] = g.sum(self.cents)
-        # the weighted cents and the still-open and from-start sums feed only the pipeline
-        flows, none = "flows" in needs, np.zeros(len(g.counts))
-        out["wcents"] = g.sum(self.wcents) if flows else none
-        out["so_n"] = g.sum(d["so_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
-        out["so_cents"] = g.sum(d["so_cents"]) if flows else none
-        raw["created"] = pd.DataFrame(out)
-
-        if "outcomes" in needs or "flows" in needs:
-            closed = self.closed if sel is None else self.closed & sel
-            g, out = self._grouped(
-                lv, closed, ("combined", d["outcomes"], len(cl.values) * S * 8), ("cl_in", cl_in.astype(np.int64), 2)
-            )
-            key, rest = np.divmod(out.pop("combined"), S * 8)
-            status, oflags = np.divmod(rest, 8)
-            out["cl_key"] = cl.values[key]
-            out["status"] = self._status_labels[status]
-            out["cl_in"] = out.pop("cl_in")  # (the general engine's column order)
-            out["oflags"] = oflags
-            out["n"] = g.counts
-            out["cents"] = g.sum(self.cents)
-            none = np.zeros(len(g.counts))
-            out["wcents"] = g.sum(self.wcents) if flows else none
-            out["cycle_sum"] = g.sum(self.cycle_sum)
-            out["fs_n"] = g.sum(d["fs_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
-            out["fs_cents"] = g.sum(d["fs_cents"]) if flows else none
-            raw["outcomes"] = pd.DataFrame(out)
-            raw["closed_in"] = self._closed_in(q, lv, cl, cl_in & closed, "lost_cycle" in needs)
-        if "cycle_hist" in needs:
-            rows = self.closed & cl_in & self.cycle_ok
-            if sel is not None:
-                rows &= sel
-            weeks = np.minimum(self.cycle_sum // 7, CYCLE_WEEKS_CAP).astype(np.int64)
-            g, out = self._grouped(
-                lv, rows, ("status", self.status, self._status_labels), ("weeks", weeks, CYCLE_WEEKS_CAP + 1)
-            )
-            out["n"] = g.counts
-            raw["cycle_hist"] = (
-                pd.DataFrame(out).sort_values([*levels, "status", "weeks"], kind="stable").reset_index(drop=True)
-            )
-        if ("coverage" in needs and q.freq is not None) or "open_expected" in needs:
-            ex = self._key("ex", q)
-        if "coverage" in needs and q.freq is not None:
-            rows = self.tl & ~self.ex_null & (cr.keys < ex.keys) & (self.cl_null | (cl.keys >= ex.keys))
-            if sel is not None:
-                rows &= sel
-            g, out = self._grouped(lv, rows, ("ex_key", ex.code, ex.values))
-            out["n"] = g.counts
-            out["cents"] = g.sum(self.cents)
-            raw["next_expected"] = pd.DataFrame(out)
-        if "open_expected" in needs:
-            rows = (self.status == _OPEN) & ~self.ex_null
-            if q.periods_apply:
-                rows &= self._in_range(self.ex_days, self.ex_null, q)
-            if sel is not None:
-                rows &= sel
-            g, out = self._grouped(lv, rows, ("ex_key", ex.code, ex.values))
-            out["n"] = g.counts
-            out["amount_n"] = g.sum(self.has_amount).round().astype(np.int64)
-            out["cents"] = g.sum(self.cents)
-            out["median_amount"] = g.median(self.amount)
-            raw["open_expected"] = pd.DataFrame(out)
-        raw["selection"] = _Selection(self, q, sel, lv)
-        return raw
 
     @staticmethod
     def _labels(lv, parts) -> dict[str, np.ndarray]:
@@ -386,24 +295,155 @@ class PreparedDeals:
             out[name] = values[part] if isinstance(values, np.ndarray) else part
         return g, out
 
-    def _closed_in(self, q: Query, lv, cl: _Key, closed_in: np.ndarray, lost_cycle: bool) -> pd.DataFrame:
+
+class PreparedStage1:
+    """Stage 1 on prepared deals (see :class:`channelkpi.metrics.contract.Stage1`): integer
+    group codes and ``numpy.bincount`` over the arrays :class:`PreparedDeals` coded once."""
+
+    engine = "numpy"
+
+    def __init__(self, prepared: PreparedDeals, q: Query, needs):
+        self.p, self.q, self.needs = prepared, q, frozenset(needs)
+        self.sel = prepared._selected(q)
+        self.lv = [(*prepared.level(name)[:2], name) for name in q.by]
+
+    def passes(self) -> Passes:
+        """The raw tables of stage 1 (see :mod:`channelkpi.metrics.contract`)."""
+        p, q, needs, sel, lv = self.p, self.q, self.needs, self.sel, self.lv
+        levels = list(q.by)
+        cr, cl = p._key("cr", q), p._key("cl", q)
+        cr_in = p._in_range(p.cr_days, p.cr_null, q)
+        cl_in = p._in_range(p.cl_days, p.cl_null, q)
+        d = p._derived(q)
+        S, F = len(p.status_names), len(p.static_values)
+        status_labels = p._status_labels
+        tables: dict[str, pd.DataFrame] = {}
+
+        # pass 1, by creation: levels x (period, status, flags that do not depend on the range)
+        # x (in range by creation, by close)
+        dynamic = rules.CREATED_FLAGS.pack_arrays({"cr_in": cr_in, "cl_in": cl_in})
+        g, out = p._grouped(
+            lv,
+            sel,
+            ("combined", d["created"], len(cr.values) * S * F),
+            ("dynamic", dynamic, rules.CREATED_FLAGS.size),
+        )
+        key, rest = np.divmod(out.pop("combined"), S * F)
+        status, static = np.divmod(rest, F)
+        out["cr_key"] = cr.values[key]
+        out["status"] = status_labels[status]
+        out["flags"] = p.static_values[static] + out.pop("dynamic")
+        out["n"] = g.counts
+        out["cents"] = g.sum(p.cents)
+        # the weighted cents and the still-open and from-start sums feed only the pipeline
+        flows, none = "flows" in needs, np.zeros(len(g.counts))
+        out["wcents"] = g.sum(p.wcents) if flows else none
+        out["so_n"] = g.sum(d["so_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
+        out["so_cents"] = g.sum(d["so_cents"]) if flows else none
+        tables["created"] = pd.DataFrame(out)
+
+        if "outcomes" in needs or flows:
+            closed = p.closed if sel is None else p.closed & sel
+            size = rules.OUTCOME_FLAGS.size
+            g, out = p._grouped(
+                lv, closed, ("combined", d["outcomes"], len(cl.values) * S * size), ("cl_in", cl_in.astype(np.int64), 2)
+            )
+            key, rest = np.divmod(out.pop("combined"), S * size)
+            status, oflags = np.divmod(rest, size)
+            out["cl_key"] = cl.values[key]
+            out["status"] = status_labels[status]
+            out["cl_in"] = out.pop("cl_in")  # (the lazy backend's column order)
+            out["oflags"] = oflags
+            out["n"] = g.counts
+            out["cents"] = g.sum(p.cents)
+            none = np.zeros(len(g.counts))
+            out["wcents"] = g.sum(p.wcents) if flows else none
+            out["cycle_sum"] = g.sum(p.cycle_sum)
+            out["fs_n"] = g.sum(d["fs_n"]).round().astype(np.int64) if flows else none.astype(np.int64)
+            out["fs_cents"] = g.sum(d["fs_cents"]) if flows else none
+            tables["outcomes"] = pd.DataFrame(out)
+            tables["closed_in"] = self._closed_in(cl, cl_in & closed, "lost_cycle" in needs)
+        if "cycle_hist" in needs:
+            rows = p.closed & cl_in & p.cycle_ok
+            if sel is not None:
+                rows &= sel
+            weeks = np.minimum(p.cycle_sum // 7, rules.CYCLE_WEEKS_CAP).astype(np.int64)
+            g, out = p._grouped(
+                lv, rows, ("status", p.status, status_labels), ("weeks", weeks, rules.CYCLE_WEEKS_CAP + 1)
+            )
+            out["n"] = g.counts
+            tables["cycle_hist"] = (
+                pd.DataFrame(out).sort_values([*levels, "status", "weeks"], kind="stable").reset_index(drop=True)
+            )
+        if ("coverage" in needs and q.freq is not None) or "open_expected" in needs:
+            ex = p._key("ex", q)
+        if "coverage" in needs and q.freq is not None:
+            rows = p.tl & ~p.ex_null & (cr.keys < ex.keys) & (p.cl_null | (cl.keys >= ex.keys))
+            if sel is not None:
+                rows &= sel
+            g, out = p._grouped(lv, rows, ("ex_key", ex.code, ex.values))
+            out["n"] = g.counts
+            out["cents"] = g.sum(p.cents)
+            tables["next_expected"] = pd.DataFrame(out)
+        if "open_expected" in needs:
+            rows = (p.status == _OPEN) & ~p.ex_null
+            if q.periods_apply:
+                rows &= p._in_range(p.ex_days, p.ex_null, q)
+            if sel is not None:
+                rows &= sel
+            g, out = p._grouped(lv, rows, ("ex_key", ex.code, ex.values))
+            out["n"] = g.counts
+            out["amount_n"] = g.sum(p.has_amount).round().astype(np.int64)
+            out["cents"] = g.sum(p.cents)
+            out["median_amount"] = g.median(p.amount)
+            tables["open_expected"] = pd.DataFrame(out)
+        return Passes(tables, p.rows if q.where else None)
+
+    def _closed_in(self, cl: _Key, closed_in: np.ndarray, lost_cycle: bool) -> pd.DataFrame:
         """Exact medians (and per-channel won cents) of the won deals closed in range."""
+        p, lv = self.p, self.lv
         frames = []
         for status in (_WON, _LOST) if lost_cycle else (_WON,):
-            rows = closed_in & (self.status == status)
-            g, out = self._grouped(lv, rows, ("cl_key", cl.code, cl.values))
-            out["status"] = np.full(len(g.counts), self.status_names[status], dtype=object)
-            out["cycle_median"] = g.median(self.cycle_nan)
+            rows = closed_in & (p.status == status)
+            g, out = p._grouped(lv, rows, ("cl_key", cl.code, cl.values))
+            out["status"] = np.full(len(g.counts), p.status_names[status], dtype=object)
+            out["cycle_median"] = g.median(p.cycle_nan)
             if status == _WON:
-                out["median_amount"] = g.median(self.amount)
-                if "channel" not in q.by:
-                    codes, labels, _ = self.level("channel")
-                    by_channel = g.sums_by(codes, len(labels), self.cents)
+                out["median_amount"] = g.median(p.amount)
+                if "channel" not in self.q.by:
+                    codes, labels, _ = p.level("channel")
+                    by_channel = g.sums_by(codes, len(labels), p.cents)
                     for ch in CHANNELS:
                         hit = np.flatnonzero(labels == ch)
                         out[f"cents_{ch}"] = by_channel[:, hit[0]] if len(hit) else np.zeros(len(g.counts))
             frames.append(pd.DataFrame(out))
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def snapshot(self, as_of: pd.Timestamp) -> pd.DataFrame:
+        """Open deals as of the end of ``as_of`` per group: n, cents, wcents."""
+        p = self.p
+        a = rules.day_number(as_of)
+        rows = p.tl & (p.cr_days <= a) & (p.cl_null | (p.cl_days > a))
+        if self.sel is not None:
+            rows &= self.sel
+        if not self.lv:
+            return pd.DataFrame(
+                {"n": [int(rows.sum())], "cents": [float(p.cents[rows].sum())], "wcents": [float(p.wcents[rows].sum())]}
+            )
+        g, out = p._grouped(self.lv, rows)
+        out.update(n=g.counts, cents=g.sum(p.cents), wcents=g.sum(p.wcents))
+        levels = [name for _, _, name in self.lv]
+        return pd.DataFrame(out).sort_values(levels, kind="stable").reset_index(drop=True)
+
+    def last_date(self) -> pd.Timestamp | None:
+        """The last created or close date of the selected deals; None when there is none."""
+        p = self.p
+        days = []
+        for d, null in ((p.cr_days, p.cr_null), (p.cl_days, p.cl_null)):
+            ok = ~null if self.sel is None else ~null & self.sel
+            if ok.any():
+                days.append(int(d[ok].max()))
+        return pd.Timestamp(rules.EPOCH) + pd.Timedelta(days=max(days)) if days else None
 
 
 class _Groups:
@@ -473,36 +513,3 @@ class _Groups:
         # (rows in the spare bin make a group of their own, which the reindex drops)
         med = pd.Series(self._take(values), dtype=float).groupby(self._code).median()
         return med.reindex(self.cells if self._dense else np.arange(len(self.cells))).to_numpy(float)
-
-
-class _Selection:
-    """The rows a query selected, for the questions stage 2 asks later (snapshots, last date)."""
-
-    def __init__(self, prepared: PreparedDeals, q: Query, sel: np.ndarray | None, lv):
-        self.p, self.q, self.sel, self.lv = prepared, q, sel, lv
-
-    def snapshot(self, as_of: pd.Timestamp) -> pd.DataFrame:
-        """Open deals as of the end of ``as_of`` per group: n, cents, wcents."""
-        p = self.p
-        a = days_from_civil(as_of.year, as_of.month, as_of.day)
-        rows = p.tl & (p.cr_days <= a) & (p.cl_null | (p.cl_days > a))
-        if self.sel is not None:
-            rows &= self.sel
-        if not self.lv:
-            return pd.DataFrame(
-                {"n": [int(rows.sum())], "cents": [float(p.cents[rows].sum())], "wcents": [float(p.wcents[rows].sum())]}
-            )
-        g, out = p._grouped(self.lv, rows)
-        out.update(n=g.counts, cents=g.sum(p.cents), wcents=g.sum(p.wcents))
-        levels = [name for _, _, name in self.lv]
-        return pd.DataFrame(out).sort_values(levels, kind="stable").reset_index(drop=True)
-
-    def last_date(self) -> pd.Timestamp | None:
-        """The last created or close date of the selected deals; None when there is none."""
-        p = self.p
-        days = []
-        for d, null in ((p.cr_days, p.cr_null), (p.cl_days, p.cl_null)):
-            ok = ~null if self.sel is None else ~null & self.sel
-            if ok.any():
-                days.append(int(d[ok].max()))
-        return pd.Timestamp("1970-01-01") + pd.Timedelta(days=max(days)) if days else None

@@ -21,7 +21,7 @@ from ..ingest.parse import parse_amounts, parse_dates
 from ..ingest.presets import norm
 from ..ingest.reader import read_raw
 from ..schema import LEVELS
-from .engine import Query
+from .query import Query
 
 __all__ = ["read_targets", "targets_on_grid"]
 

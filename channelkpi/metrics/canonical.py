@@ -1,0 +1,128 @@
+"""The deals table as stage 1 reads it: canonical names, required columns, readable types.
+
+Any table goes in (pandas, polars, DuckDB, Spark, ... with ``columns=`` renaming a warehouse's
+names); the same checks give the same errors on every engine. Absent optional columns count as
+empty (``partner`` as ``"(direct)"``, ``channel`` as ``"unknown"``): stage 1 reads them as
+constants instead of building them row by row.
+
+Examples
+--------
+>>> import pandas as pd
+>>> table = pd.DataFrame({"ID": ["a"], "status": ["won"], "amount": [1.0]})
+>>> deals, absent = checked_pandas(table, {"ID": "deal_id"})
+>>> list(deals.columns), absent[:3]
+(['deal_id', 'status', 'amount'], ['partner', 'owner', 'department'])
+>>> ABSENT_VALUES["partner"], ABSENT_VALUES["owner"]
+('(direct)', None)
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SchemaError
+from ..schema import COLUMNS, DIRECT_PARTNER, DTYPES, REQUIRED
+
+__all__ = [
+    "OPTIONAL",
+    "DATE_COLUMNS",
+    "NUMBER_COLUMNS",
+    "ABSENT_VALUES",
+    "checked_names",
+    "checked_pandas",
+    "canonical_pandas",
+    "checked_lazy",
+]
+
+OPTIONAL: tuple[str, ...] = tuple(c for c in COLUMNS if c not in REQUIRED)
+DATE_COLUMNS = ("created", "closed", "expected_close")
+NUMBER_COLUMNS = ("amount", "probability")
+#: What an absent optional column holds in every row.
+ABSENT_VALUES = MappingProxyType({c: {"partner": DIRECT_PARTNER, "channel": "unknown"}.get(c) for c in OPTIONAL})
+
+
+def _mapping(names: list[str], columns) -> dict[str, str]:
+    """Check a ``columns={"their name": "canonical name"}`` mapping against the table's columns."""
+    mapping = dict(columns or {})
+    missing = [k for k in mapping if k not in names]
+    if missing:
+        raise SchemaError(
+            f"columns= names {missing}, which the deals table does not have; its columns are {names}",
+            fix="use the table's own column names as the keys of columns=",
+        )
+    bad = [v for v in mapping.values() if v not in COLUMNS]
+    if bad:
+        raise SchemaError(f"columns= maps to {bad}, which are not canonical columns", fix=f"map to {list(COLUMNS)}")
+    return mapping
+
+
+def checked_names(names: list[str], columns) -> tuple[dict[str, str], list[str]]:
+    """The rename mapping (checked) and the absent optional columns; an error when a required
+    column is missing."""
+    mapping = _mapping(names, columns)
+    renamed = [mapping.get(n, n) for n in names]
+    missing = [c for c in REQUIRED if c not in renamed]
+    if missing:
+        raise SchemaError(
+            f"the deals table is missing required column(s) {missing}; the columns there are {renamed}",
+            fix="rename your columns to the canonical names with columns={'their name': 'deal_id', ...}, "
+            "or load exports with channelkpi.read_crm",
+        )
+    return mapping, [c for c in OPTIONAL if c not in renamed]
+
+
+def _type_errors(bad_dates: list[str], bad_numbers: list[str], dtypes: dict[str, str]) -> None:
+    if bad_dates or bad_numbers:
+        found = {c: dtypes[c] for c in [*bad_dates, *bad_numbers]}
+        raise SchemaError(
+            f"column(s) {bad_dates + bad_numbers} have the wrong type ({found}): dates must be dates or "
+            "timestamps, amount and probability numbers",
+            fix="pass a pandas table through channelkpi.validate_deals, or cast the columns where the data lives",
+        )
+
+
+def checked_pandas(deals: pd.DataFrame, columns) -> tuple[pd.DataFrame, list[str]]:
+    """The pandas table under canonical names (not copied) and its absent optional columns,
+    after checking that dates are dates and numbers numbers."""
+    mapping, absent = checked_names([str(c) for c in deals.columns], columns)
+    if mapping:
+        deals = deals.rename(columns=mapping)  # (copy-on-write: the values are not copied)
+    present = set(map(str, deals.columns))
+    bad_dates = [c for c in DATE_COLUMNS if c in present and not pd.api.types.is_datetime64_any_dtype(deals[c])]
+    bad_numbers = [c for c in NUMBER_COLUMNS if c in present and not pd.api.types.is_numeric_dtype(deals[c])]
+    _type_errors(bad_dates, bad_numbers, {str(c): str(deals[c].dtype) for c in deals.columns})
+    return deals, absent
+
+
+def canonical_pandas(deals: pd.DataFrame, columns) -> pd.DataFrame:
+    """:func:`checked_pandas` with the absent optional columns added (empty, or the defaults)."""
+    deals, absent = checked_pandas(deals, columns)
+    if absent:  # a partial table (e.g. without owner or expected_close): the absent columns are empty
+        fill = {
+            c: pd.Series(ABSENT_VALUES[c] if ABSENT_VALUES[c] is not None else np.nan, index=deals.index).astype(
+                DTYPES[c]
+            )
+            for c in absent
+        }
+        deals = deals.assign(**fill)
+    return deals
+
+
+def checked_lazy(lf, columns):
+    """A narwhals LazyFrame under canonical names and its absent optional columns, after the
+    same checks as :func:`checked_pandas` on the frame's own engine."""
+    import narwhals.stable.v2 as nw
+
+    schema = lf.collect_schema()
+    mapping, absent = checked_names(list(schema.names()), columns)
+    if mapping:
+        lf = lf.rename(mapping)
+        schema = lf.collect_schema()
+    dtypes = {c: str(t) for c, t in schema.items()}
+    bad_dates = [c for c in DATE_COLUMNS if c in schema and not isinstance(schema[c], (nw.Datetime, nw.Date))]
+    bad_numbers = [c for c in NUMBER_COLUMNS if c in schema and not schema[c].is_numeric()]
+    _type_errors(bad_dates, bad_numbers, dtypes)
+    return lf, absent
