@@ -37,11 +37,14 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { echo "chromium could not be installed" >&2; exit 1; }
 
 VOILA_PORT ?= 8866
+VIEWERS    ?= 10
 
 ## make dashboard: the Voilà dashboard on the bundled sample export (http://127.0.0.1:8866)
-# voila.py holds the settings (template, no tracebacks, cell timeout, a kernel kept ready)
+# voila.py holds the settings (template, no tracebacks, cell timeout, kernels forked and shut
+# down when their page closes); VIEWERS kernels are kept ready for a room opening it at once
+# (VIEWERS=1 for yourself: about 75 MB less per kernel not kept)
 dashboard: install-dashboard
-	JUPYTER_PATH=$(CURDIR)/share/jupyter $(VENV)/bin/voila notebooks/dashboard.ipynb --port=$(VOILA_PORT)
+	JUPYTER_PATH=$(CURDIR)/share/jupyter CHANNELKPI_VIEWERS=$(VIEWERS) $(VENV)/bin/voila notebooks/dashboard.ipynb --port=$(VOILA_PORT)
 
 ## make test: the whole test suite (unit, doctests, real exports, sample data, notebooks, browser)
 test: install-test chromium
@@ -60,10 +63,12 @@ screenshot: install-test chromium
 sample: install-test
 	$(PY) -m channelkpi.datasets data/sample
 
-## make benchmark: KPI engine speed against a DuckDB SQL reference, and loading memory (1 M deals)
-benchmark: install-test
+## make benchmark: KPI engine speed against a DuckDB SQL reference, loading memory (1 M deals),
+## and ten viewers opening the dashboard at once (time to the first chart, memory)
+benchmark: install-test chromium
 	$(PY) benchmarks/kpi_engine.py
 	$(PY) benchmarks/load_memory.py
+	$(PY) benchmarks/viewers.py --viewers $(VIEWERS) --ready $(VIEWERS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

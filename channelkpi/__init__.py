@@ -4,39 +4,15 @@ Load an export with :func:`load_crm` (or :func:`read_crm` for just the table); e
 after that works on the canonical deals table defined in :mod:`channelkpi.schema`.
 """
 
-from .channels import DEFAULT_CHANNEL_MAP, channel_map_table
-from .errors import (
-    ChannelKPIError,
-    ColumnError,
-    CurrencyError,
-    DetectionError,
-    FileFormatError,
-    SchemaError,
-    ValueParseError,
-)
-from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
-from .metrics.definitions import explain
-from .metrics.kpis import (
-    DEFAULT_QUALITY_WEIGHTS,
-    average_deal_size,
-    channel_performance,
-    cycle_distribution,
-    deal_count,
-    deal_success,
-    deal_velocity,
-    kpi_table,
-    pipeline,
-    pipeline_waterfall,
-    quality_score,
-    seasonality,
-    win_rate,
-)
-from .metrics.prepared import PreparedDeals, prepare
-from .schema import COLUMNS, empty_deals, validate_deals
-from .storage import read_parquet, to_parquet
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+# The public names, imported on first use (PEP 562): `import channelkpi` costs nothing, so a
+# Voilà server that only loads `channelkpi.serving`, or `channelkpi --help`, does not load
+# pandas, and reports load Altair only when asked for.
 __all__ = [
     "COLUMNS",
     "DEFAULT_CHANNEL_MAP",
@@ -76,11 +52,66 @@ __all__ = [
     "win_rate",
 ]
 
+if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imported on first use
+    from .channels import DEFAULT_CHANNEL_MAP, channel_map_table
+    from .errors import (
+        ChannelKPIError,
+        ColumnError,
+        CurrencyError,
+        DetectionError,
+        FileFormatError,
+        SchemaError,
+        ValueParseError,
+    )
+    from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
+    from .metrics.definitions import explain
+    from .metrics.kpis import (
+        DEFAULT_QUALITY_WEIGHTS,
+        average_deal_size,
+        channel_performance,
+        cycle_distribution,
+        deal_count,
+        deal_success,
+        deal_velocity,
+        kpi_table,
+        pipeline,
+        pipeline_waterfall,
+        quality_score,
+        seasonality,
+        win_rate,
+    )
+    from .metrics.prepared import PreparedDeals, prepare
+    from .reports import report
+    from .schema import COLUMNS, empty_deals, validate_deals
+    from .storage import read_parquet, to_parquet
+
 
 def __getattr__(name: str):
-    # reports draw charts with Altair: loaded on first use, so `import channelkpi` stays light
-    if name == "report":
-        from .reports import report
+    if name not in __all__:
+        raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")
+    # each module imported by name, never by a string it is given
+    if name in ("DEFAULT_CHANNEL_MAP", "channel_map_table"):
+        from . import channels as module
+    elif name.endswith("Error"):
+        from . import errors as module
+    elif name in ("LoadResult", "SourceInfo", "load_crm", "read_crm", "read_targets"):
+        from . import ingest as module
+    elif name == "explain":
+        from .metrics import definitions as module
+    elif name in ("PreparedDeals", "prepare"):
+        from .metrics import prepared as module
+    elif name == "report":
+        from . import reports as module
+    elif name in ("COLUMNS", "empty_deals", "validate_deals"):
+        from . import schema as module
+    elif name in ("read_parquet", "to_parquet"):
+        from . import storage as module
+    else:  # the eight KPIs and their weights
+        from .metrics import kpis as module
+    value = getattr(module, name)
+    globals()[name] = value  # later look-ups do not come here
+    return value
 
-        return report
-    raise AttributeError(f"module 'channelkpi' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

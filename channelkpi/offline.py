@@ -2,6 +2,8 @@
 
 Altair's ``JupyterChart`` widget loads Vega from a CDN unless its JavaScript is bundled into the
 page; :func:`enable_offline` bundles it (once per kernel, cached between kernels).
+:func:`use_offline_renderer` also draws every chart a notebook cell returns that way: Altair's
+default renderer loads Vega from a CDN too.
 
 Every chart on a page must share one copy of Vega. anywidget imports each widget's JavaScript
 from a URL of its own, so with the bundle as the widget's JavaScript each chart got its own Vega,
@@ -22,7 +24,7 @@ from pathlib import Path
 import altair as alt
 import platformdirs
 
-__all__ = ["DRAW_PARAM", "enable_offline", "shared_esm"]
+__all__ = ["DRAW_PARAM", "enable_offline", "shared_esm", "use_offline_renderer"]
 
 _OFFLINE = False
 
@@ -191,3 +193,25 @@ def enable_offline() -> None:
     alt.JupyterChart._esm = shared_esm(bundle)
     alt.JupyterChart._is_offline = True
     _OFFLINE = True
+
+
+def use_offline_renderer() -> None:
+    """Draw every Altair chart a notebook shows with JavaScript from the kernel (once per kernel).
+
+    A chart returned by a cell becomes an ``alt.JupyterChart`` widget carrying the bundle of
+    :func:`enable_offline` (Altair's ``jupyter`` renderer in offline mode): it renders in
+    JupyterLab, the classic notebook and Voilà without internet, with tooltips and selections.
+    Altair's other renderers do not: ``html`` (the default) loads Vega from a CDN; ``mimetype``
+    writes a Vega-Lite 6 output that JupyterLab 4 cannot draw and nbformat rejects; ``html``
+    with the JavaScript inlined in every output hangs the page.
+
+    Examples
+    --------
+    >>> import altair as alt
+    >>> use_offline_renderer()
+    >>> alt.renderers.active, alt.JupyterChart._is_offline
+    ('jupyter', True)
+    >>> _ = alt.renderers.enable("default")  # back to Altair's default for the other examples
+    """
+    enable_offline()
+    alt.renderers.enable("jupyter", offline=True)

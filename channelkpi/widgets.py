@@ -281,6 +281,7 @@ class Dashboard:
         title: str = "Channel partner KPIs",
         tabs: tuple[str, ...] | None = None,
     ) -> None:
+        enable_offline()  # the charts' JavaScript from the kernel: offline with no other setup
         self.currency = currency
         self.fiscal_year_start = fiscal_year_start
         self.max_upload_bytes = max_upload_bytes

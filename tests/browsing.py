@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -20,6 +21,26 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
+def server_env(*, jupyter_path: bool = True) -> dict[str, str]:
+    """The environment of a Voilà or JupyterLab server started for a test.
+
+    With the checkout itself on PYTHONPATH (trying a tree with another checkout's environment)
+    its ``voila.py`` would shadow the ``voila`` package in the server: the package goes on the
+    path through a folder holding only a link to it instead. ``jupyter_path`` adds the tree's
+    Voilà template (as ``make dashboard`` does); without it, the installed one is used.
+    """
+    env = dict(os.environ)
+    env.pop("JUPYTER_PATH", None)
+    if jupyter_path:
+        env["JUPYTER_PATH"] = str(ROOT / "share" / "jupyter")
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if any(Path(p).resolve() == ROOT for p in paths):
+        shim = Path(tempfile.mkdtemp(prefix="channelkpi-path-"))
+        (shim / "channelkpi").symlink_to(ROOT / "channelkpi")
+        env["PYTHONPATH"] = os.pathsep.join(str(shim) if Path(p).resolve() == ROOT else p for p in paths)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -29,7 +50,7 @@ def free_port() -> int:
 class Voila:
     def __init__(self, notebook: Path):
         self.port = free_port()
-        env = {**os.environ, "JUPYTER_PATH": str(ROOT / "share" / "jupyter")}
+        env = server_env()
         voila = Path(sys.executable).with_name("voila")
         self.started = time.perf_counter()
         self.log = (notebook.parent / f".voila-{self.port}.log").open("w")

@@ -38,6 +38,7 @@ LAYERS = {
     "channelkpi.widgets": 5,
     "channelkpi.picklist": 5,
     "channelkpi.cli": 6,
+    "channelkpi.serving": 6,  # the Voilà server's kernels, forked from a template importing widgets
     "channelkpi": 6,  # the package's front door re-exports the public API
 }
 LAYER_NAMES = ["foundation", "ingestion", "metrics", "charts", "views", "reports/widgets", "cli"]

@@ -142,7 +142,9 @@ def test_the_binder_routes_serve_jupyterlab_and_the_dashboard(browser, tmp_path)
     # /voila/render/notebooks/dashboard.ipynb. Same here, without JUPYTER_PATH: the template
     # must come with the installed package.
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_PATH"}
+    from browsing import server_env
+
+    env = server_env(jupyter_path=False)
     lab = Path(sys.executable).with_name("jupyter-lab")
     with (tmp_path / "lab.log").open("w") as log:
         proc = subprocess.Popen(
