@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from .version import __version__ as __version__
 
 # The public names, imported on first use (PEP 562): `import channelkpi` costs nothing, so a
 # Voilà server that only loads `channelkpi.serving`, or `channelkpi --help`, does not load

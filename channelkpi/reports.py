@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import __version__
 from .charts import PRINT_FONT
 from .errors import ChannelKPIError
 from .ingest import LoadResult
@@ -47,6 +46,7 @@ from .metrics.prepared import prepare
 from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
+from .version import __version__
 from .views import (
     CHART_TITLES,
     CSS,

@@ -22,6 +22,7 @@ PACKAGE = Path(channelkpi.__file__).parent
 #: layers below, never above.
 LAYERS = {
     "channelkpi.errors": 0,
+    "channelkpi.version": 0,
     "channelkpi.schema": 0,
     "channelkpi.safety": 0,
     "channelkpi.channels": 1,
@@ -64,12 +65,7 @@ METRICS_RANKS = {
 #: Violations outside channelkpi.metrics that exist while those modules are being restructured.
 #: Nothing may be added here, and nothing about channelkpi.metrics is ever allowed: the list is
 #: to be emptied, not grown.
-KNOWN_VIOLATIONS = frozenset(
-    {
-        "upward import: channelkpi.reports (reports/widgets) imports channelkpi (cli)",
-        "import cycle: channelkpi -> channelkpi.reports -> channelkpi",
-    }
-)
+KNOWN_VIOLATIONS: frozenset[str] = frozenset()
 
 
 def module_name(path: Path, root: Path = PACKAGE) -> str:
