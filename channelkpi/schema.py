@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemaError
+from .types import LEVELS  # the columns a KPI can be grouped by
 
 __all__ = [
     "COLUMNS",
@@ -70,8 +71,6 @@ DTYPES = MappingProxyType(
 )
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 REQUIRED: tuple[str, ...] = ("deal_id", "status")
-#: Columns a KPI can be grouped by.
-LEVELS: tuple[str, ...] = ("partner", "owner", "department", "unit", "channel", "source", "stage")
 _DATES = ("created", "closed", "expected_close")
 _STRINGS = tuple(c for c, t in DTYPES.items() if t == _STR)
 
