@@ -59,12 +59,13 @@ def currency_symbol(code: str) -> str:
     return SYMBOLS.get(code, f"{code} ")
 
 
-def currency_code(currency: str, *, name: str = "currency") -> str:
+def currency_code(currency: str, *, name: str = "currency", stacklevel: int = 4) -> str:
     """``currency`` as an upper-case ISO 4217 code, checked.
 
     A known symbol (``"$"``, ``"€"``, ``"£"``, ...) is read as its code with a
     :class:`DeprecationWarning` (earlier releases took the symbol); anything else that is not a
-    three-letter code is a :class:`~channelkpi.errors.ChannelKPIError`.
+    three-letter code is a :class:`~channelkpi.errors.ChannelKPIError`. ``stacklevel`` points the
+    warning at the public call that received the symbol.
 
     >>> currency_code("usd")
     'USD'
@@ -74,7 +75,7 @@ def currency_code(currency: str, *, name: str = "currency") -> str:
         return text.upper()
     if text in _CODES:
         code = _CODES[text]
-        warn_deprecated(f"{name}={currency!r} (a symbol)", f"{name}={code!r}: the ISO 4217 code", stacklevel=4)
+        warn_deprecated(f"{name}={currency!r} (a symbol)", f"{name}={code!r}: the ISO 4217 code", stacklevel=stacklevel)
         return code
     raise ChannelKPIError(
         f"{name}={currency!r} is not an ISO 4217 currency code",
