@@ -15,13 +15,15 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime
+from collections.abc import Mapping, Sequence
 from typing import Literal, get_args
 
 __all__ = [
     "Basis",
     "By",
     "Compare",
+    "DateLike",
     "Denominator",
     "Engine",
     "ENGINES",
@@ -34,6 +36,7 @@ __all__ = [
     "ReportLevel",
     "REPORT_LEVELS",
     "Weight",
+    "Where",
 ]
 
 #: A column deals can be grouped by (the ``by=`` of every KPI).
@@ -55,6 +58,12 @@ REPORT_LEVELS: tuple[ReportLevel, ...] = get_args(ReportLevel)
 #: The period grains a report or the dashboard shows (weeks are too many to read).
 ReportFreq = Literal["M", "Q", "Y"]
 REPORT_FREQS: tuple[ReportFreq, ...] = get_args(ReportFreq)
+
+#: A date as the options take it: ``"2025-03-31"``, ``"2025-12"`` (a month: its first or last
+#: day, by the option), a ``datetime.date`` or a ``pandas.Timestamp``; ``None`` for no bound.
+DateLike = str | datetime.date | None
+#: The deal filter (``where=``): column -> the values kept, e.g. ``{"partner": ["Acme"]}``.
+Where = Mapping[str, Sequence[str]] | None
 
 #: What a period is compared with: the one before it, or the same period a year before.
 Compare = Literal["previous", "year"]
