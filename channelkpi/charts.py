@@ -49,6 +49,7 @@ from .schema import CHANNELS
 from .types import Level
 
 __all__ = [
+    "LABELS",
     "PALETTE",
     "FONT",
     "PRINT_FONT",

@@ -29,7 +29,9 @@ import pandas as pd
 from .schema import DIRECT_PARTNER, validate_deals
 
 __all__ = [
+    "EXPORT_DATE",
     "SAMPLE_SEED",
+    "salesforce_report_frame",
     "make_deals",
     "make_sample_deals",
     "make_sample_targets",

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 __all__ = ["renamed_keywords", "renamed_attributes", "warn_deprecated"]
 
-F = TypeVar("F", bound=Callable[..., Any])
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def warn_deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
@@ -39,13 +39,13 @@ def warn_deprecated(old: str, new: str, *, stacklevel: int = 3) -> None:
     )
 
 
-def renamed_keywords(**renames: str) -> Callable[[F], F]:
+def renamed_keywords(**renames: str) -> Callable[[_F], _F]:
     """Accept each old keyword (``old="new"``) as the new one, with a :class:`DeprecationWarning`.
 
     Passing both spellings is an error: the call would be ambiguous.
     """
 
-    def decorate(func: F) -> F:
+    def decorate(func: _F) -> _F:
         name = func.__qualname__.replace(".__init__", "")
 
         @functools.wraps(func)

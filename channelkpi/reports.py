@@ -67,7 +67,7 @@ from .views import (
     view_tables,
 )
 
-__all__ = ["REPORT_FORMATS", "output_paths", "report"]
+__all__ = ["CHART_WIDTH", "REPORT_FORMATS", "output_paths", "report"]
 
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
@@ -204,6 +204,14 @@ def report(
     ------
     ChannelKPIError
         For an unknown output type, level, period, partner or a date range that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from channelkpi.datasets import toy_deals
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "acme.xlsx"
+    >>> [p.name for p in report(toy_deals(), path=out, partners=["Acme"], currency="EUR")]
+    ['acme.xlsx']
     """
     say = progress or (lambda _msg: None)
     paths = output_paths(path)
