@@ -61,7 +61,7 @@ from ..schema import CHANNELS
 from ..types import Basis, By, Compare, DateLike, Denominator, Engine, Freq, Weight, Where
 from .contract import Aggregates
 from .definitions import DEFINITIONS
-from .finish import build_frame, exclusions, grid_keys, money, ratio, with_periods
+from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_periods
 from .periods import lag
 from .query import make_query
 from .rules import CYCLE_WEEKS_CAP
@@ -197,8 +197,8 @@ def _documented(func):
 
 # --------------------------------------------------------------------------- measures
 def _outcome_measures(df: pd.DataFrame) -> None:
-    df["won_amount"] = money(df["won_cents"])
-    df["lost_amount"] = money(df["lost_cents"])
+    df["won_amount"] = amounts_from_cents(df["won_cents"])
+    df["lost_amount"] = amounts_from_cents(df["lost_cents"])
     df["closed_count"] = df["won_count"] + df["lost_count"]
     df["n"] = df["closed_count"]
     df["avg_deal_size"] = ratio(df["won_cents"], df["won_amount_n"]) / 100.0
@@ -217,16 +217,16 @@ def _outcome_measures(df: pd.DataFrame) -> None:
 
 
 def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
-    df["open_amount"] = money(df["open_cents"])
-    df["weighted_amount"] = money(df["open_wcents"])
-    df["open_start_amount"] = money(df["open_start_cents"])
+    df["open_amount"] = amounts_from_cents(df["open_cents"])
+    df["weighted_amount"] = amounts_from_cents(df["open_wcents"])
+    df["open_start_amount"] = amounts_from_cents(df["open_start_cents"])
     if agg.query.freq is None and agg.query.start is None:
         # one snapshot and nothing before it to compare with
         df["change_count"] = np.nan
         df["change_amount"] = np.nan
     else:
         df["change_count"] = (df["open_count"] - df["open_start_count"]).astype("int64")
-        df["change_amount"] = money(df["open_cents"] - df["open_start_cents"])
+        df["change_amount"] = amounts_from_cents(df["open_cents"] - df["open_start_cents"])
 
 
 def _velocity(df: pd.DataFrame) -> None:
@@ -336,7 +336,7 @@ def average_deal_size(
         df["avg_deal_size"] = ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
         df["median_deal_size"] = df["open_exp_median_amount"]
         df["open_count"] = df["open_exp_count"]
-        df["open_amount"] = money(df["open_exp_cents"])
+        df["open_amount"] = amounts_from_cents(df["open_exp_cents"])
         df["amount_count"] = df["open_exp_amount_n"]
         cols = ["avg_deal_size", "median_deal_size", "open_count", "open_amount", "amount_count"]
         return _finish(
@@ -469,7 +469,7 @@ def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> p
     nxt["key"] = nxt["key"] - 1
     df = df.merge(nxt, on=[*lv, "key"], how="left")
     df["attainment"] = ratio(df["won_amount"], df["target"])
-    df["next_pipeline"] = money(df["next_expected_cents"])
+    df["next_pipeline"] = amounts_from_cents(df["next_expected_cents"])
     df["coverage"] = ratio(df["next_pipeline"], df["next_target"])
     return df
 
@@ -516,11 +516,11 @@ def pipeline_waterfall(
     agg, df = _run(
         deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns)
     )
-    df["start"] = money(df["open_start_cents"])
-    df["created"] = money(df["wf_created_cents"])
-    df["won"] = money(df["wf_won_cents"])
-    df["lost"] = money(df["wf_lost_cents"])
-    df["end"] = money(df["open_cents"])
+    df["start"] = amounts_from_cents(df["open_start_cents"])
+    df["created"] = amounts_from_cents(df["wf_created_cents"])
+    df["won"] = amounts_from_cents(df["wf_won_cents"])
+    df["lost"] = amounts_from_cents(df["wf_lost_cents"])
+    df["end"] = amounts_from_cents(df["open_cents"])
     df["start_count"] = df["open_start_count"]
     df["created_count"] = df["wf_created_count"]
     df["won_count"] = df["wf_won_count"]
@@ -1148,7 +1148,7 @@ def kpi_table(
     channel_cols = []
     if "channel" not in agg.query.by:
         for ch in CHANNELS:
-            df[f"won_amount_{ch}"] = money(df[f"won_cents_{ch}"])
+            df[f"won_amount_{ch}"] = amounts_from_cents(df[f"won_cents_{ch}"])
             channel_cols.append(f"won_amount_{ch}")
     df["success_rate"] = ratio(df["cohort_won_count"], df["created_count"])
     df["pending_share"] = ratio(df["cohort_open_count"], df["created_count"])
