@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import time
 
-import pandas as pd
 import pytest
-from browsing import ROOT, Voila, open_page, tile, wait_for_tile_value
+from browsing import ROOT, Voila, open_page, tile, wait_for_tile_value, won
 
 import channelkpi as ck
 from channelkpi.datasets import sample_path
@@ -34,16 +33,6 @@ def dashboard():
 @pytest.fixture(scope="module")
 def deals():
     return ck.read_crm(sample_path("salesforce"))
-
-
-def won(deals, partner=None) -> str:
-    """Won deals in the dashboard's default range, which ends with the last quarter the data
-    covers completely."""
-    last_whole = (pd.concat([deals["created"], deals["closed"]]).max().to_period("Q") - 1).end_time
-    d = deals[(deals["status"] == "won") & (deals["closed"] <= last_whole)]
-    if partner is not None:
-        d = d[d["partner"] == partner]
-    return f"{len(d):,}"
 
 
 def chips(page) -> list[str]:
