@@ -48,7 +48,6 @@ def realdata():
     return _realdata
 
 
-
 def _needs_spark(item) -> bool:
     callspec = getattr(item, "callspec", None)
     return "spark" in getattr(item, "fixturenames", ()) or (

@@ -15,6 +15,8 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import sample_path
 
+pytestmark = pytest.mark.slow  # each test builds a Dashboard and redraws its views
+
 widgets = pytest.importorskip("channelkpi.widgets")
 
 

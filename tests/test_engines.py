@@ -92,7 +92,14 @@ def spark():
     session.stop()
 
 
-ENGINES = ["prepared", "polars", "polars_lazy", "duckdb_parquet", "spark"]
+#: the quick run (-m "not slow") checks one engine of each backend; polars and Spark in the full run
+ENGINES = [
+    "prepared",
+    "duckdb_parquet",
+    pytest.param("polars", marks=pytest.mark.slow),
+    pytest.param("polars_lazy", marks=pytest.mark.slow),
+    "spark",  # slow: conftest marks every test that starts Spark
+]
 
 
 def frame_on(engine, request, deals, parquet_folder):

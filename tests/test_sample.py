@@ -55,6 +55,7 @@ def test_hubspot_sample_reads_back_to_the_truth(truth):
     assert result.warnings == []
 
 
+@pytest.mark.slow
 def test_committed_sample_is_what_the_seeded_generator_writes(tmp_path, truth):
     paths = write_sample(tmp_path)
     for name in ("salesforce", "targets"):

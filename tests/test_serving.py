@@ -22,6 +22,8 @@ import channelkpi as ck
 from channelkpi import serving
 from channelkpi.datasets import sample_path
 
+pytestmark = pytest.mark.slow  # kernels are forked and started
+
 CULLED_WITHIN = 60  # seconds after a page closes (the requirement)
 forking = pytest.mark.skipif(not serving.forking_supported(), reason="kernels are forked on Linux >= 5.3 only")
 
