@@ -11,6 +11,7 @@ Every import counts, also one inside a function: it is still a dependency, only 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import channelkpi
@@ -88,9 +89,15 @@ def _source(name: str, path: Path, node: ast.ImportFrom) -> str:
     return package + (f".{node.module}" if node.module else "")
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """A module's syntax tree (read once per test run: every test here walks every module)."""
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
 def imports(name: str, path: Path, known: set[str]) -> list[tuple[str, str | None, int]]:
     """``(module, imported name or None, line)`` for every import of a package module."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    tree = parsed(path)
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -120,7 +127,7 @@ def _layer(name: str) -> int | None:
 
 def module_attribute_uses(name: str, path: Path, known: set[str]) -> list[tuple[str, str, int]]:
     """``module._name`` where ``module`` is a package module bound by an import."""
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = parsed(path)
     bound: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):

@@ -13,6 +13,8 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import make_deals
 
+pytestmark = pytest.mark.slow  # every engine on every KPI (the quick run checks prepared and DuckDB elsewhere)
+
 TEXT = ["deal_id", "partner", "owner", "department", "unit", "channel", "source", "stage", "currency"]
 KPIS = [
     "deal_count",
@@ -92,14 +94,7 @@ def spark():
     session.stop()
 
 
-#: the quick run (-m "not slow") checks one engine of each backend; polars and Spark in the full run
-ENGINES = [
-    "prepared",
-    "duckdb_parquet",
-    pytest.param("polars", marks=pytest.mark.slow),
-    pytest.param("polars_lazy", marks=pytest.mark.slow),
-    "spark",  # slow: conftest marks every test that starts Spark
-]
+ENGINES = ["prepared", "polars", "polars_lazy", "duckdb_parquet", "spark"]
 
 
 def frame_on(engine, request, deals, parquet_folder):
