@@ -33,6 +33,7 @@ LAYERS = {
     "channelkpi.charts": 3,
     "channelkpi.offline": 3,
     "channelkpi.views": 4,
+    "channelkpi.tiles": 4,  # the tiles and page pieces of a view (no widgets)
     "channelkpi.caveats": 4,
     "channelkpi.reports": 5,
     "channelkpi.widgets": 5,
