@@ -265,6 +265,24 @@ def test_the_allowed_violations_still_exist():
     assert not stale, f"remove from KNOWN_VIOLATIONS in tests/test_architecture.py: {sorted(stale)}"
 
 
+#: Modules that compute or word what a page shows, for a dashboard and a printed report alike:
+#: they never import a widget toolkit (the dashboard is one page among others).
+WIDGET_FREE = ("channelkpi.formats", "channelkpi.tiles", "channelkpi.views", "channelkpi.charts")
+
+
+def test_the_view_modules_import_no_widgets():
+    mods = modules()
+    found = []
+    for name in WIDGET_FREE:
+        tree = ast.parse(mods[name].read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [f"{name} imports {n}" for n in names if n.split(".")[0] in ("ipywidgets", "anywidget")]
+    assert not found
+
+
 def test_every_module_has_a_layer():
     assert all(_layer(name) is not None for name in modules())
 
