@@ -66,6 +66,7 @@ __all__ = [
     "CHART_TITLES",
     "CHART_TABLES",
     "Chart",
+    "ALWAYS",
     "INPUTS",
     "Input",
     "TABLES",
@@ -383,12 +384,12 @@ def selection_text(view: View, *, start=None, end=None) -> str:
 
 # --------------------------------------------------------------------------- old spellings
 #: Keywords renamed in the public signatures, old -> new (accepted with a DeprecationWarning).
-RENAMED = {"level": "by", "selected": "selection"}
+_RENAMED = {"level": "by", "selected": "selection"}
 
 
 def _renamed(options: dict, where: str) -> dict:
-    """``options`` with the old spellings of :data:`RENAMED` under their new names (warned)."""
-    for old, new in RENAMED.items():
+    """``options`` with the old spellings of ``_RENAMED`` under their new names (warned)."""
+    for old, new in _RENAMED.items():
         if old in options:
             if new in options:
                 raise TypeError(f"{where} got both {old}= and {new}=: {old}= is the old name of {new}=")
@@ -451,7 +452,7 @@ class View:
         **old,
     ) -> None:
         given = {"by": by, "selection": selection}
-        for name, new in RENAMED.items():
+        for name, new in _RENAMED.items():
             if name in old:
                 warnings.warn(f"View({name}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=2)
                 given[new] = old.pop(name)
@@ -1035,7 +1036,7 @@ def view_charts(
 # --------------------------------------------------------------------------- moved names
 #: Old public names, with where they live now: they work with a DeprecationWarning until the
 #: next release.
-MOVED = {
+_MOVED = {
     "LEVEL_TITLES": ("channelkpi.formats", "BY_TITLES"),
     "view_filter": ("channelkpi.views", "view_where"),
     "display_name": ("channelkpi.formats", "display_name"),
@@ -1062,11 +1063,11 @@ MOVED = {
 
 
 def __getattr__(name: str):
-    if name not in MOVED:
+    if name not in _MOVED:
         raise AttributeError(f"module 'channelkpi.views' has no attribute {name!r}")
     from . import formats, tiles
 
-    module, new = MOVED[name]
+    module, new = _MOVED[name]
     warnings.warn(f"channelkpi.views.{name} is deprecated: use {module}.{new}", DeprecationWarning, stacklevel=2)
     home = {"channelkpi.formats": formats, "channelkpi.tiles": tiles}.get(module)
     return getattr(home, new) if home is not None else globals()[new]
