@@ -591,7 +591,7 @@ class _Reads(Mapping):
 _QUALITY_COLUMNS = ("quality_score", "rank", "win_rate_shrunk")
 
 
-def _options(data: _Data, got: Mapping, *, span: bool = True) -> dict:
+def _options(got: Mapping, *, span: bool = True) -> dict:
     """The keywords of a KPI function for the deals kept (and the range)."""
     options = {"fiscal_year_start": got["fiscal_year_start"], "where": got["where"] or None}
     if span:
@@ -623,7 +623,7 @@ def _scores(data: _Data, got: Mapping, freq) -> pd.DataFrame:
 
 def _kpis(data: _Data, got: Mapping) -> pd.DataFrame:
     by = got["by"]
-    table = kpi_table(data.deals, by=by, freq=got["freq"], **_options(data, got))
+    table = kpi_table(data.deals, by=by, freq=got["freq"], **_options(got))
     # the quality scores and ranks of the ranking's peers, not of the groups this table shows
     peer = got["period_scores"][[by, "period", *_QUALITY_COLUMNS]]
     scored = table.drop(columns=list(_QUALITY_COLUMNS)).merge(peer, on=[by, "period"], how="left")
@@ -643,14 +643,14 @@ def _before(data: _Data, got: Mapping) -> pd.DataFrame:
         table = pd.DataFrame()
         table.attrs["covered"] = False
         return table
-    table = kpi_table(data.deals, start=prev_start, end=prev_end, **_options(data, got, span=False))
+    table = kpi_table(data.deals, start=prev_start, end=prev_end, **_options(got, span=False))
     table.attrs["covered"] = True
     return table
 
 
 def _trend(data: _Data, got: Mapping) -> pd.DataFrame:
     freq = got["freq"]
-    table = kpi_table(data.deals, freq=freq, compare="previous", **_options(data, got))
+    table = kpi_table(data.deals, freq=freq, compare="previous", **_options(got))
     lo, hi = _covered(data, got)
     return equal_span_previous(
         table,
@@ -695,7 +695,7 @@ def _targets(data: _Data, got: Mapping) -> pd.DataFrame | None:
         targets = targets[targets["partner"].isin(kept["partner"])]
     targets = targets.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in targets])
     try:
-        return pipeline(data.deals, freq=got["freq"], targets=targets, **_options(data, got))
+        return pipeline(data.deals, freq=got["freq"], targets=targets, **_options(got))
     except ChannelKPIError:
         return None  # targets at a coarser grain than the chosen periods: no target line
 
@@ -721,31 +721,31 @@ TABLES: dict[str, Table] = {
         Table("scores", lambda d, g: _scores(d, g, None), ("by", "peers", "range"), shown=False),
         Table("period_scores", lambda d, g: _scores(d, g, g["freq"]), ("by", "peers", "range", "freq"), shown=False),
         Table("kpis", _kpis, ("where", "range", "by", "freq", "period_scores"), periods=True),
-        Table("now", lambda d, g: kpi_table(d.deals, **_options(d, g)), ("where", "range")),
+        Table("now", lambda d, g: kpi_table(d.deals, **_options(g)), ("where", "range")),
         Table("before", _before, ("where", "range")),
         Table("trend", _trend, ("where", "range", "freq"), periods=True),
         Table("ranking", _ranking, ("shown", "scores")),
         Table("pipeline_stage", _pipeline_stage, ("where", "end")),
         Table(
             "waterfall",
-            lambda d, g: pipeline_waterfall(d.deals, freq=g["freq"], **_options(d, g)),
+            lambda d, g: pipeline_waterfall(d.deals, freq=g["freq"], **_options(g)),
             ("where", "range", "freq"),
             periods=True,
         ),
         Table("targets", _targets, ("where", "range", "freq", "given_targets"), periods=True),
         Table(
             "channel_mix",
-            lambda d, g: channel_performance(d.deals, freq=g["freq"], **_options(d, g)),
+            lambda d, g: channel_performance(d.deals, freq=g["freq"], **_options(g)),
             ("where", "range", "freq"),
             periods=True,
         ),
-        Table("channel_rates", lambda d, g: win_rate(d.deals, by="channel", **_options(d, g)), ("where", "range")),
-        Table("seasonality", lambda d, g: seasonality(d.deals, by="unit", **_options(d, g)), ("where", "range")),
-        Table("seasonality_all", lambda d, g: seasonality(d.deals, **_options(d, g)), ("where", "range")),
-        Table("cycles", lambda d, g: cycle_distribution(d.deals, **_options(d, g)), ("where", "range")),
+        Table("channel_rates", lambda d, g: win_rate(d.deals, by="channel", **_options(g)), ("where", "range")),
+        Table("seasonality", lambda d, g: seasonality(d.deals, by="unit", **_options(g)), ("where", "range")),
+        Table("seasonality_all", lambda d, g: seasonality(d.deals, **_options(g)), ("where", "range")),
+        Table("cycles", lambda d, g: cycle_distribution(d.deals, **_options(g)), ("where", "range")),
         Table(
             "cohorts",
-            lambda d, g: deal_success(d.deals, freq=g["freq"], **_options(d, g)),
+            lambda d, g: deal_success(d.deals, freq=g["freq"], **_options(g)),
             ("where", "range", "freq"),
             periods=True,
         ),
