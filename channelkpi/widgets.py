@@ -30,28 +30,22 @@ import pandas as pd
 
 from .caveats import data_caveats, has_partners
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
+from .formats import BY_TITLES, column_kind, display_name, excel_format
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
 from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
+from .tiles import TILE_TABLES, ledger_html, tile_values, tiles_html
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
-    LEVEL_TITLES,
-    TILE_TABLES,
     View,
-    column_kind,
     default_months,
-    display_name,
-    excel_format,
-    ledger_html,
     month_range,
     selection_text,
     table_key,
-    tile_values,
-    tiles_html,
     view_charts,
     view_tables,
 )
@@ -68,7 +62,7 @@ __all__ = [
 ]
 
 #: The level control's choices: label -> canonical column.
-LEVELS = {title: level for level, title in LEVEL_TITLES.items()}
+LEVELS = {title: level for level, title in BY_TITLES.items()}
 #: The period control's choices.
 FREQS = {"Month": "M", "Quarter": "Q", "Year": "Y"}
 #: The charts on each tab (the "Data quality" tab shows the load ledger).
@@ -436,7 +430,7 @@ class Dashboard:
     @property
     def where(self) -> dict[str, list[str]]:
         """The deal filter the selection makes."""
-        return self.view.filter
+        return self.view.effective_where
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -450,12 +444,12 @@ class Dashboard:
         start, end = self.date_range
         level = self.level.value
         return View(
-            level=level,
+            by=level,
             freq=self.freq.value,
             start=start,
             end=end,
             where={col: list(v) for col, v in self._selection.items() if col != level and v},
-            selected=tuple(self._selection.get(level, ())),
+            selection=tuple(self._selection.get(level, ())),
             targets=self.targets,
             fiscal_year_start=self.fiscal_year_start,
         )
@@ -472,7 +466,7 @@ class Dashboard:
         the selection (``export``: sized for a file rather than the page)."""
         width = {"width": _EXPORT_WIDTH} if export else {}
         return view_charts(
-            t, level=self.level.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+            t, by=self.level.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
         )
 
     @property
@@ -578,8 +572,8 @@ class Dashboard:
             for col, values in others:
                 names = ", ".join(display_name(v) for v in values)
                 button = w.Button(
-                    description=f"× {LEVEL_TITLES.get(col, col)}: {names}",
-                    tooltip=f"Stop filtering by {LEVEL_TITLES.get(col, col).lower()}",
+                    description=f"× {BY_TITLES.get(col, col)}: {names}",
+                    tooltip=f"Stop filtering by {BY_TITLES.get(col, col).lower()}",
                 )
                 button.on_click(lambda _b, col=col: self._choose(col, ()))
                 buttons.append(button)
@@ -588,7 +582,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {LEVEL_TITLES[level].lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {BY_TITLES[level].lower()}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -757,8 +751,8 @@ class Dashboard:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
         column = column or self.level.value
-        if column not in (*LEVEL_TITLES, "channel"):
-            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*LEVEL_TITLES, 'channel']}")
+        if column not in (*BY_TITLES, "channel"):
+            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*BY_TITLES, 'channel']}")
         self._choose(column, values)
 
     def clear_selection(self) -> None:
@@ -825,14 +819,11 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", LEVEL_TITLES[view.level]),
+            ("Level", BY_TITLES[view.by]),
             ("Periods", {v: k for k, v in FREQS.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
-            *(
-                (LEVEL_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v)))
-                for c, v in self.selection.items()
-            ),
+            *((BY_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
             ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
             ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
         ]

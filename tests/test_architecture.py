@@ -35,6 +35,7 @@ LAYERS = {
     "channelkpi.charts": 3,
     "channelkpi.offline": 3,
     "channelkpi.views": 4,
+    "channelkpi.tiles": 4,  # the tiles and page pieces of a view (no widgets)
     "channelkpi.caveats": 4,
     "channelkpi.reports": 5,
     "channelkpi.widgets": 5,
@@ -264,6 +265,24 @@ def test_the_allowed_violations_still_exist():
     """An allowed violation that is gone is removed from the list, so it cannot come back."""
     stale = KNOWN_VIOLATIONS - set(violations(modules()))
     assert not stale, f"remove from KNOWN_VIOLATIONS in tests/test_architecture.py: {sorted(stale)}"
+
+
+#: Modules that compute or word what a page shows, for a dashboard and a printed report alike:
+#: they never import a widget toolkit (the dashboard is one page among others).
+WIDGET_FREE = ("channelkpi.formats", "channelkpi.tiles", "channelkpi.views", "channelkpi.charts")
+
+
+def test_the_view_modules_import_no_widgets():
+    mods = modules()
+    found = []
+    for name in WIDGET_FREE:
+        tree = ast.parse(mods[name].read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            found += [f"{name} imports {n}" for n in names if n.split(".")[0] in ("ipywidgets", "anywidget")]
+    assert not found
 
 
 def test_every_module_has_a_layer():

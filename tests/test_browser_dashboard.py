@@ -271,12 +271,13 @@ def test_the_page_fits_wide_medium_and_phone_screens(browser, dashboard, tmp_pat
 
 
 def test_tile_definitions_are_a_hover_or_a_key_away(browser, dashboard):
-    from channelkpi.views import tile_values, view_tables
+    from channelkpi.tiles import tile_values
+    from channelkpi.views import view_tables
 
     tables = view_tables(ck.read_crm(sample_path("salesforce")), only=["now", "before", "ranking"])
     tiles = tile_values(tables)
     if "definition" not in tiles[0]:
-        pytest.skip("the tiles have no definitions yet (views.tile_values gives none)")
+        pytest.skip("the tiles have no definitions yet (tiles.tile_values gives none)")
     page, outside, dialogs = open_page(browser, dashboard.url)
     for entry in tiles[:3]:
         title, definition = entry["title"], entry["definition"]
