@@ -90,12 +90,14 @@ def mismatches(prepared, views_: list[View]) -> tuple[list[str], int]:
     return sorted(set(bad)), equal
 
 
+@pytest.mark.slow
 def test_views_with_equal_keys_for_a_table_get_equal_tables(prepared, targets):
     bad, equal = mismatches(prepared, variants(targets))
     assert not bad
     assert equal > 50  # the check compared something: e.g. the totals do not depend on by or freq
 
 
+@pytest.mark.slow
 def test_a_key_that_leaves_out_what_the_value_depends_on_is_caught(prepared, targets, monkeypatch):
     # the default range depends on the period size: a key without it makes two views share a
     # cache entry although their ranges differ
