@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .formats import change_text, display_name, format_value, is_missing, number, plural
+from .formats import BY_TITLES, change_text, display_name, format_value, is_missing, number, plural
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 
@@ -32,6 +32,7 @@ __all__ = [
     "TILES",
     "TILE_TABLES",
     "TILE_COUNTS",
+    "TILE_COUNT_ONE",
     "TILE_DEFINITIONS",
     "BETTER",
     "CSS",
@@ -64,6 +65,17 @@ TILE_COUNTS = {
     "cycle_days_median": "won deals",
     "best_quality": "{groups} ranked",
     "success_rate": "deals created",
+}
+#: The same when n is 1 ("group": the grouping column's singular, e.g. "partner ranked").
+TILE_COUNT_ONE = {
+    "avg_deal_size": "won deal",
+    "won_count": "closed deal (won or lost)",
+    "open_amount": "open deal",
+    "partner_share": "won deal",
+    "win_rate": "closed deal",
+    "cycle_days_median": "won deal",
+    "best_quality": "{group} ranked",
+    "success_rate": "deal created",
 }
 #: Which way is better for each tile's KPI: +1 more is better, -1 less is better (a shorter cycle).
 BETTER = {
@@ -183,7 +195,9 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> l
                 "direction": direction,
                 "good": _good(col, direction),
                 "n": n,
-                "counts": TILE_COUNTS[col].format(groups=plural(by)),
+                "counts": (TILE_COUNT_ONE if n == 1 else TILE_COUNTS)[col].format(
+                    groups=plural(by), group=BY_TITLES.get(by, by).lower()
+                ),
                 "definition": tile_definition(col),
                 "note": display_name(now.get("best_name", "")) if col == "best_quality" and "best_name" in now else "",
             }

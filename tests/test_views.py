@@ -283,3 +283,13 @@ def test_the_ranking_says_top_n_of_m_and_leaves_direct_deals_out(prepared):
     subtitle = " ".join(spec["title"]["subtitle"])
     partners = len(tables["ranking"])
     assert f"Top 20 of {partners} partners" in subtitle and "Deals without a partner are not ranked" in subtitle
+
+
+def test_a_count_of_one_reads_in_the_singular(prepared):
+    tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
+    one = {**tables, "ranking": tables["ranking"].head(1)}
+    tiles = {t["title"]: t for t in tile_values(one)}
+    assert tiles["Best quality score"]["n"] == 1
+    assert tiles["Best quality score"]["counts"] == "partner ranked"
+    html = tiles_html(list(tiles.values()))
+    assert "n = 1 partner ranked" in html and "1 partners" not in html
