@@ -44,7 +44,7 @@ import pandas as pd
 from .currency_symbols import currency_code, currency_symbol
 from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
-from .formats import column_kind, display_name, is_missing, value_text
+from .formats import column_kind, display_name, is_missing, number, percent, points, value_text
 from .schema import CHANNELS
 from .types import Level
 
@@ -261,8 +261,8 @@ def _rate_text(data: pd.DataFrame) -> alt.Tooltip:
         if is_missing(rate):
             return "— (no deal closed)"
         if is_missing(low) or is_missing(high):
-            return f"{rate:.1%}"
-        return f"{rate:.1%} (95 % range {low:.1%} to {high:.1%})"
+            return percent(rate)
+        return f"{percent(rate)} (95 % range {percent(low)} to {percent(high)})"
 
     low = data["win_rate_low"] if "win_rate_low" in data else pd.Series(np.nan, index=data.index)
     high = data["win_rate_high"] if "win_rate_high" in data else pd.Series(np.nan, index=data.index)
@@ -490,7 +490,7 @@ def partner_ranking(
     everyone = len(quality)
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
     data["label"] = [display_name(v) for v in data[by]]
-    data["rank_text"] = [f"{r:,.0f} of {everyone:,}" if not is_missing(r) else "—" for r in data["rank"]]
+    data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = {"partner": "partners", "owner": "employees", "unit": "units", "department": "departments"}.get(
         by, f"{by} values"
@@ -521,7 +521,7 @@ def partner_ranking(
         notes=[count_note + " · click a bar to focus on it"],
         description=description,
         width=width,
-        summary=(f"First: {data['label'].iloc[0]}, {data['quality_score'].iloc[0]:.0f} of 100." if shown else ""),
+        summary=(f"First: {data['label'].iloc[0]}, {number(data['quality_score'].iloc[0])} of 100." if shown else ""),
     )
 
 
@@ -816,8 +816,8 @@ def seasonality_heatmap(
     fills = np.where(np.isnan(diff), "#ffffff", np.asarray(HEAT_COLORS, dtype=object)[classes])
     data["heat_class"] = np.where(np.isnan(diff), None, np.asarray(_heat_classes(), dtype=object)[classes])
     data["text_color"] = [_text_color(f) for f in fills]
-    data["cell_text"] = ["—" if is_missing(r) else f"{r:.0%}" for r in data["win_rate"]]
-    data["difference_text"] = ["—" if is_missing(d) else f"{d * 100:+.1f} pts" for d in diff]
+    data["cell_text"] = ["—" if is_missing(r) else percent(r, digits=0) for r in data["win_rate"]]
+    data["difference_text"] = ["—" if is_missing(d) else points(d) for d in diff]
     tips = [
         alt.Tooltip("label:N", title=by.capitalize()),
         alt.Tooltip("month_name:N", title="Month"),

@@ -19,16 +19,46 @@ from .schema import DIRECT_PARTNER
 
 __all__ = [
     "DIRECT_LABEL",
+    "BY_TITLES",
+    "BY_PLURALS",
+    "FREQ_TITLES",
+    "plural",
     "display_name",
     "column_kind",
     "excel_format",
     "format_value",
     "value_text",
+    "cell_text",
+    "change_text",
+    "number",
+    "percent",
+    "points",
+    "money",
+    "money_whole",
+    "money_short",
+    "days",
+    "score",
+    "ratio",
     "is_missing",
 ]
 
 #: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
 DIRECT_LABEL = "Direct (no partner)"
+
+#: The columns a view can group by, with the names people use for them.
+BY_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
+#: Many of a column's values, in words ("3 partners", "units: EMEA").
+BY_PLURALS = {
+    "partner": "partners",
+    "owner": "employees",
+    "department": "departments",
+    "unit": "units",
+    "channel": "channels",
+    "source": "sources",
+    "stage": "stages",
+}
+#: Period sizes as a selection line says them.
+FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "W": "weekly"}
 
 _MONEY = {
     "won_amount",
@@ -76,6 +106,15 @@ def display_name(value: object) -> str:
     """
     text = str(value)
     return DIRECT_LABEL if text == DIRECT_PARTNER else text
+
+
+def plural(column: str) -> str:
+    """Many values of a column, in words.
+
+    >>> plural("owner"), plural("region")
+    ('employees', 'region values')
+    """
+    return BY_PLURALS.get(column, f"{column} values")
 
 
 def is_missing(value) -> bool:
@@ -134,14 +173,95 @@ def excel_format(kind: str, currency: str = "$") -> str | None:
     }.get(kind)
 
 
-def _short_money(value: float, currency: str) -> str:
+# --------------------------------------------------------------------------- one function per format
+def number(value, *, digits: int = 0, signed: bool = False) -> str:
+    """A number with thousands separators and ``digits`` decimals (``signed``: always a sign).
+
+    >>> number(1234.5), number(0.25, digits=1), number(-3, signed=True), number(2.5, digits=1, signed=True)
+    ('1,234', '0.2', '-3', '+2.5')
+    """
+    return f"{value:{'+' if signed else ''},.{digits}f}"
+
+
+def percent(value, *, digits: int = 1) -> str:
+    """A share as a percentage.
+
+    >>> percent(0.4671), percent(0.4671, digits=0), percent(1.0)
+    ('46.7%', '47%', '100.0%')
+    """
+    return f"{value:.{digits}%}"
+
+
+def points(difference) -> str:
+    """A difference of two shares in percentage points, always signed.
+
+    >>> points(0.0123), points(-0.05), points(0.0)
+    ('+1.2 pts', '-5.0 pts', '+0.0 pts')
+    """
+    return f"{difference * 100:+.1f} pts"
+
+
+def money(value, currency: str = "$") -> str:
+    """An amount in full: without cents from 1,000 on (nobody reads the cents of $54,850), with
+    cents below.
+
+    >>> money(54850.0), money(812.5), money(-1234.5, "€")
+    ('$54,850', '$812.50', '-€1,234')
+    """
+    sign = "-" if value < 0 else ""
+    return f"{sign}{currency}{number(abs(value), digits=0 if abs(value) >= 1000 else 2)}"
+
+
+def money_whole(value, currency: str = "$") -> str:
+    """An amount in whole units, as a printed table's column of amounts lines up.
+
+    >>> money_whole(812.5), money_whole(-1234.5, "€")
+    ('$812', '-€1,234')
+    """
+    return f"{'-' if value < 0 else ''}{currency}{number(abs(value))}"
+
+
+def money_short(value, currency: str = "$") -> str:
+    """An amount in at most four digits and a suffix (k, M, B), as a tile shows it.
+
+    >>> money_short(1234567.0), money_short(-54850.0, "€"), money_short(812.5)
+    ('$1.2M', '-€54.9k', '$812')
+    """
     sign = "-" if value < 0 else ""
     for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= cut:
-            return f"{sign}{currency}{abs(value) / cut:,.1f}{suffix}"
-    return f"{sign}{currency}{abs(value):,.0f}"
+            return f"{sign}{currency}{number(abs(value) / cut, digits=1)}{suffix}"
+    return f"{sign}{currency}{number(abs(value))}"
 
 
+def days(value, *, digits: int = 0, signed: bool = False) -> str:
+    """A number of days.
+
+    >>> days(41.6), days(0.5, digits=1), days(-0.5, digits=1, signed=True)
+    ('42 days', '0.5 days', '-0.5 days')
+    """
+    return f"{number(value, digits=digits, signed=signed)} days"
+
+
+def score(value) -> str:
+    """A quality score out of 100.
+
+    >>> score(71.6)
+    '72 / 100'
+    """
+    return f"{number(value)} / 100"
+
+
+def ratio(value) -> str:
+    """A ratio such as pipeline coverage, with two decimals.
+
+    >>> ratio(1.5)
+    '1.50'
+    """
+    return f"{value:.2f}"
+
+
+# --------------------------------------------------------------------------- by kind of column
 def format_value(value, kind: str, currency: str = "$") -> str:
     """A tile's value, short: ``money`` ($1.2M), ``rate`` (41.0%), ``days``, ``score``, ``count``.
 
@@ -151,19 +271,19 @@ def format_value(value, kind: str, currency: str = "$") -> str:
     if is_missing(value):
         return "—"
     if kind == "money":
-        return _short_money(value, currency)
+        return money_short(value, currency)
     if kind == "rate":
-        return f"{value:.1%}"
+        return percent(value)
     if kind == "days":
-        return f"{value:,.0f} days"
+        return days(value)
     if kind == "score":
-        return f"{value:.0f} / 100"
-    return f"{value:,.0f}"
+        return score(value)
+    return number(value)
 
 
 def value_text(value, kind: str, currency: str = "$") -> str:
-    """A number in full, as a tooltip or a table cell says it: money without cents from 1,000 on
-    (with cents below), rates with one decimal, days and scores with one decimal, counts whole.
+    """A number in full, as a tooltip says it: money without cents from 1,000 on (with cents
+    below), rates with one decimal, days and scores with one decimal, counts whole.
 
     >>> value_text(-1234.5, "money", "€"), value_text(0.5, "days"), value_text(3, "count")
     ('-€1,234', '0.5 days', '3')
@@ -172,15 +292,53 @@ def value_text(value, kind: str, currency: str = "$") -> str:
         return "—"
     value = float(value)
     if kind == "money":
-        sign = "-" if value < 0 else ""
-        digits = ",.0f" if abs(value) >= 1000 else ",.2f"
-        return f"{sign}{currency}{abs(value):{digits}}"
+        return money(value, currency)
     if kind == "rate":
-        return f"{value:.1%}"
+        return percent(value)
     if kind == "days":
-        return f"{value:,.1f} days"
+        return days(value, digits=1)
     if kind == "score":
-        return f"{value:,.1f}"
+        return number(value, digits=1)
     if kind == "ratio":
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
+        return ratio(value)
+    return number(value)
+
+
+def cell_text(value, kind: str, currency: str = "$") -> str:
+    """A printed table's cell: whole amounts, rates with one decimal, days and scores with one
+    decimal (the column heading names the unit), other values as they are.
+
+    >>> cell_text(812.5, "money"), cell_text(12.25, "days"), cell_text(None, "rate"), cell_text("Acme", "other")
+    ('$812', '12.2', '—', 'Acme')
+    """
+    if kind not in ("money", "rate", "days", "score", "ratio", "count"):
+        missing = value is None or (isinstance(value, (float, np.floating)) and not np.isfinite(value))
+        return "—" if missing else str(value)
+    if is_missing(value):
+        return "—"
+    if kind == "money":
+        return money_whole(value, currency)
+    if kind == "rate":
+        return percent(value)
+    if kind in ("days", "score"):
+        return number(value, digits=1)
+    if kind == "ratio":
+        return ratio(value)
+    return number(value)
+
+
+def change_text(difference, kind: str, currency: str = "$") -> str:
+    """A change between two values of a KPI, always signed: rates in points, money short.
+
+    >>> change_text(0.0123, "rate"), change_text(-1500.0, "money"), change_text(2.0, "days"), change_text(3, "count")
+    ('+1.2 pts', '-$1.5k', '+2.0 days', '+3')
+    """
+    if kind == "rate":
+        return points(difference)
+    if kind == "money":
+        return ("+" if difference >= 0 else "-") + money_short(abs(difference), currency)
+    if kind == "days":
+        return days(difference, digits=1, signed=True)
+    if kind == "score":
+        return number(difference, digits=1, signed=True)
+    return number(difference, signed=True)

@@ -40,6 +40,7 @@ import pandas as pd
 from .charts import PRINT_FONT
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .errors import ChannelKPIError
+from .formats import BY_TITLES, cell_text, column_kind, excel_format
 from .ingest import LoadResult
 from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import kpi_table
@@ -47,22 +48,17 @@ from .metrics.prepared import prepare
 from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
+from .tiles import CSS, tile_values, tiles_html
 from .types import REPORT_FREQS, ReportFreq, ReportLevel
 from .version import __version__
 from .views import (
     CHART_TITLES,
-    CSS,
-    LEVEL_TITLES,
     View,
-    column_kind,
     data_coverage,
     default_range,
-    excel_format,
     month_range,
     ranked_peers,
     selection_text,
-    tile_values,
-    tiles_html,
     view_charts,
     view_tables,
 )
@@ -74,23 +70,6 @@ REPORT_FORMATS = (".html", ".xlsx")
 
 #: The charts' width in the page (px): with the page's margins it fits A4's printable width.
 CHART_WIDTH = 640
-
-
-def _cell(value, kind: str, currency: str) -> str:
-    """A table cell's text in the HTML report (full amounts, not abbreviated)."""
-    if value is None or (isinstance(value, (float, np.floating)) and not np.isfinite(value)):
-        return "—"
-    if kind == "money":
-        return f"{'-' if value < 0 else ''}{currency}{abs(value):,.0f}"
-    if kind == "rate":
-        return f"{value:.1%}"
-    if kind in ("days", "score"):
-        return f"{value:,.1f}"
-    if kind == "ratio":
-        return f"{value:.2f}"
-    if kind == "count":
-        return f"{value:,.0f}"
-    return str(value)
 
 
 # --------------------------------------------------------------------------- options
@@ -219,8 +198,8 @@ def report(
         raise ChannelKPIError(
             "report() was given nothing to write", fix="pass path='review.html' or .xlsx, or png_dir=/svg_dir="
         )
-    if by not in LEVEL_TITLES:
-        raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(LEVEL_TITLES)}")
+    if by not in BY_TITLES:
+        raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(BY_TITLES)}")
     if freq not in REPORT_FREQS:
         raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(REPORT_FREQS)}")
     code = None if currency is None else currency_code(currency)
@@ -233,7 +212,7 @@ def report(
 
     say(f"computing the KPIs of {len(table):,} deals")
     view = View(
-        level=by,
+        by=by,
         freq=freq,
         start=start_ts,
         end=end_ts,
@@ -250,7 +229,7 @@ def report(
         scorecard = scorecard[scorecard["partner"].isin(shown)]
     tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
     selection = selection_text(view)
-    charts = view_charts(tables, level=by, currency=currency, subtitle=selection, width=CHART_WIDTH, font=PRINT_FONT)
+    charts = view_charts(tables, by=by, currency=currency, subtitle=selection, width=CHART_WIDTH, font=PRINT_FONT)
     covered = data_coverage(table)
     context = {
         "selection": selection,
@@ -387,7 +366,7 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
         cells = []
         for (col, _), value in zip(columns, rec, strict=True):
             kind = column_kind(col)
-            text = _cell(value, kind, currency) if kind != "other" else ("—" if pd.isna(value) else str(value))
+            text = cell_text(value, kind, currency) if kind != "other" else ("—" if pd.isna(value) else str(value))
             num = " class='ck-num'" if kind not in ("other", "date") else ""
             cells.append(f"<td{num}>{html_text(text)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
@@ -429,7 +408,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<figure id='chart-{name}' aria-label='{html_text(CHART_TITLES[name])}'>{_scoped(svg, name)}</figure>"
         for name, svg in svgs.items()
     )
-    scorecard = _table_html(tables["scorecard"], [(level, LEVEL_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
+    scorecard = _table_html(tables["scorecard"], [(level, BY_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
     defs = "".join(
         f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.summary)}<br>How: {html_text(d.formula)}. "
         f"Date: {html_text(d.date_field)}. Which deals: {html_text(d.window)}.</dd>"
@@ -451,7 +430,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<h2>The eight KPIs</h2>{tiles}"
         f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
         f"<h2>Charts</h2>{figures}"
-        f"<h2>{html_text(LEVEL_TITLES[level])} scorecard</h2>{scorecard}{unranked}"
+        f"<h2>{html_text(BY_TITLES[level])} scorecard</h2>{scorecard}{unranked}"
         f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
         f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
         f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"

@@ -1,31 +1,40 @@
-"""The views a dashboard or a report shows: the KPI tables, their charts and the KPI tiles.
+"""The views a dashboard or a report shows: the spec of a view and the KPI tables it is made of.
 
 Everything here is pure and widget-free, so the interactive :class:`channelkpi.widgets.Dashboard`
-and the static :func:`channelkpi.report` show the same numbers from the same code. A view is
-described by a level, a period grain, a month-aligned date range and a deal filter;
-:func:`view_tables` computes every table for it and :func:`view_charts` draws them.
+and the static :func:`channelkpi.report` show the same numbers from the same code. A
+:class:`View` says what to show: the column the KPIs are grouped ``by``, a period grain, a
+date range, the deals kept (``where``) and the values chosen in the ranking (``selection``).
+:func:`view_tables` computes its tables and :func:`view_charts` draws them; the tiles are in
+:mod:`channelkpi.tiles`, the number formats in :mod:`channelkpi.formats`.
+
+Each table is declared once, in :data:`TABLES`: its name, the function that makes it and the
+inputs it is made from (:data:`INPUTS`, each computed from the view; or other tables). The
+function sees only what its declaration lists, so the cache keys derived from the declarations
+(:func:`table_key`) cannot miss an input. The charts are declared the same way in
+:data:`CHARTS`, with the tables each is drawn from.
 
 Where the pictures must not mislead, the rule lives here: the range a view shows by default
 ends with the last period the data covers completely (:func:`default_range`); a period the data
 covers only in part is marked (:func:`mark_partial`) and drawn hollow; a previous period is
 compared over the same number of days (:func:`equal_span_previous`); quality scores are among
 the same peers wherever they appear (:func:`ranked_peers`); each chart carries what it shows
-(:func:`selection_text`) and each tile what its n counts and what it means.
+(:func:`selection_text`).
 
 Examples
 --------
 >>> from channelkpi.datasets import make_sample_deals
 >>> deals = make_sample_deals()
->>> tables = view_tables(deals, level="partner", freq="Q", start="2025-01-01", end="2025-12-31")
+>>> tables = view_tables(deals, by="partner", freq="Q", start="2025-01-01", end="2025-12-31")
 >>> sorted(tables["kpis"]["period"].unique())
 ['2025-Q1', '2025-Q2', '2025-Q3', '2025-Q4']
->>> sorted(view_charts(tables, level="partner"))[:3]
+>>> sorted(view_charts(tables, by="partner"))[:3]
 ['channel_mix', 'channel_win_rates', 'cohorts']
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
+import warnings
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import altair as alt
@@ -34,8 +43,7 @@ import pandas as pd
 
 from . import charts
 from .errors import ChannelKPIError
-from .formats import DIRECT_LABEL, column_kind, display_name, excel_format, format_value, is_missing
-from .metrics.definitions import DEFINITIONS
+from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, plural
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -49,148 +57,36 @@ from .metrics.kpis import (
 )
 from .metrics.periods import date_key, period_frame
 from .metrics.prepared import PreparedDeals, prepare
-from .safety import html_text
 from .schema import DIRECT_PARTNER
 
 __all__ = [
-    "TILES",
-    "TILE_COUNTS",
-    "TILE_DEFINITIONS",
-    "BETTER",
+    "BY_TITLES",
+    "FREQ_TITLES",
+    "CHARTS",
     "CHART_TITLES",
     "CHART_TABLES",
+    "Chart",
+    "ALWAYS",
+    "INPUTS",
+    "Input",
+    "TABLES",
     "TABLE_INPUTS",
-    "TILE_TABLES",
-    "view_filter",
+    "Table",
+    "View",
+    "view_where",
     "ranked_peers",
     "selection_text",
-    "display_name",
-    "DIRECT_LABEL",
     "view_tables",
     "view_charts",
-    "tile_values",
-    "tiles_html",
-    "column_kind",
-    "excel_format",
-    "ledger_html",
-    "format_value",
     "month_range",
     "data_coverage",
     "default_range",
     "default_months",
     "mark_partial",
     "equal_span_previous",
-    "tile_definition",
     "previous_span",
     "table_key",
-    "CSS",
 ]
-
-#: The eight tiles: (title, column of the KPI table, kind, column giving n).
-TILES = (
-    ("Average deal size", "avg_deal_size", "money", "won_count"),
-    ("Deals won", "won_count", "count", "closed_count"),
-    ("Open pipeline", "open_amount", "money", "open_count"),
-    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
-    ("Win rate", "win_rate", "rate", "n"),
-    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
-    ("Best quality score", "best_quality", "score", "groups"),
-    ("Deal success", "success_rate", "rate", "created_count"),
-)
-#: What each tile's n counts, in words ("groups": the level's plural, e.g. "partners ranked").
-TILE_COUNTS = {
-    "avg_deal_size": "won deals",
-    "won_count": "closed deals (won or lost)",
-    "open_amount": "open deals",
-    "partner_share": "won deals",
-    "win_rate": "closed deals",
-    "cycle_days_median": "won deals",
-    "best_quality": "{groups} ranked",
-    "success_rate": "deals created",
-}
-#: Which way is better for each tile's KPI: +1 more is better, -1 less is better (a shorter cycle).
-BETTER = {
-    "avg_deal_size": 1,
-    "won_count": 1,
-    "won_amount": 1,
-    "lost_count": -1,
-    "lost_amount": -1,
-    "open_amount": 1,
-    "partner_share": 1,
-    "win_rate": 1,
-    "cycle_days_median": -1,
-    "cycle_days_mean": -1,
-    "best_quality": 1,
-    "quality_score": 1,
-    "success_rate": 1,
-}
-#: The KPI definition behind each tile (:data:`channelkpi.metrics.definitions.DEFINITIONS`).
-TILE_DEFINITIONS = {
-    "avg_deal_size": "average_deal_size",
-    "won_count": "deal_count",
-    "open_amount": "pipeline",
-    "partner_share": "channel_performance",
-    "win_rate": "win_rate",
-    "cycle_days_median": "deal_velocity",
-    "best_quality": "quality_score",
-    "success_rate": "deal_success",
-}
-_TILE_NOTES = {
-    "partner_share": "This tile: the partner channel's share of the won amount in the range.",
-    "best_quality": "This tile: the best score in the range and who has it.",
-    "open_amount": "This tile: the pipeline at the end of the range.",
-}
-
-#: The levels a view can group by, with the names people use for them.
-LEVEL_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
-_LEVEL_PLURALS = {
-    "partner": "partners",
-    "owner": "employees",
-    "department": "departments",
-    "unit": "units",
-    "channel": "channels",
-    "source": "sources",
-    "stage": "stages",
-}
-#: Period sizes as a selection line says them.
-FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "W": "weekly"}
-
-#: What each chart of :func:`view_charts` shows, for headings and file names.
-CHART_TITLES = {
-    "trend": "Won amount over time",
-    "ranking": "Ranking by quality score",
-    "pipeline_stage": "Open pipeline by stage",
-    "waterfall": "Pipeline waterfall",
-    "channel_mix": "Marketing channel mix",
-    "channel_win_rates": "Win rate by channel",
-    "seasonality": "Close-rate seasonality by unit",
-    "seasonality_bands": "Win rate by month of year",
-    "cycles": "Cycle length, won vs lost",
-    "cohorts": "Deal success by creation cohort",
-}
-
-#: Styles of the tiles and tables (inline: nothing is fetched from a network).
-CSS = """
-<style>
-.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 10px; margin: 6px 0 12px;}
-@media (max-width: 760px) {.ck-tiles {grid-template-columns: repeat(2, minmax(0, 1fr));}}
-@media (max-width: 420px) {.ck-tiles {grid-template-columns: minmax(0, 1fr);}}
-.ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
-.ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
-.ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
-.ck-tile .ck-change {font-size: 12px; color: #56606b;}
-.ck-tile details {font-size: 12px; color: #3d4752; margin-top: 4px;}
-.ck-tile summary {cursor: pointer; color: #0b5cad;}
-.ck-tile summary:focus-visible {outline: 2px solid #0b5cad; outline-offset: 2px;}
-.ck-tile details p {margin: 4px 0 0;}
-.ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
-.ck-good {color: #007a5a; font-weight: 600;} .ck-bad {color: #b4481d; font-weight: 600;}
-.ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
-.ck-note {color: #56606b; font-size: 12px;}
-.ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
-.ck-table td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
-</style>
-"""
 
 
 # --------------------------------------------------------------------------- dates
@@ -388,29 +284,41 @@ def previous_span(start, end) -> tuple[pd.Timestamp, pd.Timestamp]:
 
 
 # --------------------------------------------------------------------------- selection
-def view_filter(
-    where: Mapping[str, Sequence[str]] | None, level: str, selected: Sequence[str] = ()
+def view_where(
+    where: Mapping[str, Sequence[str]] | None, by: str, selection: Sequence[str] = ()
 ) -> dict[str, list[str]]:
-    """The deal filter of a view: ``where`` narrowed to the ``selected`` values of ``level``.
+    """The deals a view keeps: ``where`` narrowed to the ``selection`` of values of ``by``.
 
-    >>> view_filter({"partner": ["A", "B"]}, "partner", ["B", "C"])
+    >>> view_where({"partner": ["A", "B"]}, "partner", ["B", "C"])
     {'partner': ['B']}
     """
     out = {k: list(v) for k, v in (where or {}).items() if v}
-    if selected:
-        chosen = set(map(str, selected))
-        if level in out:
-            chosen &= set(out[level])
-        out[level] = sorted(chosen) or ["\x00none"]  # nothing left: an empty view, not everything
+    if selection:
+        chosen = set(map(str, selection))
+        if by in out:
+            chosen &= set(out[by])
+        out[by] = sorted(chosen) or ["\x00none"]  # nothing left: an empty view, not everything
     return out
 
 
+def _peer_where(where: Mapping[str, Sequence[str]] | None, by: str) -> tuple[dict[str, list[str]], list[str] | None]:
+    """The filter a ranking scores within (partners not yet listed) and the partners it shows."""
+    peers = view_where(where, by)
+    shown = peers.pop("partner") if by == "partner" and "partner" in peers else None
+    return peers, shown
+
+
+def _partner_names(deals) -> list[str]:
+    names = deals.level("partner")[1] if isinstance(deals, PreparedDeals) else deals["partner"].dropna().unique()
+    return sorted({str(p) for p in names} - {DIRECT_PARTNER})
+
+
 def ranked_peers(
-    deals, where: Mapping[str, Sequence[str]] | None, level: str
+    deals, where: Mapping[str, Sequence[str]] | None, by: str
 ) -> tuple[dict[str, list[str]], list[str] | None]:
     """The deals a ranking scores, and the partners it shows (None: every group).
 
-    A group is scored among its peers, everyone at the level within the other filters (the
+    A group is scored among its peers, every value of ``by`` within the other filters (the
     contract's "percentile ranks among the period's peers"): picking two partners does not rank
     them among each other. Deals without a partner (``"(direct)"``) are not a partner: a partner
     ranking leaves them out, so they neither take a rank nor shift the partners' percentiles.
@@ -421,14 +329,9 @@ def ranked_peers(
     >>> ranked_peers(deals, {"partner": ["Acme"], "channel": ["paid"]}, "partner")
     ({'channel': ['paid'], 'partner': ['Acme', 'Zenith']}, ['Acme'])
     """
-    peers = view_filter(where, level)
-    shown = peers.pop("partner") if level == "partner" and "partner" in peers else None
-    if level == "partner":
-        if isinstance(deals, PreparedDeals):
-            names = deals.level("partner")[1]
-        else:
-            names = deals["partner"].dropna().unique()
-        peers["partner"] = sorted({str(p) for p in names} - {DIRECT_PARTNER})
+    peers, shown = _peer_where(where, by)
+    if by == "partner":
+        peers["partner"] = _partner_names(deals)
     return peers, shown
 
 
@@ -450,28 +353,28 @@ def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
 def selection_text(view: View, *, start=None, end=None) -> str:
     """What a view shows, in one line for a chart subtitle, a file's header row or a page.
 
-    Partners (or the level's values) chosen, other filters, the level and period size, and the
-    date range (``start``/``end`` override the view's, e.g. the range the data covers when the
-    view has none).
+    Partners (or the values of ``by``) chosen, other filters, the grouping and period size, and
+    the date range (``start``/``end`` override the view's, e.g. the range the data covers when
+    the view has none).
 
-    >>> v = View(level="partner", freq="Q", start="2025-01-01", end="2025-12-31",
+    >>> v = View(by="partner", freq="Q", start="2025-01-01", end="2025-12-31",
     ...          where={"partner": ["Brightline IT"], "channel": ["partner", "paid"]})
     >>> selection_text(v)
     'Brightline IT · channels: paid, partner · by partner, quarterly · Jan 2025 – Dec 2025'
-    >>> selection_text(View(level="unit", freq="M", selected=["EMEA"]), start="2024-01-01", end="2024-06-30")
+    >>> selection_text(View(by="unit", freq="M", selection=["EMEA"]), start="2024-01-01", end="2024-06-30")
     'All partners · units: EMEA · by unit, monthly · Jan 2024 – Jun 2024'
     """
-    filt = view.filter
+    kept = view.effective_where
     parts = []
-    for col in ("partner", *(c for c in filt if c != "partner")):
-        values = [v for v in filt.get(col, []) if v != "\x00none"]
+    for col in ("partner", *(c for c in kept if c != "partner")):
+        values = [v for v in kept.get(col, []) if v != "\x00none"]
         if col == "partner":
             parts.append(_names(values) if values else "All partners")
         elif values:
-            parts.append(f"{_LEVEL_PLURALS.get(col, col + ' values')}: {_names(sorted(values))}")
-        elif col in filt:
-            parts.append(f"{_LEVEL_PLURALS.get(col, col + ' values')}: none")
-    parts.append(f"by {LEVEL_TITLES.get(view.level, view.level).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
+            parts.append(f"{plural(col)}: {_names(sorted(values))}")
+        elif col in kept:
+            parts.append(f"{plural(col)}: none")
+    parts.append(f"by {BY_TITLES.get(view.by, view.by).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
     s = start if start is not None else view.start
     e = end if end is not None else view.end
     if s is not None and e is not None:
@@ -479,14 +382,31 @@ def selection_text(view: View, *, start=None, end=None) -> str:
     return " · ".join(parts)
 
 
-@dataclass(frozen=True)
+# --------------------------------------------------------------------------- old spellings
+#: Keywords renamed in the public signatures, old -> new (accepted with a DeprecationWarning).
+_RENAMED = {"level": "by", "selected": "selection"}
+
+
+def _renamed(options: dict, where: str) -> dict:
+    """``options`` with the old spellings of ``_RENAMED`` under their new names (warned)."""
+    for old, new in _RENAMED.items():
+        if old in options:
+            if new in options:
+                raise TypeError(f"{where} got both {old}= and {new}=: {old}= is the old name of {new}=")
+            warnings.warn(f"{where}({old}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=3)
+            options[new] = options.pop(old)
+    return options
+
+
+@dataclass(frozen=True, init=False)
 class View:
-    """What a dashboard or a report shows: one level, period grain, date range and deal filter.
+    """What a dashboard or a report shows: a grouping, a period grain, a date range and the deals.
 
     Parameters
     ----------
-    level : str
-        The level the KPI table and the ranking are grouped by.
+    by : str
+        The column the KPI table and the ranking are grouped by (``"partner"``, ``"owner"``,
+        ``"department"``, ``"unit"``).
     freq : str
         The periods of the KPI table and the trends (``"M"``, ``"Q"``, ``"Y"``).
     start, end : date-like, optional
@@ -494,33 +414,383 @@ class View:
         end of the last period the data covers completely).
     where : dict, optional
         Keep only these deals, e.g. ``{"partner": ["Acme"], "channel": ["partner"]}``.
-    selected : sequence of str
-        Values of ``level`` picked in the ranking: every other view narrows to them, the ranking
+    selection : sequence of str
+        Values of ``by`` chosen in the ranking: every other table narrows to them, the ranking
         keeps showing all.
     targets : pandas.DataFrame, optional
         :func:`channelkpi.read_targets` output, compared with the won amount per period.
     fiscal_year_start : int
         First month of the fiscal year.
+
+    ``level=`` and ``selected=`` (and the attributes ``level``, ``selected`` and ``filter``) are
+    the old names of ``by``, ``selection`` and :attr:`effective_where`; they work with a
+    ``DeprecationWarning`` until the next release.
+
+    >>> View(by="unit", selection=["EMEA"], where={"channel": ["partner"]}).effective_where
+    {'channel': ['partner'], 'unit': ['EMEA']}
     """
 
-    level: str = "partner"
+    by: str = "partner"
     freq: str = "Q"
     start: object = None
     end: object = None
     where: Mapping[str, Sequence[str]] | None = None
-    selected: Sequence[str] = ()
+    selection: Sequence[str] = ()
     targets: pd.DataFrame | None = field(default=None, compare=False)
     fiscal_year_start: int = 1
 
+    def __init__(
+        self,
+        by: str = "partner",
+        freq: str = "Q",
+        start: object = None,
+        end: object = None,
+        where: Mapping[str, Sequence[str]] | None = None,
+        selection: Sequence[str] = (),
+        targets: pd.DataFrame | None = None,
+        fiscal_year_start: int = 1,
+        **old,
+    ) -> None:
+        given = {"by": by, "selection": selection}
+        for name, new in _RENAMED.items():
+            if name in old:
+                warnings.warn(f"View({name}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=2)
+                given[new] = old.pop(name)
+        if old:
+            raise TypeError(f"View() got an unexpected keyword argument {next(iter(old))!r}")
+        values = {
+            "by": given["by"],
+            "freq": freq,
+            "start": start,
+            "end": end,
+            "where": where,
+            "selection": given["selection"],
+            "targets": targets,
+            "fiscal_year_start": fiscal_year_start,
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def effective_where(self) -> dict[str, list[str]]:
+        """The deals the view keeps: ``where`` narrowed to the ``selection`` of values of ``by``."""
+        return view_where(self.where, self.by, self.selection)
+
+    @property
+    def level(self) -> str:
+        """Deprecated: :attr:`by`."""
+        warnings.warn("View.level is deprecated: use View.by", DeprecationWarning, stacklevel=2)
+        return self.by
+
+    @property
+    def selected(self) -> Sequence[str]:
+        """Deprecated: :attr:`selection`."""
+        warnings.warn("View.selected is deprecated: use View.selection", DeprecationWarning, stacklevel=2)
+        return self.selection
+
     @property
     def filter(self) -> dict[str, list[str]]:
-        """The deal filter: ``where`` narrowed to the ``selected`` values of ``level``."""
-        return view_filter(self.where, self.level, self.selected)
+        """Deprecated: :attr:`effective_where`."""
+        warnings.warn("View.filter is deprecated: use View.effective_where", DeprecationWarning, stacklevel=2)
+        return self.effective_where
+
+
+# --------------------------------------------------------------------------- inputs
+class _Data:
+    """What the tables of one call share that is no input of the view: the deals and their dates."""
+
+    def __init__(self, deals) -> None:
+        self.deals = deals
+        self.first, _ = month_range(deals)
+        self.coverage = data_coverage(deals) or (self.first, self.first)
+
+
+def _frozen(where: Mapping[str, Sequence[str]]) -> tuple:
+    return tuple(sorted((k, tuple(v)) for k, v in where.items()))
+
+
+def _shown_key(shown: list[str] | None) -> tuple | None:
+    return None if shown is None else tuple(shown)
+
+
+def _range(view: View, data: _Data) -> tuple[pd.Timestamp, pd.Timestamp]:
+    if view.start is None or view.end is None:
+        default = default_range(data.deals, freq=view.freq, fiscal_year_start=view.fiscal_year_start)
+    start = default[0] if view.start is None else pd.Timestamp(view.start)
+    end = default[1] if view.end is None else pd.Timestamp(view.end)
+    return start, end
+
+
+@dataclass(frozen=True)
+class Input:
+    """Something tables are made from: its ``value`` for a view (given the deals), and a ``key``
+    equal for two views whenever the value is (for the same deals): the cache key's part."""
+
+    name: str
+    key: Callable[[View], Hashable]
+    value: Callable[[View, _Data], object]
+
+
+#: The inputs a table can be made from, each computed from the view and nothing else of it.
+INPUTS: dict[str, Input] = {
+    i.name: i
+    for i in (
+        Input("fiscal_year_start", lambda v: v.fiscal_year_start, lambda v, d: v.fiscal_year_start),
+        Input("by", lambda v: v.by, lambda v, d: v.by),
+        Input("freq", lambda v: v.freq, lambda v, d: v.freq),
+        # the deals kept: the selection counts only when there is one (then with its column)
+        Input("where", lambda v: _frozen(v.effective_where), lambda v, d: v.effective_where),
+        # the ranking's peers: the filter without the partners chosen, every partner listed
+        Input(
+            "peers",
+            lambda v: (v.by, _frozen(_peer_where(v.where, v.by)[0])),
+            lambda v, d: ranked_peers(d.deals, v.where, v.by)[0],
+        ),
+        Input(
+            "shown",
+            lambda v: _shown_key(_peer_where(v.where, v.by)[1]),
+            lambda v, d: _peer_where(v.where, v.by)[1],
+        ),
+        # the default range depends on the period size (and the fiscal year, in every key)
+        Input(
+            "range",
+            lambda v: (str(v.start), str(v.end), v.freq if v.start is None or v.end is None else None),
+            _range,
+        ),
+        Input("end", lambda v: (str(v.end), v.freq if v.end is None else None), lambda v, d: _range(v, d)[1]),
+        # the view's targets (the table they make is ``targets``)
+        Input("given_targets", lambda v: id(v.targets), lambda v, d: v.targets),
+    )
+}
+#: The inputs every table reads: the fiscal year places every period and the default range.
+ALWAYS = ("fiscal_year_start",)
+
+
+class _Reads(Mapping):
+    """The inputs and tables one table (or chart) is made from, and nothing else: reading one
+    its declaration does not list is an error, so a declaration cannot leave one out."""
+
+    def __init__(self, owner: str, allowed: Collection[str], get: Callable[[str], object]) -> None:
+        self._owner, self._allowed, self._get = owner, frozenset(allowed), get
+
+    def __getitem__(self, name: str):
+        if name not in self._allowed:
+            raise LookupError(
+                f"{self._owner} reads {name!r}, which its declaration does not list ({sorted(self._allowed)})"
+            )
+        return self._get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._allowed))
+
+    def __len__(self) -> int:
+        return len(self._allowed)
 
 
 # --------------------------------------------------------------------------- tables
 _QUALITY_COLUMNS = ("quality_score", "rank", "win_rate_shrunk")
-_PERIOD_TABLES = ("kpis", "trend", "waterfall", "targets", "channel_mix", "cohorts")
+
+
+def _options(got: Mapping, *, span: bool = True) -> dict:
+    """The keywords of a KPI function for the deals kept (and the range)."""
+    options = {"fiscal_year_start": got["fiscal_year_start"], "where": got["where"] or None}
+    if span:
+        options["start"], options["end"] = got["range"]
+    return options
+
+
+def _covered(data: _Data, got: Mapping) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The part of the range the data covers (empty when ``lo > hi``)."""
+    start, end = got["range"]
+    return max(start, data.coverage[0]), min(end, data.coverage[1])
+
+
+def _scores(data: _Data, got: Mapping, freq) -> pd.DataFrame:
+    # scored among all peers, then only the chosen ones are shown: a pick in the ranking
+    # changes neither
+    start, end = got["range"]
+    peers = got["peers"]
+    return quality_score(
+        data.deals,
+        by=got["by"],
+        freq=freq,
+        start=start,
+        end=end,
+        fiscal_year_start=got["fiscal_year_start"],
+        where=peers or None,
+    )
+
+
+def _kpis(data: _Data, got: Mapping) -> pd.DataFrame:
+    by = got["by"]
+    table = kpi_table(data.deals, by=by, freq=got["freq"], **_options(got))
+    # the quality scores and ranks of the ranking's peers, not of the groups this table shows
+    peer = got["period_scores"][[by, "period", *_QUALITY_COLUMNS]]
+    scored = table.drop(columns=list(_QUALITY_COLUMNS)).merge(peer, on=[by, "period"], how="left")
+    cols = [c for c in scored.columns if c not in _QUALITY_COLUMNS]
+    at = cols.index("sales_velocity") + 1 if "sales_velocity" in cols else len(cols)
+    scored = scored[[*cols[:at], *_QUALITY_COLUMNS, *cols[at:]]]
+    scored.attrs = table.attrs
+    return scored
+
+
+def _before(data: _Data, got: Mapping) -> pd.DataFrame:
+    # the totals of as many days just before the part of the range the data covers; a span
+    # reaching back before the data begins is not a span with fewer deals: nothing to compare
+    lo, hi = _covered(data, got)
+    prev_start, prev_end = previous_span(lo, hi) if lo <= hi else previous_span(*got["range"])
+    if lo > hi or prev_start < data.first:
+        table = pd.DataFrame()
+        table.attrs["covered"] = False
+        return table
+    table = kpi_table(data.deals, start=prev_start, end=prev_end, **_options(got, span=False))
+    table.attrs["covered"] = True
+    return table
+
+
+def _trend(data: _Data, got: Mapping) -> pd.DataFrame:
+    freq = got["freq"]
+    table = kpi_table(data.deals, freq=freq, compare="previous", **_options(got))
+    lo, hi = _covered(data, got)
+    return equal_span_previous(
+        table,
+        data.deals,
+        freq=freq,
+        lo=lo,
+        hi=hi,
+        first=data.first,
+        where=got["where"],
+        fiscal_year_start=got["fiscal_year_start"],
+    )
+
+
+def _ranking(data: _Data, got: Mapping) -> pd.DataFrame:
+    table, shown = got["scores"], got["shown"]
+    if shown is not None:
+        table = table[table["partner"].isin(shown)].reset_index(drop=True)
+    return table
+
+
+def _pipeline_stage(data: _Data, got: Mapping) -> pd.DataFrame:
+    # the deals open on that day by stage, and apart those of them closed since (their stage
+    # today is a closed one): a past snapshot lists no "Closed Won" stage
+    end, kept, fys = got["end"], got["where"], got["fiscal_year_start"]
+    opened = pipeline(data.deals, by="stage", end=end, fiscal_year_start=fys, where={**kept, "status": ["open"]})
+    parts = [opened.assign(status="open")]
+    for status, label in (("won", "Won since"), ("lost", "Lost since")):
+        closed = pipeline(data.deals, end=end, fiscal_year_start=fys, where={**kept, "status": [status]})
+        parts.append(closed.assign(stage=label, status=status))
+    table = pd.concat(parts, ignore_index=True)
+    table.insert(1, "status", table.pop("status"))
+    table.insert(2, "as_of", min(end, data.coverage[1]))
+    table.attrs = opened.attrs
+    return table
+
+
+def _targets(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    targets, kept = got["given_targets"], got["where"]
+    if targets is None or kept.keys() - {"partner"}:
+        return None  # targets are per partner (or company-wide): no line for a channel or level filter
+    if "partner" in kept and "partner" in targets:
+        targets = targets[targets["partner"].isin(kept["partner"])]
+    targets = targets.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in targets])
+    try:
+        return pipeline(data.deals, freq=got["freq"], targets=targets, **_options(got))
+    except ChannelKPIError:
+        return None  # targets at a coarser grain than the chosen periods: no target line
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table a view is made of: ``make(data, got)`` reads only the ``inputs`` (names of
+    :data:`INPUTS` or of other tables) from ``got``. ``shown``: :func:`view_tables` returns it
+    (otherwise it is a step other tables are made from, kept in the cache); ``periods``: it has
+    a row per period, marked by :func:`mark_partial`."""
+
+    name: str
+    make: Callable[[_Data, Mapping], pd.DataFrame | None]
+    inputs: tuple[str, ...]
+    shown: bool = True
+    periods: bool = False
+
+
+#: Every table of a view, declared once, in the order :func:`view_tables` returns them.
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table("scores", lambda d, g: _scores(d, g, None), ("by", "peers", "range"), shown=False),
+        Table("period_scores", lambda d, g: _scores(d, g, g["freq"]), ("by", "peers", "range", "freq"), shown=False),
+        Table("kpis", _kpis, ("where", "range", "by", "freq", "period_scores"), periods=True),
+        Table("now", lambda d, g: kpi_table(d.deals, **_options(g)), ("where", "range")),
+        Table("before", _before, ("where", "range")),
+        Table("trend", _trend, ("where", "range", "freq"), periods=True),
+        Table("ranking", _ranking, ("shown", "scores")),
+        Table("pipeline_stage", _pipeline_stage, ("where", "end")),
+        Table(
+            "waterfall",
+            lambda d, g: pipeline_waterfall(d.deals, freq=g["freq"], **_options(g)),
+            ("where", "range", "freq"),
+            periods=True,
+        ),
+        Table("targets", _targets, ("where", "range", "freq", "given_targets"), periods=True),
+        Table(
+            "channel_mix",
+            lambda d, g: channel_performance(d.deals, freq=g["freq"], **_options(g)),
+            ("where", "range", "freq"),
+            periods=True,
+        ),
+        Table("channel_rates", lambda d, g: win_rate(d.deals, by="channel", **_options(g)), ("where", "range")),
+        Table("seasonality", lambda d, g: seasonality(d.deals, by="unit", **_options(g)), ("where", "range")),
+        Table("seasonality_all", lambda d, g: seasonality(d.deals, **_options(g)), ("where", "range")),
+        Table("cycles", lambda d, g: cycle_distribution(d.deals, **_options(g)), ("where", "range")),
+        Table(
+            "cohorts",
+            lambda d, g: deal_success(d.deals, freq=g["freq"], **_options(g)),
+            ("where", "range", "freq"),
+            periods=True,
+        ),
+    )
+}
+
+
+def _check_tables() -> dict[str, tuple[str, ...]]:
+    """Every table's view inputs, its own and those of the tables it is made from (declared
+    before it); a name that is neither an input nor an earlier table is a declaration error."""
+    reads: dict[str, tuple[str, ...]] = {}
+    if TABLES.keys() & INPUTS.keys():
+        raise ChannelKPIError(f"{sorted(TABLES.keys() & INPUTS.keys())} name both a table and an input")
+    for table in TABLES.values():
+        found = set(ALWAYS)
+        for name in table.inputs:
+            if name in INPUTS:
+                found.add(name)
+            elif name in reads:
+                found.update(reads[name])
+            else:
+                raise ChannelKPIError(f"table {table.name!r} is made from {name!r}, which is no input or earlier table")
+        reads[table.name] = tuple(sorted(found))
+    return reads
+
+
+#: What each table of :func:`view_tables` depends on (derived from :data:`TABLES`): the view
+#: inputs it reads, directly or through the tables it is made from.
+TABLE_INPUTS: dict[str, tuple[str, ...]] = _check_tables()
+
+
+def table_key(name: str, view: View) -> tuple:
+    """What :func:`view_tables` computes table ``name`` from: equal keys, equal tables (for the
+    same deals). A dashboard keeps the tables it computed by key, so a control that a table does
+    not depend on (the period size for the totals, the grouping for the trend) costs nothing.
+
+    >>> a = table_key("now", View(by="partner", freq="Q", start="2025-01-01", end="2025-12-31"))
+    >>> a == table_key("now", View(by="unit", freq="M", start="2025-01-01", end="2025-12-31"))
+    True
+    >>> a == table_key("now", View(start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]}))
+    False
+    """
+    if name not in TABLE_INPUTS:
+        raise ChannelKPIError(f"no view table called {name!r}", fix=f"choose from {list(TABLES)}")
+    return (name, *((i, INPUTS[i].key(view)) for i in TABLE_INPUTS[name]))
 
 
 def view_tables(
@@ -539,20 +809,21 @@ def view_tables(
         The canonical deals table, or it prepared (:func:`channelkpi.prepare`) for many views;
         a table is prepared here when more than one table is asked for.
     view : View, optional
-        What to show; or give its fields as keyword ``options`` (``level="unit"``, ...).
+        What to show; or give its fields as keyword ``options`` (``by="unit"``, ...).
     only : collection of str, optional
         Compute just these tables (a dashboard computes what is on screen).
     cache : mutable mapping, optional
-        Where the quality scores among all peers are kept, by what they depend on: showing
-        other partners then only picks other rows of them.
+        Where the tables other tables are made from (the quality scores among all peers) are
+        kept, by :func:`table_key`: showing other partners then only picks other rows of them.
 
     Returns
     -------
     dict of str -> pandas.DataFrame
-        ``kpis`` (level x period), ``now`` and ``before`` (totals of the range and of the same
+        ``kpis`` (``by`` x period), ``now`` and ``before`` (totals of the range and of the same
         span just before the part of it the data covers), ``trend``, ``ranking``,
         ``pipeline_stage``, ``waterfall``, ``targets`` (when targets apply), ``channel_mix``,
-        ``channel_rates``, ``seasonality``, ``seasonality_all``, ``cycles``, ``cohorts``.
+        ``channel_rates``, ``seasonality``, ``seasonality_all``, ``cycles``, ``cohorts``
+        (:data:`TABLES`).
 
     Notes
     -----
@@ -562,223 +833,176 @@ def view_tables(
     whichever groups it shows. ``pipeline_stage`` has a ``status`` column: the deals open on
     its ``as_of`` day by their stage (``open``), and those of them won or lost since.
     """
-    v = view if view is not None else View(**options)
-    level, freq, targets, where = v.level, v.freq, v.targets, v.where
+    v = view if view is not None else View(**_renamed(options, "view_tables"))
+    names = [n for n, t in TABLES.items() if t.shown and (only is None or n in only)]
+    unknown = set(only or ()) - {n for n, t in TABLES.items() if t.shown}
+    if unknown:
+        shown = [n for n, t in TABLES.items() if t.shown]
+        raise ChannelKPIError(f"no view table called {sorted(unknown)}", fix=f"choose from {shown}")
     if isinstance(deals, pd.DataFrame) and (only is None or len(only) > 1):
         deals = prepare(deals)
-    first, _ = month_range(deals)
-    coverage = data_coverage(deals) or (first, first)
-    if v.start is None or v.end is None:
-        default_start, default_end = default_range(deals, freq=freq, fiscal_year_start=v.fiscal_year_start)
-    start = default_start if v.start is None else pd.Timestamp(v.start)
-    end = default_end if v.end is None else pd.Timestamp(v.end)
-    filt = v.filter
-    # the part of the range the data covers: totals compare it with as many days just before
-    lo, hi = max(start, coverage[0]), min(end, coverage[1])
-    covered = lo <= hi
-    prev_start, prev_end = previous_span(lo, hi) if covered else previous_span(start, end)
-    fys = v.fiscal_year_start
-    common = {"fiscal_year_start": fys, "where": filt or None}
-    rng = {"start": start, "end": end, **common}
+    data = _Data(deals)
+    values: dict[str, object] = {}
+    made: dict[str, pd.DataFrame | None] = {}
 
-    def before() -> pd.DataFrame:
-        # a previous span reaching back before the data begins is not a span with fewer deals:
-        # nothing to compare with (and nothing to compute)
-        if not covered or prev_start < first:
-            table = pd.DataFrame()
-            table.attrs["covered"] = False
-            return table
-        table = kpi_table(deals, start=prev_start, end=prev_end, **common)
-        table.attrs["covered"] = True
-        return table
+    def value(name: str) -> object:
+        if name not in values:
+            values[name] = INPUTS[name].value(v, data)
+        return values[name]
 
-    def target_line() -> pd.DataFrame | None:
-        if targets is None or filt.keys() - {"partner"}:
-            return None  # targets are per partner (or company-wide): no line for a channel or level filter
-        tg = targets
-        if "partner" in filt and "partner" in tg:
-            tg = tg[tg["partner"].isin(filt["partner"])]
-        tg = tg.drop(columns=[c for c in ("partner", "owner", "department", "unit", "channel") if c in tg])
-        try:
-            return pipeline(deals, freq=freq, targets=tg, **rng)
-        except ChannelKPIError:
-            return None  # targets at a coarser grain than the chosen periods: no target line
+    def table(name: str) -> pd.DataFrame | None:
+        if name in made:
+            return made[name]
+        spec = TABLES[name]
+        key = table_key(name, v) if cache is not None and not spec.shown else None
+        if key is not None and key in cache:
+            made[name] = cache[key]
+            return made[name]
+        got = _Reads(f"table {name!r}", {*ALWAYS, *spec.inputs}, lambda n: table(n) if n in TABLES else value(n))
+        out = spec.make(data, got)
+        if out is not None and spec.periods:
+            start, end = value("range")
+            out = _marked(out, coverage=data.coverage, start=start, end=end)
+        made[name] = out
+        if key is not None:
+            cache[key] = out
+        return out
 
-    def scores(by_freq) -> pd.DataFrame:
-        # scored among all peers, then only the chosen ones are shown; a pick in the ranking
-        # changes neither
-        peers, _ = ranked_peers(deals, where, level)
-        key = (
-            "peers",
-            fys,
-            level,
-            by_freq,
-            str(start),
-            str(end),
-            tuple(sorted((k, tuple(x)) for k, x in peers.items())),
-        )
-        table = cache.get(key) if cache is not None else None
-        if table is None:
-            table = quality_score(
-                deals, by=level, freq=by_freq, start=start, end=end, fiscal_year_start=fys, where=peers or None
-            )
-            if cache is not None:
-                cache[key] = table
-        return table
-
-    def ranking() -> pd.DataFrame:
-        table = scores(None)
-        _, shown = ranked_peers(deals, where, level)
-        if shown is not None:
-            table = table[table["partner"].isin(shown)].reset_index(drop=True)
-        return table
-
-    def kpis() -> pd.DataFrame:
-        table = kpi_table(deals, by=level, freq=freq, **rng)
-        # the quality scores and ranks of the ranking's peers, not of the groups this table shows
-        peer = scores(freq)[[level, "period", *_QUALITY_COLUMNS]]
-        scored = table.drop(columns=list(_QUALITY_COLUMNS)).merge(peer, on=[level, "period"], how="left")
-        scored = scored[kpi_table_columns(scored)]
-        scored.attrs = table.attrs
-        return scored
-
-    def kpi_table_columns(table: pd.DataFrame) -> list[str]:
-        cols = [c for c in table.columns if c not in _QUALITY_COLUMNS]
-        at = cols.index("sales_velocity") + 1 if "sales_velocity" in cols else len(cols)
-        return [*cols[:at], *_QUALITY_COLUMNS, *cols[at:]]
-
-    def trend() -> pd.DataFrame:
-        table = kpi_table(deals, freq=freq, compare="previous", **rng)
-        return equal_span_previous(
-            table, deals, freq=freq, lo=lo, hi=hi, first=first, where=filt, fiscal_year_start=fys
-        )
-
-    def pipeline_stage() -> pd.DataFrame:
-        # the deals open on that day by stage, and apart those of them closed since (their stage
-        # today is a closed one): a past snapshot lists no "Closed Won" stage
-        as_of = min(end, coverage[1])
-        opened = pipeline(deals, by="stage", end=end, fiscal_year_start=fys, where={**filt, "status": ["open"]})
-        parts = [opened.assign(status="open")]
-        for status, label in (("won", "Won since"), ("lost", "Lost since")):
-            closed = pipeline(deals, end=end, fiscal_year_start=fys, where={**filt, "status": [status]})
-            parts.append(closed.assign(stage=label, status=status))
-        table = pd.concat(parts, ignore_index=True)
-        table.insert(1, "status", table.pop("status"))
-        table.insert(2, "as_of", as_of)
-        table.attrs = opened.attrs
-        return table
-
-    makers: dict[str, Callable[[], pd.DataFrame | None]] = {
-        "kpis": kpis,
-        "now": lambda: kpi_table(deals, **rng),
-        "before": before,
-        "trend": trend,
-        "ranking": ranking,
-        "pipeline_stage": pipeline_stage,
-        "waterfall": lambda: pipeline_waterfall(deals, freq=freq, **rng),
-        "targets": target_line,
-        "channel_mix": lambda: channel_performance(deals, freq=freq, **rng),
-        "channel_rates": lambda: win_rate(deals, by="channel", **rng),
-        "seasonality": lambda: seasonality(deals, by="unit", **rng),
-        "seasonality_all": lambda: seasonality(deals, **rng),
-        "cycles": lambda: cycle_distribution(deals, **rng),
-        "cohorts": lambda: deal_success(deals, freq=freq, **rng),
-    }
-    unknown = set(only or ()) - makers.keys()
-    if unknown:
-        raise ChannelKPIError(f"no view table called {sorted(unknown)}", fix=f"choose from {list(makers)}")
-    t: dict[str, pd.DataFrame] = {}
-    for name, make in makers.items():
-        if only is None or name in only:
-            table = make()
-            if table is not None:
-                if name in _PERIOD_TABLES:
-                    attrs = table.attrs
-                    table = mark_partial(table, coverage=coverage, start=start, end=end)
-                    table.attrs = attrs
-                t[name] = table
-    return t
+    return {name: t for name in names if (t := table(name)) is not None}
 
 
-#: What each table of :func:`view_tables` depends on, besides the deals and the fiscal year.
-TABLE_INPUTS = {
-    "kpis": ("filter", "ranking_filter", "range", "level", "freq"),
-    "now": ("filter", "range"),
-    "before": ("filter", "range"),
-    "trend": ("filter", "range", "freq"),
-    "ranking": ("ranking_filter", "range", "level"),
-    "pipeline_stage": ("filter", "end"),
-    "waterfall": ("filter", "range", "freq"),
-    "targets": ("filter", "range", "freq", "targets"),
-    "channel_mix": ("filter", "range", "freq"),
-    "channel_rates": ("filter", "range"),
-    "seasonality": ("filter", "range"),
-    "seasonality_all": ("filter", "range"),
-    "cycles": ("filter", "range"),
-    "cohorts": ("filter", "range", "freq"),
+def _marked(table: pd.DataFrame, **span) -> pd.DataFrame:
+    attrs = table.attrs
+    table = mark_partial(table, **span)
+    table.attrs = attrs
+    return table
+
+
+# --------------------------------------------------------------------------- charts
+@dataclass(frozen=True)
+class _Style:
+    by: str
+    currency: str
+    subtitle: str | Sequence[str] | None
+    lines: list[str]
+    width: int | str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of a view: its ``title`` (for headings and file names), the ``tables`` it is
+    drawn from (``targets`` when there are any) and ``draw(tables, style)``, which sees only
+    those tables."""
+
+    name: str
+    title: str
+    tables: tuple[str, ...]
+    draw: Callable[[Mapping, _Style], alt.TopLevelMixin]
+
+
+#: Every chart of :func:`view_charts`, declared once, in the order a page shows them.
+CHARTS: dict[str, Chart] = {
+    c.name: c
+    for c in (
+        Chart(
+            "trend",
+            "Won amount over time",
+            ("trend",),
+            lambda t, s: charts.kpi_trend(
+                t["trend"], "won_amount", currency=s.currency, subtitle=s.subtitle, width=s.width
+            ),
+        ),
+        Chart(
+            "ranking",
+            "Ranking by quality score",
+            ("ranking",),
+            lambda t, s: charts.partner_ranking(
+                t["ranking"],
+                level=s.by,
+                currency=s.currency,
+                subtitle=s.lines + (["Deals without a partner are not ranked"] if s.by == "partner" else []),
+                width=s.width,
+            ),
+        ),
+        Chart(
+            "pipeline_stage",
+            "Open pipeline by stage",
+            ("pipeline_stage",),
+            lambda t, s: charts.pipeline_by_stage(
+                t["pipeline_stage"], currency=s.currency, subtitle=s.subtitle, width=s.width
+            ),
+        ),
+        Chart(
+            "waterfall",
+            "Pipeline waterfall",
+            ("waterfall", "targets"),
+            lambda t, s: charts.pipeline_waterfall(
+                t["waterfall"], targets=t.get("targets"), currency=s.currency, subtitle=s.subtitle, width=s.width
+            ),
+        ),
+        Chart(
+            "channel_mix",
+            "Marketing channel mix",
+            ("channel_mix",),
+            lambda t, s: charts.channel_mix(t["channel_mix"], currency=s.currency, subtitle=s.subtitle, width=s.width),
+        ),
+        Chart(
+            "channel_win_rates",
+            "Win rate by channel",
+            ("channel_rates",),
+            lambda t, s: charts.win_rate_by_group(
+                t["channel_rates"], level="channel", subtitle=s.subtitle, width=s.width
+            ),
+        ),
+        Chart(
+            "seasonality",
+            "Close-rate seasonality by unit",
+            ("seasonality",),
+            lambda t, s: charts.seasonality_heatmap(t["seasonality"], level="unit", subtitle=s.subtitle, width=s.width),
+        ),
+        Chart(
+            "seasonality_bands",
+            "Win rate by month of year",
+            ("seasonality_all",),
+            lambda t, s: charts.seasonality_bands(t["seasonality_all"], subtitle=s.subtitle, width=s.width),
+        ),
+        Chart(
+            "cycles",
+            "Cycle length, won vs lost",
+            ("cycles",),
+            lambda t, s: charts.cycle_distribution(t["cycles"], subtitle=s.subtitle, width=s.width),
+        ),
+        Chart(
+            "cohorts",
+            "Deal success by creation cohort",
+            ("cohorts",),
+            lambda t, s: charts.deal_success_cohorts(t["cohorts"], subtitle=s.subtitle, width=s.width),
+        ),
+    )
 }
-
-
-def table_key(name: str, view: View) -> tuple:
-    """What :func:`view_tables` computes table ``name`` from: equal keys, equal tables (for the
-    same deals). A dashboard keeps the tables it computed by key, so a control that a table does
-    not depend on (the period size for the totals, the level for the trend) costs nothing.
-
-    >>> a = table_key("now", View(level="partner", freq="Q", start="2025-01-01", end="2025-12-31"))
-    >>> a == table_key("now", View(level="unit", freq="M", start="2025-01-01", end="2025-12-31"))
-    True
-    >>> a == table_key("now", View(start="2025-01-01", end="2025-12-31", where={"channel": ["paid"]}))
-    False
-    """
-
-    def frozen(filt):
-        return tuple(sorted((k, tuple(v)) for k, v in filt.items()))
-
-    v = view
-    parts = {
-        "filter": lambda: frozen(v.filter),
-        "ranking_filter": lambda: frozen(view_filter(v.where, v.level)),
-        # the default range depends on the period size
-        "range": lambda: (str(v.start), str(v.end), v.freq if v.start is None or v.end is None else None),
-        "end": lambda: (str(v.end), v.freq if v.end is None else None),
-        "level": lambda: v.level,
-        "freq": lambda: v.freq,
-        "targets": lambda: id(v.targets),
-    }
-    return (name, v.fiscal_year_start, *(parts[p]() for p in TABLE_INPUTS[name]))
-
-
-#: The tables each chart of :func:`view_charts` is drawn from (``targets`` when there are any).
-CHART_TABLES = {
-    "trend": ("trend",),
-    "ranking": ("ranking",),
-    "pipeline_stage": ("pipeline_stage",),
-    "waterfall": ("waterfall", "targets"),
-    "channel_mix": ("channel_mix",),
-    "channel_win_rates": ("channel_rates",),
-    "seasonality": ("seasonality",),
-    "seasonality_bands": ("seasonality_all",),
-    "cycles": ("cycles",),
-    "cohorts": ("cohorts",),
-}
-#: The tables the KPI tiles need.
-TILE_TABLES = ("now", "before", "ranking")
+#: What each chart shows, for headings and file names (from :data:`CHARTS`).
+CHART_TITLES: dict[str, str] = {c.name: c.title for c in CHARTS.values()}
+#: The tables each chart is drawn from (from :data:`CHARTS`).
+CHART_TABLES: dict[str, tuple[str, ...]] = {c.name: c.tables for c in CHARTS.values()}
 
 
 def view_charts(
     tables: Mapping[str, pd.DataFrame],
     *,
-    level: str = "partner",
+    by: str = "partner",
     currency: str = "$",
     only: Collection[str] | None = None,
     subtitle: str | Sequence[str] | None = None,
     width: int | str = "container",
     font: str | None = None,
+    **old,
 ) -> dict[str, alt.TopLevelMixin]:
-    """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHART_TITLES`.
+    """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHARTS`.
 
     Parameters
     ----------
+    by : str
+        The column the ranking is grouped by (``level=`` is its old name, deprecated).
     subtitle : str or list of str, optional
         What the charts show (e.g. :func:`selection_text`): each chart carries it under its title,
         so an exported image says it too, with the chart's own notes (incomplete periods, how
@@ -792,170 +1016,58 @@ def view_charts(
     Every chart carries the channelkpi theme in its own spec (:func:`channelkpi.charts.themed`)
     and a text alternative (``description``).
     """
-    t, cur, sub, w = tables, currency, subtitle, width
-    unranked = ["Deals without a partner are not ranked"] if level == "partner" else []
+    if old:  # the old spelling level=
+        renamed = _renamed(dict(old), "view_charts")
+        if renamed.keys() - {"by"}:
+            raise TypeError(f"view_charts() got an unexpected keyword argument {next(iter(renamed.keys() - {'by'}))!r}")
+        by = renamed["by"]
+    sub = subtitle
     lines = ([sub] if isinstance(sub, str) else list(sub or [])) if sub else []
-    draw: dict[str, Callable[[], alt.TopLevelMixin]] = {
-        "trend": lambda: charts.kpi_trend(t["trend"], "won_amount", currency=cur, subtitle=sub, width=w),
-        "ranking": lambda: charts.partner_ranking(
-            t["ranking"], level=level, currency=cur, subtitle=lines + unranked, width=w
-        ),
-        "pipeline_stage": lambda: charts.pipeline_by_stage(t["pipeline_stage"], currency=cur, subtitle=sub, width=w),
-        "waterfall": lambda: charts.pipeline_waterfall(
-            t["waterfall"], targets=t.get("targets"), currency=cur, subtitle=sub, width=w
-        ),
-        "channel_mix": lambda: charts.channel_mix(t["channel_mix"], currency=cur, subtitle=sub, width=w),
-        "channel_win_rates": lambda: charts.win_rate_by_group(
-            t["channel_rates"], level="channel", subtitle=sub, width=w
-        ),
-        "seasonality": lambda: charts.seasonality_heatmap(t["seasonality"], level="unit", subtitle=sub, width=w),
-        "seasonality_bands": lambda: charts.seasonality_bands(t["seasonality_all"], subtitle=sub, width=w),
-        "cycles": lambda: charts.cycle_distribution(t["cycles"], subtitle=sub, width=w),
-        "cohorts": lambda: charts.deal_success_cohorts(t["cohorts"], subtitle=sub, width=w),
-    }
+    style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width)
     family = font or charts.FONT
-    return {name: charts.themed(make(), font=family) for name, make in draw.items() if only is None or name in only}
-
-
-# --------------------------------------------------------------------------- tiles
-def _change(now, before, kind: str, currency: str) -> tuple[str, str]:
-    """The change as text and its direction (``up``, ``down`` or ``""``)."""
-    if is_missing(now) or is_missing(before):
-        return "", ""
-    diff = now - before
-    direction = "up" if diff > 0 else "down" if diff < 0 else ""
-    if kind == "rate":
-        return f"{diff * 100:+.1f} pts", direction
-    if kind == "money":
-        return ("+" if diff >= 0 else "-") + format_value(abs(diff), "money", currency), direction
-    if kind in ("days", "score"):
-        return f"{diff:+,.1f}" + (" days" if kind == "days" else ""), direction
-    return f"{diff:+,.0f}", direction
-
-
-def _good(column: str, direction: str) -> str:
-    """``good``, ``bad`` or ``""``: whether a change that way is good for this KPI."""
-    better = BETTER.get(column, 0)
-    if not direction or not better:
-        return ""
-    return "good" if (direction == "up") == (better > 0) else "bad"
-
-
-def tile_definition(column: str) -> str:
-    """A tile's KPI in a manager's words (from the KPI's definition), for its "what is this?".
-
-    >>> tile_definition("cycle_days_median").startswith("How long won deals take")
-    True
-    """
-    definition = DEFINITIONS[TILE_DEFINITIONS[column]].summary
-    note = _TILE_NOTES.get(column)
-    return f"{definition} {note}" if note else definition
-
-
-def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> list[dict]:
-    """The eight KPI tiles of a view: title, value, text, change, direction, good, n, counts,
-    definition and note.
-
-    ``value`` is the number (NaN when undefined), ``text`` the formatted value, ``change`` the
-    change against the same span just before (empty when the data does not cover that span),
-    ``good`` whether that change is ``good`` or ``bad`` for the KPI (a shorter cycle is good),
-    ``counts`` what ``n`` counts ("closed deals") and ``definition`` the KPI in plain words.
-    """
-    ranking = tables["ranking"]
-    now = _totals(tables["now"], ranking)
-    before_table = tables["before"]
-    before = _totals(before_table, None) if before_table.attrs.get("covered", True) else {}
-    level = ranking.columns[0] if len(ranking.columns) else "partner"
-    out = []
-    for title, col, kind, n_col in TILES:
-        value = now.get(col, np.nan)
-        n = now.get(n_col, np.nan)
-        change, direction = (
-            ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
-        )
-        out.append(
-            {
-                "title": title,
-                "column": col,
-                "kind": kind,
-                "value": value,
-                "text": format_value(value, kind, currency),
-                "change": change,
-                "direction": direction,
-                "good": _good(col, direction),
-                "n": n,
-                "counts": TILE_COUNTS[col].format(groups=_LEVEL_PLURALS.get(level, f"{level} values")),
-                "definition": tile_definition(col),
-                "note": display_name(now.get("best_name", "")) if col == "best_quality" and "best_name" in now else "",
-            }
-        )
+    out = {}
+    for name, chart in CHARTS.items():
+        if only is None or name in only:
+            got = _Reads(f"chart {name!r}", chart.tables, lambda n: tables[n])
+            out[name] = charts.themed(chart.draw(got, style), font=family)
     return out
 
 
-def _totals(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
-    if not len(total):
-        return {}
-    row = total.iloc[0].to_dict()
-    won = row.get("won_amount", np.nan)
-    row["partner_share"] = row.get("won_amount_partner", np.nan) / won if won else np.nan
-    if ranking is not None and len(ranking):
-        best = ranking.sort_values("rank").iloc[0]
-        row["best_quality"] = best["quality_score"]
-        row["best_name"] = f"{best[ranking.columns[0]]}"
-        row["groups"] = len(ranking)
-    return row
-
-
-def tiles_html(tiles: Sequence[Mapping]) -> str:
-    """The tiles of :func:`tile_values` as HTML (every text escaped), styles included.
-
-    Each tile says what its n counts, colours its change by whether it is good for the KPI
-    (with the word, for print and screen readers), and has its definition one click away (a
-    ``<details>`` element, reachable with the keyboard) and on hover (``title``).
-    """
-    parts = []
-    for tile in tiles:
-        n = tile["n"]
-        counts = tile.get("counts", "")
-        n_text = "" if is_missing(n) else f" · n = {n:,.0f} {counts}".rstrip()
-        if tile["note"]:
-            change = html_text(tile["note"])
-        elif tile["change"]:
-            good = tile.get("good", "")
-            cls = {"good": "ck-good", "bad": "ck-bad"}.get(good, "")
-            word = {"good": " (better)", "bad": " (worse)"}.get(good, "")
-            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> vs previous period"
-        else:
-            change = "no earlier period to compare"
-        definition = tile.get("definition", "")
-        about = (
-            f"<details><summary>What is this?</summary><p>{html_text(definition)}</p></details>" if definition else ""
+# --------------------------------------------------------------------------- moved names
+#: Old public names, with where they live now: they work with a DeprecationWarning until the
+#: next release.
+_MOVED = {
+    "LEVEL_TITLES": ("channelkpi.formats", "BY_TITLES"),
+    "view_filter": ("channelkpi.views", "view_where"),
+    "display_name": ("channelkpi.formats", "display_name"),
+    "DIRECT_LABEL": ("channelkpi.formats", "DIRECT_LABEL"),
+    "column_kind": ("channelkpi.formats", "column_kind"),
+    "excel_format": ("channelkpi.formats", "excel_format"),
+    "format_value": ("channelkpi.formats", "format_value"),
+    **{
+        name: ("channelkpi.tiles", name)
+        for name in (
+            "TILES",
+            "TILE_COUNTS",
+            "TILE_DEFINITIONS",
+            "TILE_TABLES",
+            "BETTER",
+            "CSS",
+            "tile_definition",
+            "tile_values",
+            "tiles_html",
+            "ledger_html",
         )
-        parts.append(
-            f"<div class='ck-tile' title='{html_text(definition)}'><div class='ck-label'>{html_text(tile['title'])}</div>"
-            f"<div class='ck-value'>{html_text(tile['text'])}</div>"
-            f"<div class='ck-change'>{change}{html_text(n_text)}</div>{about}</div>"
-        )
-    return CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
+    },
+}
 
 
-def ledger_html(result, *, rows: int = 200) -> str:
-    """A load result's reconciliation as HTML: counts, warnings and the first ``rows`` ledger rows."""
-    if result is None:
-        return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
-    s = result.summary()
-    counts = "".join(f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>none</li>"
-    ledger = result.ledger.head(rows)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
-    )
-    head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
-    more = (
-        f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
-    )
-    return (
-        f"<h4>{html_text(result.file)} read as {html_text(result.source.label)}</h4>"
-        f"<table class='ck-table'>{counts}</table><h4>Warnings</h4><ul>{warnings}</ul>"
-        f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
-    )
+def __getattr__(name: str):
+    if name not in _MOVED:
+        raise AttributeError(f"module 'channelkpi.views' has no attribute {name!r}")
+    from . import formats, tiles
+
+    module, new = _MOVED[name]
+    warnings.warn(f"channelkpi.views.{name} is deprecated: use {module}.{new}", DeprecationWarning, stacklevel=2)
+    home = {"channelkpi.formats": formats, "channelkpi.tiles": tiles}.get(module)
+    return getattr(home, new) if home is not None else globals()[new]

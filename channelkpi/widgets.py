@@ -32,36 +32,30 @@ from .caveats import data_caveats, has_partners
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import renamed_attributes, warn_deprecated
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
+from .formats import BY_TITLES, column_kind, display_name, excel_format
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
 from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
+from .tiles import TILE_TABLES, ledger_html, tile_values, tiles_html
 from .types import ReportFreq, ReportLevel
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
-    LEVEL_TITLES,
-    TILE_TABLES,
     View,
-    column_kind,
     default_months,
-    display_name,
-    excel_format,
-    ledger_html,
     month_range,
     selection_text,
     table_key,
-    tile_values,
-    tiles_html,
     view_charts,
     view_tables,
 )
 
 __all__ = [
     "FREQ_CHOICES",
-    "LEVEL_CHOICES",
+    "BY_CHOICES",
     "LEVEL_BOX",
     "TAB_CHARTS",
     "DASHBOARD_CSS",
@@ -71,12 +65,12 @@ __all__ = [
 ]
 
 #: The ``by`` control's choices: label -> the column grouped by (a :data:`~channelkpi.types.ReportLevel`).
-LEVEL_CHOICES: dict[str, ReportLevel] = {title: level for level, title in LEVEL_TITLES.items()}
+BY_CHOICES: dict[str, ReportLevel] = {title: level for level, title in BY_TITLES.items()}
 #: The period control's choices: label -> :data:`~channelkpi.types.ReportFreq`.
 FREQ_CHOICES: dict[str, ReportFreq] = {"Month": "M", "Quarter": "Q", "Year": "Y"}
 # LEVELS and FREQS were these dicts' names: they now name the tuples of every value
 # (channelkpi.types), so the dicts took names of their own.
-__getattr__ = renamed_attributes(__name__, {"LEVELS": "LEVEL_CHOICES", "FREQS": "FREQ_CHOICES"}, globals())
+__getattr__ = renamed_attributes(__name__, {"LEVELS": "BY_CHOICES", "FREQS": "FREQ_CHOICES"}, globals())
 #: The charts on each tab (the "Data quality" tab shows the load ledger).
 TAB_CHARTS = {
     "Overview": ("trend",),
@@ -411,7 +405,7 @@ class Dashboard:
     def _level_options(self) -> list[tuple[str, str]]:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
-        return [(t, lvl) for t, lvl in LEVEL_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        return [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
@@ -459,7 +453,7 @@ class Dashboard:
     @property
     def where(self) -> dict[str, list[str]]:
         """The deal filter the selection makes."""
-        return self.view.filter
+        return self.view.effective_where
 
     @property
     def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -473,12 +467,12 @@ class Dashboard:
         start, end = self.date_range
         level = self.by.value
         return View(
-            level=level,
+            by=level,
             freq=self.freq.value,
             start=start,
             end=end,
             where={col: list(v) for col, v in self._selection.items() if col != level and v},
-            selected=tuple(self._selection.get(level, ())),
+            selection=tuple(self._selection.get(level, ())),
             targets=self.targets,
             fiscal_year_start=self.fiscal_year_start,
         )
@@ -495,7 +489,7 @@ class Dashboard:
         the selection (``export``: sized for a file rather than the page)."""
         width = {"width": _EXPORT_WIDTH} if export else {}
         return view_charts(
-            t, level=self.by.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+            t, by=self.by.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
         )
 
     @property
@@ -563,7 +557,7 @@ class Dashboard:
         if self.by.value == "partner" and not self._has_partners:
             others = [t for t, lvl in self._level_options() if lvl != "partner"]
             instead = (
-                f" To rank {' or '.join(LEVEL_BOX[LEVEL_CHOICES[t]][0].lower() for t in others)}, choose them as the Level above."
+                f" To rank {' or '.join(LEVEL_BOX[BY_CHOICES[t]][0].lower() for t in others)}, choose them as the Level above."
                 if others
                 else ""
             )
@@ -601,8 +595,8 @@ class Dashboard:
             for col, values in others:
                 names = ", ".join(display_name(v) for v in values)
                 button = w.Button(
-                    description=f"× {LEVEL_TITLES.get(col, col)}: {names}",
-                    tooltip=f"Stop filtering by {LEVEL_TITLES.get(col, col).lower()}",
+                    description=f"× {BY_TITLES.get(col, col)}: {names}",
+                    tooltip=f"Stop filtering by {BY_TITLES.get(col, col).lower()}",
                 )
                 button.on_click(lambda _b, col=col: self._choose(col, ()))
                 buttons.append(button)
@@ -611,7 +605,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {LEVEL_TITLES[level].lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {BY_TITLES[level].lower()}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -780,8 +774,8 @@ class Dashboard:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
         column = column or self.by.value
-        if column not in (*LEVEL_TITLES, "channel"):
-            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*LEVEL_TITLES, 'channel']}")
+        if column not in (*BY_TITLES, "channel"):
+            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*BY_TITLES, 'channel']}")
         self._choose(column, values)
 
     def clear_selection(self) -> None:
@@ -848,14 +842,11 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", LEVEL_TITLES[view.level]),
+            ("Level", BY_TITLES[view.by]),
             ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
-            *(
-                (LEVEL_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v)))
-                for c, v in self.selection.items()
-            ),
+            *((BY_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
             ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
             ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
         ]
@@ -949,4 +940,4 @@ class Dashboard:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
-        return f"<Dashboard: {len(self.deals)} deals, level={self.by.value}, freq={self.freq.value}>"
+        return f"<Dashboard: {len(self.deals)} deals, by={self.by.value}, freq={self.freq.value}>"

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,10 +129,19 @@ def open_page(browser, url):
 
 
 def tile(page, title: str) -> str:
-    box = page.locator(".ck-tile", has_text=title.upper()).first
-    if not box.count():
-        box = page.locator(".ck-tile", has=page.locator(".ck-label", has_text=title)).first
-    return box.locator(".ck-value").inner_text()
+    """The value the tile titled ``title`` shows (its label, whole, in any case)."""
+    label = page.locator(".ck-label", has_text=re.compile(rf"^\s*{re.escape(title)}\s*$", re.IGNORECASE))
+    return page.locator(".ck-tile", has=label).locator(".ck-value").inner_text()
+
+
+def won(deals, partner=None) -> str:
+    """The "Deals won" tile's value for ``deals`` as the dashboard opens: its default range ends
+    with the last quarter the data covers completely (computed here from the dates alone)."""
+    last_whole = (pd.concat([deals["created"], deals["closed"]]).max().to_period("Q") - 1).end_time
+    d = deals[(deals["status"] == "won") & (deals["closed"] <= last_whole)]
+    if partner is not None:
+        d = d[d["partner"] == partner]
+    return f"{len(d):,}"
 
 
 def wait_for_tile_change(page, title, before, timeout=60):

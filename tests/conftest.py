@@ -46,3 +46,18 @@ def write(tmp_path):
 def realdata():
     """``realdata("d365-contoso-coffee/data/Opportunity.csv")`` -> path, or skip/fail if absent."""
     return _realdata
+
+
+def _needs_spark(item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    return "spark" in getattr(item, "fixturenames", ()) or (
+        callspec is not None and "spark" in [str(v) for v in callspec.params.values()]
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """A browser test and a Spark session take seconds each: both are ``slow`` wherever they are,
+    so ``pytest -m "not slow"`` is the quick run (``make test`` runs everything)."""
+    for item in items:
+        if item.get_closest_marker("browser") or _needs_spark(item):
+            item.add_marker(pytest.mark.slow)

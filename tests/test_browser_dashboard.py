@@ -11,9 +11,8 @@ from __future__ import annotations
 import re
 import time
 
-import pandas as pd
 import pytest
-from browsing import ROOT, Voila, open_page, tile, wait_for_tile_value
+from browsing import ROOT, Voila, open_page, tile, wait_for_tile_value, won
 
 import channelkpi as ck
 from channelkpi.datasets import sample_path
@@ -34,16 +33,6 @@ def dashboard():
 @pytest.fixture(scope="module")
 def deals():
     return ck.read_crm(sample_path("salesforce"))
-
-
-def won(deals, partner=None) -> str:
-    """Won deals in the dashboard's default range, which ends with the last quarter the data
-    covers completely."""
-    last_whole = (pd.concat([deals["created"], deals["closed"]]).max().to_period("Q") - 1).end_time
-    d = deals[(deals["status"] == "won") & (deals["closed"] <= last_whole)]
-    if partner is not None:
-        d = d[d["partner"] == partner]
-    return f"{len(d):,}"
 
 
 def chips(page) -> list[str]:
@@ -282,12 +271,13 @@ def test_the_page_fits_wide_medium_and_phone_screens(browser, dashboard, tmp_pat
 
 
 def test_tile_definitions_are_a_hover_or_a_key_away(browser, dashboard):
-    from channelkpi.views import tile_values, view_tables
+    from channelkpi.tiles import tile_values
+    from channelkpi.views import view_tables
 
     tables = view_tables(ck.read_crm(sample_path("salesforce")), only=["now", "before", "ranking"])
     tiles = tile_values(tables)
     if "definition" not in tiles[0]:
-        pytest.skip("the tiles have no definitions yet (views.tile_values gives none)")
+        pytest.skip("the tiles have no definitions yet (tiles.tile_values gives none)")
     page, outside, dialogs = open_page(browser, dashboard.url)
     for entry in tiles[:3]:
         title, definition = entry["title"], entry["definition"]

@@ -59,6 +59,7 @@ def tooltips(spec):
     return found
 
 
+@pytest.mark.slow
 def test_every_view_builds_and_validates(deals):
     for name, (fn, table, kw) in views(deals).items():
         chart = fn(table, **kw)
@@ -67,6 +68,7 @@ def test_every_view_builds_and_validates(deals):
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v6"), name
 
 
+@pytest.mark.slow
 def test_specs_hold_the_kpi_table_not_the_deals(deals):
     big_deals = make_deals(30_000, partners=24, months=36, start="2023-01-01", seed=1)
     for source in (deals, big_deals):
@@ -78,6 +80,7 @@ def test_specs_hold_the_kpi_table_not_the_deals(deals):
             assert rows < 1000 < len(big_deals), name
 
 
+@pytest.mark.slow
 def test_win_rate_tooltips_show_inputs_and_interval(deals):
     fn, table, kw = views(deals)["channel_rates"]
     tips = tooltips(fn(table, **kw).to_dict())
@@ -197,6 +200,7 @@ def test_deals_without_a_partner_are_named_in_words(deals):
     assert direct and direct[0]["label"] == "Direct (no partner)"  # the selection keeps "(direct)"
 
 
+@pytest.mark.slow
 def test_every_chart_has_a_text_alternative(deals):
     for name, (fn, table, kw) in views(deals).items():
         spec = fn(table, subtitle="Brightline IT · Jan 2025 – Dec 2025", **kw).to_dict()

@@ -15,6 +15,8 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import sample_path
 
+pytestmark = pytest.mark.slow  # each test builds a Dashboard and redraws its views
+
 widgets = pytest.importorskip("channelkpi.widgets")
 
 
@@ -349,12 +351,12 @@ def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(lo
         assert dash.where == expected_where[i], i
         fresh = view_tables(
             loaded.deals,
-            level=level,
+            by=level,
             freq=dash.freq.value,
             start=start,
             end=end,
             where={col: v for col, v in chosen.items() if col != level},
-            selected=chosen.get(level, []),
+            selection=chosen.get(level, []),
             targets=dash.targets,
         )
         shown = dash.tables

@@ -13,6 +13,8 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import make_deals
 
+pytestmark = pytest.mark.slow  # every engine on every KPI (the quick run checks prepared and DuckDB elsewhere)
+
 TEXT = ["deal_id", "partner", "owner", "department", "unit", "channel", "source", "stage", "currency"]
 KPIS = [
     "deal_count",

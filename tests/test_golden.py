@@ -121,6 +121,7 @@ def computed() -> dict[str, pd.DataFrame]:
     return cases()
 
 
+@pytest.mark.slow
 def test_recorded_results_are_unchanged(computed):
     path = GOLDEN / "digests.json"
     now = {name: digests(frame) for name, frame in computed.items()}

@@ -313,6 +313,7 @@ def test_hostile_input(case: Case, tmp_path):
         case.check(result)
 
 
+@pytest.mark.slow
 def test_a_million_row_export_loads_and_balances(tmp_path):
     n = 1_000_000
     rng = np.random.default_rng(0)

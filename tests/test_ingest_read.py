@@ -91,6 +91,7 @@ def quirky_csv(seed: int) -> bytes:
     return (b"\xef\xbb\xbf" + data) if rng.random() < 0.15 else data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", [8 << 20, 97])
 def test_the_fast_reader_reads_what_the_general_reader_reads(monkeypatch, block):
     # a tiny block size puts Arrow's block boundaries inside quoted line breaks and rows
@@ -193,6 +194,7 @@ def test_hashes_of_texts_differ_by_every_byte():
     assert _text_hashes(pa.array(["abc", "zzzzzzzz"]))[0] == _text_hashes(pa.array(["abc", "qqqq"]))[0]
 
 
+@pytest.mark.slow
 def test_the_layout_from_a_small_head_is_the_layout_from_the_big_one():
     from channelkpi.ingest.arrow_reader import _SMALL_HEAD, _layout_from_small_head
 

@@ -96,6 +96,7 @@ DATE_TEXT = st.one_of(
     dayfirst=st.sampled_from([None, True, False]),
     tz=st.sampled_from([None, "Asia/Tokyo"]),
 )
+@pytest.mark.slow
 def test_dates_by_key_equal_dates_by_value(values, dayfirst, tz):
     # every column is grouped by key here, however short
     saved = dates._MANY

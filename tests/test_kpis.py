@@ -741,6 +741,7 @@ def test_win_rate_matches_duckdb_sql_with_a_fiscal_year():
         {"freq": "W", "fiscal_year_start": 3},
     ],
 )
+@pytest.mark.slow
 def test_duckdb_and_pandas_stage_one_give_identical_numbers(kpi, options):
     deals = messy_deals(seed=12)
     fn = getattr(ck, kpi)

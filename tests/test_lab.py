@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from browsing import ROOT, free_port, server_env
+from browsing import ROOT, free_port, server_env, tile, won
 
 import channelkpi as ck
 from channelkpi.datasets import sample_path
@@ -180,8 +180,7 @@ def test_the_readmes_dashboard_line_renders_offline_without_setup(browser, lab):
         )
         page.keyboard.press("Shift+Enter")
         page.wait_for_selector(".jp-CodeConsole .vega-embed svg.marks", timeout=120_000)
-        won = ck.read_crm(sample_path("salesforce")).query("status == 'won'")
-        assert f"{len(won):,}" in page.locator(".ck-tile", has_text="DEALS WON").inner_text()
+        assert tile(page, "Deals won") == won(ck.read_crm(sample_path("salesforce")))
         assert page.locator(".vega-embed").count() == page.locator(".vega-embed svg.marks").count()
         assert outside == [], outside
     finally:

@@ -66,6 +66,7 @@ def test_error_family():
         assert issubclass(cls, ck.ChannelKPIError) and issubclass(cls, ValueError)
 
 
+@pytest.mark.slow
 def test_importing_loading_and_computing_never_import_ipywidgets():
     code = (
         "import sys, channelkpi as ck;"

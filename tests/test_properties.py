@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import channelkpi as ck
 from channelkpi.ingest.parse import parse_amounts, parse_dates
 
+pytestmark = pytest.mark.slow  # hypothesis tries hundreds of random tables
+
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # each example of a KPI property runs several KPI tables: fewer examples, same variety of shapes
 KPI_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -95,6 +95,7 @@ def test_dynamics365_goal_amounts_parse(realdata):
 @pytest.mark.parametrize(
     "export", ["salesforce-devorg-powerbi/data/Opportunity.csv", "d365-contoso-coffee/data/Opportunity.csv"]
 )
+@pytest.mark.slow
 def test_prepared_real_deals_give_the_same_kpis(realdata, export):
     # real exports have what synthetic data lacks (45 lost deals without a close date, blank
     # amounts, owners in several units): the coded engine must not differ on them

@@ -124,6 +124,7 @@ def made(tmp_path_factory):
     return out, proc
 
 
+@pytest.mark.slow
 def test_command_reports_progress_and_writes_everything(made):
     out, proc = made
     assert proc.stdout == ""
@@ -293,6 +294,7 @@ def hostile(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_hostile_names_stay_text_in_html(hostile):
     html = (hostile / "r.html").read_text(encoding="utf-8")
     assert "<img" not in html and "onerror=alert(1)>" not in html
@@ -363,6 +365,7 @@ def test_bad_input_fails_with_one_line(tmp_path, capsys):
     assert "missing.csv" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_report_never_loads_the_dashboard(tmp_path):
     # (Altair itself loads anywidget when it is installed; the rule is about channelkpi's layers)
     code = (
@@ -399,6 +402,7 @@ def last_dates():
     return last
 
 
+@pytest.mark.slow
 def test_the_default_report_ends_with_the_last_whole_quarter(handout):
     html = handout.read_text(encoding="utf-8")
     last = last_dates()
@@ -444,6 +448,7 @@ def test_changes_are_coloured_by_what_is_good_for_the_kpi(made):
     assert f"<span class='{verdict[0]}'>{now - before:+,.1f} days ({verdict[1]})</span>" in tile
 
 
+@pytest.mark.slow
 def test_a_past_stage_chart_lists_the_stages_open_then(tmp_path):
     out = tmp_path / "past.html"
     assert main(["report", str(sample_path("salesforce")), "--quiet", "--to", "2024-12", "-o", str(out)]) == 0
@@ -507,6 +512,7 @@ def test_the_handout_prints_on_a4_with_every_label_whole(browser, handout, tmp_p
     page.close()
 
 
+@pytest.mark.slow
 def test_a_long_name_is_elided_with_the_whole_name_as_its_title(tmp_path):
     deals = make_sample_deals().copy()
     long_name = "Northgate Data & Cloud Infrastructure Services International Holdings"

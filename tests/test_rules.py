@@ -55,6 +55,7 @@ def _independent_label(d: dt.date, freq: str, fys: int) -> str:
     return f"{p.year}" if fys == 1 else f"FY{p.year}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("freq,fys", [g for g in GRAINS if g[0] is not None])
 def test_period_keys_name_the_period_that_holds_the_date(freq, fys):
     for d in _dates(150):

@@ -38,6 +38,7 @@ def assert_same_deals(loaded: pd.DataFrame, truth: pd.DataFrame):
         pd.testing.assert_series_equal(a[col], b[col], check_names=False, obj=col)
 
 
+@pytest.mark.slow
 def test_salesforce_sample_reads_back_to_the_truth(truth):
     result = ck.load_crm(sample_path("salesforce"))
     assert result.source.preset == "salesforce_report"
@@ -55,6 +56,7 @@ def test_hubspot_sample_reads_back_to_the_truth(truth):
     assert result.warnings == []
 
 
+@pytest.mark.slow
 def test_committed_sample_is_what_the_seeded_generator_writes(tmp_path, truth):
     paths = write_sample(tmp_path)
     for name in ("salesforce", "targets"):

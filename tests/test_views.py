@@ -19,6 +19,7 @@ import pytest
 import channelkpi as ck
 from channelkpi import charts, views
 from channelkpi.datasets import sample_path
+from channelkpi.tiles import tile_values, tiles_html
 
 
 def day(text: str) -> dt.date:
@@ -104,7 +105,7 @@ def test_data_shorter_than_a_period_is_shown_whole():
 
 
 def test_the_default_view_has_no_incomplete_period(prepared):
-    tables = views.view_tables(prepared, views.View(level="partner", freq="Q"))
+    tables = views.view_tables(prepared, views.View(by="partner", freq="Q"))
     for name in ("kpis", "trend", "waterfall", "channel_mix", "cohorts"):
         table = tables[name]
         assert "partial" in table and not table["partial"].any(), name
@@ -113,7 +114,7 @@ def test_the_default_view_has_no_incomplete_period(prepared):
 
 # --------------------------------------------------------------------------- incomplete periods
 def test_a_period_the_data_covers_in_part_is_marked_everywhere(prepared):
-    view = views.View(level="partner", freq="Q", start="2025-01-01", end="2026-03-31")
+    view = views.View(by="partner", freq="Q", start="2025-01-01", end="2026-03-31")
     tables = views.view_tables(prepared, view)
     for name in ("kpis", "trend", "waterfall", "channel_mix", "cohorts"):
         table = tables[name]
@@ -126,7 +127,7 @@ def test_a_period_the_data_covers_in_part_is_marked_everywhere(prepared):
 
 
 def test_the_trend_compares_equal_spans(rows, prepared):
-    view = views.View(level="partner", freq="Q", start="2023-01-01", end="2026-03-31")
+    view = views.View(by="partner", freq="Q", start="2023-01-01", end="2026-03-31")
     trend = views.view_tables(prepared, view, only=["trend"])["trend"].set_index("period")
     # 2026-Q1 holds 1-5 Jan: it is compared with 1-5 Oct 2025, not with all of 2025-Q4
     now = won_between(rows, dt.date(2026, 1, 1), dt.date(2026, 1, 5))
@@ -157,7 +158,7 @@ def test_the_tiles_compare_the_covered_span_with_as_many_days_before(rows, prepa
 # --------------------------------------------------------------------------- the same peers
 def test_the_kpi_table_scores_a_chosen_partner_among_all_partners(rows, prepared, deals):
     view = views.View(
-        level="partner", freq="Q", start="2025-01-01", end="2025-12-31", where={"partner": ["Lumen Reseller Co."]}
+        by="partner", freq="Q", start="2025-01-01", end="2025-12-31", where={"partner": ["Lumen Reseller Co."]}
     )
     kpis = views.view_tables(prepared, view, only=["kpis"])["kpis"]
     assert set(kpis["partner"]) == {"Lumen Reseller Co."}
@@ -177,7 +178,7 @@ def test_the_kpi_table_scores_a_chosen_partner_among_all_partners(rows, prepared
 
 
 def test_deals_without_a_partner_have_no_score_in_the_kpi_table(prepared):
-    kpis = views.view_tables(prepared, views.View(level="partner", freq="Y"), only=["kpis"])["kpis"]
+    kpis = views.view_tables(prepared, views.View(by="partner", freq="Y"), only=["kpis"])["kpis"]
     direct = kpis[kpis["partner"] == "(direct)"]
     assert len(direct) and direct["quality_score"].isna().all() and direct["won_count"].sum() > 0
 
@@ -205,7 +206,7 @@ def test_the_stage_chart_of_a_past_day_keeps_closed_stages_apart(rows, prepared)
 # --------------------------------------------------------------------------- tiles
 def test_tiles_say_what_n_counts_and_define_the_kpi_in_plain_words(rows, prepared):
     tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
-    tiles = {t["title"]: t for t in views.tile_values(tables)}
+    tiles = {t["title"]: t for t in tile_values(tables)}
     won, _ = won_between(rows, dt.date(2025, 1, 1), dt.date(2025, 12, 31))
     closed = sum(1 for r in rows if r["closed"] and dt.date(2025, 1, 1) <= r["closed"] <= dt.date(2025, 12, 31))
     assert tiles["Deals won"]["value"] == won and tiles["Deals won"]["n"] == closed
@@ -216,7 +217,7 @@ def test_tiles_say_what_n_counts_and_define_the_kpi_in_plain_words(rows, prepare
         assert len(text) > 40, tile["title"]
         # no argument names or column names: words a manager reads
         assert not re.search(r"=|freq|start/end|\bNone\b|_\w", text), (tile["title"], text)
-    html = views.tiles_html(list(tiles.values()))
+    html = tiles_html(list(tiles.values()))
     assert html.count("<details><summary>What is this?</summary>") == 8
     assert f"n = {closed:,} closed deals (won or lost)" in html
 
@@ -224,7 +225,7 @@ def test_tiles_say_what_n_counts_and_define_the_kpi_in_plain_words(rows, prepare
 def test_a_change_is_coloured_by_whether_it_is_good_for_the_kpi(prepared):
     tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
     now, before = tables["now"].iloc[0], tables["before"].iloc[0]
-    tiles = {t["column"]: t for t in views.tile_values(tables)}
+    tiles = {t["column"]: t for t in tile_values(tables)}
     shorter = now["cycle_days_median"] < before["cycle_days_median"]
     assert now["cycle_days_median"] != before["cycle_days_median"]
     assert tiles["cycle_days_median"]["good"] == ("good" if shorter else "bad")
@@ -233,9 +234,9 @@ def test_a_change_is_coloured_by_whether_it_is_good_for_the_kpi(prepared):
     # a cycle half a day shorter is good and says so in words
     fake = dict(tables)
     fake["before"] = tables["before"].assign(cycle_days_median=now["cycle_days_median"] + 0.5)
-    cycle = {t["column"]: t for t in views.tile_values(fake)}["cycle_days_median"]
+    cycle = {t["column"]: t for t in tile_values(fake)}["cycle_days_median"]
     assert (cycle["change"], cycle["good"]) == ("-0.5 days", "good")
-    assert "<span class='ck-good'>-0.5 days (better)</span>" in views.tiles_html([cycle])
+    assert "<span class='ck-good'>-0.5 days (better)</span>" in tiles_html([cycle])
 
 
 def test_tile_text_is_escaped():
@@ -250,14 +251,14 @@ def test_tile_text_is_escaped():
         "definition": "'><script>alert(1)</script>",
         "note": "",
     }
-    html = views.tiles_html([tile])
+    html = tiles_html([tile])
     assert "<script>" not in html and "<i>" not in html and "<b>x" not in html
 
 
 # --------------------------------------------------------------------------- what every chart says
 def test_every_chart_carries_the_selection_its_theme_and_a_description(prepared):
     view = views.View(
-        level="partner",
+        by="partner",
         freq="Q",
         start="2025-01-01",
         end="2025-12-31",
@@ -266,7 +267,7 @@ def test_every_chart_carries_the_selection_its_theme_and_a_description(prepared)
     tables = views.view_tables(prepared, view)
     text = views.selection_text(view)
     assert text == "Direct (no partner), Brightline IT · by partner, quarterly · Jan 2025 – Dec 2025"
-    made = views.view_charts(tables, level="partner", subtitle=text)
+    made = views.view_charts(tables, by="partner", subtitle=text)
     assert set(made) == set(views.CHART_TITLES)
     for name, chart in made.items():
         spec = chart.to_dict()
@@ -277,8 +278,18 @@ def test_every_chart_carries_the_selection_its_theme_and_a_description(prepared)
 
 
 def test_the_ranking_says_top_n_of_m_and_leaves_direct_deals_out(prepared):
-    tables = views.view_tables(prepared, views.View(level="partner"), only=["ranking"])
+    tables = views.view_tables(prepared, views.View(by="partner"), only=["ranking"])
     spec = views.view_charts(tables, only=["ranking"], subtitle="All partners")["ranking"].to_dict()
     subtitle = " ".join(spec["title"]["subtitle"])
     partners = len(tables["ranking"])
     assert f"Top 20 of {partners} partners" in subtitle and "Deals without a partner are not ranked" in subtitle
+
+
+def test_a_count_of_one_reads_in_the_singular(prepared):
+    tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
+    one = {**tables, "ranking": tables["ranking"].head(1)}
+    tiles = {t["title"]: t for t in tile_values(one)}
+    assert tiles["Best quality score"]["n"] == 1
+    assert tiles["Best quality score"]["counts"] == "partner ranked"
+    html = tiles_html(list(tiles.values()))
+    assert "n = 1 partner ranked" in html and "1 partners" not in html

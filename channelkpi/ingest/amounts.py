@@ -201,13 +201,18 @@ def _amounts_by_value(values: pd.Series) -> ParsedAmounts:
         out[idx[ok]] = number
         cur_out[idx[ok]] = shapes[ok].map(decided.code_of).to_numpy(object)
         bad[idx[~ok]] = True
+    return _parsed(out, values.index, Coded.rows_of(pd.Series(cur_out, dtype=object)), bad, decimal, notes)
+
+
+def _parsed(out: np.ndarray, index: pd.Index, currency: Coded, bad: np.ndarray, decimal: str, notes) -> ParsedAmounts:
+    """The result, with infinite numbers (``1e999``) counted as unreadable rather than summed."""
     not_finite = ~np.isfinite(out) & ~np.isnan(out)
     if not_finite.any():
         bad |= not_finite
         out[not_finite] = np.nan
     return ParsedAmounts(
-        values=pd.Series(out, index=values.index, dtype="float64"),
-        coded_currency=Coded.rows_of(pd.Series(cur_out, dtype=object)),
+        values=pd.Series(out, index=index, dtype="float64"),
+        coded_currency=currency,
         bad=bad,
         decimal=decimal,
         notes=notes,
@@ -361,16 +366,8 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
                     if code not in labels:
                         labels.append(code)
                     label_of_shape[j] = labels.index(code)
-    not_finite = ~np.isfinite(out) & ~np.isnan(out)
-    if not_finite.any():
-        bad |= not_finite
-        out[not_finite] = np.nan
-    return ParsedAmounts(
-        values=pd.Series(out, index=values.index, dtype="float64"),
-        coded_currency=Coded(label_of_shape[codes], pd.Series(labels, dtype=object)),
-        bad=bad,
-        decimal=decimal,
-        notes=notes,
+    return _parsed(
+        out, values.index, Coded(label_of_shape[codes], pd.Series(labels, dtype=object)), bad, decimal, notes
     )
 
 

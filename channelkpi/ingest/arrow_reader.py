@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 
 from ..errors import FileFormatError
 from .cells import Cells, RawTable, string_buffers, tidy_text
-from .layout import Layout, clean_headers, find_layout, footer_detail
+from .layout import CELLS_AS_TEXT, Layout, clean_headers, find_layout, footer_detail
 
 __all__ = ["read_csv_fast"]
 
@@ -195,15 +195,8 @@ def _parse_tail(tail: bytes, layout: Layout, ncols: int) -> list[pa.Array] | Non
                 io.BytesIO(tail),
                 encoding="utf-8",
                 sep=layout.delimiter,
-                header=None,
                 names=list(range(ncols)),
-                dtype=str,
-                keep_default_na=False,
-                na_values=[],
-                skip_blank_lines=False,
-                engine="c",
-                quotechar='"',
-                index_col=False,
+                **CELLS_AS_TEXT,
             )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, Warning):
         return None

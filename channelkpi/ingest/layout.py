@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import FileFormatError
 
 __all__ = [
+    "CELLS_AS_TEXT",
     "DELIMITERS",
     "Layout",
     "clean_headers",
@@ -34,6 +35,19 @@ __all__ = [
     "header_index",
     "sniff_delimiter",
 ]
+
+#: How pandas reads an export's rows as the cells they are: every cell text, nothing read as
+#: missing, blank lines kept (they are counted), the columns by position.
+CELLS_AS_TEXT = {
+    "header": None,
+    "dtype": str,
+    "keep_default_na": False,
+    "na_values": [],
+    "skip_blank_lines": False,
+    "engine": "c",
+    "quotechar": '"',
+    "index_col": False,
+}
 
 DELIMITERS = (",", ";", "\t", "|")
 _KINDS = {",": "CSV (comma)", ";": "CSV (semicolon)", "\t": "tab-separated text", "|": "pipe-separated text"}

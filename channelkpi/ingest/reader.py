@@ -32,7 +32,7 @@ import pandas as pd
 from ..errors import FileFormatError
 from .arrow_reader import read_csv_fast
 from .cells import STR, Cells, RawTable
-from .layout import clean_headers, find_layout, footer_detail, header_index
+from .layout import CELLS_AS_TEXT, clean_headers, find_layout, footer_detail, header_index
 
 __all__ = ["RawTable", "read_raw", "Source"]
 
@@ -321,16 +321,9 @@ def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str
             io.BytesIO(data),
             encoding=encoding,
             sep=layout.delimiter,
-            header=None,
             names=list(range(ncols)),
             skiprows=layout.lines_before_data,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[],
-            skip_blank_lines=False,
-            engine="c",
-            quotechar='"',
-            index_col=False,
+            **CELLS_AS_TEXT,
         )
     except pd.errors.ParserError:
         frame = None

@@ -1,0 +1,274 @@
+"""The KPI tiles of a view, and the page pieces around them: from the tables of
+:func:`channelkpi.views.view_tables` to each tile's values and words, and those to HTML.
+
+Nothing here computes a KPI (the tiles read the ``now``, ``before`` and ``ranking`` tables,
+:data:`TILE_TABLES`), and nothing here draws a widget: the dashboard and the report put the
+same HTML on their pages.
+
+Examples
+--------
+>>> from channelkpi.datasets import make_sample_deals
+>>> from channelkpi.views import view_tables
+>>> tables = view_tables(make_sample_deals(), start="2025-01-01", end="2025-12-31", only=TILE_TABLES)
+>>> tile = tile_values(tables)[4]
+>>> tile["title"], tile["counts"], tile["text"].endswith("%")
+('Win rate', 'closed deals', True)
+>>> "<div class='ck-tiles'>" in tiles_html(tile_values(tables))
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .formats import BY_TITLES, change_text, display_name, format_value, is_missing, number, plural
+from .metrics.definitions import DEFINITIONS
+from .safety import html_text
+
+__all__ = [
+    "TILES",
+    "TILE_TABLES",
+    "TILE_COUNTS",
+    "TILE_COUNT_ONE",
+    "TILE_DEFINITIONS",
+    "BETTER",
+    "CSS",
+    "tile_definition",
+    "tile_values",
+    "tiles_html",
+    "ledger_html",
+]
+
+#: The tables of :func:`channelkpi.views.view_tables` the tiles are made from.
+TILE_TABLES = ("now", "before", "ranking")
+#: The eight tiles: (title, column of the KPI table, kind, column giving n).
+TILES = (
+    ("Average deal size", "avg_deal_size", "money", "won_count"),
+    ("Deals won", "won_count", "count", "closed_count"),
+    ("Open pipeline", "open_amount", "money", "open_count"),
+    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
+    ("Win rate", "win_rate", "rate", "n"),
+    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
+    ("Best quality score", "best_quality", "score", "groups"),
+    ("Deal success", "success_rate", "rate", "created_count"),
+)
+#: What each tile's n counts, in words ("groups": the grouping column's plural, e.g. "partners ranked").
+TILE_COUNTS = {
+    "avg_deal_size": "won deals",
+    "won_count": "closed deals (won or lost)",
+    "open_amount": "open deals",
+    "partner_share": "won deals",
+    "win_rate": "closed deals",
+    "cycle_days_median": "won deals",
+    "best_quality": "{groups} ranked",
+    "success_rate": "deals created",
+}
+#: The same when n is 1 ("group": the grouping column's singular, e.g. "partner ranked").
+TILE_COUNT_ONE = {
+    "avg_deal_size": "won deal",
+    "won_count": "closed deal (won or lost)",
+    "open_amount": "open deal",
+    "partner_share": "won deal",
+    "win_rate": "closed deal",
+    "cycle_days_median": "won deal",
+    "best_quality": "{group} ranked",
+    "success_rate": "deal created",
+}
+#: Which way is better for each tile's KPI: +1 more is better, -1 less is better (a shorter cycle).
+BETTER = {
+    "avg_deal_size": 1,
+    "won_count": 1,
+    "won_amount": 1,
+    "lost_count": -1,
+    "lost_amount": -1,
+    "open_amount": 1,
+    "partner_share": 1,
+    "win_rate": 1,
+    "cycle_days_median": -1,
+    "cycle_days_mean": -1,
+    "best_quality": 1,
+    "quality_score": 1,
+    "success_rate": 1,
+}
+#: The KPI definition behind each tile (:data:`channelkpi.metrics.definitions.DEFINITIONS`).
+TILE_DEFINITIONS = {
+    "avg_deal_size": "average_deal_size",
+    "won_count": "deal_count",
+    "open_amount": "pipeline",
+    "partner_share": "channel_performance",
+    "win_rate": "win_rate",
+    "cycle_days_median": "deal_velocity",
+    "best_quality": "quality_score",
+    "success_rate": "deal_success",
+}
+_TILE_NOTES = {
+    "partner_share": "This tile: the partner channel's share of the won amount in the range.",
+    "best_quality": "This tile: the best score in the range and who has it.",
+    "open_amount": "This tile: the pipeline at the end of the range.",
+}
+
+#: Styles of the tiles and tables (inline: nothing is fetched from a network).
+CSS = """
+<style>
+.ck-tiles {display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 10px; margin: 6px 0 12px;}
+@media (max-width: 760px) {.ck-tiles {grid-template-columns: repeat(2, minmax(0, 1fr));}}
+@media (max-width: 420px) {.ck-tiles {grid-template-columns: minmax(0, 1fr);}}
+.ck-tile {border: 1px solid #dde3ea; border-radius: 8px; padding: 10px 12px; background: #fbfcfd;}
+.ck-tile .ck-label {font-size: 12px; color: #56606b; text-transform: uppercase; letter-spacing: .03em;}
+.ck-tile .ck-value {font-size: 24px; font-weight: 600; color: #1b2733; margin: 2px 0;}
+.ck-tile .ck-change {font-size: 12px; color: #56606b;}
+.ck-tile details {font-size: 12px; color: #3d4752; margin-top: 4px;}
+.ck-tile summary {cursor: pointer; color: #0b5cad;}
+.ck-tile summary:focus-visible {outline: 2px solid #0b5cad; outline-offset: 2px;}
+.ck-tile details p {margin: 4px 0 0;}
+.ck-up {color: #007a5a;} .ck-down {color: #b4481d;}
+.ck-good {color: #007a5a; font-weight: 600;} .ck-bad {color: #b4481d; font-weight: 600;}
+.ck-message {padding: 8px 12px; border-radius: 6px; background: #fff4e5; color: #6b3d00; border: 1px solid #f5c98b;}
+.ck-note {color: #56606b; font-size: 12px;}
+.ck-table {border-collapse: collapse; font-size: 12px;} .ck-table td, .ck-table th {padding: 3px 8px; border-bottom: 1px solid #e6e9ee; text-align: left;}
+.ck-table td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
+</style>
+"""
+
+
+# --------------------------------------------------------------------------- tiles
+def _change(now, before, kind: str, currency: str) -> tuple[str, str]:
+    """The change as text and its direction (``up``, ``down`` or ``""``)."""
+    if is_missing(now) or is_missing(before):
+        return "", ""
+    diff = now - before
+    direction = "up" if diff > 0 else "down" if diff < 0 else ""
+    return change_text(diff, kind, currency), direction
+
+
+def _good(column: str, direction: str) -> str:
+    """``good``, ``bad`` or ``""``: whether a change that way is good for this KPI."""
+    better = BETTER.get(column, 0)
+    if not direction or not better:
+        return ""
+    return "good" if (direction == "up") == (better > 0) else "bad"
+
+
+def tile_definition(column: str) -> str:
+    """A tile's KPI in a manager's words (from the KPI's definition), for its "what is this?".
+
+    >>> tile_definition("cycle_days_median").startswith("How long won deals take")
+    True
+    """
+    definition = DEFINITIONS[TILE_DEFINITIONS[column]].summary
+    note = _TILE_NOTES.get(column)
+    return f"{definition} {note}" if note else definition
+
+
+def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> list[dict]:
+    """The eight KPI tiles of a view: title, value, text, change, direction, good, n, counts,
+    definition and note.
+
+    ``value`` is the number (NaN when undefined), ``text`` the formatted value, ``change`` the
+    change against the same span just before (empty when the data does not cover that span),
+    ``good`` whether that change is ``good`` or ``bad`` for the KPI (a shorter cycle is good),
+    ``counts`` what ``n`` counts ("closed deals") and ``definition`` the KPI in plain words.
+    """
+    ranking = tables["ranking"]
+    now = _totals(tables["now"], ranking)
+    before_table = tables["before"]
+    before = _totals(before_table, None) if before_table.attrs.get("covered", True) else {}
+    by = ranking.columns[0] if len(ranking.columns) else "partner"
+    out = []
+    for title, col, kind, n_col in TILES:
+        value = now.get(col, np.nan)
+        n = now.get(n_col, np.nan)
+        change, direction = (
+            ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
+        )
+        out.append(
+            {
+                "title": title,
+                "column": col,
+                "kind": kind,
+                "value": value,
+                "text": format_value(value, kind, currency),
+                "change": change,
+                "direction": direction,
+                "good": _good(col, direction),
+                "n": n,
+                "counts": (TILE_COUNT_ONE if n == 1 else TILE_COUNTS)[col].format(
+                    groups=plural(by), group=BY_TITLES.get(by, by).lower()
+                ),
+                "definition": tile_definition(col),
+                "note": display_name(now.get("best_name", "")) if col == "best_quality" and "best_name" in now else "",
+            }
+        )
+    return out
+
+
+def _totals(total: pd.DataFrame, ranking: pd.DataFrame | None) -> dict:
+    if not len(total):
+        return {}
+    row = total.iloc[0].to_dict()
+    won = row.get("won_amount", np.nan)
+    row["partner_share"] = row.get("won_amount_partner", np.nan) / won if won else np.nan
+    if ranking is not None and len(ranking):
+        best = ranking.sort_values("rank").iloc[0]
+        row["best_quality"] = best["quality_score"]
+        row["best_name"] = f"{best[ranking.columns[0]]}"
+        row["groups"] = len(ranking)
+    return row
+
+
+def tiles_html(tiles: Sequence[Mapping]) -> str:
+    """The tiles of :func:`tile_values` as HTML (every text escaped), styles included.
+
+    Each tile says what its n counts, colours its change by whether it is good for the KPI
+    (with the word, for print and screen readers), and has its definition one click away (a
+    ``<details>`` element, reachable with the keyboard) and on hover (``title``).
+    """
+    parts = []
+    for tile in tiles:
+        n = tile["n"]
+        counts = tile.get("counts", "")
+        n_text = "" if is_missing(n) else f" · n = {number(n)} {counts}".rstrip()
+        if tile["note"]:
+            change = html_text(tile["note"])
+        elif tile["change"]:
+            good = tile.get("good", "")
+            cls = {"good": "ck-good", "bad": "ck-bad"}.get(good, "")
+            word = {"good": " (better)", "bad": " (worse)"}.get(good, "")
+            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> vs previous period"
+        else:
+            change = "no earlier period to compare"
+        definition = tile.get("definition", "")
+        about = (
+            f"<details><summary>What is this?</summary><p>{html_text(definition)}</p></details>" if definition else ""
+        )
+        parts.append(
+            f"<div class='ck-tile' title='{html_text(definition)}'><div class='ck-label'>{html_text(tile['title'])}</div>"
+            f"<div class='ck-value'>{html_text(tile['text'])}</div>"
+            f"<div class='ck-change'>{change}{html_text(n_text)}</div>{about}</div>"
+        )
+    return CSS + "<div class='ck-tiles'>" + "".join(parts) + "</div>"
+
+
+def ledger_html(result, *, rows: int = 200) -> str:
+    """A load result's reconciliation as HTML: counts, warnings and the first ``rows`` ledger rows."""
+    if result is None:
+        return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
+    s = result.summary()
+    counts = "".join(f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
+    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>none</li>"
+    ledger = result.ledger.head(rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
+    )
+    head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
+    more = (
+        f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
+    )
+    return (
+        f"<h4>{html_text(result.file)} read as {html_text(result.source.label)}</h4>"
+        f"<table class='ck-table'>{counts}</table><h4>Warnings</h4><ul>{warnings}</ul>"
+        f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
+    )
