@@ -107,6 +107,7 @@ def test_a_chart_shows_the_symbol_of_the_code_and_the_old_symbol_warns(deals):
     assert "Open pipeline (£)" in str(spec)
 
 
+@pytest.mark.slow  # three whole reports
 def test_report_takes_an_iso_code_and_defaults_to_the_deals_currency(deals, tmp_path):
     euro_deals = deals.assign(currency="EUR")
     out = tmp_path / "r.xlsx"
