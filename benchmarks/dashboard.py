@@ -82,7 +82,7 @@ def run_changes(deals, *, verbose: bool) -> tuple[list[float], list[float], floa
         ("period", lambda: setattr(dash.period, "value", (months[6][1], months[-7][1]))),
         ("channel", lambda: setattr(dash.channels, "value", ["partner"])),
         ("freq", lambda: setattr(dash.freq, "value", "M")),
-        ("level", lambda: setattr(dash.level, "value", "unit")),
+        ("level", lambda: setattr(dash.by, "value", "unit")),
         ("click", lambda: dash.select([sorted(deals["unit"].dropna().unique())[0]])),
         ("partner off", lambda: setattr(dash.picker, "value", [])),
         ("clear", dash.clear_selection),

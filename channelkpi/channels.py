@@ -148,7 +148,26 @@ def normalize_source(value: object) -> str:
 
 
 def channel_map_table(channel_map: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """The map in force as a table (``source``, ``channel``), defaults plus ``channel_map``."""
+    """The map in force as a table (``source``, ``channel``), defaults plus ``channel_map``.
+
+    Parameters
+    ----------
+    channel_map : dict of str -> str, optional
+        Lead sources (as the export writes them) -> channel segment, added to and overriding
+        :data:`DEFAULT_CHANNEL_MAP`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per known source (normalised: lower case, single spaces), sorted by source.
+
+    Examples
+    --------
+    >>> table = channel_map_table({"Webinar": "owned"})
+    >>> table[table["source"] == "webinar"]
+         source channel
+    85  webinar   owned
+    """
     merged = dict(DEFAULT_CHANNEL_MAP)
     merged.update(_checked(channel_map))
     return pd.DataFrame(sorted(merged.items()), columns=["source", "channel"])

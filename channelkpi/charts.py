@@ -12,7 +12,9 @@ Each function takes keyword ``subtitle`` (a line or lines: what the chart shows,
 page element it is drawn in) and ``description`` (the text alternative screen readers announce;
 by default the title and subtitle). A period table with a boolean ``partial`` column (see
 :func:`channelkpi.views.mark_partial`) has its incomplete periods drawn hollow and dashed, named
-by ``period_label``.
+by ``period_label``. Functions that show amounts take ``currency``, an ISO 4217 code like
+every ``currency`` in channelkpi; the symbol drawn comes from
+:func:`channelkpi.currency_symbols.currency_symbol`.
 
 ``import channelkpi.charts`` registers the ``"channelkpi"`` theme; :func:`themed` puts it into a
 chart's own spec (it then shows themed anywhere), :func:`use_theme` enables it for a session.
@@ -22,7 +24,7 @@ Examples
 >>> import channelkpi as ck
 >>> from channelkpi.datasets import make_sample_deals
 >>> deals = make_sample_deals()
->>> chart = win_rate_by_group(ck.win_rate(deals, by="channel"), level="channel")
+>>> chart = win_rate_by_group(ck.win_rate(deals, by="channel"), by="channel")
 >>> spec = chart.to_dict()
 >>> spec["layer"][0]["mark"]["type"], len(spec["datasets"][spec["data"]["name"]])
 ('rule', 6)
@@ -39,11 +41,15 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from .currency_symbols import currency_code, currency_symbol
+from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
 from .formats import column_kind, display_name, is_missing, number, percent, points, value_text
 from .schema import CHANNELS
+from .types import Level
 
 __all__ = [
+    "LABELS",
     "PALETTE",
     "FONT",
     "PRINT_FONT",
@@ -217,6 +223,11 @@ def _label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
+def _symbol(currency: str) -> str:
+    """The symbol drawn before amounts, from the ISO code a chart function was given."""
+    return currency_symbol(currency_code(currency, stacklevel=5))
+
+
 def _axis(measure: str, currency: str) -> alt.Axis:
     kind = column_kind(measure)
     if kind == "money":
@@ -352,7 +363,7 @@ def kpi_trend(
     table: pd.DataFrame,
     measure: str = "won_amount",
     *,
-    currency: str = "$",
+    currency: str = "USD",
     title: str | None = None,
     subtitle=None,
     width=_WIDE,
@@ -364,6 +375,7 @@ def kpi_trend(
     previous value that is missing (no earlier data) is left out, not drawn as zero. Incomplete
     periods (``partial``) are hollow points joined by a dashed line.
     """
+    symbol = _symbol(currency)
     _need(table, ["period", "period_start", measure], "kpi_trend")
     label = _label(measure)
     keep = [
@@ -385,20 +397,18 @@ def kpi_trend(
     data["partial"] = data["partial"].astype(bool)
     prev = f"{measure}_prev"
     tips = [_period_tip(data)]
-    tips += _texts(
-        data, [(measure, label), *([(prev, "Previous period, same span")] if prev in data else [])], currency
-    )
+    tips += _texts(data, [(measure, label), *([(prev, "Previous period, same span")] if prev in data else [])], symbol)
     if measure != "win_rate":
-        tips += _texts(data, ["won_count"], currency)
+        tips += _texts(data, ["won_count"], symbol)
     if "win_rate" in data:
         tips.append(_rate_text(data))
-    tips += _texts(data, ["n"], currency)
+    tips += _texts(data, ["n"], symbol)
     if _has_partial(data):
         data["coverage_text"] = np.where(data["partial"], "only part of this period is in the data", "complete")
         tips.append(alt.Tooltip("coverage_text:N", title="Period"))
 
     x = _period_axis(data)
-    y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, currency))
+    y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, symbol))
     base = alt.Chart(data).encode(x=x)
     layers = []
     if _has_partial(data):
@@ -444,25 +454,30 @@ def kpi_trend(
     return _finish(chart, title=title or label, subtitle=subtitle, notes=notes, description=description, width=width)
 
 
+@renamed_keywords(level="by")
 def partner_ranking(
     quality: pd.DataFrame,
     *,
-    level: str = "partner",
+    by: Level = "partner",
     top: int = 20,
-    currency: str = "$",
+    currency: str = "USD",
     subtitle=None,
     width=None,
     description: str | None = None,
 ) -> alt.Chart:
-    """Partners (or any level) ranked by quality score; click a bar to select it (param ``pick``).
+    """Partners (or any other level) ranked by quality score; click a bar to select it.
 
     Takes :func:`channelkpi.quality_score` output for one period (``freq=None``). When it shows
     fewer than all, the subtitle says "top N of M". Deals without a partner read
     "Direct (no partner)"; the selection keeps the value as the table has it.
+
+    The click selection is the chart's param ``selection`` (a point selection on the ``by``
+    field): ``alt.JupyterChart(chart).selections.selection`` holds what was clicked.
     """
-    _need(quality, [level, "quality_score", "rank"], "partner_ranking")
+    symbol = _symbol(currency)
+    _need(quality, [by, "quality_score", "rank"], "partner_ranking")
     cols = [
-        level,
+        by,
         "quality_score",
         "rank",
         "won_count",
@@ -474,34 +489,34 @@ def partner_ranking(
     ]
     everyone = len(quality)
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
-    data["label"] = [display_name(v) for v in data[level]]
+    data["label"] = [display_name(v) for v in data[by]]
     data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
-    pick = alt.selection_point(name="pick", fields=[level], toggle="true", clear="dblclick")
+    selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = {"partner": "partners", "owner": "employees", "unit": "units", "department": "departments"}.get(
-        level, f"{level} values"
+        by, f"{by} values"
     )
-    tips = [alt.Tooltip("label:N", title=level.capitalize()), alt.Tooltip("rank_text:N", title="Rank")]
-    tips += _texts(data, ["quality_score", "won_amount", "won_count"], currency)
+    tips = [alt.Tooltip("label:N", title=by.capitalize()), alt.Tooltip("rank_text:N", title="Rank")]
+    tips += _texts(data, ["quality_score", "won_amount", "won_count"], symbol)
     if "win_rate" in data:
         tips.append(_rate_text(data))
-    tips += _texts(data, ["win_rate_shrunk", "avg_deal_size", "n"], currency)
+    tips += _texts(data, ["win_rate_shrunk", "avg_deal_size", "n"], symbol)
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort=alt.EncodingSortField("rank", op="min"), title=None),
             x=alt.X("quality_score:Q", title="Quality score (0-100)", scale=alt.Scale(domain=[0, 100])),
-            color=alt.condition(pick, alt.value(PALETTE[0]), alt.value("#c8d6e5")),
+            color=alt.condition(selection, alt.value(PALETTE[0]), alt.value("#c8d6e5")),
             tooltip=tips,
         )
-        .add_params(pick)
+        .add_params(selection)
         .properties(height=alt.Step(20))
     )
     shown = len(data)
     count_note = f"Top {shown} of {everyone} {noun}" if shown < everyone else f"All {everyone} {noun}"
     return _finish(
         chart,
-        title=f"{level.capitalize()} ranking by quality score",
+        title=f"{by.capitalize()} ranking by quality score",
         subtitle=subtitle,
         notes=[count_note + " · click a bar to focus on it"],
         description=description,
@@ -511,7 +526,7 @@ def partner_ranking(
 
 
 def pipeline_by_stage(
-    pipeline: pd.DataFrame, *, currency: str = "$", subtitle=None, width=None, description: str | None = None
+    pipeline: pd.DataFrame, *, currency: str = "USD", subtitle=None, width=None, description: str | None = None
 ) -> alt.LayerChart:
     """Open pipeline by stage: amount (bar) and probability-weighted amount (tick).
 
@@ -519,6 +534,7 @@ def pipeline_by_stage(
     view table that adds ``status`` and ``as_of``: deals open on that date and closed since
     (``status`` won/lost) are drawn apart, below the stages, as "Won since" and "Lost since".
     """
+    symbol = _symbol(currency)
     _need(pipeline, ["stage", "open_amount", "weighted_amount", "open_count"], "pipeline_by_stage")
     keep = ["stage", "status", "as_of", "open_amount", "weighted_amount", "open_count"]
     data = pipeline[[c for c in keep if c in pipeline]].copy()
@@ -538,11 +554,11 @@ def pipeline_by_stage(
     data.loc[~opened, "order"] += np.where(data.loc[~opened, "status"] == "won", 0, 1)
     colors = alt.Scale(domain=["open", "won", "lost"], range=[PALETTE[4], "#9ad5c0", "#f2b08c"])
     tips = [alt.Tooltip("label:N", title="Stage")]
-    tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", "Weighted by probability")], currency)
+    tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", "Weighted by probability")], symbol)
     y = alt.Y("label:N", sort=alt.EncodingSortField("order", op="min"), title=None)
     base = alt.Chart(data).encode(y=y, tooltip=tips)
     bars = base.mark_bar().encode(
-        x=alt.X("open_amount:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency)),
+        x=alt.X("open_amount:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
         color=alt.Color("status:N", scale=colors, legend=None),
     )
     ticks = (
@@ -577,7 +593,7 @@ def pipeline_waterfall(
     waterfall: pd.DataFrame,
     *,
     targets: pd.DataFrame | None = None,
-    currency: str = "$",
+    currency: str = "USD",
     subtitle=None,
     width=_WIDE,
     description: str | None = None,
@@ -589,6 +605,7 @@ def pipeline_waterfall(
     and ``target`` (e.g. :func:`channelkpi.pipeline` with ``targets=``), drawn as a tick across
     the won bar: the won bar reaching past the tick met the target.
     """
+    symbol = _symbol(currency)
     cols = ["period", "period_start", "start", "created", "won", "lost", "end"]
     _need(waterfall, cols, "pipeline_waterfall")
     wf = waterfall[[c for c in [*cols, "period_label", "partial"] if c in waterfall]].copy()
@@ -612,7 +629,7 @@ def pipeline_waterfall(
     data = pd.DataFrame(rows)
     colors = alt.Scale(domain=_STEPS, range=["#b8c2cc", PALETTE[4], _STATUS["won"], _STATUS["lost"], "#56606b"])
     tips = [_period_tip(data), alt.Tooltip("step_title:N", title="Step")]
-    tips += _texts(data, [("amount", "Amount"), ("deal_count", "Deals")], currency)
+    tips += _texts(data, [("amount", "Amount"), ("deal_count", "Deals")], symbol)
     x = _period_axis(data)
     offset = alt.XOffset("step:N", sort=_STEPS, scale=alt.Scale(paddingInner=0.08))
     bars = (
@@ -621,7 +638,7 @@ def pipeline_waterfall(
         .encode(
             x=x,
             xOffset=offset,
-            y=alt.Y("low:Q", title=f"Open pipeline ({currency})", axis=_axis("open_amount", currency)),
+            y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
             y2="high:Q",
             color=alt.Color(
                 "step:N", scale=colors, sort=_STEPS, title=None, legend=alt.Legend(labelExpr=_legend_expr())
@@ -644,7 +661,7 @@ def pipeline_waterfall(
             tg["attainment"] = tg["won"] / tg["target"].where(tg["target"] > 0)
             ttips = [
                 _period_tip(tg),
-                *_texts(tg, [("target", "Won-amount target"), ("won", "Won"), ("attainment", "Attainment")], currency),
+                *_texts(tg, [("target", "Won-amount target"), ("won", "Won"), ("attainment", "Attainment")], symbol),
             ]
             layers.append(
                 alt.Chart(tg)
@@ -670,12 +687,13 @@ def _legend_expr() -> str:
 
 
 def channel_mix(
-    channels: pd.DataFrame, *, currency: str = "$", subtitle=None, width=None, description: str | None = None
+    channels: pd.DataFrame, *, currency: str = "USD", subtitle=None, width=None, description: str | None = None
 ) -> alt.Chart:
     """Share of won amount by marketing channel, per period (or overall).
 
     Takes :func:`channelkpi.channel_performance` output (``by="channel"``, any ``freq``).
     """
+    symbol = _symbol(currency)
     _need(channels, ["channel", "won_amount", "won_share", "won_count"], "channel_mix")
     has_period = "period" in channels
     cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"]
@@ -683,7 +701,7 @@ def channel_mix(
     data = channels[[c for c in cols if c in channels]].copy()
     scale = alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values()))
     tips = [alt.Tooltip("channel:N", title="Channel")] + ([_period_tip(data)] if has_period else [])
-    tips += _texts(data, ["won_share", "won_amount", "won_count", "win_rate", "avg_deal_size"], currency)
+    tips += _texts(data, ["won_share", "won_amount", "won_count", "win_rate", "avg_deal_size"], symbol)
     chart = (
         alt.Chart(data)
         .mark_bar()
@@ -709,18 +727,19 @@ def channel_mix(
     )
 
 
+@renamed_keywords(level="by")
 def win_rate_by_group(
-    rates: pd.DataFrame, *, level: str = "channel", subtitle=None, width=None, description: str | None = None
+    rates: pd.DataFrame, *, by: Level = "channel", subtitle=None, width=None, description: str | None = None
 ) -> alt.LayerChart:
     """Win rate per group with its Wilson 95 % interval (rule) and the number of closed deals.
 
-    Takes :func:`channelkpi.win_rate` output with ``by=level`` and ``freq=None``.
+    Takes :func:`channelkpi.win_rate` output with the same ``by`` and ``freq=None``.
     """
-    need = [level, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]
+    need = [by, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]
     _need(rates, need, "win_rate_by_group")
     data = rates[need].copy()
-    data["label"] = [display_name(v) for v in data[level]]
-    tips = [alt.Tooltip("label:N", title=level.capitalize()), _rate_text(data)]
+    data["label"] = [display_name(v) for v in data[by]]
+    tips = [alt.Tooltip("label:N", title=by.capitalize()), _rate_text(data)]
     tips += _texts(
         data,
         [
@@ -746,7 +765,7 @@ def win_rate_by_group(
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
     return _finish(
         alt.layer(rule, point).properties(height=alt.Step(24)),
-        title=f"Win rate by {level}",
+        title=f"Win rate by {by}",
         subtitle=subtitle,
         notes=["Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence"],
         description=description,
@@ -767,18 +786,19 @@ def _heat_classes() -> list[str]:
     return [*below, f"within {pts[half]}", *above]
 
 
+@renamed_keywords(level="by")
 def seasonality_heatmap(
-    season: pd.DataFrame, *, level: str = "unit", subtitle=None, width=None, description: str | None = None
+    season: pd.DataFrame, *, by: Level = "unit", subtitle=None, width=None, description: str | None = None
 ) -> alt.LayerChart:
     """Win rate by month of year x group, coloured by the difference to that month's norm.
 
-    Takes :func:`channelkpi.seasonality` output with ``by=level``. Cells are coloured by class
+    Takes :func:`channelkpi.seasonality` output with the same ``by``. Cells are coloured by class
     (:data:`HEAT_STEPS`, :data:`HEAT_COLORS`); each cell's text is black or white, whichever
     contrasts more with its colour.
     """
-    _need(season, [level, "month", "month_name", "win_rate", "expected_rate", "n"], "seasonality_heatmap")
+    _need(season, [by, "month", "month_name", "win_rate", "expected_rate", "n"], "seasonality_heatmap")
     cols = [
-        level,
+        by,
         "month",
         "month_name",
         "win_rate",
@@ -790,7 +810,7 @@ def seasonality_heatmap(
         "n",
     ]
     data = season[[c for c in cols if c in season]].copy()
-    data["label"] = [display_name(v) for v in data[level]]
+    data["label"] = [display_name(v) for v in data[by]]
     diff = data["difference"].to_numpy(dtype=float) if "difference" in data else np.full(len(data), np.nan)
     classes = np.digitize(np.nan_to_num(diff), HEAT_STEPS)
     fills = np.where(np.isnan(diff), "#ffffff", np.asarray(HEAT_COLORS, dtype=object)[classes])
@@ -799,7 +819,7 @@ def seasonality_heatmap(
     data["cell_text"] = ["—" if is_missing(r) else percent(r, digits=0) for r in data["win_rate"]]
     data["difference_text"] = ["—" if is_missing(d) else points(d) for d in diff]
     tips = [
-        alt.Tooltip("label:N", title=level.capitalize()),
+        alt.Tooltip("label:N", title=by.capitalize()),
         alt.Tooltip("month_name:N", title="Month"),
         _rate_text(data),
     ]
@@ -842,7 +862,7 @@ def seasonality_heatmap(
     )
     return _finish(
         alt.layer(rect, text).properties(height=alt.Step(26), width=alt.Step(44)),
-        title=f"Close-rate seasonality by {level}",
+        title=f"Close-rate seasonality by {by}",
         subtitle=subtitle,
         notes=["Win rate per month of the year, all years together; blue above the month's norm, orange below"],
         description=description,

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .errors import ChannelKPIError
+from .types import REPORT_FREQS, REPORT_LEVELS
 
 __all__ = ["main"]
 
@@ -46,11 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--targets", metavar="FILE", help="targets file (CSV or .xlsx; see channelkpi.read_targets)")
     rep.add_argument(
         "--by",
-        choices=["partner", "owner", "department", "unit"],
+        choices=REPORT_LEVELS,
         default="partner",
-        help="level of the scorecard and the KPI table (default: partner)",
+        help="what the scorecard and the KPI table are grouped by (default: partner)",
     )
-    rep.add_argument("--freq", choices=["M", "Q", "Y"], default="Q", help="periods: month, quarter, year (default Q)")
+    rep.add_argument("--freq", choices=REPORT_FREQS, default="Q", help="periods: month, quarter, year (default Q)")
     rep.add_argument(
         "--from", dest="start", metavar="DATE", help="first month or day, e.g. 2025-01 (default: the data's first)"
     )
@@ -149,9 +150,6 @@ def _elapsed_printer(stream):
     return say
 
 
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CHF": "CHF "}
-
-
 def _report(args: argparse.Namespace, err) -> int:
     from pathlib import Path
 
@@ -178,8 +176,6 @@ def _report(args: argparse.Namespace, err) -> int:
     s = result.summary()
     say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
-    currency = result.deals["currency"].dropna()
-    code = str(currency.iloc[0]) if len(currency) else (args.currency or "USD")
     options = dict(
         targets=targets,
         by=args.by,
@@ -187,7 +183,7 @@ def _report(args: argparse.Namespace, err) -> int:
         start=args.start,
         end=args.end,
         partners=args.partners or None,
-        currency=_SYMBOLS.get(code, f"{code} "),
+        currency=args.currency,  # the ISO code amounts were converted into; None: the export's own
         fiscal_year_start=args.fiscal_year_start,
         title=args.title,
         progress=say,

@@ -29,11 +29,14 @@ import pandas as pd
 from .schema import DIRECT_PARTNER, validate_deals
 
 __all__ = [
+    "EXPORT_DATE",
     "SAMPLE_SEED",
+    "salesforce_report_frame",
     "make_deals",
     "make_sample_deals",
     "make_sample_targets",
     "sample_path",
+    "toy_deals",
     "write_sample",
 ]
 
@@ -122,6 +125,45 @@ _HUBSPOT_STAGE = {
 }
 # summer peak, year-end slump
 _SEASON = np.array([0.85, 0.9, 1.0, 1.0, 1.1, 1.35, 1.5, 1.4, 1.05, 0.95, 0.9, 0.7])
+
+
+def toy_deals() -> pd.DataFrame:
+    """Six deals of two partners in 2024, small enough to check every KPI by hand.
+
+    The examples of the KPI functions use it. Acme won 200 (created 10 Jan, closed 15 Feb) and
+    400 (1 Feb - 20 Mar) and lost 100 (15 Jan - 5 Mar); Birch won 350 (2 Apr - 10 May), lost
+    50 (1 Mar - 15 Apr) and has 500 open (created 20 Apr, expected 31 Jul, probability 0.5).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A canonical deals table (:func:`channelkpi.validate_deals` applied).
+
+    Examples
+    --------
+    >>> toy_deals()[["deal_id", "partner", "status", "amount"]].head(2)
+      deal_id partner status  amount
+    0      d1    Acme    won   200.0
+    1      d2    Acme    won   400.0
+    """
+    return validate_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["d1", "d2", "d3", "d4", "d5", "d6"],
+                "partner": ["Acme", "Acme", "Acme", "Birch", "Birch", "Birch"],
+                "owner": ["Ann", "Ann", "Bob", "Bob", "Bob", "Ann"],
+                "channel": ["partner", "partner", "paid", "partner", "paid", "partner"],
+                "stage": ["Closed Won", "Closed Won", "Closed Lost", "Closed Won", "Closed Lost", "Proposal"],
+                "status": ["won", "won", "lost", "won", "lost", "open"],
+                "amount": [200.0, 400.0, 100.0, 350.0, 50.0, 500.0],
+                "created": ["2024-01-10", "2024-02-01", "2024-01-15", "2024-04-02", "2024-03-01", "2024-04-20"],
+                "closed": ["2024-02-15", "2024-03-20", "2024-03-05", "2024-05-10", "2024-04-15", None],
+                "expected_close": [None, None, None, None, None, "2024-07-31"],
+                "probability": [1.0, 1.0, 0.0, 1.0, 0.0, 0.5],
+                "currency": "USD",
+            }
+        )
+    )
 
 
 def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from .charts import PRINT_FONT
+from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, cell_text, column_kind, excel_format
 from .ingest import LoadResult
@@ -48,6 +49,7 @@ from .metrics.query import date_range
 from .safety import html_text, to_excel
 from .schema import validate_deals
 from .tiles import CSS, tile_values, tiles_html
+from .types import REPORT_FREQS, ReportFreq, ReportLevel
 from .version import __version__
 from .views import (
     CHART_TITLES,
@@ -61,12 +63,11 @@ from .views import (
     view_tables,
 )
 
-__all__ = ["REPORT_FORMATS", "output_paths", "report"]
+__all__ = ["CHART_WIDTH", "REPORT_FORMATS", "output_paths", "report"]
 
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
 
-_FREQS = ("M", "Q", "Y")
 #: The charts' width in the page (px): with the page's margins it fits A4's printable width.
 CHART_WIDTH = 640
 
@@ -128,12 +129,12 @@ def report(
     *,
     path: str | Path | Sequence[str | Path] | None = None,
     targets: pd.DataFrame | None = None,
-    by: str = "partner",
-    freq: str = "Q",
+    by: ReportLevel = "partner",
+    freq: ReportFreq = "Q",
     start=None,
     end=None,
     partners: Sequence[str] | None = None,
-    currency: str = "$",
+    currency: str | None = None,
     fiscal_year_start: int = 1,
     title: str = "Channel partner review",
     png_dir: str | Path | None = None,
@@ -151,17 +152,19 @@ def report(
         ``.html`` and/or ``.xlsx`` file(s) to write.
     targets : pandas.DataFrame, optional
         :func:`channelkpi.read_targets` output: the won-amount target line and attainment.
-    by : str
-        Level of the scorecard and the KPI table: ``partner``, ``owner``, ``department``, ``unit``.
-    freq : str
+    by : {"partner", "owner", "department", "unit"}
+        The column the scorecard and the KPI table are grouped by.
+    freq : {"M", "Q", "Y"}
         Periods of the tables and trends: ``"M"``, ``"Q"`` or ``"Y"`` (fiscal with
         ``fiscal_year_start``).
     start, end : date-like, optional
         The range (default: all months with deals); ``end="2025-12"`` means the end of December.
     partners : sequence of str, optional
         Only these partners (names as in the export).
-    currency : str
-        Symbol shown before amounts.
+    currency : str, optional
+        The deals' currency as an ISO 4217 code (``"USD"``, ``"EUR"``); the symbol shown before
+        amounts is derived from it. Default: the one currency of the deals' ``currency`` column,
+        else ``"USD"``.
     fiscal_year_start : int
         First month of the fiscal year.
     title : str
@@ -180,6 +183,14 @@ def report(
     ------
     ChannelKPIError
         For an unknown output type, level, period, partner or a date range that cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from channelkpi.datasets import toy_deals
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "acme.xlsx"
+    >>> [p.name for p in report(toy_deals(), path=out, partners=["Acme"], currency="EUR")]
+    ['acme.xlsx']
     """
     say = progress or (lambda _msg: None)
     paths = output_paths(path)
@@ -189,10 +200,12 @@ def report(
         )
     if by not in BY_TITLES:
         raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(BY_TITLES)}")
-    if freq not in _FREQS:
-        raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(_FREQS)}")
+    if freq not in REPORT_FREQS:
+        raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(REPORT_FREQS)}")
+    code = None if currency is None else currency_code(currency)
     result = deals if isinstance(deals, LoadResult) else None
     table = result.deals if result is not None else validate_deals(deals)
+    currency = code or deals_currency(table["currency"].dropna().unique())
     start_ts, end_ts = _as_range(table, start, end, freq=freq, fiscal_year_start=fiscal_year_start)
     chosen = _check_partners(table, partners) if partners else []
     where = {"partner": chosen} if chosen else None
@@ -228,6 +241,7 @@ def report(
         "end": end_ts,
         "partners": chosen,
         "currency": currency,
+        "symbol": currency_symbol(currency),
         "result": result,
         "deals": len(table),
     }
@@ -387,7 +401,7 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
 
 
 def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapping) -> str:
-    cur = ctx["currency"]
+    cur = ctx["symbol"]
     level = ctx["by"]
     tiles = tiles_html(tile_values(tables, currency=cur))
     figures = "".join(
@@ -442,7 +456,7 @@ _SHEETS = {
 
 
 def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataFrame:
-    tiles = tile_values(tables, currency=ctx["currency"])
+    tiles = tile_values(tables, currency=ctx["symbol"])
     before = tables["before"]
     covered = before.attrs.get("covered", True) and len(before)
     rows = []
@@ -466,7 +480,7 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
 def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
     from openpyxl import load_workbook
 
-    cur = ctx["currency"]
+    cur = ctx["symbol"]
     summary = _summary_frame(tables, ctx)
     about = pd.DataFrame(
         {

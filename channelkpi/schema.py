@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import SchemaError
+from .types import LEVELS  # the columns a KPI can be grouped by
 
 __all__ = [
+    "STATUS_DTYPE",
     "COLUMNS",
     "REQUIRED",
     "STATUSES",
@@ -70,14 +72,17 @@ DTYPES = MappingProxyType(
 )
 COLUMNS: tuple[str, ...] = tuple(DTYPES)
 REQUIRED: tuple[str, ...] = ("deal_id", "status")
-#: Columns a KPI can be grouped by.
-LEVELS: tuple[str, ...] = ("partner", "owner", "department", "unit", "channel", "source", "stage")
 _DATES = ("created", "closed", "expected_close")
 _STRINGS = tuple(c for c, t in DTYPES.items() if t == _STR)
 
 
 def empty_deals() -> pd.DataFrame:
     """Return an empty deals table with the canonical columns and dtypes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        No rows; the columns of :data:`COLUMNS` with the dtypes of :data:`DTYPES`.
 
     Examples
     --------
@@ -114,6 +119,13 @@ def validate_deals(deals: pd.DataFrame, *, name: str = "deals") -> pd.DataFrame:
         When a required column is missing (the message lists what is missing and what is
         there), a ``status`` is not one of open/won/lost, a ``deal_id`` is empty or repeated,
         or a column cannot be cast.
+
+    Examples
+    --------
+    >>> deals = validate_deals(pd.DataFrame({"deal_id": ["a"], "status": ["Won"], "amount": ["10"]}))
+    >>> deals[["status", "amount", "partner", "channel"]]
+      status  amount   partner  channel
+    0    won    10.0  (direct)  unknown
     """
     if not isinstance(deals, pd.DataFrame):
         raise SchemaError(

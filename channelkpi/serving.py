@@ -56,6 +56,7 @@ from traitlets import Bool, Float
 
 __all__ = [
     "DashboardKernelManager",
+    "ForkedProcess",
     "ForkedKernelProvisioner",
     "KernelTemplate",
     "forking_supported",

@@ -47,7 +47,28 @@ def to_parquet(deals: pd.DataFrame, path, *, replace: bool = False) -> Path:
 
     Adding deals whose ids are already in the folder is an error, so no deal is counted twice;
     ``replace=True`` replaces the stored copies with the new ones (a newer export of the same
-    deals). Returns the file written.
+    deals).
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        Deals in the canonical schema (they are validated first).
+    path : str or Path
+        A ``.parquet`` file, or a dataset folder to add a file to.
+    replace : bool
+        Replace stored deals with the same ids instead of refusing them.
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from channelkpi.datasets import toy_deals
+    >>> to_parquet(toy_deals(), pathlib.Path(tempfile.mkdtemp()) / "deals.parquet").name
+    'deals.parquet'
     """
     deals = validate_deals(deals)
     path = Path(path)
@@ -79,7 +100,26 @@ def to_parquet(deals: pd.DataFrame, path, *, replace: bool = False) -> Path:
 
 
 def read_parquet(path) -> pd.DataFrame:
-    """Read a Parquet file or dataset folder written by :func:`to_parquet` as canonical deals."""
+    """Read a Parquet file or dataset folder written by :func:`to_parquet` as canonical deals.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.parquet`` file or a folder of them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical deals table.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from channelkpi.datasets import toy_deals
+    >>> file = to_parquet(toy_deals(), pathlib.Path(tempfile.mkdtemp()) / "deals.parquet")
+    >>> read_parquet(file)["amount"].sum()
+    np.float64(1600.0)
+    """
     path = Path(path)
     if not path.exists():
         raise ChannelKPIError(f"no Parquet file or folder at {str(path)!r}", fix="check the path")

@@ -29,6 +29,8 @@ import ipywidgets as w
 import pandas as pd
 
 from .caveats import data_caveats, has_partners
+from .currency_symbols import currency_code, currency_symbol, deals_currency
+from .deprecation import renamed_attributes, warn_deprecated
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
 from .formats import BY_TITLES, column_kind, display_name, excel_format
 from .ingest import LoadResult, load_crm
@@ -38,6 +40,7 @@ from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
 from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
 from .tiles import TILE_TABLES, ledger_html, tile_values, tiles_html
+from .types import ReportFreq, ReportLevel
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
@@ -51,8 +54,8 @@ from .views import (
 )
 
 __all__ = [
-    "FREQS",
-    "LEVELS",
+    "FREQ_CHOICES",
+    "BY_CHOICES",
     "LEVEL_BOX",
     "TAB_CHARTS",
     "DASHBOARD_CSS",
@@ -61,10 +64,13 @@ __all__ = [
     "enable_offline",
 ]
 
-#: The level control's choices: label -> canonical column.
-LEVELS = {title: level for level, title in BY_TITLES.items()}
-#: The period control's choices.
-FREQS = {"Month": "M", "Quarter": "Q", "Year": "Y"}
+#: The ``by`` control's choices: label -> the column grouped by (a :data:`~channelkpi.types.ReportLevel`).
+BY_CHOICES: dict[str, ReportLevel] = {title: level for level, title in BY_TITLES.items()}
+#: The period control's choices: label -> :data:`~channelkpi.types.ReportFreq`.
+FREQ_CHOICES: dict[str, ReportFreq] = {"Month": "M", "Quarter": "Q", "Year": "Y"}
+# LEVELS and FREQS were these dicts' names: they now name the tuples of every value
+# (channelkpi.types), so the dicts took names of their own.
+__getattr__ = renamed_attributes(__name__, {"LEVELS": "BY_CHOICES", "FREQS": "FREQ_CHOICES"}, globals())
 #: The charts on each tab (the "Data quality" tab shows the load ledger).
 TAB_CHARTS = {
     "Overview": ("trend",),
@@ -159,15 +165,15 @@ def download_name(what: str, selection: str, suffix: str, *, limit: int = 150) -
     return f"{text or 'download'}.{suffix}"
 
 
-def _with_pick(chart: alt.TopLevelMixin, field: str, values: Sequence[str]) -> alt.TopLevelMixin:
-    """A copy of the ranking chart whose click selection (param ``pick``) starts with ``values``:
+def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str]) -> alt.TopLevelMixin:
+    """A copy of the ranking chart whose click selection (param ``selection``) starts with ``values``:
     a selection made elsewhere (the level box) is drawn on the bars too."""
     params = getattr(chart, "params", alt.Undefined)
     if params is alt.Undefined:
         return chart
     out = []
     for param in params:
-        if getattr(param, "name", None) == "pick":
+        if getattr(param, "name", None) == "selection":
             param = param.copy(deep=False)
             param.value = [{field: v} for v in values] if values else alt.Undefined
         out.append(param)
@@ -219,8 +225,10 @@ class Dashboard:
         in the data-quality tab).
     targets : pandas.DataFrame, optional
         :func:`channelkpi.read_targets` output, drawn on the pipeline waterfall.
-    currency : str
-        Symbol shown before amounts.
+    currency : str, optional
+        The deals' currency as an ISO 4217 code (``"USD"``, ``"EUR"``); the symbol shown before
+        amounts is derived from it. Default: the one currency of the deals' ``currency`` column,
+        else ``"USD"`` (and the same for each uploaded export).
     fiscal_year_start : int
         First month of the fiscal year for quarters and years.
     max_upload_bytes : int
@@ -234,6 +242,13 @@ class Dashboard:
 
     Attributes
     ----------
+    by : ipywidgets.Dropdown
+        The control of the column the ranking and the KPI table are grouped by (labelled
+        "Level"): ``dash.by.value = "owner"`` ranks employees.
+    freq : ipywidgets.ToggleButtons
+        The period control (``"M"``, ``"Q"``, ``"Y"``).
+    currency : str
+        The ISO code amounts are shown in.
     selection : dict of str -> list of str
         What is chosen, by column: values of the levels (``"partner"``, ``"owner"``,
         ``"department"``, ``"unit"``) and ``"channel"``.
@@ -269,14 +284,15 @@ class Dashboard:
         deals: pd.DataFrame | LoadResult,
         *,
         targets: pd.DataFrame | None = None,
-        currency: str = "$",
+        currency: str | None = None,
         fiscal_year_start: int = 1,
         max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT,
         title: str = "Channel partner KPIs",
         tabs: tuple[str, ...] | None = None,
     ) -> None:
         enable_offline()  # the charts' JavaScript from the kernel: offline with no other setup
-        self.currency = currency
+        # an ISO code; None: each loaded table's own currency
+        self._currency_given = None if currency is None else currency_code(currency)
         self.fiscal_year_start = fiscal_year_start
         self.max_upload_bytes = max_upload_bytes
         self.targets = targets
@@ -295,9 +311,9 @@ class Dashboard:
         self._set_data(deals)
 
         self.header = w.HTML()
-        self.level = w.Dropdown(options=self._level_options(), value="partner", description="Level")
+        self.by = w.Dropdown(options=self._level_options(), value="partner", description="Level")
         self.freq = w.ToggleButtons(
-            options=list(FREQS.items()), value="Q", description="By", style={"button_width": "auto"}
+            options=list(FREQ_CHOICES.items()), value="Q", description="By", style={"button_width": "auto"}
         )
         months = self._month_options()
         self.period = w.SelectionRangeSlider(
@@ -354,7 +370,7 @@ class Dashboard:
         self._show_data()
         self.refresh()
 
-        for control in (self.period, self.freq, self.level):
+        for control in (self.period, self.freq, self.by):
             control.observe(self._on_control, names="value")
         self.picker.observe(self._on_box, names="value")
         self.channels.observe(self._on_channels, names="value")
@@ -373,6 +389,7 @@ class Dashboard:
             self.deals = validate_deals(deals)
         # coded once: every control change asks several KPI questions of the same deals
         self._prepared = prepare(self.deals)
+        self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique())
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
         self._values: dict[str, list[tuple[str, str]]] = {}  # level -> the box's (value, label)
@@ -388,7 +405,7 @@ class Dashboard:
     def _level_options(self) -> list[tuple[str, str]]:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
-        return [(t, lvl) for t, lvl in LEVELS.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        return [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
@@ -419,7 +436,13 @@ class Dashboard:
             DeprecationWarning,
             stacklevel=2,
         )
-        return list(self._selection.get(self.level.value, ()))
+        return list(self._selection.get(self.by.value, ()))
+
+    @property
+    def level(self) -> w.Dropdown:
+        """Deprecated: the grouping control is :attr:`by`."""
+        warn_deprecated("Dashboard.level", "Dashboard.by")
+        return self.by
 
     @property
     def partners(self) -> PickList:
@@ -442,7 +465,7 @@ class Dashboard:
         """What the controls and the selection show: the current level's values are the view's
         ``selected`` (the ranking keeps every peer), the other columns' values its filter."""
         start, end = self.date_range
-        level = self.level.value
+        level = self.by.value
         return View(
             by=level,
             freq=self.freq.value,
@@ -466,7 +489,7 @@ class Dashboard:
         the selection (``export``: sized for a file rather than the page)."""
         width = {"width": _EXPORT_WIDTH} if export else {}
         return view_charts(
-            t, by=self.level.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+            t, by=self.by.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
         )
 
     @property
@@ -531,10 +554,10 @@ class Dashboard:
 
     def _withheld_charts(self) -> dict[str, str]:
         """Charts that would draw empty axes for these deals, with the sentence shown instead."""
-        if self.level.value == "partner" and not self._has_partners:
+        if self.by.value == "partner" and not self._has_partners:
             others = [t for t, lvl in self._level_options() if lvl != "partner"]
             instead = (
-                f" To rank {' or '.join(LEVEL_BOX[LEVELS[t]][0].lower() for t in others)}, choose them as the Level above."
+                f" To rank {' or '.join(LEVEL_BOX[BY_CHOICES[t]][0].lower() for t in others)}, choose them as the Level above."
                 if others
                 else ""
             )
@@ -544,7 +567,7 @@ class Dashboard:
     def _show_selection(self) -> None:
         """Set the boxes, the filter buttons, the selection line and "Clear selection" from
         :attr:`selection` (the state), without that counting as a person's change."""
-        level = self.level.value
+        level = self.by.value
         label, empty = LEVEL_BOX[level]
         self._syncing = True
         try:
@@ -591,12 +614,12 @@ class Dashboard:
         """The tiles of the current view: the best quality score is the best among the chosen
         values (the ranking scores everyone); without partners the partner tiles say so."""
         tables = dict(self._tables)
-        level = self.level.value
+        level = self.by.value
         chosen = self._selection.get(level)
         ranking = tables.get("ranking")
         if chosen and ranking is not None and level in ranking:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
-        tiles = tile_values(tables, currency=self.currency)
+        tiles = tile_values(tables, currency=currency_symbol(self.currency))
         if not self._has_partners:
             no_column = any(c.key == "no_partner" and "column" in c.problem for c in self.caveats)
             word = "no partner column" if no_column else "no partners"
@@ -625,11 +648,11 @@ class Dashboard:
         if not names:
             return
         self._ensure([t for n in names for t in CHART_TABLES[n]])
-        level = self.level.value
+        level = self.by.value
         for name, spec in self.build_charts(self._tables, only=names).items():
             self._stale.discard(name)
             if name == "ranking":
-                spec = _with_pick(spec, level, self._selection.get(level, ()))
+                spec = _with_selection(spec, level, self._selection.get(level, ()))
                 shown = spec.to_dict()
                 if shown == self._ranking_shown and name in self._charts:
                     continue  # the page shows it already (a click there made this selection)
@@ -638,7 +661,7 @@ class Dashboard:
                 # selection, not the spec the widget holds: without the number a spec equal to that
                 # one would not be sent, and the page would keep the clicked bars. And the page
                 # reports each drawing's selection as it starts, with the number: a report of an
-                # earlier drawing, arriving after a newer one was sent, is not a click (_on_pick).
+                # earlier drawing, arriving after a newer one was sent, is not a click (_on_click).
                 self._ranking_draws += 1
                 spec = spec.add_params(alt.param(name=DRAW_PARAM, value=self._ranking_draws))
             if name in self._charts:
@@ -682,7 +705,7 @@ class Dashboard:
 
     def _watch_ranking(self) -> None:
         # a JupyterChart rebuilds its selections each time its chart is set: observe again
-        self._charts["ranking"].selections.observe(self._on_pick, names=["pick"])
+        self._charts["ranking"].selections.observe(self._on_click, names=["selection"])
 
     def _say(self, text: str) -> None:
         self.message.value = f"<div class='ck-message' role='alert'>{html_text(text)}</div>" if text else ""
@@ -714,22 +737,22 @@ class Dashboard:
 
     def _on_box(self, change) -> None:
         if not self._syncing:
-            self._choose(self.level.value, change["new"])
+            self._choose(self.by.value, change["new"])
 
     def _on_channels(self, change) -> None:
         if not self._syncing:
             self._choose("channel", change["new"])
 
-    def _on_pick(self, change) -> None:
+    def _on_click(self, change) -> None:
         # the page reports each selection with the number of the drawing it was made on, in the
         # same message (the private trait holds it already: the public one is updated after this
         # callback; see channelkpi.offline.shared_esm)
         if self._charts["ranking"]._params.get(DRAW_PARAM) != self._ranking_draws:
             return  # made on (or how it started) an earlier drawing, not on the one now sent
-        level = self.level.value
+        level = self.by.value
         values = [str(item[level]) for item in change["new"].value if level in item]
-        # the page draws this pick already: no need to send the chart again
-        self._ranking_shown = _with_pick(self._ranking_base, level, values).to_dict()
+        # the page draws this selection already: no need to send the chart again
+        self._ranking_shown = _with_selection(self._ranking_base, level, values).to_dict()
         self._choose(level, values)
 
     def _on_upload(self, change) -> None:
@@ -750,7 +773,7 @@ class Dashboard:
     def select(self, values: Sequence[str], *, column: str | None = None) -> None:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
-        column = column or self.level.value
+        column = column or self.by.value
         if column not in (*BY_TITLES, "channel"):
             raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*BY_TITLES, 'channel']}")
         self._choose(column, values)
@@ -779,8 +802,8 @@ class Dashboard:
         self._syncing = True
         try:
             with self._quiet():
-                self.level.options = self._level_options()
-                self.level.value = "partner"
+                self.by.options = self._level_options()
+                self.by.value = "partner"
                 self.channels.options = self._channel_options()
                 months = self._month_options()
                 self.period.options = months
@@ -798,7 +821,7 @@ class Dashboard:
     @contextlib.contextmanager
     def _quiet(self):
         """Change several controls without a refresh for each (one follows at the end)."""
-        controls = (self.period, self.freq, self.level)
+        controls = (self.period, self.freq, self.by)
         for control in controls:
             control.unobserve(self._on_control, names="value")
         try:
@@ -820,7 +843,7 @@ class Dashboard:
         rows = [
             ("Selection", selection_text(view)),
             ("Level", BY_TITLES[view.by]),
-            ("Periods", {v: k for k, v in FREQS.items()}.get(view.freq, view.freq)),
+            ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
             *((BY_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
@@ -832,7 +855,7 @@ class Dashboard:
     def _table(self) -> pd.DataFrame:
         """The KPI table as a download shows it: deals without a partner under their name."""
         kpis = self.kpis
-        level = self.level.value
+        level = self.by.value
         if level in kpis and (kpis[level] == DIRECT_PARTNER).any():
             kpis = kpis.assign(**{level: kpis[level].map(display_name)})
         return kpis
@@ -847,7 +870,7 @@ class Dashboard:
 
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        formats = lambda col: excel_format(column_kind(col), self.currency)  # noqa: E731
+        formats = lambda col: excel_format(column_kind(col), currency_symbol(self.currency))  # noqa: E731
         data = to_excel({"KPIs": self._table(), "About": self._about()}, number_formats=formats)
         self._link(download_name("KPIs", selection_text(self.view), "xlsx"), mime, data)
 
@@ -862,8 +885,8 @@ class Dashboard:
         self._ensure(CHART_TABLES[name])
         chart = self.build_charts(self._tables, only={name}, export=True)[name]
         if name == "ranking":  # the chosen bars drawn chosen, as on the page
-            level = self.level.value
-            chart = _with_pick(chart, level, self._selection.get(level, ()))
+            level = self.by.value
+            chart = _with_selection(chart, level, self._selection.get(level, ()))
         spec = chart.to_json()
         filename = download_name(CHART_TITLES[name], selection_text(self.view), fmt)
         try:
@@ -892,7 +915,7 @@ class Dashboard:
 
         controls = w.VBox(
             [
-                row(self.level, self.freq),
+                row(self.by, self.freq),
                 self.period,
                 row(self.picker, self.channels, w.VBox([self.clear, self.upload]).add_class("ck-actions")),
             ]
@@ -917,4 +940,4 @@ class Dashboard:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self) -> str:
-        return f"<Dashboard: {len(self.deals)} deals, level={self.level.value}, freq={self.freq.value}>"
+        return f"<Dashboard: {len(self.deals)} deals, by={self.by.value}, freq={self.freq.value}>"

@@ -93,7 +93,7 @@ def test_win_rate_tooltips_show_inputs_and_interval(deals):
 def test_ranking_selection_and_order(deals):
     q = ck.quality_score(deals)
     spec = charts.partner_ranking(q, top=5).to_dict()
-    assert spec["params"][0]["name"] == "pick" and spec["params"][0]["select"]["fields"] == ["partner"]
+    assert spec["params"][0]["name"] == "selection" and spec["params"][0]["select"]["fields"] == ["partner"]
     data = datasets(spec)[0]
     assert [r["partner"] for r in data] == q.sort_values("rank")["partner"].head(5).tolist()
 
@@ -103,7 +103,7 @@ def y_axes(spec):
 
 
 def test_money_and_percent_formats(deals):
-    spec = charts.kpi_trend(ck.kpi_table(deals, freq="Q"), "won_amount", currency="€").to_dict()
+    spec = charts.kpi_trend(ck.kpi_table(deals, freq="Q"), "won_amount", currency="EUR").to_dict()
     assert y_axes(spec)[0]["labelExpr"].startswith("'€' + format(") and "Won amount" in tooltips(spec)
     rates = charts.kpi_trend(ck.kpi_table(deals, freq="Q"), "win_rate").to_dict()
     assert y_axes(rates)[0]["format"] == ".0%"
@@ -180,7 +180,7 @@ def test_small_amounts_keep_their_cents():
             "open_count": [1, 1],
         }
     )
-    rows = datasets(charts.pipeline_by_stage(table, currency="€").to_dict())[0]
+    rows = datasets(charts.pipeline_by_stage(table, currency="EUR").to_dict())[0]
     assert [r["open_amount_text"] for r in rows] == ["€812.50", "€1,234"]
 
 

@@ -84,12 +84,12 @@ def test_partner_control(dash, loaded):
     shown = {r["partner"]: (r["rank"], r["quality_score"]) for r in chart_rows(dash, "ranking")}
     assert shown == {p: (everyone.loc[p, "rank"], everyone.loc[p, "quality_score"]) for p in shown}
     assert len(shown) == min(20, len(everyone)) and len(everyone) > 20
-    assert ranking_pick(dash) == ["Brightline IT", "Cobalt Integrations"]
+    assert ranking_selection(dash) == ["Brightline IT", "Cobalt Integrations"]
 
 
-def ranking_pick(dash):
-    """The values the ranking chart is drawn with as selected (its ``pick`` selection)."""
-    (param,) = [p for p in dash.charts["ranking"].chart.to_dict()["params"] if p["name"] == "pick"]
+def ranking_selection(dash):
+    """The values the ranking chart is drawn with as selected (its ``selection`` param)."""
+    (param,) = [p for p in dash.charts["ranking"].chart.to_dict()["params"] if p["name"] == "selection"]
     return sorted(v for item in param.get("value", []) for v in item.values())
 
 
@@ -108,7 +108,7 @@ def test_period_control(dash, loaded):
 
 
 def test_level_freq_and_channel_controls(dash, loaded):
-    dash.level.value = "unit"
+    dash.by.value = "unit"
     assert set(dash.kpis["unit"]) == set(loaded.deals["unit"])
     ranking = chart_rows(dash, "ranking")
     assert {r["unit"] for r in ranking} == set(loaded.deals["unit"])
@@ -124,9 +124,9 @@ def test_level_freq_and_channel_controls(dash, loaded):
 
 def click_ranking(dash, *values):
     """A click in the browser arrives as the ranking chart's synced Vega selection state."""
-    level = dash.level.value
+    level = dash.by.value
     points = [{level: v} for v in values]
-    dash.charts["ranking"]._vl_selections = {"pick": {"value": {"vlPoint": {"or": points}}, "store": []}}
+    dash.charts["ranking"]._vl_selections = {"selection": {"value": {"vlPoint": {"or": points}}, "store": []}}
 
 
 def test_clicking_a_partner_filters_the_other_views(dash, loaded):
@@ -159,28 +159,28 @@ def test_the_box_and_the_ranking_are_one_selection(dash, loaded):
     dash.charts["ranking"].observe(lambda change: drawn.append(change["new"]), names="chart")
     # chosen in the box: the ranking is drawn with it selected
     dash.picker.value = ["Cobalt Integrations"]
-    assert dash.selection == {"partner": ["Cobalt Integrations"]} and ranking_pick(dash) == ["Cobalt Integrations"]
+    assert dash.selection == {"partner": ["Cobalt Integrations"]} and ranking_selection(dash) == ["Cobalt Integrations"]
     # a click adds a partner: the box shows both, and the ranking is drawn again only to say so
     # in its subtitle, with both bars still selected
     drawn.clear()
     click_ranking(dash, "Cobalt Integrations", "Brightline IT")
     assert dash.picker.value == ["Cobalt Integrations", "Brightline IT"]
-    assert ranking_pick(dash) == ["Brightline IT", "Cobalt Integrations"]
+    assert ranking_selection(dash) == ["Brightline IT", "Cobalt Integrations"]
     assert "Brightline IT, Cobalt Integrations" in dash.charts["ranking"].chart.to_dict()["title"]["subtitle"]
     drawn.clear()
     # removing one from the box takes its highlight off the bar
     dash.picker.value = ["Brightline IT"]
-    assert ranking_pick(dash) == ["Brightline IT"] and len(drawn) == 1
+    assert ranking_selection(dash) == ["Brightline IT"] and len(drawn) == 1
     # removing the last one clears the highlight
     dash.picker.value = []
-    assert ranking_pick(dash) == [] and len(drawn) == 2 and dash.clear.disabled
+    assert ranking_selection(dash) == [] and len(drawn) == 2 and dash.clear.disabled
     assert drawn[0].to_dict() != drawn[1].to_dict()  # a new spec, redrawn
     # the page reports how each drawing starts; a late report of an earlier drawing is not a click
     ranking = dash.charts["ranking"]
     number = ranking._params["channelkpi_draw"]
     ranking._params = {**ranking._params, "channelkpi_draw": number - 1}
     click_ranking(dash, "Brightline IT")
-    assert dash.selection == {} and ranking_pick(dash) == []
+    assert dash.selection == {} and ranking_selection(dash) == []
     ranking._params = {**ranking._params, "channelkpi_draw": number}  # the newest drawing's report
     click_ranking(dash, "Cobalt Integrations")  # and a click on it
     assert dash.selection == {"partner": ["Cobalt Integrations"]}
@@ -189,7 +189,7 @@ def test_the_box_and_the_ranking_are_one_selection(dash, loaded):
 def test_the_box_follows_the_level_and_keeps_other_choices_as_filters(dash, loaded):
     deals = loaded.deals
     dash.select(["Brightline IT"])
-    dash.level.value = "owner"
+    dash.by.value = "owner"
     # the box lists and chooses employees now, like the ranking
     owners = sorted(deals["owner"].dropna().unique())
     assert dash.picker.label == "Employees" and sorted(v for v, _ in dash.picker.options) == owners
@@ -212,7 +212,7 @@ def test_the_box_follows_the_level_and_keeps_other_choices_as_filters(dash, load
     button.click()
     assert dash.where == {"owner": [someone]} and dash.filters.children == ()
     # back at the partner level the employee is the filter, and the box is empty again
-    dash.level.value = "partner"
+    dash.by.value = "partner"
     assert dash.picker.value == [] and dash.where == {"owner": [someone]}
 
 
@@ -221,13 +221,13 @@ def test_clear_selection_clears_the_box_clicks_and_channels(dash):
     dash.channels.value = ["partner"]
     assert not dash.clear.disabled and dash.where == {"channel": ["partner"]}
     dash.picker.value = ["Brightline IT"]
-    dash.level.value = "unit"
+    dash.by.value = "unit"
     click_ranking(dash, "EMEA")
     assert dash.selection == {"channel": ["partner"], "partner": ["Brightline IT"], "unit": ["EMEA"]}
     dash.clear.click()
     assert dash.selection == {} and dash.where == {} and dash.clear.disabled
     assert dash.channels.value == [] and dash.picker.value == [] and dash.filters.children == ()
-    dash.level.value = "partner"
+    dash.by.value = "partner"
     assert dash.picker.value == []
 
 
@@ -311,11 +311,11 @@ def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(lo
     months = dash.period.options
     changes = [
         lambda: setattr(dash.freq, "value", "M"),
-        lambda: setattr(dash.level, "value", "unit"),
+        lambda: setattr(dash.by, "value", "unit"),
         lambda: dash.select(["Brightline IT", "Cobalt Integrations"], column="partner"),
         lambda: setattr(dash.period, "value", (months[12][1], months[23][1])),
         lambda: dash.select(["Brightline IT"]),  # not a unit: no deals
-        lambda: setattr(dash.level, "value", "partner"),
+        lambda: setattr(dash.by, "value", "partner"),
         lambda: dash.select(["Brightline IT"]),
         lambda: setattr(dash.freq, "value", "Q"),
         dash.clear_selection,
@@ -346,7 +346,7 @@ def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(lo
     for i, change in enumerate(changes):
         change()
         start, end = dash.date_range
-        level = dash.level.value
+        level = dash.by.value
         chosen = dash.selection
         assert dash.where == expected_where[i], i
         fresh = view_tables(
@@ -559,8 +559,8 @@ def test_an_upload_is_named_and_what_it_lacks_is_said_above_the_tiles(dash, real
     assert "To rank employees, choose them as the Level above" in visible_text(note.value)
     assert "ranking" not in dash.charts
     # the file has employees (and no units or departments): those are the levels offered
-    assert [v for _, v in dash.level.options] == ["partner", "owner"]
-    dash.level.value = "owner"
+    assert [v for _, v in dash.by.options] == ["partner", "owner"]
+    dash.by.value = "owner"
     deals = ck.read_crm(d365)
     ranked = {r["owner"] for r in chart_rows(dash, "ranking")}
     assert ranked and ranked <= set(deals["owner"].dropna())

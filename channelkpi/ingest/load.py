@@ -221,6 +221,18 @@ def read_crm(path_or_buffer: Source, **options) -> pd.DataFrame:
     Takes the same arguments as :func:`load_crm`; use that when you want the ledger and
     warnings too.
 
+    Parameters
+    ----------
+    path_or_buffer : str, Path, bytes or file-like
+        The export (CSV, TSV or Excel).
+    **options
+        Any option of :func:`load_crm` (``source``, ``currency``, ``dayfirst`` ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The canonical deals table (``load_crm(...).deals``).
+
     Examples
     --------
     >>> read_crm(b"Id,StageName,IsClosed,IsWon,Amount\\n006A,Closed Won,TRUE,TRUE,10\\n")[["deal_id", "status", "amount"]]

@@ -33,7 +33,7 @@ from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
 
-__all__ = ["OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
+__all__ = ["NONE", "OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
 
 NONE = -1  #: the status code of a row no column decided
 _CODE = {s: i for i, s in enumerate(STATUSES)}  # open 0, won 1, lost 2: the schema's category codes

@@ -26,7 +26,17 @@ import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-__all__ = ["Preset", "PRESETS", "GENERIC", "ROLES", "norm", "DEFAULT_STAGE_MAP", "STATUS_WORDS"]
+__all__ = [
+    "BY_NAME",
+    "DEFAULT_STAGE_MAP",
+    "DEFAULT_STAGE_PROBABILITY",
+    "GENERIC",
+    "PRESETS",
+    "Preset",
+    "ROLES",
+    "STATUS_WORDS",
+    "norm",
+]
 
 
 def norm(header: object) -> str:

@@ -36,7 +36,7 @@ from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
 from .values import TEXT_ROLES, DealValues
 
-__all__ = ["Screened", "reconcile_rows", "screen_rows", "start_screening"]
+__all__ = ["Entry", "Screened", "reconcile_rows", "screen_rows", "start_screening"]
 
 Entry = tuple[int, str, str, str, object]
 

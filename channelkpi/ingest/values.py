@@ -39,7 +39,19 @@ from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
 from .text import clean_text
 
-__all__ = ["DATE_ROLES", "TEXT_ROLES", "DealValues", "read_values", "start_values"]
+__all__ = [
+    "DATE_ROLES",
+    "TEXT_ROLES",
+    "DealValues",
+    "close_dates",
+    "read_channels",
+    "read_dates",
+    "read_probability",
+    "read_text",
+    "read_values",
+    "settle_probability",
+    "start_values",
+]
 
 #: Roles read as dates, in the order they are read (and warned about).
 DATE_ROLES = ("created", "closed", "expected_close", "close_date", "won_time", "lost_time")

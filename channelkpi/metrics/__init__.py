@@ -26,3 +26,5 @@ The modules, from the row rules up to the KPI functions (each imports only those
 ``targets``, ``kpis``
     Targets on the KPI grid, and the KPI functions.
 """
+
+__all__: list[str] = []  # the KPI functions are public as channelkpi.<name>; the modules are the API

@@ -223,8 +223,28 @@ DEFINITIONS = {
 def explain(kpi: str) -> str:
     """The definition of a KPI (its function name, e.g. ``"win_rate"``) as printable text.
 
-    Also accepts a KPI result table (it reads ``attrs["channelkpi"]``) and then adds how many
-    rows it used and excluded per reason.
+    Parameters
+    ----------
+    kpi : str or pandas.DataFrame
+        A KPI function's name, or a table a KPI function returned (its ``attrs["channelkpi"]``
+        is read, and how many rows it used and excluded per reason is added).
+
+    Returns
+    -------
+    str
+        The formula, the date it uses, its window, variants, exclusions, columns and a sentence
+        in plain words.
+
+    Examples
+    --------
+    >>> print(explain("win_rate"))  # doctest: +ELLIPSIS
+    Close rate (win rate) -- channelkpi.win_rate
+      formula:   won / (won + lost) among deals closed in the period, by count
+    ...
+    >>> from channelkpi import win_rate
+    >>> from channelkpi.datasets import toy_deals
+    >>> explain(win_rate(toy_deals())).splitlines()[-1]
+    '  rows:      6 in the table, 5 used; excluded: not_closed 1'
     """
     import pandas as pd
 

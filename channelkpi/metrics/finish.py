@@ -7,7 +7,7 @@ what each KPI used and excluded. It works only on what stage 1 handed over
 
 Examples
 --------
->>> money([1999, 5]).tolist(), ratio([1, 1], [4, 0]).tolist()
+>>> amounts_from_cents([1999, 5]).tolist(), ratio([1, 1], [4, 0]).tolist()
 ([19.99, 0.05], [0.25, nan])
 """
 
@@ -21,7 +21,7 @@ from .contract import Aggregates
 from .periods import period_frame
 from .rules import NULL_KEY
 
-__all__ = ["Frame", "grid_keys", "build_frame", "exclusions", "with_periods", "money", "ratio"]
+__all__ = ["Frame", "grid_keys", "build_frame", "exclusions", "with_periods", "amounts_from_cents", "ratio"]
 
 _STR = pd.StringDtype(na_value=np.nan)
 
@@ -128,8 +128,9 @@ class Frame:
             self.cols[new] = arr
 
 
-def money(cents) -> pd.Series:
-    """Integer cents as money."""
+def amounts_from_cents(cents) -> pd.Series:
+    """Integer cents as amounts in the currency's unit (floats): how every amount a KPI returns is
+    made. (Writing amounts for people, with a symbol, is :mod:`channelkpi.formats`' business.)"""
     return pd.Series(cents, dtype=float) / 100.0
 
 

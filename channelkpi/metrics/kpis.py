@@ -49,6 +49,8 @@ Examples
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
@@ -56,9 +58,10 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 from ..schema import CHANNELS
+from ..types import Basis, By, Compare, DateLike, Denominator, Engine, Freq, Weight, Where
 from .contract import Aggregates
 from .definitions import DEFINITIONS
-from .finish import build_frame, exclusions, grid_keys, money, ratio, with_periods
+from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_periods
 from .periods import lag
 from .query import make_query
 from .rules import CYCLE_WEEKS_CAP
@@ -147,10 +150,55 @@ def _common(by, freq, start, end, fiscal_year_start, compare, where, engine, col
     }
 
 
+# --------------------------------------------------------------------------- documentation
+#: The options every KPI shares, documented once; :func:`_documented` puts those a function
+#: takes into its docstring's Parameters (in signature order) where it says ``{common}``.
+_PARAMETERS = {
+    "deals": """deals : pandas.DataFrame, PreparedDeals or a table narwhals reads
+    The canonical deals table (:mod:`channelkpi.schema`): pandas, :func:`prepare` output,
+    polars, a DuckDB relation, PySpark.""",
+    "by": """by : Level or list of Level, optional
+    Group by these columns: ``"partner"``, ``"owner"``, ``"department"``, ``"unit"``,
+    ``"channel"``, ``"source"``, ``"stage"`` (several: their combinations). Every group present
+    in the deals appears in every period. Default: {default}.""",
+    "freq": """freq : {"W", "M", "Q", "Y"} or None
+    Periods: ISO weeks, months, (fiscal) quarters or years; ``None``: the whole range as one.
+    Default: {default}.""",
+    "start": """start, end : date-like, optional
+    The date range, inclusive; ``end="2025-12"`` means the end of December 2025.""",
+    "fiscal_year_start": """fiscal_year_start : int
+    First month of the fiscal year (1-12); a fiscal year is named by the year it ends in.""",
+    "compare": """compare : {"previous", "year"}, optional
+    Add ``<column>_prev`` and ``<column>_change`` for every measure: against the period
+    before, or the same period a year before.""",
+    "where": """where : dict of str -> list of str, optional
+    Keep only these deals, e.g. ``{"partner": ["Acme"], "channel": ["partner"]}`` (the rest
+    count as ``filtered_out``).""",
+    "columns": """columns : dict of str -> str, optional
+    ``{"their column": "canonical name"}`` for a table named otherwise (a warehouse table);
+    optional canonical columns that are absent count as empty.""",
+    "engine": """engine : {"auto", "duckdb", "pandas"}
+    What aggregates a pandas table (``"auto"``: DuckDB when installed); other tables are
+    aggregated by their own engine.""",
+}
+
+
+def _documented(func):
+    """Put the shared options ``func`` takes into its docstring's ``{common}`` placeholder."""
+    signature = inspect.signature(func)
+    texts = []
+    for name, param in signature.parameters.items():
+        if name in _PARAMETERS:
+            default = "``None``" if param.default is None else f"``{param.default!r}``".replace("'", '"')
+            texts.append(_PARAMETERS[name].replace("{default}", default))
+    func.__doc__ = func.__doc__.replace("{common}", textwrap.indent("\n".join(texts), "    ").lstrip())
+    return func
+
+
 # --------------------------------------------------------------------------- measures
 def _outcome_measures(df: pd.DataFrame) -> None:
-    df["won_amount"] = money(df["won_cents"])
-    df["lost_amount"] = money(df["lost_cents"])
+    df["won_amount"] = amounts_from_cents(df["won_cents"])
+    df["lost_amount"] = amounts_from_cents(df["lost_cents"])
     df["closed_count"] = df["won_count"] + df["lost_count"]
     df["n"] = df["closed_count"]
     df["avg_deal_size"] = ratio(df["won_cents"], df["won_amount_n"]) / 100.0
@@ -169,16 +217,16 @@ def _outcome_measures(df: pd.DataFrame) -> None:
 
 
 def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
-    df["open_amount"] = money(df["open_cents"])
-    df["weighted_amount"] = money(df["open_wcents"])
-    df["open_start_amount"] = money(df["open_start_cents"])
+    df["open_amount"] = amounts_from_cents(df["open_cents"])
+    df["weighted_amount"] = amounts_from_cents(df["open_wcents"])
+    df["open_start_amount"] = amounts_from_cents(df["open_start_cents"])
     if agg.query.freq is None and agg.query.start is None:
         # one snapshot and nothing before it to compare with
         df["change_count"] = np.nan
         df["change_amount"] = np.nan
     else:
         df["change_count"] = (df["open_count"] - df["open_start_count"]).astype("int64")
-        df["change_amount"] = money(df["open_cents"] - df["open_start_cents"])
+        df["change_amount"] = amounts_from_cents(df["open_cents"] - df["open_start_cents"])
 
 
 def _velocity(df: pd.DataFrame) -> None:
@@ -188,24 +236,40 @@ def _velocity(df: pd.DataFrame) -> None:
 
 
 # --------------------------------------------------------------------------- KPIs
+@_documented
 def deal_count(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Deal count (KPI 2): won deals closed in each period, with created, closed and open counts.
 
-    Returns ``won_count``, ``created_count`` (created in P), ``closed_count`` (won + lost
-    closed in P) and ``open_count`` (open at the end of P; with ``freq=None`` as of ``end`` or
-    the last date in the data).
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``won_count``, ``created_count`` (created in P),
+        ``closed_count`` (won + lost closed in P) and ``open_count`` (open at the end of P; with
+        ``freq=None`` as of ``end`` or the last date in the data).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> deal_count(toy_deals(), freq="Q")[["period", "won_count", "created_count", "closed_count", "open_count"]]
+        period  won_count  created_count  closed_count  open_count
+    0  2024-Q1          2              4             3           1
+    1  2024-Q2          1              2             2           1
     """
     agg, df = _run(
         deals,
@@ -218,25 +282,47 @@ def deal_count(
     return _finish(df, agg, cols, "deal_count", exclusions(agg, "outcome"), compare=compare)
 
 
+@_documented
 def average_deal_size(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    basis="won",
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    basis: Basis = "won",
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Average deal size (KPI 1): won amount / won deals closed in P, with the median.
 
-    ``basis="open"`` gives the mean amount of open deals expected to close in P (as some CRMs
-    report it). Won deals without an amount are excluded (``no_amount``); ``amount_count`` says
-    how many amounts the average is over.
+    Won deals without an amount are excluded (``no_amount``); ``amount_count`` says how many
+    amounts the average is over.
+
+    Parameters
+    ----------
+    {common}
+    basis : {"won", "open"}
+        ``"open"`` gives the mean amount of open deals expected to close in P (as some CRMs
+        report it) instead of won deals closed in P.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``avg_deal_size``, ``median_deal_size``, ``won_count``,
+        ``won_amount`` and ``amount_count`` (with ``basis="open"``: ``open_count`` and
+        ``open_amount`` instead of the won columns).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> average_deal_size(toy_deals(), by="partner")[["partner", "avg_deal_size", "won_count"]]
+      partner  avg_deal_size  won_count
+    0    Acme          300.0          2
+    1   Birch          350.0          1
     """
     if basis not in ("won", "open"):
         raise ChannelKPIError(f"basis={basis!r}", fix="use basis='won' (default) or basis='open'")
@@ -250,7 +336,7 @@ def average_deal_size(
         df["avg_deal_size"] = ratio(df["open_exp_cents"], df["open_exp_amount_n"]) / 100.0
         df["median_deal_size"] = df["open_exp_median_amount"]
         df["open_count"] = df["open_exp_count"]
-        df["open_amount"] = money(df["open_exp_cents"])
+        df["open_amount"] = amounts_from_cents(df["open_exp_cents"])
         df["amount_count"] = df["open_exp_amount_n"]
         cols = ["avg_deal_size", "median_deal_size", "open_count", "open_amount", "amount_count"]
         return _finish(
@@ -303,31 +389,53 @@ def _won_only(agg: Aggregates, *, value=False):
     return used - n_lost, {k: v for k, v in excluded.items() if v}
 
 
+@_documented
 def pipeline(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    as_of=None,
-    targets=None,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    as_of: DateLike = None,
+    targets: pd.DataFrame | None = None,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Opportunity pipeline (KPI 3): deals open at the end of each period (or ``as_of``).
 
-    Open as of *t*: created on or before *t* and not closed by *t*. ``open_amount`` sums
-    amounts, ``weighted_amount`` sums amount x probability; ``change_count`` and
-    ``change_amount`` compare with the previous period end (with ``freq=None``: with the day
-    before ``start``, or zero). A past snapshot uses each deal's current amount and stage.
+    Open as of *t*: created on or before *t* and not closed by *t*. A past snapshot uses each
+    deal's current amount and stage.
 
-    With ``targets=`` (see :func:`channelkpi.read_targets`) adds ``target``, ``won_amount``,
-    ``attainment`` (won amount / target), ``next_target``, ``next_pipeline`` (open at the end of
-    P and expected to close in the next period) and ``coverage`` (next_pipeline / next_target).
+    Parameters
+    ----------
+    {common}
+    as_of : date-like, optional
+        The snapshot date (with periods: the last period ends there).
+    targets : pandas.DataFrame, optional
+        :func:`channelkpi.read_targets` output: adds ``target``, ``won_amount``, ``attainment``
+        (won amount / target), ``next_target``, ``next_pipeline`` (open at the end of P and
+        expected to close in the next period) and ``coverage`` (next_pipeline / next_target).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``open_count``, ``open_amount``, ``weighted_amount``
+        (amount x probability), ``change_count`` and ``change_amount`` (against the previous
+        period end; with ``freq=None`` against the day before ``start``, or zero).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> table = pipeline(toy_deals())
+    >>> table[["open_count", "open_amount", "weighted_amount"]]
+       open_count  open_amount  weighted_amount
+    0           1        500.0            250.0
+    >>> table.attrs["channelkpi"]["as_of"]  # the last date in the deals
+    '2024-05-10'
     """
     if as_of is not None:
         if freq is not None:
@@ -361,30 +469,58 @@ def _with_targets(df: pd.DataFrame, agg: Aggregates, targets: pd.DataFrame) -> p
     nxt["key"] = nxt["key"] - 1
     df = df.merge(nxt, on=[*lv, "key"], how="left")
     df["attainment"] = ratio(df["won_amount"], df["target"])
-    df["next_pipeline"] = money(df["next_expected_cents"])
+    df["next_pipeline"] = amounts_from_cents(df["next_expected_cents"])
     df["coverage"] = ratio(df["next_pipeline"], df["next_target"])
     return df
 
 
+@_documented
 def pipeline_waterfall(
-    deals, *, by=None, freq="M", start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+    deals,
+    *,
+    by: By = None,
+    freq: Freq = "M",
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
-    """From one period end to the next: ``start + created - won - lost = end`` (amounts and counts).
+    """From one period end to the next: ``start + created - won - lost = end``.
 
     ``created`` counts deals created in P and still open at its end; ``won`` and ``lost`` count
     deals open at the previous end that closed in P. Deals created and closed within P appear
     in neither snapshot and not here.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: the amounts ``start``, ``created``, ``won``, ``lost``,
+        ``end`` and the same as counts (``start_count`` ... ``end_count``).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> pipeline_waterfall(toy_deals(), freq="Q")[["period", "start", "created", "won", "lost", "end"]]
+        period  start  created  won  lost    end
+    0  2024-Q1    0.0     50.0  0.0   0.0   50.0
+    1  2024-Q2   50.0    500.0  0.0  50.0  500.0
     """
     if freq is None:
         raise ChannelKPIError("a waterfall needs periods", fix="pass freq='M', 'Q', 'Y' or 'W'")
     agg, df = _run(
         deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns)
     )
-    df["start"] = money(df["open_start_cents"])
-    df["created"] = money(df["wf_created_cents"])
-    df["won"] = money(df["wf_won_cents"])
-    df["lost"] = money(df["wf_lost_cents"])
-    df["end"] = money(df["open_cents"])
+    df["start"] = amounts_from_cents(df["open_start_cents"])
+    df["created"] = amounts_from_cents(df["wf_created_cents"])
+    df["won"] = amounts_from_cents(df["wf_won_cents"])
+    df["lost"] = amounts_from_cents(df["wf_lost_cents"])
+    df["end"] = amounts_from_cents(df["open_cents"])
     df["start_count"] = df["open_start_count"]
     df["created_count"] = df["wf_created_count"]
     df["won_count"] = df["wf_won_count"]
@@ -405,21 +541,41 @@ def pipeline_waterfall(
     return _finish(df, agg, cols, "pipeline_waterfall", exclusions(agg, "stock"), compare=None)
 
 
+@_documented
 def channel_performance(
     deals,
     *,
-    by="channel",
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = "channel",
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
-    """Marketing channels (KPI 4): per channel (or ``by="source"``), deals created, won, won amount
-    and its share of the period's total, win rate, average deal size and median cycle."""
+    """Marketing channels (KPI 4): deals created and won per channel, and its share of the won amount.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per channel (or source) x period: ``created_count``, ``won_count``,
+        ``won_amount``, ``won_share`` (of the period's won amount), ``win_rate``,
+        ``avg_deal_size`` and ``cycle_days_median``.
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> channel_performance(toy_deals())[["channel", "created_count", "won_count", "won_amount", "won_share"]]
+       channel  created_count  won_count  won_amount  won_share
+    0     paid              2          0         0.0        0.0
+    1  partner              4          3       950.0        1.0
+    """
     agg, df = _run(
         deals,
         {"outcomes", "created"},
@@ -433,27 +589,48 @@ def channel_performance(
     return _finish(df, agg, cols, "channel_performance", exclusions(agg, "outcome"), compare=compare)
 
 
+@_documented
 def win_rate(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    weight="count",
-    denominator="closed",
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    weight: Weight = "count",
+    denominator: Denominator = "closed",
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Close rate (KPI 5): won / (won + lost) among deals closed in P, with a Wilson 95 % interval.
 
-    ``weight="value"`` gives won amount / (won + lost amount) (deals without amount excluded;
-    no interval: a share of money is not a binomial proportion). ``denominator="created"``
-    gives won deals closed in P / deals created in P, some vendors' "close rate"; it can
-    exceed 1 and has no interval.
+    Parameters
+    ----------
+    {common}
+    weight : {"count", "value"}
+        ``"value"`` gives won amount / (won + lost amount) (deals without amount excluded; no
+        interval: a share of money is not a binomial proportion).
+    denominator : {"closed", "created"}
+        ``"created"`` gives won deals closed in P / deals created in P, some vendors' "close
+        rate"; it can exceed 1 and has no interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``win_rate``, ``win_rate_low``, ``win_rate_high``,
+        ``won_count``, ``lost_count`` and ``n`` (with ``weight="value"`` also ``won_amount`` and
+        ``lost_amount``).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> win_rate(toy_deals(), by="partner")[["partner", "win_rate", "won_count", "lost_count"]].round(3)
+      partner  win_rate  won_count  lost_count
+    0    Acme     0.667          2           1
+    1   Birch     0.500          1           1
     """
     if weight not in ("count", "value"):
         raise ChannelKPIError(f"weight={weight!r}", fix="use weight='count' or weight='value'")
@@ -489,14 +666,42 @@ def win_rate(
     return _finish(df, agg, cols, "win_rate", used, compare=compare, extra_attrs=variant)
 
 
+@_documented
 def seasonality(
-    deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+    deals,
+    *,
+    by: By = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Close rate by month of year over all years (KPI 5, seasonality).
 
-    One row per group x month (1-12): ``won_count``, ``lost_count``, ``n``, ``win_rate`` with its
-    Wilson interval, ``expected_rate`` (the rate of all groups in that month: the seasonal norm),
-    ``group_rate`` (the group's own rate over all months) and ``difference`` (win_rate - expected).
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x month (1-12): ``month_name``, ``won_count``, ``lost_count``, ``n``,
+        ``win_rate`` with its Wilson interval, ``expected_rate`` (the rate of all groups in that
+        month: the seasonal norm), ``group_rate`` (the group's own rate over all months) and
+        ``difference`` (win_rate - expected_rate).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> months = seasonality(toy_deals())
+    >>> months[months["n"] > 0][["month_name", "won_count", "lost_count", "win_rate"]]
+      month_name  won_count  lost_count  win_rate
+    1        Feb          1           0       1.0
+    2        Mar          1           1       0.5
+    3        Apr          0           1       0.0
+    4        May          1           0       1.0
     """
     agg, df = _run(
         deals,
@@ -552,27 +757,46 @@ def seasonality(
     return g.reset_index(drop=True)
 
 
+@_documented
 def deal_velocity(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Deal velocity (KPI 6): cycle length of won deals closed in P and sales velocity.
 
-    ``cycle_days_median`` (default) and ``cycle_days_mean`` are ``closed - created`` in days for
-    won deals; ``lost_cycle_days_*`` the same for lost deals. ``sales_velocity`` (money per day)
-    = ``open_start_count x win_rate x avg_deal_size / cycle_days_mean``, each input beside it.
-    With periods, its change from the previous period (or ``compare="year"``) is split exactly
-    into the four levers: ``velocity_change_open``, ``..._win_rate``, ``..._deal_size``,
-    ``..._cycle`` (a log-mean split; missing where an input is zero).
+    ``sales_velocity`` (money per day) = ``open_start_count x win_rate x avg_deal_size /
+    cycle_days_mean``, each input beside it. With periods, its change from the previous period
+    (or ``compare="year"``) is split exactly into the four levers (a log-mean split; missing
+    where an input is zero).
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``cycle_days_median``, ``cycle_days_mean`` (``closed -
+        created`` in days of won deals), ``sales_velocity``, ``open_start_count``, ``win_rate``,
+        ``avg_deal_size``, ``won_count``, ``lost_cycle_days_median`` and
+        ``lost_cycle_days_mean``; with periods also ``velocity_change`` and its levers
+        ``velocity_change_open``, ``..._win_rate``, ``..._deal_size``, ``..._cycle``.
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> deal_velocity(toy_deals())[["cycle_days_median", "cycle_days_mean", "won_count"]].round(2)
+       cycle_days_median  cycle_days_mean  won_count
+    0               38.0            40.67          3
     """
     agg, df = _run(
         deals,
@@ -605,14 +829,43 @@ def deal_velocity(
     return _finish(df, agg, cols, "deal_velocity", exclusions(agg, "outcome", cycle=True), compare=compare)
 
 
+@_documented
 def cycle_distribution(
-    deals, *, by=None, start=None, end=None, fiscal_year_start=1, where=None, columns=None, engine="auto"
+    deals,
+    *,
+    by: By = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Deal velocity's distribution: closed deals by cycle length in whole weeks, won vs lost.
 
-    One row per group x status (``won``/``lost``) x ``weeks`` (0-52; 52 holds a year and more)
-    with ``count`` and ``share`` (of that group's and status's deals). Deals closed in the range;
-    deals without a created date or closed before created are excluded.
+    Deals closed in the range; deals without a created date or closed before created are
+    excluded.
+
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x status (``won``/``lost``) x ``weeks`` (0-52; 52 holds a year and
+        more) with ``count`` and ``share`` (of that group's and status's deals).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> weeks = cycle_distribution(toy_deals())
+    >>> weeks[weeks["count"] > 0]
+       status  weeks  count     share
+    5     won      5      2  0.666667
+    6     won      6      1  0.333333
+    59   lost      6      1  0.500000
+    60   lost      7      1  0.500000
     """
     q = make_query(by=by, freq=None, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
     agg = aggregate(deals, q, {"cycle_hist"}, engine=engine, columns=columns)
@@ -702,27 +955,48 @@ def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, flo
     return weights, priors
 
 
+@_documented
 def quality_score(
     deals,
     *,
-    by="partner",
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
+    by: By = "partner",
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
     weights: Mapping[str, float] | None = None,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Quality score (KPI 7): a 0-100 composite per group and period, ranked among peers.
 
     The weighted mean of percentile ranks among the period's peers of won amount (0.4), won
     count (0.2), win rate shrunk toward the overall rate with an empirical-Bayes beta prior
-    (0.25) and average deal size (0.15); ``weights=`` changes them (they are normalised to sum
-    to 1 and recorded in ``attrs``). ``rank`` 1 is the best; ``pct_*`` columns show each
-    component's percentile rank.
+    (0.25) and average deal size (0.15).
+
+    Parameters
+    ----------
+    {common}
+    weights : dict of str -> float, optional
+        Other weights for some of ``won_amount``, ``won_count``, ``win_rate_shrunk``,
+        ``avg_deal_size`` (normalised to sum to 1 and recorded in ``attrs``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``quality_score``, ``rank`` (1 is the best), ``won_count``,
+        ``won_amount``, ``win_rate_shrunk``, ``avg_deal_size``, ``win_rate``, ``n`` and the
+        ``pct_*`` percentile rank of each component.
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> quality_score(toy_deals())[["partner", "quality_score", "rank"]]
+      partner  quality_score  rank
+    0    Acme           67.5     1
+    1   Birch           32.5     2
     """
     w = _quality_weights(weights)
     agg, df = _run(
@@ -756,23 +1030,41 @@ def quality_score(
     )
 
 
+@_documented
 def deal_success(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """Deal success (KPI 8): of the deals created in P, the share won so far.
 
-    ``success_rate`` = won / created; ``pending_share`` = still open / created (a young cohort
-    is pending, not bad); ``lost_share``; ``success_rate_value`` = won amount / created amount.
+    Parameters
+    ----------
+    {common}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group x period: ``success_rate`` (won / created), ``pending_share`` (still
+        open / created: a young cohort is pending, not bad), ``created_count``, ``won_count``,
+        ``lost_share``, ``lost_count``, ``open_count`` and ``success_rate_value`` (won amount /
+        created amount).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> deal_success(toy_deals(), freq="Q")[["period", "created_count", "won_count", "success_rate", "pending_share"]]
+        period  created_count  won_count  success_rate  pending_share
+    0  2024-Q1              4          2           0.5            0.0
+    1  2024-Q2              2          1           0.5            0.5
     """
     agg, df = _run(
         deals,
@@ -800,29 +1092,48 @@ def deal_success(
     return _finish(df, agg, cols, "deal_success", exclusions(agg, "cohort"), compare=compare)
 
 
+@_documented
 def kpi_table(
     deals,
     *,
-    by=None,
-    freq=None,
-    start=None,
-    end=None,
-    fiscal_year_start=1,
-    weights=None,
-    compare=None,
-    where=None,
-    columns=None,
-    engine="auto",
+    by: By = None,
+    freq: Freq = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    fiscal_year_start: int = 1,
+    weights: Mapping[str, float] | None = None,
+    compare: Compare | None = None,
+    where: Where = None,
+    columns: Mapping[str, str] | None = None,
+    engine: Engine = "auto",
 ) -> pd.DataFrame:
     """All eight KPIs for a selection in one call (one row per group x period).
 
-    Columns: counts (``won_count``, ``lost_count``, ``created_count``, ``closed_count``,
-    ``open_count``), deal size (``won_amount``, ``avg_deal_size``, ``median_deal_size``),
-    pipeline (``open_amount``, ``weighted_amount``, ``change_count``, ``change_amount``),
-    marketing channels (``won_amount_<channel>`` for each segment), close rate (``win_rate``,
-    ``win_rate_low``, ``win_rate_high``, ``n``), velocity (``cycle_days_median``,
-    ``cycle_days_mean``, ``open_start_count``, ``sales_velocity``), quality (``quality_score``,
-    ``rank``, ``win_rate_shrunk``) and deal success (``success_rate``, ``pending_share``).
+    Parameters
+    ----------
+    {common}
+    weights : dict of str -> float, optional
+        The quality score's weights (see :func:`quality_score`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Counts (``won_count``, ``lost_count``, ``created_count``, ``closed_count``,
+        ``open_count``), deal size (``won_amount``, ``avg_deal_size``, ``median_deal_size``),
+        pipeline (``open_amount``, ``weighted_amount``, ``change_count``, ``change_amount``),
+        marketing channels (``won_amount_<channel>`` for each segment), close rate
+        (``win_rate``, ``win_rate_low``, ``win_rate_high``, ``n``), velocity
+        (``cycle_days_median``, ``cycle_days_mean``, ``open_start_count``, ``sales_velocity``),
+        quality (``quality_score``, ``rank``, ``win_rate_shrunk``) and deal success
+        (``success_rate``, ``pending_share``).
+
+    Examples
+    --------
+    >>> from channelkpi.datasets import toy_deals
+    >>> kpi_table(toy_deals(), by="partner")[["partner", "won_count", "won_amount", "win_rate", "rank"]].round(3)
+      partner  won_count  won_amount  win_rate  rank
+    0    Acme          2       600.0     0.667     1
+    1   Birch          1       350.0     0.500     2
     """
     agg, df = _run(
         deals,
@@ -837,7 +1148,7 @@ def kpi_table(
     channel_cols = []
     if "channel" not in agg.query.by:
         for ch in CHANNELS:
-            df[f"won_amount_{ch}"] = money(df[f"won_cents_{ch}"])
+            df[f"won_amount_{ch}"] = amounts_from_cents(df[f"won_cents_{ch}"])
             channel_cols.append(f"won_amount_{ch}")
     df["success_rate"] = ratio(df["cohort_won_count"], df["created_count"])
     df["pending_share"] = ratio(df["cohort_open_count"], df["created_count"])

@@ -22,12 +22,12 @@ Examples
 from __future__ import annotations
 
 import functools
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
+from ..types import Compare
 from .rules import EPOCH, FREQS, Freq, date_key, days_from_civil, period_key
 
 __all__ = [
@@ -42,8 +42,6 @@ __all__ = [
     "lag",
 ]
 
-#: What a period is compared with: the one before it, or the same period a year before.
-Compare = Literal["previous", "year"]
 _EPOCH = pd.Timestamp(EPOCH)
 
 

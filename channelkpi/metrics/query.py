@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Literal
 
 import pandas as pd
 
 from ..errors import ChannelKPIError
 from ..schema import COLUMNS, LEVELS
+from ..types import ENGINES, Engine
 from .periods import Compare, check_fiscal_year_start, check_freq, lag, period_frame
 from .rules import Freq, date_key, day_number
 
 __all__ = ["Engine", "ENGINES", "Query", "make_query", "date_range", "check_engine"]
-
-#: Which engine aggregates a pandas table: ``"auto"`` (DuckDB when installed, else pandas),
-#: ``"duckdb"`` or ``"pandas"``; other tables run on their own engine.
-Engine = Literal["auto", "duckdb", "pandas"]
-ENGINES: tuple[Engine, ...] = ("auto", "duckdb", "pandas")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ from typing import Literal
 
 import numpy as np
 
+from ..types import FREQS, Freq
+
 __all__ = [
     "EPOCH",
     "NULL_KEY",
@@ -86,10 +88,6 @@ EPOCH = datetime.date(1970, 1, 1)
 NULL_KEY = -(2**40)
 #: Cycle-length histograms: the last weekly bin holds 52 weeks and more.
 CYCLE_WEEKS_CAP = 52
-
-#: A period grain: ISO weeks, months, (fiscal) quarters, (fiscal) years, or the whole range.
-Freq = Literal["W", "M", "Q", "Y"] | None
-FREQS: tuple[Freq, ...] = (None, "W", "M", "Q", "Y")
 
 
 # --------------------------------------------------------------------------- day numbers
