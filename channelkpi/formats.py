@@ -155,13 +155,13 @@ def column_kind(name: str) -> str:
     return "other"
 
 
-def excel_format(kind: str, currency: str = "$") -> str | None:
+def excel_format(kind: str, symbol: str = "$") -> str | None:
     """The Excel number format of a :func:`column_kind` (None: Excel's default).
 
     >>> excel_format("money", "€"), excel_format("rate")
     ('"€"#,##0.00;-"€"#,##0.00', '0.0%')
     """
-    symbol = currency.replace('"', "")
+    symbol = symbol.replace('"', "")
     return {
         "money": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00',
         "rate": "0.0%",
@@ -201,7 +201,7 @@ def points(difference) -> str:
     return f"{difference * 100:+.1f} pts"
 
 
-def money(value, currency: str = "$") -> str:
+def money(value, symbol: str = "$") -> str:
     """An amount in full: without cents from 1,000 on (nobody reads the cents of $54,850), with
     cents below.
 
@@ -209,19 +209,19 @@ def money(value, currency: str = "$") -> str:
     ('$54,850', '$812.50', '-€1,234')
     """
     sign = "-" if value < 0 else ""
-    return f"{sign}{currency}{number(abs(value), digits=0 if abs(value) >= 1000 else 2)}"
+    return f"{sign}{symbol}{number(abs(value), digits=0 if abs(value) >= 1000 else 2)}"
 
 
-def money_whole(value, currency: str = "$") -> str:
+def money_whole(value, symbol: str = "$") -> str:
     """An amount in whole units, as a printed table's column of amounts lines up.
 
     >>> money_whole(812.5), money_whole(-1234.5, "€")
     ('$812', '-€1,234')
     """
-    return f"{'-' if value < 0 else ''}{currency}{number(abs(value))}"
+    return f"{'-' if value < 0 else ''}{symbol}{number(abs(value))}"
 
 
-def money_short(value, currency: str = "$") -> str:
+def money_short(value, symbol: str = "$") -> str:
     """An amount in at most four digits and a suffix (k, M, B), as a tile shows it.
 
     >>> money_short(1234567.0), money_short(-54850.0, "€"), money_short(812.5)
@@ -230,8 +230,8 @@ def money_short(value, currency: str = "$") -> str:
     sign = "-" if value < 0 else ""
     for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= cut:
-            return f"{sign}{currency}{number(abs(value) / cut, digits=1)}{suffix}"
-    return f"{sign}{currency}{number(abs(value))}"
+            return f"{sign}{symbol}{number(abs(value) / cut, digits=1)}{suffix}"
+    return f"{sign}{symbol}{number(abs(value))}"
 
 
 def days(value, *, digits: int = 0, signed: bool = False) -> str:
@@ -262,7 +262,7 @@ def ratio(value) -> str:
 
 
 # --------------------------------------------------------------------------- by kind of column
-def format_value(value, kind: str, currency: str = "$") -> str:
+def format_value(value, kind: str, symbol: str = "$") -> str:
     """A tile's value, short: ``money`` ($1.2M), ``rate`` (41.0%), ``days``, ``score``, ``count``.
 
     >>> format_value(1234567.0, "money"), format_value(0.41, "rate"), format_value(float("nan"), "days")
@@ -271,7 +271,7 @@ def format_value(value, kind: str, currency: str = "$") -> str:
     if is_missing(value):
         return "—"
     if kind == "money":
-        return money_short(value, currency)
+        return money_short(value, symbol)
     if kind == "rate":
         return percent(value)
     if kind == "days":
@@ -281,7 +281,7 @@ def format_value(value, kind: str, currency: str = "$") -> str:
     return number(value)
 
 
-def value_text(value, kind: str, currency: str = "$") -> str:
+def value_text(value, kind: str, symbol: str = "$") -> str:
     """A number in full, as a tooltip says it: money without cents from 1,000 on (with cents
     below), rates with one decimal, days and scores with one decimal, counts whole.
 
@@ -292,7 +292,7 @@ def value_text(value, kind: str, currency: str = "$") -> str:
         return "—"
     value = float(value)
     if kind == "money":
-        return money(value, currency)
+        return money(value, symbol)
     if kind == "rate":
         return percent(value)
     if kind == "days":
@@ -304,7 +304,7 @@ def value_text(value, kind: str, currency: str = "$") -> str:
     return number(value)
 
 
-def cell_text(value, kind: str, currency: str = "$") -> str:
+def cell_text(value, kind: str, symbol: str = "$") -> str:
     """A printed table's cell: whole amounts, rates with one decimal, days and scores with one
     decimal (the column heading names the unit), other values as they are.
 
@@ -317,7 +317,7 @@ def cell_text(value, kind: str, currency: str = "$") -> str:
     if is_missing(value):
         return "—"
     if kind == "money":
-        return money_whole(value, currency)
+        return money_whole(value, symbol)
     if kind == "rate":
         return percent(value)
     if kind in ("days", "score"):
@@ -327,7 +327,7 @@ def cell_text(value, kind: str, currency: str = "$") -> str:
     return number(value)
 
 
-def change_text(difference, kind: str, currency: str = "$") -> str:
+def change_text(difference, kind: str, symbol: str = "$") -> str:
     """A change between two values of a KPI, always signed: rates in points, money short.
 
     >>> change_text(0.0123, "rate"), change_text(-1500.0, "money"), change_text(2.0, "days"), change_text(3, "count")
@@ -336,7 +336,7 @@ def change_text(difference, kind: str, currency: str = "$") -> str:
     if kind == "rate":
         return points(difference)
     if kind == "money":
-        return ("+" if difference >= 0 else "-") + money_short(abs(difference), currency)
+        return ("+" if difference >= 0 else "-") + money_short(abs(difference), symbol)
     if kind == "days":
         return days(difference, digits=1, signed=True)
     if kind == "score":

@@ -403,7 +403,7 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
 def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapping) -> str:
     cur = ctx["symbol"]
     level = ctx["by"]
-    tiles = tiles_html(tile_values(tables, currency=cur))
+    tiles = tiles_html(tile_values(tables, currency=ctx["currency"]))
     figures = "".join(
         f"<figure id='chart-{name}' aria-label='{html_text(CHART_TITLES[name])}'>{_scoped(svg, name)}</figure>"
         for name, svg in svgs.items()
@@ -456,7 +456,7 @@ _SHEETS = {
 
 
 def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataFrame:
-    tiles = tile_values(tables, currency=ctx["symbol"])
+    tiles = tile_values(tables, currency=ctx["currency"])
     before = tables["before"]
     covered = before.attrs.get("covered", True) and len(before)
     rows = []

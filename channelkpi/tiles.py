@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .currency_symbols import DEFAULT_CURRENCY, currency_code, currency_symbol
 from .formats import BY_TITLES, change_text, display_name, format_value, is_missing, number, plural
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
@@ -135,13 +136,13 @@ CSS = """
 
 
 # --------------------------------------------------------------------------- tiles
-def _change(now, before, kind: str, currency: str) -> tuple[str, str]:
+def _change(now, before, kind: str, symbol: str) -> tuple[str, str]:
     """The change as text and its direction (``up``, ``down`` or ``""``)."""
     if is_missing(now) or is_missing(before):
         return "", ""
     diff = now - before
     direction = "up" if diff > 0 else "down" if diff < 0 else ""
-    return change_text(diff, kind, currency), direction
+    return change_text(diff, kind, symbol), direction
 
 
 def _good(column: str, direction: str) -> str:
@@ -163,7 +164,7 @@ def tile_definition(column: str) -> str:
     return f"{definition} {note}" if note else definition
 
 
-def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> list[dict]:
+def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = DEFAULT_CURRENCY) -> list[dict]:
     """The eight KPI tiles of a view: title, value, text, change, direction, good, n, counts,
     definition and note.
 
@@ -171,7 +172,9 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> l
     change against the same span just before (empty when the data does not cover that span),
     ``good`` whether that change is ``good`` or ``bad`` for the KPI (a shorter cycle is good),
     ``counts`` what ``n`` counts ("closed deals") and ``definition`` the KPI in plain words.
+    ``currency`` is the ISO 4217 code of the amounts (their symbol is written).
     """
+    symbol = currency_symbol(currency_code(currency, stacklevel=3))
     ranking = tables["ranking"]
     now = _totals(tables["now"], ranking)
     before_table = tables["before"]
@@ -181,16 +184,14 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = "$") -> l
     for title, col, kind, n_col in TILES:
         value = now.get(col, np.nan)
         n = now.get(n_col, np.nan)
-        change, direction = (
-            ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, currency)
-        )
+        change, direction = ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, symbol)
         out.append(
             {
                 "title": title,
                 "column": col,
                 "kind": kind,
                 "value": value,
-                "text": format_value(value, kind, currency),
+                "text": format_value(value, kind, symbol),
                 "change": change,
                 "direction": direction,
                 "good": _good(col, direction),

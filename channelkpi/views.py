@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import charts
+from .currency_symbols import DEFAULT_CURRENCY
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, plural
 from .metrics.kpis import (
@@ -918,7 +919,7 @@ CHARTS: dict[str, Chart] = {
             ("ranking",),
             lambda t, s: charts.partner_ranking(
                 t["ranking"],
-                level=s.by,
+                by=s.by,
                 currency=s.currency,
                 subtitle=s.lines + (["Deals without a partner are not ranked"] if s.by == "partner" else []),
                 width=s.width,
@@ -950,15 +951,13 @@ CHARTS: dict[str, Chart] = {
             "channel_win_rates",
             "Win rate by channel",
             ("channel_rates",),
-            lambda t, s: charts.win_rate_by_group(
-                t["channel_rates"], level="channel", subtitle=s.subtitle, width=s.width
-            ),
+            lambda t, s: charts.win_rate_by_group(t["channel_rates"], by="channel", subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "seasonality",
             "Close-rate seasonality by unit",
             ("seasonality",),
-            lambda t, s: charts.seasonality_heatmap(t["seasonality"], level="unit", subtitle=s.subtitle, width=s.width),
+            lambda t, s: charts.seasonality_heatmap(t["seasonality"], by="unit", subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "seasonality_bands",
@@ -990,7 +989,7 @@ def view_charts(
     tables: Mapping[str, pd.DataFrame],
     *,
     by: str = "partner",
-    currency: str = "$",
+    currency: str = DEFAULT_CURRENCY,
     only: Collection[str] | None = None,
     subtitle: str | Sequence[str] | None = None,
     width: int | str = "container",
@@ -1003,6 +1002,10 @@ def view_charts(
     ----------
     by : str
         The column the ranking is grouped by (``level=`` is its old name, deprecated).
+    currency : str, default "USD"
+        The ISO 4217 code of the amounts (the charts write its symbol).
+    only : collection of str, optional
+        The names of the charts to draw (default: all of :data:`CHARTS`).
     subtitle : str or list of str, optional
         What the charts show (e.g. :func:`selection_text`): each chart carries it under its title,
         so an exported image says it too, with the chart's own notes (incomplete periods, how

@@ -619,7 +619,7 @@ class Dashboard:
         ranking = tables.get("ranking")
         if chosen and ranking is not None and level in ranking:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
-        tiles = tile_values(tables, currency=currency_symbol(self.currency))
+        tiles = tile_values(tables, currency=self.currency)
         if not self._has_partners:
             no_column = any(c.key == "no_partner" and "column" in c.problem for c in self.caveats)
             word = "no partner column" if no_column else "no partners"

@@ -30,7 +30,7 @@ def views(deals):
             {"targets": ck.pipeline(deals, freq="Q", targets=targets)},
         ),
         "mix": (charts.channel_mix, ck.channel_performance(deals, freq="Y"), {}),
-        "channel_rates": (charts.win_rate_by_group, ck.win_rate(deals, by="channel"), {"level": "channel"}),
+        "channel_rates": (charts.win_rate_by_group, ck.win_rate(deals, by="channel"), {"by": "channel"}),
         "heatmap": (charts.seasonality_heatmap, ck.seasonality(deals, by="unit"), {}),
         "bands": (charts.seasonality_bands, ck.seasonality(deals), {}),
         "cycles": (charts.cycle_distribution, ck.cycle_distribution(deals), {}),

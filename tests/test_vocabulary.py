@@ -107,6 +107,17 @@ def test_a_chart_shows_the_symbol_of_the_code_and_the_old_symbol_warns(deals):
     assert "Open pipeline (£)" in str(spec)
 
 
+def test_tiles_take_an_iso_code_and_write_its_symbol(deals):
+    from channelkpi import views
+    from channelkpi.tiles import tile_values
+
+    tables = views.view_tables(ck.prepare(deals), views.View())
+    euros = {t["title"]: t["text"] for t in tile_values(tables, currency="EUR")}
+    assert euros["Average deal size"].startswith("€") and euros["Open pipeline"].startswith("€")
+    with pytest.warns(DeprecationWarning, match=r"currency='€'"):
+        assert {t["title"]: t["text"] for t in tile_values(tables, currency="€")} == euros
+
+
 @pytest.mark.slow  # three whole reports
 def test_report_takes_an_iso_code_and_defaults_to_the_deals_currency(deals, tmp_path):
     euro_deals = deals.assign(currency="EUR")
