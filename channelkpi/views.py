@@ -33,7 +33,6 @@ Examples
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Collection, Hashable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +42,7 @@ import pandas as pd
 
 from . import charts
 from .currency_symbols import DEFAULT_CURRENCY
+from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, plural
 from .metrics.kpis import (
@@ -383,23 +383,7 @@ def selection_text(view: View, *, start=None, end=None) -> str:
     return " · ".join(parts)
 
 
-# --------------------------------------------------------------------------- old spellings
-#: Keywords renamed in the public signatures, old -> new (accepted with a DeprecationWarning).
-_RENAMED = {"level": "by", "selected": "selection"}
-
-
-def _renamed(options: dict, where: str) -> dict:
-    """``options`` with the old spellings of ``_RENAMED`` under their new names (warned)."""
-    for old, new in _RENAMED.items():
-        if old in options:
-            if new in options:
-                raise TypeError(f"{where} got both {old}= and {new}=: {old}= is the old name of {new}=")
-            warnings.warn(f"{where}({old}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=3)
-            options[new] = options.pop(old)
-    return options
-
-
-@dataclass(frozen=True, init=False)
+@dataclass(frozen=True)
 class View:
     """What a dashboard or a report shows: a grouping, a period grain, a date range and the deals.
 
@@ -440,38 +424,6 @@ class View:
     targets: pd.DataFrame | None = field(default=None, compare=False)
     fiscal_year_start: int = 1
 
-    def __init__(
-        self,
-        by: str = "partner",
-        freq: str = "Q",
-        start: object = None,
-        end: object = None,
-        where: Mapping[str, Sequence[str]] | None = None,
-        selection: Sequence[str] = (),
-        targets: pd.DataFrame | None = None,
-        fiscal_year_start: int = 1,
-        **old,
-    ) -> None:
-        given = {"by": by, "selection": selection}
-        for name, new in _RENAMED.items():
-            if name in old:
-                warnings.warn(f"View({name}=...) is deprecated: use {new}=", DeprecationWarning, stacklevel=2)
-                given[new] = old.pop(name)
-        if old:
-            raise TypeError(f"View() got an unexpected keyword argument {next(iter(old))!r}")
-        values = {
-            "by": given["by"],
-            "freq": freq,
-            "start": start,
-            "end": end,
-            "where": where,
-            "selection": given["selection"],
-            "targets": targets,
-            "fiscal_year_start": fiscal_year_start,
-        }
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
-
     @property
     def effective_where(self) -> dict[str, list[str]]:
         """The deals the view keeps: ``where`` narrowed to the ``selection`` of values of ``by``."""
@@ -480,20 +432,24 @@ class View:
     @property
     def level(self) -> str:
         """Deprecated: :attr:`by`."""
-        warnings.warn("View.level is deprecated: use View.by", DeprecationWarning, stacklevel=2)
+        warn_deprecated("View.level", "View.by")
         return self.by
 
     @property
     def selected(self) -> Sequence[str]:
         """Deprecated: :attr:`selection`."""
-        warnings.warn("View.selected is deprecated: use View.selection", DeprecationWarning, stacklevel=2)
+        warn_deprecated("View.selected", "View.selection")
         return self.selection
 
     @property
     def filter(self) -> dict[str, list[str]]:
         """Deprecated: :attr:`effective_where`."""
-        warnings.warn("View.filter is deprecated: use View.effective_where", DeprecationWarning, stacklevel=2)
+        warn_deprecated("View.filter", "View.effective_where")
         return self.effective_where
+
+
+# the old keywords of View (and so of view_tables, which passes its options on)
+View.__init__ = renamed_keywords(level="by", selected="selection")(View.__init__)  # type: ignore[method-assign]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -834,7 +790,7 @@ def view_tables(
     whichever groups it shows. ``pipeline_stage`` has a ``status`` column: the deals open on
     its ``as_of`` day by their stage (``open``), and those of them won or lost since.
     """
-    v = view if view is not None else View(**_renamed(options, "view_tables"))
+    v = view if view is not None else View(**options)
     names = [n for n, t in TABLES.items() if t.shown and (only is None or n in only)]
     unknown = set(only or ()) - {n for n, t in TABLES.items() if t.shown}
     if unknown:
@@ -985,6 +941,7 @@ CHART_TITLES: dict[str, str] = {c.name: c.title for c in CHARTS.values()}
 CHART_TABLES: dict[str, tuple[str, ...]] = {c.name: c.tables for c in CHARTS.values()}
 
 
+@renamed_keywords(level="by")
 def view_charts(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -994,7 +951,6 @@ def view_charts(
     subtitle: str | Sequence[str] | None = None,
     width: int | str = "container",
     font: str | None = None,
-    **old,
 ) -> dict[str, alt.TopLevelMixin]:
     """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHARTS`.
 
@@ -1019,11 +975,6 @@ def view_charts(
     Every chart carries the channelkpi theme in its own spec (:func:`channelkpi.charts.themed`)
     and a text alternative (``description``).
     """
-    if old:  # the old spelling level=
-        renamed = _renamed(dict(old), "view_charts")
-        if renamed.keys() - {"by"}:
-            raise TypeError(f"view_charts() got an unexpected keyword argument {next(iter(renamed.keys() - {'by'}))!r}")
-        by = renamed["by"]
     sub = subtitle
     lines = ([sub] if isinstance(sub, str) else list(sub or [])) if sub else []
     style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width)
@@ -1071,6 +1022,6 @@ def __getattr__(name: str):
     from . import formats, tiles
 
     module, new = _MOVED[name]
-    warnings.warn(f"channelkpi.views.{name} is deprecated: use {module}.{new}", DeprecationWarning, stacklevel=2)
+    warn_deprecated(f"channelkpi.views.{name}", f"{module}.{new}")
     home = {"channelkpi.formats": formats, "channelkpi.tiles": tiles}.get(module)
     return getattr(home, new) if home is not None else globals()[new]
