@@ -90,6 +90,7 @@ def test_win_rate_tooltips_show_inputs_and_interval(deals):
     assert {"Win rate", "Closed", "All groups this month", "Versus the month's norm"} <= set(heat)
 
 
+@pytest.mark.slow
 def test_ranking_selection_and_order(deals):
     q = ck.quality_score(deals)
     spec = charts.partner_ranking(q, top=5).to_dict()

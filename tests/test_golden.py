@@ -145,6 +145,7 @@ def test_recorded_results_are_unchanged(computed):
     assert not changed, "changed since recorded:\n" + "\n".join(changed)
 
 
+@pytest.mark.slow
 def test_the_sample_partner_table_matches_cell_for_cell(computed):
     recorded = pd.read_csv(GOLDEN / "sample_kpis_partner_q.csv", dtype=str, keep_default_na=False)
     now = computed["sample_kpis_partner_q"]

@@ -485,6 +485,7 @@ def test_seasonality_by_hand():
 
 
 # --------------------------------------------------------------------------- contract details
+@pytest.mark.slow
 def test_inputs_are_never_mutated():
     deals = make_deals(500, seed=1)
     before = deals.copy(deep=True)
@@ -505,6 +506,7 @@ def test_inputs_are_never_mutated():
     pd.testing.assert_frame_equal(deals, before)
 
 
+@pytest.mark.slow
 def test_empty_selection_gives_an_empty_typed_table():
     deals = make_deals(300, seed=1)
     r = ck.kpi_table(deals, by="partner", freq="M", where={"partner": ["nobody"]})

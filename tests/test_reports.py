@@ -143,6 +143,7 @@ def test_command_reports_progress_and_writes_everything(made):
     assert (out / "review.xlsx").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_html_is_self_contained(made):
     html = (made[0] / "review.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>")
@@ -304,6 +305,7 @@ def test_hostile_names_stay_text_in_html(hostile):
     assert HOSTILE[0] in [r[0] for r in parser.tables["ck-table ck-scorecard"]]  # shown, as text
 
 
+@pytest.mark.slow
 def test_hostile_names_are_inert_in_excel(hostile):
     book = load_workbook(hostile / "r.xlsx")
     texts = []
@@ -317,6 +319,7 @@ def test_hostile_names_are_inert_in_excel(hostile):
         assert name not in texts and "'" + name in texts
 
 
+@pytest.mark.slow
 def test_partner_filter(tmp_path):
     won, _ = plain_2025()
     chosen = ["Brightline IT", "Cobalt Integrations"]
@@ -412,6 +415,7 @@ def test_the_default_report_ends_with_the_last_whole_quarter(handout):
     assert "2026-Q1" not in html
 
 
+@pytest.mark.slow
 def test_every_chart_says_what_it_shows(handout):
     html = handout.read_text(encoding="utf-8")
     for name in CHARTS:

@@ -101,6 +101,7 @@ def _column(frame, expr) -> np.ndarray:
     return out.to_numpy(dtype=np.int64, na_value=-1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("unit", ["ns", "s"])
 def test_every_spelling_gives_the_same_day_numbers_month_indexes_and_keys(unit):
     dates = _dates()
@@ -236,6 +237,7 @@ LAYOUTS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_every_engine_packs_and_unpacks_through_the_layouts(layout, monkeypatch):
     created_names, outcome_names = LAYOUTS[layout]

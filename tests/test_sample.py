@@ -49,6 +49,7 @@ def test_salesforce_sample_reads_back_to_the_truth(truth):
     assert result.warnings == []
 
 
+@pytest.mark.slow
 def test_hubspot_sample_reads_back_to_the_truth(truth):
     result = ck.load_crm(sample_path("hubspot"))
     assert result.source.preset == "hubspot"

@@ -51,6 +51,7 @@ def test_no_public_signature_says_level_filter_or_a_selection_synonym():
     assert bad == []
 
 
+@pytest.mark.slow
 def test_the_charts_take_by_and_the_old_level_warns(deals):
     quality = ck.quality_score(deals, by="owner")
     new = charts.partner_ranking(quality, by="owner").to_dict()
@@ -181,6 +182,7 @@ def test_renamed_keywords_keeps_the_signature_and_passes_everything_else():
     assert f.__doc__ == "Doc." and list(inspect.signature(f).parameters) == ["x", "new", "other"]
 
 
+@pytest.mark.slow
 def test_cli_report_passes_the_iso_code(tmp_path):
     from channelkpi.cli import main
     from channelkpi.datasets import sample_path
@@ -193,6 +195,7 @@ def test_cli_report_passes_the_iso_code(tmp_path):
     assert any('"$"#,##0.00' in f for f in formats)
 
 
+@pytest.mark.slow
 def test_a_table_of_several_currencies_converted_is_shown_in_the_reporting_one(deals, tmp_path):
     mixed = deals.assign(currency=["EUR" if i % 2 else "USD" for i in range(len(deals))])
     out = tmp_path / "r.xlsx"
