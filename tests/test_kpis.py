@@ -338,6 +338,15 @@ def test_read_targets_fiscal_labels_and_from_to():
     assert info.value.row == 2
 
 
+def test_read_targets_names_the_row_of_a_bad_amount_or_date():
+    with pytest.raises(ck.ValueParseError, match="a target is not an amount") as info:
+        ck.read_targets(b"partner,quarter,target\nA,2025-Q1,10\nB,2025-Q1,ten\n")
+    assert (info.value.row, info.value.column, info.value.value) == (3, "target", "ten")
+    with pytest.raises(ck.ValueParseError, match="no readable From/To date") as info:
+        ck.read_targets(b"partner,From,To,target\nA,1/1/2025,3/31/2025,1\nB,someday,3/31/2025,2\n")
+    assert (info.value.row, info.value.column, info.value.value) == (3, "From", "someday")
+
+
 # --------------------------------------------------------------------------- periods
 def test_fiscal_boundaries_february_start():
     deals = deals_from(

@@ -19,7 +19,7 @@ import pandas as pd
 from ..errors import ValueParseError
 from .reader import RawTable
 
-__all__ = ["read_column", "rows_text"]
+__all__ = ["first_row_error", "read_column", "rows_text"]
 
 
 def rows_text(rows: np.ndarray, values: pd.Series | None = None, limit: int = 5) -> str:
@@ -29,6 +29,21 @@ def rows_text(rows: np.ndarray, values: pd.Series | None = None, limit: int = 5)
         parts.append(f"row {int(r)}" + (f" {str(values.iloc[i])[:40]!r}" if values is not None else ""))
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
     return ", ".join(parts) + more
+
+
+def first_row_error(
+    raw: RawTable, rows: np.ndarray, problem: str, *, column: str, values: pd.Series, fix: str
+) -> ValueParseError:
+    """The error for the first row where ``rows`` is true: the file, the row's number in it, the
+    column, the value found there and how to fix it.
+
+    >>> raw = RawTable(cells=None, rows=np.array([2, 3]), headers=["Target"], file="q.csv", kind="CSV")
+    >>> str(first_row_error(raw, np.array([False, True]), "a target is not an amount", column="Target",
+    ...                     values=pd.Series(["10", "ten"]), fix="write targets as numbers"))
+    "q.csv: a target is not an amount (row 3, column 'Target', value 'ten'). Fix: write targets as numbers"
+    """
+    i = int(np.flatnonzero(rows)[0])
+    return ValueParseError(problem, file=raw.file, row=int(raw.rows[i]), column=column, value=values.iloc[i], fix=fix)
 
 
 def read_column(
@@ -59,14 +74,13 @@ def read_column(
         ) from None
     if parsed.bad.any():
         if parsed.bad.sum() == values.notna().sum():
-            i = np.flatnonzero(parsed.bad)[0]
             noun = "number" if what == "amount" else what
-            raise ValueParseError(
+            raise first_row_error(
+                raw,
+                parsed.bad,
                 f"no value in this {what} column could be read as a {noun}",
-                file=raw.file,
-                row=int(raw.rows[i]),
                 column=header,
-                value=values.iloc[i],
+                values=values,
                 fix=fix,
             )
         warnings.append(

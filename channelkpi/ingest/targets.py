@@ -21,7 +21,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import ColumnError, ValueParseError
+from ..errors import ColumnError
+from .locate import first_row_error
 from .parse import parse_amounts, parse_dates
 from .presets import norm
 from .reader import Source, read_raw
@@ -151,13 +152,12 @@ def read_targets(
     from_col, to_col = find("from", _FROM), find("to", _TO)
     amounts = parse_amounts(cells[target_col])
     if amounts.bad.any():
-        i = int(np.flatnonzero(amounts.bad)[0])
-        raise ValueParseError(
+        raise first_row_error(
+            raw,
+            amounts.bad,
             "a target is not an amount",
-            file=raw.file,
-            row=int(raw.rows[i]),
             column=target_col,
-            value=cells[target_col].iloc[i],
+            values=cells[target_col],
             fix="write targets as numbers",
         )
     out = pd.DataFrame({lvl: cells[col].astype(object) for lvl, col in level_cols.items()})
@@ -166,28 +166,27 @@ def read_targets(
         end = parse_dates(cells[to_col]).values
         bad = start.isna() | end.isna()
         if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueParseError(
+            raise first_row_error(
+                raw,
+                bad.to_numpy(),
                 "a target period has no readable From/To date",
-                file=raw.file,
-                row=int(raw.rows[i]),
                 column=from_col,
-                value=cells[from_col].iloc[i],
+                values=cells[from_col],
                 fix="fill both dates",
             )
         label = cells[period_col].astype(str) if period_col else start.dt.strftime("%Y-%m-%d")
     elif period_col:
         parsed = [_parse_period(str(v), fiscal_year_start) if isinstance(v, str) else None for v in cells[period_col]]
-        for i, p in enumerate(parsed):
-            if p is None:
-                raise ValueParseError(
-                    "a target period is not a month, quarter or year",
-                    file=raw.file,
-                    row=int(raw.rows[i]),
-                    column=period_col,
-                    value=cells[period_col].iloc[i],
-                    fix="write periods as 2025-Q1, Q1 2025, FY2026 Q1, 2025-03 or 2025, or give From/To columns",
-                )
+        unreadable = np.array([p is None for p in parsed], dtype=bool)
+        if unreadable.any():
+            raise first_row_error(
+                raw,
+                unreadable,
+                "a target period is not a month, quarter or year",
+                column=period_col,
+                values=cells[period_col],
+                fix="write periods as 2025-Q1, Q1 2025, FY2026 Q1, 2025-03 or 2025, or give From/To columns",
+            )
         start = pd.Series([p[0] for p in parsed], dtype="datetime64[ns]")
         end = pd.Series([p[1] for p in parsed], dtype="datetime64[ns]")
         label = cells[period_col].astype(str)
