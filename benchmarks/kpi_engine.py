@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import channelkpi as ck
-from channelkpi.datasets import make_deals
+from channelkpi.datasets import make_deals, warehouse_frame
 
 SQL = """
 WITH d AS (
@@ -112,22 +112,6 @@ def reference(deals: pd.DataFrame) -> pd.DataFrame:
     return con.execute(SQL).df()
 
 
-WAREHOUSE = ["deal_id", "partner", "channel", "status", "created", "closed", "amount", "probability"]
-
-
-def as_a_warehouse_returns_it(deals: pd.DataFrame, *, status, text="str") -> pd.DataFrame:
-    out = {}
-    for col in WAREHOUSE:
-        values = deals[col]
-        if col in ("created", "closed"):
-            out[col] = values.astype("datetime64[s]")
-        elif values.dtype == "float64":
-            out[col] = values
-        else:
-            out[col] = values.astype(str).astype(status if col == "status" else text)
-    return pd.DataFrame(out)
-
-
 def interleaved(fns: dict, repeat: int) -> dict[str, float]:
     """Median seconds of each function, run in turn (so a busy spell hits them all alike)."""
     times: dict[str, list[float]] = {name: [] for name in fns}
@@ -188,9 +172,9 @@ def main() -> None:
 
     plain = {
         "validated": deals,
-        "plain, status object": as_a_warehouse_returns_it(deals, status=object),
-        "plain, status str": as_a_warehouse_returns_it(deals, status="str"),
-        "plain, every text column object": as_a_warehouse_returns_it(deals, status=object, text=object),
+        "plain, status object": warehouse_frame(deals, status=object),
+        "plain, status str": warehouse_frame(deals, status="str"),
+        "plain, every text column object": warehouse_frame(deals, status=object, text=object),
     }
     for name, frame in plain.items():
         got = ck.kpi_table(frame, by="partner", freq="M")

@@ -37,6 +37,7 @@ __all__ = [
     "make_sample_targets",
     "sample_path",
     "toy_deals",
+    "warehouse_frame",
     "write_sample",
 ]
 
@@ -354,6 +355,31 @@ def _us_date(d: pd.Series) -> pd.Series:
 
 def _fiscal_period(d: pd.Series) -> pd.Series:
     return d.map(lambda t: f"Q{(t.month - 1) // 3 + 1}-{t.year}" if pd.notna(t) else "")
+
+
+def warehouse_frame(deals: pd.DataFrame, *, status: object = "str", text: object = "str") -> pd.DataFrame:
+    """The canonical columns as a warehouse query returns them: second-resolution timestamps,
+    text as ``status`` (the status column) or ``text`` (the others) dtype, ``object`` or
+    ``"str"``, missing values missing, and no optional columns beyond these.
+
+    What the KPI functions get when nobody ran :func:`channelkpi.validate_deals` first (the
+    tests compare its numbers with the validated table's; the engine benchmark times both).
+
+    >>> plain = warehouse_frame(toy_deals(), status=object)
+    >>> list(plain.columns), str(plain["created"].dtype), plain["status"].dtype == object
+    (['deal_id', 'partner', 'owner', 'channel', 'status', 'created', 'closed', 'amount', 'probability'], 'datetime64[s]', True)
+    """
+    out = {}
+    for col in ["deal_id", "partner", "owner", "channel", "status", "created", "closed", "amount", "probability"]:
+        values = deals[col]
+        if col in ("created", "closed"):
+            out[col] = values.astype("datetime64[s]")
+        elif values.dtype == "float64":
+            out[col] = values
+        else:
+            as_text = values.astype(object).where(values.notna(), None)
+            out[col] = as_text if (status if col == "status" else text) is object else as_text.astype("str")
+    return pd.DataFrame(out)
 
 
 def salesforce_report_frame(deals: pd.DataFrame) -> pd.DataFrame:

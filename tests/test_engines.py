@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import channelkpi as ck
-from channelkpi.datasets import make_deals
+from channelkpi.datasets import make_deals, warehouse_frame
 
 pytestmark = pytest.mark.slow  # every engine on every KPI (the quick run checks prepared and DuckDB elsewhere)
 
@@ -202,26 +202,10 @@ def test_parquet_history_appends_without_double_counting(deals, tmp_path):
     pd.testing.assert_frame_equal(ck.read_parquet(single), deals.reset_index(drop=True))
 
 
-def _as_a_warehouse_returns_it(deals: pd.DataFrame, *, status, text) -> pd.DataFrame:
-    """The canonical columns a query selects, with second-resolution timestamps, text as
-    ``status``/``text`` dtype and no optional columns beyond these."""
-    out = {}
-    for col in ["deal_id", "partner", "owner", "channel", "status", "created", "closed", "amount", "probability"]:
-        values = deals[col]
-        if col in ("created", "closed"):
-            out[col] = values.astype("datetime64[s]")
-        elif values.dtype == "float64":
-            out[col] = values
-        else:
-            as_text = values.astype(object).where(values.notna(), None)
-            out[col] = as_text if (status if col == "status" else text) is object else as_text.astype("str")
-    return pd.DataFrame(out)
-
-
 @pytest.mark.parametrize("status,text", [(object, "str"), ("str", "str"), (object, object)])
 @pytest.mark.parametrize("engine", ["auto", "pandas", "prepared"])
 def test_a_plain_warehouse_frame_gives_the_numbers_of_the_validated_one(deals, status, text, engine):
-    plain = _as_a_warehouse_returns_it(deals, status=status, text=text)
+    plain = warehouse_frame(deals, status=status, text=text)
     before = plain.copy(deep=True)
     validated = ck.validate_deals(plain)
     for options in OPTIONS[:3]:
@@ -237,7 +221,7 @@ def test_a_plain_warehouse_frame_gives_the_numbers_of_the_validated_one(deals, s
 
 @pytest.mark.parametrize("status", [object, "str"])
 def test_a_plain_frame_with_an_unknown_status_gets_the_same_error_on_every_engine(deals, status):
-    plain = _as_a_warehouse_returns_it(deals, status=status, text="str")
+    plain = warehouse_frame(deals, status=status, text="str")
     plain.loc[plain.index[:3], "status"] = "pending"
     plain.loc[plain.index[3], "status"] = None
     for engine in ("auto", "pandas"):
