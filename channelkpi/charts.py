@@ -44,7 +44,7 @@ import pandas as pd
 from .currency_symbols import currency_code, currency_symbol
 from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
-from .formats import column_kind, display_name, is_missing, number, percent, points, value_text
+from .formats import column_kind, display_name, is_missing, number, percent, plural, points, value_text
 from .schema import CHANNELS
 from .types import Level
 
@@ -465,14 +465,16 @@ def partner_ranking(
     width=None,
     description: str | None = None,
 ) -> alt.Chart:
-    """Partners (or any other level) ranked by quality score; click a bar to select it.
+    """Partners (or any other level) ranked by quality score; a click on a bar selects it.
 
     Takes :func:`channelkpi.quality_score` output for one period (``freq=None``). When it shows
     fewer than all, the subtitle says "top N of M". Deals without a partner read
     "Direct (no partner)"; the selection keeps the value as the table has it.
 
     The click selection is the chart's param ``selection`` (a point selection on the ``by``
-    field): ``alt.JupyterChart(chart).selections.selection`` holds what was clicked.
+    field): ``alt.JupyterChart(chart).selections.selection`` holds what was clicked. The chart
+    itself does not say how to click: the same picture goes into reports and image files, where
+    nothing can be clicked (the dashboard says it beside the chart).
     """
     symbol = _symbol(currency)
     _need(quality, [by, "quality_score", "rank"], "partner_ranking")
@@ -492,9 +494,7 @@ def partner_ranking(
     data["label"] = [display_name(v) for v in data[by]]
     data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
-    noun = {"partner": "partners", "owner": "employees", "unit": "units", "department": "departments"}.get(
-        by, f"{by} values"
-    )
+    noun = plural(by)
     tips = [alt.Tooltip("label:N", title=by.capitalize()), alt.Tooltip("rank_text:N", title="Rank")]
     tips += _texts(data, ["quality_score", "won_amount", "won_count"], symbol)
     if "win_rate" in data:
@@ -518,7 +518,7 @@ def partner_ranking(
         chart,
         title=f"{by.capitalize()} ranking by quality score",
         subtitle=subtitle,
-        notes=[count_note + " · click a bar to focus on it"],
+        notes=[count_note],
         description=description,
         width=width,
         summary=(f"First: {data['label'].iloc[0]}, {number(data['quality_score'].iloc[0])} of 100." if shown else ""),

@@ -192,6 +192,8 @@ def test_the_ranking_says_how_many_it_shows(deals):
     assert f"Top 5 of {len(q)} partners" in " ".join(title["subtitle"])
     every = charts.partner_ranking(q, top=100).to_dict()["title"]
     assert f"All {len(q)} partners" in " ".join(every["subtitle"])
+    # the picture also goes into reports and image files, where nothing can be clicked
+    assert "click" not in " ".join(title["subtitle"] + every["subtitle"]).lower()
 
 
 def test_deals_without_a_partner_are_named_in_words(deals):
