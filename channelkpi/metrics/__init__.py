@@ -25,6 +25,18 @@ The modules, from the row rules up to the KPI functions (each imports only those
     statistics; the definitions printed next to each number.
 ``targets``, ``kpis``
     Targets on the KPI grid, and the KPI functions.
+``behind``
+    The deal rows behind one cell of a KPI table (:func:`deals_behind`), by the same rules.
 """
 
-__all__: list[str] = []  # the KPI functions are public as channelkpi.<name>; the modules are the API
+# the KPI functions are public as channelkpi.<name>; the modules are the API. deals_behind is
+# here too, imported on first use so that importing a metrics module stays cheap.
+__all__: list[str] = ["deals_behind"]
+
+
+def __getattr__(name: str):
+    if name != "deals_behind":
+        raise AttributeError(f"module 'channelkpi.metrics' has no attribute {name!r}")
+    from .behind import deals_behind
+
+    return deals_behind
