@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,7 +58,19 @@ from .prepared import PreparedDeals
 from .query import Query, check_engine, make_query
 from .rules import EPOCH, day_number
 
-__all__ = ["Measure", "KPI_COLUMNS", "measure_of", "deals_behind"]
+__all__ = ["Measure", "KPI_COLUMNS", "KPI_DEFAULT", "measure_of", "deals_behind"]
+
+
+class _KPIDefault(str):
+    """``by=``'s default: whatever the KPI function groups by when not told."""
+
+    def __repr__(self) -> str:
+        return "the KPI's default"
+
+
+#: ``by=``'s default in :func:`deals_behind`: the KPI's own (``"partner"`` for
+#: ``quality_score``, ``"channel"`` for ``channel_performance``, else None).
+KPI_DEFAULT = _KPIDefault("the KPI's default")
 
 _OPEN, _WON, _LOST = (STATUSES.index(s) for s in ("open", "won", "lost"))
 _NONE = "(none)"  # the group of a missing level value, as the KPI tables show it
@@ -267,6 +280,8 @@ def measure_of(
             fix=f"open one of its inputs instead: column= {_COMPOSITE[column]}",
         )
     known = list(KPI_COLUMNS[kpi])
+    if kpi == "average_deal_size" and basis == "open":
+        known = list(_OPEN_BASIS)
     if kpi == "kpi_table":
         known += [f"won_amount_{ch}" for ch in ("paid", "earned", "owned", "partner", "other")]
     if kpi == "win_rate" and weight == "value":
@@ -287,7 +302,7 @@ def measure_of(
     if kpi == "win_rate":
         if denominator == "created" and column in ("win_rate", "n"):
             return column, Measure("won_over_created")
-        if weight == "value" and column in ("win_rate", "win_rate_low", "win_rate_high", "n"):
+        if weight == "value" and column == "win_rate":  # (the interval and n stay counts)
             return column, Measure("outcome", ("won", "lost"), value=True)
     return column, _COMMON[column]
 
@@ -672,7 +687,7 @@ def deals_behind(
     *,
     column: str | None = None,
     cell: Mapping[str, object] | None = None,
-    by: By = None,
+    by: By = KPI_DEFAULT,
     freq: Freq = None,
     start: DateLike = None,
     end: DateLike = None,
@@ -726,7 +741,9 @@ def deals_behind(
         value is ``"(none)"`` (or None). With ``by=None`` and ``freq=None`` the cell is the
         whole range and may be left out.
     by, freq, start, end, fiscal_year_start, where, columns, engine
-        As for the KPI function (``by`` may be any column the KPI functions group by).
+        As for the KPI function (``by`` may be any column the KPI functions group by; by
+        default the KPI's own: ``"partner"`` for ``quality_score``, ``"channel"`` for
+        ``channel_performance``, else None).
     basis, weight, denominator, as_of, weights
         The KPI's own options (:func:`channelkpi.average_deal_size`,
         :func:`channelkpi.win_rate`, :func:`channelkpi.pipeline`,
@@ -780,6 +797,10 @@ def deals_behind(
     if as_of is not None:  # as the pipeline reads it
         end = as_of if freq is None or end is None else min(pd.Timestamp(end), pd.Timestamp(as_of))
     column, m = measure_of(kpi, column, basis=basis, weight=weight, denominator=denominator)
+    if by is KPI_DEFAULT:  # the KPI's own default: partner for the quality score, channel for channels
+        from . import kpis
+
+        by = inspect.signature(getattr(kpis, kpi)).parameters["by"].default
     q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
     values, key = _cell(cell, q)
     w = _Window(q, None if key is None else _period_days(key, q))
