@@ -450,8 +450,7 @@ def _labels(p: PreparedDeals, rows: np.ndarray, m: Measure, w: _Window) -> tuple
             # without periods a closed deal without a close date counts, but has no cycle
             excluded["no_close_date"] = excluded["no_close_date"] | (used & ~p.cr_null & p.cl_null)
             used &= p.cycle_ok
-        names = np.asarray(STATUSES, dtype=object)
-        return used, names[status]
+        return used, lambda idx: np.asarray(STATUSES, dtype=object)[status[idx]]
 
     if m.family == "outcome":
         counted.append(outcome(m.statuses, m.value, m.cycle))
@@ -461,14 +460,15 @@ def _labels(p: PreparedDeals, rows: np.ndarray, m: Measure, w: _Window) -> tuple
         if m.family == "cohort":
             excluded["no_created_date"] = base & ~cr_in & p.cr_null
             excluded["outside_period"] = base & ~cr_in & ~p.cr_null
-        now = np.asarray(["won", "lost", "still open"], dtype=object)[
-            np.select([status == _WON, status == _LOST], [0, 1], 2)
-        ]
-        counted.append((base & cr_in, "created in the period (" + now + ")"))
+        now = np.asarray(
+            ["created in the period (still open)", "created in the period (won)", "created in the period (lost)"],
+            dtype=object,
+        )  # (in the order of STATUSES)
+        counted.append((base & cr_in, lambda idx: now[status[idx]]))
     if m.family == "won_over_created":
         won, _ = outcome(("won",))
         excluded.clear()
-        counted.insert(0, (won, np.full(n, "won", dtype=object)))
+        counted.insert(0, (won, "won"))
     if m.family == "expected":
         opened = rows & (status == _OPEN)
         base = opened & w.in_period(p.ex_days, p.ex_null)
@@ -497,32 +497,37 @@ def _labels(p: PreparedDeals, rows: np.ndarray, m: Measure, w: _Window) -> tuple
         elif m.stock == "start":
             counted.append((start, "open at the period start"))
         else:
-            label = np.where(
-                end & start,
-                "open at the period start and end",
-                np.where(end, "open at the period end", "open at the period start"),
+            texts = np.asarray(
+                ["open at the period start", "open at the period end", "open at the period start and end"],
+                dtype=object,
             )
-            counted.append((end | start, label.astype(object)))
+            counted.append((end | start, lambda idx: texts[end[idx] * 1 + (end[idx] & start[idx]) * 1]))
 
-    label = np.full(n, None, dtype=object)
+    # the masks are over every deal (cheap array tests); the labels only for the rows listed
     listed = np.zeros(n, dtype=bool)
-    for mask, text in reversed(counted):  # a deal in two measures: both labels, the first one first
-        both = listed & mask
-        if both.any():
-            label[both] = (text[both] if isinstance(text, np.ndarray) else text) + "; " + label[both]
-        only = mask & ~listed
-        label[only] = text[only] if isinstance(text, np.ndarray) else text
+    for mask, _ in counted:
         listed |= mask
-    for reason in reversed([r for r in (*_REASONS, "no_expected_close") if r in excluded]):
-        # the reasons in the order explain() counts them: the first that applies is named
-        mask = excluded[reason] & ~listed
-        label[excluded[reason] & ~listed] = "excluded: " + reason.replace("_", " ")
-        listed |= mask
+    reasons = [r for r in (*_REASONS, "no_expected_close") if r in excluded]
+    for reason in reasons:
+        listed |= excluded[reason]
     if m.channel is not None:
-        codes, channels, _ = p.level("channel")
-        listed &= (channels == m.channel)[codes] & ~p.level("channel")[2]
+        codes, channels, null = p.level("channel")
+        listed &= (channels == m.channel)[codes] & ~null
     idx = np.flatnonzero(listed)
-    return idx, label[idx]
+    label = np.full(len(idx), None, dtype=object)
+    done = np.zeros(len(idx), dtype=bool)
+    for mask, text in reversed(counted):  # a deal in two measures: both labels, the first one first
+        hit = mask[idx]
+        words = np.asarray(text(idx) if callable(text) else np.full(len(idx), text, dtype=object), dtype=object)
+        both = hit & done
+        label[both] = words[both] + "; " + label[both]
+        label[hit & ~done] = words[hit & ~done]
+        done |= hit
+    for reason in reasons:  # in the order explain() counts them: the first that applies is named
+        hit = excluded[reason][idx] & ~done
+        label[hit] = "excluded: " + reason.replace("_", " ")
+        done |= hit
+    return idx, label
 
 
 # --------------------------------------------------------------------------- inputs
