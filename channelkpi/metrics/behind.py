@@ -325,18 +325,20 @@ def _period_key(value, q: Query) -> int:
         return q.key(pd.Timestamp(value))
     text = str(value).strip()
     year = re.search(r"\d{4}", text)
-    labels = pd.DataFrame()
-    if year:
+    labels: list[str] = []
+    if year:  # the periods of the years around the one named (a fiscal year is named by its end)
         y = int(year.group())
-        lo, hi = q.key(pd.Timestamp(y - 2, 1, 1)), q.key(pd.Timestamp(min(y + 2, 9998), 12, 31))
-        labels = period_frame(range(lo, hi + 1), q.freq, q.fiscal_year_start)
-        hit = labels[[_norm(s) == _norm(text) for s in labels["period"]]]
-        if len(hit):
-            return int(hit["key"].iloc[0])
+        lo, hi = q.key(pd.Timestamp(y - 1, 1, 1)), q.key(pd.Timestamp(min(y + 1, 9998), 12, 31))
+        frame = period_frame(range(lo, hi + 1), q.freq, q.fiscal_year_start)
+        labels = frame["period"].tolist()
+        wanted = _norm(text)
+        for key, label in zip(frame["key"].tolist(), labels):
+            if _norm(label) == wanted:
+                return int(key)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a day: its period
         return q.key(pd.Timestamp(text))
     example = period_frame([q.key(pd.Timestamp("2025-01-01"))], q.freq, q.fiscal_year_start)["period"].iloc[0]
-    hint = _did_you_mean(text, labels["period"]) if len(labels) else ""
+    hint = _did_you_mean(text, labels)
     raise ChannelKPIError(
         f"period={value!r} is not a period of freq={q.freq!r}",
         fix=f"{hint}give the label the KPI table shows (e.g. {example!r}) or a date in the period",
@@ -435,7 +437,9 @@ def _labels(p: PreparedDeals, rows: np.ndarray, m: Measure, w: _Window) -> tuple
     none = np.zeros(n, dtype=bool)
 
     def outcome(statuses, value=False, cycle=False):
-        wanted = np.isin(status, [STATUSES.index(s) for s in statuses]) & rows
+        chosen = np.zeros(max(len(p.status_names), len(STATUSES)), dtype=bool)
+        chosen[[STATUSES.index(s) for s in statuses]] = True
+        wanted = chosen[status] & rows
         base = wanted & w.in_period(p.cl_days, p.cl_null)
         cl_in = w.in_range(p.cl_days, p.cl_null)
         excluded["no_close_date"] = excluded.get("no_close_date", none) | (base & ~cl_in & p.cl_null)
