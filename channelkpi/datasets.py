@@ -453,7 +453,7 @@ def make_sample_records(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.D
     """Deal name, customer account and lead product of each sample deal.
 
     Names are written the way sales reps write them: the account, then what is sold and how
-    much of it (``"Oakridge Bank Inc. - Cloud Management 250 seats"``), with ``+ Kestrel Care``
+    much of it (``"Wexford Logistics Inc. - Cloud Management 250 seats"``), with ``+ Kestrel Care``
     or ``+ 2 more`` when the deal has further lines. The product is the deal's lead line from
     :func:`make_sample_lines` (blank when the deal has no lines yet).
 
