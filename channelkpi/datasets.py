@@ -34,6 +34,10 @@ __all__ = [
     "salesforce_report_frame",
     "make_deals",
     "make_sample_deals",
+    "make_sample_lines",
+    "make_sample_owners",
+    "make_sample_partners",
+    "make_sample_records",
     "make_sample_targets",
     "sample_path",
     "toy_deals",
@@ -256,7 +260,11 @@ def make_sample_deals(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
     from .channels import classify_sources
 
     frame["channel"] = classify_sources(frame["source"]).to_numpy()
-    frame["tier"] = frame["tier"]
+    # deal name, account and lead product, for a schema that has them (validate_deals keeps
+    # the canonical columns only)
+    records = make_sample_records(frame, seed=seed)
+    for col in ("name", "account", "product"):
+        frame[col] = records[col].to_numpy()
     return validate_deals(frame)
 
 
@@ -279,6 +287,306 @@ def make_sample_targets(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.D
             target = base * rng.uniform(1.05, 1.30)
             rows.append((partner, f"{period.year}-Q{period.quarter}", float(np.round(target, -3))))
     return pd.DataFrame(rows, columns=["partner", "quarter", "target"])
+
+
+# --------------------------------------------------------------------------- deal records and dimension tables
+# Names, accounts, products and the partner table draw from streams of their own
+# (``np.random.default_rng([seed, k])``): the deals' draws above are untouched by them, so every
+# KPI of the sample is what it was before the sample had records.
+_LINES_STREAM, _ACCOUNTS_STREAM, _NAMES_STREAM, _PARTNERS_STREAM = 1, 2, 3, 4
+
+#: product, list price of one unit, fewest and most units on a line, how deal names say it, its unit
+_PRODUCTS = [
+    ("CX Core Switch", 14_500, 1, 24, "Core switch refresh", ("switch", "switches")),
+    ("Campus Access Switch", 2_400, 2, 120, "Campus access", ("switch", "switches")),
+    ("Wi-Fi 7 Access Point", 650, 4, 600, "Wi-Fi 7 rollout", ("AP", "APs")),
+    ("SD-WAN Edge Appliance", 3_200, 2, 80, "SD-WAN", ("site", "sites")),
+    ("NGFW Firewall", 9_800, 1, 16, "Firewall upgrade", ("firewall", "firewalls")),
+    ("Kestrel Cloud Management", 180, 10, 2_500, "Cloud Management", ("seat", "seats")),
+    ("Kestrel Care Support", 6_000, 1, 5, "Kestrel Care", ("year", "years")),
+    ("Professional Services", 1_600, 1, 60, "Deployment services", ("day", "days")),
+]
+#: how often each product leads a deal, and how often it is added to a deal led by another
+_LEAD_WEIGHT = np.array([0.12, 0.2, 0.2, 0.16, 0.1, 0.22, 0.0, 0.0])
+_ADDON_WEIGHT = np.array([0.03, 0.08, 0.1, 0.05, 0.04, 0.15, 0.3, 0.25])
+_ACCOUNT_STEMS = [
+    "Northwind", "Bluewater", "Redstone", "Silverline", "Harborview", "Oakridge", "Pinecrest", "Ironwood",
+    "Clearwater", "Summit", "Lakeshore", "Riverbend", "Stonebridge", "Maplewood", "Highland", "Westfield",
+    "Eastgate", "Crescent", "Evergreen", "Keystone", "Lighthouse", "Meadowbrook", "Newport", "Orchard",
+    "Pioneer", "Rosewood", "Sandpiper", "Thornbury", "Willow Creek", "Zephyr", "Aldridge", "Beacon",
+    "Cedar Hill", "Dovetail", "Elmhurst", "Foxglove", "Glenwood", "Hawthorne", "Kingsley", "Larkspur",
+    "Marlow", "Osprey", "Paloma", "Ravenna", "Saltmarsh", "Tidewater", "Upland", "Wexford",
+    "Yarrow", "Alder", "Birchwood", "Coral Bay", "Fairhaven", "Goldcrest", "Holloway", "Linden",
+    "Millbrook", "Northbank", "Oldcastle", "Portside", "Redfern", "Southgate", "Tamarind", "Verdant",
+    "Whitmore", "Ashford", "Bramble", "Copperfield", "Montreux", "Château Vert", "São Bento", "Nordlys",
+    "Zürichsee", "Águila", "Kōyō", "Bellevue", "Mistral", "Sirocco", "Falkenberg", "Ríonach",
+]  # fmt: skip
+_ACCOUNT_INDUSTRIES = [
+    "Health", "Logistics", "Bank", "University", "Retail", "Manufacturing", "Energy", "Foods",
+    "Insurance", "Hotels", "Media", "Pharma", "Telecom", "Transit", "Legal",
+]  # fmt: skip
+_LEGAL_SUFFIX = {
+    "North America": ["Inc.", "LLC", "Corp."],
+    "EMEA": ["Ltd", "GmbH", "S.A.", "B.V.", "AG", "plc"],
+    "APAC": ["Pty Ltd", "Pte. Ltd.", "Ltd", "K.K."],
+    "LATAM": ["S.A. de C.V.", "Ltda.", "S.A."],
+}
+#: partners signed in the last weeks before the export: in the partner table, with no deal yet
+_NEW_PARTNERS = [("Halcyon Edge Networks", "Registered", "APAC"), ("Ridgeway Secure IT", "Registered", "North America")]
+#: how the partner table spells three partners the exports spell otherwise (accents, case, a
+#: trailing space), as a table kept by hand does: what the loader's name matching must report
+_TABLE_SPELLING = {
+    "Café Systèmes SARL": "Cafe Systemes SARL",
+    "Baker & Lowe Consulting": "Baker & Lowe consulting",
+    "Lumen Reseller Co.": "Lumen Reseller Co. ",
+}
+#: each region's channel sales lead manages the region; the leads report to the channel VP
+_REGION_LEADS = {
+    "North America": "Avery Chen",
+    "EMEA": "Sofia Lindqvist",
+    "APAC": "Hana Sato",
+    "LATAM": "Diego Alvarez",
+}
+_CHANNEL_VP = "Nora Whitfield"
+
+
+def _units_on_a_line(cents: int, list_price: float, lo: int, hi: int) -> int:
+    """The unit count nearest list price's that splits the line into whole cents (units x price = line)."""
+    if cents <= 0:
+        return 1
+    target = int(min(max(round(cents / 100 / list_price), lo), hi))
+    for step in range(hi - lo + 1):
+        for q in (target - step, target + step):
+            if lo <= q <= hi and cents % q == 0:
+                return q
+    return 1  # unreachable for whole-50 amounts: 2, 4, 5 and 10 divide them
+
+
+def make_sample_lines(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """The line items of the sample deals: 1-3 products a deal, whose amounts sum to the deal's.
+
+    A deal's first line is its lead product (the largest line, and the one its name speaks of);
+    support and services are mostly added to a deal led by hardware or licences. Each line's
+    quantity times its unit price is its amount to the cent. Deals without an amount (open deals
+    not valued yet) have no lines.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        The sample deals (:func:`make_sample_deals`): ``deal_id`` and ``amount`` are read.
+    seed : int
+        Random seed; the bundled files use :data:`SAMPLE_SEED`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``deal_id``, ``line`` (1, 2, 3), ``product``, ``quantity``, ``unit_price``, ``amount``,
+        in deal order.
+
+    Examples
+    --------
+    >>> deals = toy_deals()
+    >>> deals.loc[1, "amount"] = 48_350.0
+    >>> make_sample_lines(deals)[1:3]
+      deal_id  line                   product  quantity  unit_price   amount
+    1      d2     1      Campus Access Switch        20      2417.5  48350.0
+    2      d3     1  Kestrel Cloud Management        10        10.0    100.0
+    """
+    rng = np.random.default_rng([seed, _LINES_STREAM])
+    n = len(deals)
+    # every deal takes the same draws, valued or not, so a deal's lines depend only on its position
+    count = rng.choice([1, 2, 3], n, p=[0.45, 0.35, 0.2])
+    shares = rng.dirichlet([4.0, 1.6, 1.0], n)
+    lead_u = rng.random(n)
+    addon_keys = rng.exponential(size=(n, len(_PRODUCTS))) / np.where(_ADDON_WEIGHT > 0, _ADDON_WEIGHT, np.nan)
+    smallest = np.array([p[1] * p[2] for p in _PRODUCTS], dtype=float)  # the smallest line a product makes
+    cheapest_lead = smallest[_LEAD_WEIGHT > 0].min()
+    rows = []
+    for i, (deal_id, amount) in enumerate(zip(deals["deal_id"], deals["amount"], strict=True)):
+        if pd.isna(amount):
+            continue
+        fifties = int(round(float(amount) / 50))
+        affordable = np.where(smallest <= max(float(amount), cheapest_lead), _LEAD_WEIGHT, 0.0)
+        lead = int(np.searchsorted(np.cumsum(affordable / affordable.sum()), lead_u[i], side="right"))
+        keys = addon_keys[i].copy()
+        keys[lead] = np.nan
+        products = [lead, *np.argsort(np.nan_to_num(keys, nan=np.inf), kind="stable")[: count[i] - 1]]
+        parts = np.array([fifties])
+        if len(products) > 1 and fifties >= 10 * len(products):
+            share = np.sort(shares[i, : len(products)])[::-1]
+            parts = np.maximum(1, np.floor(share / share.sum() * fifties)).astype(int)
+            parts[0] += fifties - parts.sum()
+        for line, (p, fifty) in enumerate(zip(products, parts), start=1):
+            name, price, lo, hi = _PRODUCTS[p][:4]
+            cents = int(fifty) * 5_000
+            q = _units_on_a_line(cents, price, lo, hi)
+            rows.append((deal_id, line, name, q, cents / q / 100, cents / 100))
+    return pd.DataFrame(rows, columns=["deal_id", "line", "product", "quantity", "unit_price", "amount"])
+
+
+def _sample_accounts(deals: pd.DataFrame, seed: int) -> list[str]:
+    """A customer account per deal: each partner sells to its own customers in its region, and
+    most customers buy more than once (a few of them often)."""
+    rng = np.random.default_rng([seed, _ACCOUNTS_STREAM])
+    pool = [f"{stem} {industry}" for stem in _ACCOUNT_STEMS for industry in _ACCOUNT_INDUSTRIES]
+    order = rng.permutation(len(pool))
+    accounts = np.empty(len(deals), dtype=object)
+    taken = 0
+    keys = pd.DataFrame({c: deals[c].astype(object).fillna("").astype(str) for c in ("partner", "unit")})
+    for (_, region), where in sorted(keys.groupby(["partner", "unit"], sort=False).indices.items()):
+        n_accounts = max(1, -(-len(where) // 4))
+        names = []
+        for j in range(n_accounts):
+            base = pool[order[(taken + j) % len(pool)]]
+            if taken + j >= len(pool):  # a larger program than the name pool: number the repeats
+                base += f" {(taken + j) // len(pool) + 1}"
+            suffixes = _LEGAL_SUFFIX.get(region, ["Ltd"])
+            pick = rng.integers(0, len(suffixes) + 2)  # about a third go by their plain name
+            names.append(base if pick >= len(suffixes) else f"{base} {suffixes[pick]}")
+        taken += n_accounts
+        weights = 1.0 / np.arange(1, n_accounts + 1) ** 0.8
+        accounts[where] = np.array(names, dtype=object)[rng.choice(n_accounts, len(where), p=weights / weights.sum())]
+    return accounts.tolist()
+
+
+def make_sample_records(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """Deal name, customer account and lead product of each sample deal.
+
+    Names are written the way sales reps write them: the account, then what is sold and how
+    much of it (``"Wexford Logistics Inc. - Cloud Management 250 seats"``), with ``+ Kestrel Care``
+    or ``+ 2 more`` when the deal has further lines. The product is the deal's lead line from
+    :func:`make_sample_lines` (blank when the deal has no lines yet).
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        The sample deals (:func:`make_sample_deals`): ``deal_id``, ``partner``, ``unit``,
+        ``created`` and ``amount`` are read.
+    seed : int
+        Random seed; the bundled files use :data:`SAMPLE_SEED`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``deal_id``, ``name``, ``account``, ``product``, one row per deal in the deals' order.
+
+    Examples
+    --------
+    >>> deals = toy_deals()
+    >>> deals.loc[1, "amount"] = 48_350.0
+    >>> make_sample_records(deals).loc[1, ["name", "account", "product"]].tolist()
+    ['Larkspur Hotels Campus access - 20 switches', 'Larkspur Hotels', 'Campus Access Switch']
+    """
+    lines = make_sample_lines(deals, seed=seed)
+    accounts = _sample_accounts(deals, seed)
+    rng = np.random.default_rng([seed, _NAMES_STREAM])
+    style = rng.integers(0, 4, len(deals))
+    # each deal's lines as plain lists: (product, quantity) of the lead line, the other products
+    lead: dict[object, tuple[str, int]] = {}
+    others: dict[object, list[str]] = {}
+    for deal_id, line, product, quantity in zip(
+        lines["deal_id"], lines["line"], lines["product"], lines["quantity"], strict=True
+    ):
+        if line == 1:
+            lead[deal_id] = (product, int(quantity))
+            others[deal_id] = []
+        else:
+            others[deal_id].append(product)
+    words = {p[0]: (p[4], p[5]) for p in _PRODUCTS}
+    names, products = [], []
+    for i, (deal_id, created) in enumerate(zip(deals["deal_id"], deals["created"], strict=True)):
+        account = accounts[i]
+        if deal_id not in lead:
+            names.append(f"{account} - Network refresh {created.year}")
+            products.append(None)
+            continue
+        product, q = lead[deal_id]
+        what, unit = words[product]
+        units = f"{q} {unit[0] if q == 1 else unit[1]}"
+        text = [
+            f"{account} - {what} {units}",
+            f"{account} - {what} ({units})",
+            f"{account} - {what} {created.year}",
+            f"{account} {what} - {units}",
+        ][style[i]]
+        more = others[deal_id]
+        if len(more) == 1:
+            text += f" + {words[more[0]][0]}"
+        elif more:
+            text += f" + {len(more)} more"
+        names.append(text)
+        products.append(product)
+    return pd.DataFrame(
+        {"deal_id": deals["deal_id"].to_numpy(), "name": names, "account": accounts, "product": products}
+    )
+
+
+def make_sample_partners(*, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+    """The partner table of the sample program, as a partner manager keeps it.
+
+    Every partner of the exports with its tier, home region and the date it signed the partner
+    agreement, plus two partners signed in the last weeks before the export that have no deal
+    yet. Three names are spelt as a table kept by hand spells them: ``Cafe Systemes SARL`` (no
+    accents), ``Baker & Lowe consulting`` (case) and ``Lumen Reseller Co. `` (a trailing space).
+
+    Parameters
+    ----------
+    seed : int
+        Random seed; the bundled files use :data:`SAMPLE_SEED`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``partner``, ``tier``, ``region``, ``signed`` (a date).
+
+    Examples
+    --------
+    >>> partners = make_sample_partners()
+    >>> len(partners), partners["tier"].value_counts().to_dict()
+    (26, {'Registered': 9, 'Silver': 8, 'Gold': 6, 'Platinum': 3})
+    >>> partners.tail(2)[["partner", "signed"]]
+                      partner     signed
+    24  Halcyon Edge Networks 2025-12-16
+    25     Ridgeway Secure IT 2025-12-29
+    """
+    rng = np.random.default_rng([seed, _PARTNERS_STREAM])
+    start = pd.Timestamp("2023-01-01")
+    rows = []
+    for name, tier, region, joined in _PARTNERS:
+        if joined:  # signed a few weeks before its first month of deals
+            signed = start + pd.DateOffset(months=joined) - pd.Timedelta(days=int(rng.integers(7, 76)))
+        else:  # in the program before the exports begin
+            signed = pd.Timestamp("2019-01-01") + pd.Timedelta(days=int(rng.integers(0, 1461)))
+        rows.append((_TABLE_SPELLING.get(name, name), tier, region, signed))
+    for name, tier, region in _NEW_PARTNERS:
+        rows.append((name, tier, region, EXPORT_DATE - pd.Timedelta(days=int(rng.integers(3, 31)))))
+    out = pd.DataFrame(rows, columns=["partner", "tier", "region", "signed"])
+    out["signed"] = pd.to_datetime(out["signed"]).astype("datetime64[s]")
+    return out
+
+
+def make_sample_owners() -> pd.DataFrame:
+    """The owner table of the sample program: every deal owner's department, unit and manager.
+
+    Each region's channel sales lead manages the region's other owners and reports to the
+    channel VP, who owns no deals (so is not a row).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``owner``, ``department``, ``unit``, ``manager``.
+
+    Examples
+    --------
+    >>> owners = make_sample_owners()
+    >>> owners.loc[owners["owner"] == "Lukas Brandt", ["unit", "manager"]].values.tolist()
+    [['EMEA', 'Sofia Lindqvist']]
+    """
+    rows = [
+        (owner, department, unit, _CHANNEL_VP if _REGION_LEADS[unit] == owner else _REGION_LEADS[unit])
+        for owner, department, unit in _EMPLOYEES
+    ]
+    return pd.DataFrame(rows, columns=["owner", "department", "unit", "manager"])
 
 
 def make_deals(
@@ -382,16 +690,42 @@ def warehouse_frame(deals: pd.DataFrame, *, status: object = "str", text: object
     return pd.DataFrame(out)
 
 
-def salesforce_report_frame(deals: pd.DataFrame) -> pd.DataFrame:
-    """The deals as a Salesforce "Opportunities" report would show them (strings, en_US)."""
+def salesforce_report_frame(deals: pd.DataFrame, *, records: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The deals as a Salesforce "Opportunities" report would show them (strings, en_US).
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame
+        A canonical deals table.
+    records : pandas.DataFrame, optional
+        ``name``, ``account`` and ``product`` of each deal, in the deals' order (the sample's
+        come from :func:`make_sample_records`). Without it they come from the deals' own
+        ``name``/``account``/``product`` columns where those are filled, and otherwise from
+        numbered placeholders (fast enough for the million-row benchmark files).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The report's columns, every value text: ``Opportunity ID``, ``Opportunity Name``,
+        ``Account Name``, ``Partner Account``, ... , ``Type`` and ``Product`` (the deal's
+        product, blank where it has none).
+
+    Examples
+    --------
+    >>> salesforce_report_frame(toy_deals())[["Opportunity ID", "Stage", "Amount", "Close Date"]].head(2)
+      Opportunity ID       Stage  Amount Close Date
+    0             d1  Closed Won  200.00  2/15/2024
+    1             d2  Closed Won  400.00  3/20/2024
+    """
     close = deals["closed"].fillna(deals["expected_close"])
     age = (deals["closed"].fillna(EXPORT_DATE) - deals["created"]).dt.days
-    customers = _customer_names(len(deals))
+    if records is None:
+        records = _placeholder_records(deals)
     return pd.DataFrame(
         {
             "Opportunity ID": deals["deal_id"],
-            "Opportunity Name": [f"{c} - {p}" for c, p in zip(customers, _products(len(deals)))],
-            "Account Name": customers,
+            "Opportunity Name": _text_cells(records["name"]),
+            "Account Name": _text_cells(records["account"]),
             "Partner Account": deals["partner"].where(deals["partner"] != DIRECT_PARTNER, ""),
             "Opportunity Owner": deals["owner"],
             "Owner Role": deals["department"],
@@ -406,8 +740,33 @@ def salesforce_report_frame(deals: pd.DataFrame) -> pd.DataFrame:
             "Created Date": _us_date(deals["created"]),
             "Lead Source": deals["source"].fillna(""),
             "Type": np.where(np.arange(len(deals)) % 3 == 0, "Existing Customer - Upgrade", "New Customer"),
+            "Product": _text_cells(records["product"]),
         }
     )
+
+
+def _text_cells(values: pd.Series | list) -> np.ndarray:
+    """Values as export cells: text, blank where missing."""
+    series = pd.Series(values).astype(object)
+    return series.where(series.notna(), "").astype(str).to_numpy()
+
+
+def _placeholder_records(deals: pd.DataFrame) -> pd.DataFrame:
+    """Name, account and product of each deal from its own columns, numbered placeholders where
+    it has none (no product)."""
+    customers = _customer_names(len(deals))
+    placeholder = pd.DataFrame(
+        {
+            "name": [f"{c} - {p}" for c, p in zip(customers, _products(len(deals)), strict=True)],
+            "account": customers,
+            "product": None,
+        }
+    )
+    for col in placeholder.columns:
+        if col in deals.columns:
+            own = deals[col].astype(object).reset_index(drop=True)
+            placeholder[col] = own.where(own.notna(), placeholder[col])
+    return placeholder
 
 
 def _customer_names(n: int) -> list[str]:
@@ -468,51 +827,73 @@ def _write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> No
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _write_hubspot_xlsx(deals: pd.DataFrame, path: Path) -> None:
+#: HubSpot's deal+line-item export: deal properties, then the line item's. Repeated per line.
+_HUBSPOT_HEADERS = [
+    "Record ID",
+    "Deal Name",
+    "Associated Company",
+    "Deal Stage",
+    "Pipeline",
+    "Close Date",
+    "Create Date",
+    "Deal owner",
+    "HubSpot Team",
+    "Region",
+    "Partner",
+    "Lead Source",
+    "Deal probability",
+    "Product",
+    "Quantity",
+    "Unit price",
+    "Amount",
+]
+_HUBSPOT_FORMATS = {
+    "Close Date": "yyyy-mm-dd",
+    "Create Date": "yyyy-mm-dd hh:mm",
+    "Deal probability": "0%",
+    "Unit price": "#,##0.00",
+    "Amount": "#,##0.00",
+}
+
+
+def _write_hubspot_xlsx(deals: pd.DataFrame, path: Path, records: pd.DataFrame, lines: pd.DataFrame) -> None:
+    """One row per line item, the deal's properties repeated on each; ``Amount`` is the line's
+    (a deal's amount is the sum of its lines). A deal without lines has one row with blank line
+    columns."""
     from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
 
     close = deals["closed"].fillna(deals["expected_close"])
     created = deals["created"] + pd.to_timedelta((np.arange(len(deals)) * 37) % 540, unit="min") + pd.Timedelta(hours=8)
     wb = Workbook()
     ws = wb.active
     ws.title = "All deals"
-    headers = [
-        "Record ID",
-        "Deal Name",
-        "Deal Stage",
-        "Pipeline",
-        "Close Date",
-        "Create Date",
-        "Deal owner",
-        "HubSpot Team",
-        "Region",
-        "Partner",
-        "Lead Source",
-        "Amount",
-        "Deal probability",
-    ]
-    ws.append(headers)
-    customers = _customer_names(len(deals))
+    ws.append(_HUBSPOT_HEADERS)
+    by_deal: dict[object, list[tuple]] = {}
+    for deal_id, product, quantity, price, amount in zip(
+        lines["deal_id"], lines["product"], lines["quantity"], lines["unit_price"], lines["amount"], strict=True
+    ):
+        by_deal.setdefault(deal_id, []).append((product, int(quantity), float(price), float(amount)))
     for i, d in enumerate(deals.itertuples(index=False)):
-        ws.append(
-            [
-                int(d.deal_id[5:]) + 14_000_000_000,
-                f"{customers[i]} - {_products(i + 1)[-1]}",
-                _HUBSPOT_STAGE[d.stage],
-                "Partner Pipeline" if d.partner != DIRECT_PARTNER else "Sales Pipeline",
-                close.iloc[i].to_pydatetime().date() if pd.notna(close.iloc[i]) else None,
-                created.iloc[i].to_pydatetime(),
-                d.owner,
-                d.department,
-                d.unit,
-                None if d.partner == DIRECT_PARTNER else d.partner,
-                None if pd.isna(d.source) else d.source,
-                None if pd.isna(d.amount) else float(d.amount),
-                float(d.probability),
-            ]
-        )
-    for col, fmt in (("E", "yyyy-mm-dd"), ("F", "yyyy-mm-dd hh:mm"), ("L", "#,##0.00"), ("M", "0%")):
-        for cell in ws[col][1:]:
+        deal = [
+            int(d.deal_id[5:]) + 14_000_000_000,
+            records["name"].iloc[i],
+            records["account"].iloc[i],
+            _HUBSPOT_STAGE[d.stage],
+            "Partner Pipeline" if d.partner != DIRECT_PARTNER else "Sales Pipeline",
+            close.iloc[i].to_pydatetime().date() if pd.notna(close.iloc[i]) else None,
+            created.iloc[i].to_pydatetime(),
+            d.owner,
+            d.department,
+            d.unit,
+            None if d.partner == DIRECT_PARTNER else d.partner,
+            None if pd.isna(d.source) else d.source,
+            float(d.probability),
+        ]
+        for line in by_deal.get(d.deal_id, [(None, None, None, None)]):
+            ws.append(deal + list(line))
+    for header, fmt in _HUBSPOT_FORMATS.items():
+        for cell in ws[get_column_letter(_HUBSPOT_HEADERS.index(header) + 1)][1:]:
             cell.number_format = fmt
     ws.freeze_panes = "A2"
     fixed = _dt.datetime(2026, 1, 5, 9, 0, 0)
@@ -521,37 +902,86 @@ def _write_hubspot_xlsx(deals: pd.DataFrame, path: Path) -> None:
     wb.save(path)
 
 
+def _write_table_csv(frame: pd.DataFrame, path: Path) -> None:
+    """A small table as CSV: a header row, dates as ISO, names exactly as given (a trailing space
+    stays), LF line ends."""
+    import csv
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(frame.columns)
+        for row in frame.itertuples(index=False):
+            out.writerow(v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else v for v in row)
+
+
+_SAMPLE_FILES = {
+    "salesforce": "kestrel_salesforce_opportunities.csv",
+    "hubspot": "kestrel_hubspot_deals.xlsx",
+    "targets": "kestrel_partner_targets.csv",
+    "partners": "kestrel_partners.csv",
+    "owners": "kestrel_owners.csv",
+}
+
+
 def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Path]:
-    """Write the sample exports into ``folder`` and return their paths by name."""
+    """Write the sample exports and tables into ``folder`` and return their paths by name.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Where to write (created if missing); ``data/sample`` in a checkout.
+    seed : int
+        Random seed; the bundled files use :data:`SAMPLE_SEED`.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``salesforce``, ``hubspot``, ``targets``, ``partners`` and ``owners`` (the names
+        :func:`sample_path` takes).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     deals = make_sample_deals(seed=seed)
-    paths = {
-        "salesforce": folder / "kestrel_salesforce_opportunities.csv",
-        "hubspot": folder / "kestrel_hubspot_deals.xlsx",
-        "targets": folder / "kestrel_partner_targets.csv",
-    }
-    sf = salesforce_report_frame(deals)
+    records = make_sample_records(deals, seed=seed)
+    paths = {name: folder / file for name, file in _SAMPLE_FILES.items()}
+    sf = salesforce_report_frame(deals, records=records)
     _write_salesforce_csv(sf, paths["salesforce"], len(sf))
-    _write_hubspot_xlsx(deals, paths["hubspot"])
+    _write_hubspot_xlsx(deals, paths["hubspot"], records, make_sample_lines(deals, seed=seed))
     targets = make_sample_targets(deals, seed=seed)
     targets.to_csv(paths["targets"], index=False, float_format="%.2f")
+    _write_table_csv(make_sample_partners(seed=seed), paths["partners"])
+    _write_table_csv(make_sample_owners(), paths["owners"])
     return paths
 
 
 def sample_path(name: str = "salesforce") -> Path:
-    """Path of a bundled sample file: ``"salesforce"``, ``"hubspot"`` or ``"targets"``.
+    """Path of a bundled sample file.
+
+    Parameters
+    ----------
+    name : str, default "salesforce"
+        ``"salesforce"`` (report export, CSV), ``"hubspot"`` (deal+line-item export, xlsx),
+        ``"targets"`` (quarterly targets), ``"partners"`` (partner table: tier, region, signed)
+        or ``"owners"`` (owner table: department, unit, manager).
+
+    Returns
+    -------
+    pathlib.Path
+        The installed file (``channelkpi/_sample``), or ``data/sample`` in a checkout.
+
+    Raises
+    ------
+    ChannelKPIError
+        For a name that is not one of the above.
 
     Examples
     --------
     >>> sample_path("salesforce").name
     'kestrel_salesforce_opportunities.csv'
+    >>> sample_path("partners").name
+    'kestrel_partners.csv'
     """
-    files = {
-        "salesforce": "kestrel_salesforce_opportunities.csv",
-        "hubspot": "kestrel_hubspot_deals.xlsx",
-        "targets": "kestrel_partner_targets.csv",
-    }
+    files = _SAMPLE_FILES
     if name not in files:
         from .errors import ChannelKPIError
 

@@ -130,7 +130,7 @@ def test_command_reports_progress_and_writes_everything(made):
     assert proc.stdout == ""
     for step in (
         "reading",
-        "rows split into 17 columns",
+        "rows split into 18 columns",  # the Salesforce sample's header, Product included
         "reconciling",
         "3,126 rows read",
         "computing the KPIs",
