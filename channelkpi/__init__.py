@@ -38,6 +38,7 @@ __all__ = [
     "explain",
     "kpi_table",
     "load_crm",
+    "partner_activation",
     "pipeline",
     "pipeline_waterfall",
     "prepare",
@@ -64,6 +65,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
         ValueParseError,
     )
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
+    from .metrics.activation import partner_activation
     from .metrics.definitions import explain
     from .metrics.kpis import (
         DEFAULT_QUALITY_WEIGHTS,
@@ -98,6 +100,8 @@ def __getattr__(name: str):
         from . import ingest as module
     elif name == "explain":
         from .metrics import definitions as module
+    elif name == "partner_activation":
+        from .metrics import activation as module
     elif name in ("PreparedDeals", "prepare"):
         from .metrics import prepared as module
     elif name == "report":

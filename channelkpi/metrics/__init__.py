@@ -25,6 +25,9 @@ The modules, from the row rules up to the KPI functions (each imports only those
     statistics; the definitions printed next to each number.
 ``targets``, ``kpis``
     Targets on the KPI grid, and the KPI functions.
+``activation``
+    Partner activation (:func:`channelkpi.partner_activation`): a partner table's signed dates
+    against the partners' first deals, read through the same stage-1 backends.
 """
 
 __all__: list[str] = []  # the KPI functions are public as channelkpi.<name>; the modules are the API
