@@ -107,8 +107,9 @@ class Activation:
         ``active`` (of them, with a deal created in the ``trailing`` days to ``window_end``) and
         ``active_share``.
     unlisted : pandas.DataFrame
-        Partners with deals that the partner table does not have: ``partner``, ``deals``,
-        ``first_created``.
+        Partners with deals that the partner table does not have: ``partner``, ``deals`` (their
+        deals ``where=`` keeps) and ``first_created`` (their first deal created by ``as_of``),
+        the most deals first.
     as_of : pandas.Timestamp
         The day the data is read as of.
     within, trailing : int
@@ -616,7 +617,7 @@ def partner_activation(
     unlisted = pd.DataFrame(
         {
             "partner": unknown["partner"].to_numpy(object),
-            "deals": (unknown["deals_n"] + unknown["before_n"]).to_numpy("int64"),
+            "deals": unknown["n"].to_numpy("int64"),
             "first_created": _days_to_dates(unknown["first_cr"]).to_numpy(),
         }
     )
