@@ -208,6 +208,17 @@ def test_start_and_end_select_signing_dates_and_periods():
     assert result.active["period"].tolist() == ["2024-02", "2024-03", "2024-04", "2024-05"]
     # every partner of the table counts in the active table (start/end bound its periods only)
     assert result.active["partners"].tolist() == [3, 4, 4, 5]
+    # without as_of, the range is read as of its end: Fir (signed 20 May) is then pending
+    with pytest.warns(UserWarning):
+        at_end = ck.partner_activation(_hand_deals(), partners=HAND_PARTNERS, within=30, end="2024-05-31")
+    assert at_end.as_of == pd.Timestamp("2024-05-31")
+    assert at_end.partners.set_index("partner")["status"].astype(str).to_dict() == {
+        "Acme": "activated",
+        "Birch": "not activated",
+        "Dune": "not activated",
+        "Fir": "activated",  # its deal of 25 May: activated before its window closed
+    }
+    assert at_end.summary[["eligible", "pending"]].iloc[0].tolist() == [3, 1]
 
 
 def test_where_filters_deals_and_as_of_defaults_to_the_last_date():

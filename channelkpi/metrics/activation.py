@@ -26,7 +26,8 @@ The rules, decided once:
   day 0 to N; a partner is eligible when day N is on or before ``as_of``.
 * **The first win** is the earliest close date of a won deal counted above; a won deal
   without a close date cannot date a win and is not used for it.
-* **Deals after ``as_of``** (created after it; for wins, closed after it) are not seen.
+* **Deals after ``as_of``** (created after it; for wins, closed after it) are not seen;
+  ``as_of`` is the last date in the data, or the end of the range when one is given.
 * **``(direct)`` is never a partner**: its deals, and deals without a partner, do not count; a
   ``(direct)`` row in the partner table is ignored.
 * **Partners with deals but not in the partner table** are not partners of the programme as
@@ -520,7 +521,8 @@ def partner_activation(
         day) to day ``within``.
     as_of : date-like, optional
         Read the data as of this day (deals created, or won, after it are not seen). Default:
-        the last date in the data (the deals' created and close dates, the signed dates).
+        the last date in the data (the deals' created and close dates, the signed dates), or
+        ``end`` when that is earlier.
     freq : {"W", "M", "Q", "Y"} or None
         The periods of the active-partner table (None: one row, as of ``as_of``).
     start, end : date-like, optional
@@ -606,7 +608,8 @@ def partner_activation(
                 "there is no date in the deals or the partner table to read the data as of",
                 fix="pass as_of='YYYY-MM-DD'",
             )
-        as_of_day = max(candidates)
+        # a range is read as of its end (as every KPI's range), never past the data
+        as_of_day = max(candidates) if end_day is None else min(max(candidates), end_day)
     else:
         as_of_day = rules.day_number(date_range(as_of, None)[0])
     _, per_partner, last_cr = aggregates(stage, signed, as_of_day, q)
