@@ -425,3 +425,17 @@ def test_every_engine_gives_the_pandas_tables(generated, tmp_path_factory, reque
             for table in ("partners", "summary", "active", "unlisted"):
                 pd.testing.assert_frame_equal(getattr(got, table), getattr(expected, table), obj=f"{engine} {table}")
             assert got.excluded == expected.excluded and got.as_of == expected.as_of
+
+
+@pytest.mark.parametrize("engine", ["pandas", "duckdb", "prepared"])
+def test_no_deals_at_all(engine):
+    empty = _hand_deals().iloc[:0]
+    table = ck.prepare(empty) if engine == "prepared" else empty
+    engine_option = "pandas" if engine == "pandas" else "auto"
+    result = ck.partner_activation(table, partners=HAND_PARTNERS, within=30, engine=engine_option)
+    assert result.as_of == pd.Timestamp("2024-06-10")  # the last signed date: nothing else is dated
+    assert result.partners.set_index("partner").loc["Acme", "status"] == "not activated"
+    assert result.active["active"].sum() == 0
+    undated = HAND_PARTNERS.assign(signed=None)
+    with pytest.raises(ck.ChannelKPIError, match="no date in the deals or the partner table"):
+        ck.partner_activation(table, partners=undated, engine=engine_option)

@@ -310,10 +310,10 @@ def _lazy_last_day(stage) -> int | None:
         cr=nw.when(nw.col("created").is_null()).then(nw.lit(_NO_SIGNING)).otherwise(rules.narwhals_days("created")),
         cl=nw.when(nw.col("closed").is_null()).then(nw.lit(_NO_SIGNING)).otherwise(rules.narwhals_days("closed")),
     )
-    out = collect_frame(frame.select(nw.col("cr").max().alias("cr_n"), nw.col("cl").max().alias("cl_n")), [])
+    out = collect_frame(frame.select(nw.col("cr").max().alias("cr_last"), nw.col("cl").max().alias("cl_last")), [])
     if out.empty:
         return None
-    last = max(int(out["cr_n"].fillna(_NO_SIGNING).iloc[0]), int(out["cl_n"].fillna(_NO_SIGNING).iloc[0]))
+    last = max(int(out["cr_last"].fillna(_NO_SIGNING).iloc[0]), int(out["cl_last"].fillna(_NO_SIGNING).iloc[0]))
     return None if last == _NO_SIGNING else last
 
 
