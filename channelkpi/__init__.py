@@ -34,6 +34,7 @@ __all__ = [
     "deal_count",
     "deal_success",
     "deal_velocity",
+    "deals_behind",
     "empty_deals",
     "explain",
     "kpi_table",
@@ -66,6 +67,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
     )
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
     from .metrics.activation import partner_activation
+    from .metrics.behind import deals_behind
     from .metrics.definitions import explain
     from .metrics.kpis import (
         DEFAULT_QUALITY_WEIGHTS,
@@ -102,6 +104,8 @@ def __getattr__(name: str):
         from .metrics import definitions as module
     elif name == "partner_activation":
         from .metrics import activation as module
+    elif name == "deals_behind":
+        from .metrics import behind as module
     elif name in ("PreparedDeals", "prepare"):
         from .metrics import prepared as module
     elif name == "report":

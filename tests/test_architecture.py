@@ -64,6 +64,7 @@ METRICS_RANKS = {
     "prepared": 4,
     "finish": 4,
     "stage1": 5,
+    "behind": 7,
     "kpis": 6,
     "activation": 6,
 }

@@ -32,6 +32,7 @@ def test_public_surface_is_curated():
             "deal_count",
             "deal_success",
             "deal_velocity",
+            "deals_behind",
             "empty_deals",
             "explain",
             "kpi_table",
