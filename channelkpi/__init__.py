@@ -39,6 +39,7 @@ __all__ = [
     "explain",
     "kpi_table",
     "load_crm",
+    "partner_activation",
     "pipeline",
     "pipeline_waterfall",
     "prepare",
@@ -65,6 +66,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
         ValueParseError,
     )
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
+    from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
     from .metrics.kpis import (
@@ -100,6 +102,8 @@ def __getattr__(name: str):
         from . import ingest as module
     elif name == "explain":
         from .metrics import definitions as module
+    elif name == "partner_activation":
+        from .metrics import activation as module
     elif name == "deals_behind":
         from .metrics import behind as module
     elif name in ("PreparedDeals", "prepare"):

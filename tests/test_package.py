@@ -37,6 +37,7 @@ def test_public_surface_is_curated():
             "explain",
             "kpi_table",
             "load_crm",
+            "partner_activation",
             "pipeline",
             "pipeline_waterfall",
             "prepare",

@@ -27,16 +27,24 @@ The modules, from the row rules up to the KPI functions (each imports only those
     Targets on the KPI grid, and the KPI functions.
 ``behind``
     The deal rows behind one cell of a KPI table (:func:`deals_behind`), by the same rules.
+``activation``
+    Partner activation (:func:`partner_activation`): a partner table's signed dates against
+    the partners' first deals, read through the same stage-1 backends.
 """
 
-# the KPI functions are public as channelkpi.<name>; the modules are the API. deals_behind is
-# here too, imported on first use so that importing a metrics module stays cheap.
-__all__: list[str] = ["deals_behind"]
+# the KPI functions are public as channelkpi.<name>; the modules are the API. deals_behind and
+# partner_activation are here too, imported on first use so that importing a metrics module
+# stays cheap.
+__all__: list[str] = ["deals_behind", "partner_activation"]
 
 
 def __getattr__(name: str):
-    if name != "deals_behind":
-        raise AttributeError(f"module 'channelkpi.metrics' has no attribute {name!r}")
-    from .behind import deals_behind
+    if name == "deals_behind":
+        from .behind import deals_behind
 
-    return deals_behind
+        return deals_behind
+    if name == "partner_activation":
+        from .activation import partner_activation
+
+        return partner_activation
+    raise AttributeError(f"module 'channelkpi.metrics' has no attribute {name!r}")

@@ -206,6 +206,28 @@ DEFINITIONS = {
             "lost: a young cohort is not a bad one.",
         ),
         Definition(
+            "partner_activation",
+            "Partner activation",
+            "per partner of the partner table: days from its signed date to its first deal created and to its "
+            "first deal won; activation rate = partners whose first deal was created within N days of signing "
+            "(day 0 to N) / partners whose N days have passed; active partners = partners signed by a period's "
+            "end with a deal created in the trailing days up to it",
+            "signed date (partner table), creation date (first deal, activity), close date (first win)",
+            "partners signed in the range, deals followed to as_of (default: the last date in the data)",
+            (
+                "within= sets N (90 days); trailing= the activity window (365 days); by= a partner-table column",
+                "interval: Wilson score 95 % on the count of eligible partners",
+            ),
+            "deals created before the partner's signed date, (direct) deals and deals without a partner, deals "
+            "of partners missing from the partner table (listed), deals without a created date; partners "
+            "without a signed date are left out of the rate; partners signed too recently are pending",
+            "days_to_first_deal, days_to_first_win, status; signed, pending, eligible, activated, activation_rate, "
+            "activation_rate_low, activation_rate_high; partners, active, active_share",
+            "Of the partners signed long enough ago, the share that brought a first deal within N days of "
+            "signing. Partners signed more recently are pending, not failures. Beside it: how many partners "
+            "created a deal in the last twelve months.",
+        ),
+        Definition(
             "kpi_table",
             "All eight KPIs",
             "every KPI above for the same groups and periods",
