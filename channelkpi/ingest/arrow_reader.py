@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import mmap
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -155,9 +156,11 @@ def _parse(body: memoryview, layout: Layout, ncols: int) -> pa.Table | None:
     every line is a true row, no value holds a line break, and the cuts were right. Otherwise
     (a quoted line break somewhere, or a lone CR) it is read again the safe way.
     """
-    quick = _read_body(body, layout, ncols, newlines_in_values=False)
-    if quick is not None and quick.num_rows == _line_count(body):
-        return quick
+    with ThreadPoolExecutor(1, thread_name_prefix="channelkpi-lines") as pool:
+        lines = pool.submit(_line_count, body)  # NumPy counts while Arrow parses
+        quick = _read_body(body, layout, ncols, newlines_in_values=False)
+        if quick is not None and quick.num_rows == lines.result():
+            return quick
     return _read_body(body, layout, ncols, newlines_in_values=True)
 
 
@@ -170,9 +173,11 @@ def _line_count(body: memoryview) -> int:
         part = data[i : i + step + 1]  # one byte more: a CRLF across the cut is seen
         here = part[:step]
         breaks += int(np.count_nonzero(here == 10))
-        crs = int(np.count_nonzero(here == 13))
-        if crs:  # a CR followed by LF ends one line, not two
-            breaks += crs - int(np.count_nonzero((part[:-1] == 13) & (part[1:] == 10)))
+        crs = np.flatnonzero(here == 13)
+        if len(crs):  # a CR followed by LF ends one line, not two
+            after = crs + 1
+            inside = after < len(part)
+            breaks += int(np.count_nonzero(~inside)) + int(np.count_nonzero(part[after[inside]] != 10))
     return breaks + (len(data) > 0 and data[-1] not in (10, 13))
 
 
