@@ -4,6 +4,7 @@ declines; the layout rules; cells tidied on demand and coded per distinct value.
 from __future__ import annotations
 
 import random
+import re
 import warnings
 
 import numpy as np
@@ -103,6 +104,60 @@ def test_the_fast_reader_reads_what_the_general_reader_reads(monkeypatch, block)
             fast_used += 1
             assert fast == general, seed
     assert fast_used > 100  # the fast reader takes most of them, not a handful
+
+
+def long_export(tail: list[bytes]) -> bytes:
+    """Over 4,000,000 characters of plain rows (so the layout, read from the head, sees no
+    quoted line break), then ``tail``."""
+    head = [b"Deal ID,Partner,Amount"] + [b"D%07d,Acme %d,%d" % (i, i % 97, i) for i in range(190_000)]
+    return b"\n".join(head + tail) + b"\n"
+
+
+@pytest.mark.slow
+def test_quoted_line_breaks_past_the_head_are_read_whole_wherever_arrow_cuts_its_blocks(monkeypatch):
+    # rows with quoted line breaks after the part of the file the layout reads; block sizes
+    # chosen so that Arrow's block cuts fall inside them (a naive cut misreads such a row
+    # silently: the row count check must catch it and read the body again the safe way)
+    # the part after each break has the row's number of fields, so a misread is no error
+    tail = [b'T%d,"Acme\nEast, %d",%d' % (i, i, i) for i in range(40)]
+    data = long_export(tail)
+    assert len(data) > 4_000_000
+    general = both(data)[1]
+    where = data.index(b"\n", data.index(b'"Acme')) - data.index(b"\n")  # the first quoted break
+    # Arrow cuts a block at the last line break in its first `block` bytes of the body
+    for block in [where + k for k in range(1, 120, 4)] + [1 << 20]:
+        monkeypatch.setattr(arrow_reader, "_BLOCK", block)
+        fast = arrow_reader.read_csv_fast(data, name="<buffer>", notes=[])
+        assert fast is not None and table(fast) == general, block
+        assert fast.cells["Partner"].tolist()[-40:] == [f"Acme\nEast, {i}" for i in range(40)]
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 1 << 22])
+def test_lines_are_counted_as_arrow_ends_them(monkeypatch, step):
+    monkeypatch.setattr(arrow_reader, "_COUNT_STEP", step)
+    rng = random.Random(step)
+    for _ in range(300):
+        data = bytes(rng.choice(b"ab\r\n") for _ in range(rng.randint(0, 40)))
+        # LF, CRLF and a lone CR each end a line; a last line may have no ending
+        expected = len(re.findall(rb"\r\n|\r|\n", data)) + (data[-1:] not in (b"", b"\n", b"\r"))
+        assert arrow_reader._line_count(memoryview(data)) == expected, data
+
+
+def test_a_body_without_quoted_line_breaks_is_parsed_once(monkeypatch):
+    calls = []
+    read_body = arrow_reader._read_body
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["newlines_in_values"])
+        return read_body(*args, **kwargs)
+
+    monkeypatch.setattr(arrow_reader, "_read_body", spy)
+    monkeypatch.setattr(arrow_reader, "_BLOCK", 1 << 16)
+    arrow_reader.read_csv_fast(long_export([b'T1,"Acme, East",1']), name="x.csv", notes=[])
+    assert calls == [False]
+    calls.clear()
+    raw = arrow_reader.read_csv_fast(long_export([b'T1,"Acme\nEast",1']), name="x.csv", notes=[])
+    assert calls == [False, True] and raw.cells["Partner"].iloc[-1] == "Acme\nEast"
 
 
 def test_the_fast_reader_reads_a_salesforce_report_with_its_footer():

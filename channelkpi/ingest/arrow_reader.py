@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import mmap
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -30,6 +31,7 @@ _SMALL_HEAD = 262_144  # enough for the layout of almost every export
 _TAIL_LINES = 64  # footers are a few lines; more delimiter-free lines go to the general reader
 _TAIL_BYTES = 65_536
 _BLOCK = 1 << 20  # Arrow's unit of parallel work (its default: larger blocks parse slower)
+_COUNT_STEP = 1 << 22  # line breaks are counted a few MB at a time: no file-sized temporary
 
 
 def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
@@ -144,19 +146,53 @@ def _footer_start(data: bytes, offset: int, delim: bytes) -> int:
 
 
 def _parse(body: memoryview, layout: Layout, ncols: int) -> pa.Table | None:
+    """The body as a table of text columns, or None when Arrow refuses it.
+
+    Arrow cuts the bytes into blocks at line breaks and parses the blocks in parallel. A block
+    cut inside a quoted line break can be misread silently, which ``newlines_in_values``
+    prevents by reading quotes to find the cuts, at a cost of about a third of the parse. So
+    the body is read first without it and kept only when it has exactly one row per line: then
+    every line parsed as a whole row from its first byte, so by induction from the first line
+    every line is a true row, no value holds a line break, and the cuts were right. Otherwise
+    (a quoted line break somewhere, or a lone CR) it is read again the safe way.
+    """
+    with ThreadPoolExecutor(1, thread_name_prefix="channelkpi-lines") as pool:
+        lines = pool.submit(_line_count, body)  # NumPy counts while Arrow parses
+        quick = _read_body(body, layout, ncols, newlines_in_values=False)
+        if quick is not None and quick.num_rows == lines.result():
+            return quick
+    return _read_body(body, layout, ncols, newlines_in_values=True)
+
+
+def _line_count(body: memoryview) -> int:
+    """Lines as Arrow counts them: ended by LF, CRLF or a lone CR, the last one maybe unended."""
+    data = np.frombuffer(body, np.uint8)
+    step = _COUNT_STEP
+    breaks = 0
+    for i in range(0, len(data), step):
+        part = data[i : i + step + 1]  # one byte more: a CRLF across the cut is seen
+        here = part[:step]
+        breaks += int(np.count_nonzero(here == 10))
+        crs = np.flatnonzero(here == 13)
+        if len(crs):  # a CR followed by LF ends one line, not two
+            after = crs + 1
+            inside = after < len(part)
+            breaks += int(np.count_nonzero(~inside)) + int(np.count_nonzero(part[after[inside]] != 10))
+    return breaks + (len(data) > 0 and data[-1] not in (10, 13))
+
+
+def _read_body(body: memoryview, layout: Layout, ncols: int, *, newlines_in_values: bool) -> pa.Table | None:
     names = [str(j) for j in range(ncols)]
     try:
         return pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(body)),
             read_options=pa_csv.ReadOptions(column_names=names, block_size=_BLOCK),
-            # newlines_in_values: block boundaries are found by reading quotes, so a quoted line
-            # break never splits a row (without it Arrow can misread such a row silently)
             parse_options=pa_csv.ParseOptions(
                 delimiter=layout.delimiter,
                 quote_char='"',
                 double_quote=True,
                 escape_char=False,
-                newlines_in_values=True,
+                newlines_in_values=newlines_in_values,
                 ignore_empty_lines=False,
             ),
             convert_options=pa_csv.ConvertOptions(
@@ -209,7 +245,7 @@ def _parse_tail(tail: bytes, layout: Layout, ncols: int) -> list[pa.Array] | Non
 def _definitely_filled(column: pa.ChunkedArray) -> np.ndarray:
     """Cells whose first byte is printable non-space ASCII: not blank once stripped."""
     parts = []
-    for chunk in [column.combine_chunks()] if column.num_chunks > 1 else column.chunks:
+    for chunk in column.chunks:  # block by block: joining the blocks would copy the text
         off, data, valid = string_buffers(chunk)
         lengths = np.diff(off)
         if len(data):
