@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,28 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("browser") or _needs_spark(item):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every test that runs an engine on Spark (starting one
+    takes seconds; each module stopping and starting its own cost minutes in CI)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        message = "PySpark is not installed (pip install channelkpi[spark]; CI runs these tests)"
+        if os.environ.get("CHANNELKPI_REQUIRE_SPARK"):
+            pytest.fail(message)
+        pytest.skip(message)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("channelkpi-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -10,7 +10,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from test_engines import spark  # noqa: F401  (the shared local Spark session)
 
 import channelkpi as ck
 from channelkpi.datasets import make_deals

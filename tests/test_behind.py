@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
-from test_engines import frame_on, spark  # noqa: F401  (spark: the fixture frame_on asks for)
+from test_engines import frame_on
 
 import channelkpi as ck
 from channelkpi.datasets import make_deals, toy_deals

@@ -7,8 +7,6 @@ Expected values are written by hand from the small tables below or recomputed in
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
 
 import numpy as np
 import pandas as pd
@@ -181,29 +179,6 @@ def big(tmp_path_factory):
     folder = tmp_path_factory.mktemp("big_lake") / "deals"
     ck.to_parquet(result.deals, folder)
     return result, folder, extra
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        message = "PySpark is not installed (pip install channelkpi[spark]; CI runs these tests)"
-        if os.environ.get("CHANNELKPI_REQUIRE_SPARK"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("channelkpi-dimensions")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _deals_on(engine, result, folder, request):

@@ -3,9 +3,6 @@ dataset) and PySpark in local mode, each checked against the pandas path."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,29 +66,6 @@ def _duckdb(parquet_folder):
     import duckdb
 
     return duckdb.connect().read_parquet(str(parquet_folder / "*.parquet"))
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        message = "PySpark is not installed (pip install channelkpi[spark]; CI runs these tests)"
-        if os.environ.get("CHANNELKPI_REQUIRE_SPARK"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("channelkpi-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 ENGINES = ["prepared", "polars", "polars_lazy", "duckdb_parquet", "spark"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import os
-import sys
 from collections import defaultdict
 
 import numpy as np
@@ -266,29 +264,6 @@ def kept_parquet(kept_deals, tmp_path_factory):
     folder = tmp_path_factory.mktemp("kept") / "deals"
     ck.to_parquet(kept_deals, folder)
     return folder
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        message = "PySpark is not installed (pip install channelkpi[spark]; CI runs these tests)"
-        if os.environ.get("CHANNELKPI_REQUIRE_SPARK"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("channelkpi-records")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 ENGINES = ["duckdb", "prepared", "polars", "duckdb_parquet", "spark"]
