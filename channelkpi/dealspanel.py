@@ -12,8 +12,8 @@ Examples
 >>> from channelkpi.views import View
 >>> panel = DealsPanel(make_sample_deals())
 >>> panel.open(tile_cell("won_count", View(start="2025-01-01", end="2025-12-31")))
->>> panel.page.total == panel.page.counts["won"]
-True
+>>> panel.page.counts["won"] > 0, panel.page.total == sum(panel.page.counts.values())
+(True, True)
 """
 
 from __future__ import annotations

@@ -794,8 +794,10 @@ def deals_behind(
         rows returned are built, so a page showing a few hundred rows of a cell of 50,000
         deals does not copy them all.
     sort : str, optional
-        Order the rows by this column of the result instead (missing values last), ``ascending``
-        or not, ties by ``deal_id``: with ``limit``, the first rows of that order.
+        Order the rows by this column of the result instead (missing values last, ties by
+        ``deal_id``): with ``limit``, the first rows of that order.
+    ascending : bool, default True
+        With ``sort``: smallest (or earliest, or A) first.
 
     Returns
     -------
