@@ -54,6 +54,9 @@ _DATE = np.dtype("datetime64[ns]")
 DTYPES = MappingProxyType(
     {
         "deal_id": _STR,
+        "name": _STR,
+        "account": _STR,
+        "product": _STR,
         "partner": _STR,
         "owner": _STR,
         "department": _STR,
@@ -101,6 +104,11 @@ def validate_deals(deals: pd.DataFrame, *, name: str = "deals") -> pd.DataFrame:
     ``"unknown"``), values are cast to the canonical dtypes, and ``status`` is lower-cased. The
     input is never modified.
 
+    Other columns (fields kept from an export, ``load_crm(keep=...)``, or the columns of a
+    partner or owner table) are kept after the canonical ones, in their order: text columns
+    (object, string or categorical) as the canonical string dtype, so that they can group and
+    filter deals like any level; other columns (dates, numbers) as given.
+
     Parameters
     ----------
     deals : pandas.DataFrame
@@ -126,6 +134,9 @@ def validate_deals(deals: pd.DataFrame, *, name: str = "deals") -> pd.DataFrame:
     >>> deals[["status", "amount", "partner", "channel"]]
       status  amount   partner  channel
     0    won    10.0  (direct)  unknown
+    >>> extra = validate_deals(pd.DataFrame({"deal_id": ["a"], "status": ["won"], "region": ["EMEA"]}))
+    >>> list(extra.columns[-2:]), str(extra["region"].dtype)
+    (['probability', 'region'], 'str')
     """
     if not isinstance(deals, pd.DataFrame):
         raise SchemaError(
@@ -164,6 +175,12 @@ def validate_deals(deals: pd.DataFrame, *, name: str = "deals") -> pd.DataFrame:
                 column=col,
                 fix=f"convert {col!r} to {dtype} first",
             ) from None
+    for col in deals.columns:
+        if col in DTYPES:
+            continue
+        src = deals[col]
+        text = src.dtype == object or isinstance(src.dtype, pd.StringDtype | pd.CategoricalDtype)
+        out[str(col)] = src.astype(_STR) if text else src
     result = pd.DataFrame(out, index=deals.index)
     result["partner"] = result["partner"].fillna(DIRECT_PARTNER)
     result["channel"] = result["channel"].fillna("unknown")

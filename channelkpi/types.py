@@ -43,8 +43,10 @@ __all__ = [
 Level = Literal["partner", "owner", "department", "unit", "channel", "source", "stage"]
 #: Every :data:`Level`, in this order.
 LEVELS: tuple[Level, ...] = get_args(Level)
-#: The ``by=`` of a KPI: no grouping, one level, or several (groups are their combinations).
-By = Level | Sequence[Level] | None
+#: The ``by=`` of a KPI: no grouping, one level, or several (groups are their combinations). Any
+#: other text column of the deals is a level too (a field kept from an export, a partner table's
+#: ``tier``): ``str`` beside :data:`Level` keeps the editor's completion of the canonical ones.
+By = Level | str | Sequence[Level | str] | None
 
 #: A period grain: ISO weeks, months, (fiscal) quarters, (fiscal) years, or ``None`` for the
 #: whole range as one period.

@@ -44,8 +44,10 @@ def test_a_missing_level_value_is_its_own_group_and_not_matched_by_a_filter(deal
 
 
 def test_errors_say_how_to_fix_them(deals):
-    with pytest.raises(ck.ChannelKPIError, match=r"this is a LoadResult.*its \.deals"):
-        ck.prepare(ck.load_crm(sample_path("salesforce")))
+    with pytest.raises(ck.ChannelKPIError, match=r"this is a list.*a pandas table or a load_crm result"):
+        ck.prepare([{"deal_id": "a", "status": "won"}])
+    result = ck.load_crm(sample_path("salesforce"))  # a load result is prepared from its deals
+    assert ck.prepare(result).deals is result.deals
     with pytest.raises(ck.ChannelKPIError, match=r"columns= does not apply to prepared deals.*channelkpi.prepare"):
         ck.win_rate(ck.prepare(deals), columns={"x": "partner"})
     renamed = deals.rename(columns={"partner": "PARTNER_NAME"})

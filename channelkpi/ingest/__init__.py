@@ -13,6 +13,9 @@ One module per step of :func:`load_crm`, in order:
 * reconcile rows: :mod:`.reconcile` (with :mod:`.repeats` for line items and stage history);
 * quality warnings: :mod:`.quality`.
 
+Columns kept with ``keep=`` are named by :mod:`.keep`; partner and owner tables are read and
+joined by :mod:`.dimensions`.
+
 :mod:`.targets` reads targets files with the same reader and parsers.
 """
 

@@ -14,7 +14,7 @@ Loading is a pipeline of seven steps, each in its own module:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -22,6 +22,8 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 from .detect import SourceName, detect_preset
+from .dimensions import join_dimension
+from .keep import kept_fields
 from .mapping import map_columns
 from .outcome import check_stage_map, derive_outcome, start_outcome
 from .presets import Preset
@@ -43,7 +45,9 @@ def _quiet(_message: str) -> None:
 
 
 @contextmanager
-def _working_ahead(raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None) -> Iterator[None]:
+def _working_ahead(
+    raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None, kept: Mapping[str, str]
+) -> Iterator[None]:
     """Let background threads read the mapped columns ahead of the steps, which still take
     every result (and every error and warning) in their own order."""
     workers = min(2, os.cpu_count() or 1)
@@ -53,7 +57,7 @@ def _working_ahead(raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str
     with ThreadPoolExecutor(workers, thread_name_prefix="channelkpi-load") as pool, raw.cells.working_ahead(pool):
         start_outcome(raw, roles)
         start_screening(raw, roles)
-        start_values(raw, roles, dayfirst=dayfirst, tz=tz)
+        start_values(raw, roles, dayfirst=dayfirst, tz=tz, kept=kept)
         yield
 
 
@@ -71,6 +75,9 @@ def load_crm(
     tz: str | None = None,
     max_bytes: int | None = None,
     grain: Grain = "auto",
+    keep: str | Sequence[str] | None = None,
+    partners: str | os.PathLike | pd.DataFrame | None = None,
+    owners: str | os.PathLike | pd.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> LoadResult:
     """Load a CRM export into the canonical deals table, accounting for every row.
@@ -114,6 +121,26 @@ def load_crm(
         deal (products), amounts summed. ``"stage_history"``: the deal's successive states (a
         Salesforce OpportunityHistory export), the latest kept and nothing summed. ``"auto"``
         reads them as stage history when most repeated deals have rows with different stages.
+    keep : "all" or list of str, optional
+        Export columns to keep as text columns of the deals (your own fields: a region, a
+        product family), which then group and filter like any level (``by=``, ``where=``).
+        Each is named by its header in snake case (``"Product Family"`` is
+        ``product_family``; a name already taken gets ``_2``, with a warning). ``"all"``
+        keeps every column that feeds no canonical column. A header that is not in the file
+        is an error that names the closest ones.
+    partners : path, bytes or DataFrame, optional
+        A partner table (CSV or xlsx): a ``partner`` column and any others (``tier``,
+        ``region``, a ``signed`` date). Its text columns join the deals by partner name and
+        become levels (``by="tier"``); names that match only ignoring case, spacing or accents
+        take the table's spelling, deals whose partner the table lacks are listed, two rows
+        for one partner are an error (see :mod:`channelkpi.ingest.dimensions`). Kept as
+        :attr:`LoadResult.partners`; partners with no deals show with zero counts when the
+        result itself is passed to a KPI function.
+    owners : path, bytes or DataFrame, optional
+        An owner table: an ``owner`` column and e.g. ``department``, ``unit``, ``manager``,
+        joined the same way (:attr:`LoadResult.owners`). Its ``department`` and ``unit``
+        fill the canonical columns where the export has no value; the export's value wins
+        where it has one.
     progress : callable, optional
         Called with a short message as each step of a long load starts (the command line
         prints them).
@@ -121,7 +148,8 @@ def load_crm(
     Returns
     -------
     LoadResult
-        ``.deals``, ``.ledger``, ``.source``, ``.warnings`` and ``.summary()``.
+        ``.deals``, ``.ledger``, ``.source``, ``.warnings``, ``.partners``, ``.owners`` and
+        ``.summary()``.
 
     Raises
     ------
@@ -146,6 +174,21 @@ def load_crm(
     3      D4  Globex   open    50.0        NaT     2024-06-30
     >>> {k: result.summary()[k] for k in ("rows_read", "kept", "merged", "rejected")}
     {'rows_read': 4, 'kept': 4, 'merged': 0, 'rejected': 0}
+
+    Your own fields, and a partner table:
+
+    >>> csv = b'''Deal ID,Deal Name,Partner,Status,Amount,Close Date,Region
+    ... D1,Roof,Acme,Won,200,2024-03-01,North
+    ... D2,Wall,acme,Lost,400,2024-03-09,South
+    ... '''
+    >>> tiers = pd.DataFrame({"partner": ["Acme", "Globex"], "tier": ["gold", "silver"]})
+    >>> result = load_crm(csv, keep=["Region"], partners=tiers)
+    >>> result.deals[["deal_id", "name", "partner", "region", "tier"]]
+      deal_id  name partner region  tier
+    0      D1  Roof    Acme  North  gold
+    1      D2  Wall    Acme  South  gold
+    >>> result.partners["partner"].tolist()
+    ['Acme', 'Globex']
     """
     say = progress or _quiet
     if grain not in GRAINS:
@@ -155,10 +198,11 @@ def load_crm(
     preset, reason = detect_preset(raw.headers, source=source, columns=columns, file=raw.file)
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapped = map_columns(raw, preset, columns)
+    kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
         warnings.append(f"ignored {len(mapped.dropped)} re-import bookkeeping column(s): {mapped.dropped}")
-    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz):
+    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz, kept=kept):
         outcome = derive_outcome(raw, mapped.roles, stages, warnings)
         screened = screen_rows(raw, mapped.roles, outcome, _id_headers(preset), warnings)
         values = read_values(
@@ -171,10 +215,15 @@ def load_crm(
             currency=currency,
             fx=fx,
             channel_map=channel_map,
+            kept=kept,
             warnings=warnings,
         )
         say("values read; reconciling rows into deals")
         deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings)
+    tables = {}
+    for key, table in (("partner", partners), ("owner", owners)):
+        if table is not None:
+            deals, tables[key] = join_dimension(deals, table, key, warnings)
     quality_warnings(deals, warnings)
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:
@@ -187,7 +236,9 @@ def load_crm(
         kind=raw.kind,
         encoding=raw.encoding,
     )
-    return _result(raw, deals, [*screened.ledger, *merged], source_info, warnings)
+    result = _result(raw, deals, [*screened.ledger, *merged], source_info, warnings)
+    result.partners, result.owners = tables.get("partner"), tables.get("owner")
+    return result
 
 
 def _id_headers(preset: Preset) -> str:

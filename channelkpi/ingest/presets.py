@@ -18,6 +18,9 @@ Besides the canonical columns, a preset can map headers to these roles:
     Pipedrive's separate won and lost timestamps;
 ``won_amount``
     the realised amount of won deals (Dynamics 365 ``Actual Revenue``).
+
+The deal's own record (``name``, ``account``, ``product``) is mapped last, so a header that
+could feed a role the KPIs read is never taken for it.
 """
 
 from __future__ import annotations
@@ -73,6 +76,9 @@ ROLES: tuple[str, ...] = (
     "won_time",
     "lost_time",
     "won_amount",
+    "name",
+    "account",
+    "product",
 )
 
 #: Outcome words found in status columns, in several languages.
@@ -264,6 +270,22 @@ _COMMON: dict[str, tuple[str, ...]] = {
         "opportunity currency",
     ),
     "probability": ("probability", "probability (%)", "win probability", "deal probability"),
+    "name": ("name", "deal name", "opportunity name", "deal title", "title", "topic", "opportunity"),
+    "account": (
+        "account",
+        "account name",
+        "customer",
+        "customer name",
+        "potential customer",
+        "company",
+        "company name",
+        "associated company",
+        "organization",
+        "organization name",
+        "organisation",
+        "client",
+    ),
+    "product": ("product", "product name", "associated product"),
     "won_flag": ("won", "is won", "iswon", "is closed won"),
     "closed_flag": ("closed", "is closed", "isclosed"),
 }
@@ -325,8 +347,13 @@ _pd_fields = {
     "amount": ("value", "wert", "hodnota"),
     "currency": ("currency", "currency of value", "währung", "měna"),
     "probability": ("probability", "wahrscheinlichkeit", "pravděpodobnost"),
+    "name": ("title", "titel", "název"),
+    "account": ("organization", "organisation", "organization name", "organizace"),
+    "product": ("product", "product name", "produkt"),
 }
 _PD_PREFIXES = ("deal - ", "obchod - ")
+# the organisation's own fields, when the export includes them ("Organization - Name")
+_PD_ACCOUNT = ("organization - name", "organisation - name", "organizace - název")
 
 PRESETS: tuple[Preset, ...] = (
     Preset(
@@ -362,6 +389,9 @@ PRESETS: tuple[Preset, ...] = (
             "close_date": ("close date",),
             "amount": ("amount (converted)", "amount", "total amount"),
             "probability": ("probability (%)", "probability"),
+            "name": ("opportunity name",),
+            "account": ("account name",),
+            "product": ("product name", "product"),
         },
         currency_suffix=" currency",
         note="Close Date is the actual close date of closed deals and the expected one of open deals",
@@ -404,6 +434,10 @@ PRESETS: tuple[Preset, ...] = (
             "amount": ("amount",),
             "currency": ("currencyisocode",),
             "probability": ("probability",),
+            "name": ("name", "opportunity.name"),
+            # the account's name when the export has the lookup, else its id (still one customer)
+            "account": ("account.name", "accountid"),
+            "product": ("product2.name", "product2id"),
         },
         note="CloseDate is the actual close date of closed deals and the expected one of open deals",
     ),
@@ -451,6 +485,9 @@ PRESETS: tuple[Preset, ...] = (
             "amount": ("amount in company currency", "amount_in_home_currency", "amount"),
             "currency": ("deal currency code", "deal_currency_code", "currency"),
             "probability": ("deal probability", "hs_deal_stage_probability"),
+            "name": ("deal name", "dealname"),
+            "account": ("associated company", "associated company (primary)", "company name", "company"),
+            "product": ("associated product", "product"),
         },
         note="Close Date of an open deal is only an expected date (it defaults to the end of the creation month)",
     ),
@@ -459,7 +496,10 @@ PRESETS: tuple[Preset, ...] = (
         label="Pipedrive deals export",
         signature=frozenset(),
         prefixes=_PD_PREFIXES,
-        aliases={role: tuple(p + h for h in heads for p in _PD_PREFIXES) for role, heads in _pd_fields.items()},
+        aliases={
+            role: tuple(p + h for h in heads for p in _PD_PREFIXES) + (_PD_ACCOUNT if role == "account" else ())
+            for role, heads in _pd_fields.items()
+        },
         note="Deal - Status says open/won/lost; won and lost times give the close date",
     ),
     Preset(
@@ -502,6 +542,9 @@ PRESETS: tuple[Preset, ...] = (
             "amount": ("est. revenue",),
             "currency": ("currency",),
             "probability": ("probability",),
+            "name": ("topic", "name"),
+            "account": ("potential customer", "customerid", "account"),
+            "product": ("product", "existing product"),
         },
         note="won deals use Actual Revenue, open and lost deals Est. Revenue; 'Revenue' is the "
         "revenue-calculation mode, not money, and is ignored",
@@ -533,6 +576,9 @@ PRESETS: tuple[Preset, ...] = (
             "close_date": ("closing date",),
             "amount": ("amount",),
             "probability": ("probability (%)", "probability"),
+            "name": ("deal name",),
+            "account": ("account name",),
+            "product": ("product name", "product"),
         },
         note="the outcome comes from Stage through the stage map (Zoho's Deal Category is not exported)",
     ),

@@ -34,7 +34,7 @@ from .outcome import NONE, Outcome
 from .reader import RawTable
 from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
-from .values import TEXT_ROLES, DealValues
+from .values import RECORD_ROLES, TEXT_ROLES, DealValues
 
 __all__ = ["Entry", "Screened", "reconcile_rows", "screen_rows", "start_screening"]
 
@@ -128,7 +128,7 @@ def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.D
     return pd.DataFrame(
         {
             "deal_id": screened.ids,
-            **{role: values.text[role].to_series() for role in TEXT_ROLES},
+            **{role: values.text[role].to_series() for role in TEXT_ROLES + RECORD_ROLES},
             "channel": values.channel.to_series(),
             "status": outcome.labels(),
             "created": values.created,
@@ -137,17 +137,18 @@ def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.D
             "amount": values.amount,
             "currency": pd.Series(values.currency.label_rows(np.arange(len(values.amount))), dtype=object),
             "probability": values.probability,
+            **{name: coded.to_series() for name, coded in values.kept.items()},
         }
     )
 
 
 def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
     """The canonical table from columns already in their canonical dtypes (as
-    :func:`channelkpi.schema.validate_deals` would leave them)."""
+    :func:`channelkpi.schema.validate_deals` would leave them), then the kept columns."""
     out = {}
-    for col, dtype in DTYPES.items():
+    for col in [*DTYPES, *(c for c in columns if c not in DTYPES)]:
         value = columns[col]
-        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=dtype)
+        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=DTYPES[col])
         out[col] = series.set_axis(pd.RangeIndex(n))
     # one block per column: gathering same-typed columns into 2-D blocks would copy them
     return pd.DataFrame(out, copy=False)
@@ -181,13 +182,14 @@ def reconcile_rows(
             warnings,
             grain,
             raw.file,
+            kept=list(values.kept),
         )
         return validate_deals(merged.reset_index(drop=True), name=raw.file), entries
 
     def rows(column: np.ndarray) -> np.ndarray:
         return column if every else column[keep]
 
-    text = {role: values.text[role].subset(keep).to_series() for role in TEXT_ROLES}
+    text = {role: values.text[role].subset(keep).to_series() for role in TEXT_ROLES + RECORD_ROLES}
     status = pd.Series(pd.Categorical.from_codes(rows(outcome.status), dtype=DTYPES["status"]))
     deals = _canonical(
         {
@@ -203,6 +205,7 @@ def reconcile_rows(
             if every
             else values.currency.to_series()[keep].reset_index(drop=True),
             "probability": rows(values.probability),
+            **{name: coded.subset(keep).to_series(STR) for name, coded in values.kept.items()},
         },
         int(keep.sum()),
     )

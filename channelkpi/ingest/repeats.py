@@ -6,12 +6,15 @@ Examples
 >>> out = pd.DataFrame({"deal_id": ["A", "A", "B"], "status": ["won", "won", "lost"], "amount": [10.0, 5.0, 7.0],
 ...     "stage": ["Closed Won", "Closed Won", "Closed Lost"], "currency": ["USD"] * 3,
 ...     "created": pd.NaT, "closed": pd.NaT, "expected_close": pd.NaT, "partner": "(direct)", "owner": None,
-...     "department": None, "unit": None, "source": None, "channel": "unknown"})
+...     "department": None, "unit": None, "source": None, "channel": "unknown", "name": None, "account": None,
+...     "product": ["Switch", "Support", "Switch"]})
 >>> cells = pd.DataFrame({"Id": ["A", "A", "B"], "Product": ["Switch", "Support", "Switch"]})
 >>> notes = []
 >>> deals, ledger = merge_repeats(out, lambda rows: cells.iloc[rows], np.array([2, 3, 4]), notes)
 >>> deals[["deal_id", "amount"]].values.tolist(), ledger
 ([['A', 15.0], ['B', 7.0]], [(3, 'merged', 'line_item', "line item of deal 'A', summed into row 2", 'A')])
+>>> deals["product"].tolist()  # deal A has two products: it is neither
+[nan, 'Switch']
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ def _is_stage_history(multi: pd.DataFrame) -> bool:
     return bool((multi.groupby("deal_id", sort=False)["stage"].nunique(dropna=True) > 1).mean() > 0.5)
 
 
-def _merge_history(rows: pd.DataFrame, entries, warnings) -> pd.DataFrame:
+#: Text columns a merged deal takes from the rows that have them (besides the kept ones).
+_DESCRIPTIVE = ("partner", "owner", "department", "unit", "source", "channel", "name", "account")
+
+
+def _merge_history(rows: pd.DataFrame, entries, warnings, kept: list[str]) -> pd.DataFrame:
     """One row per deal from its history rows: the state entered last.
 
     A history row's created date is when that state was entered, so the latest one wins; rows
@@ -54,8 +61,9 @@ def _merge_history(rows: pd.DataFrame, entries, warnings) -> pd.DataFrame:
     latest = order.drop_duplicates("deal_id", keep="last").set_index("deal_id")
     by_deal = order.groupby("deal_id", sort=False)
     latest["created"] = by_deal["created"].min()
-    for c in ("partner", "owner", "department", "unit", "source", "channel"):
-        latest[c] = latest[c].fillna(by_deal[c].last())  # GroupBy.last skips missing values
+    for c in (*_DESCRIPTIVE, "product", *kept):
+        if c in latest.columns:
+            latest[c] = latest[c].fillna(by_deal[c].last())  # GroupBy.last skips missing values
     latest = latest.drop(columns="_closed_state").reset_index()
     earlier = order[~order.index.isin(order.drop_duplicates("deal_id", keep="last").index)]
     kept_row = latest.set_index("deal_id")["_row"]
@@ -85,12 +93,15 @@ def merge_repeats(
     warnings: list[str],
     grain: str = "auto",
     file: str | None = None,
+    *,
+    kept: list[str] | None = None,
 ) -> tuple[pd.DataFrame, list[tuple[int, str, str, str, object]]]:
     """One row per deal id: exact repeats counted once, then line items summed or stage
     history reduced to the latest state (see ``load_crm(grain=)``).
 
     ``out`` holds the canonical columns of the kept rows, ``rows`` their numbers in the file,
-    and ``cells_of(positions)`` the rows' cells as exported (an exact repeat has equal cells).
+    and ``cells_of(positions)`` the rows' cells as exported (an exact repeat has equal cells);
+    ``kept`` names the kept export columns among ``out``'s (merged like the partner).
     Returns the merged table and the ledger entries of the rows merged away.
     """
     entries: list[tuple[int, str, str, str, object]] = []
@@ -119,13 +130,13 @@ def merge_repeats(
     if grain == "stage_history" or (grain == "auto" and _is_stage_history(multi)):
         parts = [out[~dup], singles_left]
         if len(multi):
-            parts.append(_merge_history(multi, entries, warnings))
+            parts.append(_merge_history(multi, entries, warnings, kept or []))
         out = pd.concat(parts).sort_values("_row", kind="stable")
         _dup_warning(entries, warnings)
         return out.drop(columns=["_row", "_sig"]), entries
     parts, conflicts = [out[~dup], singles_left], []
     if len(multi):
-        merged, conflicts = _merge_line_items(multi, entries, file)
+        merged, conflicts = _merge_line_items(multi, entries, file, kept or [])
         parts.append(merged)
         warnings.append(
             f"{len(multi) - len(merged)} row(s) repeat a deal id with other values: read as line items of "
@@ -141,10 +152,11 @@ def merge_repeats(
     return out.drop(columns=["_row", "_sig"]), entries
 
 
-def _merge_line_items(multi: pd.DataFrame, entries, file: str | None) -> tuple[pd.DataFrame, list]:
+def _merge_line_items(multi: pd.DataFrame, entries, file: str | None, kept: list[str]) -> tuple[pd.DataFrame, list]:
     """One row per deal from its line items: amounts summed, the earliest created date, the
     latest close dates, the first value of the other columns, and the status won > lost > open
-    (with the deals whose items disagree, to report)."""
+    (with the deals whose items disagree, to report). The product is the deal's only product,
+    and missing where its items name several: the merged deal is none of them."""
     by_deal = multi.groupby("deal_id", sort=False)
     several = by_deal["currency"].nunique()
     if (several > 1).any():
@@ -161,8 +173,11 @@ def _merge_line_items(multi: pd.DataFrame, entries, file: str | None) -> tuple[p
     merged["created"] = by_deal["created"].min()
     merged["closed"] = by_deal["closed"].max()
     merged["expected_close"] = by_deal["expected_close"].max()
-    for c in ("partner", "owner", "department", "unit", "source", "stage", "currency", "channel"):
-        merged[c] = by_deal[c].first()  # the first value that is there (GroupBy.first skips missing ones)
+    for c in (*_DESCRIPTIVE, "stage", "currency", *kept):
+        if c in merged.columns:
+            merged[c] = by_deal[c].first()  # the first value that is there (GroupBy.first skips missing ones)
+    if "product" in merged.columns:
+        merged["product"] = by_deal["product"].first().where(by_deal["product"].nunique() <= 1)
     rank = multi["status"].astype(str).map(_STATUS_RANK)
     best = multi.loc[rank.groupby(multi["deal_id"], sort=False).idxmin(), ["deal_id", "status"]].set_index("deal_id")[
         "status"

@@ -50,6 +50,10 @@ class LoadResult:
         The preset chosen and why.
     warnings : list of str
         Everything worth knowing about the load that did not stop it.
+    partners, owners : pandas.DataFrame or None
+        The partner and owner tables given to ``load_crm`` (one row per name, names as the
+        deals spell them, columns named as on the deals), or None. Passing the result itself
+        to a KPI function uses them: partners and owners without deals show with zero counts.
     """
 
     deals: pd.DataFrame
@@ -59,6 +63,8 @@ class LoadResult:
     file: str
     rows_read: int
     blank_rows: int = 0
+    partners: pd.DataFrame | None = None
+    owners: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """Counts that reconcile: ``rows_read == kept + merged + rejected``.

@@ -23,7 +23,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -41,12 +41,14 @@ from .text import clean_text
 
 __all__ = [
     "DATE_ROLES",
+    "RECORD_ROLES",
     "TEXT_ROLES",
     "DealValues",
     "close_dates",
     "read_channels",
     "read_dates",
     "read_probability",
+    "read_kept",
     "read_text",
     "read_values",
     "settle_probability",
@@ -57,6 +59,9 @@ __all__ = [
 DATE_ROLES = ("created", "closed", "expected_close", "close_date", "won_time", "lost_time")
 #: Canonical text columns cleaned as text, in order.
 TEXT_ROLES = ("partner", "owner", "department", "unit", "source", "stage")
+#: The deal's own record: text cleaned like the roles above, read by no KPI (its cleaning notes
+#: are not warnings: a garbled deal name changes no number).
+RECORD_ROLES = ("name", "account", "product")
 _NAT = np.datetime64("NaT", "ns")
 
 
@@ -70,8 +75,9 @@ class DealValues:
     amount: np.ndarray  #: float64, in the reporting currency
     currency: Currencies
     probability: np.ndarray  #: float64, 0-1
-    text: dict[str, Coded]  #: partner, owner, ... (partner "(direct)" where none)
+    text: dict[str, Coded]  #: partner, owner, ... (partner "(direct)" where none); name, account, product
     channel: Coded  #: the marketing-channel segment
+    kept: dict[str, Coded] = field(default_factory=dict)  #: kept export columns, by field name
 
 
 def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | None):
@@ -89,7 +95,14 @@ def _text_work(raw: RawTable, role: str, header: str):
     return ("text", header), clean
 
 
-def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None) -> None:
+def start_values(
+    raw: RawTable,
+    roles: dict[str, str],
+    *,
+    dayfirst: bool | None,
+    tz: str | None,
+    kept: Mapping[str, str] | None = None,
+) -> None:
     """Begin reading the value columns in the raw table's pool (see ``Cells.start``)."""
     cells = raw.cells
     for role in DATE_ROLES:
@@ -101,9 +114,11 @@ def start_values(raw: RawTable, roles: dict[str, str], *, dayfirst: bool | None,
     for role in ("currency", "probability", "channel"):
         if role in roles:
             cells.start_coded(roles[role])
-    for role in TEXT_ROLES:
+    for role in TEXT_ROLES + RECORD_ROLES:
         if role in roles:
             cells.start(*_text_work(raw, role, roles[role]))
+    for header in (kept or {}).values():
+        cells.start(*_text_work(raw, "kept", header))
     for role in TEXT_ROLES:  # the rows of a text column that cleaning leaves as it is
         if role in roles:
             cells.start_tidy(roles[role])
@@ -193,13 +208,23 @@ def read_text(raw: RawTable, roles: dict[str, str], warnings: list[str]) -> dict
     """The text columns, cleaned (missing roles are all missing, the partner "(direct)")."""
     n = len(raw)
     out = {}
-    for role in TEXT_ROLES:
+    for role in TEXT_ROLES + RECORD_ROLES:
         if role in roles:
             out[role], notes = raw.cells.derive(*_text_work(raw, role, roles[role]))
-            warnings.extend(notes)
+            if role in TEXT_ROLES:
+                warnings.extend(notes)
         else:
             value = DIRECT_PARTNER if role == "partner" else np.nan
             out[role] = Coded(np.zeros(n, np.intp), pd.Series([value], dtype=STR))
+    return out
+
+
+def read_kept(raw: RawTable, kept: Mapping[str, str], warnings: list[str]) -> dict[str, Coded]:
+    """The kept export columns (``{field name: header}``), cleaned as text like partner names."""
+    out = {}
+    for name, header in kept.items():
+        out[name], notes = raw.cells.derive(*_text_work(raw, "kept", header))
+        warnings.extend(notes)
     return out
 
 
@@ -261,6 +286,7 @@ def read_values(
     currency: str | None = None,
     fx=None,
     channel_map: Mapping[str, str] | None = None,
+    kept: Mapping[str, str] | None = None,
     warnings: list[str],
 ) -> DealValues:
     """Read every mapped column (``rejected`` rows are read but not warned about where it matters)."""
@@ -284,4 +310,5 @@ def read_values(
         probability=settle_probability(probability, text["stage"], outcome, roles),
         text=text,
         channel=channel,
+        kept=read_kept(raw, kept or {}, warnings),
     )

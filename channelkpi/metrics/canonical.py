@@ -11,13 +11,14 @@ Examples
 >>> table = pd.DataFrame({"ID": ["a"], "status": ["won"], "amount": [1.0]})
 >>> deals, absent = checked_pandas(table, {"ID": "deal_id"})
 >>> list(deals.columns), absent[:3]
-(['deal_id', 'status', 'amount'], ['partner', 'owner', 'department'])
+(['deal_id', 'status', 'amount'], ['name', 'account', 'product'])
 >>> ABSENT_VALUES["partner"], ABSENT_VALUES["owner"]
 ('(direct)', None)
 """
 
 from __future__ import annotations
 
+import sys
 from types import MappingProxyType
 
 import numpy as np
@@ -35,6 +36,10 @@ __all__ = [
     "checked_pandas",
     "canonical_pandas",
     "checked_lazy",
+    "column_names",
+    "deals_of",
+    "dimensions_of",
+    "lazy_column_names",
 ]
 
 OPTIONAL: tuple[str, ...] = tuple(c for c in COLUMNS if c not in REQUIRED)
@@ -42,6 +47,57 @@ DATE_COLUMNS = ("created", "closed", "expected_close")
 NUMBER_COLUMNS = ("amount", "probability")
 #: What an absent optional column holds in every row.
 ABSENT_VALUES = MappingProxyType({c: {"partner": DIRECT_PARTNER, "channel": "unknown"}.get(c) for c in OPTIONAL})
+
+
+def _load_result(x) -> bool:
+    # a load result exists only once channelkpi.ingest is imported: looking it up (instead of
+    # importing it) keeps a KPI call on a warehouse table from loading the export readers
+    module = sys.modules.get("channelkpi.ingest.result")
+    return module is not None and isinstance(x, module.LoadResult)
+
+
+def deals_of(x):
+    """The deals table of what a KPI function was given: a load result's ``.deals`` (with the
+    columns of its partner and owner tables, joined on load), anything else as it is.
+
+    Parameters
+    ----------
+    x : LoadResult, pandas.DataFrame, PreparedDeals or any table narwhals reads
+
+    Returns
+    -------
+    The deals table (a load result's ``deals`` may have been put on any engine, e.g.
+    ``dataclasses.replace(result, deals=polars.from_pandas(result.deals))``).
+
+    Examples
+    --------
+    >>> import channelkpi as ck
+    >>> result = ck.load_crm(b"Deal ID,Status\\nD1,Won\\n")
+    >>> deals_of(result) is result.deals, deals_of(result.deals) is result.deals
+    (True, True)
+    """
+    return x.deals if _load_result(x) else x
+
+
+def dimensions_of(x) -> dict[str, pd.DataFrame]:
+    """The partner and owner tables that come with ``x`` (a load result, or deals prepared
+    from one), by key column; empty for a bare table.
+
+    Examples
+    --------
+    >>> import channelkpi as ck
+    >>> partners = pd.DataFrame({"partner": ["Acme", "Birch"], "tier": ["gold", "silver"]})
+    >>> result = ck.load_crm(b"Deal ID,Partner,Status\\nD1,Acme,Won\\n", partners=partners)
+    >>> {key: list(table.columns) for key, table in dimensions_of(result).items()}
+    {'partner': ['partner', 'tier']}
+    >>> dimensions_of(result.deals)
+    {}
+    """
+    if _load_result(x):
+        tables = {"partner": x.partners, "owner": x.owners}
+    else:
+        tables = dict(getattr(x, "dimensions", None) or {})
+    return {key: table for key, table in tables.items() if table is not None}
 
 
 def _mapping(names: list[str], columns) -> dict[str, str]:
@@ -109,6 +165,32 @@ def canonical_pandas(deals: pd.DataFrame, columns) -> pd.DataFrame:
         }
         deals = deals.assign(**fill)
     return deals
+
+
+def _absent_text(absent: list[str]) -> list[str]:
+    return [c for c in absent if DTYPES[c] == DTYPES["partner"]]
+
+
+def _is_text(dtype) -> bool:
+    return pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype | pd.CategoricalDtype)
+
+
+def column_names(deals: pd.DataFrame, absent: list[str]) -> tuple[list[str], list[str]]:
+    """The columns of a pandas table under canonical names, with the absent optional ones
+    (which count as empty), and those of them that hold text: the columns ``by=`` can group by."""
+    names = [*map(str, deals.columns), *absent]
+    text = [str(c) for c in deals.columns if _is_text(deals[c].dtype)] + _absent_text(absent)
+    return names, text
+
+
+def lazy_column_names(lf, absent: list[str]) -> tuple[list[str], list[str]]:
+    """:func:`column_names` of a narwhals LazyFrame (from its schema: nothing is computed)."""
+    import narwhals.stable.v2 as nw
+
+    schema = lf.collect_schema()
+    kinds = (nw.String, nw.Categorical, nw.Enum, nw.Object)
+    text = [c for c, t in schema.items() if isinstance(t, kinds) or t in kinds]
+    return [*schema.names(), *absent], text + _absent_text(absent)
 
 
 def checked_lazy(lf, columns):

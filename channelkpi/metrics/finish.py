@@ -21,7 +21,16 @@ from .contract import Aggregates
 from .periods import period_frame
 from .rules import NULL_KEY
 
-__all__ = ["Frame", "grid_keys", "build_frame", "exclusions", "with_periods", "amounts_from_cents", "ratio"]
+__all__ = [
+    "Frame",
+    "grid_keys",
+    "build_frame",
+    "exclusions",
+    "with_dimension_groups",
+    "with_periods",
+    "amounts_from_cents",
+    "ratio",
+]
 
 _STR = pd.StringDtype(na_value=np.nan)
 
@@ -37,6 +46,45 @@ def _observed_keys(agg: Aggregates, sources: list[tuple[str, str]]) -> list[int]
         if t is not None and len(t):
             keys.extend(int(k) for k in t[col].unique() if k != NULL_KEY)
     return keys
+
+
+def with_dimension_groups(agg: Aggregates, tables) -> Aggregates:
+    """Add the groups of a partner or owner table that have no deals in the selection, so that
+    they show with zero counts ("no deals yet", not missing).
+
+    A table adds groups when every ``by=`` level is one of its columns (``by="partner"``,
+    ``by="tier"``, ``by=["tier", "partner"]`` with a partner table): its rows that ``where=``
+    keeps (filters on its own columns; a filter on a deal column such as ``channel`` leaves
+    every name, each with the deals it has there, maybe none), each as the group of its
+    values (a missing one is the ``"(none)"`` group, as on the deals). Levels from several
+    tables or from the deals (``by=["partner", "channel"]``) add nothing: there is no list
+    of the combinations a deal could have.
+
+    Examples
+    --------
+    >>> from channelkpi.metrics.query import make_query
+    >>> q = make_query(by="tier")
+    >>> agg = Aggregates(q, frozenset(), pd.DataFrame({"tier": ["gold"]}), 1, 0, pd.DataFrame())
+    >>> table = pd.DataFrame({"partner": ["A", "B", "C"], "tier": ["gold", "silver", None]})
+    >>> with_dimension_groups(agg, {"partner": table}).groups["tier"].tolist()
+    ['(none)', 'gold', 'silver']
+    """
+    levels = _levels(agg)
+    if not levels:
+        return agg
+    for table in tables.values():
+        if not set(levels) <= set(table.columns):
+            continue
+        rows = table
+        for col, values in agg.query.where:
+            if col in rows.columns:
+                rows = rows[rows[col].notna() & rows[col].astype(str).isin(values)]
+        named = rows[levels].astype(object)
+        named = named.where(named.notna(), "(none)")
+        groups = pd.concat([agg.groups[levels].astype(object), named], ignore_index=True).drop_duplicates()
+        agg.groups = groups.sort_values(levels, kind="stable").reset_index(drop=True)
+        break
+    return agg
 
 
 def grid_keys(agg: Aggregates, sources: list[tuple[str, str]]) -> list[int]:

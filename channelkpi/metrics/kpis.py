@@ -4,8 +4,10 @@ Every function takes the canonical deals table first and keyword-only options:
 
 ``by``
     ``None`` or one or several of ``partner``, ``owner``, ``department``, ``unit``,
-    ``channel``, ``source``, ``stage``. Every group present in the deals appears in every period,
-    with zero counts and missing rates when it had nothing.
+    ``channel``, ``source``, ``stage``, ``name``, ``account``, ``product`` or any other text
+    column of the deals (kept fields, a partner table's columns). Every group present in the
+    deals appears in every period, with zero counts and missing rates when it had nothing; given
+    a load result, so does every partner or owner of its tables.
 ``freq``
     ``None`` (the whole range), ``"W"``, ``"M"``, ``"Q"`` or ``"Y"``; adds ``period``,
     ``period_start`` and ``period_end``.
@@ -59,9 +61,10 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..schema import CHANNELS
 from ..types import Basis, By, Compare, DateLike, Denominator, Engine, Freq, Weight, Where
+from .canonical import dimensions_of
 from .contract import Aggregates
 from .definitions import DEFINITIONS
-from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_periods
+from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_dimension_groups, with_periods
 from .periods import lag
 from .query import make_query
 from .rules import CYCLE_WEEKS_CAP
@@ -96,7 +99,7 @@ def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, comp
     q = make_query(
         by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare
     )
-    agg = aggregate(deals, q, set(needs), engine=engine, columns=columns)
+    agg = with_dimension_groups(aggregate(deals, q, set(needs), engine=engine, columns=columns), dimensions_of(deals))
     keys = grid_keys(agg, sources)
     return agg, build_frame(agg, keys)
 
@@ -154,13 +157,16 @@ def _common(by, freq, start, end, fiscal_year_start, compare, where, engine, col
 #: The options every KPI shares, documented once; :func:`_documented` puts those a function
 #: takes into its docstring's Parameters (in signature order) where it says ``{common}``.
 _PARAMETERS = {
-    "deals": """deals : pandas.DataFrame, PreparedDeals or a table narwhals reads
+    "deals": """deals : pandas.DataFrame, PreparedDeals, LoadResult or a table narwhals reads
     The canonical deals table (:mod:`channelkpi.schema`): pandas, :func:`prepare` output,
-    polars, a DuckDB relation, PySpark.""",
+    polars, a DuckDB relation, PySpark; or a :func:`load_crm` result, whose partner and owner
+    tables then add their partners and owners without deals (zero counts).""",
     "by": """by : Level or list of Level, optional
     Group by these columns: ``"partner"``, ``"owner"``, ``"department"``, ``"unit"``,
-    ``"channel"``, ``"source"``, ``"stage"`` (several: their combinations). Every group present
-    in the deals appears in every period. Default: {default}.""",
+    ``"channel"``, ``"source"``, ``"stage"``, ``"name"``, ``"account"``, ``"product"``, or any
+    other text column of the deals (a field kept with ``load_crm(keep=...)``, a partner table's
+    ``"tier"``); several: their combinations. Every group present in the deals appears in every
+    period. Default: {default}.""",
     "freq": """freq : {"W", "M", "Q", "Y"} or None
     Periods: ISO weeks, months, (fiscal) quarters or years; ``None``: the whole range as one.
     Default: {default}.""",
@@ -868,7 +874,9 @@ def cycle_distribution(
     60   lost      7      1  0.500000
     """
     q = make_query(by=by, freq=None, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
-    agg = aggregate(deals, q, {"cycle_hist"}, engine=engine, columns=columns)
+    agg = with_dimension_groups(
+        aggregate(deals, q, {"cycle_hist"}, engine=engine, columns=columns), dimensions_of(deals)
+    )
     lv = list(q.by)
     hist = agg.tables["cycle_hist"].rename(columns={"n": "count"})
     grid = pd.DataFrame({"status": ["won", "lost"]}).merge(

@@ -36,9 +36,17 @@ import pandas as pd
 
 from ..schema import CHANNELS, LEVELS
 from . import rules
-from .canonical import ABSENT_VALUES, DATE_COLUMNS, NUMBER_COLUMNS, checked_lazy, checked_pandas
+from .canonical import (
+    ABSENT_VALUES,
+    DATE_COLUMNS,
+    NUMBER_COLUMNS,
+    checked_lazy,
+    checked_pandas,
+    column_names,
+    lazy_column_names,
+)
 from .contract import Passes
-from .query import Engine, Query
+from .query import Engine, Query, check_columns
 
 __all__ = ["LazyStage1", "lazy_pandas", "lazy_native", "read_columns", "derive_rows", "DERIVED", "collect_frame"]
 
@@ -121,6 +129,7 @@ def lazy_pandas(deals: pd.DataFrame, q: Query, *, engine: Engine = "auto", colum
         connection (which must live as long as the frame; None on pandas).
     """
     deals, absent = checked_pandas(deals, columns)
+    check_columns(q, *column_names(deals, absent))
     if engine != "pandas":
         try:
             import duckdb
@@ -164,13 +173,16 @@ def _cheap_text(deals: pd.DataFrame, read: list[str], con) -> pd.DataFrame:
     return deals.assign(**converted) if converted else deals
 
 
-def lazy_native(deals, *, columns=None):
+def lazy_native(deals, q: Query | None = None, *, columns=None):
     """Any table narwhals reads (polars, DuckDB, PySpark ...) as a LazyFrame under canonical
-    names, with its absent optional columns and the engine's name."""
+    names, with its absent optional columns and the engine's name (after checking that it has
+    the columns ``q`` groups and filters by)."""
     frame = nw.from_native(deals)
     if isinstance(frame, nw.DataFrame):
         frame = frame.lazy()
     frame, absent = checked_lazy(frame, columns)
+    if q is not None:
+        check_columns(q, *lazy_column_names(frame, absent))
     return frame, absent, frame.implementation.name.lower()
 
 
@@ -266,8 +278,15 @@ def collect_frame(lf, order: list[str]) -> pd.DataFrame:
         out = lf.collect(backend="pyarrow").to_native().to_pandas()
     else:
         out = lf.collect(backend="pandas").to_native()
+    # levels are text (a canonical level, a kept field, a partner table's column) and never
+    # missing ("(none)"); the other columns of an aggregate are counts, keys, cents and measures
+    levels = [
+        c
+        for c in out.columns
+        if c in LEVELS or (c != "status" and not pd.api.types.is_numeric_dtype(out[c]) and out[c].notna().any())
+    ]
     for col in out.columns:
-        if col in LEVELS or col == "status":
+        if col in levels or col == "status":
             continue
         if col in ("n", "weeks", "cl_in", "cr_in", "cbc", "has_amount", "cl_null", "cr_null") or col.endswith(
             ("_key", "_n", "flags")
@@ -279,9 +298,8 @@ def collect_frame(lf, order: list[str]) -> pd.DataFrame:
             out[col] = out[col].astype(float)
     if "status" in out.columns:
         out["status"] = out["status"].astype(str)
-    for level in LEVELS:
-        if level in out.columns:
-            out[level] = out[level].astype(object).where(out[level].notna(), None)
+    for level in levels:
+        out[level] = out[level].astype(object).where(out[level].notna(), None)
     return out.sort_values(order, kind="stable").reset_index(drop=True) if order else out
 
 

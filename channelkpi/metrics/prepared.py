@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
-from ..schema import CHANNELS, LEVELS, STATUSES
+from ..schema import CHANNELS, STATUSES
 from . import rules
-from .canonical import canonical_pandas
+from .canonical import canonical_pandas, column_names, deals_of, dimensions_of
 from .contract import Passes
 from .query import Query
 
@@ -52,9 +52,10 @@ def prepare(deals, *, columns=None) -> PreparedDeals:
 
     Parameters
     ----------
-    deals : pandas.DataFrame
+    deals : pandas.DataFrame or LoadResult
         The canonical deals table (from :func:`channelkpi.read_crm`), or a table whose
-        columns ``columns=`` renames to the canonical names.
+        columns ``columns=`` renames to the canonical names, or a :func:`channelkpi.load_crm`
+        result (its partners and owners without deals then show in grouped results).
     columns : mapping, optional
         ``{"their column": "canonical name"}``.
 
@@ -114,17 +115,22 @@ class PreparedDeals:
     """A canonical deals table with its row-level values derived once (see :func:`prepare`)."""
 
     def __init__(self, deals, *, columns=None):
+        #: the partner and owner tables of a load result (their names show in grouped results)
+        self.dimensions = dimensions_of(deals)
+        deals = deals_of(deals)
         if isinstance(deals, PreparedDeals):
             deals = deals.deals
         if not isinstance(deals, pd.DataFrame):
             raise ChannelKPIError(
                 f"prepare() codes a pandas table; this is a {type(deals).__name__}",
-                fix="pass a pandas table (for a load_crm result, its .deals); polars, DuckDB and Spark tables go "
+                fix="pass a pandas table or a load_crm result; polars, DuckDB and Spark tables go "
                 "straight to the KPI functions, which run on their engine",
             )
         deals = canonical_pandas(deals, columns)
         self.deals = deals
         self.rows = len(deals)
+        #: the columns, and those of them a KPI can group by (text)
+        self.names, self.text = column_names(deals, [])
         codes, uniques = pd.factorize(deals["status"])
         names = [str(u) for u in uniques] + ["nan"]  # code -1 (a missing status) reads as "nan"
         # open, won, lost have codes 0, 1, 2 whether or not they occur; anything else follows
@@ -235,9 +241,7 @@ class PreparedDeals:
 
     def can_run(self, q: Query) -> bool:
         """Whether the coded engine answers ``q`` (a filter on a date or number column does not)."""
-        return all(
-            col in LEVELS or col == "status" or pd.api.types.is_string_dtype(self.deals[col]) for col, _ in q.where
-        )
+        return all(col in self.text for col, _ in q.where)
 
     def _selected(self, q: Query) -> np.ndarray | None:
         """The rows ``where=`` keeps (None: all); the last few filters are kept."""
@@ -249,13 +253,13 @@ class PreparedDeals:
         mask = np.ones(self.rows, dtype=bool)
         for col, values in q.where:
             wanted = set(values)
-            if col in LEVELS:
+            if col == "status":
+                hit = np.array([n in wanted for n in self.status_names])
+                mask &= hit[self.status]
+            elif col in self.text:  # a level, a kept field, a partner table's column
                 codes, labels, null = self.level(col)
                 hit = np.fromiter((str(v) in wanted for v in labels), dtype=bool, count=len(labels))
                 mask &= hit[codes] & ~null
-            elif col == "status":
-                hit = np.array([n in wanted for n in self.status_names])
-                mask &= hit[self.status]
             else:
                 s = self.deals[col]
                 mask &= (s.astype(str).isin(wanted) & s.notna()).to_numpy(bool)

@@ -11,18 +11,20 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 import functools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 
 from ..errors import ChannelKPIError
-from ..schema import COLUMNS, LEVELS
+from ..schema import LEVELS
 from ..types import ENGINES, Engine
 from .periods import Compare, check_fiscal_year_start, check_freq, lag, period_frame
 from .rules import Freq, date_key, day_number
 
-__all__ = ["Engine", "ENGINES", "Query", "make_query", "date_range", "check_engine"]
+__all__ = ["Engine", "ENGINES", "Query", "make_query", "date_range", "check_engine", "check_columns"]
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,16 @@ class Query:
 
 
 def _as_levels(by) -> tuple[str, ...]:
+    """``by=`` as a tuple of column names; whether the deals have them is
+    :func:`check_columns`'s question (the table is not known here)."""
     if by is None:
         return ()
     levels = (by,) if isinstance(by, str) else tuple(by)
-    bad = [b for b in levels if b not in LEVELS]
+    bad = [b for b in levels if not isinstance(b, str) or not b]
     if bad:
         raise ChannelKPIError(
-            f"by={bad[0]!r} is not a level channelkpi can group by",
-            fix=f"use one or several of {list(LEVELS)}",
+            f"by={bad[0]!r} is not a column name",
+            fix=f"use one or several of {list(LEVELS)}, or of the text columns kept with the deals",
         )
     if len(set(levels)) != len(levels):
         raise ChannelKPIError(f"by={list(levels)} names a level twice", fix="name each level once")
@@ -137,10 +141,8 @@ def make_query(
     start_ts, end_ts = date_range(start, end)
     where_items: list[tuple[str, tuple]] = []
     for col, values in (where or {}).items():
-        if col not in COLUMNS:
-            raise ChannelKPIError(
-                f"where= names {col!r}, which is not a deals column", fix=f"use one of {list(COLUMNS)}"
-            )
+        if not isinstance(col, str):
+            raise ChannelKPIError(f"where= names {col!r}, which is not a column name", fix="name deals columns")
         vals = (values,) if isinstance(values, str) or not hasattr(values, "__iter__") else tuple(values)
         where_items.append((col, tuple(str(v) for v in vals)))
     lookback = 0
@@ -151,6 +153,58 @@ def make_query(
             raise ChannelKPIError("compare= needs periods", fix="pass freq='M', 'Q', 'Y' or 'W' together with compare=")
         lookback = lag(freq, compare)
     return Query(_as_levels(by), freq, start_ts, end_ts, fys, tuple(where_items), lookback)
+
+
+def check_columns(q: Query, names: Collection[str], text: Collection[str]) -> None:
+    """Check that the deals have the columns ``q`` groups and filters by: ``names`` are the
+    deals' columns (with the optional canonical ones that count as empty), ``text`` those of
+    them that hold text (any text column is a level: the canonical ones, fields kept from an
+    export, a partner table's columns).
+
+    Raises
+    ------
+    ChannelKPIError
+        For a ``by=`` name that is no column (naming the closest ones and every level the
+        deals have) or a column that is not text, and a ``where=`` name that is no column.
+
+    Examples
+    --------
+    >>> q = make_query(by="regoin")
+    >>> check_columns(q, ["deal_id", "status", "partner", "region"], ["deal_id", "partner", "region"])
+    Traceback (most recent call last):
+    ...
+    channelkpi.errors.ChannelKPIError: by='regoin' is not a level channelkpi can group by: ...(did you mean 'region'?)...
+    """
+    levels = _level_order(text)
+    for col in q.by:
+        if col in levels or (col == "deal_id" and col in text):
+            continue
+        if col == "status":
+            problem = "by='status' is not a level channelkpi can group by: every KPI splits won, lost and open itself"
+        elif col in names:
+            problem = f"by={col!r} is not a level channelkpi can group by: it holds dates or numbers, not names"
+        else:
+            problem = (
+                f"by={col!r} is not a level channelkpi can group by: the deals have no such column"
+                + _did_you_mean(col, levels)
+            )
+        raise ChannelKPIError(problem, fix=f"group by one or several of {levels}")
+    for col, _ in q.where:
+        if col not in names:
+            raise ChannelKPIError(
+                f"where= names {col!r}, which is not a deals column{_did_you_mean(col, list(names))}",
+                fix=f"filter on one of {list(names)}",
+            )
+
+
+def _level_order(text: Collection[str]) -> list[str]:
+    """The columns a KPI can group by: the canonical levels first, then the others."""
+    return [*(c for c in LEVELS if c in text), *(c for c in text if c not in (*LEVELS, "deal_id", "status"))]
+
+
+def _did_you_mean(name: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
 
 
 def check_engine(engine) -> Engine:

@@ -33,10 +33,11 @@ import functools
 import pandas as pd
 
 from ..errors import ChannelKPIError
+from .canonical import deals_of
 from .contract import Aggregates, Stage1, collect
 from .lazy import LazyStage1, lazy_native, lazy_pandas
 from .prepared import PreparedDeals, PreparedStage1
-from .query import Engine, Query, check_engine
+from .query import Engine, Query, check_columns, check_engine
 
 __all__ = ["open_stage1", "aggregate"]
 
@@ -45,7 +46,7 @@ __all__ = ["open_stage1", "aggregate"]
 def open_stage1(deals, q: Query, needs, *, engine: Engine = "auto", columns=None) -> Stage1:
     """The stage-1 backend for ``deals`` (see the module docstring): anything narwhals reads
     runs on its own engine."""
-    frame, absent, used = lazy_native(deals, columns=columns)
+    frame, absent, used = lazy_native(deals, q, columns=columns)
     # sources DuckDB or Spark read (Parquet, a warehouse) gain from one query whose branches
     # run side by side; a polars table in memory is scanned in parallel query by query
     together = frame.implementation.is_duckdb() or frame.implementation.is_pyspark()
@@ -65,6 +66,7 @@ def _(deals: PreparedDeals, q: Query, needs, *, engine: Engine = "auto", columns
             "columns= does not apply to prepared deals (they have the canonical names)",
             fix="pass columns= to channelkpi.prepare instead",
         )
+    check_columns(q, deals.names, deals.text)
     if engine == "auto" and deals.can_run(q):
         return PreparedStage1(deals, q, needs)
     return open_stage1(deals.deals, q, needs, engine=engine)  # what the coded engine does not cover
@@ -77,4 +79,4 @@ def aggregate(deals, q: Query, needs, *, engine: Engine = "auto", columns=None) 
     :data:`channelkpi.metrics.contract.NEEDS`).
     """
     check_engine(engine)
-    return collect(open_stage1(deals, q, needs, engine=engine, columns=columns), q, needs)
+    return collect(open_stage1(deals_of(deals), q, needs, engine=engine, columns=columns), q, needs)
