@@ -35,13 +35,13 @@ from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format
+from .formats import BY_TITLES, column_kind, display_name, excel_format, plural
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
-from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
+from .schema import CHANNELS, DIRECT_PARTNER, DTYPES, validate_deals
 from .tiles import TILE_TABLES, TILES, ledger_html, tile_values, tiles_html
 from .types import ReportFreq, ReportLevel
 from .views import (
@@ -183,6 +183,12 @@ def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str])
     copy = chart.copy(deep=False)
     copy.params = out
     return copy
+
+
+def _level_title(level: str) -> str:
+    """A level's name on the control: the canonical ones' (``owner``: "Employee"), else the
+    column's name in words (``product_family``: "Product family")."""
+    return BY_TITLES.get(level) or level.replace("_", " ").capitalize()
 
 
 def _named(content: bytes, name: str) -> io.BytesIO:
@@ -429,7 +435,19 @@ class Dashboard:
     def _level_options(self) -> list[tuple[str, str]]:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
-        return [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        levels = [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        return levels + [(_level_title(c), c) for c in self._extra_levels()]
+
+    def _extra_levels(self) -> list[str]:
+        """The deals' own text columns beyond the canonical ones: fields kept from the export
+        (``load_crm(keep=...)``) and the partner and owner tables' columns (``tier``, ``region``)."""
+        out = []
+        for col in self.deals.columns:
+            s = self.deals[col]
+            text = pd.api.types.is_string_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype)
+            if col not in DTYPES and text and s.notna().any():
+                out.append(str(col))
+        return out
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
@@ -594,7 +612,8 @@ class Dashboard:
         """Set the boxes, the filter buttons, the selection line and "Clear selection" from
         :attr:`selection` (the state), without that counting as a person's change."""
         level = self.by.value
-        label, empty = LEVEL_BOX[level]
+        title = _level_title(level)
+        label, empty = LEVEL_BOX.get(level, (title, f"All {plural(level)}"))
         self._syncing = True
         try:
             options = self._level_values(level)
@@ -631,7 +650,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {BY_TITLES[level].lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {title.lower()}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -838,8 +857,9 @@ class Dashboard:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
         column = column or self.by.value
-        if column not in (*BY_TITLES, "channel"):
-            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*BY_TITLES, 'channel']}")
+        known = [*BY_TITLES, *self._extra_levels(), "channel"]
+        if column not in known:
+            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {known}")
         self._choose(column, values)
 
     def show_deals(self, tile: str) -> None:
@@ -921,7 +941,7 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", BY_TITLES[view.by]),
+            ("Level", _level_title(view.by)),
             ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),

@@ -204,3 +204,16 @@ def test_an_evil_deal_in_the_dashboard_is_text():
     dash.show_deals("won_count")
     value = dash.deals_panel.table.value
     assert "<img" not in value and "&lt;img src=x onerror=alert(1)&gt;" in value
+
+
+def test_the_level_control_offers_the_deals_own_columns(deals):
+    tiered = deals.assign(tier=deals["partner"].map(lambda p: "Gold" if str(p) < "M" else "Silver").astype("string"))
+    dash = widgets.Dashboard(tiered)
+    assert ("Tier", "tier") in dash.by.options
+    dash.by.value = "tier"
+    assert dash.picker.options == [("Gold", "Gold"), ("Silver", "Silver")] and "role='alert'" not in dash.message.value
+    dash.select(["Gold"])
+    dash.show_deals("won_count")
+    start, end = dash.date_range
+    gold = tiered[(tiered["tier"] == "Gold") & (tiered["status"] == "won") & tiered["closed"].between(start, end)]
+    assert dash.deals_panel.page.counts["won"] == len(gold)
