@@ -61,6 +61,8 @@ __all__ = [
     "contrast_ratio",
     "kpi_trend",
     "partner_ranking",
+    "CELL_PARAM",
+    "clickable",
     "pipeline_by_stage",
     "pipeline_waterfall",
     "channel_mix",
@@ -452,6 +454,30 @@ def kpi_trend(
     notes += _partial_note(data, "hollow point")
     chart = alt.layer(*layers)
     return _finish(chart, title=title or label, subtitle=subtitle, notes=notes, description=description, width=width)
+
+
+#: The param of a chart's click that opens the deals behind a mark (:func:`clickable`).
+CELL_PARAM = "cell"
+
+
+def clickable(chart: alt.TopLevelMixin, fields: Sequence[str]) -> alt.TopLevelMixin:
+    """A copy of ``chart`` whose marks report a click: a point selection ``cell`` (:data:`CELL_PARAM`)
+    on ``fields`` (of a layered chart, on its top layer: the points or bars drawn last).
+
+    ``alt.JupyterChart(chart).selections.cell`` then holds the fields of the mark clicked; a
+    double click clears it. The picture is unchanged (a report or an image file draws the same).
+
+    >>> import pandas as pd
+    >>> c = clickable(alt.Chart(pd.DataFrame({"period": ["2025-Q1"], "v": [1]})).mark_bar(), ["period"])
+    >>> c.to_dict()["params"][0]["select"]["fields"]
+    ['period']
+    """
+    selection = alt.selection_point(name=CELL_PARAM, fields=list(fields), on="click", clear="dblclick")
+    copy = chart.copy(deep=True)
+    if isinstance(copy, alt.LayerChart):
+        copy.layer[-1] = copy.layer[-1].add_params(selection)
+        return copy
+    return copy.add_params(selection)
 
 
 @renamed_keywords(level="by")

@@ -29,17 +29,20 @@ import ipywidgets as w
 import pandas as pd
 
 from .caveats import data_caveats, has_partners
+from .charts import CELL_PARAM, clickable
 from .currency_symbols import currency_code, currency_symbol, deals_currency
+from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
+from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format
+from .formats import BY_TITLES, column_kind, display_name, excel_format, plural
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
-from .schema import CHANNELS, DIRECT_PARTNER, validate_deals
-from .tiles import TILE_TABLES, ledger_html, tile_values, tiles_html
+from .schema import CHANNELS, DIRECT_PARTNER, DTYPES, validate_deals
+from .tiles import TILE_TABLES, TILES, ledger_html, tile_values, tiles_html
 from .types import ReportFreq, ReportLevel
 from .views import (
     CHART_TABLES,
@@ -182,6 +185,12 @@ def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str])
     return copy
 
 
+def _level_title(level: str) -> str:
+    """A level's name on the control: the canonical ones' (``owner``: "Employee"), else the
+    column's name in words (``product_family``: "Product family")."""
+    return BY_TITLES.get(level) or level.replace("_", " ").capitalize()
+
+
 def _named(content: bytes, name: str) -> io.BytesIO:
     """The upload as a file object that carries its name, so the load names it in messages,
     the title and the data-quality tab (instead of ``<buffer>``)."""
@@ -305,6 +314,8 @@ class Dashboard:
         self._ranking_shown: dict | None = None  # the ranking spec the page shows, clicks included
         self._ranking_base: alt.TopLevelMixin | None = None  # that spec before its draw number
         self._ranking_draws = 0
+        self._cell_draws: dict[str, int] = {}  # drawings of each chart whose marks open deals
+        self._cell_specs: dict[str, alt.TopLevelMixin] = {}  # those charts as last drawn (no number)
         self._withheld: dict[str, str] = {}  # charts replaced by a sentence saying why
         self._syncing = False  # the widgets are being set from the state: not a person's change
         self._filters_shown: tuple = ()
@@ -345,6 +356,21 @@ class Dashboard:
         self.message = w.HTML()
         self.banner = w.HTML()
         self.tiles = w.HTML()
+        # the deals behind a number: a button per tile (the keyboard path), a click on a chart
+        self.deals_panel = DealsPanel(self._prepared, currency=self.currency)
+        self.deals_panel.on_close = self._reset_clicks
+        self.tile_buttons = {}
+        for title, column, _kind, _n in TILES:
+            button = w.Button(description=title, tooltip=f"Show the deals behind {title.lower()}")
+            button.on_click(lambda _b, column=column: self._guard(lambda: self.show_deals(column)))
+            self.tile_buttons[column] = button
+        self.tile_deals = w.HBox(
+            [
+                w.HTML("<span class='ck-note'>Which deals? Open the deals behind a tile:</span>"),
+                *self.tile_buttons.values(),
+            ]
+        ).add_class("ck-row")
+        self.tile_deals.add_class("ck-tile-deals")
         self.quality_html = w.HTML()
         self.ranking_help = w.HTML()
         self.withheld_note = w.HTML()
@@ -393,6 +419,10 @@ class Dashboard:
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
         self._values: dict[str, list[tuple[str, str]]] = {}  # level -> the box's (value, label)
+        panel = getattr(self, "deals_panel", None)
+        if panel is not None:  # other deals: the panel lists theirs, and explains no old number
+            panel.close()
+            panel.deals, panel.currency = self._prepared, self.currency
 
     def _level_values(self, level: str) -> list[tuple[str, str]]:
         """The values of a level as the box lists them: (value, name people read), by name."""
@@ -405,7 +435,19 @@ class Dashboard:
     def _level_options(self) -> list[tuple[str, str]]:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
-        return [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        levels = [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        return levels + [(_level_title(c), c) for c in self._extra_levels()]
+
+    def _extra_levels(self) -> list[str]:
+        """The deals' own text columns beyond the canonical ones: fields kept from the export
+        (``load_crm(keep=...)``) and the partner and owner tables' columns (``tier``, ``region``)."""
+        out = []
+        for col in self.deals.columns:
+            s = self.deals[col]
+            text = pd.api.types.is_string_dtype(s) or isinstance(s.dtype, pd.CategoricalDtype)
+            if col not in DTYPES and text and s.notna().any():
+                out.append(str(col))
+        return out
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
@@ -544,6 +586,8 @@ class Dashboard:
         :attr:`charts` is read)."""
         self._tables, self._computed = {}, set()
         self._stale = set(CHART_TITLES)
+        if self.deals_panel.is_open:  # it explained a number of the state before
+            self.deals_panel.close()
         self._withheld = self._withheld_charts()
         self._show_selection()
         if not self._guard(lambda: self._ensure(TILE_TABLES)):
@@ -568,7 +612,8 @@ class Dashboard:
         """Set the boxes, the filter buttons, the selection line and "Clear selection" from
         :attr:`selection` (the state), without that counting as a person's change."""
         level = self.by.value
-        label, empty = LEVEL_BOX[level]
+        title = _level_title(level)
+        label, empty = LEVEL_BOX.get(level, (title, f"All {plural(level)}"))
         self._syncing = True
         try:
             options = self._level_values(level)
@@ -605,7 +650,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {BY_TITLES[level].lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {title.lower()}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -664,6 +709,10 @@ class Dashboard:
                 # earlier drawing, arriving after a newer one was sent, is not a click (_on_click).
                 self._ranking_draws += 1
                 spec = spec.add_params(alt.param(name=DRAW_PARAM, value=self._ranking_draws))
+            if name in CHART_CELLS:
+                spec = clickable(spec, CHART_CELLS[name][3])
+                self._cell_specs[name] = spec
+                spec = self._numbered(name, spec)
             if name in self._charts:
                 self._charts[name].chart = spec
             else:
@@ -672,7 +721,31 @@ class Dashboard:
                 self._place()
             if name == "ranking":
                 self._watch_ranking()
+            if name in CHART_CELLS:
+                self._watch_cells(name)
         self._place()
+
+    def _numbered(self, name: str, spec: alt.TopLevelMixin) -> alt.TopLevelMixin:
+        # numbered like the ranking's drawings: a click reported by an earlier drawing is not one
+        # on this chart, and drawing it again (a new number) clears the mark clicked
+        self._cell_draws[name] = self._cell_draws.get(name, 0) + 1
+        return spec.add_params(alt.param(name=DRAW_PARAM, value=self._cell_draws[name]))
+
+    def _watch_cells(self, name: str) -> None:
+        # a JupyterChart rebuilds its selections each time its chart is set: observe again
+        self._charts[name].selections.observe(
+            lambda change, name=name: self._guard(lambda: self._on_cell(name, change)), names=[CELL_PARAM]
+        )
+
+    def _reset_clicks(self) -> None:
+        """Draw again the charts with a mark clicked, so that clicking it again opens its deals."""
+        for name, spec in self._cell_specs.items():
+            chart = self._charts.get(name)
+            if chart is None or name in self._stale:
+                continue
+            if getattr(getattr(chart.selections, CELL_PARAM, None), "value", None):
+                chart.chart = self._numbered(name, spec)
+                self._watch_cells(name)
 
     def _place(self) -> None:
         """Put each tab's charts on it, in the tab's order (or the sentence saying why not)."""
@@ -753,7 +826,17 @@ class Dashboard:
         values = [str(item[level]) for item in change["new"].value if level in item]
         # the page draws this selection already: no need to send the chart again
         self._ranking_shown = _with_selection(self._ranking_base, level, values).to_dict()
+        added = [v for v in values if v not in self._selection.get(level, ())]
         self._choose(level, values)
+        if added:  # the bar clicked: the deals behind its score
+            self._guard(lambda: self.deals_panel.open(ranking_cell(self.view, added[-1], deals=self._prepared)))
+
+    def _on_cell(self, name: str, change) -> None:
+        if self._charts[name]._params.get(DRAW_PARAM) != self._cell_draws.get(name):
+            return  # made on an earlier drawing of the chart
+        clicked = [item for item in (change["new"].value or []) if item]
+        if clicked:  # (a double click, or a drawing starting, reports nothing chosen)
+            self.deals_panel.open(chart_cell(name, clicked[-1], self.view))
 
     def _on_upload(self, change) -> None:
         files = change["new"]
@@ -774,9 +857,25 @@ class Dashboard:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
         column = column or self.by.value
-        if column not in (*BY_TITLES, "channel"):
-            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {[*BY_TITLES, 'channel']}")
+        known = [*BY_TITLES, *self._extra_levels(), "channel"]
+        if column not in known:
+            raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {known}")
         self._choose(column, values)
+
+    def show_deals(self, tile: str) -> None:
+        """Open the deals behind a tile (its column in :data:`channelkpi.tiles.TILES`, e.g.
+        ``"win_rate"``) over the current view: what its button does."""
+        self._ensure(TILE_TABLES)
+        best = None
+        if tile == "best_quality":
+            level = self.by.value
+            ranking = self._tables.get("ranking")
+            chosen = self._selection.get(level)
+            if ranking is not None and chosen and level in ranking:
+                ranking = ranking[ranking[level].astype(str).isin(chosen)]
+            if ranking is not None and len(ranking) and level in ranking:
+                best = str(ranking.sort_values("rank").iloc[0][level])
+        self.deals_panel.open(tile_cell(tile, self.view, best=best, deals=self._prepared))
 
     def clear_selection(self) -> None:
         """Forget every choice (every level's and the channels') and show everything again."""
@@ -842,7 +941,7 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", BY_TITLES[view.by]),
+            ("Level", _level_title(view.by)),
             ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
@@ -931,7 +1030,9 @@ class Dashboard:
                 self.banner,
                 row(self.showing, self.filters),
                 self.tiles,
+                self.tile_deals,
                 self.tabs,
+                self.deals_panel.widget,
                 downloads,
             ]
         ).add_class("ck-dashboard")

@@ -689,6 +689,34 @@ def _pandas_rows(deals: pd.DataFrame, q: Query, values: dict[str, str], m: Measu
     return table[mask.to_numpy(bool)], last
 
 
+def _order(deals: pd.DataFrame, idx: np.ndarray, labels: np.ndarray, *, sort, ascending) -> np.ndarray:
+    """Positions into ``idx``: counted rows first, then excluded ones, each by amount (largest
+    first, missing last) and ``deal_id``; or by ``sort`` (missing last), ties by ``deal_id``."""
+    ids = deals["deal_id"].to_numpy()[idx].astype(str)
+    if sort is None:
+        excluded = np.fromiter((str(t).startswith("excluded") for t in labels), dtype=bool, count=len(labels))
+        amount = deals["amount"].to_numpy(float)[idx]
+        return np.lexsort((ids, -np.nan_to_num(amount, nan=-np.inf), excluded))
+    if sort == "counts_as":
+        values = pd.Series(labels, dtype=object)
+    elif sort in deals.columns:
+        values = deals[sort].iloc[idx].reset_index(drop=True)
+    else:
+        raise ChannelKPIError(
+            f"sort={sort!r} is not a column of the deals",
+            fix=f"{_did_you_mean(sort, [*deals.columns, 'counts_as'])}sort by one of {[*deals.columns, 'counts_as']}",
+        )
+    missing = values.isna().to_numpy(bool)
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values):
+        ranks = pd.Series(values).rank(method="dense").fillna(0).to_numpy(float)
+    else:  # text: case-insensitive
+        ranks = values.astype(object).where(~missing, "").map(lambda v: str(v).casefold())
+        ranks = pd.Series(ranks).rank(method="dense").to_numpy(float)
+    if not ascending:
+        ranks = -ranks
+    return np.lexsort((ids, ranks, missing))
+
+
 # --------------------------------------------------------------------------- the function
 def deals_behind(
     deals,
@@ -709,6 +737,9 @@ def deals_behind(
     weights: Mapping[str, float] | None = None,
     columns: Mapping[str, str] | None = None,
     engine: Engine = "auto",
+    limit: int | None = None,
+    sort: str | None = None,
+    ascending: bool = True,
 ) -> pd.DataFrame:
     """The deal rows behind one cell of a KPI table, and how each one counts.
 
@@ -757,13 +788,25 @@ def deals_behind(
         The KPI's own options (:func:`channelkpi.average_deal_size`,
         :func:`channelkpi.win_rate`, :func:`channelkpi.pipeline`,
         :func:`channelkpi.quality_score`); ``weights`` does not change which deals count.
+    limit : int, optional
+        Return only the first ``limit`` rows (in the order below); the rows of the whole cell
+        are still counted (``attrs["channelkpi"]["rows"]`` and ``["counts"]``), but only the
+        rows returned are built, so a page showing a few hundred rows of a cell of 50,000
+        deals does not copy them all.
+    sort : str, optional
+        Order the rows by this column of the result instead (missing values last, ties by
+        ``deal_id``): with ``limit``, the first rows of that order.
+    ascending : bool, default True
+        With ``sort``: smallest (or earliest, or A) first.
 
     Returns
     -------
     pandas.DataFrame
         The rows of the deals table (every column it has) with ``counts_as``; the counted rows
         first, then the excluded ones, each by amount (largest first, missing last) and
-        ``deal_id``. ``attrs["channelkpi"]`` names the KPI, column and cell.
+        ``deal_id``. ``attrs["channelkpi"]`` names the KPI, column and cell, and holds ``rows``
+        (how many rows the cell lists, with or without ``limit``) and ``counts`` (how many
+        rows of each ``counts_as``, in the order above).
 
     Raises
     ------
@@ -841,14 +884,20 @@ def deals_behind(
         if q.start is not None:
             w.start_day = day_number(q.start) - 1
     idx, labels = _labels(p, rows, m, w)
-    out = p.deals.iloc[idx].copy()
-    out["counts_as"] = pd.array(labels, dtype=DTYPES["deal_id"])
-    excluded = out["counts_as"].str.startswith("excluded").to_numpy(bool)
-    order = np.lexsort(
-        (out["deal_id"].astype(str).to_numpy(), -np.nan_to_num(out["amount"].to_numpy(float), nan=-np.inf), excluded)
-    )
-    out = out.iloc[order].reset_index(drop=True)
+    # the order and the counts come from a few columns of the listed rows; the frame is built
+    # only for the rows returned (a whole-table cell lists tens of thousands)
+    order = _order(p.deals, idx, labels, sort=sort, ascending=ascending)
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+            raise ChannelKPIError(f"limit={limit!r}", fix="give a number of rows (0 or more), or None for all")
+        order = order[:limit]
+    out = p.deals.iloc[idx[order]].reset_index(drop=True)
+    out["counts_as"] = pd.array(labels[order], dtype=DTYPES["deal_id"])
+    kinds, first, counts = np.unique(labels.astype(str), return_index=True, return_counts=True)
+    shown = sorted(zip(first, kinds, counts), key=lambda t: (str(t[1]).startswith("excluded"), t[0]))
     out.attrs["channelkpi"] = {
+        "rows": len(idx),
+        "counts": {str(kind): int(count) for _, kind, count in shown},
         "kpi": kpi,
         "column": column,
         "cell": {

@@ -1,0 +1,171 @@
+"""The dashboard's "Deals" panel: the deals behind the number last clicked, sortable, downloadable.
+
+Which cell a tile, a bar or a point is and the rows behind it come from
+:mod:`channelkpi.drill`; this module only holds the widgets: the caption and table (escaped
+HTML), a sort control, CSV and Excel downloads and a close button. Rows are computed on a click,
+never on a control change.
+
+Examples
+--------
+>>> from channelkpi.datasets import make_sample_deals
+>>> from channelkpi.drill import tile_cell
+>>> from channelkpi.views import View
+>>> panel = DealsPanel(make_sample_deals())
+>>> panel.open(tile_cell("won_count", View(start="2025-01-01", end="2025-12-31")))
+>>> panel.page.counts["won"] > 0, panel.page.total == sum(panel.page.counts.values())
+(True, True)
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import ipywidgets as w
+
+from .currency_symbols import DEFAULT_CURRENCY
+from .drill import DEALS_SHOWN, DealsCell, DealsPage, deals_download, deals_html, deals_page, sort_choices
+from .errors import ChannelKPIError
+from .safety import html_text
+
+__all__ = ["DealsPanel", "DEALS_CSS"]
+
+#: Styles of the panel (inline: nothing is fetched from a network).
+DEALS_CSS = """
+<style>
+.ck-deals {border: 1px solid #dde3ea; border-radius: 8px; padding: 8px 12px; margin: 8px 0; background: #ffffff;}
+.ck-deals .ck-deals-body {max-height: 480px; overflow: auto;}
+.ck-deals .ck-deals-table th[aria-sort] {color: #0b5cad;}
+.ck-deals .ck-deals-caption {font-size: 14px; margin-bottom: 2px; overflow-wrap: anywhere;}
+.ck-tile-deals {flex-wrap: wrap; gap: 4px; align-items: center;}
+.ck-tile-deals .widget-button {width: auto;}
+</style>
+"""
+_DEFAULT_SORT = ""  # the sort control's "how it counts, then amount" (deals_behind's own order)
+
+
+class DealsPanel:
+    """The deals behind one number: open it with a :class:`~channelkpi.drill.DealsCell`.
+
+    Parameters
+    ----------
+    deals : pandas.DataFrame or PreparedDeals
+        What the numbers were computed from.
+    currency : str
+        The ISO 4217 code amounts are shown in.
+    limit : int
+        How many rows the table shows (the downloads have every row).
+
+    Attributes
+    ----------
+    widget : ipywidgets.VBox
+        The panel (hidden until a cell is opened).
+    page : DealsPage or None
+        What the table shows.
+    """
+
+    def __init__(self, deals, *, currency: str = DEFAULT_CURRENCY, limit: int = DEALS_SHOWN) -> None:
+        self.deals = deals
+        self.currency = currency
+        self.limit = limit
+        self.cell: DealsCell | None = None
+        self.page: DealsPage | None = None
+        self.table = w.HTML()
+        self.sort = w.Dropdown(description="Sort by", options=[("How it counts, then amount", _DEFAULT_SORT)])
+        self.order = w.ToggleButtons(
+            options=[("Ascending", True), ("Descending", False)], value=True, style={"button_width": "auto"}
+        )
+        self.csv = w.Button(description="Deals (CSV)", tooltip="Every deal behind this number, as CSV")
+        self.excel = w.Button(description="Deals (Excel)", tooltip="Every deal behind this number, as Excel")
+        self.close_button = w.Button(description="Close", tooltip="Close the deals table")
+        self.links = w.HTML()
+        self.csv.on_click(lambda _b: self._download("csv"))
+        self.excel.on_click(lambda _b: self._download("xlsx"))
+        self.close_button.on_click(lambda _b: self.close())
+        self.sort.observe(self._on_sort, names="value")
+        self.order.observe(self._on_sort, names="value")
+        self.on_close = None  # called after the panel closes (the dashboard resets the clicked marks)
+        bar = w.HBox([self.sort, self.order, self.csv, self.excel, self.close_button]).add_class("ck-row")
+        body = w.Box([self.table]).add_class("ck-deals-body")
+        self.widget = w.VBox([w.HTML(DEALS_CSS), bar, self.links, body]).add_class("ck-deals")
+        self.widget.layout.display = "none"
+
+    @property
+    def is_open(self) -> bool:
+        return self.widget.layout.display != "none"
+
+    def open(self, cell: DealsCell) -> None:
+        """Show the deals behind ``cell`` (a readable message instead if they cannot be listed)."""
+        self.cell = cell
+        self.links.value = ""
+        self.widget.layout.display = None
+        self._show(sort=None, ascending=True, reset=True)
+
+    def close(self) -> None:
+        self.widget.layout.display = "none"
+        self.cell, self.page = None, None
+        self.table.value = self.links.value = ""
+        if self.on_close is not None:
+            self.on_close()
+
+    def _show(self, *, sort, ascending: bool, reset: bool = False) -> None:
+        try:
+            self.page = deals_page(self.deals, self.cell, limit=self.limit, sort=sort, ascending=ascending)
+        except ChannelKPIError as exc:
+            self.page = None
+            self.table.value = f"<div class='ck-message' role='alert'>{html_text(exc)}</div>"
+            return
+        except Exception as exc:  # a dashboard shows a readable message, never a traceback
+            self.page = None
+            self.table.value = (
+                f"<div class='ck-message' role='alert'>The deals could not be listed "
+                f"({html_text(type(exc).__name__)}: {html_text(exc)}).</div>"
+            )
+            return
+        if reset:
+            choices = [("How it counts, then amount", _DEFAULT_SORT), *sort_choices(self.page.rows.columns)]
+            self.sort.unobserve(self._on_sort, names="value")
+            self.order.unobserve(self._on_sort, names="value")
+            try:
+                self.sort.options = choices
+                self.sort.value = _DEFAULT_SORT
+                self.order.value = True
+            finally:
+                self.sort.observe(self._on_sort, names="value")
+                self.order.observe(self._on_sort, names="value")
+        self.table.value = deals_html(self.page, currency=self.currency)
+
+    def sort_by(self, column: str | None, *, ascending: bool = True) -> None:
+        """Sort the table by ``column`` (None: how it counts, then amount)."""
+        self.sort.value = column or _DEFAULT_SORT
+        self.order.value = ascending
+
+    def _on_sort(self, _change) -> None:
+        if self.cell is not None:
+            self._show(sort=self.sort.value or None, ascending=self.order.value)
+
+    def _download(self, fmt: str) -> None:
+        if self.cell is None:
+            return
+        try:
+            data = deals_download(
+                self.deals,
+                self.cell,
+                fmt,
+                currency=self.currency,
+                sort=self.sort.value or None,
+                ascending=self.order.value,
+            )
+        except Exception as exc:  # a readable message instead of a traceback
+            self.links.value = f"<div class='ck-message' role='alert'>The download failed ({html_text(exc)}).</div>"
+            return
+        mime = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        name = _file_name(f"Deals - {self.cell.title} - {self.cell.place}", fmt)
+        href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        self.links.value = f"<a download='{html_text(name)}' href='{href}'>Save {html_text(name)}</a>"
+
+
+def _file_name(text: str, suffix: str) -> str:
+    text = text.replace(" · ", " - ").replace("–", "-")
+    text = " ".join(re.sub(r'[\x00-\x1f\x7f/\\:*?"<>|]+', " ", text).split()).strip(" .-")[:150]
+    return f"{text or 'deals'}.{suffix}"

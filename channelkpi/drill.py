@@ -1,0 +1,324 @@
+"""The deals behind a number of a view: which cell a tile, a bar or a point is, and its rows.
+
+A dashboard (or any page) shows numbers made by :func:`channelkpi.views.view_tables`; this
+module says, for each of them, which KPI cell it is (:class:`DealsCell`: the KPI, its column,
+its options and the cell, as :func:`channelkpi.deals_behind` takes them) and turns that cell's
+rows into a page (:func:`deals_page`: the first rows, how many there are, how they count) and
+its HTML (:func:`deals_html`, every text escaped) or a download (:func:`deals_download`).
+
+Nothing here draws a widget: the dashboard puts the HTML on its page.
+
+Examples
+--------
+>>> from channelkpi.datasets import make_sample_deals
+>>> from channelkpi.views import View
+>>> view = View(by="partner", freq="Q", start="2025-01-01", end="2025-12-31")
+>>> cell = tile_cell("win_rate", view)
+>>> cell.kpi, cell.column, cell.title
+('kpi_table', 'win_rate', 'Win rate')
+>>> page = deals_page(make_sample_deals(), cell, limit=5)
+>>> len(page.rows), page.total == sum(page.counts.values())
+(5, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
+from .errors import ChannelKPIError
+from .formats import display_name, excel_format, money, number
+from .metrics.behind import deals_behind
+from .safety import html_text, to_csv, to_excel
+from .views import View, ranked_peers, selection_text
+
+__all__ = [
+    "DEALS_SHOWN",
+    "DEAL_COLUMNS",
+    "DEAL_TITLES",
+    "TILE_CELLS",
+    "CHART_CELLS",
+    "DealsCell",
+    "DealsPage",
+    "tile_cell",
+    "ranking_cell",
+    "chart_cell",
+    "deals_page",
+    "deals_html",
+    "deals_download",
+    "download_frame",
+    "sort_choices",
+]
+
+#: How many rows a page of deals shows (the download has them all).
+DEALS_SHOWN = 200
+#: The columns a deals table shows, in order (``name`` and ``account`` when the deals have them).
+DEAL_COLUMNS = ("name", "account", "deal_id", "partner", "owner", "stage", "amount", "created", "closed", "counts_as")
+#: Their headings.
+DEAL_TITLES = {
+    "name": "Deal",
+    "account": "Account",
+    "deal_id": "Deal ID",
+    "partner": "Partner",
+    "owner": "Owner",
+    "stage": "Stage",
+    "amount": "Amount",
+    "created": "Created",
+    "closed": "Closed",
+    "counts_as": "How it counts",
+}
+#: Each tile (by the column :data:`channelkpi.tiles.TILES` names) as a column of
+#: :func:`channelkpi.kpi_table` over the view's range: the deals behind its number.
+TILE_CELLS = {
+    "avg_deal_size": "avg_deal_size",
+    "won_count": "won_count",
+    "open_amount": "open_amount",
+    "partner_share": "won_amount_partner",  # the share's numerator; the denominator is the won amount
+    "win_rate": "win_rate",
+    "cycle_days_median": "cycle_days_median",
+    "success_rate": "success_rate",
+}
+_TILE_TITLES = {
+    "avg_deal_size": "Average deal size",
+    "won_count": "Deals won",
+    "open_amount": "Open pipeline",
+    "partner_share": "Partner-sourced wins",
+    "win_rate": "Win rate",
+    "cycle_days_median": "Median cycle (won)",
+    "best_quality": "Best quality score",
+    "success_rate": "Deal success",
+}
+#: The charts whose marks open deals: chart -> (KPI, column, ``by``, the fields a click reports).
+#: ``freq`` is the view's when ``period`` is among the fields.
+CHART_CELLS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
+    "trend": ("kpi_table", "won_amount", None, ("period",)),
+    "channel_mix": ("channel_performance", "won_amount", "channel", ("channel", "period")),
+    "channel_win_rates": ("win_rate", "win_rate", "channel", ("channel",)),
+    "cohorts": ("deal_success", "success_rate", None, ("period",)),
+}
+_CHART_TITLES = {
+    "trend": "Won amount",
+    "channel_mix": "Won amount",
+    "channel_win_rates": "Win rate",
+    "cohorts": "Deal success",
+}
+
+
+@dataclass(frozen=True)
+class DealsCell:
+    """One number of a view as :func:`channelkpi.deals_behind` opens it.
+
+    ``title`` names the number ("Win rate"), ``place`` where it is ("Acme · 2025-Q1", or the
+    view's selection line for a total); ``options`` are the keywords of ``deals_behind``.
+    """
+
+    kpi: str
+    column: str
+    title: str
+    place: str
+    options: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DealsPage:
+    """The first rows of a cell (``rows``, as :func:`channelkpi.deals_behind` gives them),
+    how many the cell lists (``total``) and how many of each ``counts_as`` (``counts``)."""
+
+    cell: DealsCell
+    rows: pd.DataFrame
+    total: int
+    counts: Mapping[str, int]
+    sort: str | None = None
+    ascending: bool = True
+
+    @property
+    def caption(self) -> str:
+        """What the table explains: "Win rate · Acme · 2025-Q1: 12 won, 30 lost (42 deals)"."""
+        parts = ", ".join(f"{number(n)} {kind}" for kind, n in self.counts.items())
+        head = f"{self.cell.title} · {self.cell.place}"
+        if not self.total:
+            return f"{head}: no deals"
+        return f"{head}: {parts} ({number(self.total)} {'deal' if self.total == 1 else 'deals'})"
+
+    @property
+    def shown_text(self) -> str:
+        """ "200 of 1,234 deals" (or "All 42 deals")."""
+        if len(self.rows) < self.total:
+            return f"{number(len(self.rows))} of {number(self.total)} deals"
+        return f"All {number(self.total)} {'deal' if self.total == 1 else 'deals'}"
+
+
+def _span(view: View) -> dict:
+    return {"start": view.start, "end": view.end, "fiscal_year_start": view.fiscal_year_start}
+
+
+def tile_cell(column: str, view: View, *, best: str | None = None, deals=None) -> DealsCell:
+    """The deals behind a tile (by its column in :data:`channelkpi.tiles.TILES`) over ``view``.
+
+    The tiles are :func:`channelkpi.kpi_table` totals of the view's range and deals; the best
+    quality score is ``best``'s (the value of ``view.by`` with the best score) among the
+    ranking's peers, which need the ``deals`` (see :func:`channelkpi.views.ranked_peers`).
+
+    >>> tile_cell("partner_share", View(start="2025-01-01", end="2025-03-31")).column
+    'won_amount_partner'
+    """
+    if column == "best_quality":
+        if best is None or deals is None:
+            raise ChannelKPIError("no quality score to open: nothing is ranked in this view")
+        return ranking_cell(view, best, deals=deals, title=_TILE_TITLES[column])
+    if column not in TILE_CELLS:
+        raise ChannelKPIError(f"no tile {column!r}", fix=f"choose from {[*TILE_CELLS, 'best_quality']}")
+    options = {"by": None, "freq": None, "where": view.effective_where or None, **_span(view)}
+    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], selection_text(view), options)
+
+
+def ranking_cell(view: View, value: str, *, deals, title: str = "Quality score") -> DealsCell:
+    """The deals behind one bar of the ranking: the value's won and lost deals of the range,
+    among the same peers the ranking scores (:func:`channelkpi.views.ranked_peers`)."""
+    peers, _ = ranked_peers(deals, view.where, view.by)
+    options = {"by": view.by, "freq": None, "where": peers or None, "cell": {view.by: value}, **_span(view)}
+    # the ranking scores every peer: the place is the value within the view's other filters
+    others = View(by=view.by, freq=view.freq, start=view.start, end=view.end, where=view.where)
+    place = f"{display_name(value)} · {selection_text(others)}"
+    return DealsCell("quality_score", "quality_score", title, place, options)
+
+
+def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCell:
+    """The deals behind a mark of ``chart`` (:data:`CHART_CELLS`), from the fields a click on it
+    reports (``{"channel": "paid", "period": "2025-Q1"}``).
+
+    >>> cell = chart_cell("trend", {"period": "2025-Q2"}, View(freq="Q", start="2025-01-01", end="2025-12-31"))
+    >>> cell.options["cell"], cell.place.split(" · ")[0]
+    ({'period': '2025-Q2'}, '2025-Q2')
+    """
+    if chart not in CHART_CELLS:
+        raise ChannelKPIError(f"the chart {chart!r} does not open deals", fix=f"choose from {list(CHART_CELLS)}")
+    kpi, column, by, fields = CHART_CELLS[chart]
+    missing = [f for f in fields if f not in clicked]
+    if missing:
+        raise ChannelKPIError(f"the click on {chart} does not say {missing}")
+    cell = {f: str(clicked[f]) for f in fields}
+    options = {
+        "by": by,
+        "freq": view.freq if "period" in fields else None,
+        "where": view.effective_where or None,
+        "cell": cell,
+        **_span(view),
+    }
+    place = " · ".join([*(display_name(v) for v in cell.values()), selection_text(view)])
+    return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
+
+
+def deals_page(
+    deals, cell: DealsCell, *, limit: int | None = DEALS_SHOWN, sort: str | None = None, ascending: bool = True
+) -> DealsPage:
+    """The first ``limit`` rows behind ``cell`` (all with None), sorted by ``sort`` (default: the
+    counted deals first, largest amount first), with the count of all of them.
+
+    ``deals`` is what the view's tables were computed from (a :class:`~channelkpi.PreparedDeals`
+    makes a click cheap).
+    """
+    rows = deals_behind(
+        deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
+    )
+    about = rows.attrs["channelkpi"]
+    return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
+
+
+def _columns(rows: pd.DataFrame) -> list[str]:
+    optional = ("name", "account")
+    return [c for c in DEAL_COLUMNS if c in rows.columns and (c not in optional or rows[c].notna().any())]
+
+
+def _cell_text(col: str, value, symbol: str) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return "—"
+    if col == "amount":
+        return money(value, symbol)
+    if col in ("created", "closed"):
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    if col == "partner":
+        return display_name(value)
+    return str(value)
+
+
+def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: bool = True) -> str:
+    """A page of deals as an HTML table: the caption, "200 of 1,234 deals", every cell escaped.
+
+    The headings say the sort (``aria-sort``); the page sorts with its own controls.
+    """
+    symbol = currency_symbol(currency)
+    cols = _columns(page.rows)
+    head = []
+    for col in cols:
+        sort = ""
+        if page.sort == col:
+            sort = f" aria-sort='{'ascending' if page.ascending else 'descending'}'"
+            arrow = " ▲" if page.ascending else " ▼"
+        else:
+            arrow = ""
+        num = " class='ck-num'" if col == "amount" else ""
+        head.append(f"<th scope='col'{num}{sort}>{html_text(DEAL_TITLES[col] + arrow)}</th>")
+    body = []
+    for rec in page.rows[cols].itertuples(index=False):
+        tds = []
+        for col, value in zip(cols, rec):
+            num = " class='ck-num'" if col == "amount" else ""
+            tds.append(f"<td{num}>{html_text(_cell_text(col, value, symbol))}</td>")
+        body.append("<tr>" + "".join(tds) + "</tr>")
+    table = (
+        f"<table class='ck-table ck-deals-table'><thead><tr>{''.join(head)}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+        if page.total
+        else "<p class='ck-note'>No deal counts in this number.</p>"
+    )
+    return (
+        f"<div class='ck-deals-caption' role='heading' aria-level='3'><b>{html_text(page.caption)}</b></div>"
+        f"<div class='ck-note ck-deals-shown'>{html_text(page.shown_text)}</div>{table}"
+    )
+
+
+def download_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows as a download lists them: the deals table's columns with their headings, then
+    the deals' other columns."""
+    cols = _columns(rows)
+    rest = [c for c in rows.columns if c not in cols and c not in DEAL_COLUMNS]
+    out = rows[[*cols, *rest]].copy()
+    if "partner" in out:
+        out["partner"] = out["partner"].map(lambda v: v if pd.isna(v) else display_name(v))
+    return out.rename(columns=DEAL_TITLES)
+
+
+def deals_download(
+    deals,
+    cell: DealsCell,
+    fmt: str,
+    *,
+    currency: str = DEFAULT_CURRENCY,
+    sort: str | None = None,
+    ascending: bool = True,
+) -> bytes:
+    """Every deal behind ``cell`` as a ``"csv"`` (UTF-8 with BOM) or ``"xlsx"`` file, through
+    :mod:`channelkpi.safety` (no cell runs as a formula); the first line (or an "About" sheet)
+    says which number the deals explain."""
+    page = deals_page(deals, cell, limit=None, sort=sort, ascending=ascending)
+    frame = download_frame(page.rows)
+    if fmt == "csv":
+        head = pd.DataFrame({frame.columns[0] if len(frame.columns) else "": [page.caption, ""]})
+        lines = to_csv(head, header=False)
+        return (lines + to_csv(frame)).encode("utf-8-sig")
+    if fmt == "xlsx":
+        symbol = currency_symbol(currency)
+        formats = {"Amount": excel_format("money", symbol), "Created": "yyyy-mm-dd", "Closed": "yyyy-mm-dd"}
+        about = pd.DataFrame({"About": ["Deals behind", "Deals"], "Value": [page.caption, page.total]})
+        return to_excel({"Deals": frame, "About": about}, number_formats=formats.get)
+    raise ChannelKPIError(f"fmt={fmt!r}", fix="use 'csv' or 'xlsx'")
+
+
+def sort_choices(columns: Sequence[str]) -> list[tuple[str, str]]:
+    """(heading, column) of the columns a deals table can be sorted by."""
+    return [(DEAL_TITLES[c], c) for c in DEAL_COLUMNS if c in columns]

@@ -1,0 +1,219 @@
+"""The deals behind a number of the dashboard: the rows reproduce the tile, the table shows the
+first 200 with the count, sorts, escapes every name, and the downloads cannot run formulas.
+
+Expected numbers are counted here with plain pandas masks over the sample (not with channelkpi's
+KPI code), and the downloads are read back with the csv module and openpyxl.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+
+import openpyxl
+import pandas as pd
+import pytest
+
+import channelkpi as ck
+from channelkpi import widgets
+from channelkpi.datasets import make_sample_deals
+from channelkpi.drill import DEALS_SHOWN, chart_cell, deals_download, deals_html, deals_page, ranking_cell, tile_cell
+from channelkpi.views import View
+
+START, END = pd.Timestamp("2024-01-01"), pd.Timestamp("2025-06-30")
+VIEW = View(by="partner", freq="Q", start=START, end=END)
+EVIL = "<img src=x onerror=alert(1)>"
+FORMULA = '=HYPERLINK("http://x.test","a")'
+
+
+@pytest.fixture(scope="module")
+def deals():
+    return make_sample_deals()
+
+
+@pytest.fixture(scope="module")
+def prepared(deals):
+    return ck.prepare(deals)
+
+
+def closed_in_range(deals, status, **where):
+    """Deals of ``status`` closed within the view's range (and matching ``where``), by hand."""
+    mask = (deals["status"].astype(str) == status) & deals["closed"].between(START, END)
+    for col, value in where.items():
+        mask &= deals[col].astype(str) == value
+    return deals[mask]
+
+
+def test_the_win_rate_tile_s_rows_reproduce_its_number(deals, prepared):
+    page = deals_page(prepared, tile_cell("win_rate", VIEW))
+    won, lost = closed_in_range(deals, "won"), closed_in_range(deals, "lost")
+    assert page.counts["won"] == len(won) and page.counts["lost"] == len(lost)
+    # the tile: won / (won + lost) of the deals closed in the range
+    tile = ck.kpi_table(deals, start=START, end=END)["win_rate"].iloc[0]
+    assert tile == pytest.approx(len(won) / (len(won) + len(lost)))
+    assert page.caption.startswith("Win rate · All partners")
+    assert f"{len(won):,} won" in page.caption and f"{len(lost):,} lost" in page.caption
+
+
+def test_the_pipeline_and_won_amount_tiles(deals, prepared):
+    everything = deals_page(prepared, tile_cell("won_count", VIEW), limit=None)
+    won = closed_in_range(deals, "won")
+    counted = everything.rows[everything.rows["counts_as"] == "won"]
+    assert sorted(counted["deal_id"]) == sorted(won["deal_id"])
+    # the open pipeline at the range's end: created by then, not won or lost by then
+    opened = deals[
+        (deals["created"] <= END)
+        & ~((deals["status"].astype(str) != "open") & deals["closed"].notna() & (deals["closed"] <= END))
+        & ~((deals["status"].astype(str) != "open") & deals["closed"].isna())
+    ]
+    pipe = deals_page(prepared, tile_cell("open_amount", VIEW), limit=None)
+    listed = pipe.rows[pipe.rows["counts_as"] == "open at the period end"]
+    assert sorted(listed["deal_id"]) == sorted(opened["deal_id"])
+
+
+def test_the_table_shows_the_first_200_and_counts_all(deals, prepared):
+    cell = tile_cell("win_rate", VIEW)
+    page = deals_page(prepared, cell)
+    everything = deals_page(prepared, cell, limit=None)
+    total = len(closed_in_range(deals, "won")) + len(closed_in_range(deals, "lost"))
+    assert total > DEALS_SHOWN
+    assert len(page.rows) == DEALS_SHOWN and page.total == len(everything.rows) >= total
+    assert page.shown_text == f"{DEALS_SHOWN} of {page.total:,} deals"
+    assert page.rows["deal_id"].tolist() == everything.rows["deal_id"].head(DEALS_SHOWN).tolist()
+    # counted deals first, the largest amount first
+    amounts = page.rows["amount"].tolist()
+    assert amounts == sorted(amounts, reverse=True)
+    html = deals_html(page)
+    assert html.count("<tr>") == DEALS_SHOWN + 1 and f"{DEALS_SHOWN} of {page.total:,} deals" in html
+
+
+def test_sorting_orders_every_row_before_the_cap(deals, prepared):
+    cell = tile_cell("won_count", VIEW)
+    page = deals_page(prepared, cell, limit=10, sort="created", ascending=False)
+    won = closed_in_range(deals, "won")
+    newest = won.sort_values(["created", "deal_id"], ascending=[False, True])
+    # ties broken by deal id; the excluded rows (closed outside the range) may be newer still
+    listed = deals_page(prepared, cell, limit=None)
+    expected = listed.rows.sort_values(["created", "deal_id"], ascending=[False, True], na_position="last")
+    assert page.rows["deal_id"].tolist() == expected["deal_id"].head(10).tolist()
+    assert page.rows["created"].iloc[0] >= newest["created"].iloc[0]
+    by_partner = deals_page(prepared, cell, limit=None, sort="partner")
+    names = by_partner.rows["partner"].astype(str).str.casefold().tolist()
+    assert names == sorted(names)
+    with pytest.raises(ck.ChannelKPIError, match="did you mean 'created'"):
+        deals_page(prepared, cell, sort="creatd")
+
+
+def test_a_ranking_bar_and_chart_marks_open_their_cells(deals, prepared):
+    name = "Brightline IT"
+    page = deals_page(prepared, ranking_cell(VIEW, name, deals=prepared), limit=None)
+    assert page.counts["won"] == len(closed_in_range(deals, "won", partner=name))
+    assert page.counts["lost"] == len(closed_in_range(deals, "lost", partner=name))
+    assert page.caption.startswith(f"Quality score · {name}")
+    paid = deals_page(prepared, chart_cell("channel_win_rates", {"channel": "paid"}, VIEW), limit=None)
+    assert paid.counts["won"] == len(closed_in_range(deals, "won", channel="paid"))
+    q2 = deals_page(prepared, chart_cell("trend", {"period": "2024-Q2"}, VIEW), limit=None)
+    in_q2 = deals[(deals["status"].astype(str) == "won") & deals["closed"].between("2024-04-01", "2024-06-30")]
+    assert q2.counts["won"] == len(in_q2)
+    assert q2.rows["amount"].sum() == pytest.approx(in_q2["amount"].sum())
+
+
+def evil_deals() -> pd.DataFrame:
+    return ck.validate_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["d1", "d2", "d3"],
+                "partner": [EVIL, FORMULA, "Acme"],
+                "owner": ["-1+1", "@SUM(A1)", "Ann"],
+                "stage": ["Closed Won", "Closed Won", "Closed Lost"],
+                "status": ["won", "won", "lost"],
+                "created": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"]),
+                "closed": pd.to_datetime(["2024-02-01", "2024-02-02", "2024-02-03"]),
+                "amount": [100.0, 200.0, 300.0],
+            }
+        )
+    )
+
+
+def test_names_are_escaped_in_the_table():
+    page = deals_page(evil_deals(), tile_cell("win_rate", View(start="2024-01-01", end="2024-12-31")))
+    html = deals_html(page)
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&quot;http://x.test&quot;" in html
+
+
+def test_downloads_cannot_run_formulas():
+    cell = tile_cell("win_rate", View(start="2024-01-01", end="2024-12-31"))
+    text = deals_download(evil_deals(), cell, "csv").decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][0].startswith("Win rate · ")
+    header = rows[2]
+    assert header[:3] == ["Deal ID", "Partner", "Owner"]
+    cells = [c for r in rows[3:] for c in r]
+    assert "'" + FORMULA in cells and "'-1+1" in cells and "'@SUM(A1)" in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))]
+    book = openpyxl.load_workbook(io.BytesIO(deals_download(evil_deals(), cell, "xlsx")))
+    values = [c.value for row in book["Deals"].iter_rows() for c in row]
+    assert "'" + FORMULA in values and not [v for v in values if isinstance(v, str) and v.startswith("=")]
+    assert book["Deals"]["E1"].value == "Amount" and book["Deals"]["E2"].number_format.startswith('"$"')
+
+
+def saved(link_html: str) -> tuple[str, bytes]:
+    name = re.search(r"download='([^']*)'", link_html).group(1)
+    data = re.search(r"base64,([^']*)'", link_html).group(1)
+    return name, base64.b64decode(data)
+
+
+def test_the_dashboard_opens_a_tile_s_deals_on_a_click(deals):
+    dash = widgets.Dashboard(deals)
+    panel = dash.deals_panel
+    assert not panel.is_open and panel.page is None  # nothing computed before a click
+    dash.tile_buttons["win_rate"].click()
+    assert panel.is_open
+    start, end = dash.date_range
+    mask = deals["closed"].between(start, end)
+    n = int((mask & deals["status"].astype(str).isin(["won", "lost"])).sum())
+    assert panel.page.counts["won"] + panel.page.counts["lost"] == n
+    assert f"of {panel.page.total:,} deals" in panel.table.value
+    panel.sort_by("amount", ascending=True)
+    shown = panel.page.rows["amount"].dropna().tolist()
+    assert shown == sorted(shown) and "aria-sort='ascending'" in panel.table.value
+    panel.csv.click()
+    name, data = saved(panel.links.value)
+    assert name.startswith("Deals - Win rate - All partners") and name.endswith(".csv")
+    assert len(list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))) == panel.page.total + 3
+    dash.freq.value = "M"  # the number it explained is gone: the panel closes
+    assert not panel.is_open
+    dash.tile_buttons["best_quality"].click()
+    assert panel.page.cell.kpi == "quality_score" and panel.page.total > 0
+    panel.close_button.click()
+    assert not panel.is_open
+
+
+def test_a_click_that_cannot_be_listed_is_a_message(deals):
+    dash = widgets.Dashboard(deals)
+    dash.deals_panel.open(chart_cell("trend", {"period": "1999-Q9"}, dash.view))
+    value = dash.deals_panel.table.value
+    assert "role='alert'" in value and "period=" in value and "Traceback" not in value
+
+
+def test_an_evil_deal_in_the_dashboard_is_text():
+    dash = widgets.Dashboard(evil_deals())
+    dash.show_deals("won_count")
+    value = dash.deals_panel.table.value
+    assert "<img" not in value and "&lt;img src=x onerror=alert(1)&gt;" in value
+
+
+def test_the_level_control_offers_the_deals_own_columns(deals):
+    tiered = deals.assign(tier=deals["partner"].map(lambda p: "Gold" if str(p) < "M" else "Silver").astype("string"))
+    dash = widgets.Dashboard(tiered)
+    assert ("Tier", "tier") in dash.by.options
+    dash.by.value = "tier"
+    assert dash.picker.options == [("Gold", "Gold"), ("Silver", "Silver")] and "role='alert'" not in dash.message.value
+    dash.select(["Gold"])
+    dash.show_deals("won_count")
+    start, end = dash.date_range
+    gold = tiered[(tiered["tier"] == "Gold") & (tiered["status"] == "won") & tiered["closed"].between(start, end)]
+    assert dash.deals_panel.page.counts["won"] == len(gold)
