@@ -54,7 +54,9 @@ class Voila:
         env = server_env()
         voila = Path(sys.executable).with_name("voila")
         self.started = time.perf_counter()
-        self.log = (notebook.parent / f".voila-{self.port}.log").open("w")
+        # the server's output goes to a temporary file (not beside the notebook), shown when
+        # the server does not start and removed when it stops
+        self.log = tempfile.NamedTemporaryFile("w+", prefix=f"voila-{self.port}-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             # the settings of `make dashboard`: voila.py at the top of the repository
             [str(voila), str(notebook), f"--port={self.port}", f"--Voila.config_file_paths={ROOT}"],
@@ -73,8 +75,10 @@ class Voila:
                 return  # the server answers
             except OSError:
                 time.sleep(0.3)
+        self.log.flush()
+        output = Path(self.log.name).read_text()[-4000:]
         self.stop()
-        raise RuntimeError("Voilà did not start")
+        raise RuntimeError("Voilà did not start:\n" + output)
 
     def stop(self):
         self.proc.terminate()
@@ -84,6 +88,7 @@ class Voila:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
