@@ -204,3 +204,20 @@ def test_excel_cells_are_read_value_by_value():
     parsed = parse_amounts(cells)
     assert parsed.values.tolist()[:2] == [1200.5, 1000.0]
     assert parsed.bad.tolist() == [False, False, True, True, False]
+
+
+def test_a_column_of_distinct_names_reads_as_the_same_text_as_a_coded_one(monkeypatch):
+    # deal names are read row by row when most are distinct, categories per distinct value:
+    # both paths must give every row the same text (spaces, blanks, garbled characters)
+    import channelkpi as ck
+    from channelkpi.ingest import values as values_module
+
+    pieces = ["Roof  repair", " Wall ", "", "CafÃ© fit-out", "Café fit-out", "Door\tframe", "Plain"]
+    names = [f"{pieces[i % len(pieces)]} {i}" if i % 5 else pieces[i % len(pieces)] for i in range(9000)]
+    rows = ["Deal ID,Deal Name,Status,Amount"] + [f'D{i},"{n}",Won,{i}' for i, n in enumerate(names)]
+    data = ("\n".join(rows) + "\n").encode()
+    row_by_row = ck.load_crm(data)
+    monkeypatch.setattr(values_module, "_SAMPLE_ROWS", 10**9)  # never "mostly distinct": coded
+    coded = ck.load_crm(data)
+    assert row_by_row.deals["name"].isna().sum() > 0 and (row_by_row.deals["name"] == "Café fit-out 3").any()
+    pd.testing.assert_series_equal(row_by_row.deals["name"], coded.deals["name"])

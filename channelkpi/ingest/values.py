@@ -30,14 +30,14 @@ import pandas as pd
 
 from ..channels import DEFAULT_CHANNEL_MAP, classify_sources, normalize_source
 from ..schema import CHANNELS, DIRECT_PARTNER
-from .cells import STR, Coded
+from .cells import STR, Coded, arrow_text
 from .locate import read_column, rows_text
 from .money import Currencies, amounts_work, convert_currency, read_amounts
 from .outcome import Outcome
 from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
-from .text import clean_text
+from .text import clean_text, clean_text_column
 
 __all__ = [
     "DATE_ROLES",
@@ -84,9 +84,25 @@ def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | Non
     return ("dates", header, dayfirst, tz), lambda: parse_dates(raw.cells[header], dayfirst=dayfirst, tz=tz)
 
 
+_SAMPLE_ROWS = 4096  # rows looked at to tell a column of names from a column of categories
+
+
+def _mostly_distinct(rows: pd.Series) -> bool:
+    head = rows.iloc[:_SAMPLE_ROWS]
+    return len(rows) > _SAMPLE_ROWS and head.nunique() > len(head) // 2
+
+
 def _text_work(raw: RawTable, role: str, header: str):
     def clean() -> tuple[Coded, list[str]]:
-        coded, notes = raw.cells.coded(header), []
+        notes: list[str] = []
+        if role in RECORD_ROLES or role == "kept":
+            rows = raw.cells[header]
+            if rows.dtype == STR and _mostly_distinct(rows):
+                # deal names and the like: a value per row, so coding the column would hash
+                # every row for nothing; it is cleaned row by row in a few array passes
+                cleaned = clean_text_column(rows, header, notes).reset_index(drop=True)
+                return Coded(np.arange(len(cleaned)), cleaned, lambda: arrow_text(cleaned)), notes
+        coded = raw.cells.coded(header)
         cleaned = coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts()))
         if role == "partner":  # a deal no partner sourced
             cleaned = cleaned.map(lambda v: v.fillna(DIRECT_PARTNER))
