@@ -110,7 +110,10 @@ def test_active_partners_per_month_by_hand():
     # a counted deal created in the 90 days to the month's end (Acme's December deal predates signing)
     assert got["active"].tolist() == [1, 2, 2, 3, 2, 3]
     assert got["window_end"].iloc[-1] == pd.Timestamp("2024-06-30")
-    assert got["active_share"].iloc[0] == 0.5
+    # the deals begin on 20 December 2023: a 90-day window is whole from the one ending on
+    # 18 March; before it the share would count partners inactive for want of data
+    assert got["window_complete"].tolist() == [False, False, True, True, True, True]
+    assert got["active_share"].iloc[:2].isna().all() and got["active_share"].iloc[2] == 0.5
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "prepared"])
@@ -175,7 +178,7 @@ def test_active_window_end_is_cut_at_as_of_and_freq_none_is_one_row():
     # 12 June: Acme, Birch, Dune, Elm, Fir, Gum, Cedar signed; deals since 15 March: Birch, Fir, Gum
     assert cut.active[["partners", "active"]].iloc[-1].tolist() == [7, 3]
     one = _hand(freq=None).active
-    assert list(one.columns) == ["window_end", "partners", "active", "active_share"]
+    assert list(one.columns) == ["window_end", "window_complete", "partners", "active", "active_share"]
     assert one[["partners", "active"]].iloc[0].tolist() == [7, 3]
 
 
@@ -317,20 +320,25 @@ def _sql_expected(deals: pd.DataFrame, partners: pd.DataFrame, where_channels: l
         FROM partners p LEFT JOIN c ON c.partner = p.partner
         GROUP BY ALL
     """).df()
+    # the deals begin on the first created or close date of any deal, whatever the filter
+    start = "(SELECT least(min(CAST(created AS DATE)), min(CAST(closed AS DATE))) FROM deals)"
     per_partner["status"] = con.sql(f"""
         SELECT CASE WHEN signed IS NULL THEN 'no signed date'
                     WHEN date_diff('day', signed, first_created) <= {WITHIN} THEN 'activated'
+                    WHEN signed < {start} THEN 'signed before the data'
                     WHEN date_diff('day', signed, DATE '{AS_OF}') >= {WITHIN} THEN 'not activated'
                     ELSE 'pending' END AS status
         FROM per_partner
     """).df()["status"]
     summary = con.sql(f"""
+        WITH s AS (SELECT *, signed IS NOT NULL AND signed >= {start} AS judged FROM per_partner)
         SELECT tier,
-               count(*) FILTER (WHERE signed IS NOT NULL AND date_diff('day', signed, DATE '{AS_OF}') >= {WITHIN}) AS eligible,
-               count(*) FILTER (WHERE signed IS NOT NULL AND date_diff('day', signed, DATE '{AS_OF}') >= {WITHIN}
+               count(*) FILTER (WHERE judged AND date_diff('day', signed, DATE '{AS_OF}') >= {WITHIN}) AS eligible,
+               count(*) FILTER (WHERE judged AND date_diff('day', signed, DATE '{AS_OF}') >= {WITHIN}
                                 AND date_diff('day', signed, first_created) <= {WITHIN}) AS activated,
-               count(*) FILTER (WHERE signed IS NOT NULL AND date_diff('day', signed, DATE '{AS_OF}') < {WITHIN}) AS pending
-        FROM per_partner GROUP BY tier ORDER BY tier
+               count(*) FILTER (WHERE judged AND date_diff('day', signed, DATE '{AS_OF}') < {WITHIN}) AS pending,
+               count(*) FILTER (WHERE signed IS NOT NULL AND NOT judged) AS signed_before_data
+        FROM s GROUP BY tier ORDER BY tier
     """).df()
     active = con.sql(f"""
         WITH c AS ({counted}),
@@ -371,7 +379,7 @@ def test_generated_table_matches_sql_on_every_engine(engine, generated, request,
     deals, partners = generated
     channels = ["partner", "paid", "earned"]
     native = _on(engine, deals, request, tmp_path_factory)
-    with pytest.warns(UserWarning, match="5 partner"):
+    with pytest.warns(UserWarning) as caught:
         got = ck.partner_activation(
             native,
             partners=partners,
@@ -396,11 +404,22 @@ def test_generated_table_matches_sql_on_every_engine(engine, generated, request,
         assert ((mine[column] == expected) | (mine[column].isna() & expected.isna())).all(), column
     assert (mine["deals"] == per_partner["deals"]).all()
     assert (mine["status"].astype(str) == per_partner["status"]).all()
-    assert set(per_partner["status"]) == {"activated", "not activated", "pending", "no signed date"}
+    assert set(per_partner["status"]) == {
+        "activated",
+        "not activated",
+        "pending",
+        "no signed date",
+        "signed before the data",
+    }
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 2 and messages[0].startswith("5 partner(s) with deals are not in the partner table")
+    early = (partners["signed"] < pd.Timestamp("2023-01-01")).sum()  # the deals begin on 1 January 2023
+    assert messages[1].startswith(f"{early} partner(s) signed before the deals begin (2023-01-01)")
     s = got.summary.set_index("tier").loc[summary["tier"]]
     assert s["eligible"].tolist() == summary["eligible"].tolist()
     assert s["activated"].tolist() == summary["activated"].tolist()
     assert s["pending"].tolist() == summary["pending"].tolist()
+    assert s["signed_before_data"].tolist() == summary["signed_before_data"].tolist()
     totals = got.active.groupby("window_end")[["partners", "active"]].sum()
     totals = totals[totals.index >= pd.Timestamp("2024-01-01")]
     assert totals.index.tolist() == pd.to_datetime(active["e"]).tolist()
@@ -438,3 +457,41 @@ def test_no_deals_at_all(engine):
     undated = HAND_PARTNERS.assign(signed=None)
     with pytest.raises(ck.ChannelKPIError, match="no date in the deals or the partner table"):
         ck.partner_activation(table, partners=undated, engine=engine_option)
+
+
+def test_partners_signed_before_the_deals_begin_are_not_judged():
+    # the deals begin on 10 January 2024: a partner signed before then may have had its first
+    # deal before the data, so only a deal seen inside its window says anything
+    deals = ck.validate_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["d1", "d2", "d3", "d4"],
+                "partner": ["Old", "Older", "New", "Old"],
+                "status": ["open", "open", "open", "open"],
+                "created": pd.to_datetime(["2024-01-20", "2024-03-01", "2024-05-01", "2024-01-10"]),
+            }
+        )
+    )
+    partners = pd.DataFrame({"partner": ["Old", "Older", "New"], "signed": ["2023-11-01", "2023-06-01", "2024-01-15"]})
+    with pytest.warns(UserWarning, match=r"2 partner\(s\) signed before the deals begin \(2024-01-10\)") as caught:
+        got = ck.partner_activation(deals, partners=partners, within=90, trailing=90, as_of="2024-06-30")
+    assert "'Older'" in str(caught[0].message)
+    rows = got.partners.set_index("partner")
+    # Old: first deal seen on day 70 (1 Nov -> 10 Jan), inside its window: activated, yet not judged
+    assert rows.loc["Old", "days_to_first_deal"] == 70 and rows.loc["Old", "status"] == "activated"
+    assert rows.loc["Older", "status"] == "signed before the data"  # 274 days: nothing in the data says
+    assert rows.loc["New", "status"] == "not activated"  # 107 days from 15 Jan to 1 May
+    assert rows["eligible"].tolist() == [False, False, True]  # Older, Old, New by signed date
+    summary = got.summary.iloc[0]
+    assert (summary["signed_before_data"], summary["eligible"], summary["activated"], summary["pending"]) == (
+        2,
+        1,
+        0,
+        0,
+    )
+    active = got.active.set_index("window_end")
+    # a 90-day window ending on 31 January reaches back to 3 November, before the deals
+    assert not active.loc["2024-01-31", "window_complete"] and np.isnan(active.loc["2024-01-31", "active_share"])
+    # ending on 30 April it starts on 1 February: complete; Old (10/20 Jan) is no longer active
+    assert active.loc["2024-04-30", "window_complete"]
+    assert active.loc["2024-04-30", ["partners", "active"]].tolist() == [3, 1]

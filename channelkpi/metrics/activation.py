@@ -24,6 +24,11 @@ The rules, decided once:
   signed date has all its deals counted, and is left out of the activation rate.
 * **Day 0 is the signing day**: activated within N days means the first deal was created on
   day 0 to N; a partner is eligible when day N is on or before ``as_of``.
+* **Partners signed before the deals begin** (the first created or close date of any deal)
+  are not judged: their first deal may lie before the export, so they are left out of the
+  rate (status ``"signed before the data"``, or ``"activated"`` when a deal inside their window
+  is seen) and named in a warning. Likewise an activity window reaching back before the deals
+  is not complete: its ``active_share`` is left empty.
 * **The first win** is the earliest close date of a won deal counted above; a won deal
   without a close date cannot date a win and is not used for it.
 * **Deals after ``as_of``** (created after it; for wins, closed after it) are not seen;
@@ -44,12 +49,12 @@ Examples
 --------
 >>> import pandas as pd
 >>> from channelkpi.datasets import toy_deals
->>> partners = pd.DataFrame({"partner": ["Acme", "Birch"], "signed": ["2024-01-01", "2024-03-15"]})
+>>> partners = pd.DataFrame({"partner": ["Acme", "Birch"], "signed": ["2024-01-10", "2024-03-15"]})
 >>> result = partner_activation(toy_deals(), partners=partners, within=30, as_of="2024-05-10")
 >>> result.partners[["partner", "days_to_first_deal", "days_to_first_win", "status"]]
-  partner  days_to_first_deal  days_to_first_win         status
-0    Acme                   9                 45      activated
-1   Birch                  18                 56      activated
+  partner  days_to_first_deal  days_to_first_win     status
+0    Acme                   0                 36  activated
+1   Birch                  18                 56  activated
 """
 
 from __future__ import annotations
@@ -77,7 +82,7 @@ from .stats import wilson_interval
 __all__ = ["Activation", "STATUSES", "partner_activation"]
 
 #: A partner's activation status, in the order the tables sort them.
-STATUSES = ("activated", "not activated", "pending", "no signed date")
+STATUSES = ("activated", "not activated", "pending", "signed before the data", "no signed date")
 #: Day number standing for "no signed date": every dated deal is on or after it.
 _NO_SIGNING = -(2**31)
 _NOT_PARTNERS = (DIRECT_PARTNER, "(none)")
@@ -93,10 +98,12 @@ class Activation:
         One row per partner of the table (in the signing range): ``partner``, the ``by``
         column, ``signed``, ``first_created``, ``first_won``, ``days_to_first_deal``,
         ``days_to_first_win``, ``deals`` (created after signing, by ``as_of``), ``won``,
-        ``deals_before_signed``, ``eligible`` and ``status`` (one of :data:`STATUSES`).
+        ``deals_before_signed``, ``eligible``, ``signed_before_data`` and ``status`` (one of
+        :data:`STATUSES`).
     summary : pandas.DataFrame
         One row per group (one row without ``by``): ``partners``, ``no_signed_date``,
-        ``signed``, ``pending``, ``eligible``, ``activated``, ``activated_late`` (eligible, first
+        ``signed``, ``signed_before_data``, ``pending``, ``eligible``, ``activated``,
+        ``activated_late`` (eligible, first
         deal after the window), ``not_activated`` (eligible, no deal in the window),
         ``activation_rate`` (activated / eligible) with ``activation_rate_low`` and
         ``activation_rate_high`` (Wilson 95 %), ``median_days_to_first_deal`` and
@@ -104,9 +111,10 @@ class Activation:
     active : pandas.DataFrame
         One row per group x period: ``period``, ``period_start``, ``period_end`` (with
         ``freq=None`` none of these), ``window_end`` (the period's last day, or ``as_of`` for
-        the period it cuts), ``partners`` (signed by ``window_end``, or without a signed date),
-        ``active`` (of them, with a deal created in the ``trailing`` days to ``window_end``) and
-        ``active_share``.
+        the period it cuts), ``window_complete`` (the ``trailing`` days lie within the deals),
+        ``partners`` (signed by ``window_end``, or without a signed date), ``active`` (of them,
+        with a deal created in the ``trailing`` days to ``window_end``) and ``active_share``
+        (empty where the window is not complete).
     unlisted : pandas.DataFrame
         Partners with deals that the partner table does not have: ``partner``, ``deals`` (their
         deals ``where=`` keeps) and ``first_created`` (their first deal created by ``as_of``),
@@ -238,10 +246,9 @@ def _unwrap(deals, partners):
 def _prepared_aggregates(stage: PreparedStage1, signed: dict[str, int], as_of_day, q):
     """The per-partner and per-partner-and-period aggregates from the prepared arrays."""
     p = stage.p
-    last = p.date_span()[1]
-    last_day = None if last is None else rules.day_number(last)
+    span = tuple(None if d is None else rules.day_number(d) for d in p.date_span())
     if as_of_day is None:
-        return last_day, None, None
+        return span, None, None
     codes, labels, _ = p.level("partner")
     rows = np.ones(p.rows, dtype=bool) if stage.sel is None else stage.sel
     sg_of_label = np.array([signed.get(str(x), _NO_SIGNING) for x in labels], dtype=np.int64)
@@ -283,7 +290,7 @@ def _prepared_aggregates(stage: PreparedStage1, signed: dict[str, int], as_of_da
         .reset_index()
     )
     last_cr["partner"] = labels[last_cr["partner"].to_numpy()]
-    return last_day, per_partner, last_cr
+    return span, per_partner, last_cr
 
 
 def _lazy_frame(stage, q):
@@ -304,24 +311,33 @@ def _flag(cond):
     return nw.when(cond).then(nw.lit(1)).otherwise(nw.lit(0))
 
 
-def _lazy_last_day(stage) -> int | None:
-    """The last created or close day of all deals (before ``where=``): the export's date."""
-    frame = stage.unfiltered.select("created", "closed").with_columns(
-        cr=nw.when(nw.col("created").is_null()).then(nw.lit(_NO_SIGNING)).otherwise(rules.narwhals_days("created")),
-        cl=nw.when(nw.col("closed").is_null()).then(nw.lit(_NO_SIGNING)).otherwise(rules.narwhals_days("closed")),
+def _lazy_span(stage) -> tuple[int | None, int | None]:
+    """The first and last created or close day of all deals (before ``where=``): what the
+    export covers, up to the export's date."""
+    big = -_NO_SIGNING  # a missing date is above every first and below every last day
+
+    def days(col: str, missing: int):
+        return nw.when(nw.col(col).is_null()).then(nw.lit(missing)).otherwise(rules.narwhals_days(col))
+
+    frame = stage.unfiltered.select(
+        cr_lo=days("created", big), cl_lo=days("closed", big), cr_hi=days("created", -big), cl_hi=days("closed", -big)
     )
-    out = collect_frame(frame.select(nw.col("cr").max().alias("cr_last"), nw.col("cl").max().alias("cl_last")), [])
+    out = collect_frame(
+        frame.select(nw.col("cr_lo").min(), nw.col("cl_lo").min(), nw.col("cr_hi").max(), nw.col("cl_hi").max()),
+        [],
+    )
     if out.empty:
-        return None
-    last = max(int(out["cr_last"].fillna(_NO_SIGNING).iloc[0]), int(out["cl_last"].fillna(_NO_SIGNING).iloc[0]))
-    return None if last == _NO_SIGNING else last
+        return None, None
+    row = {k: int(v) for k, v in out.iloc[0].fillna(big).items()}
+    first, last = min(row["cr_lo"], row["cl_lo"]), max(row["cr_hi"], row["cl_hi"])
+    return (None if first == big else first), (None if last in (-big, big) else last)
 
 
 def _lazy_aggregates(stage, signed: dict[str, int], as_of_day, q):
     """The per-partner and per-partner-and-period aggregates, where the deals live."""
-    last_day = _lazy_last_day(stage)
+    span = _lazy_span(stage)
     if as_of_day is None:
-        return last_day, None, None
+        return span, None, None
     frame = _lazy_frame(stage, q)
     if signed:
         sg = nw.col("partner").replace_strict(
@@ -367,7 +383,7 @@ def _lazy_aggregates(stage, signed: dict[str, int], as_of_day, q):
         .agg(nw.col("cr_days").max().alias("last_cr")),
         ["partner", "cr_key"],
     )
-    return last_day, per_partner, last_cr
+    return span, per_partner, last_cr
 
 
 def _rows_before_filter(stage) -> int | None:
@@ -381,7 +397,9 @@ def _days_to_dates(days: pd.Series) -> pd.Series:
     return pd.Timestamp(rules.EPOCH) + pd.to_timedelta(days, unit="D")
 
 
-def _partner_rows(table, per_partner, as_of_day: int, within: int, by, start_day, end_day) -> pd.DataFrame:
+def _partner_rows(
+    table, per_partner, as_of_day: int, within: int, by, start_day, end_day, data_start: int | None
+) -> pd.DataFrame:
     signed_day = (table["signed"] - pd.Timestamp(rules.EPOCH)).dt.days
     keep = signed_day.isna() if start_day is None and end_day is None else pd.Series(False, index=table.index)
     in_range = signed_day.notna() & (signed_day <= as_of_day)
@@ -398,9 +416,17 @@ def _partner_rows(table, per_partner, as_of_day: int, within: int, by, start_day
     out["days_to_first_win"] = (rows["first_won"] - signed_day).astype("Int64")
     for name, col in (("deals", "deals_n"), ("won", "won_n"), ("deals_before_signed", "before_n")):
         out[name] = rows[col].fillna(0).astype("int64")
-    out["eligible"] = (signed_day.notna() & (as_of_day - signed_day >= within)).to_numpy(bool)
+    # signed before the deals begin: a first deal may lie before them, so the partner's window
+    # cannot be judged (a deal seen inside it still proves activation)
+    early = (signed_day.notna() & (data_start is not None) & (signed_day < (data_start or 0))).to_numpy(bool)
+    out["eligible"] = (signed_day.notna() & (as_of_day - signed_day >= within)).to_numpy(bool) & ~early
     activated = (out["days_to_first_deal"] <= within).fillna(False).to_numpy(bool)
-    status = np.where(activated, "activated", np.where(out["eligible"], "not activated", "pending"))
+    status = np.where(
+        activated,
+        "activated",
+        np.where(early, "signed before the data", np.where(out["eligible"], "not activated", "pending")),
+    )
+    out["signed_before_data"] = early
     out["status"] = pd.Categorical(np.where(signed_day.isna(), "no signed date", status), categories=STATUSES)
     return out.sort_values(["signed", "partner"], kind="stable", na_position="last").reset_index(drop=True)
 
@@ -410,7 +436,8 @@ def _summary(rows: pd.DataFrame, groups: pd.DataFrame, by, within: int) -> pd.Da
         _one=1,
         _no_signed=rows["signed"].isna(),
         _signed=rows["signed"].notna(),
-        _pending=rows["signed"].notna() & ~rows["eligible"],
+        _pending=rows["signed"].notna() & ~rows["eligible"] & ~rows["signed_before_data"],
+        _early=rows["signed_before_data"],
         _eligible=rows["eligible"],
         _activated=rows["eligible"] & (rows["days_to_first_deal"] <= within).fillna(False),
         _late=rows["eligible"] & (rows["days_to_first_deal"] > within).fillna(False),
@@ -419,7 +446,8 @@ def _summary(rows: pd.DataFrame, groups: pd.DataFrame, by, within: int) -> pd.Da
     )
     keys = [by] if by else []
     r["_g"] = r[by] if by else 0
-    sums = r.groupby("_g")[["_one", "_no_signed", "_signed", "_pending", "_eligible", "_activated", "_late"]].sum()
+    counted = ["_one", "_no_signed", "_signed", "_early", "_pending", "_eligible", "_activated", "_late"]
+    sums = r.groupby("_g")[counted].sum()
     medians = r.groupby("_g")[["_first", "_win"]].median()
     index = pd.Index(groups[by].tolist() if by else [0], name="_g")
     sums = sums.reindex(index, fill_value=0).astype("int64")
@@ -428,6 +456,7 @@ def _summary(rows: pd.DataFrame, groups: pd.DataFrame, by, within: int) -> pd.Da
     out["partners"] = sums["_one"]
     out["no_signed_date"] = sums["_no_signed"]
     out["signed"] = sums["_signed"]
+    out["signed_before_data"] = sums["_early"]
     out["pending"] = sums["_pending"]
     out["eligible"] = sums["_eligible"]
     out["activated"] = sums["_activated"]
@@ -443,8 +472,11 @@ def _summary(rows: pd.DataFrame, groups: pd.DataFrame, by, within: int) -> pd.Da
     return out.rename(columns={"_g": by}) if keys else out
 
 
-def _active(table, last_cr, *, by, q, as_of_day: int, trailing: int, start_day, end_day, first_day) -> pd.DataFrame:
-    """Partners signed by each period's end and those of them with a deal in the trailing window."""
+def _active(
+    table, last_cr, *, by, q, as_of_day: int, trailing: int, start_day, end_day, first_day, data_start
+) -> pd.DataFrame:
+    """Partners signed by each period's end and those of them with a deal in the trailing window
+    (its share left empty where the window reaches back before the deals begin)."""
     end_day = as_of_day if end_day is None else min(end_day, as_of_day)
     begin = first_day if start_day is None else start_day
     begin = min(begin if begin is not None else end_day, end_day)
@@ -469,6 +501,8 @@ def _active(table, last_cr, *, by, q, as_of_day: int, trailing: int, start_day, 
     signed_day = (table["signed"] - to_ts).dt.days.to_numpy(float)
     counts = np.isnan(signed_day)[:, None] | (signed_day[:, None] <= window_end[None, :])
     active = last > (window_end - trailing)[None, :]
+    # a window that starts before the deals do would count partners inactive for want of data
+    complete = np.ones(len(window_end), bool) if data_start is None else window_end - trailing + 1 >= data_start
     groups = table[by].to_numpy(object) if by else np.zeros(len(names), dtype=object)
     labels = pd.unique(groups) if by else np.array([0], dtype=object)
     frames = []
@@ -478,10 +512,13 @@ def _active(table, last_cr, *, by, q, as_of_day: int, trailing: int, start_day, 
         if by:
             part.insert(0, by, label)
         part["window_end"] = to_ts + pd.to_timedelta(window_end, unit="D")
+        part["window_complete"] = complete
         part["partners"] = counts[mine].sum(axis=0).astype("int64")
         part["active"] = (active[mine] & counts[mine]).sum(axis=0).astype("int64")
         with np.errstate(invalid="ignore", divide="ignore"):
-            part["active_share"] = np.where(part["partners"] > 0, part["active"] / part["partners"], np.nan)
+            part["active_share"] = np.where(
+                (part["partners"] > 0) & complete, part["active"] / part["partners"], np.nan
+            )
         frames.append(part)
     return pd.concat(frames, ignore_index=True)
 
@@ -567,12 +604,12 @@ def partner_activation(
     >>> from channelkpi.datasets import toy_deals
     >>> partners = pd.DataFrame({
     ...     "partner": ["Acme", "Birch", "Cedar"],
-    ...     "signed": ["2024-01-01", "2024-03-15", "2024-04-25"],
+    ...     "signed": ["2024-01-10", "2024-03-15", "2024-04-25"],
     ...     "tier": ["gold", "silver", "silver"]})
     >>> result = partner_activation(toy_deals(), partners=partners, by="tier", within=30)
     >>> result.partners[["partner", "signed", "days_to_first_deal", "status"]]
       partner     signed  days_to_first_deal      status
-    0    Acme 2024-01-01                   9   activated
+    0    Acme 2024-01-10                   0   activated
     1   Birch 2024-03-15                  18   activated
     2   Cedar 2024-04-25                <NA>     pending
     >>> result.summary[["tier", "signed", "pending", "eligible", "activated", "activation_rate"]]
@@ -601,7 +638,7 @@ def partner_activation(
     stage = open_stage1(deals, q, set(), engine=engine, columns=columns)
     aggregates = _prepared_aggregates if isinstance(stage, PreparedStage1) else _lazy_aggregates
     if as_of is None:
-        last_day, _, _ = aggregates(stage, signed, None, q)
+        (_, last_day), _, _ = aggregates(stage, signed, None, q)
         candidates = [d for d in (last_day, max(signed.values(), default=None)) if d is not None]
         if not candidates:
             raise ChannelKPIError(
@@ -612,7 +649,7 @@ def partner_activation(
         as_of_day = max(candidates) if end_day is None else min(max(candidates), end_day)
     else:
         as_of_day = rules.day_number(date_range(as_of, None)[0])
-    _, per_partner, last_cr = aggregates(stage, signed, as_of_day, q)
+    (data_start, _), per_partner, last_cr = aggregates(stage, signed, as_of_day, q)
 
     listed = set(table["partner"])
     is_partner = ~per_partner["partner"].isin(_NOT_PARTNERS)
@@ -636,7 +673,20 @@ def partner_activation(
     for message in messages:
         warnings.warn(message, UserWarning, stacklevel=2)
 
-    rows = _partner_rows(table, per_partner, as_of_day, within, by, start_day, end_day)
+    rows = _partner_rows(table, per_partner, as_of_day, within, by, start_day, end_day, data_start)
+    early = rows["signed_before_data"]
+    if early.any():
+        first = (pd.Timestamp(rules.EPOCH) + pd.Timedelta(days=data_start)).date()
+        shown = ", ".join(repr(p) for p in rows.loc[early, "partner"].head(5))
+        more = f" and {int(early.sum()) - 5} more" if early.sum() > 5 else ""
+        message = (
+            f"{int(early.sum())} partner(s) signed before the deals begin ({first}): whether they brought a "
+            f"deal within {within} days cannot be told from these deals, so they are left out of the "
+            f"activation rate: {shown}{more} (status 'signed before the data'; load an export that reaches "
+            "back to their signing to count them)"
+        )
+        messages.append(message)
+        warnings.warn(message, UserWarning, stacklevel=2)
     groups = pd.DataFrame({by: sorted(table[by].unique(), key=str)}) if by else None
     summary = _summary(rows, groups, by, within)
     ours = per_partner[per_partner["partner"].isin(listed)]
@@ -651,6 +701,7 @@ def partner_activation(
         start_day=start_day,
         end_day=end_day,
         first_day=first_day,
+        data_start=data_start,
     )
     total = _rows_before_filter(stage)
     seen = int(per_partner["n"].sum())

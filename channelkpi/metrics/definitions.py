@@ -220,8 +220,10 @@ DEFINITIONS = {
             ),
             "deals created before the partner's signed date, (direct) deals and deals without a partner, deals "
             "of partners missing from the partner table (listed), deals without a created date; partners "
-            "without a signed date are left out of the rate; partners signed too recently are pending",
-            "days_to_first_deal, days_to_first_win, status; signed, pending, eligible, activated, activation_rate, "
+            "without a signed date, or signed before the deals begin, are left out of the rate; partners "
+            "signed too recently are pending; an activity window reaching back before the deals has no share",
+            "days_to_first_deal, days_to_first_win, status; signed, signed_before_data, pending, eligible, "
+            "activated, activation_rate, "
             "activation_rate_low, activation_rate_high; partners, active, active_share",
             "Of the partners signed long enough ago, the share that brought a first deal within N days of "
             "signing. Partners signed more recently are pending, not failures. Beside it: how many partners "
