@@ -219,7 +219,8 @@ def load_crm(
             warnings=warnings,
         )
         say("values read; reconciling rows into deals")
-        deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings)
+        lines: list[pd.DataFrame] = []
+        deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings, lines=lines)
     tables = {}
     for key, table in (("partner", partners), ("owner", owners)):
         if table is not None:
@@ -238,6 +239,7 @@ def load_crm(
     )
     result = _result(raw, deals, [*screened.ledger, *merged], source_info, warnings)
     result.partners, result.owners = tables.get("partner"), tables.get("owner")
+    result.lines = lines[0] if lines else None
     return result
 
 

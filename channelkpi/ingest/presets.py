@@ -387,7 +387,9 @@ PRESETS: tuple[Preset, ...] = (
             "closed_flag": ("closed",),
             "created": ("created date",),
             "close_date": ("close date",),
-            "amount": ("amount (converted)", "amount", "total amount"),
+            # an "Opportunities with Products" report repeats the opportunity's Amount on every
+            # product line; its Total Price is the line's own amount, which sums to the deal's
+            "amount": ("total price (converted)", "total price", "amount (converted)", "amount", "total amount"),
             "probability": ("probability (%)", "probability"),
             "name": ("opportunity name",),
             "account": ("account name",),

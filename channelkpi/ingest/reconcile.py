@@ -36,7 +36,7 @@ from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
 from .values import RECORD_ROLES, TEXT_ROLES, DealValues
 
-__all__ = ["Entry", "Screened", "reconcile_rows", "screen_rows", "start_screening"]
+__all__ = ["Entry", "Screened", "line_rows", "reconcile_rows", "screen_rows", "start_screening"]
 
 Entry = tuple[int, str, str, str, object]
 
@@ -154,6 +154,40 @@ def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
     return pd.DataFrame(out, copy=False)
 
 
+def line_rows(frame: pd.DataFrame, rows: np.ndarray, entries: list[Entry], kept: list[str]) -> pd.DataFrame:
+    """The line items of a line-item export: every row kept as part of a deal (exact repeats
+    counted once), with ``row`` (its number in the file), ``deal_id``, ``product``, ``amount``
+    and the kept columns whose value differs between the lines of some deal (the others are the
+    deal's, as the deals table has them). A row that is the whole of its deal is its only line.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"deal_id": ["A", "A", "A"], "product": ["X", "Y", "Y"], "amount": [1.0, 2.0, 2.0],
+    ...                       "region": ["N", "N", "N"], "family": ["hw", "sw", "sw"]})
+    >>> entries = [(3, "merged", "line_item", "", "A"), (4, "merged", "duplicate_row", "", "A")]
+    >>> line_rows(frame, np.array([2, 3, 4]), entries, ["region", "family"])
+       row deal_id product  amount family
+    0    2       A       X     1.0     hw
+    1    3       A       Y     2.0     sw
+    """
+    repeats = np.array([e[0] for e in entries if e[2] == "duplicate_row"], dtype=np.int64)
+    keep = ~np.isin(rows, repeats)
+    f = frame[keep]
+    ids = f["deal_id"].astype(STR)
+    varies = [
+        c for c in kept if c not in ("row", "deal_id", "product", "amount") and (f.groupby(ids)[c].nunique() > 1).any()
+    ]
+    out = {
+        "row": np.asarray(rows[keep], dtype=np.int64),
+        "deal_id": ids.to_numpy(),
+        "product": f["product"].astype(DTYPES["product"]).to_numpy(),
+        "amount": f["amount"].to_numpy(dtype=float),
+        **{c: f[c].astype(DTYPES["product"]).to_numpy() for c in varies},
+    }
+    types = {"deal_id": DTYPES["deal_id"], "product": DTYPES["product"], **dict.fromkeys(varies, DTYPES["product"])}
+    return pd.DataFrame(out).astype(types)
+
+
 def reconcile_rows(
     raw: RawTable,
     screened: Screened,
@@ -162,8 +196,12 @@ def reconcile_rows(
     *,
     grain: str,
     warnings: list[str],
+    lines: list[pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, list[Entry]]:
-    """The canonical deals table (one row per deal) and the ledger entries of merged rows."""
+    """The canonical deals table (one row per deal) and the ledger entries of merged rows.
+
+    When rows were read as line items, their lines (:func:`line_rows`) are appended to ``lines``.
+    """
     from ..schema import validate_deals
 
     keep = ~screened.rejected
@@ -184,6 +222,8 @@ def reconcile_rows(
             raw.file,
             kept=list(values.kept),
         )
+        if lines is not None and any(e[2] == "line_item" for e in entries):
+            lines.append(line_rows(frame, raw.rows[keep], entries, list(values.kept)))
         return validate_deals(merged.reset_index(drop=True), name=raw.file), entries
 
     def rows(column: np.ndarray) -> np.ndarray:

@@ -54,6 +54,13 @@ class LoadResult:
         The partner and owner tables given to ``load_crm`` (one row per name, names as the
         deals spell them, columns named as on the deals), or None. Passing the result itself
         to a KPI function uses them: partners and owners without deals show with zero counts.
+    lines : pandas.DataFrame or None
+        The line items, when rows repeating a deal id were read as its lines (products): one
+        row per line with ``row`` (its number in the file), ``deal_id``, ``product``, ``amount``
+        (the line's) and the kept columns whose value differs between a deal's lines; else
+        None. Passing the result itself to a KPI function with ``by="product"`` (or a
+        ``where=`` on a line column) reads them: a product's amounts are its lines' amounts,
+        its counts are the deals containing it (see :mod:`channelkpi.metrics.products`).
     """
 
     deals: pd.DataFrame
@@ -65,6 +72,7 @@ class LoadResult:
     blank_rows: int = 0
     partners: pd.DataFrame | None = None
     owners: pd.DataFrame | None = None
+    lines: pd.DataFrame | None = None
 
     def summary(self) -> dict:
         """Counts that reconcile: ``rows_read == kept + merged + rejected``.

@@ -52,7 +52,7 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..schema import DTYPES, STATUS_DTYPE, STATUSES
 from ..types import Basis, By, DateLike, Denominator, Engine, Freq, Weight, Where
-from .canonical import ABSENT_VALUES, canonical_pandas
+from .canonical import ABSENT_VALUES, canonical_pandas, deals_of
 from .periods import period_frame
 from .prepared import PreparedDeals
 from .query import Query, check_engine, make_query
@@ -764,9 +764,12 @@ def deals_behind(
 
     Parameters
     ----------
-    deals : pandas.DataFrame, PreparedDeals or a table narwhals reads
+    deals : pandas.DataFrame, PreparedDeals, LoadResult or a table narwhals reads
         The deals the KPI was computed from. From a polars, DuckDB or Spark table only the
         group's rows (and, with periods, those whose date is near the period) are collected.
+        Grouped or filtered by ``product`` (a line column), a load result with line items (or
+        deals prepared from one) lists each deal containing the product once, with
+        ``amount`` the product's line amount and ``deal_amount`` the deal's.
     kpi : str
         The KPI function's name: ``"average_deal_size"``, ``"deal_count"``, ``"pipeline"``,
         ``"channel_performance"``, ``"win_rate"``, ``"deal_velocity"``, ``"quality_score"``,
@@ -856,6 +859,9 @@ def deals_behind(
     q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
     values, key = _cell(cell, q)
     w = _Window(q, None if key is None else _period_days(key, q))
+    # by product (a line column) on a load result with line items: the deal x line table the KPI
+    # read, so a deal is listed under each product it contains, with that product's line amount
+    deals = deals.for_query(q) if isinstance(deals, PreparedDeals) else deals_of(deals, q)
 
     if isinstance(deals, PreparedDeals):
         if columns:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..errors import SchemaError
 from ..schema import COLUMNS, DIRECT_PARTNER, DTYPES, REQUIRED
+from .products import deals_by_line, line_levels, line_query
 
 __all__ = [
     "OPTIONAL",
@@ -39,6 +40,7 @@ __all__ = [
     "column_names",
     "deals_of",
     "dimensions_of",
+    "lines_of",
     "lazy_column_names",
 ]
 
@@ -56,13 +58,18 @@ def _load_result(x) -> bool:
     return module is not None and isinstance(x, module.LoadResult)
 
 
-def deals_of(x):
+def deals_of(x, q=None):
     """The deals table of what a KPI function was given: a load result's ``.deals`` (with the
     columns of its partner and owner tables, joined on load), anything else as it is.
 
     Parameters
     ----------
     x : LoadResult, pandas.DataFrame, PreparedDeals or any table narwhals reads
+    q : Query, optional
+        The question asked. When its ``by=`` or ``where=`` names a column of a load result's
+        line items (``product``, a kept field that differs between a deal's lines), the table is
+        the deal x line table of :func:`channelkpi.metrics.products.deals_by_line`: amounts are
+        the lines' amounts, counts are deals containing the product.
 
     Returns
     -------
@@ -76,7 +83,41 @@ def deals_of(x):
     >>> deals_of(result) is result.deals, deals_of(result.deals) is result.deals
     (True, True)
     """
-    return x.deals if _load_result(x) else x
+    if not _load_result(x):
+        return x
+    if q is None or x.lines is None or line_query(q.by, q.where, line_levels(x.lines)) is None:
+        return x.deals
+    if not isinstance(x.deals, pd.DataFrame):
+        raise SchemaError(
+            f"by={list(q.by)}, where= names a column of the line items, which are read with the deals in pandas; "
+            f"these deals are a {type(x.deals).__name__}",
+            fix="pass the load result with its pandas deals (or channelkpi.prepare(result)), or build the table "
+            "with channelkpi.metrics.products.deals_by_line(result.deals, result.lines, by=...) and put that on "
+            "your engine",
+        )
+    return deals_by_line(x.deals, x.lines, by=q.by, where=q.where)
+
+
+def lines_of(x) -> pd.DataFrame | None:
+    """The line items that come with ``x`` (a load result of a line-item export, or deals
+    prepared from one); None for anything else.
+
+    Examples
+    --------
+    >>> import channelkpi as ck
+    >>> result = ck.load_crm(b"Deal ID,Status,Product,Amount\\nD1,Won,Switch,10\\nD1,Won,Support,5\\n")
+    >>> lines_of(result)[["row", "deal_id", "product", "amount"]]
+       row deal_id  product  amount
+    0    2      D1   Switch    10.0
+    1    3      D1  Support     5.0
+    >>> lines_of(result.deals) is None
+    True
+    """
+    if _load_result(x):
+        return x.lines
+    if isinstance(x, pd.DataFrame):  # (a column named "lines" is no line items)
+        return None
+    return getattr(x, "lines", None)
 
 
 def dimensions_of(x) -> dict[str, pd.DataFrame]:

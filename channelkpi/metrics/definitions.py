@@ -13,7 +13,7 @@ Close rate (win rate) -- channelkpi.win_rate
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import ChannelKPIError
 
@@ -34,6 +34,8 @@ class Definition:
     columns: str = ""
     #: the definition in a manager's words (a dashboard tile's "what is this?")
     summary: str = ""
+    #: what the numbers mean by product, from a line-item export (``by="product"`` on a load result)
+    by_product: str = ""
 
     def __str__(self) -> str:
         lines = [
@@ -50,6 +52,8 @@ class Definition:
             lines.append(f"  columns:   {self.columns}")
         if self.summary:
             lines.append(f"  in words:  {self.summary}")
+        if self.by_product:
+            lines.append(f"  by product: {self.by_product}")
         return "\n".join(lines)
 
 
@@ -241,6 +245,34 @@ DEFINITIONS = {
             "Every KPI above for the same groups and periods.",
         ),
     )
+}
+
+#: What every KPI's numbers mean by product when the deals came with line items (the rule is
+#: :mod:`channelkpi.metrics.products`); each KPI adds what changes for it.
+_BY_PRODUCT = (
+    "from a line-item export (a load result passed with by='product', or where= on a line column): "
+    "amounts are the product's line amounts, counts are the deals containing it, dates and status are the "
+    "deal's; a deal with two products counts once in each, so the products' counts do not add up to the total"
+)
+_PRODUCT_DETAIL = {
+    "average_deal_size": "won amount = sum of the product's lines in won deals; deal size = that / won deals "
+    "containing it (with an amount); the median is of those sums",
+    "deal_count": "won, created, closed and open deals containing the product",
+    "pipeline": "open deals containing the product; value = sum of its lines in them (weighted by the deal's "
+    "probability)",
+    "pipeline_waterfall": "open deals containing the product, valued at its lines",
+    "channel_performance": "within a product: deals containing it, its lines' won amount",
+    "win_rate": "won deals containing the product / closed deals containing it; weight='value': its lines' "
+    "amounts in won / in closed deals",
+    "seasonality": "won deals containing the product and its lines' won amount",
+    "deal_velocity": "cycle lengths of the won deals containing the product; deal size from its lines",
+    "quality_score": "products ranked on their won amount (lines), won deals and close rate (deals containing them)",
+    "deal_success": "of the deals created containing the product, the share won so far",
+    "kpi_table": "every column as its KPI says by product",
+}
+DEFINITIONS = {
+    name: replace(d, by_product=f"{_PRODUCT_DETAIL[name]}; {_BY_PRODUCT}") if name in _PRODUCT_DETAIL else d
+    for name, d in DEFINITIONS.items()
 }
 
 

@@ -37,8 +37,9 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..schema import CHANNELS, STATUSES
 from . import rules
-from .canonical import canonical_pandas, column_names, deals_of, dimensions_of
+from .canonical import canonical_pandas, column_names, deals_of, dimensions_of, lines_of
 from .contract import Passes
+from .products import deals_by_line, line_levels, line_query
 from .query import Query
 
 __all__ = ["PreparedDeals", "PreparedStage1", "prepare"]
@@ -117,6 +118,8 @@ class PreparedDeals:
     def __init__(self, deals, *, columns=None):
         #: the partner and owner tables of a load result (their names show in grouped results)
         self.dimensions = dimensions_of(deals)
+        #: the line items of a load result (``by="product"`` reads them, see :meth:`for_query`)
+        self.lines = lines_of(deals)
         deals = deals_of(deals)
         if isinstance(deals, PreparedDeals):
             deals = deals.deals
@@ -169,6 +172,26 @@ class PreparedDeals:
         self._keys: dict[tuple, object] = {}  # period keys and what derives from them, per period size
         self._masks: OrderedDict = OrderedDict()
         self._span: tuple | None = None
+        self._by_line: OrderedDict = OrderedDict()  # prepared deal x line tables, per line query
+
+    def for_query(self, q: Query) -> PreparedDeals:
+        """The prepared deals that answer ``q``: these, or, when ``q`` groups or filters by a
+        line column (``product``), the deal x line table
+        (:func:`channelkpi.metrics.products.deals_by_line`), prepared on first use and kept (the
+        last few), so the next question by product costs only the grouping."""
+        asked = line_query(q.by, q.where, line_levels(self.lines))
+        if asked is None:
+            return self
+        if asked not in self._by_line:
+            at, filters = asked
+            table = deals_by_line(self.deals, self.lines, by=at, where=filters)
+            prepared = PreparedDeals(table)
+            prepared.dimensions = self.dimensions
+            self._by_line[asked] = prepared
+            while len(self._by_line) > 4:  # each is a prepared table as large as the lines
+                self._by_line.popitem(last=False)
+        self._by_line.move_to_end(asked)
+        return self._by_line[asked]
 
     def __len__(self) -> int:
         return self.rows

@@ -66,6 +66,7 @@ def _(deals: PreparedDeals, q: Query, needs, *, engine: Engine = "auto", columns
             "columns= does not apply to prepared deals (they have the canonical names)",
             fix="pass columns= to channelkpi.prepare instead",
         )
+    deals = deals.for_query(q)  # the deal x line table when q groups or filters by a line column
     check_columns(q, deals.names, deals.text)
     if engine == "auto" and deals.can_run(q):
         return PreparedStage1(deals, q, needs)
@@ -79,4 +80,4 @@ def aggregate(deals, q: Query, needs, *, engine: Engine = "auto", columns=None) 
     :data:`channelkpi.metrics.contract.NEEDS`).
     """
     check_engine(engine)
-    return collect(open_stage1(deals_of(deals), q, needs, engine=engine, columns=columns), q, needs)
+    return collect(open_stage1(deals_of(deals, q), q, needs, engine=engine, columns=columns), q, needs)
