@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .errors import ChannelKPIError
-from .types import REPORT_FREQS, REPORT_LEVELS
+from .types import REPORT_FREQS
 
 __all__ = ["main"]
 
@@ -47,9 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--targets", metavar="FILE", help="targets file (CSV or .xlsx; see channelkpi.read_targets)")
     rep.add_argument(
         "--by",
-        choices=REPORT_LEVELS,
         default="partner",
-        help="what the scorecard and the KPI table are grouped by (default: partner)",
+        metavar="LEVEL",
+        help="what the scorecard and the KPI table are grouped by: partner (default), owner, department, "
+        "unit, channel, source, a column kept with --keep (e.g. region) or of --partners/--owners (e.g. tier)",
     )
     rep.add_argument("--freq", choices=REPORT_FREQS, default="Q", help="periods: month, quarter, year (default Q)")
     rep.add_argument(
@@ -65,6 +66,27 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME",
         help="only this partner (repeat for several)",
+    )
+    rep.add_argument(
+        "--partners",
+        dest="partner_table",
+        metavar="PATH",
+        help="partner table (CSV or .xlsx: a partner column plus e.g. tier, region, signed); its columns "
+        "become levels for --by and its partners without deals are listed as 'no deals yet'",
+    )
+    rep.add_argument(
+        "--owners",
+        dest="owner_table",
+        metavar="PATH",
+        help="owner table (CSV or .xlsx: an owner column plus e.g. department, unit, manager)",
+    )
+    rep.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="keep this export column as a level, named in snake case ('Product Family' -> product_family); "
+        "repeat for several, or 'all' for every column channelkpi does not read",
     )
     rep.add_argument(
         "--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)"
@@ -140,6 +162,20 @@ def _inspect(args: argparse.Namespace, out) -> int:
     return 0
 
 
+def _keep(values: list[str]) -> str | list[str] | None:
+    """``--keep`` as load_crm takes it: the columns named, or "all"."""
+    if not values:
+        return None
+    if any(v.strip().lower() == "all" for v in values):
+        if len(values) > 1:
+            raise ChannelKPIError(
+                f"--keep all was given with --keep {' '.join(v for v in values if v.strip().lower() != 'all')}",
+                fix="give either --keep all or the columns to keep",
+            )
+        return "all"
+    return values
+
+
 def _elapsed_printer(stream):
     """A progress callback that prints each step with the seconds since the first."""
     t0 = time.perf_counter()
@@ -171,6 +207,9 @@ def _report(args: argparse.Namespace, err) -> int:
         currency=args.currency,
         sheet=_sheet(args.sheet),
         grain=args.grain,
+        keep=_keep(args.keep),
+        partners=args.partner_table,
+        owners=args.owner_table,
         progress=say,
     )
     s = result.summary()
@@ -182,7 +221,7 @@ def _report(args: argparse.Namespace, err) -> int:
         freq=args.freq,
         start=args.start,
         end=args.end,
-        partners=args.partners or None,
+        where={"partner": args.partners} if args.partners else None,
         currency=args.currency,  # the ISO code amounts were converted into; None: the export's own
         fiscal_year_start=args.fiscal_year_start,
         title=args.title,

@@ -4,11 +4,18 @@
 period grain, date range and partner selection, and writes them as
 
 - ``.html``: a single self-contained page (inline styles, charts as inline SVG, no script, no
-  external style, font or image) with the eight KPI tiles, the charts, the scorecard, each KPI's
-  definition and the load ledger's summary. Every text taken from the data is escaped.
-- ``.xlsx``: one sheet per KPI table plus a summary, the definitions and the ledger, with
-  currency and percent formats, frozen header rows and fitted column widths; text cells that a
-  spreadsheet would run as formulas are neutralised.
+  external style, font or image) with the eight KPI tiles, the charts, the scorecard (each row
+  opening the ten largest deals behind it), each KPI's definition and the load ledger's summary.
+  Every text taken from the data is escaped.
+- ``.xlsx``: one sheet per KPI table plus a summary, every deal of the selection and how it
+  counts ("Deals"), the definitions and the ledger, with currency, percent and date formats,
+  frozen header rows and fitted column widths; text cells that a spreadsheet would run as
+  formulas are neutralised.
+
+The scorecard may be grouped by any text column of the deals: a canonical level, a field kept
+from the export (``keep=``) or a column of the partner or owner table (``by="tier"``). Given a
+load result with a partner table, partners without a deal are rows of the scorecard, marked
+"no deals yet".
 - ``png_dir=`` / ``svg_dir=``: every chart as an image for slides.
 
 The charts are drawn by ``vl-convert`` (``pip install "channelkpi[report]"``), which needs no
@@ -26,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import copy
 import datetime
 import difflib
 import html
@@ -39,17 +47,20 @@ import pandas as pd
 
 from .charts import PRINT_FONT
 from .currency_symbols import currency_code, currency_symbol, deals_currency
+from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, cell_text, column_kind, excel_format
-from .ingest import LoadResult
+from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, plural
+from .ingest import LoadResult, load_crm
+from .metrics.behind import deals_behind
+from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import kpi_table
 from .metrics.prepared import prepare
-from .metrics.query import date_range
+from .metrics.query import check_columns, date_range, make_query
 from .safety import html_text, to_excel
-from .schema import validate_deals
+from .schema import DIRECT_PARTNER, validate_deals
 from .tiles import CSS, tile_values, tiles_html
-from .types import REPORT_FREQS, ReportFreq, ReportLevel
+from .types import REPORT_FREQS, By, ReportFreq, Where
 from .version import __version__
 from .views import (
     CHART_TITLES,
@@ -63,7 +74,16 @@ from .views import (
     view_tables,
 )
 
-__all__ = ["CHART_WIDTH", "REPORT_FORMATS", "output_paths", "report"]
+__all__ = [
+    "CHART_WIDTH",
+    "REPORT_FORMATS",
+    "TOP_DEALS",
+    "level_title",
+    "output_paths",
+    "report",
+    "selection_deals",
+    "top_deals",
+]
 
 #: What :func:`report` writes, by file suffix.
 REPORT_FORMATS = (".html", ".xlsx")
@@ -107,33 +127,105 @@ def output_paths(path) -> list[Path]:
     return paths
 
 
-def _check_partners(deals: pd.DataFrame, partners: Sequence[str]) -> list[str]:
-    known = set(deals["partner"].dropna().astype(str))
-    chosen = [str(p) for p in partners]
+def _check_values(deals: pd.DataFrame, column: str, values: Sequence[str], *, extra: Sequence[str] = ()) -> list[str]:
+    """``values`` of ``column`` that the deals (or the dimension table, ``extra``) have, else an
+    error with the closest names."""
+    known = set(deals[column].dropna().astype(str)) | {str(v) for v in extra}
+    chosen = [str(p) for p in values]
     unknown = [p for p in chosen if p not in known]
     if unknown:
+        what = "partners" if column == "partner" else plural(column)
         hints = []
         for p in unknown:
             close = difflib.get_close_matches(p, sorted(known), n=3, cutoff=0.5)
             hints.append(f"{p!r}" + (f" (did you mean {', '.join(map(repr, close))}?)" if close else ""))
         raise ChannelKPIError(
-            f"no deals for partner {', '.join(hints)}; the export has {len(known)} partners",
-            fix="write the partner exactly as the export does (channelkpi inspect EXPORT shows the table)",
+            f"no deals for {column} {', '.join(hints)}; the export has {len(known)} {what}",
+            fix=f"write the {column} exactly as the export does (channelkpi inspect EXPORT shows the table)",
         )
     return chosen
 
 
+def level_title(by: str) -> str:
+    """A level's name as a column heading: ``"Partner"``, ``"Employee"``, ``"Tier"``,
+    ``"Territory region"``.
+
+    >>> level_title("owner"), level_title("territory_region")
+    ('Employee', 'Territory region')
+    """
+    return BY_TITLES.get(by) or by.replace("_", " ").strip().capitalize()
+
+
+def _as_deals(deals, *, keep, partners, owners, say) -> tuple[pd.DataFrame, LoadResult | None]:
+    """The report's input as a load result (or a bare table): a path is loaded here, with the
+    fields to keep and the partner and owner tables."""
+    if isinstance(deals, (str, Path)):
+        say(f"reading {deals}")
+        result = load_crm(deals, keep=keep, partners=partners, owners=owners)
+        return result.deals, result
+    loading = [
+        name for name, value in (("keep", keep), ("partners", partners), ("owners", owners)) if value is not None
+    ]
+    if loading:
+        raise ChannelKPIError(
+            f"{'/'.join(loading)}= apply when the report reads an export itself, not to "
+            + ("a load result" if isinstance(deals, LoadResult) else "a deals table"),
+            fix=f"pass {', '.join(f'{n}=' for n in loading)} to channelkpi.load_crm and give the report its result",
+        )
+    if isinstance(deals, LoadResult):
+        return deals.deals, deals
+    return validate_deals(deals), None
+
+
+def _partner_level(by: str, dims: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether ``by`` ranks partners: the partner itself or a column of the partner table."""
+    return by == "partner" or ("partner" in dims and by in dims["partner"].columns)
+
+
+def _scored(table: pd.DataFrame, where, by: str, dims) -> tuple[dict[str, list[str]], list[str] | None]:
+    """The deals a scorecard ranks, and the groups it shows (None: every group), as the
+    dashboard's ranking does; direct deals are no partner's, so a partner-table level (``tier``)
+    leaves them out like the partner level."""
+    peers, shown = ranked_peers(table, where, by)
+    if by != "partner" and _partner_level(by, dims):
+        names = peers.get("partner") or sorted(set(table["partner"].dropna().astype(str)))
+        peers["partner"] = [n for n in names if n != DIRECT_PARTNER]
+    return peers, shown
+
+
+def _without_deals(table: pd.DataFrame, by: str, dims, where, shown) -> list[str]:
+    """Values of ``by`` that a partner or owner table lists and no deal has (a partner signed
+    last week), within the filters on that table's own columns and the values shown."""
+    have = set(table[by].dropna().astype(str)) if by in table else set()
+    out: set[str] = set()
+    for frame in dims.values():
+        if by not in frame.columns:
+            continue
+        kept = np.ones(len(frame), dtype=bool)
+        for col, values in (where or {}).items():
+            if col in frame.columns:
+                kept &= frame[col].astype(str).isin([str(v) for v in values]).to_numpy()
+        out |= set(frame.loc[kept, by].dropna().astype(str)) - have
+    if shown is not None:
+        out &= {str(v) for v in shown}
+    return sorted(out)
+
+
 # --------------------------------------------------------------------------- report
 def report(
-    deals: pd.DataFrame | LoadResult,
+    deals: pd.DataFrame | LoadResult | str | Path,
     *,
     path: str | Path | Sequence[str | Path] | None = None,
     targets: pd.DataFrame | None = None,
-    by: ReportLevel = "partner",
+    by: By = "partner",
     freq: ReportFreq = "Q",
     start=None,
     end=None,
-    partners: Sequence[str] | None = None,
+    where: Where = None,
+    selection: Sequence[str] | None = None,
+    keep: str | Sequence[str] | None = None,
+    partners: str | Path | pd.DataFrame | None = None,
+    owners: str | Path | pd.DataFrame | None = None,
     currency: str | None = None,
     fiscal_year_start: int = 1,
     title: str = "Channel partner review",
@@ -145,22 +237,33 @@ def report(
 
     Parameters
     ----------
-    deals : pandas.DataFrame or LoadResult
-        The canonical deals table, or a :func:`channelkpi.load_crm` result (whose ledger the
-        report summarises).
+    deals : pandas.DataFrame, LoadResult, str or Path
+        The canonical deals table, a :func:`channelkpi.load_crm` result (whose ledger the
+        report summarises, and whose partner and owner tables give levels and the partners
+        without deals), or the path of an export to load (with ``keep``, ``partners``,
+        ``owners``).
     path : str, Path or a list of them, optional
         ``.html`` and/or ``.xlsx`` file(s) to write.
     targets : pandas.DataFrame, optional
         :func:`channelkpi.read_targets` output: the won-amount target line and attainment.
-    by : {"partner", "owner", "department", "unit"}
-        The column the scorecard and the KPI table are grouped by.
+    by : str
+        The column the scorecard and the KPI table are grouped by: ``"partner"``, ``"owner"``,
+        ``"department"``, ``"unit"``, or any other text column of the deals (a kept field, a
+        partner or owner table's column such as ``"tier"``).
     freq : {"M", "Q", "Y"}
         Periods of the tables and trends: ``"M"``, ``"Q"`` or ``"Y"`` (fiscal with
         ``fiscal_year_start``).
     start, end : date-like, optional
         The range (default: all months with deals); ``end="2025-12"`` means the end of December.
-    partners : sequence of str, optional
-        Only these partners (names as in the export).
+    where : dict, optional
+        Only these deals, e.g. ``{"partner": ["Acme"], "channel": ["partner"]}`` (values as in
+        the export). The scorecard still ranks each group among all its peers.
+    selection : sequence of str, optional
+        Only these values of ``by`` (e.g. ``["Gold", "Platinum"]`` with ``by="tier"``).
+    keep, partners, owners : optional
+        When ``deals`` is a path: the export columns to keep and the partner and owner tables,
+        as :func:`channelkpi.load_crm` takes them. (``partners=`` as a list of names is the old
+        spelling of ``where={"partner": [...]}`` and warns.)
     currency : str, optional
         The deals' currency as an ISO 4217 code (``"USD"``, ``"EUR"``); the symbol shown before
         amounts is derived from it. Default: the one currency of the deals' ``currency`` column,
@@ -182,14 +285,15 @@ def report(
     Raises
     ------
     ChannelKPIError
-        For an unknown output type, level, period, partner or a date range that cannot be read.
+        For an unknown output type, level (with the closest names), period, partner or value
+        of ``by``, or a date range that cannot be read.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> from channelkpi.datasets import toy_deals
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "acme.xlsx"
-    >>> [p.name for p in report(toy_deals(), path=out, partners=["Acme"], currency="EUR")]
+    >>> [p.name for p in report(toy_deals(), path=out, where={"partner": ["Acme"]}, currency="EUR")]
     ['acme.xlsx']
     """
     say = progress or (lambda _msg: None)
@@ -198,17 +302,28 @@ def report(
         raise ChannelKPIError(
             "report() was given nothing to write", fix="pass path='review.html' or .xlsx, or png_dir=/svg_dir="
         )
-    if by not in BY_TITLES:
-        raise ChannelKPIError(f"by={by!r} is not a report level", fix=f"use one of {list(BY_TITLES)}")
+    if not isinstance(by, str):
+        raise ChannelKPIError(f"by={by!r}: a report groups by one column", fix="pass one name, e.g. by='partner'")
     if freq not in REPORT_FREQS:
         raise ChannelKPIError(f"freq={freq!r} is not a report period", fix=f"use one of {list(REPORT_FREQS)}")
+    if partners is not None and not isinstance(partners, (str, Path, pd.DataFrame)):
+        warn_deprecated("report(partners=[names])", "report(where={'partner': [names]})")
+        where = {**(where or {}), "partner": list(partners)}
+        partners = None
     code = None if currency is None else currency_code(currency)
-    result = deals if isinstance(deals, LoadResult) else None
-    table = result.deals if result is not None else validate_deals(deals)
+    table, result = _as_deals(deals, keep=keep, partners=partners, owners=owners, say=say)
+    prepared = prepare(result if result is not None else table)  # coded once for the report's many questions
+    check_columns(make_query(by=by), prepared.names, prepared.text)
+    dims = dimensions_of(prepared)
     currency = code or deals_currency(table["currency"].dropna().unique())
     start_ts, end_ts = _as_range(table, start, end, freq=freq, fiscal_year_start=fiscal_year_start)
-    chosen = _check_partners(table, partners) if partners else []
-    where = {"partner": chosen} if chosen else None
+    chosen: dict[str, list[str]] = {}
+    for col, values in (where or {}).items():
+        check_columns(make_query(where={col: values}), prepared.names, prepared.text)
+        chosen[col] = _check_values(table, col, values)
+    if selection:
+        table_names = dims[by][by] if by in dims else ()
+        selection = _check_values(table, by, selection, extra=table_names)
 
     say(f"computing the KPIs of {len(table):,} deals")
     view = View(
@@ -216,34 +331,48 @@ def report(
         freq=freq,
         start=start_ts,
         end=end_ts,
-        where=where,
+        where=chosen or None,
+        selection=tuple(selection or ()),
         targets=targets,
         fiscal_year_start=fiscal_year_start,
     )
-    prepared = prepare(table)  # coded once for the report's many KPI questions
     tables = view_tables(prepared, view)
     # scored among all peers (every partner but the deals without one), then the chosen ones are shown
-    peers, shown = ranked_peers(prepared, where, by)
-    scorecard = kpi_table(prepared, by=by, start=start_ts, end=end_ts, where=peers, fiscal_year_start=fiscal_year_start)
+    peers, shown = _scored(table, view.effective_where or None, by, dims)
+    scored = dict(by=by, start=start_ts, end=end_ts, where=peers or None, fiscal_year_start=fiscal_year_start)
+    # ranked among the groups that have deals: a name without any would take a rank and move
+    # every other group's percentiles; it is listed after the ranked ones instead
+    ranking = copy.copy(prepared)
+    ranking.dimensions = {}
+    scorecard = kpi_table(ranking, **scored)
     if shown is not None:
-        scorecard = scorecard[scorecard["partner"].isin(shown)]
-    tables["scorecard"] = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
-    selection = selection_text(view)
-    charts = view_charts(tables, by=by, currency=currency, subtitle=selection, width=CHART_WIDTH, font=PRINT_FONT)
+        scorecard = scorecard[scorecard[by].isin(shown)]
+    scorecard = scorecard.sort_values("rank", kind="stable").reset_index(drop=True)
+    scorecard["note"] = _no_deals_notes(scorecard)
+    missing = _without_deals(table, by, dims, view.effective_where, shown)
+    if missing:
+        scorecard = pd.concat([scorecard, pd.DataFrame({by: missing, "note": _NO_DEALS})], ignore_index=True)
+    tables["scorecard"] = scorecard
+    say("finding the deals behind each row of the scorecard")
+    behind = deals_behind(prepared, "kpi_table", column=_HEADLINE, **{**scored, "by": None})
+    selection_line = selection_text(view)
+    charts = view_charts(tables, by=by, currency=currency, subtitle=selection_line, width=CHART_WIDTH, font=PRINT_FONT)
     covered = data_coverage(table)
     context = {
-        "selection": selection,
+        "selection": selection_line,
         "data_end": covered[1] if covered is not None else None,
         "title": title,
         "by": by,
         "freq": freq,
         "start": start_ts,
         "end": end_ts,
-        "partners": chosen,
+        "where": view.effective_where,
         "currency": currency,
         "symbol": currency_symbol(currency),
         "result": result,
         "deals": len(table),
+        "behind": behind,
+        "partner_level": _partner_level(by, dims),
     }
     written: list[Path] = []
     needs_images = any(p.suffix.lower() == ".html" for p in paths) or png_dir is not None or svg_dir is not None
@@ -256,7 +385,9 @@ def report(
         if out.suffix.lower() == ".html":
             out.write_text(_html(tables, svgs, context), encoding="utf-8")
         else:
-            out.write_bytes(_workbook(tables, context))
+            say("listing every deal of the selection")
+            deal_rows = selection_deals(prepared, view)
+            out.write_bytes(_workbook(tables, context, deal_rows))
         written.append(out)
     for folder, fmt in ((svg_dir, "svg"), (png_dir, "png")):
         if folder is None:
@@ -273,6 +404,104 @@ def report(
                 target.write_bytes(data)
             written.append(target)
     return written
+
+
+# --------------------------------------------------------------------------- deals behind
+#: The scorecard's headline: rows are ranked by the quality score, read from the deals won and
+#: lost in the range; those are the deals a row opens.
+_HEADLINE = "quality_score"
+#: Deals a row of the HTML scorecard lists.
+TOP_DEALS = 10
+_NO_DEALS = "no deals yet"
+_NONE_IN_RANGE = "no deals in this range"
+
+
+def _no_deals_notes(scorecard: pd.DataFrame) -> pd.Series:
+    """Why a ranked row has no numbers: its deals all fall outside the range; empty otherwise."""
+    counts = scorecard[["created_count", "closed_count", "open_count"]].fillna(0).sum(axis=1)
+    return pd.Series(np.where(counts.to_numpy() == 0, _NONE_IN_RANGE, ""), index=scorecard.index, dtype=object)
+
+
+def _in_range(counts_as: str) -> str:
+    """How a deal counts, said of a report's range (its one period)."""
+    return counts_as.replace("the period", "the range")
+
+
+def _group_key(values: pd.Series) -> pd.Series:
+    """A level's values as the KPI tables name the groups (a missing value is ``"(none)"``)."""
+    return values.astype(object).where(values.notna(), "(none)").astype(str)
+
+
+def top_deals(behind: pd.DataFrame, by: str, *, n: int = TOP_DEALS) -> dict[str, pd.DataFrame]:
+    """The ``n`` largest counted deals of each group of ``by``, from :func:`deals_behind` rows
+    of the whole selection (which lists them by amount, largest first), and each group's count.
+
+    >>> rows = pd.DataFrame({"partner": ["A", "B", "A", "A"], "amount": [9.0, 8.0, 5.0, 1.0],
+    ...                      "counts_as": ["won", "lost", "excluded: no amount", "lost"]})
+    >>> {k: list(v["amount"]) for k, v in top_deals(rows, "partner", n=1).items()}
+    {'A': [9.0], 'B': [8.0]}
+    >>> top_deals(rows, "partner", n=1)["A"].attrs["of"]
+    2
+    """
+    counted = behind[~behind["counts_as"].astype(str).str.startswith("excluded")]
+    out: dict[str, pd.DataFrame] = {}
+    for key, rows in counted.groupby(_group_key(counted[by]), sort=False):
+        first = rows.head(n).copy()
+        first["counts_as"] = first["counts_as"].astype(object).map(_in_range)
+        first.attrs["of"] = len(rows)
+        out[str(key)] = first
+    return out
+
+
+#: The measures a "Deals" sheet row says how it counts for: each feeds the scorecard columns named.
+_DEALS_MEASURES = {
+    "Won or lost in range (score, win rate, won amount, deal size, cycle)": "quality_score",
+    "Open at range end (pipeline)": "open_amount",
+    "Created in range (deal success)": "success_rate",
+}
+_DEAL_TITLES = {
+    "deal_id": "Deal ID",
+    "name": "Deal name",
+    "account": "Account",
+    "product": "Product",
+    "created": "Created",
+    "closed": "Closed",
+    "expected_close": "Expected close",
+    "amount": "Amount",
+    "probability": "Probability",
+}
+
+
+def selection_deals(prepared, view: View) -> pd.DataFrame:
+    """Every deal of a view's selection (its ``where`` and ``selection``) that the range's
+    numbers read, with how it counts for each of the scorecard's kinds of number.
+
+    A deal is listed when it is won or lost in the range, open at the range end, or created in
+    the range, or when one of those would read it but a rule leaves it out (``excluded: no
+    amount`` ...). Rows are sorted by amount, largest first.
+
+    >>> from channelkpi.datasets import toy_deals
+    >>> rows = selection_deals(prepare(toy_deals()), View(freq="Q", start="2024-04-01", end="2024-06-30"))
+    >>> won_or_lost = rows.columns[-3]
+    >>> won_or_lost
+    'Won or lost in range (score, win rate, won amount, deal size, cycle)'
+    >>> list(zip(rows["Deal ID"], rows["Amount"], rows[won_or_lost], rows["Open at range end (pipeline)"]))
+    [('d6', 500.0, '', 'open at the range end'), ('d4', 350.0, 'won', ''), ('d5', 50.0, 'lost', '')]
+    """
+    options = dict(start=view.start, end=view.end, where=view.effective_where or None, by=None)
+    frames, how = [], {}
+    for title, column in _DEALS_MEASURES.items():
+        rows = deals_behind(prepared, "kpi_table", column=column, fiscal_year_start=view.fiscal_year_start, **options)
+        rows = rows[rows["counts_as"] != "excluded: outside period"]
+        how[title] = rows.set_index("deal_id")["counts_as"].astype(object).map(_in_range)
+        frames.append(rows.drop(columns="counts_as"))
+    listed = pd.concat(frames).drop_duplicates("deal_id")
+    order = np.lexsort((listed["deal_id"].astype(str).to_numpy(), -listed["amount"].fillna(-np.inf).to_numpy(float)))
+    listed = listed.iloc[order].reset_index(drop=True)
+    for title, counts in how.items():
+        mapped = listed["deal_id"].map(counts).astype(object)
+        listed[title] = mapped.where(mapped.notna(), "")
+    return listed.rename(columns=lambda c: _DEAL_TITLES.get(c, level_title(c)) if c not in how else c)
 
 
 def _render(charts: Mapping, fmt: str) -> dict[str, str | bytes]:
@@ -330,6 +559,9 @@ figure {margin: 12px 0 20px; padding: 0 12px;}
 figure svg {max-width: 100%; height: auto; overflow: visible;}
 dl.ck-defs dt {font-weight: 600; margin-top: 10px;} dl.ck-defs dd {margin: 2px 0 0 16px; font-size: 13px;}
 .ck-scorecard {max-width: 100%;}
+.ck-deals-row > td {padding: 0 0 4px 24px; border-top: none;}
+.ck-deals-row summary {cursor: pointer; color: #56606b; font-size: 12px;}
+.ck-deals {font-size: 12px; margin: 4px 0 8px;}
 footer {margin-top: 32px; color: #56606b; font-size: 12px;}
 @media print {
   body {margin: 0; padding: 0; max-width: none;}
@@ -373,6 +605,65 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
     return f"<table class='ck-table {cls}'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+_DEAL_COLUMNS = [
+    ("name", "Deal"),
+    ("account", "Account"),
+    ("stage", "Stage"),
+    ("amount", "Amount"),
+    ("closed", "Closed"),
+    ("counts_as", "How it counts"),
+]
+
+
+def _deals_html(rows: pd.DataFrame, symbol: str) -> str:
+    """One row's largest deals as a small table: names escaped, amounts as money."""
+    body = []
+    for rec in rows.itertuples(index=False):
+        get = rec._asdict()
+        cells = []
+        for col, _ in _DEAL_COLUMNS:
+            value = get.get(col)
+            if col == "amount":
+                cells.append(f"<td class='ck-num'>{html_text(cell_text(value, 'money', symbol))}</td>")
+            elif col == "closed":
+                cells.append(f"<td>{html_text('—' if pd.isna(value) else f'{pd.Timestamp(value):%Y-%m-%d}')}</td>")
+            else:
+                cells.append(f"<td>{html_text(None if pd.isna(value) else value)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    head = "".join(f"<th>{label}</th>" for _, label in _DEAL_COLUMNS)
+    return f"<table class='ck-table ck-deals'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], level: str, symbol: str) -> str:
+    """The scorecard: a row per group with its numbers (or why it has none), each followed by a
+    collapsed list of the largest deals behind it."""
+    columns = [(level, level_title(level)), *_SCORECARD]
+    head = "".join(f"<th>{html_text(label)}</th>" for _, label in columns)
+    rows = []
+    for rec in scorecard.to_dict("records"):
+        name = display_name(rec[level])
+        note = rec.get("note") or ""
+        if note:  # a name of the partner table without deals: not a row of zeros that reads like failure
+            cells = f"<td colspan='{len(columns) - 1}' class='ck-note'>{html_text(note)}</td>"
+        else:
+            cells = ""
+            for col, _ in _SCORECARD:
+                kind = column_kind(col)
+                cells += f"<td class='ck-num'>{html_text(cell_text(rec[col], kind, symbol))}</td>"
+        rows.append(f"<tr><td>{html_text(name)}</td>{cells}</tr>")
+        top = tops.get(str(rec[level]))
+        if top is None or not len(top):
+            continue
+        of = top.attrs.get("of", len(top))
+        what = f"the {len(top)} largest of {of:,} deals" if of > len(top) else f"the {of:,} deal" + "s" * (of != 1)
+        rows.append(
+            f"<tr class='ck-deals-row'><td colspan='{len(columns)}'><details><summary>Deals behind "
+            f"{html_text(name)}: {what} won or lost in the range, by amount</summary>"
+            f"{_deals_html(top, symbol)}</details></td></tr>"
+        )
+    return f"<table class='ck-table ck-scorecard'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
 def _selection_text(ctx: Mapping) -> str:
     text = ctx["selection"]
     if ctx.get("data_end") is not None:
@@ -408,7 +699,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<figure id='chart-{name}' aria-label='{html_text(CHART_TITLES[name])}'>{_scoped(svg, name)}</figure>"
         for name, svg in svgs.items()
     )
-    scorecard = _table_html(tables["scorecard"], [(level, BY_TITLES[level]), *_SCORECARD], cur, cls="ck-scorecard")
+    scorecard = _scorecard_html(tables["scorecard"], top_deals(ctx["behind"], level), level, cur)
     defs = "".join(
         f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.summary)}<br>How: {html_text(d.formula)}. "
         f"Date: {html_text(d.date_field)}. Which deals: {html_text(d.window)}.</dd>"
@@ -418,7 +709,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     unranked = (
         "<p class='ck-note'>Deals without a partner are not ranked; they count in the eight KPIs above.</p>"
-        if level == "partner"
+        if ctx["partner_level"]
         else ""
     )
     return (
@@ -430,7 +721,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<h2>The eight KPIs</h2>{tiles}"
         f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
         f"<h2>Charts</h2>{figures}"
-        f"<h2>{html_text(BY_TITLES[level])} scorecard</h2>{scorecard}{unranked}"
+        f"<h2>{html_text(level_title(level))} scorecard</h2>{scorecard}{unranked}"
         f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
         f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
         f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"
@@ -477,8 +768,24 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
+#: Data rows a worksheet holds (Excel's 1,048,576 rows, less the header).
+_EXCEL_ROWS = 1_048_575
+
+
+def _scorecard_sheet(scorecard: pd.DataFrame) -> pd.DataFrame:
+    """The scorecard as a sheet: a row without deals has its note and empty numbers, not zeros."""
+    out = scorecard.copy()
+    empty = out["note"].fillna("").astype(bool).to_numpy()
+    if empty.any():
+        numbers = [c for c in out.columns if column_kind(c) not in ("other", "date")]
+        out[numbers] = out[numbers].astype(float)
+        out.loc[empty, numbers] = np.nan
+    return out
+
+
+def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.DataFrame) -> bytes:
     from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
 
     cur = ctx["symbol"]
     summary = _summary_frame(tables, ctx)
@@ -495,12 +802,20 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
             ],
         }
     )
-    if ctx["by"] == "partner":
+    if ctx["partner_level"]:
         about.loc[len(about)] = ["Scorecard", "deals without a partner are not ranked; they count in the Summary"]
+    about.loc[len(about)] = [
+        "Deals",
+        f"{len(deal_rows):,} deals of the selection: won or lost in the range, open at its end or created in it",
+    ]
+    if len(deal_rows) > _EXCEL_ROWS:
+        about.loc[len(about)] = ["Deals", f"only the {_EXCEL_ROWS:,} largest fit in a sheet"]
+        deal_rows = deal_rows.head(_EXCEL_ROWS)
     sheets: dict[str, pd.DataFrame] = {"Summary": summary.drop(columns="kind"), "About": about}
     for key, name in _SHEETS.items():
         if key in tables:
-            sheets[name] = tables[key]
+            sheets[name] = _scorecard_sheet(tables[key]) if key == "scorecard" else tables[key]
+    sheets["Deals"] = deal_rows
     sheets["Definitions"] = pd.DataFrame(
         [
             {
@@ -529,6 +844,18 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> bytes:
         fmt = excel_format(kind, cur)
         for col in ("B", "C"):
             sheet[f"{col}{i}"].number_format = fmt or "General"
+    # the deals' columns have people's titles, not KPI names: their formats are set here
+    deal_formats = {"Amount": excel_format("money", cur), "Probability": "0%"}
+    deal_formats.update(dict.fromkeys(("Created", "Closed", "Expected close"), "yyyy-mm-dd"))
+    sheet = book["Deals"]
+    for j, col in enumerate(deal_rows.columns, start=1):
+        fmt = deal_formats.get(col) or ("yyyy-mm-dd" if pd.api.types.is_datetime64_any_dtype(deal_rows[col]) else None)
+        if fmt:
+            for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = fmt
+            sheet.column_dimensions[get_column_letter(j)].width = max(
+                sheet.column_dimensions[get_column_letter(j)].width or 0, 12
+            )
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

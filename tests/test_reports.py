@@ -9,6 +9,7 @@ import html as html_lib
 import re
 import subprocess
 import sys
+import unicodedata
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from html.parser import HTMLParser
@@ -65,34 +66,62 @@ def plain_2025():
 
 
 class Tables(HTMLParser):
-    """The rows of every <table> in a page, by the table's class, as lists of cell texts."""
+    """The rows of every <table> in a page, by the table's class, as lists of cell texts.
+
+    A table inside a table (a scorecard row's deals) is kept apart: ``deals[name]`` holds the
+    rows of the deals table that follows the scorecard row of ``name``, and the scorecard's
+    rows that hold them are left out of its rows.
+    """
 
     def __init__(self):
         super().__init__()
-        self.tables, self._cls, self._row, self._cell = {}, None, None, None
+        self.tables, self.deals, self.summaries = {}, {}, {}
+        self._stack = []  # per open table: its class, rows, the open row (or None), the open cell
+        self._summary = None
 
     def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
         if tag == "table":
-            self._cls = dict(attrs).get("class", "")
-            self.tables[self._cls] = []
-        elif tag == "tr" and self._cls is not None:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
+            cls = a.get("class", "")
+            rows = []
+            if self._stack and "ck-deals" in cls.split():
+                owner = self.tables[self._stack[-1]["cls"]][-1][0]  # the scorecard row just above
+                self.deals[owner] = rows
+                self.summaries[owner] = self._last_summary
+            else:
+                self.tables.setdefault(cls, rows)
+            self._stack.append({"cls": cls, "rows": rows, "row": None, "cell": None, "skip": False})
+        elif not self._stack:
+            return
+        elif tag == "tr":
+            top = self._stack[-1]
+            top["row"], top["skip"] = [], a.get("class") == "ck-deals-row"
+        elif tag in ("td", "th") and self._stack[-1]["row"] is not None:
+            self._stack[-1]["cell"] = ""
+        elif tag == "summary":
+            self._summary = ""
 
     def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
+        if self._summary is not None:
+            self._summary += data
+        elif self._stack and self._stack[-1]["cell"] is not None:
+            self._stack[-1]["cell"] += data
 
     def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(self._cell)
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._cls].append(self._row)
-            self._row = None
+        if not self._stack:
+            return
+        top = self._stack[-1]
+        if tag == "summary":
+            self._last_summary, self._summary = self._summary, None
+        elif tag in ("td", "th") and top["cell"] is not None:
+            top["row"].append(top["cell"])
+            top["cell"] = None
+        elif tag == "tr" and top["row"] is not None:
+            if not top["skip"]:
+                top["rows"].append(top["row"])
+            top["row"] = None
         elif tag == "table":
-            self._cls = None
+            self._stack.pop()
 
 
 @pytest.fixture(scope="module")
@@ -228,6 +257,7 @@ def test_workbook_sheets_formats_and_values(made):
         "Seasonality",
         "Cycle lengths",
         "Deal success cohorts",
+        "Deals",
         "Definitions",
         "Ledger",
     ]
@@ -324,7 +354,7 @@ def test_partner_filter(tmp_path):
     won, _ = plain_2025()
     chosen = ["Brightline IT", "Cobalt Integrations"]
     deals = ck.load_crm(sample_path("salesforce"))
-    ck.report(deals, path=tmp_path / "two.xlsx", partners=chosen, start="2025-01", end="2025-12")
+    ck.report(deals, path=tmp_path / "two.xlsx", where={"partner": chosen}, start="2025-01", end="2025-12")
     sc = pd.read_excel(tmp_path / "two.xlsx", sheet_name="Scorecard")
     assert sorted(sc["partner"]) == chosen
     partners = deals.deals[deals.deals["partner"] != "(direct)"]
@@ -529,3 +559,238 @@ def test_a_long_name_is_elided_with_the_whole_name_as_its_title(tmp_path):
     assert elided, "the long name is not elided with a title"
     assert html_lib.unescape(elided.group(1)) == long_name
     assert long_name.startswith(html_lib.unescape(elided.group(2))[:-1])
+
+
+# --------------------------------------------------------------------------- levels and deals
+def _key(name):
+    """A partner name as a hand-kept table and an export both mean it: trimmed, case-folded,
+    accents dropped."""
+    folded = unicodedata.normalize("NFKD", " ".join(name.split())).casefold()
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+def _us_date(text):
+    month, day, year = map(int, text.split("/"))
+    return datetime.date(year, month, day)
+
+
+def plain_deals():
+    """The Salesforce sample read with the csv module, each deal with its partner table tier."""
+    with open(sample_path("partners"), newline="", encoding="utf-8") as fh:
+        tiers = {_key(r["partner"]): r["tier"] for r in csv.DictReader(fh)}
+    deals = []
+    with open(sample_path("salesforce"), newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            if not row.get("Opportunity ID") or not row.get("Created Date"):
+                continue  # the footer lines
+            stage = row["Stage"]
+            deals.append(
+                {
+                    "id": row["Opportunity ID"],
+                    "name": row["Opportunity Name"],
+                    "partner": row["Partner Account"],
+                    "tier": tiers.get(_key(row["Partner Account"])) if row["Partner Account"] else None,
+                    "status": {"Closed Won": "won", "Closed Lost": "lost"}.get(stage, "open"),
+                    "created": _us_date(row["Created Date"]),
+                    "closed": _us_date(row["Close Date"]) if row["Close Date"] else None,
+                    "amount": float(row["Amount"].replace(",", "")) if row["Amount"] else None,
+                }
+            )
+    return deals
+
+
+FIRST, LAST = datetime.date(2025, 1, 1), datetime.date(2025, 12, 31)
+
+
+def closed_in_2025(d):
+    return d["status"] != "open" and FIRST <= d["closed"] <= LAST
+
+
+def money(value):
+    return f"${value:,.0f}"
+
+
+@pytest.fixture(scope="module")
+def by_tier(tmp_path_factory):
+    """The command of the issue: a partner table, a kept field and the scorecard by tier."""
+    out = tmp_path_factory.mktemp("tier")
+    args = ["report", str(sample_path("salesforce")), "--partners", str(sample_path("partners"))]
+    args += ["--keep", "Territory Region", "--by", "tier", "--from", "2025-01", "--to", "2025-12"]
+    args += ["-o", str(out / "tier.html"), "-o", str(out / "tier.xlsx"), "--quiet"]
+    proc = subprocess.run([sys.executable, "-m", "channelkpi.cli", *args], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    parser = Tables()
+    parser.feed((out / "tier.html").read_text(encoding="utf-8"))
+    return out, parser
+
+
+def test_the_scorecard_by_tier_has_the_plain_numbers(by_tier):
+    out, parser = by_tier
+    deals = [d for d in plain_deals() if d["partner"]]  # direct deals have no tier and are not ranked
+    assert all(d["tier"] for d in deals)  # every partner of the export is in the table (three after folding)
+    won = defaultdict(lambda: [0, 0.0])
+    closed = defaultdict(int)
+    for d in deals:
+        if closed_in_2025(d):
+            closed[d["tier"]] += 1
+            if d["status"] == "won":
+                won[d["tier"]][0] += 1
+                won[d["tier"]][1] += d["amount"]
+    rows = parser.tables["ck-table ck-scorecard"]
+    assert rows[0][:5] == ["Tier", "Rank", "Quality score", "Won amount", "Won deals"]
+    got = {r[0]: r for r in rows[1:]}
+    assert set(got) == {"Platinum", "Gold", "Silver", "Registered"}
+    for tier, (count, amount) in won.items():
+        assert (got[tier][3], got[tier][4]) == (money(amount), f"{count:,}"), tier
+        assert got[tier][6] == f"{count / closed[tier]:.1%}", tier  # win rate
+    sheet = pd.read_excel(out / "tier.xlsx", sheet_name="Scorecard").set_index("tier")
+    for tier, (count, amount) in won.items():
+        assert sheet.loc[tier, "won_count"] == count and sheet.loc[tier, "won_amount"] == pytest.approx(amount)
+
+
+def test_each_scorecard_row_opens_its_ten_largest_deals(by_tier):
+    _, parser = by_tier
+    counted = defaultdict(list)
+    for d in plain_deals():
+        if d["partner"] and closed_in_2025(d):
+            counted[d["tier"]].append(d)
+    assert set(parser.deals) == set(counted)
+    for tier, deals in counted.items():
+        deals.sort(key=lambda d: -d["amount"])
+        shown = parser.deals[tier]
+        assert shown[0] == ["Deal", "Account", "Stage", "Amount", "Closed", "How it counts"]
+        body = shown[1:]
+        assert len(body) == 10
+        assert [r[3] for r in body] == [money(d["amount"]) for d in deals[:10]], tier
+        tenth = deals[9]["amount"]  # above the tenth amount the deals are the same, whatever the ties
+        assert {r[0] for r in body if float(r[3].strip("$").replace(",", "")) > tenth} == {
+            html_lib.unescape(d["name"]) for d in deals[:10] if d["amount"] > tenth
+        }
+        by_name = {d["name"]: d for d in deals}
+        for r in body:
+            d = by_name[r[0]]
+            assert r[4] == d["closed"].isoformat() and r[5] == d["status"]
+        assert f"the 10 largest of {len(deals):,} deals" in parser.summaries[tier]
+
+
+def test_the_deals_sheet_lists_every_deal_of_the_selection(by_tier):
+    out, _ = by_tier
+    end = LAST
+    expected = {}
+    for d in plain_deals():
+        won_or_lost = closed_in_2025(d)
+        created = FIRST <= d["created"] <= end
+        open_at_end = d["created"] <= end and (d["status"] == "open" or d["closed"] > end)
+        if won_or_lost or created or open_at_end:
+            expected[d["id"]] = (d, won_or_lost, created, open_at_end)
+    sheet = pd.read_excel(out / "tier.xlsx", sheet_name="Deals", dtype={"Deal ID": str})
+    assert len(sheet) == len(expected) and set(sheet["Deal ID"]) == set(expected)
+    assert sheet["Amount"].sum() == pytest.approx(sum(d["amount"] or 0 for d, *_ in expected.values()))
+    how = sheet.set_index("Deal ID")
+    score, pipeline, cohort = (c for c in sheet.columns if c.startswith(("Won or lost", "Open at", "Created in")))
+    for deal_id, (d, won_or_lost, created, open_at_end) in expected.items():
+        row = how.loc[deal_id]
+        assert (row[score] == d["status"]) if won_or_lost else pd.isna(row[score])
+        assert (row[pipeline] == "open at the range end") if open_at_end else pd.isna(row[pipeline])
+        assert str(row[cohort]).startswith("created in the range") if created else pd.isna(row[cohort])
+        assert row["Tier"] == d["tier"] or (pd.isna(row["Tier"]) and d["tier"] is None)
+    assert list(sheet["Amount"].fillna(-1)) == sorted(sheet["Amount"].fillna(-1), reverse=True)
+    # numbers stay numbers, dates dates, each with its format
+    ws = load_workbook(out / "tier.xlsx")["Deals"]
+    heads = [c.value for c in ws[1]]
+    amount, closed = ws.cell(2, heads.index("Amount") + 1), ws.cell(2, heads.index("Created") + 1)
+    assert amount.data_type == "n" and "#,##0.00" in amount.number_format
+    assert isinstance(closed.value, datetime.datetime) and closed.number_format == "yyyy-mm-dd"
+
+
+def test_partners_without_deals_are_shown_as_such(tmp_path):
+    with open(sample_path("partners"), newline="", encoding="utf-8") as fh:
+        listed = [r["partner"] for r in csv.DictReader(fh)]
+    sold = {_key(d["partner"]) for d in plain_deals() if d["partner"]}
+    idle = sorted(p for p in listed if _key(p) not in sold)
+    assert len(idle) == 2
+    result = ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"))
+    ck.report(result, path=[tmp_path / "p.html", tmp_path / "p.xlsx"], start="2025-01", end="2025-12")
+    parser = Tables()
+    parser.feed((tmp_path / "p.html").read_text(encoding="utf-8"))
+    rows = {r[0]: r[1:] for r in parser.tables["ck-table ck-scorecard"][1:]}
+    assert {p for p, r in rows.items() if r == ["no deals yet"]} == set(idle)
+    assert len(rows) == len(listed)
+    sheet = pd.read_excel(tmp_path / "p.xlsx", sheet_name="Scorecard")
+    quiet = sheet[sheet["note"] == "no deals yet"]
+    assert sorted(quiet["partner"]) == idle and quiet[["rank", "won_count", "win_rate"]].isna().all().all()
+    # they take no rank: the others are ranked as without the table
+    plain = ck.load_crm(sample_path("salesforce"))
+    ck.report(plain, path=tmp_path / "q.xlsx", start="2025-01", end="2025-12")
+    before = pd.read_excel(tmp_path / "q.xlsx", sheet_name="Scorecard")
+    ranked = sheet.dropna(subset=["rank"])
+    assert list(ranked["rank"]) == list(before["rank"])
+    assert [_key(p) for p in ranked["partner"]] == [_key(p) for p in before["partner"]]
+
+
+def test_a_level_that_is_no_column_is_an_error_with_the_closest(tmp_path):
+    result = ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"))
+    with pytest.raises(ck.ChannelKPIError, match="did you mean 'tier'"):
+        ck.report(result, path=tmp_path / "r.xlsx", by="teir")
+    with pytest.raises(ck.ChannelKPIError, match="pass partners= to channelkpi.load_crm"):
+        ck.report(result, path=tmp_path / "r.xlsx", partners=sample_path("partners"))
+
+
+def test_a_path_is_loaded_with_its_tables(tmp_path):
+    ck.report(
+        sample_path("hubspot"),
+        path=tmp_path / "h.xlsx",
+        partners=sample_path("partners"),
+        keep=["Region"],
+        by="region",
+        selection=["EMEA"],
+        start="2025-01",
+        end="2025-12",
+    )
+    sheet = pd.read_excel(tmp_path / "h.xlsx", sheet_name="Scorecard")
+    assert list(sheet["region"]) == ["EMEA"]
+    deals = pd.read_excel(tmp_path / "h.xlsx", sheet_name="Deals")
+    assert set(deals["Region"]) == {"EMEA"}
+
+
+def test_the_old_partner_list_still_selects_with_a_warning(tmp_path):
+    with pytest.warns(DeprecationWarning, match="where="):
+        ck.report(ck.load_crm(sample_path("salesforce")), path=tmp_path / "a.xlsx", partners=["Brightline IT"])
+    assert list(pd.read_excel(tmp_path / "a.xlsx", sheet_name="Scorecard")["partner"]) == ["Brightline IT"]
+
+
+@pytest.fixture(scope="module")
+def hostile_deals(tmp_path_factory):
+    deals = make_sample_deals().copy()
+    deals["name"] = deals["deal_id"].astype(str)
+    deals["account"] = "Plain Co."
+    won = deals.index[(deals["status"] == "won") & (deals["closed"].dt.year == 2025)]
+    top = deals.loc[won].sort_values("amount", ascending=False).index[: len(HOSTILE)]
+    for i, name in zip(top, HOSTILE, strict=True):  # the largest wins: every one is in a top ten
+        deals.loc[i, ["name", "account"]] = [name, name]
+    out = tmp_path_factory.mktemp("hostile_deals")
+    ck.report(deals, path=[out / "d.html", out / "d.xlsx"], start="2025-01", end="2025-12")
+    return out
+
+
+def test_deal_names_stay_text_in_the_html(hostile_deals):
+    html = (hostile_deals / "d.html").read_text(encoding="utf-8")
+    assert "<img" not in html and "onerror=alert(1)>" not in html
+    parser = Tables()
+    parser.feed(html)
+    shown = [r[0] for rows in parser.deals.values() for r in rows[1:]]
+    accounts = [r[1] for rows in parser.deals.values() for r in rows[1:]]
+    for name in HOSTILE:
+        assert name in shown and name in accounts  # shown as the text it is
+
+
+def test_deal_names_are_inert_in_the_deals_sheet(hostile_deals):
+    ws = load_workbook(hostile_deals / "d.xlsx")["Deals"]
+    heads = [c.value for c in ws[1]]
+    names = [row[heads.index("Deal name")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    for row in ws.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    for name in HOSTILE[1:]:
+        assert name not in names and "'" + name in names
+    assert HOSTILE[0] in names
