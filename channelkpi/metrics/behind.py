@@ -558,7 +558,7 @@ def _group_mask(p: PreparedDeals, values: Mapping[str, str], listed: Mapping[str
         codes, labels, _ = p.level(level)
         hit = np.fromiter((str(v) == value for v in labels), dtype=bool, count=len(labels))
         if not hit.any() and value not in listed.get(level, ()):
-            raise _unknown_value(level, value, labels)
+            raise _unknown_value(level, value, [*labels, *listed.get(level, ())])
         mask &= hit[codes]
     return mask
 
@@ -645,7 +645,7 @@ def _lazy_rows(deals, q: Query, values: dict[str, str], m: Measure, w: _Window, 
             present = _collect(frame.select(nw.col(level)).unique())[level]
             present = [_NONE if pd.isna(v) else str(v) for v in present]
             if value not in present and value not in listed.get(level, ()):
-                raise _unknown_value(level, value, present)
+                raise _unknown_value(level, value, [*present, *listed.get(level, ())])
     return _as_canonical(collected), last
 
 
@@ -699,7 +699,7 @@ def _pandas_rows(deals: pd.DataFrame, q: Query, values: dict[str, str], m: Measu
         text = s.astype(object).where(s.notna(), _NONE).astype(str)
         hit = text == value
         if not hit.any() and value not in listed.get(level, ()):
-            raise _unknown_value(level, value, text.unique())
+            raise _unknown_value(level, value, [*text.unique(), *listed.get(level, ())])
         mask &= hit
     return table[mask.to_numpy(bool)], last
 
