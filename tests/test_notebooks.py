@@ -12,7 +12,7 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 def test_there_are_notebooks():
-    assert {p.name for p in NOTEBOOKS} >= {"01_quickstart.ipynb", "dashboard.ipynb"}
+    assert {p.name for p in NOTEBOOKS} >= {"01_quickstart.ipynb", "02_which_deals.ipynb", "dashboard.ipynb"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
