@@ -60,7 +60,7 @@ from .metrics.query import check_columns, date_range, make_query
 from .safety import html_text, to_excel
 from .schema import DIRECT_PARTNER, validate_deals
 from .tiles import CSS, tile_values, tiles_html
-from .types import REPORT_FREQS, By, ReportFreq, Where
+from .types import REPORT_FREQS, ReportFreq, ReportLevel, Where
 from .version import __version__
 from .views import (
     CHART_TITLES,
@@ -217,7 +217,7 @@ def report(
     *,
     path: str | Path | Sequence[str | Path] | None = None,
     targets: pd.DataFrame | None = None,
-    by: By = "partner",
+    by: ReportLevel | str = "partner",
     freq: ReportFreq = "Q",
     start=None,
     end=None,
