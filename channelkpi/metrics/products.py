@@ -67,7 +67,7 @@ def line_levels(lines: pd.DataFrame | None) -> list[str]:
 
 
 def line_query(
-    by: Sequence[str], where: Iterable[tuple[str, Sequence]], levels: Sequence[str]
+    by: Sequence[str], where: Iterable[tuple[str, Sequence]], line_columns: Sequence[str]
 ) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]] | None:
     """The part of a query that reads lines: the line columns of ``by`` and the ``where=`` items
     on line columns; None when it names none (the deals are read as they are).
@@ -79,8 +79,8 @@ def line_query(
     >>> line_query(("partner",), [], ["product"]) is None
     True
     """
-    at = [c for c in by if c in levels]
-    filters = tuple((c, tuple(sorted(map(str, v)))) for c, v in where if c in levels)
+    at = [c for c in by if c in line_columns]
+    filters = tuple((c, tuple(sorted(map(str, v)))) for c, v in where if c in line_columns)
     if not at and not filters:
         return None
     return tuple(at), filters
