@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import re
 
+import anywidget
 import ipywidgets as w
+import traitlets
 
 from .currency_symbols import DEFAULT_CURRENCY
 from .drill import DEALS_SHOWN, DealsCell, DealsPage, deals_download, deals_html, deals_page, sort_choices
@@ -41,6 +43,34 @@ DEALS_CSS = """
 .ck-tile-deals .widget-button {width: auto;}
 </style>
 """
+# The page side of the panel, inline (nothing fetched): each time ``reveal`` changes, the panel is
+# scrolled into view (it sits below the charts, under the fold of a laptop's screen) and the
+# keyboard focus moves to its caption, so a screen reader reads what opened.
+_PANEL_ESM = """
+export default {
+  render({model, el}) {
+    const panel = () => el.closest(".ck-deals");
+    const reveal = () => requestAnimationFrame(() => {
+      const box = panel();
+      if (!box || box.offsetParent === null) return;
+      box.scrollIntoView({block: "nearest"});
+      const caption = box.querySelector(".ck-deals-caption");
+      if (caption) caption.focus({preventScroll: true});
+    });
+    model.on("change:reveal", reveal);
+    return () => model.off("change:reveal", reveal);
+  },
+};
+"""
+
+
+class _PanelScript(anywidget.AnyWidget):
+    """What the panel does in the page: brought into view (and focused) when ``reveal`` changes."""
+
+    _esm = _PANEL_ESM
+    reveal = traitlets.Int(0).tag(sync=True)
+
+
 _DEFAULT_SORT = ""  # the sort control's "how it counts, then amount" (deals_behind's own order)
 
 
@@ -87,7 +117,8 @@ class DealsPanel:
         self.on_close = None  # called after the panel closes (the dashboard resets the clicked marks)
         bar = w.HBox([self.sort, self.order, self.csv, self.excel, self.close_button]).add_class("ck-row")
         body = w.Box([self.table]).add_class("ck-deals-body")
-        self.widget = w.VBox([w.HTML(DEALS_CSS), bar, self.links, body]).add_class("ck-deals")
+        self.script = _PanelScript()
+        self.widget = w.VBox([w.HTML(DEALS_CSS), self.script, bar, self.links, body]).add_class("ck-deals")
         self.widget.layout.display = "none"
 
     @property
@@ -100,6 +131,7 @@ class DealsPanel:
         self.links.value = ""
         self.widget.layout.display = None
         self._show(sort=None, ascending=True, reset=True)
+        self.script.reveal += 1  # after the table: the page scrolls to what it shows
 
     def close(self) -> None:
         self.widget.layout.display = "none"

@@ -277,7 +277,7 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         else "<p class='ck-note'>No deal counts in this number.</p>"
     )
     return (
-        f"<div class='ck-deals-caption' role='heading' aria-level='3'><b>{html_text(page.caption)}</b></div>"
+        f"<div class='ck-deals-caption' role='heading' aria-level='3' tabindex='-1'><b>{html_text(page.caption)}</b></div>"
         f"<div class='ck-note ck-deals-shown'>{html_text(page.shown_text)}</div>{table}"
     )
 

@@ -81,3 +81,33 @@ def test_a_deal_named_like_html_is_text(browser, dashboard, tmp_path):
     assert page.locator(".ck-deals img").count() == 0 and page.locator("img[src=x]").count() == 0
     assert not dialogs and not outside
     page.close()
+
+
+def laptop_page(browser, url):
+    """The page on a 1366 x 768 laptop screen (the panel opens below the charts there)."""
+    page, outside, dialogs = open_page(browser, url)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    return page, outside, dialogs
+
+
+def caption_in_view(page) -> bool:
+    return page.evaluate(
+        """() => {
+        const c = document.querySelector('.ck-deals-caption');
+        if (!c) return false;
+        const r = c.getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+    }"""
+    )
+
+
+def test_the_opened_panel_is_brought_into_view_and_focused(browser, dashboard):
+    page, outside, _ = laptop_page(browser, dashboard.url)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator(".ck-tile-deals").get_by_role("button", name="Win rate", exact=True).click()
+    wait_until(lambda: caption(page).startswith("Win rate"), "the win rate's deals", show=lambda: caption(page))
+    wait_until(lambda: caption_in_view(page), "the caption scrolled into view")
+    focused = page.evaluate("() => document.activeElement && document.activeElement.className")
+    assert "ck-deals-caption" in focused
+    assert not outside
+    page.close()
