@@ -213,20 +213,49 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
     return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
 
 
+def _kind_rank(kind: str) -> tuple[int, int]:
+    """Where a ``counts_as`` group goes in the default order: what the number counts (won, or a
+    rate's numerator) first, the other counted rows next, the excluded ones last."""
+    text = str(kind)
+    if text.startswith("excluded"):
+        return (2, 0)
+    return (0, 0) if text == "won" or text.endswith("(won)") else (1, 0)
+
+
 def deals_page(
     deals, cell: DealsCell, *, limit: int | None = DEALS_SHOWN, sort: str | None = None, ascending: bool = True
 ) -> DealsPage:
-    """The first ``limit`` rows behind ``cell`` (all with None), sorted by ``sort`` (default: the
-    counted deals first, largest amount first), with the count of all of them.
+    """The first ``limit`` rows behind ``cell`` (all with None), sorted by ``sort`` (default:
+    grouped by how they count, the won ones first and the excluded ones last, largest amount
+    first within each group), with the count of all of them.
 
     ``deals`` is what the view's tables were computed from (a :class:`~channelkpi.PreparedDeals`
     makes a click cheap).
+
+    >>> from channelkpi.datasets import make_sample_deals
+    >>> page = deals_page(make_sample_deals(), tile_cell("win_rate", View(start="2025-01-01", end="2025-12-31")))
+    >>> list(page.counts)[:2], list(dict.fromkeys(page.rows["counts_as"]))[:1]
+    (['won', 'lost'], ['won'])
     """
-    rows = deals_behind(
-        deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
-    )
+    if sort is not None:
+        rows = deals_behind(
+            deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
+        )
+        about = rows.attrs["channelkpi"]
+        return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
+    # deals_behind lists the counted rows by amount, won and lost mixed: grouped here (a stable
+    # sort keeps the amounts' order within each group), which needs every row of the cell
+    rows = deals_behind(deals, cell.kpi, column=cell.column, limit=None, **cell.options)
     about = rows.attrs["channelkpi"]
-    return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
+    kinds = sorted(about["counts"], key=lambda k: (_kind_rank(k), list(about["counts"]).index(k)))
+    rank = {k: i for i, k in enumerate(kinds)}
+    order = np.argsort(rows["counts_as"].astype(str).map(rank).to_numpy(int), kind="stable")
+    if limit is not None:
+        order = order[:limit]
+    shown = rows.iloc[order].reset_index(drop=True)
+    shown.attrs = rows.attrs
+    counts = {k: about["counts"][k] for k in kinds}
+    return DealsPage(cell, shown, about["rows"], counts, None, True)
 
 
 def _columns(rows: pd.DataFrame) -> list[str]:
@@ -249,7 +278,9 @@ def _cell_text(col: str, value, symbol: str) -> str:
 def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: bool = True) -> str:
     """A page of deals as an HTML table: the caption, "200 of 1,234 deals", every cell escaped.
 
-    The headings say the sort (``aria-sort``); the page sorts with its own controls.
+    The headings say the sort (``aria-sort``); with ``sortable`` each is a button carrying its
+    column (``data-ck-sort``), which the page's script turns into a sort (see
+    :mod:`channelkpi.dealspanel`).
     """
     symbol = currency_symbol(currency)
     cols = _columns(page.rows)
@@ -262,7 +293,13 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         else:
             arrow = ""
         num = " class='ck-num'" if col == "amount" else ""
-        head.append(f"<th scope='col'{num}{sort}>{html_text(DEAL_TITLES[col] + arrow)}</th>")
+        text = html_text(DEAL_TITLES[col] + arrow)
+        if sortable:
+            text = (
+                f"<button type='button' class='ck-sort' data-ck-sort='{html_text(col)}' "
+                f"title='Sort by {html_text(DEAL_TITLES[col].lower())}'>{text}</button>"
+            )
+        head.append(f"<th scope='col'{num}{sort}>{text}</th>")
     body = []
     for rec in page.rows[cols].itertuples(index=False):
         tds = []

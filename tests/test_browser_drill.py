@@ -47,6 +47,12 @@ def test_a_tile_and_a_ranking_bar_open_their_deals(browser, dashboard):
     page.get_by_label("Sort by").select_option(label="Amount")
     wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='ascending']").count() == 1, "the sorted table")
     assert "Amount" in page.locator(".ck-deals-table th[aria-sort]").inner_text()
+    # a heading is a button: clicked, it sorts by its column; clicked again, the other way
+    page.locator(".ck-deals-table th").get_by_role("button", name=re.compile("^Closed")).click()
+    wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='descending']").count() == 1, "latest closed first")
+    assert "Closed" in page.locator(".ck-deals-table th[aria-sort]").inner_text()
+    page.locator(".ck-deals-table th").get_by_role("button", name=re.compile("^Closed")).click()
+    wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='ascending']").count() == 1, "earliest first")
     # a ranking bar: the deals behind that partner's score
     page.get_by_role("tab", name="Partners").click()
     bar = page.locator(BARS).filter(has=page.locator("xpath=self::*[contains(@aria-label, 'Cobalt Integrations')]"))

@@ -82,11 +82,49 @@ def test_the_table_shows_the_first_200_and_counts_all(deals, prepared):
     assert len(page.rows) == DEALS_SHOWN and page.total == len(everything.rows) >= total
     assert page.shown_text == f"{DEALS_SHOWN} of {page.total:,} deals"
     assert page.rows["deal_id"].tolist() == everything.rows["deal_id"].head(DEALS_SHOWN).tolist()
-    # counted deals first, the largest amount first
-    amounts = page.rows["amount"].tolist()
-    assert amounts == sorted(amounts, reverse=True)
     html = deals_html(page)
     assert html.count("<tr>") == DEALS_SHOWN + 1 and f"{DEALS_SHOWN} of {page.total:,} deals" in html
+
+
+def test_the_default_order_groups_by_how_they_count_largest_first(deals, prepared):
+    """What the sort control says ("How it counts (won first), largest amount first"): the won
+    deals by amount, then the lost ones by amount, then the excluded ones; the caption counts in
+    that order."""
+    cell = tile_cell("win_rate", VIEW)
+    everything = deals_page(prepared, cell, limit=None)
+    won = closed_in_range(deals, "won").sort_values(["amount", "deal_id"], ascending=[False, True])
+    lost = closed_in_range(deals, "lost").sort_values(["amount", "deal_id"], ascending=[False, True])
+    kinds = everything.rows["counts_as"].astype(str).tolist()
+    assert kinds[: len(won) + len(lost)] == ["won"] * len(won) + ["lost"] * len(lost)
+    assert all(k.startswith("excluded") for k in kinds[len(won) + len(lost) :])
+    listed = everything.rows["deal_id"].astype(str).tolist()
+    assert listed[: len(won)] == won["deal_id"].astype(str).tolist()
+    assert listed[len(won) : len(won) + len(lost)] == lost["deal_id"].astype(str).tolist()
+    assert list(everything.counts)[:2] == ["won", "lost"]
+    assert everything.caption.index(" won") < everything.caption.index(" lost")
+    page = deals_page(prepared, cell)
+    assert page.rows["deal_id"].astype(str).tolist() == listed[:DEALS_SHOWN]
+
+
+def test_a_heading_click_sorts_and_a_second_click_reverses(deals, prepared):
+    from channelkpi.dealspanel import DealsPanel
+
+    panel = DealsPanel(prepared)
+    panel.open(tile_cell("won_count", VIEW))
+    assert panel.order.disabled  # the default order has its own directions
+    html = panel.table.value
+    assert "data-ck-sort='amount'" in html and "data-ck-sort='partner'" in html
+    panel.script.heading = {"column": "amount", "count": 1}  # what the page sends on a click
+    assert panel.page.sort == "amount" and not panel.page.ascending
+    amounts = panel.page.rows["amount"].dropna().tolist()
+    assert amounts == sorted(amounts, reverse=True) and not panel.order.disabled
+    panel.script.heading = {"column": "amount", "count": 2}
+    assert panel.page.sort == "amount" and panel.page.ascending
+    assert "aria-sort='ascending'" in panel.table.value
+    panel.script.heading = {"column": "partner", "count": 3}
+    assert panel.page.sort == "partner" and panel.page.ascending
+    panel.script.heading = {"column": "status", "count": 4}  # not a heading: ignored
+    assert panel.page.sort == "partner"
 
 
 def test_sorting_orders_every_row_before_the_cap(deals, prepared):
