@@ -44,7 +44,7 @@ from . import charts
 from .currency_symbols import DEFAULT_CURRENCY
 from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, plural
+from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, level_word, plural
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -375,7 +375,7 @@ def selection_text(view: View, *, start=None, end=None) -> str:
             parts.append(f"{plural(col)}: {_names(sorted(values))}")
         elif col in kept:
             parts.append(f"{plural(col)}: none")
-    parts.append(f"by {BY_TITLES.get(view.by, view.by).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
+    parts.append(f"by {level_word(view.by)}, {FREQ_TITLES.get(view.freq, view.freq)}")
     s = start if start is not None else view.start
     e = end if end is not None else view.end
     if s is not None and e is not None:

@@ -35,7 +35,7 @@ from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format, plural
+from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, plural
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
@@ -183,12 +183,6 @@ def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str])
     copy = chart.copy(deep=False)
     copy.params = out
     return copy
-
-
-def _level_title(level: str) -> str:
-    """A level's name on the control: the canonical ones' (``owner``: "Employee"), else the
-    column's name in words (``product_family``: "Product family")."""
-    return BY_TITLES.get(level) or level.replace("_", " ").capitalize()
 
 
 def _named(content: bytes, name: str) -> io.BytesIO:
@@ -436,7 +430,7 @@ class Dashboard:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
         levels = [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
-        return levels + [(_level_title(c), c) for c in self._extra_levels()]
+        return levels + [(level_title(c), c) for c in self._extra_levels()]
 
     def _extra_levels(self) -> list[str]:
         """The deals' own text columns beyond the canonical ones: fields kept from the export
@@ -612,7 +606,7 @@ class Dashboard:
         """Set the boxes, the filter buttons, the selection line and "Clear selection" from
         :attr:`selection` (the state), without that counting as a person's change."""
         level = self.by.value
-        title = _level_title(level)
+        title = level_title(level)
         label, empty = LEVEL_BOX.get(level, (title, f"All {plural(level)}"))
         self._syncing = True
         try:
@@ -640,8 +634,8 @@ class Dashboard:
             for col, values in others:
                 names = ", ".join(display_name(v) for v in values)
                 button = w.Button(
-                    description=f"× {BY_TITLES.get(col, col)}: {names}",
-                    tooltip=f"Stop filtering by {BY_TITLES.get(col, col).lower()}",
+                    description=f"× {level_title(col)}: {names}",
+                    tooltip=f"Stop filtering by {level_word(col)}",
                 )
                 button.on_click(lambda _b, col=col: self._choose(col, ()))
                 buttons.append(button)
@@ -650,7 +644,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {title.lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {level_word(level)}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -941,11 +935,11 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", _level_title(view.by)),
+            ("Level", level_title(view.by)),
             ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
-            *((BY_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
+            *((level_title(c), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
             ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
             ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
         ]

@@ -255,3 +255,33 @@ def test_the_level_control_offers_the_deals_own_columns(deals):
     start, end = dash.date_range
     gold = tiered[(tiered["tier"] == "Gold") & (tiered["status"] == "won") & tiered["closed"].between(start, end)]
     assert dash.deals_panel.page.counts["won"] == len(gold)
+
+
+def all_text(dash) -> str:
+    """Every word the dashboard shows about the view: the selection line, the tiles, the
+    ranking's help, its chart's title and notes, the filter buttons and a deals caption."""
+    spec = dash.charts["ranking"].chart.to_dict()
+    title = spec.get("title", {})
+    words = [dash.showing.value, dash.tiles.value, dash.ranking_help.value, str(title)]
+    words += [b.description for b in dash.filters.children]
+    dash.show_deals("win_rate")
+    words.append(dash.deals_panel.page.caption)
+    return "\n".join(words)
+
+
+def test_every_level_is_named_in_words(deals):
+    kept = deals.assign(
+        lead_source=deals["channel"].astype(str).str.title().astype("string"),
+        tier=deals["partner"].map(lambda p: "Gold" if str(p) < "M" else "Silver").astype("string"),
+    )
+    dash = widgets.Dashboard(kept)
+    assert ("Lead source", "lead_source") in dash.by.options
+    dash.by.value = "lead_source"
+    dash.select(["Gold"], column="tier")
+    text = all_text(dash)
+    assert "lead_source" not in text and "tier values" not in text, text
+    assert "Lead source ranking by quality score" in text
+    assert "by lead source, quarterly" in text
+    assert re.search(r"n = \d+ lead sources ranked", text)
+    assert "tiers: Gold" in text and "× Tier: Gold" in text
+    assert "choose that lead source" in text
