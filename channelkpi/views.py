@@ -76,6 +76,7 @@ __all__ = [
     "View",
     "view_where",
     "ranked_peers",
+    "unranked_text",
     "selection_text",
     "view_tables",
     "view_charts",
@@ -314,6 +315,19 @@ def _partner_names(deals) -> list[str]:
     return sorted({str(p) for p in names} - {DIRECT_PARTNER})
 
 
+def _known_values(deals, by: str) -> list[str] | None:
+    """Every value of ``by`` the deals have, or None when no deal lacks one."""
+    if isinstance(deals, PreparedDeals):
+        codes, labels, null = deals.level(by)
+        if not null.any():
+            return None
+        return sorted({str(v) for v in labels[np.unique(codes[~null])]})
+    column = deals[by]
+    if not column.isna().any():
+        return None
+    return sorted({str(v) for v in column.dropna().unique()})
+
+
 def ranked_peers(
     deals, where: Mapping[str, Sequence[str]] | None, by: str
 ) -> tuple[dict[str, list[str]], list[str] | None]:
@@ -323,17 +337,42 @@ def ranked_peers(
     contract's "percentile ranks among the period's peers"): picking two partners does not rank
     them among each other. Deals without a partner (``"(direct)"``) are not a partner: a partner
     ranking leaves them out, so they neither take a rank nor shift the partners' percentiles.
+    The same for deals without a value of any other level (no tier: no partner, or one the
+    partner table gives none; no department: no owner): there is no "(none)" to rank.
 
     >>> import channelkpi as ck
     >>> deals = ck.validate_deals(pd.DataFrame({"deal_id": ["a", "b", "c"], "status": ["won"] * 3,
     ...                                         "partner": ["Acme", None, "Zenith"]}))
     >>> ranked_peers(deals, {"partner": ["Acme"], "channel": ["paid"]}, "partner")
     ({'channel': ['paid'], 'partner': ['Acme', 'Zenith']}, ['Acme'])
+    >>> ranked_peers(deals.assign(tier=pd.Series(["gold", None, "silver"], dtype="string")), None, "tier")
+    ({'tier': ['gold', 'silver']}, None)
     """
     peers, shown = _peer_where(where, by)
     if by == "partner":
         peers["partner"] = _partner_names(deals)
+    elif by not in peers:
+        known = _known_values(deals, by)
+        if known is not None:
+            peers[by] = known or ["\x00none"]  # no deal has a value: nothing to rank
     return peers, shown
+
+
+def unranked_text(by: str, *, table: str | None = None) -> str:
+    """What a ranking by ``by`` leaves out, said under the chart: deals without a value of
+    ``by`` (``table``: ``"partners"`` or ``"owners"`` when its values come from that table).
+
+    >>> unranked_text("partner"), unranked_text("tier", table="partners")
+    ('Deals without a partner are not ranked', 'Deals without a tier (no partner, or a partner without one) are not ranked')
+    >>> unranked_text("owner"), unranked_text("lead_source")
+    ('Deals without an owner are not ranked', 'Deals without a lead source are not ranked')
+    """
+    word = "owner" if by == "owner" else level_word(by)
+    article = "an" if word[:1] in tuple("aeiou") else "a"
+    holder = {"partners": "a partner", "owners": "an owner"}.get(table or "")
+    if holder and by not in ("partner", "owner"):
+        return f"Deals without {article} {word} (no {holder[holder.index(' ') + 1 :]}, or {holder} without one) are not ranked"
+    return f"Deals without {article} {word} are not ranked"
 
 
 def _names(values: Sequence[str], limit: int = 3) -> str:
@@ -843,6 +882,7 @@ class _Style:
     subtitle: str | Sequence[str] | None
     lines: list[str]
     width: int | str
+    unranked: str = ""
 
 
 @dataclass(frozen=True)
@@ -877,7 +917,7 @@ CHARTS: dict[str, Chart] = {
                 t["ranking"],
                 by=s.by,
                 currency=s.currency,
-                subtitle=s.lines + (["Deals without a partner are not ranked"] if s.by == "partner" else []),
+                subtitle=s.lines + ([s.unranked] if s.unranked else []),
                 width=s.width,
             ),
         ),
@@ -951,6 +991,7 @@ def view_charts(
     subtitle: str | Sequence[str] | None = None,
     width: int | str = "container",
     font: str | None = None,
+    unranked: str | None = None,
 ) -> dict[str, alt.TopLevelMixin]:
     """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHARTS`.
 
@@ -971,13 +1012,18 @@ def view_charts(
     font : str, optional
         The font family (default :data:`channelkpi.charts.FONT`; a report drawn to files uses
         :data:`channelkpi.charts.PRINT_FONT`).
+    unranked : str, optional
+        What the ranking leaves out, under its title (default: for ``by="partner"``, that deals
+        without a partner are not ranked; see :func:`unranked_text`; ``""``: nothing).
 
     Every chart carries the channelkpi theme in its own spec (:func:`channelkpi.charts.themed`)
     and a text alternative (``description``).
     """
     sub = subtitle
     lines = ([sub] if isinstance(sub, str) else list(sub or [])) if sub else []
-    style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width)
+    if unranked is None:
+        unranked = unranked_text(by) if by == "partner" else ""
+    style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width, unranked=unranked)
     family = font or charts.FONT
     out = {}
     for name, chart in CHARTS.items():

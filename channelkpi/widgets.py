@@ -52,6 +52,7 @@ from .views import (
     month_range,
     selection_text,
     table_key,
+    unranked_text,
     view_charts,
     view_tables,
 )
@@ -525,8 +526,27 @@ class Dashboard:
         the selection (``export``: sized for a file rather than the page)."""
         width = {"width": _EXPORT_WIDTH} if export else {}
         return view_charts(
-            t, by=self.by.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+            t,
+            by=self.by.value,
+            currency=self.currency,
+            only=only,
+            subtitle=selection_text(self.view),
+            unranked=self._unranked(),
+            **width,
         )
+
+    def _unranked(self) -> str:
+        """What the ranking leaves out, said under it: deals without a partner at level partner,
+        deals without a value at another level (naming the partner or owner table it comes from)."""
+        level = self.by.value
+        if level == "partner":
+            return unranked_text(level)
+        if not self.deals[level].isna().any():
+            return ""
+        r = self.load_result
+        tables = {"partners": getattr(r, "partners", None), "owners": getattr(r, "owners", None)}
+        table = next((name for name, t in tables.items() if t is not None and level in t.columns), None)
+        return unranked_text(level, table=table)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:

@@ -285,3 +285,59 @@ def test_every_level_is_named_in_words(deals):
     assert re.search(r"n = \d+ lead sources ranked", text)
     assert "tiers: Gold" in text and "× Tier: Gold" in text
     assert "choose that lead source" in text
+
+
+@pytest.fixture(scope="module")
+def with_tables():
+    from channelkpi.datasets import sample_path
+
+    return ck.load_crm(
+        sample_path("salesforce"), partners=sample_path("partners"), owners=sample_path("owners"), keep="all"
+    )
+
+
+def test_a_partner_table_level_ranks_no_none(with_tables):
+    deals = with_tables.deals
+    assert deals["tier"].isna().sum() > 100  # the deals without a partner have no tier
+    dash = widgets.Dashboard(with_tables)
+    dash.by.value = "tier"
+    ranking = dash.tables["ranking"]
+    assert "(none)" not in set(ranking["tier"].astype(str))
+    start, end = dash.date_range
+    # scored among the deals with a tier alone, as if the others were never there
+    alone = ck.quality_score(deals[deals["tier"].notna()], by="tier", start=start, end=end)
+    pd.testing.assert_series_equal(
+        ranking.set_index("tier")["quality_score"].sort_index(),
+        alone.set_index("tier")["quality_score"].sort_index(),
+        check_names=False,
+        check_index_type=False,
+    )
+    assert "Deals without a tier (no partner, or a partner without one) are not ranked" in chart_notes(dash)
+    # the best-score tile uses the same peers
+    assert f"n = {len(alone)} tiers ranked" in dash.tiles.value
+    # a level every deal has a value of says nothing about it
+    dash.by.value = "unit"
+    assert "not ranked" not in chart_notes(dash)
+
+
+def chart_notes(dash) -> str:
+    title = dash.charts["ranking"].chart.to_dict()["title"]
+    return " ".join([title["text"], *title.get("subtitle", [])])
+
+
+def test_an_owner_table_level_ranks_no_none():
+    import warnings
+
+    from channelkpi.datasets import sample_path
+
+    owners = pd.read_csv(sample_path("owners"))
+    with warnings.catch_warnings():  # the deals of the owner left out of the table are listed
+        warnings.simplefilter("ignore")
+        result = ck.load_crm(sample_path("salesforce"), owners=owners[owners["owner"] != "Jordan Blake"])
+    deals = result.deals
+    assert deals["manager"].isna().sum() > 10 and deals["manager"].notna().sum() > 10
+    dash = widgets.Dashboard(result)
+    dash.by.value = "manager"
+    ranking = dash.tables["ranking"]
+    assert set(ranking["manager"].astype(str)) == set(deals["manager"].dropna().astype(str))
+    assert "Deals without a manager (no owner, or an owner without one) are not ranked" in chart_notes(dash)
