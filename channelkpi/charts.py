@@ -528,7 +528,10 @@ def partner_ranking(
     ]
     everyone = len(quality)
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
-    data["label"] = [display_name(v) for v in data[by]]
+    # a partner of the partner table with no deal closed in the range is scored with zeros:
+    # its name says why its bar is short
+    none_closed = data["n"].fillna(0).eq(0).to_numpy() if "n" in data else np.zeros(len(data), dtype=bool)
+    data["label"] = [display_name(v) + (" (no closed deals)" if z else "") for v, z in zip(data[by], none_closed)]
     data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = plural(by)

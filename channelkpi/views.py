@@ -311,8 +311,12 @@ def _peer_where(where: Mapping[str, Sequence[str]] | None, by: str) -> tuple[dic
 
 
 def _partner_names(deals) -> list[str]:
+    """The partners: of the deals, and of the partner table the deals were prepared with (a
+    partner with no deals yet is a peer too, shown with none)."""
     names = deals.level("partner")[1] if isinstance(deals, PreparedDeals) else deals["partner"].dropna().unique()
-    return sorted({str(p) for p in names} - {DIRECT_PARTNER})
+    table = (getattr(deals, "dimensions", None) or {}).get("partner")
+    listed = table["partner"].dropna() if table is not None and "partner" in table else []
+    return sorted(({str(p) for p in names} | {str(p) for p in listed}) - {DIRECT_PARTNER, "(none)"})
 
 
 def _known_values(deals, by: str) -> list[str] | None:

@@ -408,8 +408,9 @@ class Dashboard:
         else:
             self.load_result = None
             self.deals = validate_deals(deals)
-        # coded once: every control change asks several KPI questions of the same deals
-        self._prepared = prepare(self.deals)
+        # coded once: every control change asks several KPI questions of the same deals; from a
+        # load result with its partner and owner tables, whose rows without deals show too
+        self._prepared = prepare(deals if self.load_result is not None else self.deals)
         self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique())
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
@@ -423,6 +424,9 @@ class Dashboard:
         """The values of a level as the box lists them: (value, name people read), by name."""
         if level not in self._values:
             values = {str(v) for v in self.deals[level].dropna().unique()}
+            for table in self._prepared.dimensions.values():  # a partner with no deals yet, too
+                if level in table.columns:
+                    values |= {str(v) for v in table[level].dropna().unique()}
             pairs = [(v, display_name(v)) for v in values]
             self._values[level] = sorted(pairs, key=lambda pair: (fold(pair[1]), pair[1]))
         return self._values[level]

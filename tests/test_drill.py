@@ -11,6 +11,7 @@ import base64
 import csv
 import io
 import re
+from pathlib import Path
 
 import openpyxl
 import pandas as pd
@@ -341,3 +342,30 @@ def test_an_owner_table_level_ranks_no_none():
     ranking = dash.tables["ranking"]
     assert set(ranking["manager"].astype(str)) == set(deals["manager"].dropna().astype(str))
     assert "Deals without a manager (no owner, or an owner without one) are not ranked" in chart_notes(dash)
+
+
+def test_partners_with_no_deals_yet_are_listed_and_ranked(with_tables):
+    deals, partners = with_tables.deals, with_tables.partners
+    idle = sorted(set(partners["partner"]) - set(deals["partner"].dropna().astype(str)))
+    assert len(idle) == 2  # the sample's two partners signed recently
+    dash = widgets.Dashboard(with_tables)
+    assert set(idle) <= {value for value, _label in dash.picker.options}
+    ranking = dash.tables["ranking"].set_index("partner")
+    assert set(idle) <= set(ranking.index) and (ranking.loc[idle, "n"] == 0).all()
+    few = ranking.sort_values("rank").head(3).index.tolist() + idle  # all drawn (the chart shows 20)
+    chart = dash.build_charts({"ranking": ranking.loc[few].reset_index()}, only={"ranking"})["ranking"]
+    labels = set(pd.DataFrame(next(iter(chart.to_dict()["datasets"].values())))["label"])
+    assert {f"{name} (no closed deals)" for name in idle} <= labels
+    assert set(few[:3]) <= labels  # the others by their name alone
+
+
+def test_the_dashboard_notebook_loads_the_partner_and_owner_tables():
+    import json
+
+    from channelkpi.datasets import sample_path  # noqa: F401  (what the notebook names)
+
+    root = Path(__file__).resolve().parents[1]
+    nb = json.loads((root / "notebooks" / "dashboard.ipynb").read_text(encoding="utf-8"))
+    code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert 'partners=sample_path("partners")' in code and 'owners=sample_path("owners")' in code
+    assert "Dashboard(export" in code  # the load result itself, with its tables
