@@ -117,3 +117,24 @@ def test_the_opened_panel_is_brought_into_view_and_focused(browser, dashboard):
     assert "ck-deals-caption" in focused
     assert not outside
     page.close()
+
+
+def test_level_changes_log_no_errors_in_the_page(browser, dashboard):
+    page, outside, _ = open_page(browser, dashboard.url)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{e}\n{e.stack}"))
+    page.get_by_role("tab", name="Partners").click()
+    level = page.get_by_label("Level")
+    for title in ("Tier", "Employee", "Department", "Partner", "Region", "Partner"):
+        level.select_option(label=title)
+        wait_until(
+            lambda title=title: page.locator(
+                f".vega-embed:has-text('{title if title != 'Employee' else 'Employee'} ranking by quality score')"
+            ).count(),
+            f"the {title} ranking",
+        )
+        page.wait_for_timeout(500)
+    assert not errors, errors
+    assert not outside
+    page.close()
