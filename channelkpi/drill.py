@@ -31,7 +31,7 @@ import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
-from .formats import display_name, excel_format, money, number
+from .formats import display_name, excel_format, level_title, money, number
 from .metrics.behind import deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
@@ -51,6 +51,7 @@ __all__ = [
     "deals_html",
     "deals_download",
     "download_frame",
+    "download_titles",
     "sort_choices",
 ]
 
@@ -319,15 +320,33 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
     )
 
 
+#: Headings of the deals' other columns in a download (the rest: the column's name in words).
+_OTHER_TITLES = {"currency": "Currency", "status": "Status", "expected_close": "Expected close"}
+
+
+def download_titles(columns: Sequence[str]) -> dict[str, str]:
+    """Each column's heading in a download: the deals table's, else the column's name in words
+    (a heading another column has already gets the column's name after it).
+
+    >>> download_titles(["name", "amount", "expected_close", "lead_source", "deal"])
+    {'name': 'Deal', 'amount': 'Amount', 'expected_close': 'Expected close', 'lead_source': 'Lead source', 'deal': 'Deal (deal)'}
+    """
+    out: dict[str, str] = {}
+    for col in columns:
+        title = DEAL_TITLES.get(col) or _OTHER_TITLES.get(col) or level_title(col)
+        out[col] = f"{title} ({col})" if title in out.values() else title
+    return out
+
+
 def download_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows as a download lists them: the deals table's columns with their headings, then
-    the deals' other columns."""
+    """The rows as a download lists them: the deals table's columns, then the deals' other
+    columns, every one under a heading in words (:func:`download_titles`)."""
     cols = _columns(rows)
     rest = [c for c in rows.columns if c not in cols and c not in DEAL_COLUMNS]
     out = rows[[*cols, *rest]].copy()
     if "partner" in out:
         out["partner"] = out["partner"].map(lambda v: v if pd.isna(v) else display_name(v))
-    return out.rename(columns=DEAL_TITLES)
+    return out.rename(columns=download_titles(list(out.columns)))
 
 
 def deals_download(
@@ -340,17 +359,20 @@ def deals_download(
     ascending: bool = True,
 ) -> bytes:
     """Every deal behind ``cell`` as a ``"csv"`` (UTF-8 with BOM) or ``"xlsx"`` file, through
-    :mod:`channelkpi.safety` (no cell runs as a formula); the first line (or an "About" sheet)
-    says which number the deals explain."""
+    :mod:`channelkpi.safety` (no cell runs as a formula).
+
+    The CSV is the heading row and the rows alone, so that any program reads it as a table
+    (the file's name says which number the deals explain); the workbook says it on an "About"
+    sheet.
+    """
     page = deals_page(deals, cell, limit=None, sort=sort, ascending=ascending)
     frame = download_frame(page.rows)
     if fmt == "csv":
-        head = pd.DataFrame({frame.columns[0] if len(frame.columns) else "": [page.caption, ""]})
-        lines = to_csv(head, header=False)
-        return (lines + to_csv(frame)).encode("utf-8-sig")
+        return to_csv(frame).encode("utf-8-sig")
     if fmt == "xlsx":
         symbol = currency_symbol(currency)
-        formats = {"Amount": excel_format("money", symbol), "Created": "yyyy-mm-dd", "Closed": "yyyy-mm-dd"}
+        dates = [t for t in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[t])]
+        formats = {"Amount": excel_format("money", symbol), **dict.fromkeys(dates, "yyyy-mm-dd")}
         about = pd.DataFrame({"About": ["Deals behind", "Deals"], "Value": [page.caption, page.total]})
         return to_excel({"Deals": frame, "About": about}, number_formats=formats.get)
     raise ChannelKPIError(f"fmt={fmt!r}", fix="use 'csv' or 'xlsx'")

@@ -187,16 +187,30 @@ def test_downloads_cannot_run_formulas():
     cell = tile_cell("win_rate", View(start="2024-01-01", end="2024-12-31"))
     text = deals_download(evil_deals(), cell, "csv").decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0].startswith("Win rate · ")
-    header = rows[2]
+    header = rows[0]
     assert header[:3] == ["Deal ID", "Partner", "Owner"]
-    cells = [c for r in rows[3:] for c in r]
+    cells = [c for r in rows[1:] for c in r]
     assert "'" + FORMULA in cells and "'-1+1" in cells and "'@SUM(A1)" in cells
     assert not [c for c in cells if c.startswith(("=", "+", "-", "@"))]
     book = openpyxl.load_workbook(io.BytesIO(deals_download(evil_deals(), cell, "xlsx")))
     values = [c.value for row in book["Deals"].iter_rows() for c in row]
     assert "'" + FORMULA in values and not [v for v in values if isinstance(v, str) and v.startswith("=")]
     assert book["Deals"]["E1"].value == "Amount" and book["Deals"]["E2"].number_format.startswith('"$"')
+
+
+def test_a_deals_csv_is_a_table_with_headings_in_words(deals, prepared):
+    cell = tile_cell("win_rate", VIEW)
+    data = deals_download(prepared, cell, "csv")
+    table = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")  # no rows to skip, no header to name
+    won, lost = closed_in_range(deals, "won"), closed_in_range(deals, "lost")
+    assert (table["How it counts"] == "won").sum() == len(won) and (table["How it counts"] == "lost").sum() == len(lost)
+    assert set(won["deal_id"].astype(str)) <= set(table["Deal ID"].astype(str))
+    assert not [c for c in table.columns if "_" in c or c != c.strip() or c[:1].islower()], list(table.columns)
+    assert {"Expected close", "Currency"} <= set(table.columns)
+    book = openpyxl.load_workbook(io.BytesIO(deals_download(prepared, cell, "xlsx")))
+    heads = [c.value for c in book["Deals"][1]]
+    assert heads == list(table.columns)
+    assert book["About"]["B2"].value.startswith("Win rate · ")
 
 
 def saved(link_html: str) -> tuple[str, bytes]:
@@ -222,7 +236,7 @@ def test_the_dashboard_opens_a_tile_s_deals_on_a_click(deals):
     panel.csv.click()
     name, data = saved(panel.links.value)
     assert name.startswith("Deals - Win rate - All partners") and name.endswith(".csv")
-    assert len(list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))) == panel.page.total + 3
+    assert len(list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))) == panel.page.total + 1
     dash.freq.value = "M"  # the number it explained is gone: the panel closes
     assert not panel.is_open
     dash.tile_buttons["best_quality"].click()
