@@ -42,6 +42,7 @@ DEALS_CSS = """
 .ck-deals .ck-sort:hover {color: #0b5cad;}
 .ck-deals .ck-sort:focus-visible {outline: 2px solid #0b5cad; outline-offset: 2px;}
 .ck-deals .ck-deals-caption {font-size: 14px; margin-bottom: 2px; overflow-wrap: anywhere;}
+.ck-deals .ck-deals-table td.ck-num, .ck-deals .ck-deals-table td.ck-nowrap {white-space: nowrap;}
 .ck-tile-deals {flex-wrap: wrap; gap: 4px; align-items: center;}
 .ck-tile-deals .widget-button {width: auto;}
 </style>

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
-from .formats import display_name, excel_format, level_title, money, number
+from .formats import display_name, excel_format, level_title, money, money_whole, number
 from .metrics.behind import deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
@@ -174,7 +174,8 @@ def tile_cell(column: str, view: View, *, best: str | None = None, deals=None) -
     if column not in TILE_CELLS:
         raise ChannelKPIError(f"no tile {column!r}", fix=f"choose from {[*TILE_CELLS, 'best_quality']}")
     options = {"by": None, "freq": None, "where": view.effective_where or None, **_span(view)}
-    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], selection_text(view), options)
+    place = selection_text(view, grouping=False)  # one number of the range
+    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], place, options)
 
 
 def ranking_cell(view: View, value: str, *, deals, title: str = "Quality score") -> DealsCell:
@@ -210,7 +211,9 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
         "cell": cell,
         **_span(view),
     }
-    place = " · ".join([*(display_name(v) for v in cell.values()), selection_text(view)])
+    # a period says itself ("2025-Q2"); another value is named with its column ("Channel: unknown")
+    named = [display_name(v) if f == "period" else f"{level_title(f)}: {display_name(v)}" for f, v in cell.items()]
+    place = " · ".join([*named, selection_text(view)])
     return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
 
 
@@ -264,11 +267,14 @@ def _columns(rows: pd.DataFrame) -> list[str]:
     return [c for c in DEAL_COLUMNS if c in rows.columns and (c not in optional or rows[c].notna().any())]
 
 
+_NO_WRAP = ("created", "closed", "stage")  # a date or "Closed Won" read on one line
+
+
 def _cell_text(col: str, value, symbol: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
-    if col == "amount":
-        return money(value, symbol)
+    if col == "amount":  # cents only where an amount has them: "-$250" beside "$5,000"
+        return money_whole(value, symbol) if float(value) == round(float(value)) else money(value, symbol)
     if col in ("created", "closed"):
         return f"{pd.Timestamp(value):%Y-%m-%d}"
     if col == "partner":
@@ -305,7 +311,7 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
     for rec in page.rows[cols].itertuples(index=False):
         tds = []
         for col, value in zip(cols, rec):
-            num = " class='ck-num'" if col == "amount" else ""
+            num = " class='ck-num'" if col == "amount" else " class='ck-nowrap'" if col in _NO_WRAP else ""
             tds.append(f"<td{num}>{html_text(_cell_text(col, value, symbol))}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     table = (

@@ -394,7 +394,7 @@ def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
     return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
 
 
-def selection_text(view: View, *, start=None, end=None) -> str:
+def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -> str:
     """What a view shows, in one line for a chart subtitle, a file's header row or a page.
 
     Partners (or the values of ``by``) chosen, other filters, the grouping and period size, and
@@ -407,6 +407,8 @@ def selection_text(view: View, *, start=None, end=None) -> str:
     'Brightline IT · channels: paid, partner · by partner, quarterly · Jan 2025 – Dec 2025'
     >>> selection_text(View(by="unit", freq="M", selection=["EMEA"]), start="2024-01-01", end="2024-06-30")
     'All partners · units: EMEA · by unit, monthly · Jan 2024 – Jun 2024'
+    >>> selection_text(v, grouping=False)
+    'Brightline IT · channels: paid, partner · Jan 2025 – Dec 2025'
     """
     kept = view.effective_where
     parts = []
@@ -418,7 +420,8 @@ def selection_text(view: View, *, start=None, end=None) -> str:
             parts.append(f"{plural(col)}: {_names(sorted(values))}")
         elif col in kept:
             parts.append(f"{plural(col)}: none")
-    parts.append(f"by {level_word(view.by)}, {FREQ_TITLES.get(view.freq, view.freq)}")
+    if grouping:  # a number of the whole range (a tile) is not grouped: it says only the range
+        parts.append(f"by {level_word(view.by)}, {FREQ_TITLES.get(view.freq, view.freq)}")
     s = start if start is not None else view.start
     e = end if end is not None else view.end
     if s is not None and e is not None:

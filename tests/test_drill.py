@@ -383,3 +383,29 @@ def test_the_dashboard_notebook_loads_the_partner_and_owner_tables():
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     assert 'partners=sample_path("partners")' in code and 'owners=sample_path("owners")' in code
     assert "Dashboard(export" in code  # the load result itself, with its tables
+
+
+def test_captions_say_the_range_and_name_the_column():
+    view = View(by="partner", freq="Q", start="2024-01-01", end="2024-12-31")
+    tile = tile_cell("win_rate", view)
+    assert tile.place == "All partners · Jan 2024 – Dec 2024"  # one number of the range: not "by partner"
+    chart = chart_cell("channel_win_rates", {"channel": "unknown"}, view)
+    assert chart.place.startswith("Channel: unknown · ")
+    assert chart_cell("trend", {"period": "2024-Q2"}, view).place.startswith("2024-Q2 · ")
+
+
+def test_amounts_show_cents_only_where_they_have_them():
+    deals = ck.validate_deals(
+        pd.DataFrame(
+            {
+                "deal_id": ["a", "b", "c"],
+                "status": ["won"] * 3,
+                "amount": [5000.0, -250.0, 812.5],
+                "closed": pd.to_datetime(["2024-03-01"] * 3),
+                "stage": ["Closed Won"] * 3,
+            }
+        )
+    )
+    html = deals_html(deals_page(deals, tile_cell("won_count", View(start="2024-01-01", end="2024-12-31"))))
+    assert "$5,000<" in html and "-$250<" in html and "$812.50<" in html and "-$250.00" not in html
+    assert "<td class='ck-nowrap'>2024-03-01</td>" in html and "<td class='ck-nowrap'>Closed Won</td>" in html
