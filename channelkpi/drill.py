@@ -226,6 +226,19 @@ def _kind_rank(kind: str) -> tuple[int, int]:
     return (0, 0) if text == "won" or text.endswith("(won)") else (1, 0)
 
 
+def _listed_without_deals(deals, cell: DealsCell) -> bool:
+    """Whether the cell is a value only a partner or owner table has (a partner signed with no
+    deals yet, ranked with none): its deals are none, not an unknown value."""
+    tables = getattr(deals, "dimensions", None) or {}
+    for col, value in dict(cell.options.get("cell") or {}).items():
+        listed = any(col in t.columns and (t[col].astype(str) == str(value)).any() for t in tables.values())
+        if listed:
+            have = deals.level(col)[1] if hasattr(deals, "level") else deals[col].astype(str).unique()
+            if str(value) not in {str(v) for v in have}:
+                return True
+    return False
+
+
 def deals_page(
     deals, cell: DealsCell, *, limit: int | None = DEALS_SHOWN, sort: str | None = None, ascending: bool = True
 ) -> DealsPage:
@@ -241,6 +254,8 @@ def deals_page(
     >>> list(page.counts)[:2], list(dict.fromkeys(page.rows["counts_as"]))[:1]
     (['won', 'lost'], ['won'])
     """
+    if _listed_without_deals(deals, cell):
+        return DealsPage(cell, pd.DataFrame(columns=list(DEAL_COLUMNS)), 0, {}, sort, ascending)
     if sort is not None:
         rows = deals_behind(
             deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options

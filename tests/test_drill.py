@@ -409,3 +409,12 @@ def test_amounts_show_cents_only_where_they_have_them():
     html = deals_html(deals_page(deals, tile_cell("won_count", View(start="2024-01-01", end="2024-12-31"))))
     assert "$5,000<" in html and "-$250<" in html and "$812.50<" in html and "-$250.00" not in html
     assert "<td class='ck-nowrap'>2024-03-01</td>" in html and "<td class='ck-nowrap'>Closed Won</td>" in html
+
+
+def test_a_partner_with_no_deals_yet_opens_no_deals(with_tables):
+    dash = widgets.Dashboard(with_tables)
+    dash.deals_panel.open(ranking_cell(dash.view, "Halcyon Edge Networks", deals=dash._prepared))
+    value = dash.deals_panel.table.value
+    assert "role='alert'" not in value and "Halcyon Edge Networks" in value and ": no deals" in value
+    with pytest.raises(ck.ChannelKPIError, match="did you mean"):  # a value no table has is still an error
+        deals_page(dash._prepared, ranking_cell(dash.view, "Halcyon Edge Netwrks", deals=dash._prepared))
