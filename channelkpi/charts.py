@@ -44,7 +44,18 @@ import pandas as pd
 from .currency_symbols import currency_code, currency_symbol
 from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
-from .formats import column_kind, display_name, is_missing, number, percent, plural, points, value_text
+from .formats import (
+    column_kind,
+    display_name,
+    is_missing,
+    level_title,
+    level_word,
+    number,
+    percent,
+    plural,
+    points,
+    value_text,
+)
 from .schema import CHANNELS
 from .types import Level
 
@@ -517,11 +528,14 @@ def partner_ranking(
     ]
     everyone = len(quality)
     data = quality[[c for c in cols if c in quality]].sort_values("rank").head(top).copy()
-    data["label"] = [display_name(v) for v in data[by]]
+    # a partner of the partner table with no deal closed in the range is scored with zeros:
+    # its name says why its bar is short
+    none_closed = data["n"].fillna(0).eq(0).to_numpy() if "n" in data else np.zeros(len(data), dtype=bool)
+    data["label"] = [display_name(v) + (" (no closed deals)" if z else "") for v, z in zip(data[by], none_closed)]
     data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = plural(by)
-    tips = [alt.Tooltip("label:N", title=by.capitalize()), alt.Tooltip("rank_text:N", title="Rank")]
+    tips = [alt.Tooltip("label:N", title=level_title(by)), alt.Tooltip("rank_text:N", title="Rank")]
     tips += _texts(data, ["quality_score", "won_amount", "won_count"], symbol)
     if "win_rate" in data:
         tips.append(_rate_text(data))
@@ -542,7 +556,7 @@ def partner_ranking(
     count_note = f"Top {shown} of {everyone} {noun}" if shown < everyone else f"All {everyone} {noun}"
     return _finish(
         chart,
-        title=f"{by.capitalize()} ranking by quality score",
+        title=f"{level_title(by)} ranking by quality score",
         subtitle=subtitle,
         notes=[count_note],
         description=description,
@@ -765,7 +779,7 @@ def win_rate_by_group(
     _need(rates, need, "win_rate_by_group")
     data = rates[need].copy()
     data["label"] = [display_name(v) for v in data[by]]
-    tips = [alt.Tooltip("label:N", title=by.capitalize()), _rate_text(data)]
+    tips = [alt.Tooltip("label:N", title=level_title(by)), _rate_text(data)]
     tips += _texts(
         data,
         [
@@ -791,7 +805,7 @@ def win_rate_by_group(
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
     return _finish(
         alt.layer(rule, point).properties(height=alt.Step(24)),
-        title=f"Win rate by {by}",
+        title=f"Win rate by {level_word(by)}",
         subtitle=subtitle,
         notes=["Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence"],
         description=description,
@@ -845,7 +859,7 @@ def seasonality_heatmap(
     data["cell_text"] = ["—" if is_missing(r) else percent(r, digits=0) for r in data["win_rate"]]
     data["difference_text"] = ["—" if is_missing(d) else points(d) for d in diff]
     tips = [
-        alt.Tooltip("label:N", title=by.capitalize()),
+        alt.Tooltip("label:N", title=level_title(by)),
         alt.Tooltip("month_name:N", title="Month"),
         _rate_text(data),
     ]
@@ -888,7 +902,7 @@ def seasonality_heatmap(
     )
     return _finish(
         alt.layer(rect, text).properties(height=alt.Step(26), width=alt.Step(44)),
-        title=f"Close-rate seasonality by {by}",
+        title=f"Close-rate seasonality by {level_word(by)}",
         subtitle=subtitle,
         notes=["Win rate per month of the year, all years together; blue above the month's norm, orange below"],
         description=description,

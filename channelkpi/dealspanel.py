@@ -21,7 +21,9 @@ from __future__ import annotations
 import base64
 import re
 
+import anywidget
 import ipywidgets as w
+import traitlets
 
 from .currency_symbols import DEFAULT_CURRENCY
 from .drill import DEALS_SHOWN, DealsCell, DealsPage, deals_download, deals_html, deals_page, sort_choices
@@ -35,13 +37,63 @@ DEALS_CSS = """
 <style>
 .ck-deals {border: 1px solid #dde3ea; border-radius: 8px; padding: 8px 12px; margin: 8px 0; background: #ffffff;}
 .ck-deals .ck-deals-body {max-height: 480px; overflow: auto;}
-.ck-deals .ck-deals-table th[aria-sort] {color: #0b5cad;}
+.ck-deals .ck-deals-table th[aria-sort], .ck-deals .ck-deals-table th[aria-sort] .ck-sort {color: #0b5cad;}
+.ck-deals .ck-sort {all: unset; cursor: pointer; font-weight: 600; border-bottom: 1px dotted #9aa5b1;}
+.ck-deals .ck-sort:hover {color: #0b5cad;}
+.ck-deals .ck-sort:focus-visible {outline: 2px solid #0b5cad; outline-offset: 2px;}
 .ck-deals .ck-deals-caption {font-size: 14px; margin-bottom: 2px; overflow-wrap: anywhere;}
+.ck-deals .ck-deals-table td.ck-num, .ck-deals .ck-deals-table td.ck-nowrap {white-space: nowrap;}
 .ck-tile-deals {flex-wrap: wrap; gap: 4px; align-items: center;}
 .ck-tile-deals .widget-button {width: auto;}
 </style>
 """
-_DEFAULT_SORT = ""  # the sort control's "how it counts, then amount" (deals_behind's own order)
+# The page side of the panel, inline (nothing fetched): each time ``reveal`` changes, the panel is
+# scrolled into view (it sits below the charts, under the fold of a laptop's screen) and the
+# keyboard focus moves to its caption, so a screen reader reads what opened. A click on a
+# heading's button (``data-ck-sort``, see channelkpi.drill.deals_html) is sent back as ``heading``.
+_PANEL_ESM = """
+export default {
+  render({model, el}) {
+    const panel = () => el.closest(".ck-deals");
+    const clicked = (event) => {
+      const button = event.target.closest && event.target.closest("button[data-ck-sort]");
+      const box = panel();
+      if (!button || !box || !box.contains(button)) return;
+      const count = (model.get("heading") || {}).count || 0;
+      model.set("heading", {column: button.dataset.ckSort, count: count + 1});
+      model.save_changes();
+    };
+    document.addEventListener("click", clicked);
+    const reveal = () => requestAnimationFrame(() => {
+      const box = panel();
+      if (!box || box.offsetParent === null) return;
+      box.scrollIntoView({block: "nearest"});
+      const caption = box.querySelector(".ck-deals-caption");
+      if (caption) caption.focus({preventScroll: true});
+    });
+    model.on("change:reveal", reveal);
+    return () => {
+      model.off("change:reveal", reveal);
+      document.removeEventListener("click", clicked);
+    };
+  },
+};
+"""
+
+
+class _PanelScript(anywidget.AnyWidget):
+    """What the panel does in the page: brought into view (and focused) when ``reveal`` changes;
+    ``heading`` is the column heading last clicked (with a count, so a second click is a change)."""
+
+    _esm = _PANEL_ESM
+    reveal = traitlets.Int(0).tag(sync=True)
+    heading = traitlets.Dict().tag(sync=True)
+
+
+_DEFAULT_SORT = ""  # the sort control's "how it counts" (channelkpi.drill.deals_page's own order)
+_DEFAULT_LABEL = "How it counts (won first), largest amount first"
+# a heading clicked once sorts these largest (or latest) first, the others A to Z
+_FIRST_DESCENDING = ("amount", "created", "closed")
 
 
 class DealsPanel:
@@ -71,9 +123,12 @@ class DealsPanel:
         self.cell: DealsCell | None = None
         self.page: DealsPage | None = None
         self.table = w.HTML()
-        self.sort = w.Dropdown(description="Sort by", options=[("How it counts, then amount", _DEFAULT_SORT)])
+        self.sort = w.Dropdown(description="Sort by", options=[(_DEFAULT_LABEL, _DEFAULT_SORT)])
         self.order = w.ToggleButtons(
-            options=[("Ascending", True), ("Descending", False)], value=True, style={"button_width": "auto"}
+            options=[("Ascending", True), ("Descending", False)],
+            value=True,
+            style={"button_width": "auto"},
+            disabled=True,  # the default order has its own directions
         )
         self.csv = w.Button(description="Deals (CSV)", tooltip="Every deal behind this number, as CSV")
         self.excel = w.Button(description="Deals (Excel)", tooltip="Every deal behind this number, as Excel")
@@ -87,7 +142,9 @@ class DealsPanel:
         self.on_close = None  # called after the panel closes (the dashboard resets the clicked marks)
         bar = w.HBox([self.sort, self.order, self.csv, self.excel, self.close_button]).add_class("ck-row")
         body = w.Box([self.table]).add_class("ck-deals-body")
-        self.widget = w.VBox([w.HTML(DEALS_CSS), bar, self.links, body]).add_class("ck-deals")
+        self.script = _PanelScript()
+        self.script.observe(self._on_heading, names="heading")
+        self.widget = w.VBox([w.HTML(DEALS_CSS), self.script, bar, self.links, body]).add_class("ck-deals")
         self.widget.layout.display = "none"
 
     @property
@@ -100,6 +157,7 @@ class DealsPanel:
         self.links.value = ""
         self.widget.layout.display = None
         self._show(sort=None, ascending=True, reset=True)
+        self.script.reveal += 1  # after the table: the page scrolls to what it shows
 
     def close(self) -> None:
         self.widget.layout.display = "none"
@@ -123,24 +181,48 @@ class DealsPanel:
             )
             return
         if reset:
-            choices = [("How it counts, then amount", _DEFAULT_SORT), *sort_choices(self.page.rows.columns)]
+            choices = [(_DEFAULT_LABEL, _DEFAULT_SORT), *sort_choices(self.page.rows.columns)]
             self.sort.unobserve(self._on_sort, names="value")
             self.order.unobserve(self._on_sort, names="value")
             try:
                 self.sort.options = choices
                 self.sort.value = _DEFAULT_SORT
                 self.order.value = True
+                self.order.disabled = True
             finally:
                 self.sort.observe(self._on_sort, names="value")
                 self.order.observe(self._on_sort, names="value")
         self.table.value = deals_html(self.page, currency=self.currency)
 
     def sort_by(self, column: str | None, *, ascending: bool = True) -> None:
-        """Sort the table by ``column`` (None: how it counts, then amount)."""
-        self.sort.value = column or _DEFAULT_SORT
-        self.order.value = ascending
+        """Sort the table by ``column`` (None: how it counts, largest amount first)."""
+        self.sort.unobserve(self._on_sort, names="value")
+        try:
+            self.sort.value = column or _DEFAULT_SORT
+        finally:
+            self.sort.observe(self._on_sort, names="value")
+        if self.order.value != ascending:
+            self.order.value = ascending  # sorts
+        else:
+            self._on_sort(None)
+
+    def click_heading(self, column: str) -> None:
+        """What a click on a column's heading does: sort by it (amounts and dates largest or
+        latest first, text A to Z), or, if the table is sorted by it already, the other way."""
+        if not column or column not in [value for _label, value in self.sort.options]:
+            return  # not a heading of the table (a page cannot ask for another column)
+        if self.sort.value == column:
+            self.sort_by(column, ascending=not self.order.value)
+        else:
+            self.sort_by(column, ascending=column not in _FIRST_DESCENDING)
+
+    def _on_heading(self, change) -> None:
+        column = (change["new"] or {}).get("column")
+        if self.cell is not None and isinstance(column, str):
+            self.click_heading(column)
 
     def _on_sort(self, _change) -> None:
+        self.order.disabled = not self.sort.value
         if self.cell is not None:
             self._show(sort=self.sort.value or None, ascending=self.order.value)
 

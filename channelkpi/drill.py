@@ -31,7 +31,7 @@ import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
-from .formats import display_name, excel_format, money, number
+from .formats import display_name, excel_format, level_title, money, money_whole, number
 from .metrics.behind import deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
@@ -51,6 +51,7 @@ __all__ = [
     "deals_html",
     "deals_download",
     "download_frame",
+    "download_titles",
     "sort_choices",
 ]
 
@@ -173,7 +174,8 @@ def tile_cell(column: str, view: View, *, best: str | None = None, deals=None) -
     if column not in TILE_CELLS:
         raise ChannelKPIError(f"no tile {column!r}", fix=f"choose from {[*TILE_CELLS, 'best_quality']}")
     options = {"by": None, "freq": None, "where": view.effective_where or None, **_span(view)}
-    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], selection_text(view), options)
+    place = selection_text(view, grouping=False)  # one number of the range
+    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], place, options)
 
 
 def ranking_cell(view: View, value: str, *, deals, title: str = "Quality score") -> DealsCell:
@@ -209,24 +211,70 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
         "cell": cell,
         **_span(view),
     }
-    place = " · ".join([*(display_name(v) for v in cell.values()), selection_text(view)])
+    # a period says itself ("2025-Q2"); another value is named with its column ("Channel: unknown")
+    named = [display_name(v) if f == "period" else f"{level_title(f)}: {display_name(v)}" for f, v in cell.items()]
+    place = " · ".join([*named, selection_text(view)])
     return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
+
+
+def _kind_rank(kind: str) -> tuple[int, int]:
+    """Where a ``counts_as`` group goes in the default order: what the number counts (won, or a
+    rate's numerator) first, the other counted rows next, the excluded ones last."""
+    text = str(kind)
+    if text.startswith("excluded"):
+        return (2, 0)
+    return (0, 0) if text == "won" or text.endswith("(won)") else (1, 0)
+
+
+def _listed_without_deals(deals, cell: DealsCell) -> bool:
+    """Whether the cell is a value only a partner or owner table has (a partner signed with no
+    deals yet, ranked with none): its deals are none, not an unknown value."""
+    tables = getattr(deals, "dimensions", None) or {}
+    for col, value in dict(cell.options.get("cell") or {}).items():
+        listed = any(col in t.columns and (t[col].astype(str) == str(value)).any() for t in tables.values())
+        if listed:
+            have = deals.level(col)[1] if hasattr(deals, "level") else deals[col].astype(str).unique()
+            if str(value) not in {str(v) for v in have}:
+                return True
+    return False
 
 
 def deals_page(
     deals, cell: DealsCell, *, limit: int | None = DEALS_SHOWN, sort: str | None = None, ascending: bool = True
 ) -> DealsPage:
-    """The first ``limit`` rows behind ``cell`` (all with None), sorted by ``sort`` (default: the
-    counted deals first, largest amount first), with the count of all of them.
+    """The first ``limit`` rows behind ``cell`` (all with None), sorted by ``sort`` (default:
+    grouped by how they count, the won ones first and the excluded ones last, largest amount
+    first within each group), with the count of all of them.
 
     ``deals`` is what the view's tables were computed from (a :class:`~channelkpi.PreparedDeals`
     makes a click cheap).
+
+    >>> from channelkpi.datasets import make_sample_deals
+    >>> page = deals_page(make_sample_deals(), tile_cell("win_rate", View(start="2025-01-01", end="2025-12-31")))
+    >>> list(page.counts)[:2], list(dict.fromkeys(page.rows["counts_as"]))[:1]
+    (['won', 'lost'], ['won'])
     """
-    rows = deals_behind(
-        deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
-    )
+    if _listed_without_deals(deals, cell):
+        return DealsPage(cell, pd.DataFrame(columns=list(DEAL_COLUMNS)), 0, {}, sort, ascending)
+    if sort is not None:
+        rows = deals_behind(
+            deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
+        )
+        about = rows.attrs["channelkpi"]
+        return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
+    # deals_behind lists the counted rows by amount, won and lost mixed: grouped here (a stable
+    # sort keeps the amounts' order within each group), which needs every row of the cell
+    rows = deals_behind(deals, cell.kpi, column=cell.column, limit=None, **cell.options)
     about = rows.attrs["channelkpi"]
-    return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
+    kinds = sorted(about["counts"], key=lambda k: (_kind_rank(k), list(about["counts"]).index(k)))
+    rank = {k: i for i, k in enumerate(kinds)}
+    order = np.argsort(rows["counts_as"].astype(str).map(rank).to_numpy(int), kind="stable")
+    if limit is not None:
+        order = order[:limit]
+    shown = rows.iloc[order].reset_index(drop=True)
+    shown.attrs = rows.attrs
+    counts = {k: about["counts"][k] for k in kinds}
+    return DealsPage(cell, shown, about["rows"], counts, None, True)
 
 
 def _columns(rows: pd.DataFrame) -> list[str]:
@@ -234,11 +282,14 @@ def _columns(rows: pd.DataFrame) -> list[str]:
     return [c for c in DEAL_COLUMNS if c in rows.columns and (c not in optional or rows[c].notna().any())]
 
 
+_NO_WRAP = ("created", "closed", "stage")  # a date or "Closed Won" read on one line
+
+
 def _cell_text(col: str, value, symbol: str) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return "—"
-    if col == "amount":
-        return money(value, symbol)
+    if col == "amount":  # cents only where an amount has them: "-$250" beside "$5,000"
+        return money_whole(value, symbol) if float(value) == round(float(value)) else money(value, symbol)
     if col in ("created", "closed"):
         return f"{pd.Timestamp(value):%Y-%m-%d}"
     if col == "partner":
@@ -249,7 +300,9 @@ def _cell_text(col: str, value, symbol: str) -> str:
 def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: bool = True) -> str:
     """A page of deals as an HTML table: the caption, "200 of 1,234 deals", every cell escaped.
 
-    The headings say the sort (``aria-sort``); the page sorts with its own controls.
+    The headings say the sort (``aria-sort``); with ``sortable`` each is a button carrying its
+    column (``data-ck-sort``), which the page's script turns into a sort (see
+    :mod:`channelkpi.dealspanel`).
     """
     symbol = currency_symbol(currency)
     cols = _columns(page.rows)
@@ -262,12 +315,18 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         else:
             arrow = ""
         num = " class='ck-num'" if col == "amount" else ""
-        head.append(f"<th scope='col'{num}{sort}>{html_text(DEAL_TITLES[col] + arrow)}</th>")
+        text = html_text(DEAL_TITLES[col] + arrow)
+        if sortable:
+            text = (
+                f"<button type='button' class='ck-sort' data-ck-sort='{html_text(col)}' "
+                f"title='Sort by {html_text(DEAL_TITLES[col].lower())}'>{text}</button>"
+            )
+        head.append(f"<th scope='col'{num}{sort}>{text}</th>")
     body = []
     for rec in page.rows[cols].itertuples(index=False):
         tds = []
         for col, value in zip(cols, rec):
-            num = " class='ck-num'" if col == "amount" else ""
+            num = " class='ck-num'" if col == "amount" else " class='ck-nowrap'" if col in _NO_WRAP else ""
             tds.append(f"<td{num}>{html_text(_cell_text(col, value, symbol))}</td>")
         body.append("<tr>" + "".join(tds) + "</tr>")
     table = (
@@ -277,20 +336,38 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         else "<p class='ck-note'>No deal counts in this number.</p>"
     )
     return (
-        f"<div class='ck-deals-caption' role='heading' aria-level='3'><b>{html_text(page.caption)}</b></div>"
+        f"<div class='ck-deals-caption' role='heading' aria-level='3' tabindex='-1'><b>{html_text(page.caption)}</b></div>"
         f"<div class='ck-note ck-deals-shown'>{html_text(page.shown_text)}</div>{table}"
     )
 
 
+#: Headings of the deals' other columns in a download (the rest: the column's name in words).
+_OTHER_TITLES = {"currency": "Currency", "status": "Status", "expected_close": "Expected close"}
+
+
+def download_titles(columns: Sequence[str]) -> dict[str, str]:
+    """Each column's heading in a download: the deals table's, else the column's name in words
+    (a heading another column has already gets the column's name after it).
+
+    >>> download_titles(["name", "amount", "expected_close", "lead_source", "deal"])
+    {'name': 'Deal', 'amount': 'Amount', 'expected_close': 'Expected close', 'lead_source': 'Lead source', 'deal': 'Deal (deal)'}
+    """
+    out: dict[str, str] = {}
+    for col in columns:
+        title = DEAL_TITLES.get(col) or _OTHER_TITLES.get(col) or level_title(col)
+        out[col] = f"{title} ({col})" if title in out.values() else title
+    return out
+
+
 def download_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows as a download lists them: the deals table's columns with their headings, then
-    the deals' other columns."""
+    """The rows as a download lists them: the deals table's columns, then the deals' other
+    columns, every one under a heading in words (:func:`download_titles`)."""
     cols = _columns(rows)
     rest = [c for c in rows.columns if c not in cols and c not in DEAL_COLUMNS]
     out = rows[[*cols, *rest]].copy()
     if "partner" in out:
         out["partner"] = out["partner"].map(lambda v: v if pd.isna(v) else display_name(v))
-    return out.rename(columns=DEAL_TITLES)
+    return out.rename(columns=download_titles(list(out.columns)))
 
 
 def deals_download(
@@ -303,17 +380,20 @@ def deals_download(
     ascending: bool = True,
 ) -> bytes:
     """Every deal behind ``cell`` as a ``"csv"`` (UTF-8 with BOM) or ``"xlsx"`` file, through
-    :mod:`channelkpi.safety` (no cell runs as a formula); the first line (or an "About" sheet)
-    says which number the deals explain."""
+    :mod:`channelkpi.safety` (no cell runs as a formula).
+
+    The CSV is the heading row and the rows alone, so that any program reads it as a table
+    (the file's name says which number the deals explain); the workbook says it on an "About"
+    sheet.
+    """
     page = deals_page(deals, cell, limit=None, sort=sort, ascending=ascending)
     frame = download_frame(page.rows)
     if fmt == "csv":
-        head = pd.DataFrame({frame.columns[0] if len(frame.columns) else "": [page.caption, ""]})
-        lines = to_csv(head, header=False)
-        return (lines + to_csv(frame)).encode("utf-8-sig")
+        return to_csv(frame).encode("utf-8-sig")
     if fmt == "xlsx":
         symbol = currency_symbol(currency)
-        formats = {"Amount": excel_format("money", symbol), "Created": "yyyy-mm-dd", "Closed": "yyyy-mm-dd"}
+        dates = [t for t in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[t])]
+        formats = {"Amount": excel_format("money", symbol), **dict.fromkeys(dates, "yyyy-mm-dd")}
         about = pd.DataFrame({"About": ["Deals behind", "Deals"], "Value": [page.caption, page.total]})
         return to_excel({"Deals": frame, "About": about}, number_formats=formats.get)
     raise ChannelKPIError(f"fmt={fmt!r}", fix="use 'csv' or 'xlsx'")

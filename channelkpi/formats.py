@@ -23,6 +23,8 @@ __all__ = [
     "BY_PLURALS",
     "FREQ_TITLES",
     "plural",
+    "level_title",
+    "level_word",
     "display_name",
     "column_kind",
     "excel_format",
@@ -108,13 +110,47 @@ def display_name(value: object) -> str:
     return DIRECT_LABEL if text == DIRECT_PARTNER else text
 
 
+def level_title(column: str) -> str:
+    """A level's name as a heading or a control says it: the canonical levels' own ("Employee"
+    for ``owner``), else the column's name in words (a kept field, a partner or owner table's
+    column).
+
+    >>> level_title("owner"), level_title("lead_source"), level_title("tier"), level_title("Region")
+    ('Employee', 'Lead source', 'Tier', 'Region')
+    """
+    if column in BY_TITLES:
+        return BY_TITLES[column]
+    words = " ".join(str(column).replace("_", " ").split())
+    return words[:1].upper() + words[1:].lower() if words else str(column)
+
+
+def level_word(column: str) -> str:
+    """A level's name within a sentence ("by lead source", "choose that employee").
+
+    >>> level_word("owner"), level_word("lead_source"), level_word("channel")
+    ('employee', 'lead source', 'channel')
+    """
+    return level_title(column).lower()
+
+
+def _plural_word(word: str) -> str:
+    head, _, last = word.rpartition(" ")
+    if last.endswith(("s", "x", "z", "ch", "sh")):
+        last += "es"
+    elif last.endswith("y") and last[-2:-1] not in tuple("aeiou"):
+        last = last[:-1] + "ies"
+    else:
+        last += "s"
+    return f"{head} {last}" if head else last
+
+
 def plural(column: str) -> str:
     """Many values of a column, in words.
 
-    >>> plural("owner"), plural("region")
-    ('employees', 'region values')
+    >>> plural("owner"), plural("region"), plural("lead_source"), plural("product_family")
+    ('employees', 'regions', 'lead sources', 'product families')
     """
-    return BY_PLURALS.get(column, f"{column} values")
+    return BY_PLURALS.get(column) or _plural_word(level_word(column))
 
 
 def is_missing(value) -> bool:

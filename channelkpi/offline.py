@@ -92,11 +92,23 @@ function render(context) {
     }
     return serial.get(redraw);
   };
+  // Altair's widget listens to "change:_params" anew on every drawing, never letting go of the
+  // drawings before, and reads the change from Backbone's `changed` hash, which lacks `_params`
+  // when the set is nested in another change (a level change: "Cannot convert undefined or null
+  // to object" at Object.entries). Only the newest drawing listens, and it is handed the params.
+  let paramsListener = null;
+  const onParams = (callback, ...rest) => {
+    if (paramsListener) model.off("change:_params", paramsListener);
+    paramsListener = () => callback(model.get("_params") || {});
+    return model.on("change:_params", paramsListener, ...rest);
+  };
   const serialModel = new Proxy(model, {
     get(target, name) {
       if (name === "on") {
-        return (event, callback, ...rest) =>
-          target.on(event, REDRAWS.has(event) ? oneAtATime(callback) : callback, ...rest);
+        return (event, callback, ...rest) => {
+          if (event === "change:_params") return onParams(callback, ...rest);
+          return target.on(event, REDRAWS.has(event) ? oneAtATime(callback) : callback, ...rest);
+        };
       }
       if (name === "get") {
         return (attr) => {
@@ -140,6 +152,7 @@ function render(context) {
   });
   return first.then((cleanup) => () => {
     watch.disconnect();
+    if (paramsListener) model.off("change:_params", paramsListener);
     if (typeof cleanup === "function") cleanup();
   });
 }

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_code, currency_symbol
-from .formats import BY_TITLES, change_text, display_name, format_value, is_missing, number, plural
+from .formats import change_text, display_name, format_value, is_missing, level_word, number, plural
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 
@@ -197,7 +197,7 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = DEFAULT_C
                 "good": _good(col, direction),
                 "n": n,
                 "counts": (TILE_COUNT_ONE if n == 1 else TILE_COUNTS)[col].format(
-                    groups=plural(by), group=BY_TITLES.get(by, by).lower()
+                    groups=plural(by), group=level_word(by)
                 ),
                 "definition": tile_definition(col),
                 "note": display_name(now.get("best_name", "")) if col == "best_quality" and "best_name" in now else "",

@@ -44,7 +44,7 @@ from . import charts
 from .currency_symbols import DEFAULT_CURRENCY
 from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, plural
+from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, level_word, plural
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -76,6 +76,7 @@ __all__ = [
     "View",
     "view_where",
     "ranked_peers",
+    "unranked_text",
     "selection_text",
     "view_tables",
     "view_charts",
@@ -310,8 +311,25 @@ def _peer_where(where: Mapping[str, Sequence[str]] | None, by: str) -> tuple[dic
 
 
 def _partner_names(deals) -> list[str]:
+    """The partners: of the deals, and of the partner table the deals were prepared with (a
+    partner with no deals yet is a peer too, shown with none)."""
     names = deals.level("partner")[1] if isinstance(deals, PreparedDeals) else deals["partner"].dropna().unique()
-    return sorted({str(p) for p in names} - {DIRECT_PARTNER})
+    table = (getattr(deals, "dimensions", None) or {}).get("partner")
+    listed = table["partner"].dropna() if table is not None and "partner" in table else []
+    return sorted(({str(p) for p in names} | {str(p) for p in listed}) - {DIRECT_PARTNER, "(none)"})
+
+
+def _known_values(deals, by: str) -> list[str] | None:
+    """Every value of ``by`` the deals have, or None when no deal lacks one."""
+    if isinstance(deals, PreparedDeals):
+        codes, labels, null = deals.level(by)
+        if not null.any():
+            return None
+        return sorted({str(v) for v in labels[np.unique(codes[~null])]})
+    column = deals[by]
+    if not column.isna().any():
+        return None
+    return sorted({str(v) for v in column.dropna().unique()})
 
 
 def ranked_peers(
@@ -323,17 +341,42 @@ def ranked_peers(
     contract's "percentile ranks among the period's peers"): picking two partners does not rank
     them among each other. Deals without a partner (``"(direct)"``) are not a partner: a partner
     ranking leaves them out, so they neither take a rank nor shift the partners' percentiles.
+    The same for deals without a value of any other level (no tier: no partner, or one the
+    partner table gives none; no department: no owner): there is no "(none)" to rank.
 
     >>> import channelkpi as ck
     >>> deals = ck.validate_deals(pd.DataFrame({"deal_id": ["a", "b", "c"], "status": ["won"] * 3,
     ...                                         "partner": ["Acme", None, "Zenith"]}))
     >>> ranked_peers(deals, {"partner": ["Acme"], "channel": ["paid"]}, "partner")
     ({'channel': ['paid'], 'partner': ['Acme', 'Zenith']}, ['Acme'])
+    >>> ranked_peers(deals.assign(tier=pd.Series(["gold", None, "silver"], dtype="string")), None, "tier")
+    ({'tier': ['gold', 'silver']}, None)
     """
     peers, shown = _peer_where(where, by)
     if by == "partner":
         peers["partner"] = _partner_names(deals)
+    elif by not in peers:
+        known = _known_values(deals, by)
+        if known is not None:
+            peers[by] = known or ["\x00none"]  # no deal has a value: nothing to rank
     return peers, shown
+
+
+def unranked_text(by: str, *, table: str | None = None) -> str:
+    """What a ranking by ``by`` leaves out, said under the chart: deals without a value of
+    ``by`` (``table``: ``"partners"`` or ``"owners"`` when its values come from that table).
+
+    >>> unranked_text("partner"), unranked_text("tier", table="partners")
+    ('Deals without a partner are not ranked', 'Deals without a tier (no partner, or a partner without one) are not ranked')
+    >>> unranked_text("owner"), unranked_text("lead_source")
+    ('Deals without an owner are not ranked', 'Deals without a lead source are not ranked')
+    """
+    word = "owner" if by == "owner" else level_word(by)
+    article = "an" if word[:1] in tuple("aeiou") else "a"
+    holder = {"partners": "a partner", "owners": "an owner"}.get(table or "")
+    if holder and by not in ("partner", "owner"):
+        return f"Deals without {article} {word} (no {holder[holder.index(' ') + 1 :]}, or {holder} without one) are not ranked"
+    return f"Deals without {article} {word} are not ranked"
 
 
 def _names(values: Sequence[str], limit: int = 3) -> str:
@@ -351,7 +394,7 @@ def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
     return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
 
 
-def selection_text(view: View, *, start=None, end=None) -> str:
+def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -> str:
     """What a view shows, in one line for a chart subtitle, a file's header row or a page.
 
     Partners (or the values of ``by``) chosen, other filters, the grouping and period size, and
@@ -364,6 +407,8 @@ def selection_text(view: View, *, start=None, end=None) -> str:
     'Brightline IT · channels: paid, partner · by partner, quarterly · Jan 2025 – Dec 2025'
     >>> selection_text(View(by="unit", freq="M", selection=["EMEA"]), start="2024-01-01", end="2024-06-30")
     'All partners · units: EMEA · by unit, monthly · Jan 2024 – Jun 2024'
+    >>> selection_text(v, grouping=False)
+    'Brightline IT · channels: paid, partner · Jan 2025 – Dec 2025'
     """
     kept = view.effective_where
     parts = []
@@ -375,7 +420,8 @@ def selection_text(view: View, *, start=None, end=None) -> str:
             parts.append(f"{plural(col)}: {_names(sorted(values))}")
         elif col in kept:
             parts.append(f"{plural(col)}: none")
-    parts.append(f"by {BY_TITLES.get(view.by, view.by).lower()}, {FREQ_TITLES.get(view.freq, view.freq)}")
+    if grouping:  # a number of the whole range (a tile) is not grouped: it says only the range
+        parts.append(f"by {level_word(view.by)}, {FREQ_TITLES.get(view.freq, view.freq)}")
     s = start if start is not None else view.start
     e = end if end is not None else view.end
     if s is not None and e is not None:
@@ -843,6 +889,7 @@ class _Style:
     subtitle: str | Sequence[str] | None
     lines: list[str]
     width: int | str
+    unranked: str = ""
 
 
 @dataclass(frozen=True)
@@ -877,7 +924,7 @@ CHARTS: dict[str, Chart] = {
                 t["ranking"],
                 by=s.by,
                 currency=s.currency,
-                subtitle=s.lines + (["Deals without a partner are not ranked"] if s.by == "partner" else []),
+                subtitle=s.lines + ([s.unranked] if s.unranked else []),
                 width=s.width,
             ),
         ),
@@ -951,6 +998,7 @@ def view_charts(
     subtitle: str | Sequence[str] | None = None,
     width: int | str = "container",
     font: str | None = None,
+    unranked: str | None = None,
 ) -> dict[str, alt.TopLevelMixin]:
     """Every chart (or the ``only`` ones) for the tables of :func:`view_tables`, keyed as :data:`CHARTS`.
 
@@ -971,13 +1019,18 @@ def view_charts(
     font : str, optional
         The font family (default :data:`channelkpi.charts.FONT`; a report drawn to files uses
         :data:`channelkpi.charts.PRINT_FONT`).
+    unranked : str, optional
+        What the ranking leaves out, under its title (default: for ``by="partner"``, that deals
+        without a partner are not ranked; see :func:`unranked_text`; ``""``: nothing).
 
     Every chart carries the channelkpi theme in its own spec (:func:`channelkpi.charts.themed`)
     and a text alternative (``description``).
     """
     sub = subtitle
     lines = ([sub] if isinstance(sub, str) else list(sub or [])) if sub else []
-    style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width)
+    if unranked is None:
+        unranked = unranked_text(by) if by == "partner" else ""
+    style = _Style(by=by, currency=currency, subtitle=sub, lines=lines, width=width, unranked=unranked)
     family = font or charts.FONT
     out = {}
     for name, chart in CHARTS.items():

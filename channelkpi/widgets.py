@@ -35,7 +35,7 @@ from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format, plural
+from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, plural
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
 from .offline import DRAW_PARAM, enable_offline
@@ -52,6 +52,7 @@ from .views import (
     month_range,
     selection_text,
     table_key,
+    unranked_text,
     view_charts,
     view_tables,
 )
@@ -183,12 +184,6 @@ def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str])
     copy = chart.copy(deep=False)
     copy.params = out
     return copy
-
-
-def _level_title(level: str) -> str:
-    """A level's name on the control: the canonical ones' (``owner``: "Employee"), else the
-    column's name in words (``product_family``: "Product family")."""
-    return BY_TITLES.get(level) or level.replace("_", " ").capitalize()
 
 
 def _named(content: bytes, name: str) -> io.BytesIO:
@@ -413,8 +408,9 @@ class Dashboard:
         else:
             self.load_result = None
             self.deals = validate_deals(deals)
-        # coded once: every control change asks several KPI questions of the same deals
-        self._prepared = prepare(self.deals)
+        # coded once: every control change asks several KPI questions of the same deals; from a
+        # load result with its partner and owner tables, whose rows without deals show too
+        self._prepared = prepare(deals if self.load_result is not None else self.deals)
         self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique())
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
@@ -428,6 +424,9 @@ class Dashboard:
         """The values of a level as the box lists them: (value, name people read), by name."""
         if level not in self._values:
             values = {str(v) for v in self.deals[level].dropna().unique()}
+            for table in self._prepared.dimensions.values():  # a partner with no deals yet, too
+                if level in table.columns:
+                    values |= {str(v) for v in table[level].dropna().unique()}
             pairs = [(v, display_name(v)) for v in values]
             self._values[level] = sorted(pairs, key=lambda pair: (fold(pair[1]), pair[1]))
         return self._values[level]
@@ -436,7 +435,7 @@ class Dashboard:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
         levels = [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
-        return levels + [(_level_title(c), c) for c in self._extra_levels()]
+        return levels + [(level_title(c), c) for c in self._extra_levels()]
 
     def _extra_levels(self) -> list[str]:
         """The deals' own text columns beyond the canonical ones: fields kept from the export
@@ -531,8 +530,27 @@ class Dashboard:
         the selection (``export``: sized for a file rather than the page)."""
         width = {"width": _EXPORT_WIDTH} if export else {}
         return view_charts(
-            t, by=self.by.value, currency=self.currency, only=only, subtitle=selection_text(self.view), **width
+            t,
+            by=self.by.value,
+            currency=self.currency,
+            only=only,
+            subtitle=selection_text(self.view),
+            unranked=self._unranked(),
+            **width,
         )
+
+    def _unranked(self) -> str:
+        """What the ranking leaves out, said under it: deals without a partner at level partner,
+        deals without a value at another level (naming the partner or owner table it comes from)."""
+        level = self.by.value
+        if level == "partner":
+            return unranked_text(level)
+        if not self.deals[level].isna().any():
+            return ""
+        r = self.load_result
+        tables = {"partners": getattr(r, "partners", None), "owners": getattr(r, "owners", None)}
+        table = next((name for name, t in tables.items() if t is not None and level in t.columns), None)
+        return unranked_text(level, table=table)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -612,7 +630,7 @@ class Dashboard:
         """Set the boxes, the filter buttons, the selection line and "Clear selection" from
         :attr:`selection` (the state), without that counting as a person's change."""
         level = self.by.value
-        title = _level_title(level)
+        title = level_title(level)
         label, empty = LEVEL_BOX.get(level, (title, f"All {plural(level)}"))
         self._syncing = True
         try:
@@ -640,8 +658,8 @@ class Dashboard:
             for col, values in others:
                 names = ", ".join(display_name(v) for v in values)
                 button = w.Button(
-                    description=f"× {BY_TITLES.get(col, col)}: {names}",
-                    tooltip=f"Stop filtering by {BY_TITLES.get(col, col).lower()}",
+                    description=f"× {level_title(col)}: {names}",
+                    tooltip=f"Stop filtering by {level_word(col)}",
                 )
                 button.on_click(lambda _b, col=col: self._choose(col, ()))
                 buttons.append(button)
@@ -650,7 +668,7 @@ class Dashboard:
             f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
         )
         self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {title.lower()}, click again to "
+            f"<p class='ck-note'>Click a bar to choose that {level_word(level)}, click again to "
             f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
             "selection.</p>"
         )
@@ -941,11 +959,11 @@ class Dashboard:
         r = self.load_result
         rows = [
             ("Selection", selection_text(view)),
-            ("Level", _level_title(view.by)),
+            ("Level", level_title(view.by)),
             ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
             ("From", f"{start:%Y-%m-%d}"),
             ("To", f"{end:%Y-%m-%d}"),
-            *((BY_TITLES.get(c, c.capitalize()), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
+            *((level_title(c), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
             ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
             ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
         ]

@@ -47,6 +47,12 @@ def test_a_tile_and_a_ranking_bar_open_their_deals(browser, dashboard):
     page.get_by_label("Sort by").select_option(label="Amount")
     wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='ascending']").count() == 1, "the sorted table")
     assert "Amount" in page.locator(".ck-deals-table th[aria-sort]").inner_text()
+    # a heading is a button: clicked, it sorts by its column; clicked again, the other way
+    page.locator(".ck-deals-table th").get_by_role("button", name=re.compile("^Closed")).click()
+    wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='descending']").count() == 1, "latest closed first")
+    assert "Closed" in page.locator(".ck-deals-table th[aria-sort]").inner_text()
+    page.locator(".ck-deals-table th").get_by_role("button", name=re.compile("^Closed")).click()
+    wait_until(lambda: page.locator(".ck-deals-table th[aria-sort='ascending']").count() == 1, "earliest first")
     # a ranking bar: the deals behind that partner's score
     page.get_by_role("tab", name="Partners").click()
     bar = page.locator(BARS).filter(has=page.locator("xpath=self::*[contains(@aria-label, 'Cobalt Integrations')]"))
@@ -80,4 +86,55 @@ def test_a_deal_named_like_html_is_text(browser, dashboard, tmp_path):
     assert EVIL in table.inner_text()
     assert page.locator(".ck-deals img").count() == 0 and page.locator("img[src=x]").count() == 0
     assert not dialogs and not outside
+    page.close()
+
+
+def laptop_page(browser, url):
+    """The page on a 1366 x 768 laptop screen (the panel opens below the charts there)."""
+    page, outside, dialogs = open_page(browser, url)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    return page, outside, dialogs
+
+
+def caption_in_view(page) -> bool:
+    return page.evaluate(
+        """() => {
+        const c = document.querySelector('.ck-deals-caption');
+        if (!c) return false;
+        const r = c.getBoundingClientRect();
+        return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+    }"""
+    )
+
+
+def test_the_opened_panel_is_brought_into_view_and_focused(browser, dashboard):
+    page, outside, _ = laptop_page(browser, dashboard.url)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.locator(".ck-tile-deals").get_by_role("button", name="Win rate", exact=True).click()
+    wait_until(lambda: caption(page).startswith("Win rate"), "the win rate's deals", show=lambda: caption(page))
+    wait_until(lambda: caption_in_view(page), "the caption scrolled into view")
+    focused = page.evaluate("() => document.activeElement && document.activeElement.className")
+    assert "ck-deals-caption" in focused
+    assert not outside
+    page.close()
+
+
+def test_level_changes_log_no_errors_in_the_page(browser, dashboard):
+    page, outside, _ = open_page(browser, dashboard.url)
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"{e}\n{e.stack}"))
+    page.get_by_role("tab", name="Partners").click()
+    level = page.get_by_label("Level")
+    for title in ("Tier", "Employee", "Department", "Partner", "Region", "Partner"):
+        level.select_option(label=title)
+        wait_until(
+            lambda title=title: page.locator(
+                f".vega-embed:has-text('{title if title != 'Employee' else 'Employee'} ranking by quality score')"
+            ).count(),
+            f"the {title} ranking",
+        )
+        page.wait_for_timeout(500)
+    assert not errors, errors
+    assert not outside
     page.close()
