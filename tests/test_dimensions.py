@@ -224,3 +224,14 @@ def test_zero_groups_on_every_engine(engine, big, request):
     for name in ("deal_count", "win_rate", "quality_score", "deal_success"):
         got = getattr(ck, name)(given, by="partner", **opts)
         assert set(extra) <= set(got["partner"]), name
+    # partners without deals are not peers: no score and no rank, and every other partner's
+    # score and rank is what it is among the partners that have deals (the deals alone)
+    scored = ck.quality_score(given, by="partner", **opts).set_index("partner")
+    alone = ck.quality_score(result.deals, by="partner").set_index("partner")
+    assert scored.loc[extra, ["quality_score", "rank"]].isna().all().all()
+    assert scored.drop(index=extra)["quality_score"].to_numpy() == pytest.approx(
+        alone.loc[scored.drop(index=extra).index, "quality_score"].to_numpy()
+    )
+    assert (scored.drop(index=extra)["rank"] == alone.loc[scored.drop(index=extra).index, "rank"]).all()
+    table = ck.kpi_table(given, by="partner", **opts).set_index("partner")
+    assert table.loc[extra, ["quality_score", "rank", "win_rate_shrunk"]].isna().all().all()

@@ -95,6 +95,9 @@ class Aggregates:
     as_of: pd.Timestamp | None = None
     #: ... and the deals open then (``open``) and the day before ``start`` (``open_start``)
     snapshots: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: groups a partner or owner table adds that have no deal in the selection (their level
+    #: columns): shown with zero counts, never ranked among the groups that have deals
+    without_deals: pd.DataFrame | None = None
 
 
 def collect(stage1: Stage1, q: Query, needs) -> Aggregates:

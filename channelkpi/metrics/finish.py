@@ -80,8 +80,11 @@ def with_dimension_groups(agg: Aggregates, tables) -> Aggregates:
             if col in rows.columns:
                 rows = rows[rows[col].notna() & rows[col].astype(str).isin(values)]
         named = rows[levels].astype(object)
-        named = named.where(named.notna(), "(none)")
-        groups = pd.concat([agg.groups[levels].astype(object), named], ignore_index=True).drop_duplicates()
+        named = named.where(named.notna(), "(none)").drop_duplicates()
+        have = agg.groups[levels].astype(object)
+        seen = set(map(tuple, have.to_numpy().tolist()))
+        agg.without_deals = named[[t not in seen for t in map(tuple, named.to_numpy().tolist())]].reset_index(drop=True)
+        groups = pd.concat([have, named], ignore_index=True).drop_duplicates()
         agg.groups = groups.sort_values(levels, kind="stable").reset_index(drop=True)
         break
     return agg

@@ -942,8 +942,32 @@ def _quality_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
     return {k: v / total for k, v in w.items()}
 
 
-def _quality(df: pd.DataFrame, weights: dict[str, float]) -> tuple[dict[str, float], dict[int, str]]:
-    """Add win_rate_shrunk, pct_<component>, quality_score and rank (peers = the same period)."""
+def _unranked(df: pd.DataFrame, agg: Aggregates) -> np.ndarray:
+    """Rows of the groups a partner or owner table added without any deal: not peers."""
+    out = np.zeros(len(df), dtype=bool)
+    added = agg.without_deals
+    if added is None or not len(added):
+        return out
+    levels = list(added.columns)
+    rows = df[levels].astype(object).where(df[levels].notna(), "(none)").to_numpy().tolist()
+    names = set(map(tuple, added.to_numpy().tolist()))
+    return np.fromiter((tuple(r) in names for r in rows), dtype=bool, count=len(df))
+
+
+def _quality(
+    df: pd.DataFrame, weights: dict[str, float], unranked: np.ndarray | None = None
+) -> tuple[dict[str, float], dict[int, str]]:
+    """Add win_rate_shrunk, pct_<component>, quality_score and rank (peers = the same period's
+    groups, except ``unranked`` rows: groups a partner table lists that have no deal yet, which
+    get no score and no rank rather than pushing every peer's percentiles up)."""
+    if unranked is not None and unranked.any():
+        peers = df[~unranked].copy()
+        weights, priors = _quality(peers, weights)
+        added = [c for c in peers.columns if c not in df.columns]
+        for col in ["win_rate_shrunk", "quality_score", *added]:
+            df[col] = peers[col].reindex(df.index)
+        df["rank"] = peers["rank"].reindex(df.index).astype("Int64")
+        return weights, priors
     priors = {}
     won, n, keys = df["won_count"].to_numpy(float), df["n"].to_numpy(float), df["key"].to_numpy()
     shrunk = np.full(len(df), np.nan)
@@ -1014,7 +1038,7 @@ def quality_score(
         **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
     )
     _outcome_measures(df)
-    w, priors = _quality(df, w)
+    w, priors = _quality(df, w, _unranked(df, agg))
     cols = [
         "quality_score",
         "rank",
@@ -1160,7 +1184,7 @@ def kpi_table(
             channel_cols.append(f"won_amount_{ch}")
     df["success_rate"] = ratio(df["cohort_won_count"], df["created_count"])
     df["pending_share"] = ratio(df["cohort_open_count"], df["created_count"])
-    _quality(df, _quality_weights(weights))
+    _quality(df, _quality_weights(weights), _unranked(df, agg))
     cols = [
         "won_count",
         "lost_count",
