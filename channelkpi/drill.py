@@ -217,15 +217,6 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
     return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
 
 
-def _kind_rank(kind: str) -> tuple[int, int]:
-    """Where a ``counts_as`` group goes in the default order: what the number counts (won, or a
-    rate's numerator) first, the other counted rows next, the excluded ones last."""
-    text = str(kind)
-    if text.startswith("excluded"):
-        return (2, 0)
-    return (0, 0) if text == "won" or text.endswith("(won)") else (1, 0)
-
-
 def _listed_without_deals(deals, cell: DealsCell) -> bool:
     """Whether the cell is a value only a partner or owner table has (a partner signed with no
     deals yet, ranked with none): its deals are none, not an unknown value."""
@@ -256,25 +247,12 @@ def deals_page(
     """
     if _listed_without_deals(deals, cell):
         return DealsPage(cell, pd.DataFrame(columns=list(DEAL_COLUMNS)), 0, {}, sort, ascending)
-    if sort is not None:
-        rows = deals_behind(
-            deals, cell.kpi, column=cell.column, limit=limit, sort=sort, ascending=ascending, **cell.options
-        )
-        about = rows.attrs["channelkpi"]
-        return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending)
-    # deals_behind lists the counted rows by amount, won and lost mixed: grouped here (a stable
-    # sort keeps the amounts' order within each group), which needs every row of the cell
-    rows = deals_behind(deals, cell.kpi, column=cell.column, limit=None, **cell.options)
+    # the default order (grouped by how the rows count, largest first in each) is deals_behind's:
+    # only the rows shown are built, whatever the cell's size
+    options = {"sort": sort, "ascending": ascending} if sort is not None else {}
+    rows = deals_behind(deals, cell.kpi, column=cell.column, limit=limit, **options, **cell.options)
     about = rows.attrs["channelkpi"]
-    kinds = sorted(about["counts"], key=lambda k: (_kind_rank(k), list(about["counts"]).index(k)))
-    rank = {k: i for i, k in enumerate(kinds)}
-    order = np.argsort(rows["counts_as"].astype(str).map(rank).to_numpy(int), kind="stable")
-    if limit is not None:
-        order = order[:limit]
-    shown = rows.iloc[order].reset_index(drop=True)
-    shown.attrs = rows.attrs
-    counts = {k: about["counts"][k] for k in kinds}
-    return DealsPage(cell, shown, about["rows"], counts, None, True)
+    return DealsPage(cell, rows, about["rows"], about["counts"], sort, ascending if sort is not None else True)
 
 
 def _columns(rows: pd.DataFrame) -> list[str]:

@@ -434,7 +434,7 @@ def _group_key(values: pd.Series) -> pd.Series:
 
 def top_deals(behind: pd.DataFrame, by: str, *, n: int = TOP_DEALS) -> dict[str, pd.DataFrame]:
     """The ``n`` largest counted deals of each group of ``by``, from :func:`deals_behind` rows
-    of the whole selection (which lists them by amount, largest first), and each group's count.
+    of the whole selection, and each group's count.
 
     >>> rows = pd.DataFrame({"partner": ["A", "B", "A", "A"], "amount": [9.0, 8.0, 5.0, 1.0],
     ...                      "counts_as": ["won", "lost", "excluded: no amount", "lost"]})
@@ -444,6 +444,8 @@ def top_deals(behind: pd.DataFrame, by: str, *, n: int = TOP_DEALS) -> dict[str,
     2
     """
     counted = behind[~behind["counts_as"].astype(str).str.startswith("excluded")]
+    # largest first, won and lost together (deals_behind groups them by how they count)
+    counted = counted.sort_values("amount", ascending=False, kind="stable", na_position="last")
     out: dict[str, pd.DataFrame] = {}
     for key, rows in counted.groupby(_group_key(counted[by]), sort=False):
         first = rows.head(n).copy()

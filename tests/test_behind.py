@@ -350,14 +350,16 @@ def test_kept_columns_and_missing_levels_are_cells(deals):
     assert rows["owner"].isna().all() and "region" in rows.columns
 
 
-def test_rows_are_sorted_counted_first_by_amount(deals):
-    rows = ck.deals_behind(
-        deals, "average_deal_size", by="partner", cell={"partner": deals["partner"].iloc[0]}, start="2024-01"
-    )
-    excluded = rows["counts_as"].str.startswith("excluded").to_numpy()
-    assert not (np.diff(excluded.astype(int)) < 0).any()
-    counted = rows.loc[~excluded, "amount"].to_numpy()
-    assert (np.diff(counted[~np.isnan(counted)]) <= 0).all()
+def test_rows_are_grouped_by_how_they_count_then_by_amount(deals):
+    rows = ck.deals_behind(deals, "win_rate", by="partner", cell={"partner": deals["partner"].iloc[0]}, start="2024-01")
+    # what the number counts (won) first, the other counted rows next, the excluded ones last;
+    # each kind of row in one block, largest amount first
+    rank = rows["counts_as"].map(lambda k: 2 if k.startswith("excluded") else 0 if k == "won" else 1)
+    assert rank.is_monotonic_increasing and rank.iloc[0] == 0 and rank.nunique() == 3
+    assert rows["counts_as"].ne(rows["counts_as"].shift()).sum() == rows["counts_as"].nunique()
+    for _, block in rows.groupby("counts_as"):
+        amounts = block["amount"].to_numpy()
+        assert (np.diff(amounts[~np.isnan(amounts)]) <= 0).all()
 
 
 @pytest.mark.parametrize(

@@ -707,12 +707,18 @@ def _pandas_rows(deals: pd.DataFrame, q: Query, values: dict[str, str], m: Measu
 def _order(
     deals: pd.DataFrame, idx: np.ndarray, labels: np.ndarray, excluded: np.ndarray, *, sort, ascending
 ) -> np.ndarray:
-    """Positions into ``idx``: counted rows first, then excluded ones, each by amount (largest
-    first, missing last) and ``deal_id``; or by ``sort`` (missing last), ties by ``deal_id``."""
+    """Positions into ``idx``: grouped by how the rows count (:func:`kind_rank`; kinds of one
+    rank in the order their largest deal comes), each group by amount (largest first, missing
+    last) and ``deal_id``; or by ``sort`` (missing last), ties by ``deal_id``."""
     ids = _text_order(deals["deal_id"].take(idx))
     if sort is None:
         amount = deals["amount"].to_numpy(float)[idx]
-        return np.lexsort((ids, -np.nan_to_num(amount, nan=-np.inf), excluded))
+        by_amount = np.lexsort((ids, -np.nan_to_num(amount, nan=-np.inf)))
+        kinds, kind_of = np.unique(labels.astype(str), return_inverse=True)
+        first = np.full(len(kinds), len(idx))
+        np.minimum.at(first, kind_of[by_amount], np.arange(len(idx)))
+        key = np.array([kind_rank(k) for k in kinds], dtype=np.int64) * (len(idx) + 1) + first
+        return by_amount[np.argsort(key[kind_of[by_amount]], kind="stable")]
     if sort == "counts_as":
         values = pd.Series(labels, dtype=object)
     elif sort in deals.columns:
@@ -731,6 +737,19 @@ def _order(
     if not ascending:
         ranks = -ranks
     return np.lexsort((ids, ranks, missing))
+
+
+def kind_rank(kind: str) -> int:
+    """Where rows that count as ``kind`` go in the default order: what the number counts (won,
+    or a rate's numerator) first, the other counted rows next, the excluded ones last.
+
+    >>> [kind_rank(k) for k in ("won", "lost", "created in the period (won)", "excluded: no amount")]
+    [0, 1, 0, 2]
+    """
+    text = str(kind)
+    if text.startswith("excluded"):
+        return 2
+    return 0 if text == "won" or text.endswith("(won)") else 1
 
 
 def _text_order(values: pd.Series) -> np.ndarray:
@@ -926,7 +945,7 @@ def deals_behind(
     out = p.deals.take(idx[order]).reset_index(drop=True)
     out["counts_as"] = pd.array(labels[order], dtype=DTYPES["deal_id"])
     kinds, first, counts = np.unique(labels.astype(str), return_index=True, return_counts=True)
-    shown = sorted(zip(first, kinds, counts), key=lambda t: (str(t[1]).startswith("excluded"), t[0]))
+    shown = sorted(zip(first, kinds, counts), key=lambda t: (kind_rank(t[1]), t[0]))
     out.attrs["channelkpi"] = {
         "rows": len(idx),
         "counts": {str(kind): int(count) for _, kind, count in shown},
