@@ -60,7 +60,7 @@ from .prepared import PreparedDeals
 from .query import Query, check_engine, make_query
 from .rules import EPOCH, day_number
 
-__all__ = ["Measure", "KPI_COLUMNS", "KPI_DEFAULT", "measure_of", "deals_behind"]
+__all__ = ["Measure", "KPI_COLUMNS", "KPI_DEFAULT", "kind_rank", "measure_of", "deals_behind"]
 
 
 class _KPIDefault(str):
