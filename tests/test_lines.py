@@ -7,7 +7,6 @@ product's won amount is the sum of its lines in won deals, its counts are the de
 from __future__ import annotations
 
 import os
-import sys
 from collections import defaultdict
 
 import numpy as np
@@ -116,29 +115,6 @@ def line_parquet(result, tmp_path_factory):
     table = deals_by_line(result.deals, result.lines, by=("product",))  # (a deal on several rows: no validation)
     table.assign(status=table["status"].astype(str)).to_parquet(folder / "part-0.parquet", coerce_timestamps="us")
     return folder
-
-
-@pytest.fixture(scope="module")
-def spark():
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        message = "PySpark is not installed (pip install channelkpi[spark]; CI runs these tests)"
-        if os.environ.get("CHANNELKPI_REQUIRE_SPARK"):
-            pytest.fail(message)
-        pytest.skip(message)
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("channelkpi-lines")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.sql.session.timeZone", "UTC")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.mark.parametrize("engine", ["polars", "polars_lazy", "duckdb", pytest.param("spark", marks=pytest.mark.slow)])
