@@ -484,11 +484,13 @@ def clickable(chart: alt.TopLevelMixin, fields: Sequence[str]) -> alt.TopLevelMi
     ['period']
     """
     selection = alt.selection_point(name=CELL_PARAM, fields=list(fields), on="click", clear="dblclick")
-    copy = chart.copy(deep=True)
-    if isinstance(copy, alt.LayerChart):
-        copy.layer[-1] = copy.layer[-1].add_params(selection)
+    if isinstance(chart, alt.LayerChart):
+        # add_params copies the layer it changes; the others are shared, as a deep copy of every
+        # layer costs more than the rest of a redraw
+        copy = chart.copy(deep=False)
+        copy.layer = [*chart.layer[:-1], chart.layer[-1].add_params(selection)]
         return copy
-    return copy.add_params(selection)
+    return chart.add_params(selection)
 
 
 @renamed_keywords(level="by")

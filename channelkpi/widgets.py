@@ -169,6 +169,18 @@ def download_name(what: str, selection: str, suffix: str, *, limit: int = 150) -
     return f"{text or 'download'}.{suffix}"
 
 
+def _with_param(chart: alt.TopLevelMixin, param: alt.Parameter) -> alt.TopLevelMixin:
+    """A copy of ``chart`` with a variable ``param`` added at its top level.
+
+    ``add_params`` would copy the whole chart three times (a layered one) to put it on the
+    first layer; a variable param is valid at the top of any chart, and the rest is shared.
+    """
+    params = getattr(chart, "params", alt.Undefined)
+    copy = chart.copy(deep=False)
+    copy.params = [*([] if params is alt.Undefined else params), param.param]
+    return copy
+
+
 def _with_selection(chart: alt.TopLevelMixin, field: str, values: Sequence[str]) -> alt.TopLevelMixin:
     """A copy of the ranking chart whose click selection (param ``selection``) starts with ``values``:
     a selection made elsewhere (the level box) is drawn on the bars too."""
@@ -726,7 +738,7 @@ class Dashboard:
                 # reports each drawing's selection as it starts, with the number: a report of an
                 # earlier drawing, arriving after a newer one was sent, is not a click (_on_click).
                 self._ranking_draws += 1
-                spec = spec.add_params(alt.param(name=DRAW_PARAM, value=self._ranking_draws))
+                spec = _with_param(spec, alt.param(name=DRAW_PARAM, value=self._ranking_draws))
             if name in CHART_CELLS:
                 spec = clickable(spec, CHART_CELLS[name][3])
                 self._cell_specs[name] = spec
@@ -747,7 +759,7 @@ class Dashboard:
         # numbered like the ranking's drawings: a click reported by an earlier drawing is not one
         # on this chart, and drawing it again (a new number) clears the mark clicked
         self._cell_draws[name] = self._cell_draws.get(name, 0) + 1
-        return spec.add_params(alt.param(name=DRAW_PARAM, value=self._cell_draws[name]))
+        return _with_param(spec, alt.param(name=DRAW_PARAM, value=self._cell_draws[name]))
 
     def _watch_cells(self, name: str) -> None:
         # a JupyterChart rebuilds its selections each time its chart is set: observe again
