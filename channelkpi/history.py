@@ -6,8 +6,10 @@ change -- stage, status, amount, expected close date, partner, owner. :meth:`His
 turns them back into the canonical deals table as it was at any instant.
 
 Instants and periods: ``state(t)`` holds the intervals with ``valid_from <= t < valid_to``. The
-end of a period is the first instant of the next one (midnight), so a snapshot dated
-2025-11-01 is the state at the end of October.
+state at the end of a period is the state at its last instant (:func:`end_of`, one nanosecond
+before the next period begins): a change dated the first day of a period belongs to that
+period, as a deal created that day does in every KPI. So a snapshot dated 2025-11-01 opens
+November; name a month-end snapshot by the month's last day (2025-10-31) to close October.
 
 Examples
 --------
@@ -41,7 +43,7 @@ import pandas as pd
 from .errors import SchemaError
 from .schema import DTYPES, validate_deals
 
-__all__ = ["CHANGING", "INTERVAL_DTYPES", "History", "make_intervals"]
+__all__ = ["CHANGING", "INTERVAL_DTYPES", "History", "end_of", "make_intervals"]
 
 _DATE = np.dtype("datetime64[ns]")
 
@@ -77,6 +79,15 @@ _CARRIED = tuple(c for c in INTERVAL_DTYPES if c in DTYPES and c != "deal_id")
 def _cents(amount: pd.Series) -> pd.Series:
     # rules.cents: half up, toward +infinity also for negatives
     return pd.Series(np.floor(amount.to_numpy(float) * 100 + 0.5), index=amount.index).astype(pd.Int64Dtype())
+
+
+def end_of(next_start: object) -> pd.Timestamp:
+    """The last instant of the period that ends where ``next_start`` begins.
+
+    >>> end_of("2025-11-01")
+    Timestamp('2025-10-31 23:59:59.999999999')
+    """
+    return pd.Timestamp(next_start) - pd.Timedelta(1, "ns")
 
 
 def make_intervals(rows: pd.DataFrame) -> pd.DataFrame:
