@@ -25,6 +25,7 @@ LAYERS = {
     "channelkpi.errors": 0,
     "channelkpi.version": 0,
     "channelkpi.schema": 0,
+    "channelkpi.history": 0,  # a deal's successive states: the model every history source fills
     "channelkpi.safety": 0,
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
@@ -58,6 +59,7 @@ METRICS_RANKS = {
     "stats": 0,
     "definitions": 0,
     "products": 0,
+    "recorded": 0,
     "canonical": 1,
     "periods": 1,
     "query": 2,

@@ -23,6 +23,9 @@ The modules, from the row rules up to the KPI functions (each imports only those
 ``finish``, ``stats``, ``definitions``
     Stage 2: the group x period grid, money, the as-of pipeline, exclusion counts; the
     statistics; the definitions printed next to each number.
+``recorded``
+    A history's open states as rows of a deals table, so that the open-at-period-end rule
+    reads each deal as recorded then (the pipeline of a :class:`~channelkpi.history.History`).
 ``targets``, ``kpis``
     Targets on the KPI grid, and the KPI functions.
 ``behind``

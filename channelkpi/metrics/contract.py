@@ -98,6 +98,8 @@ class Aggregates:
     #: groups a partner or owner table adds that have no deal in the selection (their level
     #: columns): shown with zero counts, never ranked among the groups that have deals
     without_deals: pd.DataFrame | None = None
+    #: past period ends read each deal as a history recorded it (not as it is now)
+    recorded: bool = False
 
 
 def collect(stage1: Stage1, q: Query, needs) -> Aggregates:

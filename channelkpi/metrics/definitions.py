@@ -102,7 +102,7 @@ DEFINITIONS = {
             (
                 "change: vs the previous period end (count and value)",
                 "targets=: attainment = won amount / target; coverage = pipeline expected to close next period / next target",
-                "past snapshots use each deal's current amount and stage (no stage history)",
+                "past period ends: each deal's current amount and stage; given a History (load_history), each deal as recorded at each period end",
             ),
             "deals without a created date, won/lost deals without a close date, deals closed before created",
             "open_count, open_amount, weighted_amount, change_count, change_amount",
@@ -314,6 +314,8 @@ def explain(kpi: str) -> str:
         if meta.get("variant"):
             text += f"\n  variant:   {meta['variant']}"
         excluded = ", ".join(f"{k} {v}" for k, v in meta.get("excluded", {}).items()) or "none"
+        if meta.get("past_ends"):
+            text += f"\n  past ends: {meta['past_ends']}"
         text += f"\n  rows:      {meta['rows']} in the table, {meta['used']} used; excluded: {excluded}"
         return text
     if kpi not in DEFINITIONS:

@@ -51,6 +51,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import textwrap
 from collections.abc import Mapping
@@ -59,6 +60,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
+from ..history import History
 from ..schema import CHANNELS
 from ..types import Basis, By, Compare, DateLike, Denominator, Engine, Freq, Weight, Where
 from .canonical import dimensions_of
@@ -67,6 +69,7 @@ from .definitions import DEFINITIONS
 from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_dimension_groups, with_periods
 from .periods import lag
 from .query import make_query
+from .recorded import STOCK_COLUMNS, last_change, open_states, recorded_note
 from .rules import CYCLE_WEEKS_CAP
 from .stage1 import aggregate
 from .stats import beta_prior, log_mean_split, mid_percentile, shrink, wilson_interval
@@ -99,9 +102,35 @@ def _run(deals, needs, sources, *, by, freq, start, end, fiscal_year_start, comp
     q = make_query(
         by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where, compare=compare
     )
+    if isinstance(deals, History):
+        return _run_recorded(deals, q, needs, sources, engine=engine, columns=columns)
     agg = with_dimension_groups(aggregate(deals, q, set(needs), engine=engine, columns=columns), dimensions_of(deals))
     keys = grid_keys(agg, sources)
     return agg, build_frame(agg, keys)
+
+
+def _run_recorded(history: History, q, needs, sources, *, engine, columns):
+    """Stage 1 on a history: every measure from the deals as they are now, except the open-at-
+    period-end ones, which read each deal as recorded at each end (:mod:`.recorded`). Both
+    runs end on the same day (``end``, else the last day the history records a change), so
+    their periods are the same."""
+    if q.end is None:
+        q = dataclasses.replace(q, end=last_change(history))
+    agg = aggregate(history.state(history.as_of), q, set(needs), engine=engine, columns=columns)
+    frame = build_frame(agg, grid_keys(agg, sources))
+    stock = {"flows", "coverage"} & set(needs)
+    if not stock:
+        return agg, frame
+    states = aggregate(open_states(history), q, stock, engine=engine, columns=columns)
+    recorded = build_frame(states, grid_keys(states, sources))
+    on = [*q.by, "key"]
+    cols = [c for c in STOCK_COLUMNS if c in recorded]
+    frame = frame.drop(columns=cols).merge(recorded[[*on, *cols]], on=on, how="outer")
+    # a group or period with open deals in the past and none now (or the reverse) counts zero
+    counted = [c for c in frame if c.endswith(("_count", "_cents", "_n", "_sum", "_wcents"))]
+    frame[counted] = frame[counted].fillna(0).astype("int64")
+    agg.recorded = True
+    return agg, frame.sort_values(on, kind="stable").reset_index(drop=True)
 
 
 def _finish(
@@ -134,6 +163,7 @@ def _finish(
         "used": used,
         "excluded": excluded,
         "engine": agg.engine,
+        **({"past_ends": recorded_note(agg.recorded)} if "open_count" in columns else {}),
         **(extra_attrs or {}),
     }
     return out
@@ -414,7 +444,9 @@ def pipeline(
     """Opportunity pipeline (KPI 3): deals open at the end of each period (or ``as_of``).
 
     Open as of *t*: created on or before *t* and not closed by *t*. A past snapshot uses each
-    deal's current amount and stage.
+    deal's current amount and stage; given a :class:`~channelkpi.history.History`
+    (:func:`channelkpi.load_history`), each deal's amount, stage, partner and owner as recorded
+    at *t* (``explain()`` of the table says which).
 
     Parameters
     ----------
@@ -519,6 +551,11 @@ def pipeline_waterfall(
     """
     if freq is None:
         raise ChannelKPIError("a waterfall needs periods", fix="pass freq='M', 'Q', 'Y' or 'W'")
+    if isinstance(deals, History):
+        raise ChannelKPIError(
+            "pipeline_waterfall reads deals as they are now; a history has the changes in between",
+            fix="use channelkpi.pipeline_movement(history, ...), whose buckets balance with every change recorded",
+        )
     agg, df = _run(
         deals, {"flows"}, _STOCK_KEYS, **_common(by, freq, start, end, fiscal_year_start, None, where, engine, columns)
     )
