@@ -148,3 +148,34 @@ def test_kpi_table_takes_the_rest_from_the_deals_now(history):
     assert len(flows) == len(now)  # every group and period of the deals now is there
     for col in ("won_count", "won_amount", "created_count", "lost_count"):
         assert (flows[col] == flows[f"{col}_now"]).all(), col
+
+
+def test_deals_behind_a_recorded_cell_are_the_deals_as_they_were():
+    history = history_of(SMALL, as_of="2025-04-30")
+    rows = ck.deals_behind(
+        history, "pipeline", column="open_amount", by="partner", freq="M", cell={"partner": "Acme", "period": "2025-02"}
+    )
+    # end of February: D1 at 40 with Acme (its amount then; now 40 with Birch, won)
+    assert rows[["deal_id", "partner", "amount", "status"]].values.tolist() == [["D1", "Acme", 40.0, "won"]]
+    assert rows["counts_as"].tolist() == ["open at the period end"]
+    march = ck.deals_behind(history, "pipeline", by="partner", freq="M", cell={"partner": "Acme", "period": "2025-03"})
+    assert march[["deal_id", "amount"]].values.tolist() == [["D2", 70.0]]  # reopened on 10 March
+
+
+@pytest.mark.slow
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories())
+def test_every_recorded_cell_lists_deals_that_sum_to_it(history):
+    table = ck.pipeline(history, by="partner", freq="M")
+    for row in table.itertuples():
+        rows = ck.deals_behind(
+            history,
+            "pipeline",
+            column="open_amount",
+            by="partner",
+            freq="M",
+            cell={"partner": row.partner, "period": row.period},
+        )
+        counted = rows[rows["counts_as"] == "open at the period end"]
+        assert len(counted) == row.open_count
+        assert round(np.floor(counted["amount"].dropna().to_numpy() * 100 + 0.5).sum()) == round(row.open_amount * 100)

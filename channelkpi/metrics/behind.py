@@ -52,12 +52,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ChannelKPIError
+from ..history import History
 from ..schema import DTYPES, STATUS_DTYPE, STATUSES
 from ..types import Basis, By, DateLike, Denominator, Engine, Freq, Weight, Where
 from .canonical import ABSENT_VALUES, canonical_pandas, deals_of, dimensions_of
 from .periods import period_frame
 from .prepared import PreparedDeals
 from .query import Query, check_engine, make_query
+from .recorded import last_change, open_states
 from .rules import EPOCH, day_number
 
 __all__ = ["Measure", "KPI_COLUMNS", "KPI_DEFAULT", "kind_rank", "measure_of", "deals_behind"]
@@ -232,6 +234,17 @@ _COMPOSITE = {
     "sales_velocity": "open_start_count, win_rate, avg_deal_size and cycle_days_mean",
     "velocity_change": "open_start_count, win_rate, avg_deal_size and cycle_days_mean",
 }
+
+
+def _as_recorded(states: pd.DataFrame, history: History) -> pd.DataFrame:
+    """Open states listed as deals: the amount, stage, partner, owner, expected close and
+    probability as recorded; the status and the created and close dates the deal's own (a
+    state's are the days it began and ended)."""
+    own = history.deals.set_index("deal_id")[["status", "created", "closed"]].reindex(states["deal_id"])
+    out = states.copy()
+    for col in own:
+        out[col] = own[col].to_numpy()
+    return out
 
 
 def _did_you_mean(value, choices) -> str:
@@ -900,10 +913,21 @@ def deals_behind(
         from . import kpis
 
         by = inspect.signature(getattr(kpis, kpi)).parameters["by"].default
+    history = deals if isinstance(deals, History) else None
+    if history is not None:
+        # as the KPI read it: open-at-end measures from the deals as recorded at each end, the
+        # others from the deals now; periods up to the history's last change
+        end = last_change(history) if end is None else end
+        deals = open_states(history) if m.family in ("stock", "expected") else history.state(history.as_of)
     q = make_query(by=by, freq=freq, start=start, end=end, fiscal_year_start=fiscal_year_start, where=where)
     values, key = _cell(cell, q)
     w = _Window(q, None if key is None else _period_days(key, q))
     listed = _without_deals(deals, values)
+    if history is not None:  # a group the KPI shows from the deals now, with no open state: no rows
+        for level in values:
+            for table in (history.deals, history.intervals):
+                if level in table:
+                    listed.setdefault(level, set()).update(table[level].dropna().astype(str))
     # by product (a line column) on a load result with line items: the deal x line table the KPI
     # read, so a deal is listed under each product it contains, with that product's line amount
     deals = deals.for_query(q) if isinstance(deals, PreparedDeals) else deals_of(deals, q)
@@ -943,6 +967,8 @@ def deals_behind(
             raise ChannelKPIError(f"limit={limit!r}", fix="give a number of rows (0 or more), or None for all")
         order = order[:limit]
     out = p.deals.take(idx[order]).reset_index(drop=True)
+    if history is not None and m.family in ("stock", "expected"):
+        out = _as_recorded(out, history)
     out["counts_as"] = pd.array(labels[order], dtype=DTYPES["deal_id"])
     kinds, first, counts = np.unique(labels.astype(str), return_index=True, return_counts=True)
     shown = sorted(zip(first, kinds, counts), key=lambda t: (kind_rank(t[1]), t[0]))
