@@ -25,6 +25,7 @@ LAYERS = {
     "channelkpi.errors": 0,
     "channelkpi.version": 0,
     "channelkpi.schema": 0,
+    "channelkpi.history": 0,  # the history model: schema and errors only
     "channelkpi.safety": 0,
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
@@ -68,6 +69,7 @@ METRICS_RANKS = {
     "finish": 4,
     "stage1": 5,
     "behind": 7,
+    "movement": 7,
     "kpis": 6,
     "activation": 6,
 }
