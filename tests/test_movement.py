@@ -281,7 +281,7 @@ def histories(draw):
     return unique, window, freq
 
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _cents(amount) -> int:
@@ -313,9 +313,9 @@ def _independent(history: History, t0, t1, window) -> dict:
         cell[0] += cents
         cell[1] += 1
 
-    for d, r in p0.items():
+    for r in p0.values():
         add(r, "start", _cents(r["amount"]))
-    for d, r in p1.items():
+    for r in p1.values():
         add(r, "end", _cents(r["amount"]))
     for d in set(p0) | set(p1):
         a, b = p0.get(d), p1.get(d)
@@ -342,6 +342,7 @@ def _independent(history: History, t0, t1, window) -> dict:
     return totals
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(histories())
 def test_movement_balances_chains_and_matches_an_independent_computation(case):
@@ -380,6 +381,7 @@ def test_movement_balances_chains_and_matches_an_independent_computation(case):
         assert set(per_deal.index) == in_either
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(histories())
 def test_the_deals_behind_every_cell_add_up_to_it(case):
@@ -410,6 +412,7 @@ def test_the_deals_behind_every_cell_add_up_to_it(case):
         assert (int(one["amount_cents"].sum()), len(one)) == (int(r[f"{m}_cents"]), r[f"{m}_count"])
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(histories())
 def test_where_gives_the_unfiltered_rows_of_the_selection(case):
