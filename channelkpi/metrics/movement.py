@@ -219,23 +219,34 @@ def _level_values(history: History, col: str, codes: np.ndarray, deal_ids: pd.In
     return _by_deal(history, col, deal_ids).to_numpy(dtype=object, na_value=None)[codes]
 
 
+def _level_codes(history: History, col: str, codes: np.ndarray, deal_ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """``col`` per interval row as codes into its distinct values (a missing one included):
+    factorized where it lives, so a level of the deals table costs one pass over the deals."""
+    if col in history.intervals.columns:
+        part, uniques = pd.factorize(history.intervals[col], use_na_sentinel=False)
+        return part, np.asarray(uniques, dtype=object)
+    part, uniques = pd.factorize(_by_deal(history, col, deal_ids), use_na_sentinel=False)
+    return part[codes], np.asarray(uniques, dtype=object)
+
+
 def _groups(history, q: Query, codes, deal_ids) -> tuple[np.ndarray, pd.DataFrame]:
     """Each interval row's group (the ``by=`` levels and the currency) as a code, and the
     table of the groups' values by code."""
-    columns: dict[str, np.ndarray] = {}
-    for col in q.by:
-        values = _level_values(history, col, codes, deal_ids)
-        columns[col] = np.where(pd.isna(values), _NONE, values.astype(str)).astype(object)
-    columns["currency"] = history.intervals["currency"].to_numpy(dtype=object, na_value=None)
     n = len(history.intervals)
     group, uniques = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    for values in columns.values():
-        part, seen = pd.factorize(values, use_na_sentinel=False)
+    levels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for col in (*q.by, "currency"):
+        part, values = _level_codes(history, col, codes, deal_ids)
+        if col != "currency":
+            values = np.array([_NONE if pd.isna(v) else str(v) for v in values], dtype=object)
+        else:
+            values = np.array([None if pd.isna(v) else v for v in values], dtype=object)
+        levels[col] = (part, values)
         # kept compact after each level, so many levels never overflow
-        group, uniques = pd.factorize(group * max(len(seen), 1) + part)
+        group, uniques = pd.factorize(group * max(len(values), 1) + part)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[group[::-1]] = np.arange(n - 1, -1, -1)  # a row of each group
-    table = pd.DataFrame({col: values[first] for col, values in columns.items()})
+    table = pd.DataFrame({col: values[part[first]] for col, (part, values) in levels.items()})
     return group.astype(np.int64), table
 
 
@@ -264,7 +275,7 @@ def _sorted(history: History) -> History:
     )  # fmt: skip
 
 
-def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tuple[_Rows, pd.DataFrame]:
+def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tuple[_Rows, pd.DataFrame, np.ndarray]:
     """Every deal's contribution to every measure of every period (see the module docstring);
     ``history`` is :func:`_sorted`."""
     iv = history.intervals
@@ -284,7 +295,7 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     measured = open_ & in_window & selected
     cents = iv["amount_cents"].to_numpy(dtype=np.int64, na_value=0)
     removed = iv["removed"].to_numpy(bool)
-    status = iv["status"].to_numpy(dtype=object, na_value="")
+    won, lost = iv["status"].isin(["won"]).to_numpy(bool), iv["status"].isin(["lost"]).to_numpy(bool)
 
     b = bounds.view(np.int64)
     bf = np.searchsorted(b, vf, "left")  # the boundaries an interval holds at: [bf, bt)
@@ -325,14 +336,13 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     open0, open1 = has0 & open_[j0], has1 & open_[j1]
     a0, a1 = np.where(in0 | open0, cents[j0], 0), np.where(has1, cents[j1], 0)
     g0, g1 = group[j0], group[j1]
-    st1 = status[j1]
     only0, only1, both = in0 & ~in1, in1 & ~in0, in0 & in1
     gone = has1 & removed[j1]
     out_bucket = np.select(
         [
             ~has1 | gone,
-            st1 == "won",
-            st1 == "lost",
+            won[j1],
+            lost[j1],
             open1 & ~in_window[j1],
         ],
         [_CODE["removed"], _CODE["won"], _CODE["lost"], _CODE["pushed_out"]],
@@ -348,7 +358,7 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     starts_inside = first[(bf[first] >= 1) & (bf[first] <= n_periods)]
     m_i1 = at(codes[starts_inside], bf[starts_inside])
     m_j1 = np.maximum(m_i1, 0)
-    memo = (m_i1 >= 0) & ~removed[m_j1] & np.isin(status[m_j1], ["won", "lost"]) & selected[m_j1]
+    memo = (m_i1 >= 0) & ~removed[m_j1] & (won[m_j1] | lost[m_j1]) & selected[m_j1]
     m_i1 = m_i1[memo]
 
     parts = [
@@ -375,7 +385,7 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
         )
     )
     cols = [np.concatenate([p[c] for p in pieces]).astype(np.int64) for c in range(6)]
-    return _Rows(*cols), groups
+    return _Rows(*cols), groups, codes
 
 
 # --------------------------------------------------------------------------- the table
@@ -503,7 +513,7 @@ def pipeline_movement(
     n_periods = len(grid.periods)
     if n_periods == 0 or history.intervals.empty:
         return _attach(_empty(q), history, q, window, 0)
-    rows, groups = _movement_rows(history, q, window, grid.bounds)
+    rows, groups, codes = _movement_rows(history, q, window, grid.bounds)
     counts, sums = _totals(rows, len(groups), n_periods)
     seen = np.unique(rows.group)
     order = groups.iloc[seen].sort_values([*q.by, "currency"], kind="stable", na_position="last").index.to_numpy()
@@ -511,16 +521,19 @@ def pipeline_movement(
     p = np.tile(np.arange(n_periods), len(order))
     out = groups.iloc[g].reset_index(drop=True)
     out = pd.concat([out, grid.periods.iloc[p].reset_index(drop=True)], axis=1)
+    # every group seen, in every period: the grid is the groups' blocks of the totals, in order
+    block_sums = sums[order].reshape(len(order) * n_periods, len(MEASURES))
+    block_counts = counts[order].reshape(len(order) * n_periods, len(MEASURES))
     data = {}
     for k, m in enumerate(MEASURES):
-        data[m] = amounts_from_cents(sums[g, p, k]).to_numpy()
+        data[m] = block_sums[:, k] / 100.0
     for k, m in enumerate(MEASURES):
-        data[f"{m}_cents"] = pd.array(sums[g, p, k], dtype=pd.Int64Dtype())
+        data[f"{m}_cents"] = pd.array(block_sums[:, k], dtype=pd.Int64Dtype())
     for k, m in enumerate(MEASURES):
-        data[f"{m}_count"] = counts[g, p, k].astype(np.int64)
+        data[f"{m}_count"] = block_counts[:, k].astype(np.int64)
     out = pd.concat([out, pd.DataFrame(data)], axis=1)
     touched = np.concatenate([rows.i0, rows.i1])
-    used = int(history.intervals["deal_id"].iloc[touched[touched >= 0]].nunique())
+    used = int(np.count_nonzero(np.bincount(codes[touched[touched >= 0]])))
     return _attach(out, history, q, window, used)
 
 
@@ -676,7 +689,7 @@ def movement_deals(
     else:
         history = _sorted(history)
         iv = history.intervals
-        rows, groups = _movement_rows(history, q, window, bounds)
+        rows, groups, _ = _movement_rows(history, q, window, bounds)
     keep = np.ones(len(rows.group), dtype=bool)
     if bucket is None:
         keep &= ~np.isin(rows.measure, [_CODE["start"], _CODE["end"]])
