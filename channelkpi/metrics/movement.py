@@ -275,7 +275,7 @@ def _sorted(history: History) -> History:
     )  # fmt: skip
 
 
-def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tuple[_Rows, pd.DataFrame, np.ndarray]:
+def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tuple[_Parts, pd.DataFrame]:
     """Every deal's contribution to every measure of every period (see the module docstring);
     ``history`` is :func:`_sorted`."""
     iv = history.intervals
@@ -362,48 +362,71 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     m_i1 = m_i1[memo]
 
     parts = [
-        (in0, i0, i1, _CODE["start"], g0, a0),
-        (in1, i0, i1, _CODE["end"], g1, a1),
-        (only0, i0, i1, out_bucket, g0, a0),
-        (only1, i0, i1, in_bucket, g1, a1),
-        (moved_group, i0, i1, _CODE["transferred_out"], g0, a0),
-        (moved_group, i0, i1, _CODE["transferred_in"], g1, a1),
-        (stay, i0, i1, stay_bucket, g0, np.abs(a1 - a0) + np.where(a1 == a0, a0, 0)),
+        (in0, _CODE["start"], g0, a0),
+        (in1, _CODE["end"], g1, a1),
+        (only0, out_bucket, g0, a0),
+        (only1, in_bucket, g1, a1),
+        (moved_group, _CODE["transferred_out"], g0, a0),
+        (moved_group, _CODE["transferred_in"], g1, a1),
+        (stay, stay_bucket, g0, np.abs(a1 - a0) + np.where(a1 == a0, a0, 0)),
     ]
-    pieces = [
-        tuple(np.broadcast_to(x, mask.shape)[mask] for x in (i, k, period, measure, g, amount))
-        for mask, i, k, measure, g, amount in parts
-    ]
-    pieces.append(
-        (
-            np.full(len(m_i1), -1),
-            m_i1,
-            bf[starts_inside[memo]] - 1,
-            np.full(len(m_i1), _CODE["memo"]),
-            group[m_i1],
-            cents[m_i1],
-        )
-    )
-    cols = [np.concatenate([p[c] for p in pieces]).astype(np.int64) for c in range(6)]
-    return _Rows(*cols), groups, codes
+    memo_rows = (m_i1, bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
+    return _Parts(i0, i1, period, parts, memo_rows, codes), groups
 
 
-# --------------------------------------------------------------------------- the table
-def _totals(rows: _Rows, n_groups: int, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
-    """Count and cents per (group, period, measure), as arrays of that shape."""
-    m = len(MEASURES)
-    shape = (n_groups, n_periods, m)
-    flat = (rows.group * n_periods + rows.period) * m + rows.measure
-    size = n_groups * n_periods * m
-    counts = np.bincount(flat, minlength=size)
-    if size <= 50_000_000 and int(np.abs(rows.cents).sum()) < 2**53:
-        # every partial sum of these integers is exact in a double
-        sums = np.bincount(flat, weights=rows.cents, minlength=size).astype(np.int64)
-    else:
-        summed = pd.Series(rows.cents).groupby(flat).sum()
-        sums = np.zeros(size, dtype=np.int64)
-        sums[summed.index.to_numpy()] = summed.to_numpy()
-    return counts.reshape(shape), sums.reshape(shape)
+@dataclass(frozen=True)
+class _Parts:
+    """The pairs (deal, period) with the deal in the pipeline at one end at least, and for each
+    measure the pairs it holds (a mask), the bucket, the group and the cents; the memo deals
+    apart. Summed without ever building one row per contribution (:meth:`totals`), or listed
+    (:meth:`rows`)."""
+
+    i0: np.ndarray
+    i1: np.ndarray
+    period: np.ndarray
+    parts: list
+    memo: tuple
+    codes: np.ndarray  # the deal of each interval row
+
+    def rows(self) -> _Rows:
+        pieces = [
+            tuple(np.broadcast_to(x, mask.shape)[mask] for x in (self.i0, self.i1, self.period, measure, g, amount))
+            for mask, measure, g, amount in self.parts
+        ]
+        m_i1, m_period, m_group, m_cents = self.memo
+        pieces.append((np.full(len(m_i1), -1), m_i1, m_period, np.full(len(m_i1), _CODE["memo"]), m_group, m_cents))
+        return _Rows(*(np.concatenate([p[c] for p in pieces]).astype(np.int64, copy=False) for c in range(6)))
+
+    def deals_used(self) -> int:
+        rows = np.concatenate([np.where(self.i1 >= 0, self.i1, self.i0), self.memo[0]])
+        return int(np.count_nonzero(np.bincount(self.codes[rows]))) if len(rows) else 0
+
+    def totals(self, n_groups: int, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
+        """Count and cents per (group, period, measure), as arrays of that shape."""
+        m = len(MEASURES)
+        size = n_groups * n_periods * m
+        m_i1, m_period, m_group, m_cents = self.memo
+        pieces = [(g[mask], self.period[mask], measure if np.isscalar(measure) else measure[mask], amount[mask])
+                  for mask, measure, g, amount in self.parts]  # fmt: skip
+        pieces.append((m_group, m_period, _CODE["memo"], m_cents))
+        bound = sum(float(np.abs(p[3]).sum()) for p in pieces)
+        counts = np.zeros(size, dtype=np.int64)
+        if size <= 50_000_000 and bound < 2**53:
+            # every partial sum of these integers is exact in a double
+            sums = np.zeros(size, dtype=np.float64)
+            for g, period, measure, amount in pieces:
+                flat = (g * n_periods + period) * m + measure
+                counts += np.bincount(flat, minlength=size)
+                sums += np.bincount(flat, weights=amount, minlength=size)
+            sums = sums.astype(np.int64)
+        else:
+            rows = self.rows()
+            flat = (rows.group * n_periods + rows.period) * m + rows.measure
+            summed = pd.Series(rows.cents).groupby(flat).agg(["sum", "size"])
+            sums = np.zeros(size, dtype=np.int64)
+            sums[summed.index.to_numpy()] = summed["sum"].to_numpy()
+            counts[summed.index.to_numpy()] = summed["size"].to_numpy()
+        return counts.reshape(n_groups, n_periods, m), sums.reshape(n_groups, n_periods, m)
 
 
 def _empty(q: Query) -> pd.DataFrame:
@@ -513,9 +536,9 @@ def pipeline_movement(
     n_periods = len(grid.periods)
     if n_periods == 0 or history.intervals.empty:
         return _attach(_empty(q), history, q, window, 0)
-    rows, groups, codes = _movement_rows(history, q, window, grid.bounds)
-    counts, sums = _totals(rows, len(groups), n_periods)
-    seen = np.unique(rows.group)
+    parts, groups = _movement_rows(history, q, window, grid.bounds)
+    counts, sums = parts.totals(len(groups), n_periods)
+    seen = np.flatnonzero(counts.reshape(len(groups), -1).any(axis=1))
     order = groups.iloc[seen].sort_values([*q.by, "currency"], kind="stable", na_position="last").index.to_numpy()
     g = np.repeat(order, n_periods)
     p = np.tile(np.arange(n_periods), len(order))
@@ -532,8 +555,7 @@ def pipeline_movement(
     for k, m in enumerate(MEASURES):
         data[f"{m}_count"] = block_counts[:, k].astype(np.int64)
     out = pd.concat([out, pd.DataFrame(data)], axis=1)
-    touched = np.concatenate([rows.i0, rows.i1])
-    used = int(np.count_nonzero(np.bincount(codes[touched[touched >= 0]])))
+    used = parts.deals_used()
     return _attach(out, history, q, window, used)
 
 
@@ -689,7 +711,8 @@ def movement_deals(
     else:
         history = _sorted(history)
         iv = history.intervals
-        rows, groups, _ = _movement_rows(history, q, window, bounds)
+        parts, groups = _movement_rows(history, q, window, bounds)
+        rows = parts.rows()
     keep = np.ones(len(rows.group), dtype=bool)
     if bucket is None:
         keep &= ~np.isin(rows.measure, [_CODE["start"], _CODE["end"]])
