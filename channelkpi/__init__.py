@@ -39,8 +39,10 @@ __all__ = [
     "explain",
     "kpi_table",
     "load_crm",
+    "movement_deals",
     "partner_activation",
     "pipeline",
+    "pipeline_movement",
     "pipeline_waterfall",
     "prepare",
     "quality_score",
@@ -84,6 +86,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
         seasonality,
         win_rate,
     )
+    from .metrics.movement import movement_deals, pipeline_movement
     from .metrics.prepared import PreparedDeals, prepare
     from .reports import report
     from .schema import COLUMNS, empty_deals, validate_deals
@@ -106,6 +109,8 @@ def __getattr__(name: str):
         from .metrics import activation as module
     elif name == "deals_behind":
         from .metrics import behind as module
+    elif name in ("pipeline_movement", "movement_deals"):
+        from .metrics import movement as module
     elif name in ("PreparedDeals", "prepare"):
         from .metrics import prepared as module
     elif name == "report":

@@ -70,6 +70,7 @@ METRICS_RANKS = {
     "finish": 4,
     "stage1": 5,
     "behind": 7,
+    "movement": 7,
     "kpis": 6,
     "activation": 6,
 }

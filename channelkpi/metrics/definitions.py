@@ -123,6 +123,43 @@ DEFINITIONS = {
             "or lost, and where it ended.",
         ),
         Definition(
+            "pipeline_movement",
+            "Pipeline movement",
+            "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
+            "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
+            "period before, t1 = the end of the period (the first instant of the next); the pipeline at an "
+            "instant = the deals open then (with close_window=, only those expected to close in the window; "
+            "with where=, only those whose state then passes the filter); start = the pipeline at t0 at its t0 "
+            "amounts, end = at t1 at its t1 amounts. Each deal in the pipeline at t0 or t1 is in one bucket, "
+            "decided in this order. In at t0 only: removed (deleted or gone from the export at t1), won, lost "
+            "(closed by t1), pushed_out (open, its expected close moved out of the window), transferred_out "
+            "(open, its state left the where= selection); all at the t0 amount. In at t1 only: new (not open "
+            "at t0: created since, reopened, or back in the export), pulled_in (open at t0, its expected close "
+            "moved into the window), transferred_in (open at t0 outside the selection); all at the t1 amount. "
+            "In at both: transferred (the by= group or the currency changed: transferred_out of the old group "
+            "at the t0 amount, transferred_in to the new one at the t1 amount), else increased / decreased by "
+            "the amount change, else unchanged. end of a period = start of the next",
+            "each deal's state (status, amount, expected close, partner, owner, stage) at the two instants",
+            "from the end of one period to the end of the next; the periods the history covers, up to the one "
+            "holding its last instant",
+            (
+                "close_window=(first, last): a fixed window of expected close dates (inclusive), the same for "
+                "every period, so end(P) = start(P+1); without it there is no pushed_out or pulled_in",
+                "memo: the deals whose history begins in the period and that are won or lost at its end "
+                "(count, and amount at the end), beside the buckets, not in the balance",
+                "transfers: over all groups, transferred_in and transferred_out have the same count; their "
+                "amounts differ by exactly the amount change of the transferred deals",
+                "movement_deals(): the deals behind any bucket with their state at both ends; they add up to it",
+            ),
+            "deals in the pipeline at neither end (and not memo); a missing amount counts as 0",
+            "start, new, pulled_in, increased, decreased, pushed_out, won, lost, removed, transferred_in, "
+            "transferred_out, end, unchanged, memo (+ *_cents, *_count), currency",
+            "Why the open pipeline changed from one period end to the next: what was added (new deals, deals "
+            "pulled into the close window, amounts raised, deals moved in from another partner) and what "
+            "left (won, lost, deleted, pushed out, amounts cut, moved to another partner). The bars add up "
+            "to the cent, and each deal is in one bar.",
+        ),
+        Definition(
             "channel_performance",
             "Marketing channels",
             "per marketing channel (or raw lead source): deals created, deals won, won amount, share of the "
