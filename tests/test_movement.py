@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 
 import channelkpi as ck
 from channelkpi.errors import ChannelKPIError
-from channelkpi.history import History, make_intervals
+from channelkpi.history import History, end_of, make_intervals
 from channelkpi.metrics.movement import BUCKETS, MEASURES, SIGNS
 from channelkpi.schema import validate_deals
 
 T = pd.Timestamp
 
 
-def _history(states: list[tuple], as_of="2025-04-01", extra: dict | None = None) -> History:
+def _history(states: list[tuple], as_of="2025-03-31", extra: dict | None = None) -> History:
     """States as (deal, valid_from, status, amount, partner, currency, expected_close[, removed])."""
     rows = pd.DataFrame(
         [
@@ -102,9 +102,9 @@ HAND = [
     # D13 Acme in EUR: 1300 -> 1500 -> increased 200 in its own EUR row, never summed with USD
     ("D13", "2025-01-09", "open", 1300.0, "Acme", "EUR", "2025-08-31"),
     ("D13", "2025-02-21", "open", 1500.0, "Acme", "EUR", "2025-08-31"),
-    # D14 Birch: won at exactly midnight of 1 March, the end of February -> won 1400 in February
+    # D14 Birch: won on the last evening of February -> won 1400 in February
     ("D14", "2025-01-30", "open", 1400.0, "Birch", "USD", "2025-02-28"),
-    ("D14", "2025-03-01", "won", 1400.0, "Birch", "USD", None),
+    ("D14", "2025-02-28 23:30", "won", 1400.0, "Birch", "USD", None),
     # D15 Birch: created and won in January -> January's memo (50); in February in no bucket
     ("D15", "2025-01-04", "open", 50.0, "Birch", "USD", "2025-01-31"),
     ("D15", "2025-01-28", "won", 50.0, "Birch", "USD", None),
@@ -359,7 +359,7 @@ def test_movement_balances_chains_and_matches_an_independent_computation(case):
     for period, rows in table.groupby("period", sort=False):
         t0 = rows["period_start"].iloc[0]
         t1 = rows["period_end"].iloc[0] + pd.Timedelta(days=1)
-        expected = _independent(history, t0, t1, window)
+        expected = _independent(history, end_of(t0), end_of(t1), window)  # each end's last instant
         got = {}
         for r in rows.to_dict("records"):
             for m in MEASURES:
@@ -457,3 +457,22 @@ def test_empty_history_gives_an_empty_typed_table():
     table = ck.pipeline_movement(empty)
     assert table.empty and "start_cents" in table and str(table["start_cents"].dtype) == "Int64"
     assert np.array_equal(table.columns[:4], ["partner", "currency", "period", "period_start"])
+
+
+def test_a_change_dated_the_first_of_a_month_belongs_to_that_month():
+    # won at midnight of 1 March: February ends with the deal open, March has the win -- as a
+    # deal created on 1 March is March's in every KPI
+    history = _history(
+        [
+            ("W1", "2025-02-03", "open", 100.0, "Acme", "USD", "2025-03-31"),
+            ("W1", "2025-03-01", "won", 100.0, "Acme", "USD", None),
+            ("W2", "2025-03-01", "open", 40.0, "Acme", "USD", "2025-04-30"),
+        ]
+    )
+    table = ck.pipeline_movement(history, by="partner", freq="M").set_index("period")
+    assert (table.loc["2025-02", "end_cents"], table.loc["2025-02", "won_count"]) == (10000, 0)
+    assert (table.loc["2025-03", "won_cents"], table.loc["2025-03", "new_cents"]) == (10000, 4000)
+    assert table.loc["2025-03", "end_cents"] == 4000
+    # the pipeline KPI on the same history reads the same ends
+    ends = ck.pipeline(history, freq="M").set_index("period")["open_amount"]
+    assert (ends["2025-02"], ends["2025-03"]) == (100.0, 40.0)

@@ -127,7 +127,8 @@ DEFINITIONS = {
             "Pipeline movement",
             "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
             "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
-            "period before, t1 = the end of the period (the first instant of the next); the pipeline at an "
+            "period before, t1 = the end of the period (its last instant: a change dated the first day of a period "
+            "belongs to that period); the pipeline at an "
             "instant = the deals open then (with close_window=, only those expected to close in the window; "
             "with where=, only those whose state then passes the filter); start = the pipeline at t0 at its t0 "
             "amounts, end = at t1 at its t1 amounts. Each deal in the pipeline at t0 or t1 is in one bucket, "

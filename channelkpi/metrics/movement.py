@@ -1,7 +1,8 @@
 """Pipeline movement: how each group's open pipeline went from one period end to the next.
 
-For a period P, ``t0`` is the end of the period before (the first instant of P) and ``t1`` the
-end of P (the first instant of P+1). The *measured pipeline* at an instant is the deals open
+For a period P, ``t0`` is the end of the period before (the last instant before P begins) and
+``t1`` the end of P (its last instant, :func:`channelkpi.history.end_of`): a change dated the
+first day of a period belongs to that period, as a deal created that day does in every KPI. The *measured pipeline* at an instant is the deals open
 then -- with ``close_window=``, only those expected to close inside the window; with
 ``where=``, only those whose state then passes the filter. Every deal in the measured
 pipeline at ``t0`` or ``t1`` lands in exactly one bucket, decided in this order:
@@ -171,7 +172,7 @@ def _grid(history: History, q: Query) -> _Grid:
     last_seen = max(history.as_of, iv["valid_from"].max()) if len(iv) else history.as_of
     if q.freq is None:
         t0 = q.start if q.start is not None else first_seen
-        t1 = q.end + pd.Timedelta(days=1) if q.end is not None else last_seen
+        t1 = (q.end if q.end is not None else last_seen).normalize() + pd.Timedelta(days=1)
         if pd.isna(t0) or pd.isna(t1) or t1 <= t0:
             return _Grid(np.array([], dtype="datetime64[ns]"), _periods_frame([], [], []))
         last = (t1 - pd.Timedelta(1)).normalize()
@@ -183,9 +184,8 @@ def _grid(history: History, q: Query) -> _Grid:
         lo = q.key(first_seen)
     else:
         lo = None
-    # the last period: the one holding the last instant before as_of (a history that ends at
-    # midnight of the 1st ends with the month just closed)
-    hi = q.key(q.end) if q.end is not None else (q.key(last_seen - pd.Timedelta(1)) if pd.notna(last_seen) else None)
+    # the last period: the one holding as_of (a change dated the 1st belongs to the new month)
+    hi = q.key(q.end) if q.end is not None else (q.key(last_seen) if pd.notna(last_seen) else None)
     if lo is None or hi is None or hi < lo:
         return _Grid(np.array([], dtype="datetime64[ns]"), _periods_frame([], [], []))
     frame = period_frame(range(lo, hi + 2), q.freq, q.fiscal_year_start)
@@ -297,7 +297,9 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     removed = iv["removed"].to_numpy(bool)
     won, lost = iv["status"].isin(["won"]).to_numpy(bool), iv["status"].isin(["lost"]).to_numpy(bool)
 
-    b = bounds.view(np.int64)
+    # a period's state is read at its last instant (history.end_of): one nanosecond before the
+    # boundary, so a change dated the first of a month belongs to that month
+    b = bounds.view(np.int64) - 1
     bf = np.searchsorted(b, vf, "left")  # the boundaries an interval holds at: [bf, bt)
     bt = np.searchsorted(b, vt, "left")
     width = n_periods + 2
@@ -478,7 +480,7 @@ def pipeline_movement(
         first instant of the history) to ``end`` (default: the history's ``as_of``).
     start, end : date-like, optional
         The periods shown: those holding these days, inclusive (default: the periods the
-        history covers, up to the one holding its last instant before ``as_of``).
+        history covers, up to the one holding ``as_of``).
     close_window : tuple of two dates, or str, optional
         Measure only the deals expected to close in this window (inclusive days, e.g.
         ``("2025-10-01", "2025-12-31")``, or ``"2025"`` / ``"2025-12"``); deals whose expected
