@@ -164,6 +164,24 @@ def stage_funnel(
     --------
     funnel_deals : the deals behind any count.
     channelkpi.explain : ``explain("stage_funnel")`` prints the definition.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> stage_funnel(history, by="partner")[["partner", "stage", "entered", "advanced", "won", "still_there"]]
+      partner    stage  entered  advanced  won  still_there
+    0    Acme  Qualify        1         0    1            0
+    1    Acme  Propose        0         0    0            0
+    2    Beta  Qualify        1         1    0            0
+    3    Beta  Propose        1         0    0            1
     """
     rows, order, q, groups = _funnel_table(history, by=by, stages=stages, start=start, end=end, where=where)
     lv = list(q.by)
@@ -241,6 +259,21 @@ def funnel_deals(
         last entry), ``left`` (NaT: still there), ``next_stage``, the amount when it entered and
         when it left (or now) in currency units and cents, and ``currency``. As many rows as
         the count (``visits``: their sum).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> funnel_deals(history, stage="Qualify", measure="advanced")[["deal_id", "outcome", "entered", "next_stage"]]
+      deal_id   outcome    entered next_stage
+    0       B  advanced 2025-01-05    Propose
     """
     if measure not in FUNNEL_MEASURES:
         raise ChannelKPIError(f"measure={measure!r} is not a funnel count", fix=f"use one of {list(FUNNEL_MEASURES)}")

@@ -73,6 +73,22 @@ def stage_visits(
         ``deal_id``, the levels, ``step``, ``stage``, ``entered``, ``left`` (NaT: still there),
         ``days``, ``outcome``, ``finished`` (False: censored), ``next_stage``, the amount when
         the visit began and ended (or now) in currency units and cents, ``currency``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> stage_visits(history, stage="Qualify")[["deal_id", "entered", "days", "outcome", "finished"]]
+      deal_id    entered  days   outcome  finished
+    0       A 2025-01-02  18.0       won      True
+    1       B 2025-01-05  20.0  advanced      True
     """
     rows, order, q, _ = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
     keep = np.ones(len(rows), dtype=bool)
@@ -146,6 +162,22 @@ def time_in_stage(
     --------
     stage_visits : the visits behind every row.
     channelkpi.metrics.survival.kaplan_meier : the estimator.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> time_in_stage(history)[["stage", "visits", "finished", "censored", "median_days"]]
+         stage  visits  finished  censored  median_days
+    0  Qualify       2         2         0         18.0
+    1  Propose       1         0         1          NaN
     """
     rows, order, q, groups = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
     lv = list(q.by)
