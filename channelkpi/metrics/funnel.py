@@ -73,7 +73,10 @@ def _in_order(visits: pd.DataFrame, steps: int) -> pd.DataFrame:
         if prev.empty:
             break
         reached.append(pd.DataFrame({"deal_id": prev.index, "step": step}))
-    return pd.concat(reached, ignore_index=True) if reached else pd.DataFrame({"deal_id": [], "step": []})
+    if not reached:
+        return pd.DataFrame({"deal_id": pd.Series([], dtype=_STR), "step": pd.Series([], dtype=np.int64)})
+    out = pd.concat(reached, ignore_index=True)
+    return out.astype({"deal_id": _STR, "step": np.int64})
 
 
 def _funnel_table(history, *, by, stages, start, end, where):

@@ -107,8 +107,9 @@ def _slip_rows(history, *, by, freq, fiscal_year_start, start, end, where):
     out["amount"] = out["amount_cents"].astype("Float64").astype(float) / 100
     out = out.merge(groups, on="deal_id", how="left")
     out = out.sort_values(["deal_id", "changed_at"], kind="stable").reset_index(drop=True)
-    # the amount of a deal counts once per period: after its last slip there
-    out["counted"] = ~out.duplicated(["deal_id", "key"], keep="last")
+    # the amount of a deal counts once per period (and currency, should the deal change it): after
+    # its last slip there
+    out["counted"] = ~out.duplicated(["deal_id", "key", "currency"], keep="last")
     return out, q, groups, history
 
 
