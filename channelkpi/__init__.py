@@ -37,6 +37,7 @@ __all__ = [
     "deals_behind",
     "empty_deals",
     "explain",
+    "funnel_deals",
     "kpi_table",
     "load_crm",
     "movement_deals",
@@ -51,6 +52,11 @@ __all__ = [
     "read_targets",
     "report",
     "seasonality",
+    "slip_deals",
+    "slipped_deals",
+    "stage_funnel",
+    "stage_visits",
+    "time_in_stage",
     "to_parquet",
     "validate_deals",
     "win_rate",
@@ -71,6 +77,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
     from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
+    from .metrics.funnel import funnel_deals, stage_funnel
     from .metrics.kpis import (
         DEFAULT_QUALITY_WEIGHTS,
         average_deal_size,
@@ -88,6 +95,8 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
     )
     from .metrics.movement import movement_deals, pipeline_movement
     from .metrics.prepared import PreparedDeals, prepare
+    from .metrics.slips import slip_deals, slipped_deals
+    from .metrics.stagetime import stage_visits, time_in_stage
     from .reports import report
     from .schema import COLUMNS, empty_deals, validate_deals
     from .storage import read_parquet, to_parquet
@@ -111,6 +120,12 @@ def __getattr__(name: str):
         from .metrics import behind as module
     elif name in ("pipeline_movement", "movement_deals"):
         from .metrics import movement as module
+    elif name in ("stage_funnel", "funnel_deals"):
+        from .metrics import funnel as module
+    elif name in ("time_in_stage", "stage_visits"):
+        from .metrics import stagetime as module
+    elif name in ("slipped_deals", "slip_deals"):
+        from .metrics import slips as module
     elif name in ("PreparedDeals", "prepare"):
         from .metrics import prepared as module
     elif name == "report":

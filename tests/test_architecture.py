@@ -30,6 +30,7 @@ LAYERS = {
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
     "channelkpi.currency_symbols": 0,
+    "channelkpi.history": 0,  # the history model: schema layer, read by ingestion and metrics
     "channelkpi.channels": 1,
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,
@@ -73,6 +74,12 @@ METRICS_RANKS = {
     "movement": 7,
     "kpis": 6,
     "activation": 6,
+    # from a deal history: Kaplan-Meier, stage visits, then the funnel, time in stage and slips
+    "survival": 0,
+    "visits": 3,
+    "funnel": 4,
+    "stagetime": 4,
+    "slips": 4,
 }
 
 #: Import-graph violations tolerated for now: none. An entry here would be a debt in plain sight, to

@@ -271,6 +271,57 @@ DEFINITIONS = {
             "signing. Partners signed more recently are pending, not failures. Beside it: how many partners "
             "created a deal in the last twelve months.",
         ),
+        # ---- from a deal history (channelkpi.load_history)
+        Definition(
+            "stage_funnel",
+            "Stage funnel",
+            "per open stage: entered = advanced + moved_back + won + lost + removed + still_there, each deal "
+            "counted once, by how its last visit to the stage ended; step_conversion = advanced / entered; "
+            "cumulative_conversion = entered_in_order / entered_in_order of the first stage",
+            "the instant a deal entered each stage (from its history)",
+            "the deals whose first visit to an open stage began in the range (all deals without one), followed "
+            "to the history's as_of",
+            (
+                "entered is the any-order count (deals that ever entered the stage); entered_in_order the "
+                "strict one (entered after every earlier stage, in order, other moves between allowed)",
+                "visits counts every entry (a deal that came back counts again)",
+                "stage order: stages=, else the CRM's, else the stages' median entry time (attrs say which)",
+            ),
+            "closed stages (won, lost) are outcomes, not steps; deals outside where= or the cohort",
+            "step, stage, entered, advanced, moved_back, won, lost, removed, still_there, visits, "
+            "entered_in_order, step_conversion, cumulative_conversion",
+            "How the deals moved through the stages: of those that entered a stage, how many moved on, went "
+            "back, were won or lost, or are still there; and what share of the deals that started at the "
+            "first stage reached each stage in order.",
+        ),
+        Definition(
+            "time_in_stage",
+            "Time in stage",
+            "per open stage: days from entering to leaving, per visit; median and 75th percentile from the "
+            "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts "
+            "as lasting at least until as_of (or the removal) and never as finished",
+            "the instants a deal entered and left each stage",
+            "the visits that began in the range (all visits without one), followed to the history's as_of",
+            ("a percentile is missing when fewer than that share of the visits is known to have finished",),
+            "closed stages (won, lost); deals outside where=",
+            "step, stage, visits, finished, censored, removed, median_days, p75_days",
+            "How long deals wait in each stage: the median number of days before a deal moves on, counting "
+            "the deals still waiting as at least as long as they have waited so far.",
+        ),
+        Definition(
+            "slipped_deals",
+            "Slipped deals",
+            "per period: slips = changes of an open deal's expected close date to a date in a later period; "
+            "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
+            "= sum over the slipped deals of their amount after their last slip in the period (integer cents)",
+            "the instant the expected close date changed (a change at midnight belongs to the day before)",
+            "the periods of the range (all periods with a slip, or the range given)",
+            ("moves to an earlier date or within the same period are not slips",),
+            "closed and removed states; deals outside where=",
+            "slipped_count, slips, slip_days, slipped_amount, slipped_amount_cents, currency",
+            "The deals whose expected close date was pushed into a later period, how often and by how many "
+            "days, and how much money they carry.",
+        ),
         Definition(
             "kpi_table",
             "All eight KPIs",

@@ -1,0 +1,299 @@
+"""The stage funnel: how the deals that entered the pipeline moved through its stages.
+
+The deals counted are a cohort: those whose first visit to an open stage began in the date range
+(every deal when there is none), followed to the history's ``as_of``. For each stage (the steps
+and their order: :mod:`channelkpi.metrics.visits`), a deal that ever entered it counts once in
+``entered`` and once in the way its *last* visit to the stage ended, so that
+
+    entered = advanced + moved_back + won + lost + removed + still_there
+
+exactly. ``visits`` counts every entry (a deal that came back counts again there, not in
+``entered``). ``entered_in_order`` counts the deals that entered the stage after passing through
+every earlier stage in order (other moves in between allowed: the "this order" funnel); it never
+exceeds ``entered`` (which is the "any order" count) and never grows from one step to the next.
+
+Conversions: ``step_conversion = advanced / entered`` (the share that left the stage forward,
+skipping stages included); ``cumulative_conversion = entered_in_order / entered_in_order of the
+first step`` (non-increasing). A rate over nothing is missing (NaN).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from channelkpi.history import History, make_intervals
+>>> from channelkpi.schema import validate_deals
+>>> rows = pd.DataFrame({
+...     "deal_id": ["A", "A", "A", "B", "B"],
+...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-02-03", "2025-01-05", "2025-01-25"]),
+...     "status": ["open", "open", "won", "open", "lost"],
+...     "stage": ["Qualify", "Propose", "Closed Won", "Qualify", "Closed Lost"]})
+>>> deals = validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "lost"]}))
+>>> history = History(intervals=make_intervals(rows), deals=deals, ledger=pd.DataFrame(), source="example",
+...                   known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-03-01"))
+>>> stage_funnel(history)[["stage", "entered", "advanced", "won", "lost", "cumulative_conversion"]]
+     stage  entered  advanced  won  lost  cumulative_conversion
+0  Qualify        2         1    0     1                    1.0
+1  Propose        1         0    1     0                    0.5
+>>> funnel_deals(history, stage="Qualify", measure="lost")["deal_id"].tolist()
+['B']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ChannelKPIError
+from ..history import History
+from ..schema import DTYPES
+from .definitions import DEFINITIONS
+from .query import make_query
+from .visits import OUTCOMES, check_history, deal_groups, group_items, levels_grid, stage_order, stage_visit_rows
+
+__all__ = ["FUNNEL_MEASURES", "stage_funnel", "funnel_deals"]
+
+#: The counts of a funnel row that :func:`funnel_deals` can open.
+FUNNEL_MEASURES: tuple[str, ...] = ("entered", *OUTCOMES, "visits", "entered_in_order")
+
+_STR = DTYPES["deal_id"]
+_NEVER = np.iinfo(np.int64).min
+
+
+def _in_order(visits: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """``(deal_id, step)`` of every deal that entered ``step`` after entering every earlier step,
+    in order. The earliest such entry of step j follows the earliest of step j - 1 (greedy), so
+    one pass per step finds them all."""
+    reached = []
+    prev = pd.Series(_NEVER, index=pd.Index(visits["deal_id"].unique(), name="deal_id"), dtype=np.int64)
+    at = visits["entered"].astype(np.int64)
+    for step in range(1, steps + 1):
+        here = visits["step"].eq(step).to_numpy()
+        cand = pd.DataFrame({"deal_id": visits["deal_id"].to_numpy()[here], "t": at.to_numpy()[here]})
+        cand = cand[cand["t"].to_numpy() > prev.reindex(cand["deal_id"]).to_numpy()]
+        prev = cand.groupby("deal_id")["t"].min()
+        if prev.empty:
+            break
+        reached.append(pd.DataFrame({"deal_id": prev.index, "step": step}))
+    if not reached:
+        return pd.DataFrame({"deal_id": pd.Series([], dtype=_STR), "step": pd.Series([], dtype=np.int64)})
+    out = pd.concat(reached, ignore_index=True)
+    return out.astype({"deal_id": _STR, "step": np.int64})
+
+
+def _funnel_table(history, *, by, stages, start, end, where):
+    """Every (deal, stage) of the cohort with how it counts; the order; the query; the groups."""
+    history = check_history(history)
+    q = make_query(by=by, start=start, end=end, where=where)
+    groups = deal_groups(history, q)
+    order = stage_order(history, stages=stages)
+    visits = stage_visit_rows(history, order)
+    visits = visits[visits["deal_id"].isin(groups["deal_id"])]
+    first = visits.groupby("deal_id", sort=False)["entered"].transform("min")
+    inside = np.ones(len(visits), dtype=bool)
+    if q.start is not None:
+        inside &= (first >= q.start).to_numpy()
+    if q.end is not None:
+        inside &= (first < q.end + pd.Timedelta(days=1)).to_numpy()
+    visits = visits[inside].reset_index(drop=True)
+    grouped = visits.groupby(["deal_id", "step"], sort=False)
+    last = visits.loc[grouped["entered"].idxmax()].reset_index(drop=True)
+    counts = grouped.agg(visits=("entered", "size"), first_entered=("entered", "min")).reset_index()
+    rows = last.merge(counts, on=["deal_id", "step"], how="left")
+    ordered = _in_order(visits, len(order.stages)).assign(in_order=True)
+    rows = rows.merge(ordered, on=["deal_id", "step"], how="left")
+    rows["in_order"] = rows["in_order"].fillna(False).astype(bool)
+    rows = rows.merge(groups, on="deal_id", how="left")
+    rows["amount_entered"] = rows["amount_cents_entered"].astype("Float64").astype(float) / 100
+    rows["amount_left"] = rows["amount_cents_left"].astype("Float64").astype(float) / 100
+    columns = [
+        "deal_id",
+        *q.by,
+        "step",
+        "stage",
+        "outcome",
+        "visits",
+        "in_order",
+        "first_entered",
+        "entered",
+        "left",
+        "next_stage",
+        "amount_entered",
+        "amount_left",
+        "amount_cents_entered",
+        "amount_cents_left",
+        "currency",
+    ]
+    rows = rows[columns].sort_values([*q.by, "step", "entered", "deal_id"], kind="stable").reset_index(drop=True)
+    rows["visits"] = rows["visits"].astype(np.int64)
+    return rows, order, q, groups
+
+
+def stage_funnel(
+    history: History,
+    *,
+    by=None,
+    stages=None,
+    start=None,
+    end=None,
+    where=None,
+) -> pd.DataFrame:
+    """Per stage (and group): the deals that entered it and how they left it.
+
+    Parameters
+    ----------
+    history : History
+        The deals' history (:func:`channelkpi.load_history`).
+    by : str or list of str, optional
+        Group by these columns of the deals as last seen (``history.deals``): a deal counts in
+        one group for its whole path.
+    stages : sequence of str, optional
+        The steps in order. Default: the CRM's order (``history.stages``), else the stages'
+        median entry time (``attrs["channelkpi"]["stage_order_source"]`` says which).
+    start, end : date-like, optional
+        The cohort: deals whose first visit to an open stage began in this range (inclusive
+        days), followed to ``history.as_of``. Default: every deal.
+    where : dict of str -> list of str, optional
+        Keep only these deals (their values as last seen), e.g. ``{"partner": ["Acme"]}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and step: the levels, ``step`` (1 = first), ``stage``, ``entered``,
+        ``advanced``, ``moved_back``, ``won``, ``lost``, ``removed``, ``still_there``,
+        ``visits``, ``entered_in_order``, ``step_conversion``, ``cumulative_conversion``. Every
+        group has every step (zeros where no deal went). ``attrs["channelkpi"]`` holds the
+        stage order, where it came from, warnings and ``as_of``.
+
+    See Also
+    --------
+    funnel_deals : the deals behind any count.
+    channelkpi.explain : ``explain("stage_funnel")`` prints the definition.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> stage_funnel(history, by="partner")[["partner", "stage", "entered", "advanced", "won", "still_there"]]
+      partner    stage  entered  advanced  won  still_there
+    0    Acme  Qualify        1         0    1            0
+    1    Acme  Propose        0         0    0            0
+    2    Beta  Qualify        1         1    0            0
+    3    Beta  Propose        1         0    0            1
+    """
+    rows, order, q, groups = _funnel_table(history, by=by, stages=stages, start=start, end=end, where=where)
+    lv = list(q.by)
+    steps = pd.DataFrame({"step": np.arange(1, len(order.stages) + 1, dtype=np.int64), "stage": list(order.stages)})
+    grid = levels_grid(groups, q.by).merge(steps, how="cross")
+    keys = [*lv, "step"]
+    outcome = pd.crosstab([rows[k] for k in keys], rows["outcome"]) if len(rows) else pd.DataFrame()
+    agg = (
+        rows.groupby(keys, dropna=False)
+        .agg(entered=("deal_id", "size"), visits=("visits", "sum"), entered_in_order=("in_order", "sum"))
+        .join(outcome.reindex(columns=list(OUTCOMES), fill_value=0))
+        .reset_index()
+        if len(rows)
+        else pd.DataFrame(columns=[*keys, "entered", "visits", "entered_in_order", *OUTCOMES])
+    )
+    counts = ["entered", *OUTCOMES, "visits", "entered_in_order"]
+    out = grid.merge(agg, on=keys, how="left") if lv else grid.merge(agg.drop(columns=lv), on="step", how="left")
+    out[counts] = out[counts].fillna(0).astype(np.int64)
+    out = out[[*lv, "step", "stage", *counts]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["step_conversion"] = np.where(out["entered"] > 0, out["advanced"] / out["entered"].replace(0, 1), np.nan)
+        if lv:
+            base = out.groupby(lv, dropna=False, sort=False)["entered_in_order"].transform("first")
+        else:
+            base = pd.Series(out["entered_in_order"].iloc[0] if len(out) else 0, index=out.index)
+        out["cumulative_conversion"] = np.where(base > 0, out["entered_in_order"] / base.replace(0, 1), np.nan)
+    out = out.astype({c: _STR for c in lv} | {"stage": _STR}).reset_index(drop=True)
+    out.attrs["channelkpi"] = {
+        "kpi": "stage_funnel",
+        "definition": DEFINITIONS["stage_funnel"].formula,
+        "stage_order": list(order.stages),
+        "stage_order_source": order.source,
+        "warnings": list(order.warnings),
+        "as_of": history.as_of,
+        "rows": len(history.deals),
+        "used": int(rows["deal_id"].nunique()),
+        "excluded": {},
+    }
+    return out
+
+
+def funnel_deals(
+    history: History,
+    *,
+    stage,
+    measure: str = "entered",
+    group=None,
+    by=None,
+    stages=None,
+    start=None,
+    end=None,
+    where=None,
+) -> pd.DataFrame:
+    """The deals behind one count of :func:`stage_funnel` (same options, same rules).
+
+    Parameters
+    ----------
+    history, by, stages, start, end, where
+        As for :func:`stage_funnel`.
+    stage : str or int
+        The stage's name or step number.
+    measure : str
+        One of :data:`FUNNEL_MEASURES`: ``"entered"``, an outcome (``"advanced"``,
+        ``"moved_back"``, ``"won"``, ``"lost"``, ``"removed"``, ``"still_there"``),
+        ``"visits"`` (the deals that entered; their ``visits`` sum to the count) or
+        ``"entered_in_order"``.
+    group : dict of str -> str, or str, optional
+        The group's values, ``{"partner": "Acme"}`` (a plain value with a single ``by=``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per deal: ``deal_id``, the levels, ``step``, ``stage``, ``outcome`` (how its last
+        visit ended), ``visits``, ``in_order``, ``first_entered`` and ``entered`` (its first and
+        last entry), ``left`` (NaT: still there), ``next_stage``, the amount when it entered and
+        when it left (or now) in currency units and cents, and ``currency``. As many rows as
+        the count (``visits``: their sum).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> funnel_deals(history, stage="Qualify", measure="advanced")[["deal_id", "outcome", "entered", "next_stage"]]
+      deal_id   outcome    entered next_stage
+    0       B  advanced 2025-01-05    Propose
+    """
+    if measure not in FUNNEL_MEASURES:
+        raise ChannelKPIError(f"measure={measure!r} is not a funnel count", fix=f"use one of {list(FUNNEL_MEASURES)}")
+    rows, order, q, _ = _funnel_table(history, by=by, stages=stages, start=start, end=end, where=where)
+    if isinstance(stage, (int, np.integer)) and not isinstance(stage, bool):
+        step = int(stage)
+        if not 1 <= step <= len(order.stages):
+            raise ChannelKPIError(f"stage={step} is not a step", fix=f"use 1 to {len(order.stages)}")
+    elif stage in order.stages:
+        step = order.stages.index(stage) + 1
+    else:
+        raise ChannelKPIError(f"stage={stage!r} is not a step of the funnel", fix=f"use one of {list(order.stages)}")
+    keep = rows["step"].eq(step)
+    if measure in OUTCOMES:
+        keep &= rows["outcome"].eq(measure)
+    elif measure == "entered_in_order":
+        keep &= rows["in_order"]
+    for col, value in group_items(group, q.by):
+        keep &= rows[col].eq(value) if not pd.isna(value) else rows[col].isna()
+    return rows[keep.to_numpy()].reset_index(drop=True)

@@ -1,0 +1,222 @@
+"""Time in stage: how long deals wait in each stage, counting those still waiting honestly.
+
+A visit that ended (the deal moved to another stage, was won or lost) lasted a known number of
+days. A visit still open at the history's ``as_of`` has lasted *at least* that long, and so has one
+whose deal was deleted or left the export while in the stage: both are censored, and the
+median and 75th percentile come from the Kaplan–Meier curve
+(:mod:`channelkpi.metrics.survival`, where the choice of a small estimator over a library is
+explained), never from treating them as finished.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from channelkpi.history import History, make_intervals
+>>> from channelkpi.schema import validate_deals
+>>> rows = pd.DataFrame({
+...     "deal_id": ["A", "A", "B", "B", "C"],
+...     "valid_from": pd.to_datetime(["2025-01-01", "2025-01-05", "2025-01-01", "2025-01-11", "2025-01-21"]),
+...     "status": ["open", "won", "open", "lost", "open"], "stage": ["Propose", "Won", "Propose", "Lost", "Propose"]})
+>>> deals = validate_deals(pd.DataFrame({"deal_id": ["A", "B", "C"], "status": ["won", "lost", "open"]}))
+>>> history = History(intervals=make_intervals(rows), deals=deals, ledger=pd.DataFrame(), source="example",
+...                   known=frozenset({"stage", "status"}), stages=("Propose",), as_of=pd.Timestamp("2025-02-01"))
+>>> time_in_stage(history)[["stage", "visits", "finished", "censored", "median_days", "p75_days"]]
+     stage  visits  finished  censored  median_days  p75_days
+0  Propose       3         2         1         10.0       NaN
+
+A: 4 days, B: 10 days, C still there after 11 days. S(4) = 2/3, S(10) = 2/3 x 1/2 = 1/3: the
+median is 10 days; the curve never falls to 1/4, so the 75th percentile is unknown.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ChannelKPIError
+from ..history import History
+from ..schema import DTYPES
+from .definitions import DEFINITIONS
+from .query import make_query
+from .survival import kaplan_meier, survival_quantile
+from .visits import FINISHED, check_history, deal_groups, group_items, levels_grid, stage_order, stage_visit_rows
+
+__all__ = ["time_in_stage", "stage_visits"]
+
+_STR = DTYPES["deal_id"]
+
+
+def stage_visits(
+    history: History,
+    *,
+    by=None,
+    stages=None,
+    start=None,
+    end=None,
+    where=None,
+    stage=None,
+    group=None,
+) -> pd.DataFrame:
+    """Every visit of a deal to an open stage: the rows behind :func:`time_in_stage`.
+
+    Parameters
+    ----------
+    history, by, stages, start, end, where
+        As for :func:`time_in_stage`.
+    stage : str or int, optional
+        Only this stage (name or step number).
+    group : dict of str -> str, or str, optional
+        Only this group, ``{"partner": "Acme"}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``deal_id``, the levels, ``step``, ``stage``, ``entered``, ``left`` (NaT: still there),
+        ``days``, ``outcome``, ``finished`` (False: censored), ``next_stage``, the amount when
+        the visit began and ended (or now) in currency units and cents, ``currency``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> stage_visits(history, stage="Qualify")[["deal_id", "entered", "days", "outcome", "finished"]]
+      deal_id    entered  days   outcome  finished
+    0       A 2025-01-02  18.0       won      True
+    1       B 2025-01-05  20.0  advanced      True
+    """
+    rows, order, q, _ = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
+    keep = np.ones(len(rows), dtype=bool)
+    if stage is not None:
+        if isinstance(stage, (int, np.integer)) and not isinstance(stage, bool):
+            keep &= rows["step"].eq(int(stage)).to_numpy()
+        elif stage in order.stages:
+            keep &= rows["stage"].eq(stage).to_numpy()
+        else:
+            raise ChannelKPIError(f"stage={stage!r} is not an open stage", fix=f"use one of {list(order.stages)}")
+    for col, value in group_items(group, q.by):
+        keep &= (rows[col].eq(value) if not pd.isna(value) else rows[col].isna()).to_numpy()
+    return rows[keep].reset_index(drop=True)
+
+
+def _visits(history, *, by, stages, start, end, where):
+    history = check_history(history)
+    q = make_query(by=by, start=start, end=end, where=where)
+    groups = deal_groups(history, q)
+    order = stage_order(history, stages=stages)
+    visits = stage_visit_rows(history, order)
+    inside = visits["deal_id"].isin(groups["deal_id"]).to_numpy()
+    if q.start is not None:
+        inside &= (visits["entered"] >= q.start).to_numpy()
+    if q.end is not None:
+        inside &= (visits["entered"] < q.end + pd.Timedelta(days=1)).to_numpy()
+    rows = visits[inside].merge(groups, on="deal_id", how="left")
+    rows["finished"] = rows["outcome"].isin(FINISHED)
+    rows["amount_entered"] = rows["amount_cents_entered"].astype("Float64").astype(float) / 100
+    rows["amount_left"] = rows["amount_cents_left"].astype("Float64").astype(float) / 100
+    columns = ["deal_id", *q.by, "step", "stage", "entered", "left", "days", "outcome", "finished", "next_stage"]
+    columns += ["amount_entered", "amount_left", "amount_cents_entered", "amount_cents_left", "currency"]
+    rows = rows[columns].sort_values([*q.by, "step", "entered", "deal_id"], kind="stable").reset_index(drop=True)
+    return rows, order, q, groups
+
+
+def time_in_stage(
+    history: History,
+    *,
+    by=None,
+    stages=None,
+    start=None,
+    end=None,
+    where=None,
+) -> pd.DataFrame:
+    """Per stage (and group): visits, how many finished, and the median and 75th-percentile days.
+
+    Parameters
+    ----------
+    history : History
+        The deals' history (:func:`channelkpi.load_history`).
+    by : str or list of str, optional
+        Group by these columns of the deals as last seen (``history.deals``).
+    stages : sequence of str, optional
+        The stages in order (default: the CRM's order, else the median entry time).
+    start, end : date-like, optional
+        Only the visits that began in this range (inclusive days), followed to ``history.as_of``.
+    where : dict of str -> list of str, optional
+        Keep only these deals (their values as last seen).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group and stage: the levels, ``step``, ``stage``, ``visits``, ``finished``,
+        ``censored`` (still in the stage at ``as_of``), ``removed`` (the deal was deleted or
+        left the export while in the stage; censored too), ``median_days`` and ``p75_days``
+        (Kaplan–Meier; NaN when the curve does not fall that far), ``finished_min_days`` and
+        ``finished_max_days``.
+
+    See Also
+    --------
+    stage_visits : the visits behind every row.
+    channelkpi.metrics.survival.kaplan_meier : the estimator.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from channelkpi.history import History, make_intervals
+    >>> from channelkpi.schema import validate_deals
+    >>> rows = pd.DataFrame({"deal_id": ["A", "A", "B", "B"], "status": ["open", "won", "open", "open"],
+    ...     "stage": ["Qualify", "Closed Won", "Qualify", "Propose"], "partner": ["Acme"] * 2 + ["Beta"] * 2,
+    ...     "valid_from": pd.to_datetime(["2025-01-02", "2025-01-20", "2025-01-05", "2025-01-25"])})
+    >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
+    ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["won", "open"], "partner": ["Acme", "Beta"]})),
+    ...     known=frozenset({"stage", "status"}), stages=("Qualify", "Propose"), as_of=pd.Timestamp("2025-02-01"))
+    >>> time_in_stage(history)[["stage", "visits", "finished", "censored", "median_days"]]
+         stage  visits  finished  censored  median_days
+    0  Qualify       2         2         0         18.0
+    1  Propose       1         0         1          NaN
+    """
+    rows, order, q, groups = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
+    lv = list(q.by)
+    steps = pd.DataFrame({"step": np.arange(1, len(order.stages) + 1, dtype=np.int64), "stage": list(order.stages)})
+    grid = levels_grid(groups, q.by).merge(steps, how="cross")
+    stats = []
+    for key, part in rows.groupby([*lv, "step"], dropna=False, sort=False):
+        curve = kaplan_meier(part["days"], part["finished"])
+        done = part.loc[part["finished"], "days"]
+        stats.append(
+            {
+                **dict(zip([*lv, "step"], key)),
+                "visits": len(part),
+                "finished": int(part["finished"].sum()),
+                "censored": int(part["outcome"].eq("still_there").sum()),
+                "removed": int(part["outcome"].eq("removed").sum()),
+                "median_days": survival_quantile(curve, 0.5),
+                "p75_days": survival_quantile(curve, 0.75),
+                "finished_min_days": float(done.min()) if len(done) else np.nan,
+                "finished_max_days": float(done.max()) if len(done) else np.nan,
+            }
+        )
+    counts = ["visits", "finished", "censored", "removed"]
+    days = ["median_days", "p75_days", "finished_min_days", "finished_max_days"]
+    table = pd.DataFrame(stats, columns=[*lv, "step", *counts, *days])
+    table = table.astype({"step": np.int64} | {c: _STR for c in lv})
+    out = grid.astype({c: _STR for c in lv}).merge(table, on=[*lv, "step"], how="left")
+    out[counts] = out[counts].fillna(0).astype(np.int64)
+    out[days] = out[days].astype(float)
+    out = out[[*lv, "step", "stage", *counts, *days]].astype({"stage": _STR})
+    out.attrs["channelkpi"] = {
+        "kpi": "time_in_stage",
+        "definition": DEFINITIONS["time_in_stage"].formula,
+        "stage_order": list(order.stages),
+        "stage_order_source": order.source,
+        "warnings": list(order.warnings),
+        "as_of": history.as_of,
+        "rows": len(history.deals),
+        "used": int(rows["deal_id"].nunique()),
+        "excluded": {},
+    }
+    return out
