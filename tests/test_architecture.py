@@ -30,7 +30,6 @@ LAYERS = {
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
     "channelkpi.currency_symbols": 0,
-    "channelkpi.history": 0,  # the history model: schema layer, read by ingestion and metrics
     "channelkpi.channels": 1,
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,

@@ -264,7 +264,7 @@ def test_time_in_stage_of_the_hand_built_history(hand):
 def test_slipped_deals_by_hand():
     ec = "expected_close"
     paths = {
-        # into April at 20 March (+15), into May at midnight 1 April, i.e. still March (+46), amount 900
+        # into April at 20 March (+15, amount 1000); into May at midnight 1 April, so in April (+46, 900)
         "S1": [
             ("2025-03-01", P, {ec: "2025-03-31", "amount": 1000.0, "currency": "USD"}),
             ("2025-03-20 10:00", P, {ec: "2025-04-15", "amount": 1000.0, "currency": "USD"}),
@@ -298,31 +298,30 @@ def test_slipped_deals_by_hand():
         ],
     }
     partners = {"S1": "Acme", "S2": "Acme", "S3": "Acme", "S4": "Beta", "S5": "Acme", "S6": "Acme"}
-    history = history_from(paths, partners=partners, as_of="2025-05-01")
+    history = history_from(paths, partners=partners, as_of="2025-04-30")
     table = ck.slipped_deals(history, by="partner")
     cols = ["partner", "currency", "period", "slipped_count", "slips", "slip_days", "slipped_amount_cents"]
     expected = [
-        ["Acme", "USD", "2025-03", 1, 2, 61, 90000],
-        ["Acme", "USD", "2025-04", 1, 1, 31, 20000],
+        ["Acme", "USD", "2025-03", 1, 1, 15, 100000],
+        ["Acme", "USD", "2025-04", 2, 2, 77, 110000],
         ["Beta", "EUR", "2025-03", 0, 0, 0, 0],
         ["Beta", "EUR", "2025-04", 1, 1, 61, 50000],
     ]
     assert table[cols].values.tolist() == expected
-    assert table["slipped_amount"].tolist() == [900.0, 200.0, 0.0, 500.0]
+    assert table["slipped_amount"].tolist() == [1000.0, 1100.0, 0.0, 500.0]
     slips = ck.slip_deals(history, by="partner", period="2025-03")
     assert slips[["deal_id", "days", "amount_cents", "counted"]].values.tolist() == [
-        ["S1", 15, 100000, False],
-        ["S1", 46, 90000, True],
+        ["S1", 15, 100000, True],
     ]
     # quarterly: S1's first move (31 Mar -> 15 Apr) leaves Q1, its second stays in Q2; S4 (30 Apr ->
     # 30 Jun) and S6 (30 Apr -> 31 May) stay in Q2: one slip
     quarters = ck.slip_deals(history, freq="Q")
     assert quarters[["deal_id", "period", "days"]].values.tolist() == [["S1", "2025-Q1", 15]]
-    # April only: S4 (EUR) and S6 (USD); S1's change at midnight 1 April belongs to March
+    # April only: S4 (EUR); S6 and S1 (its change at midnight 1 April is April's) in USD
     april = ck.slipped_deals(history, start="2025-04-01", end="2025-04-30")
     assert april[["currency", "period", "slips", "slip_days"]].values.tolist() == [
         ["EUR", "2025-04", 1, 61],
-        ["USD", "2025-04", 1, 31],
+        ["USD", "2025-04", 2, 77],
     ]
 
 
@@ -470,7 +469,7 @@ def plain_slips(paths, partners):
                     datetime.strptime(x, "%Y-%m-%d") for x in (before[1]["expected_close"], extra["expected_close"])
                 )
                 if (new.year, new.month) > (old.year, old.month):
-                    day = t - timedelta(microseconds=1)  # midnight belongs to the day before
+                    day = t  # the day of the change decides its period
                     out.append(
                         (
                             deal,

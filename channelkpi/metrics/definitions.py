@@ -314,7 +314,7 @@ DEFINITIONS = {
             "per period: slips = changes of an open deal's expected close date to a date in a later period; "
             "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
             "= sum over the slipped deals of their amount after their last slip in the period (integer cents)",
-            "the instant the expected close date changed (a change at midnight belongs to the day before)",
+            "the day the expected close date changed",
             "the periods of the range (all periods with a slip, or the range given)",
             ("moves to an earlier date or within the same period are not slips",),
             "closed and removed states; deals outside where=",

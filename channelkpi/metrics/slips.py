@@ -3,9 +3,9 @@
 A *slip* is a change of an open deal's expected close date to a date in a later period than
 before (at the grain ``freq=``, fiscal years included): 28 March -> 2 April slips a month but not
 a year, 3 March -> 28 March slips nothing. A move to an earlier period is a pull-in, not a slip.
-The slip belongs to the period in which the change happened; a change stamped exactly at
-midnight belongs to the day before (the end of a period is the first instant of the next, as
-in :mod:`channelkpi.history`).
+The slip belongs to the period in which the change happened: a change stamped at midnight of
+the first of a month is that month's (a period's state is read at its last instant, as in
+:mod:`channelkpi.history`).
 
 Per group and period: ``slipped_count`` deals slipped, ``slips`` changes, ``slip_days`` the days
 they added up to, ``slipped_amount_cents`` the amount of the slipped deals, each counted once
@@ -49,7 +49,6 @@ from .visits import check_history, deal_groups, group_items, levels_grid
 __all__ = ["slipped_deals", "slip_deals", "period_keys"]
 
 _STR = DTYPES["deal_id"]
-_ONE = pd.Timedelta(1, "ns")
 
 
 def period_keys(dates: pd.Series, freq: Freq, fiscal_year_start: int) -> np.ndarray:
@@ -83,8 +82,7 @@ def _slip_rows(history, *, by, freq, fiscal_year_start, start, end, where):
     later = period_keys(new, q.freq, q.fiscal_year_start) > period_keys(old, q.freq, q.fiscal_year_start)
     picked = iv[candidates][later].copy()
     picked["from_date"] = old[later].to_numpy()
-    # the instant just before the change decides its day: midnight belongs to the day before
-    day = (picked["valid_from"] - _ONE).dt.normalize()
+    day = picked["valid_from"].dt.normalize()  # the day of the change decides its period
     keep = np.ones(len(picked), dtype=bool)
     if q.start is not None:
         keep &= (day >= q.start).to_numpy()
@@ -242,7 +240,7 @@ def slipped_deals(
     lv = list(q.by)
     # the periods shown: the range asked for, else from the first slip to the history's as_of
     first = [int(rows["key"].min())] if len(rows) else []
-    last = [int(period_keys(pd.Series([history.as_of - _ONE]), q.freq, q.fiscal_year_start)[0])]
+    last = [int(period_keys(pd.Series([history.as_of]), q.freq, q.fiscal_year_start)[0])]
     if q.start is not None:
         first = [int(period_keys(pd.Series([q.start]), q.freq, q.fiscal_year_start)[0])]
     if q.end is not None:
