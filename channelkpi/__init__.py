@@ -21,6 +21,7 @@ __all__ = [
     "ColumnError",
     "CurrencyError",
     "DetectionError",
+    "History",
     "FileFormatError",
     "LoadResult",
     "PreparedDeals",
@@ -39,6 +40,7 @@ __all__ = [
     "explain",
     "kpi_table",
     "load_crm",
+    "load_history",
     "partner_activation",
     "pipeline",
     "pipeline_waterfall",
@@ -65,7 +67,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
         SchemaError,
         ValueParseError,
     )
+    from .history import History
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
+    from .ingest.history import load_history
     from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
@@ -100,6 +104,10 @@ def __getattr__(name: str):
         from . import errors as module
     elif name in ("LoadResult", "SourceInfo", "load_crm", "read_crm", "read_targets"):
         from . import ingest as module
+    elif name == "History":
+        from . import history as module
+    elif name == "load_history":
+        from .ingest import history as module
     elif name == "explain":
         from .metrics import definitions as module
     elif name == "partner_activation":

@@ -29,6 +29,7 @@ LAYERS = {
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
     "channelkpi.currency_symbols": 0,
+    "channelkpi.history": 0,  # the history model: ingestion builds it, metrics read it
     "channelkpi.channels": 1,
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,
