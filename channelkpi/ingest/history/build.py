@@ -132,7 +132,8 @@ def build_history(
         s["removed"] = False
     s["deal_id"] = s["deal_id"].astype(object)
     if as_of is None:
-        as_of = default_as_of(s["valid_from"]) if len(s) else None
+        stamps = s["valid_from"] if "_deleted_at" not in s else pd.concat([s["valid_from"], s["_deleted_at"]])
+        as_of = default_as_of(stamps) if len(s) else None
     if as_of is None:
         raise ChannelKPIError(
             "the history holds no state", fix="check the file: every row was rejected (see the ledger)"

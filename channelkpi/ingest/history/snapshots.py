@@ -117,6 +117,8 @@ def snapshot_states(sources: Sequence, *, as_of: Mapping | None = None, **option
     if removed_rows:
         gone = pd.DataFrame(removed_rows, columns=["deal_id", "valid_from"])
         # a removed state takes the values of the state before it, not a later return
+        states["deal_id"] = states["deal_id"].astype(object)
+        gone["deal_id"] = gone["deal_id"].astype(object)
         before = pd.merge_asof(
             gone.sort_values("valid_from"),
             states.sort_values("valid_from")
