@@ -62,8 +62,12 @@ def default_as_of(instants: pd.Series) -> pd.Timestamp:
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
-    a, b = a.astype(object), b.astype(object)
-    return (a.eq(b) | (a.isna() & b.isna())).to_numpy(bool)
+    """Equal values, a missing value equal to a missing one (compared in their own dtype)."""
+    if a.dtype != b.dtype:
+        a, b = a.astype(object), b.astype(object)
+    both_missing = a.isna().to_numpy(bool) & b.isna().to_numpy(bool)
+    equal = a.eq(b.set_axis(a.index))
+    return equal.fillna(False).to_numpy(bool) | both_missing
 
 
 def _entries(frame: pd.DataFrame, outcome: str, reason: str, detail: Iterable[str] | str = "") -> pd.DataFrame:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ...errors import ColumnError
 from ..detect import detect_preset
@@ -43,7 +45,8 @@ from ..values import read_values
 
 __all__ = ["StateRows", "read_state_rows", "time_of_day"]
 
-_TIME = re.compile(r"(?:^|[ T])(\d{1,2}):(\d{2})(?::(\d{2}))?(?:[.,]\d+)?\s*([AaPp][Mm])?")
+# the loader's dates keep no time of day; a change instant needs it (RE2 syntax, for Arrow)
+_TIME_RE2 = r"(?:^|[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?(?:[.,]\d+)?\s*(?P<ampm>[AaPp][Mm])?"
 
 
 def time_of_day(values: pd.Series) -> np.ndarray:
@@ -59,17 +62,15 @@ def time_of_day(values: pd.Series) -> np.ndarray:
           dtype='timedelta64[ns]')
     """
 
-    def one(text: object) -> int:
-        m = _TIME.search(text) if isinstance(text, str) else None
-        if m is None:
-            return 0
-        h, mi, s, ampm = int(m[1]), int(m[2]), int(m[3] or 0), (m[4] or "").lower()
-        if ampm:
-            h = h % 12 + (12 if ampm == "pm" else 0)
-        return ((h * 60 + mi) * 60 + s) * 1_000_000_000
-
     distinct = pd.Series(values.astype(object).unique())
-    ns = distinct.map(one).to_numpy(np.int64)
+    text = pa.array([v if isinstance(v, str) else None for v in distinct], pa.string())
+    parts = pc.extract_regex(text, _TIME_RE2)
+    number = {k: pc.cast(pc.if_else(pc.equal(parts.field(k), ""), "0", parts.field(k)), pa.int64()) for k in "hms"}
+    h, mi, s = (number[k].to_numpy(zero_copy_only=False) for k in "hms")
+    h, mi, s = (np.nan_to_num(x.astype(float), nan=0).astype(np.int64) for x in (h, mi, s))
+    ampm = pc.utf8_lower(parts.field("ampm")).to_numpy(zero_copy_only=False)
+    h = np.where(ampm == "am", h % 12, np.where(ampm == "pm", h % 12 + 12, h))
+    ns = ((h * 60 + mi) * 60 + s) * 1_000_000_000
     codes = pd.Index(distinct).get_indexer(values.astype(object))
     return ns[codes].astype("timedelta64[ns]")
 
