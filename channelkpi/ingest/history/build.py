@@ -38,7 +38,7 @@ from ...errors import ChannelKPIError
 from ...history import CHANGING, INTERVAL_DTYPES, History, make_intervals
 from ...schema import DIRECT_PARTNER, DTYPES, validate_deals
 
-__all__ = ["HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
+__all__ = ["CARRIED", "HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
 
 #: Columns of :attr:`History.ledger`: the loader's ledger columns, with the file each row is from.
 HISTORY_LEDGER_COLUMNS = ("file", "row", "outcome", "reason", "detail", "deal_id")
