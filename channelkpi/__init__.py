@@ -21,6 +21,7 @@ __all__ = [
     "ColumnError",
     "CurrencyError",
     "DetectionError",
+    "History",
     "FileFormatError",
     "LoadResult",
     "PreparedDeals",
@@ -40,6 +41,7 @@ __all__ = [
     "funnel_deals",
     "kpi_table",
     "load_crm",
+    "load_history",
     "movement_deals",
     "partner_activation",
     "pipeline",
@@ -73,7 +75,9 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
         SchemaError,
         ValueParseError,
     )
+    from .history import History
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
+    from .ingest.history import load_history
     from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
@@ -112,6 +116,10 @@ def __getattr__(name: str):
         from . import errors as module
     elif name in ("LoadResult", "SourceInfo", "load_crm", "read_crm", "read_targets"):
         from . import ingest as module
+    elif name == "History":
+        from . import history as module
+    elif name == "load_history":
+        from .ingest import history as module
     elif name == "explain":
         from .metrics import definitions as module
     elif name == "partner_activation":

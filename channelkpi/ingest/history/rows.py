@@ -1,0 +1,198 @@
+"""History rows: a file whose every row is a deal's state at an instant, read by the loader's steps.
+
+A Salesforce ``OpportunityHistory`` export, a generic history table and one snapshot are read
+exactly as :func:`~channelkpi.load_crm` reads an export -- :func:`~channelkpi.ingest.reader.read_raw`,
+the presets, the outcome from the stage map, the money and date parsers -- but the rows are not
+reconciled into one per deal: each row stays a state, stamped with the instant it began.
+
+The loader's date parser reads calendar dates; a change instant also needs its time of day
+(two stage changes a minute apart), which :func:`time_of_day` reads from the same cells.
+
+Examples
+--------
+>>> csv = b'''OpportunityId,CreatedDate,StageName,Amount,CloseDate
+... 006A,2025-01-10 09:30,Prospecting,100,2025-03-31
+... 006A,2025-01-10 16:05,Closed Won,80,2025-02-01
+... 006B,,Prospecting,50,2025-04-30
+... '''
+>>> rows = read_state_rows(csv, instant="created")
+>>> rows.states[["deal_id", "valid_from", "stage", "status", "amount"]]
+  deal_id          valid_from        stage status  amount
+0    006A 2025-01-10 09:30:00  Prospecting   open   100.0
+1    006A 2025-01-10 16:05:00   Closed Won    won    80.0
+>>> [(e[1], e[2], e[3]) for e in rows.entries]
+[(4, 'rejected', 'no_date')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ...errors import ColumnError
+from ..detect import detect_preset
+from ..mapping import map_columns
+from ..outcome import check_stage_map, derive_outcome
+from ..reader import Source, read_raw
+from ..reconcile import screen_rows
+from ..values import read_values
+
+__all__ = ["StateRows", "read_state_rows", "time_of_day"]
+
+# the loader's dates keep no time of day; a change instant needs it (RE2 syntax, for Arrow)
+_TIME_RE2 = r"(?:^|[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?(?:[.,]\d+)?\s*(?P<ampm>[AaPp][Mm])?"
+
+
+def time_of_day(values: pd.Series) -> np.ndarray:
+    """The time of day written in each cell, as ``timedelta64[ns]`` (0 where there is none).
+
+    ``08:55 PM``, ``20:55``, ``2025-01-02T20:55:10.000+0000`` are read as written (an offset is
+    not applied: the loader's dates are also the dates as written).
+
+    Examples
+    --------
+    >>> time_of_day(pd.Series(["02/23/26 08:55 PM", "2025-01-02T12:05:10Z", "2025-01-02", "12/01/25 12:10 AM"]))
+    array([75300000000000, 43510000000000,              0,   600000000000],
+          dtype='timedelta64[ns]')
+    """
+
+    distinct = pd.Series(values.astype(object).unique())
+    text = pa.array([v if isinstance(v, str) else None for v in distinct], pa.string())
+    parts = pc.extract_regex(text, _TIME_RE2)
+    number = {k: pc.cast(pc.if_else(pc.equal(parts.field(k), ""), "0", parts.field(k)), pa.int64()) for k in "hms"}
+    h, mi, s = (number[k].to_numpy(zero_copy_only=False) for k in "hms")
+    h, mi, s = (np.nan_to_num(x.astype(float), nan=0).astype(np.int64) for x in (h, mi, s))
+    ampm = pc.utf8_lower(parts.field("ampm")).to_numpy(zero_copy_only=False)
+    h = np.where(ampm == "am", h % 12, np.where(ampm == "pm", h % 12 + 12, h))
+    ns = ((h * 60 + mi) * 60 + s) * 1_000_000_000
+    codes = pd.Index(distinct).get_indexer(values.astype(object))
+    return ns[codes].astype("timedelta64[ns]")
+
+
+@dataclass
+class StateRows:
+    """The kept rows of one file as states, and the ledger entries of the others."""
+
+    states: pd.DataFrame  #: deal_id, valid_from, _row and the canonical columns, one per kept row
+    entries: list[tuple]  #: (file, row, outcome, reason, detail, deal_id) of the rows not kept
+    file: str
+    rows_read: int
+    label: str  #: the preset that read the file
+    columns: dict[str, str]  #: role -> header
+    warnings: list[str] = field(default_factory=list)
+    extra: dict[str, pd.Series] = field(default_factory=dict)  #: other columns asked for, per kept row
+
+
+def read_state_rows(
+    source: Source,
+    *,
+    instant: str,
+    source_name: str = "auto",
+    columns: Mapping[str, str | None] | None = None,
+    stage_map: Mapping[str, str] | None = None,
+    dayfirst: bool | None = None,
+    tz: str | None = None,
+    currency: str | None = None,
+    fx=None,
+    sheet: str | int | None = None,
+    extra: tuple[str, ...] = (),
+) -> StateRows:
+    """Read every row of a history file as a deal's state beginning at the ``instant`` role's value.
+
+    Parameters
+    ----------
+    source : path, bytes or file
+        The file.
+    instant : str
+        The role whose date-time is the instant the row's state began (``"created"``: the
+        ``CreatedDate`` of a Salesforce history row).
+    extra : tuple of str
+        Headers (normalised names) whose raw text is returned per kept row, when present.
+
+    Returns
+    -------
+    StateRows
+    """
+    raw = read_raw(source, sheet=sheet)
+    warnings = list(raw.notes)
+    preset, _why = detect_preset(raw.headers, source=source_name, columns=columns, file=raw.file)
+    mapped = map_columns(raw, preset, columns)
+    if instant not in mapped.roles:
+        raise ColumnError(
+            f"no column says when each state began (looked for {preset.candidates(instant)[:4]})",
+            file=raw.file,
+            fix="pass columns={'their date-time header': 'changed_at'}",
+        )
+    if "deal_id" not in mapped.roles:
+        raise ColumnError(
+            f"no deal id column (looked for {preset.candidates('deal_id')[:4]}); a history row must say which deal",
+            file=raw.file,
+            fix="pass columns={'their id header': 'deal_id'}",
+        )
+    roles = dict(mapped.roles)
+    outcome = derive_outcome(raw, roles, check_stage_map(stage_map), warnings)
+    screened = screen_rows(raw, roles, outcome, roles["deal_id"], warnings)
+    values = read_values(
+        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=currency, fx=fx, warnings=warnings
+    )
+    entries = [(raw.file, r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
+    entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
+    header = roles[instant]
+    day = {"created": values.created, "closed": values.closed}.get(instant)
+    cells = raw.cells[header]
+    at = pd.Series(day).to_numpy("datetime64[ns]") + time_of_day(cells)
+    no_date = np.isnat(at) & ~screened.rejected
+    for i in np.flatnonzero(no_date):
+        value = cells.iloc[i]
+        entries.append(
+            (
+                raw.file,
+                int(raw.rows[i]),
+                "rejected",
+                "no_date",
+                f"column {header!r}: {'empty' if pd.isna(value) else repr(value)} is not a date; "
+                "fix: give the instant the state began",
+                screened.ids.iloc[i],
+            )
+        )
+    keep = ~(screened.rejected | no_date)
+    text = {role: values.text[role].to_series() for role in ("stage", "partner", "owner")}
+    frame = pd.DataFrame(
+        {
+            "deal_id": screened.ids,
+            "valid_from": at,
+            "_row": raw.rows,
+            **text,
+            "status": outcome.labels(),
+            "amount": values.amount,
+            "currency": pd.Series(values.currency.label_rows(np.arange(len(raw))), dtype=object),
+            "expected_close": values.expected_close,
+            "closed": values.closed,
+            "probability": values.probability,
+        }
+    )
+    # columns the file does not have are not part of the row's state
+    present = {"stage": "stage" in roles, "partner": "partner" in roles, "owner": "owner" in roles}
+    present["amount"] = "amount" in roles
+    present["currency"] = "currency" in roles or "amount" in roles
+    present["expected_close"] = present["closed"] = "close_date" in roles or "expected_close" in roles
+    present["probability"] = "probability" in roles or "stage" in roles
+    frame = frame.drop(columns=[c for c, there in present.items() if not there])
+    by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
+    more = {name: raw.cells[by_norm[name]][keep].reset_index(drop=True) for name in extra if name in by_norm}
+    return StateRows(
+        states=frame[keep].reset_index(drop=True),
+        entries=entries,
+        file=raw.file,
+        rows_read=len(raw) + len(raw.rejected),
+        label=preset.label,
+        columns=roles,
+        warnings=warnings,
+        extra=more,
+    )
