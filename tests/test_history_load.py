@@ -71,8 +71,8 @@ def test_salesforce_opportunity_history_real_export(realdata):
         pd.Timestamp("2026-03-07 20:59"),
     ]
     assert h.state("2026-02-25").set_index("deal_id").loc["006bm00000LKgOnAAL", "status"] == "won"
-    # the file's last change is 03/07/26 09:00 PM: the export is taken at the next midnight
-    assert h.as_of == pd.Timestamp("2026-03-08")
+    # the file's last change is 03/07/26 09:00 PM: the export is taken by the end of that day
+    assert h.as_of == pd.Timestamp("2026-03-08") - pd.Timedelta(1, "ns")  # the end of the day of the last change
     # close dates the history never recorded (01/27/21 there, 02/03/24 in the export) are said
     assert any("differ from their last recorded state" in w for w in h.warnings)
     assert {"stage", "status", "amount", "expected_close"} == set(h.known)

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import ChannelKPIError
-from ...history import CHANGING, INTERVAL_DTYPES, History, make_intervals
+from ...history import CHANGING, INTERVAL_DTYPES, History, end_of, make_intervals
 from ...schema import DIRECT_PARTNER, DTYPES, validate_deals
 
 __all__ = ["CARRIED", "HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
@@ -48,17 +48,18 @@ CARRIED = tuple(c for c in INTERVAL_DTYPES if c in DTYPES and c not in ("deal_id
 
 
 def default_as_of(instants: pd.Series) -> pd.Timestamp:
-    """The midnight after the latest change: an export is taken after the changes it shows.
+    """The end of the day of the latest change: an export is taken after the changes it shows,
+    and that day's period is the last one (a period is read at its last instant).
 
     Examples
     --------
     >>> default_as_of(pd.Series(pd.to_datetime(["2026-03-07 21:00", "2026-02-01 00:00"])))
-    Timestamp('2026-03-08 00:00:00')
+    Timestamp('2026-03-07 23:59:59.999999999')
     """
     latest = instants.max()
     if pd.isna(latest):
         raise ChannelKPIError("the history holds no dated change", fix="check the file, or pass as_of=")
-    return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
+    return end_of(pd.Timestamp(latest).normalize() + pd.Timedelta(days=1))
 
 
 def _same(a: pd.Series, b: pd.Series) -> np.ndarray:

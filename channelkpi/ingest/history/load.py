@@ -99,7 +99,7 @@ def load_history(
         ``"changed_at"`` for the instant each row's state began (a history table:
         ``{"Deal": "deal_id", "Changed": "changed_at", "Stage": "stage", ...}``).
     as_of : date or dict, optional
-        The instant of the current export (default: the midnight after the latest change); for
+        The instant of the current export (default: the end of the day of the latest change); for
         snapshots, ``{file name: date}`` where the file names carry no ISO date.
     source_kind : str, default "auto"
         ``"salesforce_history"``, ``"salesforce_field_history"``, ``"hubspot"``, ``"table"``
