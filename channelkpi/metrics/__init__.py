@@ -33,6 +33,11 @@ The modules, from the row rules up to the KPI functions (each imports only those
 ``activation``
     Partner activation (:func:`partner_activation`): a partner table's signed dates against
     the partners' first deals, read through the same stage-1 backends.
+``movement``, ``visits``, ``funnel``, ``stagetime``, ``survival``, ``slips``
+    From a deal history (:class:`~channelkpi.history.History`): the pipeline movement buckets
+    between period ends, stage visits and the stage order, the stage funnel, time in stage
+    (Kaplan--Meier, censored visits never finished), and slipped close dates; each with the
+    deals behind its numbers.
 """
 
 # the KPI functions are public as channelkpi.<name>; the modules are the API. deals_behind and
