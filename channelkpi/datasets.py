@@ -32,6 +32,7 @@ __all__ = [
     "EXPORT_DATE",
     "SAMPLE_SEED",
     "salesforce_report_frame",
+    "write_salesforce_csv",
     "make_deals",
     "make_sample_deals",
     "make_sample_lines",
@@ -810,7 +811,10 @@ def _products(n: int) -> list[str]:
     return [items[(i * 5) % len(items)] for i in range(n)]
 
 
-def _write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> None:
+def write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> None:
+    """A report frame (:func:`salesforce_report_frame`) as Salesforce writes a "Details Only"
+    export: every value quoted, LF line ends, and the footer lines it appends."""
+
     def q(v: str) -> str:
         return '"' + str(v).replace('"', '""') + '"'
 
@@ -920,6 +924,8 @@ _SAMPLE_FILES = {
     "targets": "kestrel_partner_targets.csv",
     "partners": "kestrel_partners.csv",
     "owners": "kestrel_owners.csv",
+    "history": "kestrel_opportunity_history.csv",
+    "snapshots": "snapshots",
 }
 
 
@@ -936,21 +942,24 @@ def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Pa
     Returns
     -------
     dict of str to pathlib.Path
-        ``salesforce``, ``hubspot``, ``targets``, ``partners`` and ``owners`` (the names
-        :func:`sample_path` takes).
+        ``salesforce``, ``hubspot``, ``targets``, ``partners``, ``owners``, ``history`` and
+        ``snapshots`` (the names :func:`sample_path` takes).
     """
+    from .history_sample import write_history_sample  # it builds on this module
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     deals = make_sample_deals(seed=seed)
     records = make_sample_records(deals, seed=seed)
     paths = {name: folder / file for name, file in _SAMPLE_FILES.items()}
     sf = salesforce_report_frame(deals, records=records)
-    _write_salesforce_csv(sf, paths["salesforce"], len(sf))
+    write_salesforce_csv(sf, paths["salesforce"], len(sf))
     _write_hubspot_xlsx(deals, paths["hubspot"], records, make_sample_lines(deals, seed=seed))
     targets = make_sample_targets(deals, seed=seed)
     targets.to_csv(paths["targets"], index=False, float_format="%.2f")
     _write_table_csv(make_sample_partners(seed=seed), paths["partners"])
     _write_table_csv(make_sample_owners(), paths["owners"])
+    paths.update(write_history_sample(folder, seed=seed, deals=deals, records=records))
     return paths
 
 
@@ -961,8 +970,10 @@ def sample_path(name: str = "salesforce") -> Path:
     ----------
     name : str, default "salesforce"
         ``"salesforce"`` (report export, CSV), ``"hubspot"`` (deal+line-item export, xlsx),
-        ``"targets"`` (quarterly targets), ``"partners"`` (partner table: tier, region, signed)
-        or ``"owners"`` (owner table: department, unit, manager).
+        ``"targets"`` (quarterly targets), ``"partners"`` (partner table: tier, region, signed),
+        ``"owners"`` (owner table: department, unit, manager), ``"history"`` (the Salesforce
+        ``OpportunityHistory`` of the same deals) or ``"snapshots"`` (the folder of the Salesforce
+        export as it read at each month's end and on the export day).
 
     Returns
     -------
