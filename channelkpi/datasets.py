@@ -26,6 +26,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .history_sample import (
+    make_sample_states,
+    report_universe,
+    sample_state,
+    snapshot_dates,
+    write_opportunity_history,
+)
 from .schema import DIRECT_PARTNER, validate_deals
 
 __all__ = [
@@ -945,7 +952,6 @@ def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Pa
         ``salesforce``, ``hubspot``, ``targets``, ``partners``, ``owners``, ``history`` and
         ``snapshots`` (the names :func:`sample_path` takes).
     """
-    from .history_sample import write_history_sample  # it builds on this module
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -959,8 +965,28 @@ def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Pa
     targets.to_csv(paths["targets"], index=False, float_format="%.2f")
     _write_table_csv(make_sample_partners(seed=seed), paths["partners"])
     _write_table_csv(make_sample_owners(), paths["owners"])
-    paths.update(write_history_sample(folder, seed=seed, deals=deals, records=records))
+    states = make_sample_states(deals, seed=seed, export_date=EXPORT_DATE)
+    write_opportunity_history(states, paths["history"])
+    _write_snapshots(deals, records, states, paths["snapshots"])
     return paths
+
+
+def _write_snapshots(deals: pd.DataFrame, records: pd.DataFrame, states: pd.DataFrame, folder: Path) -> None:
+    """The Salesforce export as it read at the end of each snapshot day (the last one: the
+    export itself), dated by its name; the folder holds nothing else."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    kind = salesforce_report_frame(deals, records=records)["Type"].to_numpy()
+    universe, universe_records, universe_kind = report_universe(deals, records, states, kind)
+    for day in snapshot_dates(EXPORT_DATE):
+        now = sample_state(states, universe, day)
+        there = universe["deal_id"].isin(now["deal_id"]).to_numpy()
+        report = salesforce_report_frame(now, records=universe_records[there].reset_index(drop=True))
+        # as the report read that day: each deal's age then, and its own type
+        report["Age"] = (now["closed"].fillna(day) - now["created"]).dt.days.astype(str).to_numpy()
+        report["Type"] = universe_kind[there]
+        write_salesforce_csv(report, folder / f"{day.date().isoformat()}.csv", len(report))
 
 
 def sample_path(name: str = "salesforce") -> Path:

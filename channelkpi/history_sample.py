@@ -7,21 +7,24 @@ date slips or is pulled in, and a closed deal ends on its closed day in the stat
 shows. Two lost deals are reopened, and two duplicates entered by mistake are deleted a few
 weeks later. The life of every deal ends in exactly the export's state.
 
-:func:`write_history_sample` writes it the two ways users have it:
+:func:`channelkpi.datasets.write_sample` writes it the two ways users have it:
 
 - ``kestrel_opportunity_history.csv``, Salesforce ``OpportunityHistory`` as the API exports it
-  (a row per state, ``CreatedDate`` the instant it began, ``IsDeleted``/``SystemModstamp`` for
-  the deleted duplicates);
+  (:func:`write_opportunity_history`)
+  -- a row per state, ``CreatedDate`` the instant it began, ``IsDeleted``/``SystemModstamp`` for
+  the deleted duplicates;
 - ``snapshots/<YYYY-MM-DD>.csv``, the sample's Salesforce report as it read at the end of each
   of the last months (dated by the month's last day) and on the export day, the last one byte
   for byte the current export.
 
 Examples
 --------
->>> from channelkpi.datasets import make_sample_deals
->>> states = make_sample_states(make_sample_deals())
->>> last = states.drop_duplicates("deal_id", keep="last")
->>> bool((last["at"] <= EXPORT_DATE + pd.Timedelta(days=1)).all())
+>>> from channelkpi.datasets import EXPORT_DATE, SAMPLE_SEED, make_sample_deals
+>>> deals = make_sample_deals()
+>>> states = make_sample_states(deals, seed=SAMPLE_SEED, export_date=EXPORT_DATE)
+>>> now = sample_state(states, deals, EXPORT_DATE)  # the export's state, deal for deal
+>>> cols = ["deal_id", "stage", "status", "amount", "expected_close", "closed", "probability"]
+>>> now[cols].equals(deals[cols])
 True
 """
 
@@ -33,30 +36,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .datasets import (
-    EXPORT_DATE,
-    SAMPLE_SEED,
-    make_sample_deals,
-    make_sample_records,
-    salesforce_report_frame,
-    write_salesforce_csv,
-)
 from .schema import validate_deals
 
 __all__ = [
-    "HISTORY_FILE",
-    "SNAPSHOT_FOLDER",
+    "SNAPSHOT_MONTHS",
     "make_sample_states",
     "opportunity_history_frame",
+    "report_universe",
     "sample_state",
     "snapshot_dates",
-    "write_history_sample",
+    "write_opportunity_history",
 ]
 
-#: The OpportunityHistory export's file name in the sample folder.
-HISTORY_FILE = "kestrel_opportunity_history.csv"
-#: The folder of dated snapshots in the sample folder.
-SNAPSHOT_FOLDER = "snapshots"
 #: How many month-end snapshots precede the export day's.
 SNAPSHOT_MONTHS = 6
 
@@ -115,11 +106,11 @@ def _round50(x: float) -> float:
     return float(max(50.0, np.round(x / 50) * 50))
 
 
-def _life(rng: np.random.Generator, deal) -> list[tuple[pd.Timestamp, dict]]:
+def _life(rng: np.random.Generator, deal, export_date: pd.Timestamp) -> list[tuple[pd.Timestamp, dict]]:
     """One deal's states from its creation to the export, the last one the export's."""
     created, final_amount = deal.created, deal.amount
     is_open = deal.status == "open"
-    end = EXPORT_DATE if is_open else deal.closed
+    end = export_date if is_open else deal.closed
     final_close = deal.expected_close if is_open else deal.closed
     # the open stages it went through: from an early one up to the last (a closed deal's last
     # open stage is late when won, anywhere when lost)
@@ -190,7 +181,7 @@ def _apply(state: dict, kind: str, value) -> dict:
     return dict(state, amount=value)
 
 
-def _reopened_life(rng: np.random.Generator, deal) -> list[tuple[pd.Timestamp, dict]]:
+def _reopened_life(rng: np.random.Generator, deal, export_date: pd.Timestamp) -> list[tuple[pd.Timestamp, dict]]:
     """An open deal lost some weeks after its creation and reopened a month or two later."""
     created = deal.created
     lost_day = created + pd.Timedelta(days=int(rng.integers(35, 50)))
@@ -202,10 +193,10 @@ def _reopened_life(rng: np.random.Generator, deal) -> list[tuple[pd.Timestamp, d
     current = _open_state(_STAGE_INDEX[deal.stage], deal.amount, deal.expected_close)
     states = [(_at(rng, created), entered), (_at(rng, lost_day), lost), (_at(rng, reopen_day), reopened)]
     last_day = reopen_day + pd.Timedelta(days=int(rng.integers(10, 30)))
-    return [*states, (_at(rng, min(last_day, EXPORT_DATE)), current)]
+    return [*states, (_at(rng, min(last_day, export_date)), current)]
 
 
-def make_sample_states(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.DataFrame:
+def make_sample_states(deals: pd.DataFrame, *, seed: int, export_date: pd.Timestamp) -> pd.DataFrame:
     """Every state of every sample deal, and of the deleted duplicates, in time order per deal.
 
     Parameters
@@ -214,6 +205,8 @@ def make_sample_states(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.Da
         The sample deals (:func:`~channelkpi.datasets.make_sample_deals`), the export's state.
     seed : int
         Random seed; the bundled files use :data:`~channelkpi.datasets.SAMPLE_SEED`.
+    export_date : Timestamp
+        The day of the export the deals are (:data:`~channelkpi.datasets.EXPORT_DATE`).
 
     Returns
     -------
@@ -227,7 +220,7 @@ def make_sample_states(deals: pd.DataFrame, *, seed: int = SAMPLE_SEED) -> pd.Da
     reopened = set(_reopened_ids(deals, rng))
     rows = []
     for deal in deals.itertuples(index=False):
-        life = _reopened_life(rng, deal) if deal.deal_id in reopened else _life(rng, deal)
+        life = (_reopened_life if deal.deal_id in reopened else _life)(rng, deal, export_date)
         rows += [
             {"deal_id": deal.deal_id, "at": at, **state, "deleted_at": pd.NaT, "copy_of": None} for at, state in life
         ]
@@ -277,16 +270,16 @@ def sample_state(states: pd.DataFrame, universe: pd.DataFrame, day: pd.Timestamp
     return validate_deals(out, name="sample state")
 
 
-def snapshot_dates(*, months: int = SNAPSHOT_MONTHS) -> list[pd.Timestamp]:
+def snapshot_dates(export_date: pd.Timestamp, *, months: int = SNAPSHOT_MONTHS) -> list[pd.Timestamp]:
     """The snapshot days: the last day of each of the ``months`` months before the export's
     month, and the export day.
 
-    >>> [d.date().isoformat() for d in snapshot_dates(months=2)]
+    >>> [d.date().isoformat() for d in snapshot_dates(pd.Timestamp("2026-01-05"), months=2)]
     ['2025-11-30', '2025-12-31', '2026-01-05']
     """
-    first_of_export_month = EXPORT_DATE.normalize().replace(day=1)
+    first_of_export_month = export_date.normalize().replace(day=1)
     ends = [first_of_export_month - pd.DateOffset(months=k) - pd.Timedelta(days=1) for k in range(months - 1, -1, -1)]
-    return [pd.Timestamp(d) for d in ends] + [EXPORT_DATE]
+    return [pd.Timestamp(d) for d in ends] + [export_date]
 
 
 def opportunity_history_frame(states: pd.DataFrame) -> pd.DataFrame:
@@ -326,60 +319,22 @@ def opportunity_history_frame(states: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_history_sample(
-    folder: str | Path,
-    *,
-    seed: int = SAMPLE_SEED,
-    deals: pd.DataFrame | None = None,
-    records: pd.DataFrame | None = None,
-) -> dict[str, Path]:
-    """Write the sample's ``OpportunityHistory`` export and its dated snapshots into ``folder``.
-
-    Parameters
-    ----------
-    folder : str or pathlib.Path
-        The sample folder (``data/sample``); the snapshots go to its ``snapshots`` folder.
-    seed : int
-        Random seed; the bundled files use :data:`~channelkpi.datasets.SAMPLE_SEED`.
-    deals, records : pandas.DataFrame, optional
-        The sample deals and their records, when the caller has made them already.
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        ``history`` (the file) and ``snapshots`` (the folder).
-    """
-    folder = Path(folder)
-    deals = make_sample_deals(seed=seed) if deals is None else deals
-    records = make_sample_records(deals, seed=seed) if records is None else records
-    states = make_sample_states(deals, seed=seed)
-    history = folder / HISTORY_FILE
-    with history.open("w", encoding="utf-8", newline="") as f:
+def write_opportunity_history(states: pd.DataFrame, path: str | Path) -> Path:
+    """Write :func:`opportunity_history_frame` of ``states`` as a CSV (header row, LF line ends,
+    quoted only where a value needs it, as the API's bulk export writes it)."""
+    path = Path(path)
+    frame = opportunity_history_frame(states)
+    with path.open("w", encoding="utf-8", newline="") as f:
         out = csv.writer(f, lineterminator="\n")
-        frame = opportunity_history_frame(states)
         out.writerow(frame.columns)
         out.writerows(frame.itertuples(index=False))
-    snapshots = folder / SNAPSHOT_FOLDER
-    snapshots.mkdir(parents=True, exist_ok=True)
-    for old in snapshots.glob("*.csv"):
-        old.unlink()
-    universe, universe_records, kind = _universe(deals, records, states)
-    for day in snapshot_dates():
-        now = sample_state(states, universe, day)
-        at = universe["deal_id"].isin(now["deal_id"]).to_numpy()
-        report = salesforce_report_frame(now, records=universe_records[at].reset_index(drop=True))
-        # as the report read that day: its age then, and each deal's own type
-        age = (now["closed"].fillna(day) - now["created"]).dt.days
-        report["Age"] = age.astype(str).to_numpy()
-        report["Type"] = kind[at]
-        write_salesforce_csv(report, snapshots / f"{day.date().isoformat()}.csv", len(report))
-    return {"history": history, "snapshots": snapshots}
+    return path
 
 
-def _universe(deals: pd.DataFrame, records: pd.DataFrame, states: pd.DataFrame):
-    """Every deal ever in the report (the export's and the deleted duplicates, each right after
-    the deal it copies), their records, and each one's ``Type`` as the export gives it."""
-    kind = salesforce_report_frame(deals, records=records)["Type"].to_numpy()
+def report_universe(deals: pd.DataFrame, records: pd.DataFrame, states: pd.DataFrame, kind: np.ndarray):
+    """Every deal ever in the report (the export's, and the deleted duplicates each right after
+    the deal it copies), their records (name, account, product) and ``kind`` (a value per deal
+    of the export, e.g. its report ``Type``), the duplicates' taken from the deal they copy."""
     dup_ids = sorted(set(states["deal_id"]) - set(deals["deal_id"]))
     frame, recs, kinds = deals.copy(), records.reset_index(drop=True).copy(), pd.Series(kind)
     order = np.arange(len(deals), dtype=float)

@@ -266,5 +266,5 @@ def test_unknown_sample_name():
 
 
 def test_every_sample_file_has_an_accessor():
-    names = {"salesforce", "hubspot", "targets", "partners", "owners"}
+    names = {"salesforce", "hubspot", "targets", "partners", "owners", "history", "snapshots"}
     assert {sample_path(n).name for n in names} == {p.name for p in sample_path().parent.iterdir()} - {"README.md"}
