@@ -26,12 +26,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .history_sample import (
+    make_sample_states,
+    report_universe,
+    sample_state,
+    snapshot_dates,
+    write_opportunity_history,
+)
 from .schema import DIRECT_PARTNER, validate_deals
 
 __all__ = [
     "EXPORT_DATE",
     "SAMPLE_SEED",
     "salesforce_report_frame",
+    "write_salesforce_csv",
     "make_deals",
     "make_sample_deals",
     "make_sample_lines",
@@ -810,7 +818,10 @@ def _products(n: int) -> list[str]:
     return [items[(i * 5) % len(items)] for i in range(n)]
 
 
-def _write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> None:
+def write_salesforce_csv(frame: pd.DataFrame, path: Path, n_records: int) -> None:
+    """A report frame (:func:`salesforce_report_frame`) as Salesforce writes a "Details Only"
+    export: every value quoted, LF line ends, and the footer lines it appends."""
+
     def q(v: str) -> str:
         return '"' + str(v).replace('"', '""') + '"'
 
@@ -920,6 +931,8 @@ _SAMPLE_FILES = {
     "targets": "kestrel_partner_targets.csv",
     "partners": "kestrel_partners.csv",
     "owners": "kestrel_owners.csv",
+    "history": "kestrel_opportunity_history.csv",
+    "snapshots": "snapshots",
 }
 
 
@@ -936,22 +949,44 @@ def write_sample(folder: str | Path, *, seed: int = SAMPLE_SEED) -> dict[str, Pa
     Returns
     -------
     dict of str to pathlib.Path
-        ``salesforce``, ``hubspot``, ``targets``, ``partners`` and ``owners`` (the names
-        :func:`sample_path` takes).
+        ``salesforce``, ``hubspot``, ``targets``, ``partners``, ``owners``, ``history`` and
+        ``snapshots`` (the names :func:`sample_path` takes).
     """
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     deals = make_sample_deals(seed=seed)
     records = make_sample_records(deals, seed=seed)
     paths = {name: folder / file for name, file in _SAMPLE_FILES.items()}
     sf = salesforce_report_frame(deals, records=records)
-    _write_salesforce_csv(sf, paths["salesforce"], len(sf))
+    write_salesforce_csv(sf, paths["salesforce"], len(sf))
     _write_hubspot_xlsx(deals, paths["hubspot"], records, make_sample_lines(deals, seed=seed))
     targets = make_sample_targets(deals, seed=seed)
     targets.to_csv(paths["targets"], index=False, float_format="%.2f")
     _write_table_csv(make_sample_partners(seed=seed), paths["partners"])
     _write_table_csv(make_sample_owners(), paths["owners"])
+    states = make_sample_states(deals, seed=seed, export_date=EXPORT_DATE)
+    write_opportunity_history(states, paths["history"])
+    _write_snapshots(deals, records, states, paths["snapshots"])
     return paths
+
+
+def _write_snapshots(deals: pd.DataFrame, records: pd.DataFrame, states: pd.DataFrame, folder: Path) -> None:
+    """The Salesforce export as it read at the end of each snapshot day (the last one: the
+    export itself), dated by its name; the folder holds nothing else."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.csv"):
+        old.unlink()
+    kind = salesforce_report_frame(deals, records=records)["Type"].to_numpy()
+    universe, universe_records, universe_kind = report_universe(deals, records, states, kind)
+    for day in snapshot_dates(EXPORT_DATE):
+        now = sample_state(states, universe, day)
+        there = universe["deal_id"].isin(now["deal_id"]).to_numpy()
+        report = salesforce_report_frame(now, records=universe_records[there].reset_index(drop=True))
+        # as the report read that day: each deal's age then, and its own type
+        report["Age"] = (now["closed"].fillna(day) - now["created"]).dt.days.astype(str).to_numpy()
+        report["Type"] = universe_kind[there]
+        write_salesforce_csv(report, folder / f"{day.date().isoformat()}.csv", len(report))
 
 
 def sample_path(name: str = "salesforce") -> Path:
@@ -961,8 +996,10 @@ def sample_path(name: str = "salesforce") -> Path:
     ----------
     name : str, default "salesforce"
         ``"salesforce"`` (report export, CSV), ``"hubspot"`` (deal+line-item export, xlsx),
-        ``"targets"`` (quarterly targets), ``"partners"`` (partner table: tier, region, signed)
-        or ``"owners"`` (owner table: department, unit, manager).
+        ``"targets"`` (quarterly targets), ``"partners"`` (partner table: tier, region, signed),
+        ``"owners"`` (owner table: department, unit, manager), ``"history"`` (the Salesforce
+        ``OpportunityHistory`` of the same deals) or ``"snapshots"`` (the folder of the Salesforce
+        export as it read at each month's end and on the export day).
 
     Returns
     -------

@@ -34,6 +34,7 @@ LAYERS = {
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,
     "channelkpi.datasets": 1,
+    "channelkpi.history_sample": 1,  # the sample deals' lives, which the sample generator writes
     "channelkpi.metrics": 2,
     "channelkpi.formats": 3,
     "channelkpi.charts": 3,

@@ -213,9 +213,14 @@ def test_the_owner_table_agrees_with_every_deal(salesforce_rows):
 @pytest.mark.slow
 def test_committed_sample_is_what_the_seeded_generator_writes(tmp_path, hubspot_rows):
     paths = write_sample(tmp_path)
-    assert sorted(paths) == ["hubspot", "owners", "partners", "salesforce", "targets"]
-    for name in ("salesforce", "targets", "partners", "owners"):
+    assert sorted(paths) == ["history", "hubspot", "owners", "partners", "salesforce", "snapshots", "targets"]
+    for name in ("salesforce", "targets", "partners", "owners", "history"):
         assert filecmp.cmp(paths[name], sample_path(name), shallow=False), f"{name} differs: run `make sample`"
+    written = sorted(p.name for p in paths["snapshots"].iterdir())
+    assert written == sorted(p.name for p in sample_path("snapshots").iterdir()), "snapshots differ: run `make sample`"
+    for name in written:
+        fresh, committed = paths["snapshots"] / name, sample_path("snapshots") / name
+        assert filecmp.cmp(fresh, committed, shallow=False), f"snapshot {name} differs: run `make sample`"
     # a workbook's bytes carry zip timestamps: compare its cells
     assert read_sheet(paths["hubspot"]) == hubspot_rows
 
@@ -261,5 +266,5 @@ def test_unknown_sample_name():
 
 
 def test_every_sample_file_has_an_accessor():
-    names = {"salesforce", "hubspot", "targets", "partners", "owners"}
+    names = {"salesforce", "hubspot", "targets", "partners", "owners", "history", "snapshots"}
     assert {sample_path(n).name for n in names} == {p.name for p in sample_path().parent.iterdir()} - {"README.md"}
