@@ -22,7 +22,7 @@ Examples
 ...     "expected_close": pd.to_datetime(["2025-02-28", "2025-03-15", "2025-04-30"])})
 >>> deals = validate_deals(pd.DataFrame({"deal_id": ["A"], "status": ["open"]}))
 >>> history = History(intervals=make_intervals(rows), deals=deals, ledger=pd.DataFrame(), source="example",
-...                   known=frozenset({"amount", "expected_close"}), stages=None, as_of=pd.Timestamp("2025-03-01"))
+...                   known=frozenset({"amount", "expected_close"}), stages=None, as_of=pd.Timestamp("2025-02-28"))
 >>> slipped_deals(history)[["period", "slipped_count", "slips", "slip_days", "slipped_amount"]]
     period  slipped_count  slips  slip_days  slipped_amount
 0  2025-02              1      2         61            80.0
@@ -160,7 +160,7 @@ def slip_deals(
     ...     "expected_close": pd.to_datetime(["2025-03-31", "2025-05-15"])})
     >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
     ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A"], "status": ["open"]})),
-    ...     known=frozenset({"expected_close"}), stages=None, as_of=pd.Timestamp("2025-04-01"))
+    ...     known=frozenset({"expected_close"}), stages=None, as_of=pd.Timestamp("2025-03-31"))
     >>> slip_deals(history, freq="Q")[["deal_id", "period", "from_date", "to_date", "days", "amount"]]
       deal_id   period  from_date    to_date  days  amount
     0       A  2025-Q1 2025-03-31 2025-05-15    45   500.0
@@ -229,7 +229,7 @@ def slipped_deals(
     ...     "expected_close": pd.to_datetime(["2025-03-31", "2025-05-15"])})
     >>> history = History(intervals=make_intervals(rows), ledger=pd.DataFrame(), source="example",
     ...     deals=validate_deals(pd.DataFrame({"deal_id": ["A"], "status": ["open"]})),
-    ...     known=frozenset({"expected_close"}), stages=None, as_of=pd.Timestamp("2025-04-01"))
+    ...     known=frozenset({"expected_close"}), stages=None, as_of=pd.Timestamp("2025-03-31"))
     >>> slipped_deals(history)[["period", "slipped_count", "slip_days", "slipped_amount_cents"]]
         period  slipped_count  slip_days  slipped_amount_cents
     0  2025-03              1         45                 50000
