@@ -630,6 +630,8 @@ _STEP_TITLES = {
     "won": "- won",
     "lost": "- lost",
     "end": "Open at the end",
+    "unchanged": "Unchanged",
+    "memo": "Created and closed inside the period",
 }
 
 
