@@ -84,6 +84,11 @@ __all__ = [
     "seasonality_bands",
     "cycle_distribution",
     "deal_success_cohorts",
+    "MOVEMENT_TITLES",
+    "movement_bars",
+    "movement_waterfall",
+    "stage_funnel_chart",
+    "time_in_stage_chart",
 ]
 
 #: Okabe-Ito: distinguishable with protanopia, deuteranopia and tritanopia.

@@ -701,21 +701,18 @@ def _pipeline_stage(data: _Data, got: Mapping) -> pd.DataFrame:
 TOP_MOVERS = 15
 
 
+def _movement_options(got: Mapping) -> dict:
+    # every input is read, history or not: a declaration cannot list one a maker does not read
+    start, end = got["range"]
+    options = {"freq": got["freq"], "start": start, "end": end, "fiscal_year_start": got["fiscal_year_start"]}
+    return {**options, "by": None, "where": got["where"] or None}
+
+
 def _movement(data: _Data, got: Mapping) -> pd.DataFrame | None:
     # the open pipeline's movement over the selection, per period of the range (its last
     # period is the waterfall's); the buckets are summed over the deals kept, per currency
-    if data.history is None:
-        return None
-    start, end = got["range"]
-    return pipeline_movement(
-        data.history,
-        by=None,
-        freq=got["freq"],
-        start=start,
-        end=end,
-        fiscal_year_start=got["fiscal_year_start"],
-        where=got["where"] or None,
-    )
+    options = _movement_options(got)
+    return None if data.history is None else pipeline_movement(data.history, **options)
 
 
 def _last_period(movement: pd.DataFrame | None):
@@ -726,20 +723,9 @@ def _last_period(movement: pd.DataFrame | None):
 
 def _movement_deals(data: _Data, got: Mapping) -> pd.DataFrame | None:
     # the deals behind every bar of the waterfall (the range's last period)
+    options = _movement_options(got)
     period = _last_period(got["movement"])
-    if period is None:
-        return None
-    start, end = got["range"]
-    return movement_deals(
-        data.history,
-        period=period,
-        by=None,
-        freq=got["freq"],
-        start=start,
-        end=end,
-        fiscal_year_start=got["fiscal_year_start"],
-        where=got["where"] or None,
-    )
+    return None if period is None else movement_deals(data.history, period=period, **options)
 
 
 def _movers(data: _Data, got: Mapping) -> pd.DataFrame | None:
@@ -757,12 +743,18 @@ def _history_table(make) -> Callable[[_Data, Mapping], pd.DataFrame | None]:
     # a table of the history over the range and the deals kept (the funnel's cohort: deals
     # whose first stage began in the range)
     def table(data: _Data, got: Mapping) -> pd.DataFrame | None:
-        if data.history is None:
-            return None
         start, end = got["range"]
-        return make(data.history, start=start, end=end, where=got["where"] or None)
+        where = got["where"] or None
+        return None if data.history is None else make(data.history, start=start, end=end, where=where)
 
     return table
+
+
+def _stage_time(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # every visit the history records, over the deals kept: time_in_stage's start=/end=
+    # (visits begun in the range) fail on a read-only mask in this version
+    where = got["where"] or None
+    return None if data.history is None else time_in_stage(data.history, where=where)
 
 
 def _targets(data: _Data, got: Mapping) -> pd.DataFrame | None:
@@ -832,13 +824,7 @@ TABLES: dict[str, Table] = {
         Table("movement_deals", _movement_deals, ("where", "range", "freq", "movement")),
         Table("movers", _movers, ("movement_deals",)),
         Table("funnel", _history_table(stage_funnel), ("where", "range")),
-        # every visit the history records, over the deals kept: time_in_stage's start=/end=
-        # (visits begun in the range) cannot be used yet, it fails on a read-only mask
-        Table(
-            "stage_time",
-            lambda d, g: None if d.history is None else time_in_stage(d.history, where=g["where"] or None),
-            ("where",),
-        ),
+        Table("stage_time", _stage_time, ("where",)),
     )
 }
 #: The tables made from a history: without one, :func:`view_tables` has none of them.
