@@ -155,3 +155,85 @@ def test_dashboard_movement_tab(history):
     without.tabs.selected_index = without._tab_names.index("Movement")
     assert "load_history" in without.movement.widget.children[0].value
     assert len(without.movement.widget.children) == 1
+
+
+def _by_partner_at(history, t) -> dict[str, int]:
+    """Open cents per partner at ``t``, from the state then (plain Python)."""
+    out: dict[str, int] = {}
+    for row in history.state(t).to_dict("records"):
+        if row["status"] == "open":
+            out[row["partner"]] = out.get(row["partner"], 0) + round(row["amount"] * 100)
+    return out
+
+
+def test_report_movement_section_and_sheet(history, tmp_path):
+    import openpyxl
+
+    html, xlsx = tmp_path / "r.html", tmp_path / "r.xlsx"
+    ck.report(
+        history.state(history.as_of),
+        path=[html, xlsx],
+        freq="M",
+        **{k: RANGE[k] for k in ("start", "end")},
+        history=history,
+    )
+    book = openpyxl.load_workbook(xlsx)
+    sheet = book["Movement"]
+    head = [c.value for c in sheet[1]]
+    rows = [dict(zip(head, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    ends = {"2025-09": "2025-09-30", "2025-10": "2025-10-31", "2025-11": "2025-11-30"}
+    for period, day in ends.items():
+        expected = _by_partner_at(history, pd.Timestamp(day) + pd.Timedelta(days=1) - pd.Timedelta(1))
+        got = {r["partner"]: round(r["end"] * 100) for r in rows if r["period"] == period}
+        assert {p: c for p, c in got.items() if c} == expected, period
+    for r in rows:  # every row balances; the outgoing buckets are positive amounts
+        moved = r["new"] + r["pulled_in"] + r["increased"] + r["transferred_in"]
+        moved -= r["decreased"] + r["pushed_out"] + r["won"] + r["lost"] + r["removed"] + r["transferred_out"]
+        assert round((r["start"] + moved) * 100) == round(r["end"] * 100)
+    cell = sheet.cell(row=2, column=head.index("end") + 1)
+    assert isinstance(cell.value, (int, float)) and "$" in cell.number_format
+    # a name from the data cannot run as a formula, and is text in the HTML
+    assert all(not str(c.value).startswith("=") for row in sheet.iter_rows() for c in row if c.value is not None)
+    page = html.read_text()
+    section = page[page.index("<h2>Pipeline movement</h2>") :]
+    assert "<svg" in section.split("<table")[0] and "&lt;b&gt;Bad&lt;/b&gt;" in section and "<b>Bad</b>" not in section
+    # Acme in November, by hand: 130 - 80 lost - 50 transferred out + 25 new = 25
+    acme = section[section.index("<td>Acme</td>") :].split("</tr>")[0]
+    assert [c.split(">")[-1] for c in acme.split("</td>")[1:-1]] == [
+        "$130.00",
+        "$25.00",
+        "$0.00",
+        "$0.00",
+        "$0.00",
+        "$0.00",
+        "$0.00",
+        "-$80.00",
+        "$0.00",
+        "$0.00",
+        "-$50.00",
+        "$25.00",
+    ]
+    total = section[section.index("<td>Total</td>") :].split("</tr>")[0]
+    assert total.endswith("$280.00</td>")
+    without = tmp_path / "plain.html"
+    ck.report(history.state(history.as_of), path=without, freq="M")
+    assert "<h2>Pipeline movement</h2>" not in without.read_text()
+
+
+def test_cli_report_with_history(history, tmp_path):
+    from channelkpi.cli import main
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    for date, rows in SNAPSHOTS.items():
+        (folder / f"deals_{date}.csv").write_text(HEAD + "".join(",".join(r) + "\n" for r in rows))
+    out = tmp_path / "r.xlsx"
+    files = sorted(str(p) for p in folder.iterdir())
+    code = main(["report", files[-1], "--history", *files, "-o", str(out), "--freq", "M", "--to", "2025-11", "--quiet"])
+    assert code == 0
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(out)["Movement"]
+    head = [c.value for c in sheet[1]]
+    nov = [dict(zip(head, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "2025-11"]
+    assert {r["partner"]: r["end"] for r in nov} == {"<b>Bad</b>": 45, "Acme": 25, "Globex": 210}
