@@ -85,6 +85,7 @@ __all__ = [
     "cycle_distribution",
     "deal_success_cohorts",
     "MOVEMENT_TITLES",
+    "MOVEMENT_BARS",
     "movement_bars",
     "movement_waterfall",
     "stage_funnel_chart",
@@ -1056,6 +1057,8 @@ MOVEMENT_TITLES = {
     "transferred_out": "Transferred out",
     "end": "Open at the end",
 }
+#: The name of the waterfall's bars layer (a click selection on the bars names it).
+MOVEMENT_BARS = "movement_bars"
 _MOVE_COLORS = {"total": "#56606b", "up": "#0072B2", "down": "#D55E00"}
 
 
@@ -1176,10 +1179,14 @@ def movement_waterfall(
         axis=alt.Axis(labelAngle=-30, labelLimit=_LABEL_LIMIT),
     )
     base = alt.Chart(data).encode(x=x, tooltip=tips)
-    bars = base.mark_bar().encode(
-        y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
-        y2="high:Q",
-        color=alt.Color("direction:N", scale=colors, legend=None),
+    bars = (
+        base.mark_bar()
+        .encode(
+            y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
+            y2="high:Q",
+            color=alt.Color("direction:N", scale=colors, legend=None),
+        )
+        .properties(name=MOVEMENT_BARS)
     )
     labels = base.mark_text(dy=-6, baseline="bottom", fontSize=11, color="#1b2733").encode(
         y="high:Q", text="label_text:N"

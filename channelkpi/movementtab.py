@@ -3,8 +3,9 @@ the top movers and the deals of any bar.
 
 Widgets only: the tables come from :func:`channelkpi.views.view_tables` (its
 :data:`~channelkpi.views.HISTORY_TABLES`), the charts from :mod:`channelkpi.charts`, the
-tables' HTML from :mod:`channelkpi.movementview`. The deals of a bar are listed by choosing
-the bar in a list (every bar of the waterfall is one choice), which a keyboard reaches too.
+tables' HTML from :mod:`channelkpi.movementview`. The deals of a bar are listed by clicking
+the bar, or by choosing it in the list beside the chart (the keyboard's way): the list is the
+one state, a click only sets it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ipywidgets as w
 import pandas as pd
 
 from . import charts
+from .charts import CELL_PARAM, MOVEMENT_BARS
 from .movementview import NO_HISTORY, bucket_caption, movers_html
 from .safety import html_text
 
@@ -31,6 +33,20 @@ def _one_currency(movement: pd.DataFrame, currency: str) -> tuple[pd.DataFrame, 
     rows = movement[movement["currency"].astype(str) == currency]
     others = sorted({str(c) for c in movement["currency"].unique()} - {currency})
     return rows, f"Amounts in {currency} only; deals in {', '.join(others)} are not shown in the waterfall."
+
+
+def _clickable_bars(chart: alt.LayerChart) -> alt.LayerChart:
+    """A copy of the waterfall whose bars report a click (param ``cell``, the bar's bucket). At the
+    top level, naming the bars' layer: a JupyterChart reads the selections of its top level only."""
+    click = alt.TopLevelSelectionParameter(
+        name=CELL_PARAM,
+        select=alt.PointSelectionConfig(type="point", fields=["bucket"], on="click", clear="dblclick"),
+        views=[MOVEMENT_BARS],
+    )
+    params = getattr(chart, "params", alt.Undefined)
+    copy = chart.copy(deep=False)
+    copy.params = [*([] if params is alt.Undefined else params), click]
+    return copy
 
 
 class MovementTab:
@@ -62,10 +78,15 @@ class MovementTab:
         }
         for name, spec in specs.items():
             spec = charts.themed(spec.properties(width="container"))
+            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+                spec = _clickable_bars(spec)
             if name in self.charts:
                 self.charts[name].chart = spec
             else:
                 self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+                # a JupyterChart rebuilds its selections each time its chart is set: observe again
+                self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])
         self.note.value = f"<p class='ck-note'>{html_text(note)}</p>" if note else ""
         deals = tables.get("movement_deals")
         self._deals = deals
@@ -92,6 +113,12 @@ class MovementTab:
             self.charts["stage_funnel"],
             self.charts["time_in_stage"],
         ]
+
+    def _on_click(self, change) -> None:
+        clicked = [item for item in (change["new"].value or []) if item]
+        values = {value for _label, value in self.bucket.options}
+        if clicked and clicked[-1].get("bucket") in values:  # the two ends list no moved deals
+            self.bucket.value = clicked[-1]["bucket"]
 
     def _show_bucket(self) -> None:
         bucket, deals = self.bucket.value, self._deals

@@ -40,6 +40,11 @@ def test_movement_tab_draws_the_waterfall_and_the_movers(browser, tmp_path):
         movers.first.wait_for(timeout=30_000)
         text = movers.first.inner_text()
         assert "Top movers, 2025-11" in text and text.index("Alpha") < text.index("Delta")
+        # a click on the lost bar lists its deal (the waterfall's fifth bar, in order)
+        bars.nth(4).click()
+        listed = page.locator("table.ck-movers:has-text('Lost: 1 deal')")
+        listed.wait_for(timeout=30_000)
+        assert "Alpha" in listed.inner_text() and "$80.00" in listed.inner_text()
         assert page.locator(".ck-message[role='alert']").count() == 0
         assert outside == [] and dialogs == []
         page.close()

@@ -151,6 +151,11 @@ def test_dashboard_movement_tab(history):
     assert "Top movers, 2025-11" in tab.movers.value and "&lt;b&gt;" not in tab.movers.value
     tab.bucket.value = "lost"
     assert "Lost: 1 deal, $80.00" in tab.bucket_deals.value and "Alpha" in tab.bucket_deals.value
+    # a click on a bar chooses it in the list (as the page reports a click)
+    chart = tab.charts["movement_waterfall"]
+    chart._vl_selections = {"cell": {"value": {"vlPoint": {"or": [{"bucket": "decreased"}]}}, "store": []}}
+    assert tab.bucket.value == "decreased" and "Decreased: 1 deal, $50.00" in tab.bucket_deals.value
+    assert "Delta" in tab.bucket_deals.value
     without = Dashboard(deals)
     without.tabs.selected_index = without._tab_names.index("Movement")
     assert "load_history" in without.movement.widget.children[0].value
