@@ -50,6 +50,8 @@ from .formats import (
     is_missing,
     level_title,
     level_word,
+    money,
+    money_short,
     number,
     percent,
     plural,
@@ -82,6 +84,12 @@ __all__ = [
     "seasonality_bands",
     "cycle_distribution",
     "deal_success_cohorts",
+    "MOVEMENT_TITLES",
+    "MOVEMENT_BARS",
+    "movement_bars",
+    "movement_waterfall",
+    "stage_funnel_chart",
+    "time_in_stage_chart",
 ]
 
 #: Okabe-Ito: distinguishable with protanopia, deuteranopia and tritanopia.
@@ -628,6 +636,8 @@ _STEP_TITLES = {
     "won": "- won",
     "lost": "- lost",
     "end": "Open at the end",
+    "unchanged": "Unchanged",
+    "memo": "Created and closed inside the period",
 }
 
 
@@ -1025,6 +1035,287 @@ def deal_success_cohorts(
         title="Deal success by creation cohort",
         subtitle=subtitle,
         notes=["Of the deals created in each period: won, still open (pending) and lost so far", *_partial_note(data)],
+        description=description,
+        width=width,
+    )
+
+
+# --------------------------------------------------------------------------- history charts
+#: What each bar of the movement waterfall is called (the buckets of
+#: :func:`channelkpi.pipeline_movement`, in its order, between the two ends).
+MOVEMENT_TITLES = {
+    "start": "Open at the start",
+    "new": "New",
+    "pulled_in": "Pulled in",
+    "increased": "Increased",
+    "decreased": "Decreased",
+    "pushed_out": "Pushed out",
+    "won": "Won",
+    "lost": "Lost",
+    "removed": "Removed",
+    "transferred_in": "Transferred in",
+    "transferred_out": "Transferred out",
+    "end": "Open at the end",
+}
+#: The name of the waterfall's bars layer (a click selection on the bars names it).
+MOVEMENT_BARS = "movement_bars"
+_MOVE_COLORS = {"total": "#56606b", "up": "#0072B2", "down": "#D55E00"}
+
+
+def movement_bars(movement: pd.DataFrame, *, period=None) -> pd.DataFrame:
+    """The bars of the movement waterfall of one period: the two ends and every bucket a deal
+    moved in, each floating from where the one before it ends, in integer cents.
+
+    Takes :func:`channelkpi.pipeline_movement` output (its rows of one currency: the groups
+    shown are summed) and the ``period`` label (default: the last). Returns one row per bar:
+    ``bucket``, ``title``, ``direction`` (``total``, ``up``, ``down``), ``cents``, ``count``,
+    ``low_cents``/``high_cents`` and ``amount``/``low``/``high`` in currency units. The last
+    bar's height is the first's plus the signed buckets: the waterfall balances to the cent.
+
+    >>> table = pd.DataFrame({"period": ["2025-11"], "start_cents": [10000], "new_cents": [2500],
+    ...     "decreased_cents": [500], "end_cents": [12000], "start_count": [2], "new_count": [1],
+    ...     "decreased_count": [1], "end_count": [3]})
+    >>> movement_bars(table)[["bucket", "low", "high"]]
+          bucket    low   high
+    0      start    0.0  100.0
+    1        new  100.0  125.0
+    2  decreased  120.0  125.0
+    3        end    0.0  120.0
+    """
+    from .metrics.movement import BUCKETS, SIGNS  # the buckets' order and signs are the KPI's
+
+    _need(movement, ["period", "start_cents", "end_cents"], "movement_waterfall")
+    if len(movement) and "currency" in movement and movement["currency"].nunique(dropna=False) > 1:
+        raise ChannelKPIError(
+            "the movement waterfall adds up one currency; this table has "
+            f"{sorted(map(str, movement['currency'].unique()))}",
+            fix="pass the rows of one currency (or convert with load_crm(fx=...))",
+        )
+    if period is None and len(movement):
+        period = movement.sort_values("period_start" if "period_start" in movement else "period")["period"].iloc[-1]
+    rows = movement[movement["period"].astype(str) == str(period)] if len(movement) else movement
+
+    def total(column: str) -> int:
+        return int(rows[column].fillna(0).sum()) if column in rows else 0
+
+    bars, level = [], total("start_cents")
+    bars.append(("start", "total", level, total("start_count"), 0, level))
+    for bucket in BUCKETS:
+        cents, count = total(f"{bucket}_cents"), total(f"{bucket}_count")
+        if not cents and not count:
+            continue
+        low, high = (level, level + cents) if SIGNS[bucket] > 0 else (level - cents, level)
+        level += SIGNS[bucket] * cents
+        bars.append((bucket, "up" if SIGNS[bucket] > 0 else "down", cents, count, low, high))
+    end = total("end_cents")
+    if level != end:  # pipeline_movement balances every row: a sum that does not is a wrong table
+        raise ChannelKPIError(
+            f"the movement of {period} does not balance: start and buckets make {level}, end is {end} cents"
+        )
+    bars.append(("end", "total", end, total("end_count"), 0, end))
+    out = pd.DataFrame(bars, columns=["bucket", "direction", "cents", "count", "low_cents", "high_cents"])
+    out.insert(1, "title", out["bucket"].map(MOVEMENT_TITLES))
+    out.insert(0, "period", str(period) if period is not None else "")
+    for cents, units in (("cents", "amount"), ("low_cents", "low"), ("high_cents", "high")):
+        out[cents] = out[cents].astype(np.int64)
+        out[units] = out[cents] / 100
+    return out
+
+
+def _sentence_chart(text: str, *, title: str, subtitle, description, width) -> alt.Chart:
+    """A chart that says in words why there is nothing to draw (never empty axes)."""
+    chart = (
+        alt.Chart(pd.DataFrame({"text": [text]}))
+        .mark_text(align="left", baseline="top", fontSize=14, x=0, y=0, color="#1b2733")
+        .encode(text="text:N")
+        .properties(height=40)
+    )
+    return _finish(chart, title=title, subtitle=subtitle, description=description or f"{title}. {text}", width=width)
+
+
+def movement_waterfall(
+    movement: pd.DataFrame,
+    *,
+    period=None,
+    currency: str = "USD",
+    subtitle=None,
+    width=_WIDE,
+    description: str | None = None,
+) -> alt.LayerChart | alt.Chart:
+    """Why the open pipeline went from its start to its end in one period: the start bar, a
+    bar up or down per movement bucket (floating from where the one before ends), the end bar.
+
+    Takes :func:`channelkpi.pipeline_movement` output (one currency; the groups shown are
+    summed) and the ``period`` (default: the last). The bars balance to the cent
+    (:func:`movement_bars`). With no open pipeline at either end the chart says so in a sentence.
+    """
+    symbol = _symbol(currency)
+    title = "Pipeline movement"
+    data = movement_bars(movement, period=period)
+    label = data["period"].iloc[0] if len(data) else str(period or "")
+    if data["count"].sum() == 0 and not data["cents"].any():
+        text = f"No open pipeline at the start or the end of {label}: nothing moved." if label else "No periods."
+        return _sentence_chart(text, title=title, subtitle=subtitle, description=description, width=width)
+    data["order"] = np.arange(len(data))
+    sign = data["direction"].map({"up": "+", "down": "-", "total": ""})
+    data["amount_text"] = [f"{s}{money(a, symbol)}" for s, a in zip(sign, data["amount"], strict=True)]
+    data["label_text"] = [f"{s}{money_short(a, symbol)}" for s, a in zip(sign, data["amount"], strict=True)]
+    data["count_text"] = [number(c) for c in data["count"]]
+    data["running_text"] = [
+        money(h if d != "down" else lo, symbol)
+        for d, h, lo in zip(data["direction"], data["high"], data["low"], strict=True)
+    ]
+    colors = alt.Scale(domain=list(_MOVE_COLORS), range=list(_MOVE_COLORS.values()))
+    tips = [
+        alt.Tooltip("title:N", title="Bar"),
+        alt.Tooltip("amount_text:N", title="Amount"),
+        alt.Tooltip("count_text:N", title="Deals"),
+        alt.Tooltip("running_text:N", title="Open pipeline after it"),
+    ]
+    x = alt.X(
+        "title:N",
+        sort=alt.EncodingSortField("order", op="min"),
+        title=None,
+        axis=alt.Axis(labelAngle=-30, labelLimit=_LABEL_LIMIT),
+    )
+    base = alt.Chart(data).encode(x=x, tooltip=tips)
+    bars = (
+        base.mark_bar()
+        .encode(
+            y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
+            y2="high:Q",
+            color=alt.Color("direction:N", scale=colors, legend=None),
+        )
+        .properties(name=MOVEMENT_BARS)
+    )
+    labels = base.mark_text(dy=-6, baseline="bottom", fontSize=11, color="#1b2733").encode(
+        y="high:Q", text="label_text:N"
+    )
+    moved = data["direction"] != "total"
+    notes = [f"{label}: open at the start + blue - orange = open at the end (to the cent)"]
+    if not moved.any():
+        notes.append("No deal moved in this period: the pipeline is unchanged")
+    summary = "; ".join(f"{t} {a}" for t, a in zip(data["title"], data["amount_text"], strict=True))
+    return _finish(
+        alt.layer(bars, labels),
+        title=title,
+        subtitle=subtitle,
+        notes=notes,
+        description=description,
+        width=width,
+        summary=summary + ".",
+    )
+
+
+def stage_funnel_chart(
+    funnel: pd.DataFrame, *, subtitle=None, width=None, description: str | None = None
+) -> alt.LayerChart | alt.Chart:
+    """The deals that entered each stage, in stage order, each labelled with the share of them
+    that went on to a later stage (the step conversion).
+
+    Takes :func:`channelkpi.stage_funnel` output (its groups are summed; the conversions are
+    then recomputed from the sums: advanced and won over entered).
+    """
+    title = "Stage funnel"
+    _need(funnel, ["step", "stage", "entered", "advanced", "won", "lost", "still_there"], "stage_funnel_chart")
+    cols = ["entered", "advanced", "moved_back", "won", "lost", "removed", "still_there"]
+    data = funnel.groupby(["step", "stage"], as_index=False)[[c for c in cols if c in funnel]].sum()
+    if not len(data) or not data["entered"].any():
+        return _sentence_chart(
+            "No deal entered a stage in this selection.",
+            title=title,
+            subtitle=subtitle,
+            description=description,
+            width=width,
+        )
+    data["stage"] = data["stage"].astype(str)
+    # a step converts when the deal went on: advanced to a later stage or won from it
+    went_on = data["advanced"] + data["won"]
+    data["step_conversion"] = went_on / data["entered"].where(data["entered"] > 0)
+    first = data["entered"].iloc[0]
+    data["cumulative_conversion"] = data["entered"] / first if first else np.nan
+    data["label_text"] = [
+        f"{number(e)} · {percent(r)} went on" if not is_missing(r) else f"{number(e)}"
+        for e, r in zip(data["entered"], data["step_conversion"], strict=True)
+    ]
+    tips = [alt.Tooltip("stage:N", title="Stage")]
+    tips += _texts(
+        data,
+        [
+            ("entered", "Entered"),
+            ("advanced", "Advanced"),
+            ("won", "Won from it"),
+            ("lost", "Lost from it"),
+            ("still_there", "Still there"),
+            ("step_conversion", "Went on (advanced or won)"),
+            ("cumulative_conversion", "Entered, of the first step's"),
+        ],
+        "",
+    )
+    y = alt.Y(
+        "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
+    )
+    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    bars = base.mark_bar(color=PALETTE[0]).encode(x=alt.X("entered:Q", title="Deals that entered the stage"))
+    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#1b2733").encode(x="entered:Q", text="label_text:N")
+    return _finish(
+        alt.layer(bars, labels).properties(height=alt.Step(24)),
+        title=title,
+        subtitle=subtitle,
+        notes=["Deals that entered each stage; went on = advanced to a later stage or won"],
+        description=description,
+        width=width,
+    )
+
+
+def time_in_stage_chart(
+    stage_time: pd.DataFrame, *, subtitle=None, width=None, description: str | None = None
+) -> alt.LayerChart | alt.Chart:
+    """Where deals wait: the median days in each stage (bar) and the 75th percentile (tick).
+
+    Takes :func:`channelkpi.time_in_stage` output for one group (Kaplan-Meier: deals still in a
+    stage count as censored, never as finished; the tooltip says how many). A stage whose
+    median is not reached yet is named with no bar.
+    """
+    title = "Time in stage"
+    _need(
+        stage_time,
+        ["step", "stage", "visits", "finished", "censored", "median_days", "p75_days"],
+        "time_in_stage_chart",
+    )
+    data = stage_time[stage_time["visits"] > 0].copy()
+    if not len(data):
+        return _sentence_chart(
+            "No deal visited a stage in this selection.",
+            title=title,
+            subtitle=subtitle,
+            description=description,
+            width=width,
+        )
+    data["stage"] = data["stage"].astype(str)
+    data["median_text"] = [
+        "not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["median_days"]
+    ]
+    data["p75_text"] = ["not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["p75_days"]]
+    tips = [
+        alt.Tooltip("stage:N", title="Stage"),
+        alt.Tooltip("median_text:N", title="Median"),
+        alt.Tooltip("p75_text:N", title="75th percentile"),
+        *_texts(
+            data, [("visits", "Visits"), ("finished", "Left the stage"), ("censored", "Still there (censored)")], ""
+        ),
+    ]
+    y = alt.Y(
+        "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
+    )
+    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    bars = base.mark_bar(color=PALETTE[4]).encode(x=alt.X("median_days:Q", title="Days in the stage"))
+    ticks = base.mark_tick(color=PALETTE[0], thickness=3, size=16).encode(x="p75_days:Q")
+    return _finish(
+        alt.layer(bars, ticks).properties(height=alt.Step(24)),
+        title=title,
+        subtitle=subtitle,
+        notes=["Bar: median days · tick: 75th percentile · deals still in a stage count as censored"],
         description=description,
         width=width,
     )

@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--fiscal-year-start", type=int, default=1, metavar="MONTH", help="first month of the fiscal year (1-12)"
     )
+    rep.add_argument(
+        "--history",
+        nargs="+",
+        metavar="PATH",
+        help="the deals' history, as channelkpi.load_history reads it (a CRM history file, or earlier exports "
+        "of the same report with the date in their names, this one among them): adds the pipeline movement "
+        "section and sheet",
+    )
     rep.add_argument("--title", default="Channel partner review", help="the report's heading")
     rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
     rep.add_argument("--svg", metavar="DIR", help="also write every chart as SVG into DIR")
@@ -215,6 +223,13 @@ def _report(args: argparse.Namespace, err) -> int:
     s = result.summary()
     say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
+    history = None
+    if args.history:
+        from .ingest.history import load_history
+
+        say(f"reading the history: {', '.join(args.history)}")
+        paths = args.history if len(args.history) > 1 else args.history[0]
+        history = load_history(paths, dayfirst=args.dayfirst, currency=args.currency)
     options = dict(
         targets=targets,
         by=args.by,
@@ -226,6 +241,7 @@ def _report(args: argparse.Namespace, err) -> int:
         fiscal_year_start=args.fiscal_year_start,
         title=args.title,
         progress=say,
+        history=history,
     )
     written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
     for path in written:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .charts import PRINT_FONT
+from .charts import PRINT_FONT, movement_waterfall, themed
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
@@ -55,8 +55,10 @@ from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import kpi_table
+from .metrics.movement import pipeline_movement
 from .metrics.prepared import prepare
 from .metrics.query import check_columns, date_range, make_query
+from .movementview import MOVEMENT_COLUMNS, movement_html, movement_sheet
 from .safety import html_text, to_excel
 from .schema import DIRECT_PARTNER, validate_deals
 from .tiles import CSS, tile_values, tiles_html
@@ -232,6 +234,7 @@ def report(
     png_dir: str | Path | None = None,
     svg_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    history=None,
 ) -> list[Path]:
     """Write the KPI review of a selection as HTML or Excel, and its charts as images.
 
@@ -276,6 +279,11 @@ def report(
         Folders to write every chart to as ``<name>.png`` / ``<name>.svg``.
     progress : callable, optional
         Called with a short message as each step starts (the command line prints them).
+    history : History, optional
+        The deals' history (:func:`channelkpi.load_history`): the report adds the pipeline
+        movement of the selection grouped ``by`` -- an HTML section with the last period's
+        waterfall and a row per group (start, the buckets, end), and an Excel sheet
+        "Movement" with every period of the range (:func:`channelkpi.pipeline_movement`).
 
     Returns
     -------
@@ -356,6 +364,17 @@ def report(
     say("finding the deals behind each row of the scorecard")
     behind = deals_behind(prepared, "kpi_table", column=_HEADLINE, **{**scored, "by": None})
     selection_line = selection_text(view)
+    if history is not None:
+        say("computing the pipeline movement")
+        tables["movement_by"] = pipeline_movement(
+            history,
+            by=by,
+            freq=freq,
+            start=start_ts,
+            end=end_ts,
+            fiscal_year_start=fiscal_year_start,
+            where=view.effective_where or None,
+        )
     charts = view_charts(tables, by=by, currency=currency, subtitle=selection_line, width=CHART_WIDTH, font=PRINT_FONT)
     covered = data_coverage(table)
     context = {
@@ -380,6 +399,8 @@ def report(
     if needs_images:
         say(f"drawing {len(charts)} charts")
         svgs = {name: _titled(svg, charts[name]) for name, svg in _render(charts, "svg").items()}
+        if "movement_by" in tables:
+            context["movement_svg"] = _movement_svg(tables["movement_by"], currency, selection_line)
     for out in paths:
         say(f"writing {out}")
         if out.suffix.lower() == ".html":
@@ -693,6 +714,27 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
     return counts
 
 
+def _movement_svg(movement: pd.DataFrame, currency: str, subtitle: str) -> str:
+    """The waterfall of the movement's last period, over every group shown (one currency)."""
+    if "currency" in movement and movement["currency"].nunique(dropna=False) > 1:
+        movement = movement[movement["currency"].astype(str) == currency]
+    chart = themed(
+        movement_waterfall(movement, currency=currency, subtitle=subtitle, width=CHART_WIDTH), font=PRINT_FONT
+    )
+    svg = _render({"movement": chart}, "svg")["movement"]
+    return _scoped(_titled(svg, chart), "movement")
+
+
+def _movement_section(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
+    if "movement_by" not in tables:
+        return ""
+    figure = ctx.get("movement_svg") or ""
+    if figure:
+        figure = f"<figure id='chart-movement' aria-label='Pipeline movement'>{figure}</figure>"
+    table = movement_html(tables["movement_by"], by=ctx["by"], currency=ctx["currency"])
+    return f"<h2>Pipeline movement</h2>{figure}{table}"
+
+
 def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapping) -> str:
     cur = ctx["symbol"]
     level = ctx["by"]
@@ -724,6 +766,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
         f"<h2>Charts</h2>{figures}"
         f"<h2>{html_text(level_title(level))} scorecard</h2>{scorecard}{unranked}"
+        f"{_movement_section(tables, ctx)}"
         f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
         f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
         f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"
@@ -769,6 +812,9 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
         )
     return pd.DataFrame(rows)
 
+
+#: The amount columns of the "Movement" sheet.
+_MOVEMENT_AMOUNTS = (*MOVEMENT_COLUMNS, "unchanged", "memo")
 
 #: Data rows a worksheet holds (Excel's 1,048,576 rows, less the header).
 _EXCEL_ROWS = 1_048_575
@@ -817,6 +863,8 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
     for key, name in _SHEETS.items():
         if key in tables:
             sheets[name] = _scorecard_sheet(tables[key]) if key == "scorecard" else tables[key]
+    if "movement_by" in tables:
+        sheets["Movement"] = movement_sheet(tables["movement_by"])
     sheets["Deals"] = deal_rows
     sheets["Definitions"] = pd.DataFrame(
         [
@@ -858,6 +906,20 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
             sheet.column_dimensions[get_column_letter(j)].width = max(
                 sheet.column_dimensions[get_column_letter(j)].width or 0, 12
             )
+    if "Movement" in book.sheetnames:  # amounts of the movement, not KPI columns: formats here
+        sheet = book["Movement"]
+        money_fmt = excel_format("money", cur)
+        for j, col in enumerate(sheets["Movement"].columns, start=1):
+            fmt = (
+                money_fmt
+                if col in _MOVEMENT_AMOUNTS
+                else "yyyy-mm-dd"
+                if col in ("period_start", "period_end")
+                else None
+            )
+            if fmt:
+                for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+                    cell.number_format = fmt
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

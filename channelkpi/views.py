@@ -45,6 +45,7 @@ from .currency_symbols import DEFAULT_CURRENCY
 from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, level_word, plural
+from .metrics.funnel import stage_funnel
 from .metrics.kpis import (
     channel_performance,
     cycle_distribution,
@@ -56,8 +57,10 @@ from .metrics.kpis import (
     seasonality,
     win_rate,
 )
+from .metrics.movement import movement_deals, pipeline_movement
 from .metrics.periods import date_key, period_frame
 from .metrics.prepared import PreparedDeals, prepare
+from .metrics.stagetime import time_in_stage
 from .schema import DIRECT_PARTNER
 
 __all__ = [
@@ -71,6 +74,8 @@ __all__ = [
     "INPUTS",
     "Input",
     "TABLES",
+    "HISTORY_TABLES",
+    "TOP_MOVERS",
     "TABLE_INPUTS",
     "Table",
     "View",
@@ -500,10 +505,12 @@ View.__init__ = renamed_keywords(level="by", selected="selection")(View.__init__
 
 # --------------------------------------------------------------------------- inputs
 class _Data:
-    """What the tables of one call share that is no input of the view: the deals and their dates."""
+    """What the tables of one call share that is no input of the view: the deals, their dates
+    and their history (:class:`channelkpi.History`, or None)."""
 
-    def __init__(self, deals) -> None:
+    def __init__(self, deals, history=None) -> None:
         self.deals = deals
+        self.history = history
         self.first, _ = month_range(deals)
         self.coverage = data_coverage(deals) or (self.first, self.first)
 
@@ -690,6 +697,66 @@ def _pipeline_stage(data: _Data, got: Mapping) -> pd.DataFrame:
     return table
 
 
+#: How many deals the top movers table lists (the largest absolute change first).
+TOP_MOVERS = 15
+
+
+def _movement_options(got: Mapping) -> dict:
+    # every input is read, history or not: a declaration cannot list one a maker does not read
+    start, end = got["range"]
+    options = {"freq": got["freq"], "start": start, "end": end, "fiscal_year_start": got["fiscal_year_start"]}
+    return {**options, "by": None, "where": got["where"] or None}
+
+
+def _movement(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # the open pipeline's movement over the selection, per period of the range (its last
+    # period is the waterfall's); the buckets are summed over the deals kept, per currency
+    options = _movement_options(got)
+    return None if data.history is None else pipeline_movement(data.history, **options)
+
+
+def _last_period(movement: pd.DataFrame | None):
+    if movement is None or movement.empty:
+        return None
+    return movement.sort_values("period_start")["period"].iloc[-1]
+
+
+def _movement_deals(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # the deals behind every bar of the waterfall (the range's last period)
+    options = _movement_options(got)
+    period = _last_period(got["movement"])
+    return None if period is None else movement_deals(data.history, period=period, **options)
+
+
+def _movers(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # the deals that moved the most in the waterfall's period, by the size of their move
+    rows = got["movement_deals"]
+    if rows is None:
+        return None
+    moved = rows[rows["bucket"] != "unchanged"]
+    size = moved["amount_cents"].astype("float64").abs()
+    order = size.sort_values(ascending=False, kind="stable").index
+    return moved.loc[order].head(TOP_MOVERS).reset_index(drop=True)
+
+
+def _history_table(make) -> Callable[[_Data, Mapping], pd.DataFrame | None]:
+    # a table of the history over the range and the deals kept (the funnel's cohort: deals
+    # whose first stage began in the range)
+    def table(data: _Data, got: Mapping) -> pd.DataFrame | None:
+        start, end = got["range"]
+        where = got["where"] or None
+        return None if data.history is None else make(data.history, start=start, end=end, where=where)
+
+    return table
+
+
+def _stage_time(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # every visit the history records, over the deals kept: time_in_stage's start=/end=
+    # (visits begun in the range) fail on a read-only mask in this version
+    where = got["where"] or None
+    return None if data.history is None else time_in_stage(data.history, where=where)
+
+
 def _targets(data: _Data, got: Mapping) -> pd.DataFrame | None:
     targets, kept = got["given_targets"], got["where"]
     if targets is None or kept.keys() - {"partner"}:
@@ -752,8 +819,16 @@ TABLES: dict[str, Table] = {
             ("where", "range", "freq"),
             periods=True,
         ),
+        # made from the history (view_tables(history=...)); none without one
+        Table("movement", _movement, ("where", "range", "freq"), periods=True),
+        Table("movement_deals", _movement_deals, ("where", "range", "freq", "movement")),
+        Table("movers", _movers, ("movement_deals",)),
+        Table("funnel", _history_table(stage_funnel), ("where", "range")),
+        Table("stage_time", _stage_time, ("where",)),
     )
 }
+#: The tables made from a history: without one, :func:`view_tables` has none of them.
+HISTORY_TABLES = ("movement", "movement_deals", "movers", "funnel", "stage_time")
 
 
 def _check_tables() -> dict[str, tuple[str, ...]]:
@@ -802,6 +877,7 @@ def view_tables(
     *,
     only: Collection[str] | None = None,
     cache: MutableMapping | None = None,
+    history=None,
     **options,
 ) -> dict[str, pd.DataFrame]:
     """Every table of a view (or the ``only`` ones), keyed by name.
@@ -818,6 +894,13 @@ def view_tables(
     cache : mutable mapping, optional
         Where the tables other tables are made from (the quality scores among all peers) are
         kept, by :func:`table_key`: showing other partners then only picks other rows of them.
+        Keep one cache per deals and history.
+    history : History, optional
+        The deals' history (:func:`channelkpi.load_history`): the tables of
+        :data:`HISTORY_TABLES` are made from it (``movement``: the open pipeline's movement
+        per period of the range; ``movement_deals``: the deals behind the buckets of its last
+        period; ``movers``: the :data:`TOP_MOVERS` of them that moved most; ``funnel`` and
+        ``stage_time``). Without one there are none of them.
 
     Returns
     -------
@@ -844,7 +927,7 @@ def view_tables(
         raise ChannelKPIError(f"no view table called {sorted(unknown)}", fix=f"choose from {shown}")
     if isinstance(deals, pd.DataFrame) and (only is None or len(only) > 1):
         deals = prepare(deals)
-    data = _Data(deals)
+    data = _Data(deals, history)
     values: dict[str, object] = {}
     made: dict[str, pd.DataFrame | None] = {}
 

@@ -38,6 +38,7 @@ from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError,
 from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, plural
 from .ingest import LoadResult, load_crm
 from .metrics.prepared import prepare
+from .movementtab import MovementTab
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
@@ -47,6 +48,7 @@ from .types import ReportFreq, ReportLevel
 from .views import (
     CHART_TABLES,
     CHART_TITLES,
+    HISTORY_TABLES,
     View,
     default_months,
     month_range,
@@ -254,7 +256,12 @@ class Dashboard:
     tabs : tuple of str, optional
         The tabs to show, in order (default: all): ``"Overview"``, ``"Partners"``,
         ``"Pipeline"``, ``"Channels"``, ``"Close rate"``, ``"Velocity"``, ``"Deal success"``,
-        ``"Data quality"``. Focused apps (a partner review, a pipeline meeting) show a few.
+        ``"Movement"``, ``"Data quality"``. Focused apps (a partner review, a pipeline meeting)
+        show a few.
+    history : History, optional
+        The deals' history (:func:`channelkpi.load_history`): the Movement tab shows the
+        pipeline movement of the period the range ends in, for the selection, the funnel, time
+        in stage and the top movers. Without one it says how to get one.
 
     Attributes
     ----------
@@ -305,6 +312,7 @@ class Dashboard:
         max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT,
         title: str = "Channel partner KPIs",
         tabs: tuple[str, ...] | None = None,
+        history=None,
     ) -> None:
         enable_offline()  # the charts' JavaScript from the kernel: offline with no other setup
         # an ISO code; None: each loaded table's own currency
@@ -312,6 +320,9 @@ class Dashboard:
         self.fiscal_year_start = fiscal_year_start
         self.max_upload_bytes = max_upload_bytes
         self.targets = targets
+        self.history = history  # the deals' History: the Movement tab's tables
+        self.movement = MovementTab()
+        self._movement_stale = True
         self.title = title
         self._selection: dict[str, tuple[str, ...]] = {}  # column -> values chosen (the one selection)
         self._tables: dict[str, pd.DataFrame] = {}  # tables computed for the current state
@@ -533,7 +544,7 @@ class Dashboard:
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (the scores
         among all peers are kept in the table cache)."""
-        return view_tables(self._prepared, self.view, only=only, cache=self._cache)
+        return view_tables(self._prepared, self.view, only=only, cache=self._cache, history=self.history)
 
     def build_charts(
         self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None, export: bool = False
@@ -616,6 +627,7 @@ class Dashboard:
         :attr:`charts` is read)."""
         self._tables, self._computed = {}, set()
         self._stale = set(CHART_TITLES)
+        self._movement_stale = True
         if self.deals_panel.is_open:  # it explained a number of the state before
             self.deals_panel.close()
         self._withheld = self._withheld_charts()
@@ -623,7 +635,7 @@ class Dashboard:
         if not self._guard(lambda: self._ensure(TILE_TABLES)):
             return
         self.tiles.value = tiles_html(self._tile_values())
-        if self._guard(lambda: self._draw(self._visible())):
+        if self._guard(lambda: self._draw(self._visible())) and self._guard(self._draw_movement):
             self._say("")
 
     def _withheld_charts(self) -> dict[str, str]:
@@ -707,6 +719,22 @@ class Dashboard:
                     )
                     tile.update(text=word, change="", direction="", n=float("nan"), note=note)
         return tiles
+
+    def _draw_movement(self) -> None:
+        """Draw the Movement tab when it is in view and drawn for an earlier state."""
+        names = self._tab_names
+        if not names or names[self.tabs.selected_index or 0] != "Movement" or not self._movement_stale:
+            return
+        self._movement_stale = False
+        if self.history is None:
+            self.movement.show(None, currency=self.currency, subtitle=None)
+            return
+        self._ensure(HISTORY_TABLES)
+        if "movement" not in self._tables:
+            self.movement.show(None, currency=self.currency, subtitle=None)
+            return
+        tables = {n: self._tables[n] for n in HISTORY_TABLES if n in self._tables}
+        self.movement.show(tables, currency=self.currency, subtitle=selection_text(self.view))
 
     def _visible(self) -> set[str]:
         names = self._tab_names
@@ -837,6 +865,7 @@ class Dashboard:
 
     def _on_tab(self, _change) -> None:
         self._guard(lambda: self._draw(self._visible()))
+        self._guard(self._draw_movement)
 
     def _on_box(self, change) -> None:
         if not self._syncing:
@@ -925,6 +954,7 @@ class Dashboard:
             self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
             return
         self._set_data(result)
+        self.history = None  # the history was of the deals before
         self.targets = None
         self._selection = {}
         self.title = f"{result.file}: channel partner KPIs"
@@ -1028,12 +1058,14 @@ class Dashboard:
 
     # ------------------------------------------------------------------ layout
     def _layout(self, tabs_shown) -> w.Widget:
-        known = [*TAB_CHARTS, "Data quality"]
+        known = [*TAB_CHARTS, "Movement", "Data quality"]
         names = known if tabs_shown is None else list(tabs_shown)
         unknown = [n for n in names if n not in known]
         if unknown:
             raise ChannelKPIError(f"no dashboard tab called {unknown}", fix=f"choose tabs from {known}")
         self._boxes = {n: w.VBox([self.quality_html] if n == "Data quality" else []) for n in names}
+        if "Movement" in self._boxes:
+            self._boxes["Movement"] = self.movement.widget
         self.tabs = w.Tab(children=[self._boxes[n] for n in names])
         for i, name in enumerate(names):
             self.tabs.set_title(i, name)

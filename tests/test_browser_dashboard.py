@@ -259,6 +259,7 @@ def test_the_page_fits_wide_medium_and_phone_screens(browser, dashboard, tmp_pat
             "Close rate",
             "Velocity",
             "Deal success",
+            "Movement",
             "Data quality",
         ]
         assert all(visible and whole for _, visible, whole in tabs), (width, tabs)

@@ -1,0 +1,134 @@
+"""The dashboard's "Movement" tab: the pipeline movement waterfall, the funnel, time in stage,
+the top movers and the deals of any bar.
+
+Widgets only: the tables come from :func:`channelkpi.views.view_tables` (its
+:data:`~channelkpi.views.HISTORY_TABLES`), the charts from :mod:`channelkpi.charts`, the
+tables' HTML from :mod:`channelkpi.movementview`. The deals of a bar are listed by clicking
+the bar, or by choosing it in the list beside the chart (the keyboard's way): the list is the
+one state, a click only sets it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import ipywidgets as w
+import pandas as pd
+
+from . import charts
+from .charts import CELL_PARAM, MOVEMENT_BARS
+from .movementview import NO_HISTORY, bucket_caption, movers_html
+from .safety import html_text
+
+__all__ = ["MovementTab"]
+
+_CHARTS = ("movement_waterfall", "stage_funnel", "time_in_stage")
+
+
+def _one_currency(movement: pd.DataFrame, currency: str) -> tuple[pd.DataFrame, str]:
+    """The rows of the dashboard's currency when the movement has several (with a note)."""
+    if "currency" not in movement or movement["currency"].nunique(dropna=False) <= 1:
+        return movement, ""
+    rows = movement[movement["currency"].astype(str) == currency]
+    others = sorted({str(c) for c in movement["currency"].unique()} - {currency})
+    return rows, f"Amounts in {currency} only; deals in {', '.join(others)} are not shown in the waterfall."
+
+
+def _clickable_bars(chart: alt.LayerChart) -> alt.LayerChart:
+    """A copy of the waterfall whose bars report a click (param ``cell``, the bar's bucket). At the
+    top level, naming the bars' layer: a JupyterChart reads the selections of its top level only."""
+    click = alt.TopLevelSelectionParameter(
+        name=CELL_PARAM,
+        select=alt.PointSelectionConfig(type="point", fields=["bucket"], on="click", clear="dblclick"),
+        views=[MOVEMENT_BARS],
+    )
+    params = getattr(chart, "params", alt.Undefined)
+    copy = chart.copy(deep=False)
+    copy.params = [*([] if params is alt.Undefined else params), click]
+    return copy
+
+
+class MovementTab:
+    """The content of the Movement tab (``widget``), drawn from the view's tables by :meth:`show`."""
+
+    def __init__(self) -> None:
+        self.note = w.HTML()
+        self.charts: dict[str, alt.JupyterChart] = {}
+        self.movers = w.HTML()
+        self.bucket = w.Dropdown(description="Deals of", options=[], layout=w.Layout(width="auto"))
+        self.bucket_deals = w.HTML()
+        self.bucket.observe(lambda _c: self._show_bucket(), names="value")
+        self.widget = w.VBox([self.note])
+        self._deals: pd.DataFrame | None = None
+        self._currency = "USD"
+
+    def show(self, tables: Mapping[str, pd.DataFrame] | None, *, currency: str, subtitle) -> None:
+        """Draw the tab for these view tables (None: there is no history, say how to get one)."""
+        if tables is None:
+            self.note.value = f"<div class='ck-withheld' role='note'>{html_text(NO_HISTORY)}</div>"
+            self.widget.children = [self.note]
+            return
+        self._currency = currency
+        movement, note = _one_currency(tables["movement"], currency)
+        specs = {
+            "movement_waterfall": charts.movement_waterfall(movement, currency=currency, subtitle=subtitle),
+            "stage_funnel": charts.stage_funnel_chart(tables["funnel"], subtitle=subtitle),
+            "time_in_stage": charts.time_in_stage_chart(tables["stage_time"], subtitle=subtitle),
+        }
+        for name, spec in specs.items():
+            spec = charts.themed(spec.properties(width="container"))
+            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+                spec = _clickable_bars(spec)
+            if name in self.charts:
+                self.charts[name].chart = spec
+            else:
+                self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+                # a JupyterChart rebuilds its selections each time its chart is set: observe again
+                self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])
+        self.note.value = f"<p class='ck-note'>{html_text(note)}</p>" if note else ""
+        deals = tables.get("movement_deals")
+        self._deals = deals
+        movers = tables.get("movers")
+        period = movement["period"].iloc[-1] if len(movement) else ""
+        if movers is not None and len(movers):
+            self.movers.value = movers_html(
+                movers, currency=currency, caption=f"Top movers, {period}: the largest changes first"
+            )
+        else:
+            self.movers.value = f"<p class='ck-note'>No deal moved in {html_text(period)}.</p>"
+        bars = charts.movement_bars(movement) if len(movement) else pd.DataFrame(columns=["bucket", "title", "count"])
+        choices = [(f"{t} ({c:,})", b) for b, t, c in zip(bars["bucket"], bars["title"], bars["count"], strict=True)]
+        choices = [c for c in choices if c[1] not in ("start", "end")]
+        self.bucket.options = [("—", None), *choices]
+        self.bucket.value = None
+        self.bucket_deals.value = ""
+        self.widget.children = [
+            self.note,
+            self.charts["movement_waterfall"],
+            self.bucket,
+            self.bucket_deals,
+            self.movers,
+            self.charts["stage_funnel"],
+            self.charts["time_in_stage"],
+        ]
+
+    def _on_click(self, change) -> None:
+        clicked = [item for item in (change["new"].value or []) if item]
+        values = {value for _label, value in self.bucket.options}
+        if clicked and clicked[-1].get("bucket") in values:  # the two ends list no moved deals
+            self.bucket.value = clicked[-1]["bucket"]
+
+    def _show_bucket(self) -> None:
+        bucket, deals = self.bucket.value, self._deals
+        if bucket is None or deals is None:
+            self.bucket_deals.value = ""
+            return
+        rows = deals[deals["bucket"] == bucket]
+        if "currency" in rows and rows["currency"].nunique(dropna=False) > 1:
+            rows = rows[rows["currency"].astype(str) == self._currency]
+        rows = rows.reindex(rows["amount_cents"].astype("float64").abs().sort_values(ascending=False).index)
+        self.bucket_deals.value = movers_html(
+            rows, currency=self._currency, caption=bucket_caption(rows, bucket, currency=self._currency)
+        )
