@@ -503,3 +503,12 @@ def test_slips_match_plain_python_and_add_up(case):
         rows = rows[rows["currency"].eq(row.currency)]
         assert len(rows) == row.slips and rows["days"].sum() == row.slip_days
         assert rows.loc[rows["counted"], "amount_cents"].sum() == row.slipped_amount_cents
+
+
+def test_time_in_stage_over_a_date_range(hand):
+    # only the visits entered inside the range count; the whole history gives at least as many
+    every = ck.time_in_stage(hand)
+    ranged = ck.time_in_stage(hand, start="2025-01-01", end="2025-12-31")
+    assert len(ranged) and set(ranged["stage"]) <= set(every["stage"])
+    both = every.set_index("stage")["visits"].reindex(ranged["stage"]).to_numpy()
+    assert (ranged["visits"].to_numpy() <= both).all()

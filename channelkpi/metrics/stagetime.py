@@ -110,7 +110,7 @@ def _visits(history, *, by, stages, start, end, where):
     groups = deal_groups(history, q)
     order = stage_order(history, stages=stages)
     visits = stage_visit_rows(history, order)
-    inside = visits["deal_id"].isin(groups["deal_id"]).to_numpy()
+    inside = visits["deal_id"].isin(groups["deal_id"]).to_numpy().copy()  # pandas may lend a read-only array
     if q.start is not None:
         inside &= (visits["entered"] >= q.start).to_numpy()
     if q.end is not None:
