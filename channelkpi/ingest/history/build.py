@@ -132,10 +132,9 @@ def build_history(
     warnings = list(warnings or [])
     known = frozenset(known) & set(CHANGING)
     ledger = [pd.DataFrame(list(entries), columns=list(HISTORY_LEDGER_COLUMNS))]
-    s = states.copy()
+    s = states.copy(deep=False)
     if "removed" not in s:
         s["removed"] = False
-    s["deal_id"] = s["deal_id"].astype(object)
     if as_of is None:
         stamps = s["valid_from"] if "_deleted_at" not in s else pd.concat([s["valid_from"], s["_deleted_at"]])
         as_of = default_as_of(stamps) if len(s) else None
@@ -154,10 +153,15 @@ def build_history(
             fix="pass an as_of at or after the latest change (the instant the current export was taken)",
         )
 
+    # deals as integer codes in the ids' sorted order: sorting, grouping and looking deals up in
+    # the current export then work on integers, not on millions of id strings
+    code, ids = pd.factorize(s["deal_id"], sort=True)
     cur = None
+    cur_pos = np.full(len(ids), -1, dtype=np.int64)  # each deal's row in the current export
     if current is not None:
         cur = current.set_index(current["deal_id"].astype(object), drop=False)
-        unknown = ~s["deal_id"].isin(cur.index)
+        cur_pos = pd.Index(current["deal_id"]).get_indexer(ids).astype(np.int64)
+        unknown = cur_pos[code] < 0
         if unknown.any() and not full_state:
             ledger.append(
                 _entries(
@@ -167,39 +171,41 @@ def build_history(
                     "the deal is not in the current export; fix: export the current report with every deal",
                 )
             )
-            s = s[~unknown]
+            s, code = s[~unknown], code[~unknown]
 
     # one state per deal and instant: the later row wins, a closed state over an open one
-    closed_state = s["status"].isin(["won", "lost"]) if "status" in s else pd.Series(False, index=s.index)
-    s = s.assign(_closed_state=closed_state).sort_values(
-        ["deal_id", "valid_from", "_closed_state", "_row"], kind="stable"
-    )
-    clash = s.duplicated(["deal_id", "valid_from"], keep="last")
+    closed_state = s["status"].isin(["won", "lost"]).to_numpy(bool) if "status" in s else np.zeros(len(s), bool)
+    at = s["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+    order = np.lexsort((s["_row"].to_numpy(np.int64), closed_state, at, code))  # stable, as a sort by those keys
+    s, code, at = s.iloc[order].assign(_closed_state=closed_state[order]), code[order], at[order]
+    clash = np.r_[(code[1:] == code[:-1]) & (at[1:] == at[:-1]), False]
     if clash.any():
         ledger.append(_entries(s[clash], "merged", "same_instant", "another row of the same deal and instant wins"))
-        s = s[~clash]
+        s, code = s[~clash], code[~clash]
 
     # fields the source does not record: constant per deal, from the current export
     n = len(s)
+    pos = cur_pos[code]
     for col in CARRIED:
         if col in s:
             continue
         if cur is not None:
-            s[col] = cur[col].astype(object).reindex(s["deal_id"]).to_numpy()
+            values = current[col].astype(object).to_numpy()
+            s[col] = np.where(pos >= 0, values.take(np.maximum(pos, 0)) if len(values) else None, np.nan)
         else:
             s[col] = _carried_defaults(n)[col].to_numpy()
     if cur is not None:  # a deal the current export lacks has no partner there: "(direct)"
         s["partner"] = s["partner"].astype(object).where(s["partner"].notna(), DIRECT_PARTNER)
 
     # a state equal to the one before it records no change
-    same_deal = s["deal_id"].eq(s["deal_id"].shift()).to_numpy()
+    same_deal = np.r_[False, code[1:] == code[:-1]]
     unchanged = same_deal.copy()
     for col in (*CARRIED, "removed"):
         unchanged &= _same(s[col], s[col].shift())
     if unchanged.any():
         before = s["_row"].shift().to_numpy()[unchanged]
         ledger.append(_entries(s[unchanged], "merged", "unchanged", (f"same state as row {int(r)}" for r in before)))
-    kept = s[~unchanged]
+    kept, kept_code = s[~unchanged], code[~unchanged]
     ledger.append(_entries(kept, "kept", "state"))
     kept = kept.drop(columns=["_closed_state"])
 
@@ -233,7 +239,10 @@ def build_history(
                 f"their current values are taken to begin at as_of={as_of} because the history does not say when "
                 "they changed"
             )
-        missing = cur.index.difference(kept["deal_id"].unique(), sort=False)
+        has_history = np.zeros(len(cur), dtype=bool)
+        where = cur_pos[kept_code]
+        has_history[where[where >= 0]] = True
+        missing = cur.index[~has_history]
         if len(missing):
             row = cur.loc[missing, list(CARRIED)].copy()
             row["deal_id"] = missing
@@ -247,7 +256,7 @@ def build_history(
                     f"{len(missing)} deal(s) of the current export have no history; each is taken to be in its "
                     "current state since it was created"
                 )
-        gone = kept.loc[~kept["deal_id"].isin(cur.index)].drop_duplicates("deal_id", keep="last")
+        gone = kept.loc[cur_pos[kept_code] < 0].drop_duplicates("deal_id", keep="last")
         gone = gone[~gone["removed"].to_numpy(bool)]
         if len(gone):
             when = gone["_deleted_at"] if "_deleted_at" in gone else pd.Series(pd.NaT, index=gone.index)
