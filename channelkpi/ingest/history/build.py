@@ -207,25 +207,30 @@ def build_history(
         ledger.append(_entries(s[unchanged], "merged", "unchanged", (f"same state as row {int(r)}" for r in before)))
     kept, kept_code = s[~unchanged], code[~unchanged]
     ledger.append(_entries(kept, "kept", "state"))
-    kept = kept.drop(columns=["_closed_state"])
+    kept = kept.drop(columns=["_closed_state"]).assign(_pos=cur_pos[kept_code])  # the row in the current export
 
     added = []
     if cur is not None:
-        last = kept.drop_duplicates("deal_id", keep="last").set_index("deal_id")
-        here = last.index.intersection(cur.index, sort=False)
+        # each deal's last state beside its row of the current export, by position
+        is_last = np.r_[kept_code[1:] != kept_code[:-1], True] if len(kept_code) else np.zeros(0, bool)
+        last_pos = cur_pos[kept_code[is_last]]
+        last = kept[is_last][last_pos >= 0].reset_index(drop=True)
+        here = last_pos[last_pos >= 0]
         differs = np.zeros(len(here), bool)
         changed_cols = {}
+        removed_last = last["removed"].to_numpy(bool)
         for col in CARRIED:
-            d = ~_same(last.loc[here, col], cur.loc[here, col])
-            d |= last.loc[here, "removed"].to_numpy(bool)
+            d = ~_same(last[col], cur[col].iloc[here].reset_index(drop=True))
+            d |= removed_last
             if d.any():
                 changed_cols[col] = int(d.sum())
             differs |= d
-        ids = here[differs]
+        ids = cur.index[here[differs]]
         if len(ids):
-            at_as_of = last.loc[ids, "valid_from"].eq(as_of).to_numpy()
-            row = cur.loc[ids, list(CARRIED)].copy()
+            at_as_of = last["valid_from"][differs].eq(as_of).to_numpy()
+            row = cur.iloc[here[differs]][list(CARRIED)].copy()
             row["deal_id"] = ids
+            row["_pos"] = here[differs]
             row["valid_from"] = as_of
             row["removed"] = False
             row["_file"], row["_row"] = "(current export)", -1
@@ -240,12 +245,13 @@ def build_history(
                 "they changed"
             )
         has_history = np.zeros(len(cur), dtype=bool)
-        where = cur_pos[kept_code]
+        where = kept["_pos"].to_numpy(np.int64)
         has_history[where[where >= 0]] = True
         missing = cur.index[~has_history]
         if len(missing):
             row = cur.loc[missing, list(CARRIED)].copy()
             row["deal_id"] = missing
+            row["_pos"] = np.flatnonzero(~has_history)
             created = cur.loc[missing, "created"]
             row["valid_from"] = created.where(created.notna() & (created <= as_of), as_of).to_numpy()
             row["removed"] = False
@@ -256,13 +262,15 @@ def build_history(
                     f"{len(missing)} deal(s) of the current export have no history; each is taken to be in its "
                     "current state since it was created"
                 )
-        gone = kept.loc[cur_pos[kept_code] < 0].drop_duplicates("deal_id", keep="last")
+        gone = kept.loc[kept["_pos"].to_numpy(np.int64) < 0].drop_duplicates("deal_id", keep="last")
         gone = gone[~gone["removed"].to_numpy(bool)]
         if len(gone):
             when = gone["_deleted_at"] if "_deleted_at" in gone else pd.Series(pd.NaT, index=gone.index)
             when = when.where(when.notna() & (when > gone["valid_from"]) & (when <= as_of), as_of)
             row = gone.assign(valid_from=when.to_numpy(), removed=True, _row=-1, _file="(current export)")
-            added.append(row[[*CARRIED, "deal_id", "valid_from", "removed", "_file", "_row"]].reset_index(drop=True))
+            added.append(
+                row[[*CARRIED, "deal_id", "valid_from", "removed", "_file", "_row", "_pos"]].reset_index(drop=True)
+            )
             warnings.append(
                 f"{len(gone)} deal(s) of the history are not in the current export: they are removed from the "
                 "instant the CRM deleted them where it says so, else from as_of"
@@ -270,7 +278,14 @@ def build_history(
     rows = pd.concat([kept, *added], ignore_index=True) if added else kept.reset_index(drop=True)
 
     deals = _deals(rows, cur)
-    rows["created"] = deals.set_index(deals["deal_id"].astype(object))["created"].reindex(rows["deal_id"]).to_numpy()
+    # the deals table begins with the current export's rows, in order: a row's position there is its deal's
+    pos = rows["_pos"].to_numpy(np.int64)
+    created = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+    created[pos >= 0] = deals["created"].to_numpy("datetime64[ns]")[pos[pos >= 0]]
+    if (pos < 0).any():
+        by_id = deals.set_index(deals["deal_id"].astype(object))["created"]
+        created[pos < 0] = by_id.reindex(rows["deal_id"][pos < 0].astype(object)).to_numpy("datetime64[ns]")
+    rows["created"] = created
     intervals = make_intervals(rows)
     return History(
         intervals=intervals,
@@ -286,10 +301,11 @@ def build_history(
 
 def _deals(rows: pd.DataFrame, cur: pd.DataFrame | None) -> pd.DataFrame:
     """The current export's deals in its order, then every other deal as last seen."""
+    if cur is not None:  # only the deals the current export lacks are read from the rows
+        rows = rows[rows["_pos"].to_numpy(np.int64) < 0]
     seen = rows[~rows["removed"].to_numpy(bool)]
-    last = seen.drop_duplicates("deal_id", keep="last")
+    others = seen.drop_duplicates("deal_id", keep="last")
     first = rows.groupby("deal_id", sort=False)["valid_from"].min()
-    others = last if cur is None else last[~last["deal_id"].isin(cur.index)]
     extra = others[["deal_id", *CARRIED]].copy()
     if "created" in rows and rows["created"].notna().any():
         given = rows.groupby("deal_id", sort=False)["created"].min()
