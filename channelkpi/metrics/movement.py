@@ -259,15 +259,33 @@ def _selected(history: History, q: Query, codes, deal_ids) -> np.ndarray:
     return keep
 
 
+def _deal_runs(iv: pd.DataFrame, *, check: bool = True) -> tuple[np.ndarray, pd.Index] | None:
+    """Each interval row's deal as a code (0, 1, ... in the order the deals come) and the deals'
+    ids, when each deal's intervals are contiguous and in time order; else None.
+
+    Found from where the id changes from one row to the next, so only the first row of each
+    deal is hashed (the check that no deal comes back), not every row."""
+    ids = iv["deal_id"]
+    if not len(ids):
+        return None
+    new = ids.ne(ids.shift()).to_numpy(dtype=bool, na_value=True, copy=True)
+    new[0] = True
+    firsts = ids.iloc[np.flatnonzero(new)]
+    if check:
+        vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+        if firsts.nunique(dropna=False) < len(firsts) or not np.all(new[1:] | (np.diff(vf) > 0)):
+            return None
+    return np.cumsum(new, dtype=np.int64) - 1, pd.Index(firsts)
+
+
 def _sorted(history: History) -> History:
     """``history`` with its intervals sorted by deal and time, as the lookups need (the model
     sorts them; a history built otherwise is sorted here, on a copy)."""
     iv = history.intervals
+    if _deal_runs(iv) is not None or iv.empty:
+        return history
     codes = pd.factorize(iv["deal_id"], use_na_sentinel=False)[0]
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
-    step, later = np.diff(codes), np.diff(vf)
-    if np.all((step > 0) | ((step == 0) & (later > 0))):
-        return history
     order = np.lexsort((vf, codes))
     return History(
         iv.iloc[order].reset_index(drop=True), history.deals, history.ledger, history.source,
@@ -280,8 +298,7 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     ``history`` is :func:`_sorted`."""
     iv = history.intervals
     n_periods = len(bounds) - 1
-    codes, deal_ids = pd.factorize(iv["deal_id"], use_na_sentinel=False)
-    codes = codes.astype(np.int64)
+    codes, deal_ids = _deal_runs(iv, check=False)
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
     vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
     vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
