@@ -301,7 +301,7 @@ def _movement_rows(
 
     With ``steady=True`` the periods in which a deal stays in one measured interval from ``t0``
     to ``t1`` (``unchanged``, and in ``start`` and ``end``: most deal x period pairs) are not
-    listed but summed per group and period as runs (:attr:`_Parts.steady`); only the periods
+    listed but summed per group and period as runs (:class:`_Runs`); only the periods
     where a deal changes or arrives are listed."""
     iv = history.intervals
     n_periods = len(bounds) - 1
