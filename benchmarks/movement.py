@@ -96,8 +96,8 @@ WITH b AS (
     SELECT *, coalesce(valid_to, TIMESTAMP_NS '2200-01-01') AS vt, status = 'open' AND NOT removed AS is_open,
            min(valid_from) OVER (PARTITION BY deal_id) AS first_from
     FROM intervals
-), st AS (  -- every deal's state at every boundary where it exists
-    SELECT iv.*, b.k FROM iv JOIN b ON iv.valid_from <= b.t AND b.t < iv.vt
+), st AS (  -- every deal's state at every period end (the last instant before a boundary)
+    SELECT iv.*, b.k FROM iv JOIN b ON iv.valid_from < b.t AND b.t <= iv.vt
 ), pairs AS (
     SELECT DISTINCT deal_id, p FROM (
         SELECT deal_id, k AS p FROM st WHERE is_open AND k < {K}
@@ -122,8 +122,8 @@ WITH b AS (
         FROM both_ends WHERE in0 AND in1 AND g0 = g1 AND c0 = c1
     UNION ALL SELECT s.partner, s.currency, s.k - 1, 'memo', coalesce(s.amount_cents, 0) FROM st s
         JOIN b b0 ON b0.k = s.k - 1
-        WHERE s.k >= 1 AND s.first_from > b0.t AND s.status IN ('won', 'lost') AND NOT s.removed
-          AND s.first_from <= (SELECT t FROM b WHERE k = s.k)
+        WHERE s.k >= 1 AND s.first_from >= b0.t AND s.status IN ('won', 'lost') AND NOT s.removed
+          AND s.first_from < (SELECT t FROM b WHERE k = s.k)
 )
 SELECT g AS partner, c AS currency, p, m, sum(x)::BIGINT AS cents, count(*) AS n FROM flows GROUP BY ALL
 """

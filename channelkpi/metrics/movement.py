@@ -36,7 +36,7 @@ Examples
 >>> deals = validate_deals(pd.DataFrame({"deal_id": ["A", "B"], "status": ["open", "open"],
 ...                                      "partner": ["Acme", "Acme"]}))
 >>> history = History(intervals=make_intervals(rows), deals=deals, ledger=pd.DataFrame(), source="example",
-...                   known=frozenset({"amount"}), stages=None, as_of=pd.Timestamp("2025-03-01"))
+...                   known=frozenset({"amount"}), stages=None, as_of=pd.Timestamp("2025-02-28"))
 >>> pipeline_movement(history)[["period", "start", "new", "decreased", "end"]]
     period  start   new  decreased    end
 0  2025-01    0.0  100.0        0.0  100.0
@@ -259,15 +259,33 @@ def _selected(history: History, q: Query, codes, deal_ids) -> np.ndarray:
     return keep
 
 
+def _deal_runs(iv: pd.DataFrame, *, check: bool = True) -> tuple[np.ndarray, pd.Index] | None:
+    """Each interval row's deal as a code (0, 1, ... in the order the deals come) and the deals'
+    ids, when each deal's intervals are contiguous and in time order; else None.
+
+    Found from where the id changes from one row to the next, so only the first row of each
+    deal is hashed (the check that no deal comes back), not every row."""
+    ids = iv["deal_id"]
+    if not len(ids):
+        return None
+    new = ids.ne(ids.shift()).to_numpy(dtype=bool, na_value=True, copy=True)
+    new[0] = True
+    firsts = ids.iloc[np.flatnonzero(new)]
+    if check:
+        vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+        if firsts.nunique(dropna=False) < len(firsts) or not np.all(new[1:] | (np.diff(vf) > 0)):
+            return None
+    return np.cumsum(new, dtype=np.int64) - 1, pd.Index(firsts)
+
+
 def _sorted(history: History) -> History:
     """``history`` with its intervals sorted by deal and time, as the lookups need (the model
     sorts them; a history built otherwise is sorted here, on a copy)."""
     iv = history.intervals
+    if _deal_runs(iv) is not None or iv.empty:
+        return history
     codes = pd.factorize(iv["deal_id"], use_na_sentinel=False)[0]
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
-    step, later = np.diff(codes), np.diff(vf)
-    if np.all((step > 0) | ((step == 0) & (later > 0))):
-        return history
     order = np.lexsort((vf, codes))
     return History(
         iv.iloc[order].reset_index(drop=True), history.deals, history.ledger, history.source,
@@ -275,13 +293,19 @@ def _sorted(history: History) -> History:
     )  # fmt: skip
 
 
-def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tuple[_Parts, pd.DataFrame]:
+def _movement_rows(
+    history: History, q: Query, window, bounds: np.ndarray, *, steady: bool = False
+) -> tuple[_Parts, pd.DataFrame]:
     """Every deal's contribution to every measure of every period (see the module docstring);
-    ``history`` is :func:`_sorted`."""
+    ``history`` is :func:`_sorted`.
+
+    With ``steady=True`` the periods in which a deal stays in one measured interval from ``t0``
+    to ``t1`` (``unchanged``, and in ``start`` and ``end``: most deal x period pairs) are not
+    listed but summed per group and period as runs (:class:`_Runs`); only the periods
+    where a deal changes or arrives are listed."""
     iv = history.intervals
     n_periods = len(bounds) - 1
-    codes, deal_ids = pd.factorize(iv["deal_id"], use_na_sentinel=False)
-    codes = codes.astype(np.int64)
+    codes, deal_ids = _deal_runs(iv, check=False)
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
     vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
     vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
@@ -315,17 +339,28 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
     # (deal, period) pairs with the deal measured at one end at least, from the measured
     # intervals' boundaries: as t0 of the period that follows, as t1 of the one before
     rows_m = np.flatnonzero(measured & (bt > bf))
-    lens = bt[rows_m] - bf[rows_m]
+    first_b = bf[rows_m]
+    runs = None
+    if steady:
+        # an interval measured at boundaries [bf, bt) spans the periods bf .. bt-2 unchanged; the
+        # period of its last boundary (bt-1) is where it changes and is listed
+        listed_from = np.maximum(first_b, np.minimum(bt[rows_m] - 1, n_periods))
+        runs = _steady_runs(rows_m, first_b, listed_from, group, cents, len(groups), n_periods)
+        if runs is not None:
+            first_b = listed_from
+    lens = bt[rows_m] - first_b
     rep = np.repeat(rows_m, lens)
     offset = np.arange(len(rep)) - np.repeat(np.cumsum(lens) - lens, lens)
-    boundary = bf[rep] + offset
+    boundary = np.repeat(first_b, lens) + offset
     as_t0 = boundary < n_periods
     s_i0, s_p = rep[as_t0], boundary[as_t0]
     s_i1 = np.where(bt[s_i0] > s_p + 1, s_i0, -1)
     moved = s_i1 < 0
     s_i1[moved] = at(codes[s_i0[moved]], s_p[moved] + 1)
-    # as t1 only when the deal was not measured at t0 (else the pair is already above)
-    e_i1, e_b = rep[(boundary >= 1) & (offset == 0)], boundary[(boundary >= 1) & (offset == 0)]
+    # as t1 only when the deal was not measured at t0 (else the pair is already above): at the
+    # first boundary of each measured interval
+    arrives = bf[rows_m] >= 1
+    e_i1, e_b = rows_m[arrives], bf[rows_m][arrives]
     e_i0 = at(codes[e_i1], e_b - 1)
     fresh = (e_i0 < 0) | ~measured[np.maximum(e_i0, 0)]
     i0 = np.concatenate([s_i0, e_i0[fresh]])
@@ -373,7 +408,39 @@ def _movement_rows(history: History, q: Query, window, bounds: np.ndarray) -> tu
         (stay, stay_bucket, g0, np.abs(a1 - a0) + np.where(a1 == a0, a0, 0)),
     ]
     memo_rows = (m_i1, bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
-    return _Parts(i0, i1, period, parts, memo_rows, codes), groups
+    return _Parts(i0, i1, period, parts, memo_rows, codes, runs), groups
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Deals that stay in one measured interval over a run of periods: per group and period,
+    how many and their cents (each counts in ``start``, ``unchanged`` and ``end``), and the
+    interval rows (for the deals used)."""
+
+    count: np.ndarray  # (groups, periods)
+    cents: np.ndarray
+    rows: np.ndarray
+
+
+def _steady_runs(rows_m, first_b, listed_from, group, cents, n_groups, n_periods) -> _Runs | None:
+    """The runs ``[first_b, listed_from)`` of periods of the intervals ``rows_m``, summed by
+    group and period with a difference array (add at the run's first period, subtract after its
+    last, then a running sum); None when a sum might not be exact in a double."""
+    has = listed_from > first_b
+    r, lo, hi = rows_m[has], first_b[has], listed_from[has]
+    c = cents[r]
+    if float(np.abs(c).sum()) >= 2**53:
+        return None
+    width = n_periods + 1
+    size = n_groups * width
+    start, stop = group[r] * width + lo, group[r] * width + hi
+    count = np.bincount(start, minlength=size) - np.bincount(stop, minlength=size)
+    total = np.bincount(start, weights=c, minlength=size).astype(np.int64) - np.bincount(
+        stop, weights=c, minlength=size
+    ).astype(np.int64)
+    count = np.cumsum(count.reshape(n_groups, width), axis=1)[:, :n_periods]
+    total = np.cumsum(total.reshape(n_groups, width), axis=1)[:, :n_periods]
+    return _Runs(count, total, r)
 
 
 @dataclass(frozen=True)
@@ -389,6 +456,7 @@ class _Parts:
     parts: list
     memo: tuple
     codes: np.ndarray  # the deal of each interval row
+    runs: _Runs | None = None  # pairs summed as runs, not listed (see _movement_rows(steady=True))
 
     def rows(self) -> _Rows:
         pieces = [
@@ -400,7 +468,8 @@ class _Parts:
         return _Rows(*(np.concatenate([p[c] for p in pieces]).astype(np.int64, copy=False) for c in range(6)))
 
     def deals_used(self) -> int:
-        rows = np.concatenate([np.where(self.i1 >= 0, self.i1, self.i0), self.memo[0]])
+        steady = self.runs.rows if self.runs is not None else np.array([], dtype=np.int64)
+        rows = np.concatenate([np.where(self.i1 >= 0, self.i1, self.i0), self.memo[0], steady])
         return int(np.count_nonzero(np.bincount(self.codes[rows]))) if len(rows) else 0
 
     def totals(self, n_groups: int, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
@@ -428,7 +497,12 @@ class _Parts:
             sums = np.zeros(size, dtype=np.int64)
             sums[summed.index.to_numpy()] = summed["sum"].to_numpy()
             counts[summed.index.to_numpy()] = summed["size"].to_numpy()
-        return counts.reshape(n_groups, n_periods, m), sums.reshape(n_groups, n_periods, m)
+        counts, sums = counts.reshape(n_groups, n_periods, m), sums.reshape(n_groups, n_periods, m)
+        if self.runs is not None:
+            for measure in ("start", "unchanged", "end"):
+                counts[:, :, _CODE[measure]] += self.runs.count
+                sums[:, :, _CODE[measure]] += self.runs.cents
+        return counts, sums
 
 
 def _empty(q: Query) -> pd.DataFrame:
@@ -538,7 +612,7 @@ def pipeline_movement(
     n_periods = len(grid.periods)
     if n_periods == 0 or history.intervals.empty:
         return _attach(_empty(q), history, q, window, 0)
-    parts, groups = _movement_rows(history, q, window, grid.bounds)
+    parts, groups = _movement_rows(history, q, window, grid.bounds, steady=True)
     counts, sums = parts.totals(len(groups), n_periods)
     seen = np.flatnonzero(counts.reshape(len(groups), -1).any(axis=1))
     order = groups.iloc[seen].sort_values([*q.by, "currency"], kind="stable", na_position="last").index.to_numpy()

@@ -132,10 +132,9 @@ def build_history(
     warnings = list(warnings or [])
     known = frozenset(known) & set(CHANGING)
     ledger = [pd.DataFrame(list(entries), columns=list(HISTORY_LEDGER_COLUMNS))]
-    s = states.copy()
+    s = states.copy(deep=False)
     if "removed" not in s:
         s["removed"] = False
-    s["deal_id"] = s["deal_id"].astype(object)
     if as_of is None:
         stamps = s["valid_from"] if "_deleted_at" not in s else pd.concat([s["valid_from"], s["_deleted_at"]])
         as_of = default_as_of(stamps) if len(s) else None
@@ -154,10 +153,15 @@ def build_history(
             fix="pass an as_of at or after the latest change (the instant the current export was taken)",
         )
 
+    # deals as integer codes in the ids' sorted order: sorting, grouping and looking deals up in
+    # the current export then work on integers, not on millions of id strings
+    code, ids = pd.factorize(s["deal_id"], sort=True)
     cur = None
+    cur_pos = np.full(len(ids), -1, dtype=np.int64)  # each deal's row in the current export
     if current is not None:
         cur = current.set_index(current["deal_id"].astype(object), drop=False)
-        unknown = ~s["deal_id"].isin(cur.index)
+        cur_pos = pd.Index(current["deal_id"]).get_indexer(ids).astype(np.int64)
+        unknown = cur_pos[code] < 0
         if unknown.any() and not full_state:
             ledger.append(
                 _entries(
@@ -167,59 +171,66 @@ def build_history(
                     "the deal is not in the current export; fix: export the current report with every deal",
                 )
             )
-            s = s[~unknown]
+            s, code = s[~unknown], code[~unknown]
 
     # one state per deal and instant: the later row wins, a closed state over an open one
-    closed_state = s["status"].isin(["won", "lost"]) if "status" in s else pd.Series(False, index=s.index)
-    s = s.assign(_closed_state=closed_state).sort_values(
-        ["deal_id", "valid_from", "_closed_state", "_row"], kind="stable"
-    )
-    clash = s.duplicated(["deal_id", "valid_from"], keep="last")
+    closed_state = s["status"].isin(["won", "lost"]).to_numpy(bool) if "status" in s else np.zeros(len(s), bool)
+    at = s["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+    order = np.lexsort((s["_row"].to_numpy(np.int64), closed_state, at, code))  # stable, as a sort by those keys
+    s, code, at = s.iloc[order].assign(_closed_state=closed_state[order]), code[order], at[order]
+    clash = np.r_[(code[1:] == code[:-1]) & (at[1:] == at[:-1]), False]
     if clash.any():
         ledger.append(_entries(s[clash], "merged", "same_instant", "another row of the same deal and instant wins"))
-        s = s[~clash]
+        s, code = s[~clash], code[~clash]
 
     # fields the source does not record: constant per deal, from the current export
     n = len(s)
+    pos = cur_pos[code]
     for col in CARRIED:
         if col in s:
             continue
         if cur is not None:
-            s[col] = cur[col].astype(object).reindex(s["deal_id"]).to_numpy()
+            values = current[col].astype(object).to_numpy()
+            s[col] = np.where(pos >= 0, values.take(np.maximum(pos, 0)) if len(values) else None, np.nan)
         else:
             s[col] = _carried_defaults(n)[col].to_numpy()
     if cur is not None:  # a deal the current export lacks has no partner there: "(direct)"
         s["partner"] = s["partner"].astype(object).where(s["partner"].notna(), DIRECT_PARTNER)
 
     # a state equal to the one before it records no change
-    same_deal = s["deal_id"].eq(s["deal_id"].shift()).to_numpy()
+    same_deal = np.r_[False, code[1:] == code[:-1]]
     unchanged = same_deal.copy()
     for col in (*CARRIED, "removed"):
         unchanged &= _same(s[col], s[col].shift())
     if unchanged.any():
         before = s["_row"].shift().to_numpy()[unchanged]
         ledger.append(_entries(s[unchanged], "merged", "unchanged", (f"same state as row {int(r)}" for r in before)))
-    kept = s[~unchanged]
+    kept, kept_code = s[~unchanged], code[~unchanged]
     ledger.append(_entries(kept, "kept", "state"))
-    kept = kept.drop(columns=["_closed_state"])
+    kept = kept.drop(columns=["_closed_state"]).assign(_pos=cur_pos[kept_code])  # the row in the current export
 
     added = []
     if cur is not None:
-        last = kept.drop_duplicates("deal_id", keep="last").set_index("deal_id")
-        here = last.index.intersection(cur.index, sort=False)
+        # each deal's last state beside its row of the current export, by position
+        is_last = np.r_[kept_code[1:] != kept_code[:-1], True] if len(kept_code) else np.zeros(0, bool)
+        last_pos = cur_pos[kept_code[is_last]]
+        last = kept[is_last][last_pos >= 0].reset_index(drop=True)
+        here = last_pos[last_pos >= 0]
         differs = np.zeros(len(here), bool)
         changed_cols = {}
+        removed_last = last["removed"].to_numpy(bool)
         for col in CARRIED:
-            d = ~_same(last.loc[here, col], cur.loc[here, col])
-            d |= last.loc[here, "removed"].to_numpy(bool)
+            d = ~_same(last[col], cur[col].iloc[here].reset_index(drop=True))
+            d |= removed_last
             if d.any():
                 changed_cols[col] = int(d.sum())
             differs |= d
-        ids = here[differs]
+        ids = cur.index[here[differs]]
         if len(ids):
-            at_as_of = last.loc[ids, "valid_from"].eq(as_of).to_numpy()
-            row = cur.loc[ids, list(CARRIED)].copy()
+            at_as_of = last["valid_from"][differs].eq(as_of).to_numpy()
+            row = cur.iloc[here[differs]][list(CARRIED)].copy()
             row["deal_id"] = ids
+            row["_pos"] = here[differs]
             row["valid_from"] = as_of
             row["removed"] = False
             row["_file"], row["_row"] = "(current export)", -1
@@ -233,10 +244,14 @@ def build_history(
                 f"their current values are taken to begin at as_of={as_of} because the history does not say when "
                 "they changed"
             )
-        missing = cur.index.difference(kept["deal_id"].unique(), sort=False)
+        has_history = np.zeros(len(cur), dtype=bool)
+        where = kept["_pos"].to_numpy(np.int64)
+        has_history[where[where >= 0]] = True
+        missing = cur.index[~has_history]
         if len(missing):
             row = cur.loc[missing, list(CARRIED)].copy()
             row["deal_id"] = missing
+            row["_pos"] = np.flatnonzero(~has_history)
             created = cur.loc[missing, "created"]
             row["valid_from"] = created.where(created.notna() & (created <= as_of), as_of).to_numpy()
             row["removed"] = False
@@ -247,13 +262,15 @@ def build_history(
                     f"{len(missing)} deal(s) of the current export have no history; each is taken to be in its "
                     "current state since it was created"
                 )
-        gone = kept.loc[~kept["deal_id"].isin(cur.index)].drop_duplicates("deal_id", keep="last")
+        gone = kept.loc[kept["_pos"].to_numpy(np.int64) < 0].drop_duplicates("deal_id", keep="last")
         gone = gone[~gone["removed"].to_numpy(bool)]
         if len(gone):
             when = gone["_deleted_at"] if "_deleted_at" in gone else pd.Series(pd.NaT, index=gone.index)
             when = when.where(when.notna() & (when > gone["valid_from"]) & (when <= as_of), as_of)
             row = gone.assign(valid_from=when.to_numpy(), removed=True, _row=-1, _file="(current export)")
-            added.append(row[[*CARRIED, "deal_id", "valid_from", "removed", "_file", "_row"]].reset_index(drop=True))
+            added.append(
+                row[[*CARRIED, "deal_id", "valid_from", "removed", "_file", "_row", "_pos"]].reset_index(drop=True)
+            )
             warnings.append(
                 f"{len(gone)} deal(s) of the history are not in the current export: they are removed from the "
                 "instant the CRM deleted them where it says so, else from as_of"
@@ -261,7 +278,14 @@ def build_history(
     rows = pd.concat([kept, *added], ignore_index=True) if added else kept.reset_index(drop=True)
 
     deals = _deals(rows, cur)
-    rows["created"] = deals.set_index(deals["deal_id"].astype(object))["created"].reindex(rows["deal_id"]).to_numpy()
+    # the deals table begins with the current export's rows, in order: a row's position there is its deal's
+    pos = rows["_pos"].to_numpy(np.int64)
+    created = np.full(len(rows), np.datetime64("NaT"), dtype="datetime64[ns]")
+    created[pos >= 0] = deals["created"].to_numpy("datetime64[ns]")[pos[pos >= 0]]
+    if (pos < 0).any():
+        by_id = deals.set_index(deals["deal_id"].astype(object))["created"]
+        created[pos < 0] = by_id.reindex(rows["deal_id"][pos < 0].astype(object)).to_numpy("datetime64[ns]")
+    rows["created"] = created
     intervals = make_intervals(rows)
     return History(
         intervals=intervals,
@@ -277,10 +301,11 @@ def build_history(
 
 def _deals(rows: pd.DataFrame, cur: pd.DataFrame | None) -> pd.DataFrame:
     """The current export's deals in its order, then every other deal as last seen."""
+    if cur is not None:  # only the deals the current export lacks are read from the rows
+        rows = rows[rows["_pos"].to_numpy(np.int64) < 0]
     seen = rows[~rows["removed"].to_numpy(bool)]
-    last = seen.drop_duplicates("deal_id", keep="last")
+    others = seen.drop_duplicates("deal_id", keep="last")
     first = rows.groupby("deal_id", sort=False)["valid_from"].min()
-    others = last if cur is None else last[~last["deal_id"].isin(cur.index)]
     extra = others[["deal_id", *CARRIED]].copy()
     if "created" in rows and rows["created"].notna().any():
         given = rows.groupby("deal_id", sort=False)["created"].min()

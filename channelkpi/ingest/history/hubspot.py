@@ -22,8 +22,7 @@ import pandas as pd
 
 from ..load import load_crm
 from ..parse import parse_dates
-from ..reader import read_raw
-from .rows import time_of_day
+from .rows import raw_of, time_of_day
 from .salesforce import status_of
 from .snapshots import kept_rows
 
@@ -52,7 +51,7 @@ def hubspot_states(source, *, stage_map=None, sheet=None, dayfirst=None, tz=None
     result = load_crm(
         source, source="hubspot", stage_map=stage_map, sheet=sheet, dayfirst=dayfirst, tz=tz, currency=currency, fx=fx
     )
-    raw = read_raw(source, sheet=sheet)
+    raw = raw_of(source, sheet=sheet)
     rows = kept_rows(source, result, sheet)
     entries = [(result.file, int(r.row), r.outcome, r.reason, r.detail, r.deal_id) for r in result.ledger.itertuples()]
     entries += [

@@ -17,6 +17,7 @@ import pandas as pd
 
 from ...errors import ChannelKPIError, ColumnError
 from ...history import History
+from ..cells import RawTable
 from ..load import load_crm
 from ..reader import Source, read_raw
 from ..result import LoadResult
@@ -48,21 +49,27 @@ def _current(current, options) -> LoadResult | None:
     return load_crm(current, **keep)
 
 
-def _kind(source, source_kind: str, columns) -> str:
+def _kind(source, source_kind: str, columns, sheet) -> tuple[str, RawTable | None]:
+    """The kind of history, and the file's cells when they were read to decide it (read once)."""
     if source_kind not in _KINDS:
         raise ChannelKPIError(f"source_kind={source_kind!r}", fix=f"use one of {list(_KINDS)}")
+    if source_kind in ("snapshots", "hubspot"):  # these read their files themselves
+        return source_kind, None
+    if source_kind == "auto" and (
+        isinstance(source, (list, tuple)) or (isinstance(source, (str, os.PathLike)) and Path(source).is_dir())
+    ):
+        return "snapshots", None
+    raw = read_raw(source, sheet=sheet)
     if source_kind != "auto":
-        return source_kind
-    if isinstance(source, (list, tuple)) or (isinstance(source, (str, os.PathLike)) and Path(source).is_dir()):
-        return "snapshots"
-    headers = read_raw(source).headers
+        return source_kind, raw
+    headers = raw.headers
     if is_field_history(headers):
-        return "salesforce_field_history"
+        return "salesforce_field_history", raw
     if is_hubspot_stage_export(headers):
-        return "hubspot"
+        return "hubspot", raw
     if columns and "changed_at" in columns.values():
-        return "table"
-    return "salesforce_history"
+        return "table", raw
+    return "salesforce_history", raw
 
 
 def load_history(
@@ -143,7 +150,7 @@ def load_history(
     0    006A  Prospecting   100.0
     """
     options = {"dayfirst": dayfirst, "tz": tz, "currency": currency, "fx": fx, "stage_map": stage_map}
-    kind = _kind(source, source_kind, columns)
+    kind, raw = _kind(source, source_kind, columns, sheet)
     cur = _current(current, options)
     at = None if isinstance(as_of, Mapping) else (pd.Timestamp(as_of) if as_of is not None else None)
     warnings: list[str] = []
@@ -171,7 +178,7 @@ def load_history(
                 fix="pass current= the Opportunity export of the same org",
             )
         states, entries, known, rows_read, file = field_history_states(
-            source, cur.deals, stage_map=stage_map, dayfirst=dayfirst, tz=tz, sheet=sheet
+            raw, cur.deals, stage_map=stage_map, dayfirst=dayfirst, tz=tz, sheet=sheet
         )
         return build_history(
             states,
@@ -207,13 +214,13 @@ def load_history(
                 "a history table needs the column of the instant each row's state began",
                 fix="pass columns={'their date-time header': 'changed_at', ...}",
             )
-        rows = read_state_rows(source, instant="created", columns=cols, source_name="generic", sheet=sheet, **options)
+        rows = read_state_rows(raw, instant="created", columns=cols, source_name="generic", sheet=sheet, **options)
         known = {_TABLE_FIELDS[r] for r in rows.columns if r in _TABLE_FIELDS} | (
             {"status"} if "stage" in rows.columns else set()
         )
         label = f"history table {rows.file!r}"
     else:
-        rows, known = opportunity_history_states(source, columns=columns, sheet=sheet, **options)
+        rows, known = opportunity_history_states(raw, columns=columns, sheet=sheet, **options)
         label = f"Salesforce OpportunityHistory {rows.file!r} ({rows.label})"
     states = rows.states.assign(_file=rows.file)
     return build_history(

@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import ColumnError
+from ..cells import RawTable
 from ..detect import detect_preset
 from ..mapping import map_columns
 from ..outcome import check_stage_map, derive_outcome
@@ -43,10 +44,16 @@ from ..reader import Source, read_raw
 from ..reconcile import screen_rows
 from ..values import read_values
 
-__all__ = ["StateRows", "read_state_rows", "time_of_day"]
+__all__ = ["StateRows", "raw_of", "read_state_rows", "time_of_day"]
 
 # the loader's dates keep no time of day; a change instant needs it (RE2 syntax, for Arrow)
 _TIME_RE2 = r"(?:^|[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?(?:[.,]\d+)?\s*(?P<ampm>[AaPp][Mm])?"
+
+
+def raw_of(source: Source | RawTable, *, sheet: str | int | None = None) -> RawTable:
+    """The file's cells: ``source`` itself when it was read already (a history file is read once,
+    however many steps look at it)."""
+    return source if isinstance(source, RawTable) else read_raw(source, sheet=sheet)
 
 
 def time_of_day(values: pd.Series) -> np.ndarray:
@@ -62,17 +69,32 @@ def time_of_day(values: pd.Series) -> np.ndarray:
           dtype='timedelta64[ns]')
     """
 
-    distinct = pd.Series(values.astype(object).unique())
-    text = pa.array([v if isinstance(v, str) else None for v in distinct], pa.string())
-    parts = pc.extract_regex(text, _TIME_RE2)
+    # the regex runs once per distinct cell, in Arrow: a million change instants never become
+    # Python objects (the indices map the distinct cells back to the rows)
+    text = _as_text(values)
+    encoded = pc.dictionary_encode(text)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = (
+            encoded.combine_chunks() if encoded.num_chunks else pa.array([], pa.dictionary(pa.int32(), pa.string()))
+        )
+    distinct = encoded.dictionary
+    parts = pc.extract_regex(distinct, _TIME_RE2)
     number = {k: pc.cast(pc.if_else(pc.equal(parts.field(k), ""), "0", parts.field(k)), pa.int64()) for k in "hms"}
     h, mi, s = (number[k].to_numpy(zero_copy_only=False) for k in "hms")
     h, mi, s = (np.nan_to_num(x.astype(float), nan=0).astype(np.int64) for x in (h, mi, s))
     ampm = pc.utf8_lower(parts.field("ampm")).to_numpy(zero_copy_only=False)
     h = np.where(ampm == "am", h % 12, np.where(ampm == "pm", h % 12 + 12, h))
-    ns = ((h * 60 + mi) * 60 + s) * 1_000_000_000
-    codes = pd.Index(distinct).get_indexer(values.astype(object))
+    ns = np.append(((h * 60 + mi) * 60 + s) * 1_000_000_000, 0)  # the last: an empty cell
+    codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False)
     return ns[codes].astype("timedelta64[ns]")
+
+
+def _as_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The cells as Arrow text; a cell that is not text (a number, a date from a workbook) is null."""
+    try:
+        return pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([v if isinstance(v, str) else None for v in values.astype(object)], pa.string())
 
 
 @dataclass
@@ -107,8 +129,8 @@ def read_state_rows(
 
     Parameters
     ----------
-    source : path, bytes or file
-        The file.
+    source : path, bytes, file or RawTable
+        The file, or its cells when already read.
     instant : str
         The role whose date-time is the instant the row's state began (``"created"``: the
         ``CreatedDate`` of a Salesforce history row).
@@ -119,7 +141,7 @@ def read_state_rows(
     -------
     StateRows
     """
-    raw = read_raw(source, sheet=sheet)
+    raw = raw_of(source, sheet=sheet)
     warnings = list(raw.notes)
     preset, _why = detect_preset(raw.headers, source=source_name, columns=columns, file=raw.file)
     mapped = map_columns(raw, preset, columns)

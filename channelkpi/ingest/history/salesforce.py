@@ -21,7 +21,7 @@ from ..outcome import check_stage_map, derive_outcome
 from ..parse import parse_amounts, parse_bools, parse_dates
 from ..presets import norm
 from ..reader import read_raw
-from .rows import StateRows, read_state_rows, time_of_day
+from .rows import StateRows, raw_of, read_state_rows, time_of_day
 
 __all__ = [
     "FIELD_HISTORY_HEADERS",
@@ -59,7 +59,8 @@ def is_field_history(headers: list[str]) -> bool:
 def opportunity_history_states(source, *, columns=None, stage_map=None, **options) -> tuple[StateRows, frozenset[str]]:
     """The states of an OpportunityHistory export (API names or report labels), and the fields
     it records."""
-    raw_headers = read_raw(source, sheet=options.get("sheet")).headers
+    source = raw_of(source, sheet=options.get("sheet"))
+    raw_headers = source.headers
     by_norm = {norm(h): h for h in raw_headers}
     cols = dict(columns or {})
     if "created" not in cols.values():
@@ -98,7 +99,7 @@ def field_history_states(
     Returns the states (one per deal and change instant, plus the deal's created date), the
     ledger entries of every row, the fields recorded, the rows read and the file name.
     """
-    raw = read_raw(source, sheet=sheet)
+    raw = raw_of(source, sheet=sheet)
     h = {norm(x): x for x in raw.headers}
     missing = [c for c in ("opportunityid", "field", "newvalue", "createddate") if c not in h]
     if missing:
