@@ -47,7 +47,7 @@ from ..history import History
 from ..schema import DTYPES
 from .definitions import DEFINITIONS
 from .query import make_query
-from .visits import OUTCOMES, check_history, deal_groups, group_items, levels_grid, stage_order, stage_visit_rows
+from .visits import OUTCOMES, check_history, deal_groups, group_mask, levels_grid, stage_order, stage_visit_rows
 
 __all__ = ["FUNNEL_MEASURES", "stage_funnel", "funnel_deals"]
 
@@ -294,6 +294,4 @@ def funnel_deals(
         keep &= rows["outcome"].eq(measure)
     elif measure == "entered_in_order":
         keep &= rows["in_order"]
-    for col, value in group_items(group, q.by):
-        keep &= rows[col].eq(value) if not pd.isna(value) else rows[col].isna()
-    return rows[keep.to_numpy()].reset_index(drop=True)
+    return rows[keep.to_numpy() & group_mask(rows, group, q.by)].reset_index(drop=True)

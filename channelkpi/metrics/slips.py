@@ -44,7 +44,7 @@ from .definitions import DEFINITIONS
 from .periods import period_frame
 from .query import make_query
 from .rules import Freq, month_index, period_key
-from .visits import check_history, deal_groups, group_items, levels_grid
+from .visits import check_history, deal_groups, group_mask, levels_grid
 
 __all__ = ["slipped_deals", "slip_deals", "period_keys"]
 
@@ -172,8 +172,7 @@ def slip_deals(
     keep = np.ones(len(rows), dtype=bool)
     if period is not None:
         keep &= rows["period"].eq(str(period)).to_numpy()
-    for col, value in group_items(group, q.by):
-        keep &= (rows[col].eq(value) if not pd.isna(value) else rows[col].isna()).to_numpy()
+    keep &= group_mask(rows, group, q.by)
     columns = ["deal_id", *q.by, "period", "changed_at", "from_date", "to_date", "days", "amount", "amount_cents"]
     return rows.loc[keep, [*columns, "currency", "counted"]].reset_index(drop=True)
 

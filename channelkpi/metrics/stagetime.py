@@ -38,7 +38,7 @@ from ..schema import DTYPES
 from .definitions import DEFINITIONS
 from .query import make_query
 from .survival import kaplan_meier, survival_quantile
-from .visits import FINISHED, check_history, deal_groups, group_items, levels_grid, stage_order, stage_visit_rows
+from .visits import FINISHED, check_history, deal_groups, group_mask, levels_grid, stage_order, stage_visit_rows
 
 __all__ = ["time_in_stage", "stage_visits"]
 
@@ -99,8 +99,7 @@ def stage_visits(
             keep &= rows["stage"].eq(stage).to_numpy()
         else:
             raise ChannelKPIError(f"stage={stage!r} is not an open stage", fix=f"use one of {list(order.stages)}")
-    for col, value in group_items(group, q.by):
-        keep &= (rows[col].eq(value) if not pd.isna(value) else rows[col].isna()).to_numpy()
+    keep &= group_mask(rows, group, q.by)
     return rows[keep].reset_index(drop=True)
 
 

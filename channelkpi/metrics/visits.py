@@ -63,7 +63,7 @@ __all__ = [
     "deal_groups",
     "check_history",
     "levels_grid",
-    "group_items",
+    "group_mask",
 ]
 
 #: The stage of an open state that has none.
@@ -281,10 +281,12 @@ def levels_grid(groups: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
-def group_items(group, by: tuple[str, ...]) -> list[tuple[str, object]]:
-    """``group=`` of a deals-behind call as ``(level, value)`` pairs, checked against ``by``."""
+def group_mask(rows: pd.DataFrame, group, by: tuple[str, ...]) -> np.ndarray:
+    """The rows of ``group=`` (a deals-behind call's group, checked against ``by``; a missing
+    value matches a missing level), as a boolean array."""
+    keep = np.ones(len(rows), dtype=bool)
     if group is None:
-        return []
+        return keep
     if not isinstance(group, dict):
         if len(by) != 1:
             raise ChannelKPIError(
@@ -294,4 +296,6 @@ def group_items(group, by: tuple[str, ...]) -> list[tuple[str, object]]:
     unknown = [c for c in group if c not in by]
     if unknown:
         raise ChannelKPIError(f"group= names {unknown}, not among by={list(by)}", fix="name the levels passed as by=")
-    return list(group.items())
+    for col, value in group.items():
+        keep &= (rows[col].isna() if pd.isna(value) else rows[col].eq(value)).to_numpy()
+    return keep
