@@ -37,6 +37,7 @@ __all__ = [
     "points",
     "money",
     "money_whole",
+    "money_cents",
     "money_short",
     "days",
     "score",
@@ -255,6 +256,15 @@ def money_whole(value, symbol: str = "$") -> str:
     ('$812', '-€1,234')
     """
     return f"{'-' if value < 0 else ''}{symbol}{number(abs(value))}"
+
+
+def money_cents(cents: int, symbol: str = "$") -> str:
+    """Whole cents as an amount to the cent, as a table whose rows add up to the cent shows it.
+
+    >>> money_cents(123456), money_cents(-5, "€")
+    ('$1,234.56', '-€0.05')
+    """
+    return f"{'-' if cents < 0 else ''}{symbol}{number(abs(cents) / 100, digits=2)}"
 
 
 def money_short(value, symbol: str = "$") -> str:

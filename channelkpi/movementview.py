@@ -19,7 +19,7 @@ import pandas as pd
 
 from .charts import MOVEMENT_TITLES
 from .currency_symbols import currency_symbol
-from .formats import display_name, is_missing, level_title, money
+from .formats import display_name, is_missing, level_title, money, money_cents
 from .metrics.movement import BUCKETS, SIGNS
 from .safety import html_text
 
@@ -107,11 +107,6 @@ def movement_sheet(movement: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _signed(cents: int, symbol: str) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}{symbol}{abs(cents) / 100:,.2f}"
-
-
 def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     """The last period of :func:`channelkpi.pipeline_movement` (grouped ``by``) as an HTML
     table: a row per group (and currency) with its start, every bucket (those that take away
@@ -131,7 +126,7 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
             cells.append(f"<td>{html_text('' if is_missing(cur) else cur)}</td>")
         for col in MOVEMENT_COLUMNS:
             cents = int(rec[f"{col}_cents"]) * SIGNS.get(col, 1)
-            cells.append(f"<td class='ck-num'>{html_text(_signed(cents, symbol))}</td>")
+            cells.append(f"<td class='ck-num'>{html_text(money_cents(cents, symbol))}</td>")
         return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
     for rec in rows.to_dict("records"):
