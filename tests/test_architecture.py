@@ -30,6 +30,7 @@ LAYERS = {
     "channelkpi.types": 0,
     "channelkpi.deprecation": 0,
     "channelkpi.currency_symbols": 0,
+    "channelkpi.i18n": 0,  # the locale in force and the translation of visible strings
     "channelkpi.channels": 1,
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,
