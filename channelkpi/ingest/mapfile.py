@@ -309,7 +309,7 @@ class Mapping:
         rows = {s.value: s for s in self.stages}
         out = [
             "# How channelkpi reads one kind of export (mapping file format version 1; see docs/mappings.md).",
-            *([_comment(f"Proposed from {self.file!r}.")] if self.file != "<buffer>" else []),
+            *([_comment(f"Written for {self.file!r}.")] if self.file != "<buffer>" else []),
             '# Use it with ck.load_crm(export, mapping="this.toml") or channelkpi report export --mapping this.toml',
             f"version = {FORMAT_VERSION}",
             "",
