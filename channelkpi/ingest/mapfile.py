@@ -45,7 +45,16 @@ from .presets import BY_NAME, ROLES, norm
 if TYPE_CHECKING:
     from .result import LoadResult
 
-__all__ = ["FORMAT_VERSION", "ColumnGuess", "Mapping", "StageReading", "load_mapping"]
+__all__ = [
+    "FORMAT_VERSION",
+    "IDENTITY_ROLES",
+    "OUTCOME_ROLES",
+    "Certainty",
+    "ColumnGuess",
+    "Mapping",
+    "StageReading",
+    "load_mapping",
+]
 
 #: The version of the mapping file format this channelkpi writes and reads.
 FORMAT_VERSION = 1
@@ -439,6 +448,22 @@ def load_mapping(path_or_mapping: Mapping | str | os.PathLike | bytes) -> Mappin
     """A :class:`Mapping` from a mapping file's path, its content (bytes, as an upload gives
     it), or a mapping (returned as it is).
 
+    Parameters
+    ----------
+    path_or_mapping : Mapping, str, path or bytes
+        What ``load_crm(mapping=)`` was given.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ChannelKPIError
+        For a file that is missing or does not pass the checks of :meth:`Mapping.from_toml`.
+
+    Examples
+    --------
     >>> load_mapping(b'version = 1\\n[columns]\\nref = "deal_id"\\n').columns
     {'ref': 'deal_id'}
     """
