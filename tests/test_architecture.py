@@ -50,6 +50,7 @@ LAYERS = {
     "channelkpi.picklist": 5,
     "channelkpi.dealspanel": 5,
     "channelkpi.movementtab": 5,
+    "channelkpi.mappingform": 5,  # the upload's mapping form
     "channelkpi.cli": 6,
     "channelkpi.serving": 6,  # the Voilà server's kernels, forked from a template importing widgets
     "channelkpi": 6,  # the package's front door re-exports the public API
