@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
-import inspect
 import io
 import re
 from collections.abc import Callable
@@ -174,12 +173,6 @@ FORM_CSS = """
 """
 
 
-def _load_takes_mapping() -> bool:
-    # load_crm(mapping=) reads every field of a Mapping (decimal style included); the keyword
-    # form below covers the fields that load_crm's own arguments already had
-    return "mapping" in inspect.signature(load_crm).parameters
-
-
 def load_with_mapping(content: bytes, name: str, mapping: Mapping, *, max_bytes: int | None = None) -> LoadResult:
     """Load an uploaded export with ``mapping``; headers the mapping does not name are ignored
     (not guessed from their names), so the load is what the mapping says.
@@ -195,17 +188,7 @@ def load_with_mapping(content: bytes, name: str, mapping: Mapping, *, max_bytes:
     missing = [h for h, role in mapping.columns.items() if role and h not in columns]
     columns.update({h: mapping.columns[h] for h in missing})  # load_crm names what is missing
     full = dataclasses.replace(mapping, columns=columns)
-    if _load_takes_mapping():
-        return load_crm(_named(content, name), mapping=full, max_bytes=max_bytes)
-    return load_crm(
-        _named(content, name),
-        source=full.source,
-        columns=full.columns,
-        stage_map=full.stage_map,
-        channel_map=full.channel_map or None,
-        dayfirst=full.dayfirst,
-        max_bytes=max_bytes,
-    )
+    return load_crm(_named(content, name), mapping=full, max_bytes=max_bytes)
 
 
 def read_mapping_upload(name: str, content: bytes) -> Mapping:

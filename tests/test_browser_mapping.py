@@ -52,12 +52,6 @@ def dashboard():
     server.stop()
 
 
-needs_toml = pytest.mark.skipif(
-    not hasattr(Mapping, "to_toml"),
-    reason="Mapping.to_toml/from_toml (issue 17, saved mappings) are not in this tree yet: run after merging them",
-)
-
-
 def upload(page, *paths) -> None:
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name=re.compile("Your export")).click()
@@ -124,7 +118,6 @@ def test_an_unrecognised_export_is_mapped_in_the_form_and_loaded(browser, dashbo
     page.close()
 
 
-@needs_toml
 def test_the_downloaded_mapping_reads_next_months_export_without_the_form(browser, dashboard, tmp_path):
     export = tmp_path / "deals.csv"
     export.write_text(EXPORT, encoding="utf-8")

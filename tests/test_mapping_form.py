@@ -46,11 +46,6 @@ RIGHT = {
     "amount": "deal_value",
 }
 
-needs_toml = pytest.mark.skipif(
-    not hasattr(Mapping, "to_toml"),
-    reason="Mapping.to_toml/from_toml (issue 17, saved mappings) are not in this tree yet: run after merging them",
-)
-
 
 def text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
@@ -275,7 +270,6 @@ def test_a_kept_mapping_that_does_not_fit_opens_the_form(dash):
     assert form.fields["stage"].value == "phase"
 
 
-@needs_toml
 def test_a_downloaded_mapping_reads_next_months_export_without_the_form(dash):
     dash.load_upload("deals.csv", EXPORT)
     form = dash.mapping_form
@@ -299,7 +293,6 @@ def test_a_downloaded_mapping_reads_next_months_export_without_the_form(dash):
     assert len(later.deals) == 7 and "Loaded deals.csv" in later.message.value
 
 
-@needs_toml
 def test_a_broken_mapping_file_is_a_readable_message(dash):
     dash.load_upload("crm.toml", b"version = 1\n[columns]\nref = 'no_such_column'\n")
     shown = text(dash.message.value)
