@@ -35,7 +35,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton
 from babel.numbers import (
     format_compact_currency,
@@ -46,7 +46,7 @@ from babel.numbers import (
 )
 from babel.units import format_unit
 
-from .i18n import current_language, current_locale
+from .i18n import current_language, current_locale, resolve_locale
 from .i18n import gettext as _
 from .schema import DIRECT_PARTNER
 
@@ -82,6 +82,7 @@ __all__ = [
     "date_text",
     "period_text",
     "currency_affixes",
+    "babel_locale",
 ]
 
 #: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
@@ -272,7 +273,24 @@ def _english() -> bool:
 
 
 def _babel() -> str:
-    return current_locale().replace("-", "_")
+    return babel_locale(current_locale())
+
+
+@functools.cache
+def babel_locale(tag: str) -> str:
+    """The CLDR locale that formats for ``tag`` (a resolved tag, :func:`channelkpi.i18n.resolve_locale`):
+    itself, or its language's usual region when the CLDR has no data for that pair (``nl-XX``,
+    ``de-US``).
+
+    >>> babel_locale("de-AT"), babel_locale("nl-XX")
+    ('de_AT', 'nl_NL')
+    """
+    babel = tag.replace("-", "_")
+    try:
+        Locale.parse(babel)
+    except (UnknownLocaleError, ValueError):
+        return resolve_locale(tag.split("-")[0]).replace("-", "_")
+    return babel
 
 
 @functools.cache

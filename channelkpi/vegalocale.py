@@ -37,7 +37,7 @@ from babel.numbers import (
 )
 
 from .currency_symbols import currency_symbol
-from .formats import currency_affixes
+from .formats import babel_locale, currency_affixes
 from .i18n import current_locale, resolve_locale, using
 
 __all__ = ["vega_locale", "number_locale", "time_locale", "d3_time_format"]
@@ -86,7 +86,7 @@ def d3_time_format(pattern: str) -> str:
 
 
 def _babel(locale: str | None) -> str:
-    return (resolve_locale(locale) if locale else current_locale()).replace("-", "_")
+    return babel_locale(resolve_locale(locale) if locale else current_locale())
 
 
 @functools.cache
@@ -94,7 +94,7 @@ def _number(babel: str, currency: str | None) -> dict:
     cldr = Locale.parse(babel)
     code = currency or (get_territory_currencies(cldr.territory or "US") or ["USD"])[0]
     # the symbol and its place exactly as the tiles write them
-    with using(babel):
+    with using(babel.replace("_", "-")):
         before, after = currency_affixes(currency_symbol(code))
     percent = format_percent(0, locale=babel).partition("0")[2]
     grouping = parse_pattern(cldr.decimal_formats[None].pattern).grouping
