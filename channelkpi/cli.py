@@ -108,7 +108,15 @@ def _parser() -> argparse.ArgumentParser:
         "of the same report with the date in their names, this one among them): adds the pipeline movement "
         "section and sheet",
     )
-    rep.add_argument("--title", default="Channel partner review", help="the report's heading")
+    rep.add_argument(
+        "--title", help="the report's heading (default: 'Channel partner review' in the report's language)"
+    )
+    rep.add_argument(
+        "--locale",
+        metavar="TAG",
+        help="language and region of the report, e.g. nl-NL, de-DE, de-AT, fr-FR, fr-CH: headings, amounts "
+        "(€ 1.234,56), percentages and dates as they are written there (default: en-US)",
+    )
     rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
     rep.add_argument("--svg", metavar="DIR", help="also write every chart as SVG into DIR")
     _reading_options(rep)
@@ -337,9 +345,10 @@ def _report(args: argparse.Namespace, err) -> int:
         where={"partner": args.partners} if args.partners else None,
         currency=args.currency,  # the ISO code amounts were converted into; None: the export's own
         fiscal_year_start=args.fiscal_year_start,
-        title=args.title,
         progress=say,
         history=history,
+        locale=args.locale,
+        **({"title": args.title} if args.title is not None else {}),
     )
     written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
     for path in written:

@@ -39,6 +39,7 @@ LAYERS = {
     "channelkpi.metrics": 2,
     "channelkpi.formats": 3,
     "channelkpi.charts": 3,
+    "channelkpi.vegalocale": 3,  # the number and time formats a chart spec carries, per locale
     "channelkpi.offline": 3,
     "channelkpi.views": 4,
     "channelkpi.tiles": 4,  # the tiles and page pieces of a view (no widgets)
