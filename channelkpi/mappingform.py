@@ -45,12 +45,18 @@ from .ingest.reader import read_raw
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [
+    "ESSENTIAL",
     "FIELDS",
+    "FORM_CSS",
     "MAPPING_SUFFIX",
     "MAX_MAPPING_BYTES",
+    "MAX_STAGES",
     "MappingForm",
+    "PREVIEW_ROWS",
     "TEXT",
+    "known_reading",
     "load_with_mapping",
+    "preview_html",
     "read_mapping_upload",
 ]
 
