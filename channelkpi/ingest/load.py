@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import pandas as pd
 
 from ..errors import ChannelKPIError
-from .detect import SourceName, detect_preset
+from .detect import SourceName, detect_reading
 from .dimensions import join_dimension
 from .keep import kept_fields
 from .mapping import map_columns
@@ -195,7 +195,16 @@ def load_crm(
         raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
-    preset, reason = detect_preset(raw.headers, source=source, columns=columns, file=raw.file)
+    reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
+    preset, reason, columns, stage_map, dayfirst = (
+        reading.preset,
+        reading.reason,
+        reading.columns,
+        reading.stage_map,
+        reading.dayfirst,
+    )
+    if reading.note:
+        warnings.append(reading.note)
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapped = map_columns(raw, preset, columns)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
