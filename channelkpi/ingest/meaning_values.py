@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
-from .cells import blank_mask
+from .cells import blank_mask, has_repeats
 from .currencies import CURRENCY_NAMES
 from .meaning_headers import word_key
 from .parse import parse_amounts, parse_dates
@@ -52,6 +53,9 @@ _LOST_LIKE = re.compile(r"\b(?:lost|lose|verloren|perdu|dead|disqualified)")
 _CODE_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_./#:-]{0,39}$")
 _DECIMAL_COMMA = re.compile(r"\d,\d{1,2}(?:\D*)$|\d\.\d{3},")
 _DECIMAL_POINT = re.compile(r"\d\.\d{1,2}(?:\D*)$|\d,\d{3}\.")
+_DATE_LIKE = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}[-/.]\d{2,4}|\d{1,2}[-. ]?[A-Za-z\u00c0-\u017f]{3,9}\.?[-. ]\d{2,4}|[A-Za-z]{3,9}\.? \d{1,2},? \d{4}"
+)
 _MONEY_MARKS = re.compile(r"[€$£¥]|\b[A-Z]{3}\b|\d[.,]\d{2}\D*$|\d[,.' ]\d{3}")
 
 
@@ -90,6 +94,11 @@ def _share(mask: np.ndarray, of: int) -> float:
 
 
 def _dates(values: pd.Series) -> tuple[np.ndarray, bool | None]:
+    """Which values read as dates, and the day/month order they decide; text that does not
+    look like dates at all is not tried (trying every date format on free text is slow)."""
+    looks = np.array([isinstance(v, (pd.Timestamp, dt.date)) or bool(_DATE_LIKE.search(str(v))) for v in values])
+    if looks.mean() < 0.5:
+        return np.zeros(len(values), bool), None
     try:
         parsed = parse_dates(values)
     except ChannelKPIError:
@@ -103,8 +112,10 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, str | None, np.ndarray]:
         parsed = parse_amounts(values)
     except ChannelKPIError:  # a column that mixes a decimal point and a decimal comma
         return np.zeros(len(values), bool), None, np.full(len(values), np.nan)
-    ok = ~parsed.bad & parsed.values.notna().to_numpy()
-    codes = {c for c in parsed.currency.dropna()}
+    currency = parsed.currency
+    # "Rep 12" reads as 12 in a currency "REP": only real currencies make a number money
+    ok = ~parsed.bad & parsed.values.notna().to_numpy() & (currency.isna() | currency.isin(_ISO)).to_numpy()
+    codes = {c for c in currency[ok].dropna()}
     return ok, (codes.pop() if len(codes) == 1 else None), parsed.values.to_numpy(float)
 
 
@@ -157,12 +168,13 @@ def _profile(raw: RawTable, header: str, column: pd.Series) -> Profile:
 
 def _whole_column_unique(raw: RawTable, header: str) -> tuple[bool, int]:
     """Whether every row of the whole column holds its own non-blank value, and how many rows
-    repeat another's."""
-    coded = raw.cells.coded(header)
-    counts = coded.counts()
-    blank = blank_mask(coded.values)
-    repeats = int((counts[~blank] - 1).clip(min=0).sum())
-    return bool(repeats == 0 and not counts[blank].any()), repeats
+    repeat another's (counted only when some do)."""
+    column = raw.cells[header]
+    if column.hasnans:
+        return False, 0
+    if not has_repeats(column):
+        return True, 0
+    return False, int(len(column) - column.nunique())
 
 
 def profile_columns(raw: RawTable) -> dict[str, Profile]:
