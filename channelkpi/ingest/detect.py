@@ -197,7 +197,8 @@ def _summary(m: mapfile.Mapping) -> str:
             lines.append(f"  {g.header!r} -> not used ({g.reason})")
     for s in m.stages:
         reading = s.reading or "? (needs a reading: won, lost or open)"
-        lines.append(f"  stage {s.value!r} ({s.rows:,} rows) -> {reading} ({s.reason})")
+        rows = f"{s.rows:,} row" + "s" * (s.rows != 1)
+        lines.append(f"  stage {s.value!r} ({rows}) -> {reading} ({s.reason})")
     return "\n".join(lines)
 
 
@@ -215,8 +216,8 @@ def _code(m: mapfile.Mapping) -> str:
 def _needs(m: mapfile.Mapping) -> list[str]:
     sure = {g.role for g in m.guesses if g.role and g.certainty in ("sure", "likely")}
     out = []
-    if "deal_id" not in sure and any(g.role == "deal_id" for g in m.guesses):
-        weak = [g.header for g in m.guesses if g.role == "deal_id"]
+    weak = [g.header for g in m.guesses if g.role == "deal_id"]
+    if "deal_id" not in sure and weak:
         out.append(f"confirm the deal id column ({', '.join(repr(h) for h in weak)}?)")
     if not sure & {"stage", "status", "won_flag"}:
         out.append("say which column holds the stage or status (open, won, lost)")

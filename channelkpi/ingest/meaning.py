@@ -159,15 +159,13 @@ def _from_values(p: Profile) -> list[tuple[str, float, str]]:
     out: list[tuple[str, float, str]] = []
     readings = {r for _, r in p.known}
     if p.known and {"won", "lost"} <= readings and p.distinct <= 40 and p.numbers < 0.5:
-        role = "status" if len(p.known) == p.distinct and p.distinct <= 4 else "stage"
+        role = "status" if p.statuses else "stage"
         words = ", ".join(repr(v) for v, _ in p.known[:4])
         out.append((role, 0.8, f"the values read as outcomes ({words})"))
     elif p.known and readings - {"open"} and len(p.known) * 2 >= p.distinct:
         out.append(("stage", 0.55, "some values read as stages; confirm it is the stage"))
     if p.unique and p.codes >= 0.9:
         out.append(("deal_id", 0.65, "every row has its own code"))
-    elif p.unique and p.numbers >= 0.99:
-        out.append(("deal_id", 0.4, "every row has its own number; is it the deal's id?"))
     if p.dates >= 0.9:
         for role in _DATES:
             out.append((role, 0.4, f"{p.dates:.0%} of the values are dates; which date is it?"))
@@ -190,6 +188,10 @@ def _candidates(header: str, p: Profile) -> list[_Candidate]:
         role = s.role
         if role == "closed" and p.dates < 0.6 and not p.numbers and p.distinct <= 4:
             role = "closed_flag"  # a yes/no "Closed" column
+        if role == "status" and p.known and not p.statuses:
+            # "Pipeline Status: Proposal, Negotiation, Won": stages, which give the outcome
+            # through the stage map and keep the stage itself
+            role = "stage"
         fit, why = _fit(role, p)
         confidence = s.strength * (0.55 + 0.45 * fit) if fit > 0 else 0.3 * s.strength
         out.append(_Candidate(header, role, round(confidence, 3), f"{s.reason}; {why}"))
@@ -260,15 +262,14 @@ def _contest(headers, ranked, out: dict[str, ColumnGuess]) -> dict[str, ColumnGu
                 "weak",
                 f"{guess.reason}; but {name!r} could be the {guess.role} as well: say which",
             )
-            out[name] = ColumnGuess(
-                name,
-                out[name].role,
-                out[name].confidence,
-                "weak" if out[name].role else out[name].certainty,
-                out[name].reason
-                + f"; it competes with {header!r} for {guess.role}"
-                * (out[name].role is None or out[name].role == guess.role),
-            )
+            if out[name].role in (None, guess.role):  # the rival, named as the other possibility
+                out[name] = ColumnGuess(
+                    name,
+                    guess.role,
+                    rival.confidence,
+                    "weak",
+                    f"{rival.reason}; but {header!r} could be the {guess.role} as well: say which",
+                )
         elif rival.confidence >= LIKELY - CLOSE:
             certainty = "likely" if guess.certainty == "sure" else guess.certainty
             out[header] = ColumnGuess(

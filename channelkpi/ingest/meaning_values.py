@@ -32,7 +32,7 @@ from .meaning_headers import word_key
 from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
-from .vocabulary import CLOSED_WORDS, LANGUAGES, STAGES
+from .vocabulary import CLOSED_WORDS, LANGUAGES, STAGES, STATUS_VALUES
 
 __all__ = ["SAMPLE_ROWS", "Profile", "profile_columns", "read_stage", "stage_counts", "status_word"]
 
@@ -47,6 +47,7 @@ for _reading, _by_language in STAGES.items():
         for _word in _words:
             _STAGE_WORDS.setdefault(word_key(_word), (_reading, _lang))
 _ISO = frozenset(CURRENCY_NAMES.values())
+_STATUSES = frozenset(word_key(w) for w in STATUS_VALUES)
 _CLOSED = frozenset(word_key(w) for w in CLOSED_WORDS)
 _WON_LIKE = re.compile(r"\b(?:won|win|gewonnen|gagne)")
 _LOST_LIKE = re.compile(r"\b(?:lost|lose|verloren|perdu|dead|disqualified)")
@@ -78,6 +79,7 @@ class Profile:
     iso: float  #: share that are currency codes or names
     text: float  #: share that are neither numbers nor dates
     known: tuple[tuple[str, str], ...]  #: distinct sampled values that read as won/lost/open words
+    statuses: bool  #: every sampled value is a plain status word (open, won, lost, offen, perdu, ...)
     unique: bool | None  #: whole column: every row has its own value (None: not asked)
     repeats: int  #: whole column: rows that repeat another row's value (when asked)
 
@@ -135,7 +137,8 @@ def _profile(raw: RawTable, header: str, column: pd.Series) -> Profile:
     num_ok, currency, numbers = _numbers(values) if n else (np.zeros(0, bool), None, np.zeros(0))
     num_ok &= ~date_ok
     read = numbers[num_ok]
-    code_ok = np.array([bool(_CODE_LIKE.match(t)) and any(c.isdigit() for c in t) for t in texts], bool)
+    # a code has letters and digits ("Q-101", "OP9001"); a bare number may as well be money
+    code_ok = np.array([bool(_CODE_LIKE.match(t)) and any(c.isdigit() for c in t) for t in texts], bool) & ~num_ok
     iso_ok = np.array([t.upper() in _ISO or t.lower() in CURRENCY_NAMES for t in texts], bool)
     number_texts = [t for t, ok in zip(texts, num_ok) if ok]
     known = (
@@ -161,6 +164,7 @@ def _profile(raw: RawTable, header: str, column: pd.Series) -> Profile:
         iso=_share(iso_ok, n),
         text=_share(~num_ok & ~date_ok, n),
         known=known,
+        statuses=bool(distinct) and all(norm(v) in STATUS_WORDS or word_key(v) in _STATUSES for v in distinct),
         unique=unique,
         repeats=repeats,
     )

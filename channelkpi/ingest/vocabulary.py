@@ -558,6 +558,35 @@ STAGES: MappingProxyType[str, dict[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 
+#: Values of a plain status column (the outcome, not a step of the pipeline): a column holding
+#: only these is a status; one that also holds stage names (``Proposal``) is a stage.
+STATUS_VALUES: tuple[str, ...] = (
+    "open",
+    "won",
+    "lost",
+    "closed won",
+    "closed lost",
+    "gewonnen",
+    "verloren",
+    "lopend",
+    "in behandeling",
+    "offen",
+    "laufend",
+    "in bearbeitung",
+    "gagne",
+    "gagnee",
+    "perdu",
+    "perdue",
+    "ouvert",
+    "ouverte",
+    "en cours",
+    "en attente",
+    "pending",
+    "in progress",
+    "on hold",
+    "active",
+)
+
 #: Words of a stage that is over without saying how (needs a reading: won or lost?).
 CLOSED_WORDS: tuple[str, ...] = (
     "closed",
