@@ -117,6 +117,16 @@ class Reading:
     note: str | None = None
     mapping: mapfile.Mapping | None = None  #: the proposal, when the columns were read by meaning
 
+    @property
+    def arguments(self) -> tuple[dict, dict, bool | None]:
+        """``columns``, ``stage_map`` and ``dayfirst`` to load with."""
+        return self.columns, self.stage_map, self.dayfirst
+
+    @property
+    def notes(self) -> list[str]:
+        """The warning about the columns read by meaning, if any."""
+        return [self.note] if self.note else []
+
 
 def detect_reading(
     raw: RawTable,

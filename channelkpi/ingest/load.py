@@ -195,16 +195,10 @@ def load_crm(
         raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
+    # an export no preset knows is read by meaning: its columns, stage map and date order
     reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
-    preset, reason, columns, stage_map, dayfirst = (
-        reading.preset,
-        reading.reason,
-        reading.columns,
-        reading.stage_map,
-        reading.dayfirst,
-    )
-    if reading.note:
-        warnings.append(reading.note)
+    preset, reason, columns, stage_map, dayfirst = reading.preset, reading.reason, *reading.arguments
+    warnings.extend(reading.notes)
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapped = map_columns(raw, preset, columns)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
