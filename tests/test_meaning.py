@@ -253,3 +253,50 @@ def test_stage_readings_list_every_distinct_value_with_rows_and_reasons():
         ("Closed", None, 1),
     ]
     assert all(s.reason for s in m.stages) and "Closed" not in m.stage_map
+
+
+def test_a_proposal_reads_a_bounded_sample_of_a_long_table(monkeypatch):
+    from channelkpi.ingest import cells
+    from channelkpi.ingest.meaning_values import SAMPLE_ROWS
+
+    asked = []
+    rows = cells.Cells.rows
+    monkeypatch.setattr(
+        cells.Cells, "rows", lambda self, positions: asked.append(len(positions)) or rows(self, positions)
+    )
+    body = "".join(
+        f"Q-{i},P{i % 7},{'Won' if i % 3 else 'Lost'},2024-01-{1 + i % 28:02d},{i * 10}\n" for i in range(30_000)
+    )
+    m = ck.propose_mapping(("ref,reseller,phase,opened_on,deal_value\n" + body).encode())
+    assert asked == [SAMPLE_ROWS] and SAMPLE_ROWS < 30_000
+    # the whole column still decides what a sample cannot: uniqueness and every stage value
+    assert m.columns["ref"] == "deal_id" and sum(s.rows for s in m.stages) == 30_000
+
+
+def test_a_repeat_beyond_the_sample_still_makes_an_id_weak():
+    from channelkpi.ingest.meaning_values import SAMPLE_ROWS
+
+    n = 20_000
+    ids = [f"Q-{i}" for i in range(n)]
+    # a row the sample does not read (it reads the first rows and rows spread over the rest)
+    unseen = next(i for i in range(SAMPLE_ROWS, n) if (i - SAMPLE_ROWS // 2) % ((n - SAMPLE_ROWS // 2) // 900) == 7)
+    ids[unseen] = "Q-5"
+    body = "".join(f"{x},{'Won' if i % 3 else 'Lost'}\n" for i, x in enumerate(ids))
+    m = ck.propose_mapping(("ref,phase\n" + body).encode())
+    guess = next(g for g in m.guesses if g.header == "ref")
+    assert guess.certainty == "weak" and "1 row repeats another row's value" in guess.reason
+    assert "ref" not in m.columns
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"ref,phase\n",  # headers only
+        b"ref,phase,empty\nA1,Won,\nA2,Lost,\n",  # a blank column
+        b"only\n1\n",  # one column of numbers
+        "Référence;Étape\nA1;Gagné\n".encode("cp1252"),  # Windows-1252
+    ],
+)
+def test_odd_tables_get_a_proposal_not_a_traceback(data):
+    m = ck.propose_mapping(data)
+    assert len(m.guesses) == len({g.header for g in m.guesses}) and all(g.reason for g in m.guesses)

@@ -113,7 +113,8 @@ def _fit(role: str, p: Profile) -> tuple[float, str]:
         if p.unique:
             return 1.0, "every row has its own value"
         if p.unique is False:
-            return 0.0, f"{p.repeats:,} rows repeat another row's value, so it is not one id per deal"
+            rows = f"{p.repeats:,} row repeats" if p.repeats == 1 else f"{p.repeats:,} rows repeat"
+            return 0.0, f"{rows} another row's value, so it is not one id per deal"
         if p.dates > 0.5:
             return 0.0, "the values are dates"
         if p.distinct < p.filled:
