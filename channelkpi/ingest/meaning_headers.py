@@ -86,14 +86,16 @@ def header_hints(header: object) -> tuple[str | None, bool]:
 
 
 def _index(table) -> dict[str, list[tuple[str, str]]]:
-    out: dict[str, list[tuple[str, str]]] = {}
+    """word -> [(role, "English, German"), ...]: every column the word means, in the
+    languages it means it in."""
+    found: dict[str, dict[str, list[str]]] = {}
     for role, by_language in table.items():
         for lang, words in by_language.items():
             for word in words:
-                entry = out.setdefault(header_key(word), [])
-                if role not in [r for r, _ in entry]:
-                    entry.append((role, lang))
-    return out
+                languages = found.setdefault(header_key(word), {}).setdefault(role, [])
+                if LANGUAGES[lang] not in languages:
+                    languages.append(LANGUAGES[lang])
+    return {key: [(role, ", ".join(langs)) for role, langs in roles.items()] for key, roles in found.items()}
 
 
 _SHORT = {word_key(k) or k: v for k, v in ABBREVIATIONS.items()}
@@ -108,8 +110,8 @@ def _core(header: object) -> list[str]:
     return [t for t in header_key(header).split() if t not in _CURRENCY_TOKENS and t != "%" and t not in NOISE_WORDS]
 
 
-def _said(word: str, role: str, lang: str) -> str:
-    return f"{word!r} means {role} ({LANGUAGES[lang]})"
+def _said(word: str, role: str, languages: str) -> str:
+    return f"{word!r} means {role} ({languages})"
 
 
 def header_senses(header: object) -> list[HeaderSense]:
@@ -129,10 +131,7 @@ def header_senses(header: object) -> list[HeaderSense]:
         if key in _NAMES:
             return [HeaderSense(r, NAME, f"header {_said(str(header), r, lang)}") for r, lang in _NAMES[key]]
         if key in _HINTS:
-            return [
-                HeaderSense(r, HINT, f"header {str(header)!r} may mean {r} ({LANGUAGES[lang]})")
-                for r, lang in _HINTS[key]
-            ]
+            return [HeaderSense(r, HINT, f"header {str(header)!r} may mean {r} ({lang})") for r, lang in _HINTS[key]]
     if "%" in header_key(header).split() and words:
         return [HeaderSense("probability", INSIDE, f"header {str(header)!r} is a percentage")]
     return _inside(str(header), words)
@@ -147,7 +146,7 @@ def _inside(header: str, words: list[str]) -> list[HeaderSense]:
             if key in _NOT:
                 return [HeaderSense(None, INSIDE, f"header {header!r} contains {key!r}: {_NOT[key]}")]
             for r, lang in _NAMES.get(key, ()):
-                found.append(HeaderSense(r, INSIDE, f"header {header!r} contains {_said(key, r, lang)}"))
+                found.append(HeaderSense(r, INSIDE, f"header {header!r} contains {key!r}, which means {r} ({lang})"))
             for r, _lang in _HINTS.get(key, ()):
                 found.append(HeaderSense(r, HINT_INSIDE, f"header {header!r} contains {key!r}, which may mean {r}"))
         if found:
