@@ -300,3 +300,25 @@ def test_a_repeat_beyond_the_sample_still_makes_an_id_weak():
 def test_odd_tables_get_a_proposal_not_a_traceback(data):
     m = ck.propose_mapping(data)
     assert len(m.guesses) == len({g.header for g in m.guesses}) and all(g.reason for g in m.guesses)
+
+
+def test_the_message_stays_readable_for_a_wide_file_with_many_stage_values(monkeypatch):
+    from channelkpi.ingest import cells
+
+    n, extra = 30_000, ",x" * 80
+    headers = ",".join(["ref", "phase"] + [f"extra {i}" for i in range(80)])
+    sampled = []
+    rows = cells.Cells.rows
+    monkeypatch.setattr(cells.Cells, "rows", lambda self, p: sampled.extend(p) or rows(self, p))
+    common = [f"A{i},{'Won' if i % 2 else 'Lost'}{extra}\n" for i in range(n)]
+    ck.propose_mapping((headers + "\n" + "".join(common)).encode())
+    # 60 rare stages and one that needs a reading, on rows the sample does not read
+    unseen = [i for i in range(n) if i not in set(sampled)][:61]
+    for k, i in enumerate(unseen):
+        common[i] = f"A{i},{'Closed' if k == 60 else f'Step {k}'}{extra}\n"
+    with pytest.raises(DetectionError) as info:
+        ck.load_crm((headers + "\n" + "".join(common)).encode())
+    text = str(info.value)
+    assert "... and 42 more column(s)" in text and "... and 23 more stage value(s)" in text
+    assert "stage 'Closed' (1 row) -> ? (needs a reading" in text  # the one to answer is shown
+    assert len(info.value.mapping.stages) == 63 and len(text.splitlines()) < 100

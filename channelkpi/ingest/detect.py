@@ -195,20 +195,30 @@ def _why(m: mapfile.Mapping, header: str) -> str:
     return f"{guess.certainty}: {guess.reason}"
 
 
+_LINES = 40  # lines of columns, and of stage values, a message shows
+
+
 def _summary(m: mapfile.Mapping) -> str:
-    """The proposal in words: a line per header, then a line per stage value."""
+    """The proposal in words: a line per header, then a line per stage value (at most
+    :data:`_LINES` of each, the rest counted)."""
     lines = []
-    for g in m.guesses:
+    for g in m.guesses[:_LINES]:
         if g.role and g.certainty != "weak":
             lines.append(f"  {g.header!r} -> {g.role} ({g.certainty}: {g.reason})")
         elif g.role:
             lines.append(f"  {g.header!r} -> {g.role}? (weak, not used: {g.reason})")
         else:
             lines.append(f"  {g.header!r} -> not used ({g.reason})")
-    for s in m.stages:
+    if len(m.guesses) > _LINES:
+        lines.append(f"  ... and {len(m.guesses) - _LINES} more column(s)")
+    unread = [s for s in m.stages if s.reading is None]
+    shown = (unread + [s for s in m.stages if s.reading is not None])[:_LINES]  # those to answer first
+    for s in sorted(shown, key=m.stages.index):
         reading = s.reading or "? (needs a reading: won, lost or open)"
         rows = f"{s.rows:,} row" + "s" * (s.rows != 1)
         lines.append(f"  stage {s.value!r} ({rows}) -> {reading} ({s.reason})")
+    if len(m.stages) > _LINES:
+        lines.append(f"  ... and {len(m.stages) - _LINES} more stage value(s)")
     return "\n".join(lines)
 
 
