@@ -18,9 +18,9 @@ from channelkpi.ingest.presets import PRESETS, norm
 
 CORPUS = Path(__file__).parent / "corpus" / "mapping"
 EXPECTED = tomllib.loads((CORPUS / "expected.toml").read_text(encoding="utf-8"))
-#: Recall floors (fields a person maps that the proposal maps too). The 31 files of the corpus
+#: Recall floors (fields a person maps that the proposal maps too). The files of the corpus
 #: were written while the vocabulary grew, so their recall (all fields) says little about
-#: exports nobody has seen; the 5 held-out files were written after it was last changed and
+#: exports nobody has seen; the held-out files were written after it was last changed and
 #: show what an unseen export gets (the essentials, with the rest asked). The floors keep both
 #: from sliding: a change that loses a whole kind of column (dates, owners, a language) drops
 #: either below its floor.

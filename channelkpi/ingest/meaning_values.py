@@ -121,6 +121,10 @@ def _numbers(values: pd.Series) -> tuple[np.ndarray, str | None, np.ndarray]:
     return ok, (codes.pop() if len(codes) == 1 else None), parsed.values.to_numpy(float)
 
 
+def _has_letter_and_digit(text: str) -> bool:
+    return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
 def _decimal(texts: list[str]) -> str | None:
     comma = any(_DECIMAL_COMMA.search(t) for t in texts)
     point = any(_DECIMAL_POINT.search(t) for t in texts)
@@ -137,8 +141,9 @@ def _profile(raw: RawTable, header: str, column: pd.Series) -> Profile:
     num_ok, currency, numbers = _numbers(values) if n else (np.zeros(0, bool), None, np.zeros(0))
     num_ok &= ~date_ok
     read = numbers[num_ok]
-    # a code has letters and digits ("Q-101", "OP9001"); a bare number may as well be money
-    code_ok = np.array([bool(_CODE_LIKE.match(t)) and any(c.isdigit() for c in t) for t in texts], bool) & ~num_ok
+    # a code has letters and digits ("Q-101", "OP9001"); a bare number may as well be money,
+    # and digits with dashes a phone number
+    code_ok = np.array([bool(_CODE_LIKE.match(t)) and _has_letter_and_digit(t) for t in texts], bool) & ~num_ok
     iso_ok = np.array([t.upper() in _ISO or t.lower() in CURRENCY_NAMES for t in texts], bool)
     number_texts = [t for t, ok in zip(texts, num_ok) if ok]
     known = (
