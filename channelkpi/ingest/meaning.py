@@ -83,7 +83,20 @@ def propose_mapping(src: Source, *, sheet: str | int | None = None, max_bytes: i
 
 
 def propose(raw: RawTable) -> Mapping:
-    """A mapping for the raw table from its headers and a bounded sample of its values."""
+    """A mapping for the raw table from its headers and a bounded sample of its values.
+
+    Parameters
+    ----------
+    raw : RawTable
+        The export as read by :func:`~channelkpi.ingest.reader.read_raw`.
+
+    Returns
+    -------
+    Mapping
+        ``columns`` holds the sure and likely columns only; ``guesses`` has one
+        :class:`~.mapfile.ColumnGuess` per header in the file's order (weak ones included),
+        ``stages`` every distinct value of the stage and status columns with its reading.
+    """
     profiles = profile_columns(raw)
     ranked = {h: _candidates(h, profiles[h]) for h in raw.headers}
     chosen = _assign(raw.headers, ranked)
