@@ -50,6 +50,7 @@ __all__ = [
     "pipeline_movement",
     "pipeline_waterfall",
     "prepare",
+    "propose_mapping",
     "quality_score",
     "read_crm",
     "read_parquet",
@@ -81,6 +82,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
     from .ingest.history import load_history
     from .ingest.mapfile import Mapping, load_mapping
+    from .ingest.meaning import propose_mapping
     from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
@@ -125,6 +127,8 @@ def __getattr__(name: str):
         from . import history as module
     elif name == "load_history":
         from .ingest import history as module
+    elif name == "propose_mapping":
+        from .ingest import meaning as module
     elif name == "explain":
         from .metrics import definitions as module
     elif name == "partner_activation":

@@ -112,7 +112,25 @@ class FileFormatError(ChannelKPIError):
 
 
 class DetectionError(ChannelKPIError):
-    """The CRM preset cannot be decided from the headers."""
+    """The CRM preset cannot be decided from the headers.
+
+    When the columns were read by meaning but not surely enough to load, ``mapping`` holds the
+    proposal (a :class:`channelkpi.ingest.mapfile.Mapping`) to confirm, edit and pass back.
+    """
+
+    def __init__(self, problem: str, *, mapping: Any = None, **where: Any) -> None:
+        self.mapping = mapping
+        super().__init__(problem, **where)
+
+    def __reduce__(self):  # keep the proposal through pickling as well
+        return (
+            _rebuild_detection,
+            (self.problem, self.file, self.row, self.column, self.value, self.fix, self.mapping),
+        )
+
+
+def _rebuild_detection(problem, file, row, column, value, fix, mapping):
+    return DetectionError(problem, file=file, row=row, column=column, value=value, fix=fix, mapping=mapping)
 
 
 class ColumnError(ChannelKPIError):

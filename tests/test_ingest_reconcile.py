@@ -148,7 +148,7 @@ def test_load_crm_reads_as_a_pipeline_of_steps():
     body = function.body[1:]  # after the docstring
     assert body[-1].end_lineno - body[0].lineno + 1 < 60
     called = {n.func.id for n in ast.walk(function) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
-    steps = {"read_raw", "detect_preset", "map_columns", "derive_outcome", "screen_rows", "read_values"}
+    steps = {"read_raw", "detect_reading", "map_columns", "derive_outcome", "screen_rows", "read_values"}
     assert steps | {"reconcile_rows", "quality_warnings"} <= called
 
 

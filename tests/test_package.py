@@ -48,6 +48,7 @@ def test_public_surface_is_curated():
             "pipeline_movement",
             "pipeline_waterfall",
             "prepare",
+            "propose_mapping",
             "quality_score",
             "read_crm",
             "read_parquet",

@@ -5,7 +5,9 @@ One module per step of :func:`load_crm`, in order:
 * read: :mod:`.reader` (files, encodings, the general CSV reader, Excel), :mod:`.arrow_reader`
   (the fast CSV reader), :mod:`.layout` (delimiter, header, footers), :mod:`.cells` (columns
   tidied on demand and read once per distinct value);
-* detect: :mod:`.detect`, with the vendors' vocabularies in :mod:`.presets`;
+* detect: :mod:`.detect`, with the vendors' vocabularies in :mod:`.presets`; an export no
+  preset knows is read by meaning (:mod:`.meaning`, from its headers with :mod:`.meaning_headers`
+  and the words of :mod:`.vocabulary`, and its values with :mod:`.meaning_values`);
 * map columns: :mod:`.mapping`;
 * derive the outcome: :mod:`.outcome`;
 * parse values: :mod:`.values` (with :mod:`.dates`, :mod:`.amounts`, :mod:`.money`,

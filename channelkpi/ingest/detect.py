@@ -3,17 +3,28 @@
 Each preset (:mod:`.presets`) lists headers only its CRM writes; the preset with the most of
 them wins, a tie is an error that lists the candidates, and a table with none of them is read
 by canonical and common header names when it has a status or stage column.
+
+A table no preset knows is read by meaning (:mod:`.meaning`, :func:`detect_reading`): when
+the proposal is sure of an id (or each row is a deal) and of the outcome, the file loads with
+a warning that prints the mapping to paste; otherwise a :class:`~channelkpi.errors.DetectionError`
+holds the proposal. Columns recognised by meaning are added to a table read by common names
+only where those leave a column unmapped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import DetectionError
+from . import mapfile
+from .mapping import map_columns
+from .meaning import confirm, propose
 from .presets import BY_NAME, GENERIC, PRESETS, Preset, norm
+from .reader import RawTable
 
-__all__ = ["SourceName", "detect_preset"]
+__all__ = ["Reading", "SourceName", "detect_preset", "detect_reading"]
 
 #: The values of ``load_crm(source=)``.
 SourceName = Literal[
@@ -38,6 +49,25 @@ def detect_preset(
     >>> preset.name, why
     ('salesforce_api', "headers 'StageName', 'IsWon', 'CloseDate' match the Salesforce API-style export (Data Loader, Data Export, Workbench)")
     """
+    chosen, reason = _by_headers(headers, source=source, columns=columns, file=file)
+    if chosen is None:
+        raise _unknown(headers, file)
+    return chosen, reason
+
+
+def _unknown(headers: list[str], file: str) -> DetectionError:
+    return DetectionError(
+        "cannot tell which CRM this export comes from, and it has no status or stage column; "
+        f"the headers are {headers[:30]}",
+        file=file,
+        fix="pass source= one of "
+        f"{[p.name for p in PRESETS]}, or columns={{'their header': 'status'|'stage'|...}} "
+        "with stage_map= for a generic table",
+    )
+
+
+def _by_headers(headers: list[str], *, source: str, columns: Mapping | None, file: str) -> tuple[Preset | None, str]:
+    """The preset the headers name (None: none does and common names cannot read it)."""
     normed = [norm(h) for h in headers]
     if source != "auto":
         preset = BY_NAME.get(source)
@@ -53,15 +83,8 @@ def detect_preset(
     second_score, second = scores[1]
     if best_score == 0:
         if _generic_can_read(normed, columns):
-            return GENERIC, "no CRM-specific headers; read by canonical/common column names"
-        raise DetectionError(
-            "cannot tell which CRM this export comes from, and it has no status or stage column; "
-            f"the headers are {headers[:30]}",
-            file=file,
-            fix="pass source= one of "
-            f"{[p.name for p in PRESETS]}, or columns={{'their header': 'status'|'stage'|...}} "
-            "with stage_map= for a generic table",
-        )
+            return GENERIC, _BY_NAMES
+        return None, ""
     if best_score == second_score:
         tied = [p.name for s, p in scores if s == best_score]
         raise DetectionError(
@@ -73,6 +96,137 @@ def detect_preset(
         h for h, n in zip(headers, normed) if n in best.signature or (best.prefixes and n.startswith(best.prefixes))
     ]
     return best, f"headers {', '.join(repr(h) for h in hits[:4])} match the {best.label}"
+
+
+_BY_NAMES = "no CRM-specific headers; read by canonical/common column names"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How to read an export: the preset, why, and the arguments to map it with.
+
+    ``columns``, ``stage_map`` and ``dayfirst`` are the caller's, with the columns recognised
+    by meaning added when no preset knew the headers; ``note`` is the warning that says so.
+    """
+
+    preset: Preset
+    reason: str
+    columns: dict = field(default_factory=dict)
+    stage_map: dict = field(default_factory=dict)
+    dayfirst: bool | None = None
+    note: str | None = None
+    mapping: mapfile.Mapping | None = None  #: the proposal, when the columns were read by meaning
+
+    @property
+    def arguments(self) -> tuple[dict, dict, bool | None]:
+        """``columns``, ``stage_map`` and ``dayfirst`` to load with."""
+        return self.columns, self.stage_map, self.dayfirst
+
+    @property
+    def notes(self) -> list[str]:
+        """The warning about the columns read by meaning, if any."""
+        return [self.note] if self.note else []
+
+
+def detect_reading(
+    raw: RawTable,
+    *,
+    source: str = "auto",
+    columns: Mapping | None = None,
+    stage_map: Mapping | None = None,
+    dayfirst: bool | None = None,
+) -> Reading:
+    """The preset for a raw table, or its columns recognised by meaning when no preset fits.
+
+    Raises
+    ------
+    DetectionError
+        As :func:`detect_preset`; when the columns recognised by meaning are not sure enough
+        to load, the error holds the proposal (``exc.mapping``) and the code to paste.
+
+    Examples
+    --------
+    >>> from channelkpi.ingest.reader import read_raw
+    >>> raw = read_raw(b"ref,phase,deal_value\\nA1,Won,5\\nA2,Negotiating,7\\n")
+    >>> r = detect_reading(raw)
+    >>> r.preset.name, r.columns, r.stage_map
+    ('generic', {'ref': 'deal_id', 'phase': 'stage', 'deal_value': 'amount'}, {'Won': 'won', 'Negotiating': 'open'})
+    >>> print(r.note.splitlines()[0])
+    <buffer>: no preset knows these headers, so the columns were recognised by meaning:
+    """
+    asked = dict(columns or {}), dict(stage_map or {})
+    preset, reason = _by_headers(raw.headers, source=source, columns=columns, file=raw.file)
+    if preset is not None and (preset is not GENERIC or source != "auto" or columns):
+        return Reading(preset, reason, *asked, dayfirst)
+    proposal = propose(raw)
+    if preset is not None:  # common names read it: add only the columns they leave unmapped
+        common = map_columns(raw, GENERIC, None).roles
+        extra = {h: r for h, r in proposal.columns.items() if r not in common and h not in common.values()}
+        if not extra:
+            return Reading(preset, reason, *asked, dayfirst)
+        note = (
+            f"{raw.file}: besides the common column names, columns recognised by meaning: "
+            + "; ".join(f"{h!r} as {r} ({_why(proposal, h)})" for h, r in extra.items())
+            + f". To keep this reading, or correct it, pass columns={extra!r}"
+        )
+        return Reading(
+            preset, reason + "; other columns recognised by meaning", extra, asked[1], dayfirst, note, proposal
+        )
+    mapping = confirm(raw, proposal, columns=asked[0], stage_map=asked[1])
+    if not mapping.ready:
+        raise DetectionError(
+            "cannot tell which CRM this export comes from, and its columns are not recognised surely enough "
+            f"by meaning ({'; '.join(mapping.needs)}). The proposal:\n{_summary(mapping)}\n",
+            file=raw.file,
+            fix="check the proposal, correct it where it is wrong, and pass it to load_crm:\n" + _code(mapping),
+            mapping=mapping,
+        )
+    note = (
+        f"{raw.file}: no preset knows these headers, so the columns were recognised by meaning:\n"
+        f"{_summary(mapping)}\nTo keep this reading, or correct it, pass:\n{_code(mapping)}"
+    )
+    chosen_dayfirst = dayfirst if dayfirst is not None else mapping.dayfirst
+    reason = "no CRM-specific headers; columns recognised by meaning (see the warnings)"
+    return Reading(GENERIC, reason, dict(mapping.columns), dict(mapping.stage_map), chosen_dayfirst, note, mapping)
+
+
+def _why(m: mapfile.Mapping, header: str) -> str:
+    guess = next(g for g in m.guesses if g.header == header)
+    return f"{guess.certainty}: {guess.reason}"
+
+
+_LINES = 40  # lines of columns, and of stage values, a message shows
+
+
+def _summary(m: mapfile.Mapping) -> str:
+    """The proposal in words: a line per header, then a line per stage value (at most
+    :data:`_LINES` of each, the rest counted)."""
+    lines = []
+    for g in m.guesses[:_LINES]:
+        if g.role and g.certainty != "weak":
+            lines.append(f"  {g.header!r} -> {g.role} ({g.certainty}: {g.reason})")
+        elif g.role:
+            lines.append(f"  {g.header!r} -> {g.role}? (weak, not used: {g.reason})")
+        else:
+            lines.append(f"  {g.header!r} -> not used ({g.reason})")
+    if len(m.guesses) > _LINES:
+        lines.append(f"  ... and {len(m.guesses) - _LINES} more column(s)")
+    unread = [s for s in m.stages if s.reading is None]
+    shown = (unread + [s for s in m.stages if s.reading is not None])[:_LINES]  # those to answer first
+    for s in sorted(shown, key=m.stages.index):
+        reading = s.reading or "? (needs a reading: won, lost or open)"
+        rows = f"{s.rows:,} row" + "s" * (s.rows != 1)
+        lines.append(f"  stage {s.value!r} ({rows}) -> {reading} ({s.reason})")
+    if len(m.stages) > _LINES:
+        lines.append(f"  ... and {len(m.stages) - _LINES} more stage value(s)")
+    return "\n".join(lines)
+
+
+def _code(m: mapfile.Mapping) -> str:
+    """The code to paste; a long mapping keeps each argument on one line, so the message stays
+    as short as :func:`_summary` keeps it."""
+    code = m.code()
+    return code if code.count("\n") < _LINES else m.code(width=None)
 
 
 def _generic_can_read(normed: list[str], columns: Mapping | None) -> bool:

@@ -22,7 +22,7 @@ from typing import Literal
 import pandas as pd
 
 from ..errors import ChannelKPIError
-from .detect import SourceName, detect_preset
+from .detect import SourceName, detect_reading
 from .dimensions import join_dimension
 from .keep import kept_fields
 from .mapfile import Mapping as ExportMapping
@@ -39,6 +39,9 @@ from .values import read_values, start_values
 
 __all__ = ["load_crm", "read_crm"]
 
+
+#: The arguments of ``load_crm`` a mapping can give, in the order ``load_crm`` unpacks them.
+_MAPPED = ("source", "columns", "stage_map", "channel_map", "dayfirst", "decimal", "currency")
 
 _AHEAD_ROWS = 50_000  # shorter tables are read in the time it takes to start a thread
 
@@ -215,42 +218,35 @@ def load_crm(
         raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
     if decimal not in (None, ".", ","):
         raise ChannelKPIError(f"decimal={decimal!r}", fix='use "." or ","')
-    used, asked = None, source
-    if mapping is not None:
-        used = load_mapping(mapping)
-        given = dict(source=source, columns=columns, stage_map=stage_map, channel_map=channel_map)
-        given.update(dayfirst=dayfirst, decimal=decimal, currency=currency)
-        merged = used.load_arguments(**given)
-        source, columns, stage_map, channel_map = (merged[k] for k in ("source", "columns", "stage_map", "channel_map"))
-        dayfirst, decimal, currency = merged["dayfirst"], merged["decimal"], merged["currency"]
+    used, asked = (None if mapping is None else load_mapping(mapping)), source
+    if used is not None:  # the arguments given win over the mapping's
+        given = dict(source=source, columns=columns, stage_map=stage_map, channel_map=channel_map, dayfirst=dayfirst)
+        merged = used.load_arguments(**given, decimal=decimal, currency=currency)
+        source, columns, stage_map, channel_map, dayfirst, decimal, currency = (merged[k] for k in _MAPPED)
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
-    preset, reason = detect_preset(raw.headers, source=source, columns=columns, file=raw.file)
-    if used is not None and asked == "auto":
-        reason = f"the preset {preset.name!r} the mapping names"
+    # an export no preset knows is read by meaning: its columns, stage map and date order
+    reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
+    preset, reason, columns, stage_map, dayfirst = reading.preset, reading.reason, *reading.arguments
+    warnings.extend(reading.notes)
+    if used is not None:
+        reason = (
+            f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
+        ) + f"; {_mapping_note(used)}"
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapped = map_columns(raw, preset, columns)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
         warnings.append(f"ignored {len(mapped.dropped)} re-import bookkeeping column(s): {mapped.dropped}")
-    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz, kept=kept, decimal=decimal):
+    reading_options = dict(dayfirst=dayfirst, tz=tz, kept=kept, decimal=decimal)
+    with _working_ahead(raw, mapped.roles, **reading_options):
         outcome = derive_outcome(raw, mapped.roles, stages, warnings)
         screened = screen_rows(raw, mapped.roles, outcome, _id_headers(preset), warnings)
         values = read_values(
-            raw,
-            mapped.roles,
-            outcome,
-            screened.rejected,
-            dayfirst=dayfirst,
-            tz=tz,
-            currency=currency,
-            fx=fx,
-            channel_map=channel_map,
-            kept=kept,
-            decimal=decimal,
-            warnings=warnings,
-        )
+            raw, mapped.roles, outcome, screened.rejected, currency=currency, fx=fx, channel_map=channel_map,
+            warnings=warnings, **reading_options,
+        )  # fmt: skip
         say("values read; reconciling rows into deals")
         lines: list[pd.DataFrame] = []
         deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings, lines=lines)
@@ -265,10 +261,7 @@ def load_crm(
     source_info = SourceInfo(
         preset=preset.name,
         label=preset.label,
-        reason=reason
-        + (f"; {_mapping_note(used)}" if used is not None else "")
-        + f"; outcome from {outcome.source}"
-        + (f"; {preset.note}" if preset.note else ""),
+        reason=reason + f"; outcome from {outcome.source}" + (f"; {preset.note}" if preset.note else ""),
         columns=dict(mapped.roles),
         kind=raw.kind,
         encoding=raw.encoding,

@@ -158,6 +158,8 @@ class Mapping:
             if any(self.certainty(h) in ("sure", "likely") for h in mapped):
                 continue
             weak = [g for g in self.guesses if g.role in roles and g.certainty == "weak"]
+            if roles == IDENTITY_ROLES and self.guesses and not weak:
+                continue  # a proposal that saw no id-like column: each row is a deal, numbered by the loader
             if weak:
                 g = weak[0]
                 out.append(
@@ -180,7 +182,8 @@ class Mapping:
     @property
     def ready(self) -> bool:
         """True when a deal id (or name) and a stage or status column are mapped with certainty
-        ``"sure"`` or ``"likely"`` and every stage value in :attr:`stages` has a reading.
+        ``"sure"`` or ``"likely"`` and every stage value in :attr:`stages` has a reading. A
+        proposal that found no id-like column at all reads each row as a deal (row identity).
 
         >>> Mapping(columns={"ref": "deal_id", "phase": "stage"}).ready
         True
@@ -245,9 +248,10 @@ class Mapping:
 
     # ------------------------------------------------------------------ as code to paste
 
-    def code(self, *, path: str | None = None) -> str:
+    def code(self, *, path: str | None = None, width: int | None = 88) -> str:
         """The mapping as keyword arguments of :func:`channelkpi.load_crm`, ready to paste;
-        with ``path``, the whole call.
+        with ``path``, the whole call. A dict longer than ``width`` characters gets a line per
+        entry (``width=None``: every dict on one line, for messages that must stay short).
 
         >>> m = Mapping(columns={"ref": "deal_id"}, stage_map={"Won": "won"}, dayfirst=True, decimal=",")
         >>> print(m.code(path="deals.csv"))
@@ -259,7 +263,7 @@ class Mapping:
             decimal=',',
         )
         """
-        lines = [f"{name}={_literal(value)}," for name, value in self.arguments().items()]
+        lines = [f"{name}={_literal(value, width)}," for name, value in self.arguments().items()]
         if path is None:
             return "\n".join(lines)
         body = "\n".join("    " + line.replace("\n", "\n    ") for line in [f"{str(path)!r},", *lines])
@@ -707,11 +711,11 @@ def _aligned(rows: list[tuple[str, ...]], arrow: str) -> list[str]:
     return out
 
 
-def _literal(value: object) -> str:
-    """Python source for an argument value; a long dict gets one entry per line."""
+def _literal(value: object, width: int | None = 88) -> str:
+    """Python source for an argument value; a dict longer than ``width`` gets one entry per line."""
     if not isinstance(value, dict):
         return repr(value)
     one_line = repr(value)
-    if len(one_line) <= 88:
+    if width is None or len(one_line) <= width:
         return one_line
     return "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in value.items()) + "}"
