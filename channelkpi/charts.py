@@ -582,7 +582,8 @@ def pipeline_by_stage(
 
     Takes :func:`channelkpi.pipeline` with ``by="stage"`` (one snapshot, ``freq=None``), or the
     view table that adds ``status`` and ``as_of``: deals open on that date and closed since
-    (``status`` won/lost) are drawn apart, below the stages, as "Won since" and "Lost since".
+    (``status`` won/lost) are drawn apart, below the stages, as "Won from <the next day>" and
+    "Lost from <the next day>".
     """
     symbol = _symbol(currency)
     _need(pipeline, ["stage", "open_amount", "weighted_amount", "open_count"], "pipeline_by_stage")
@@ -593,11 +594,14 @@ def pipeline_by_stage(
         data["status"] = "open"
     as_of = pd.Timestamp(data["as_of"].iloc[0]) if "as_of" in data and len(data) else None
     day = f"{as_of:%-d %b %Y}" if as_of is not None else "the snapshot"
-    since = f"{as_of.day} {as_of:%b}" if as_of is not None else "then"
+    # open all of the as_of day, so closed from the next one on: "since 31 Dec" would read as a
+    # period that begins on the range's last day
+    after = as_of + pd.Timedelta(days=1) if as_of is not None else None
+    since = f"from {after:%-d %b %Y}" if after is not None else "later"
     data["label"] = np.where(
         data["status"] == "open",
         data["stage"].astype(str),
-        np.where(data["status"] == "won", f"Won since {since}", f"Lost since {since}"),
+        np.where(data["status"] == "won", f"Won {since}", f"Lost {since}"),
     )
     opened = data["status"] == "open"
     data["order"] = np.where(opened, data["open_amount"].rank(ascending=False, method="first"), 1000.0)
@@ -618,7 +622,7 @@ def pipeline_by_stage(
     )
     notes = [f"Open on {day} · tick: weighted by each deal's probability"]
     if (~opened).any():
-        notes.append(f"Open on {day} and won or lost since: at the bottom")
+        notes.append(f"Open on {day}, won or lost {since} on: at the bottom")
     return _finish(
         alt.layer(bars, ticks).properties(height=alt.Step(22)),
         title="Open pipeline by stage",
@@ -1207,6 +1211,11 @@ def movement_waterfall(
     )
 
 
+#: The share of the longest bar from which a funnel bar carries its label inside (the rest of the
+#: width, beside the shorter bars, holds a label of some 20 characters on a phone's chart).
+_FUNNEL_INSIDE = 0.55
+
+
 def stage_funnel_chart(
     funnel: pd.DataFrame, *, subtitle=None, width=None, description: str | None = None
 ) -> alt.LayerChart | alt.Chart:
@@ -1255,11 +1264,25 @@ def stage_funnel_chart(
     y = alt.Y(
         "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
     )
+    # a label beside the end of a long bar would run past the chart's edge and be cut ("went o"):
+    # the long bars carry theirs inside, right-aligned in white, the short ones beside them
+    data["inside"] = data["entered"] >= _FUNNEL_INSIDE * data["entered"].max()
     base = alt.Chart(data).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[0]).encode(x=alt.X("entered:Q", title="Deals that entered the stage"))
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#1b2733").encode(x="entered:Q", text="label_text:N")
+    bars = base.mark_bar(color=PALETTE[0]).encode(
+        x=alt.X("entered:Q", title="Deals that entered the stage", scale=alt.Scale(nice=False))
+    )
+    beside = (
+        base.transform_filter("!datum.inside")
+        .mark_text(align="left", dx=4, fontSize=11, color="#1b2733")
+        .encode(x="entered:Q", text="label_text:N")
+    )
+    inside = (
+        base.transform_filter("datum.inside")
+        .mark_text(align="right", dx=-4, fontSize=11, color="#ffffff")
+        .encode(x="entered:Q", text="label_text:N")
+    )
     return _finish(
-        alt.layer(bars, labels).properties(height=alt.Step(24)),
+        alt.layer(bars, beside, inside).properties(height=alt.Step(24)),
         title=title,
         subtitle=subtitle,
         notes=["Deals that entered each stage; went on = advanced to a later stage or won"],

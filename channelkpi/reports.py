@@ -732,7 +732,19 @@ def _movement_section(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
     if figure:
         figure = f"<figure id='chart-movement' aria-label='Pipeline movement'>{figure}</figure>"
     table = movement_html(tables["movement_by"], by=ctx["by"], currency=ctx["currency"])
-    return f"<h2>Pipeline movement</h2>{figure}{table}"
+    return f"<h2>Pipeline movement</h2>{_MOVEMENT_CSS}{figure}{table}"
+
+
+# a row per group and a column per bucket is wider than a page: the table takes the page's width
+# and no more (fixed layout, the group's column wider), headers wrap, and an amount too long for
+# its column wraps inside it rather than pushing the table past the margin
+_MOVEMENT_CSS = """<style>
+table.ck-movement {width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 12px;}
+table.ck-movement caption {text-align: left; font-size: 12px; color: #56606b; caption-side: top;}
+table.ck-movement th, table.ck-movement td {padding: 3px 4px; overflow-wrap: anywhere; vertical-align: bottom;}
+table.ck-movement th:first-child {width: 20%;}
+table.ck-movement td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
+</style>"""
 
 
 def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapping) -> str:
