@@ -1268,9 +1268,7 @@ def stage_funnel_chart(
     # the long bars carry theirs inside, right-aligned in white, the short ones beside them
     data["inside"] = data["entered"] >= _FUNNEL_INSIDE * data["entered"].max()
     base = alt.Chart(data).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[0]).encode(
-        x=alt.X("entered:Q", title="Deals that entered the stage", scale=alt.Scale(nice=False))
-    )
+    bars = base.mark_bar(color=PALETTE[0]).encode(x=alt.X("entered:Q", title="Deals that entered the stage"))
     beside = (
         base.transform_filter("!datum.inside")
         .mark_text(align="left", dx=4, fontSize=11, color="#1b2733")
