@@ -235,8 +235,8 @@ def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currenc
     from the created and closed dates); the waterfall's end reads the deals as the history
     recorded them at the end of its period. ``check`` is the view table ``movement_check`` (the
     export's open pipeline per currency on both days), ``movement`` the waterfall's rows (one
-    currency). The difference is split into the two days' (when they differ) and what changed
-    after the waterfall's day.
+    currency). The difference is split into the two days' (when they differ; not when
+    ``export_amount`` is NaN, unknown) and what changed after the waterfall's day.
 
     >>> check = pd.DataFrame({"currency": ["USD"], "tile_end": [pd.Timestamp("2025-12-31")],
     ...     "tile_amount": [700.0], "waterfall_end": [pd.Timestamp("2025-12-31")], "export_amount": [700.0]})
@@ -256,7 +256,9 @@ def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currenc
     if row.empty:
         return ""
     rec = row.iloc[0]
-    tile, same_day = int(cents(float(rec["tile_amount"]))), int(cents(float(rec["export_amount"])))
+    tile = int(cents(float(rec["tile_amount"])))
+    # the export's pipeline on the waterfall's day: unknown (NaN) where the caller has only the tile
+    same_day = None if is_missing(rec["export_amount"]) else int(cents(float(rec["export_amount"])))
     if tile == end:
         return ""
     symbol = currency_symbol(currency)
@@ -266,6 +268,11 @@ def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currenc
         return text + (
             f"the waterfall ends at {money(end / 100, symbol)}, the deals as recorded on {end_day}: "
             f"{_signed(end - tile, symbol)} changed after that day."
+        )
+    if same_day is None:
+        return (
+            text
+            + f"the waterfall ends with {last} on {end_day} at {money(end / 100, symbol)}, the deals as recorded then."
         )
     parts = []
     if same_day != tile:

@@ -8,7 +8,7 @@ import re
 import nbformat
 import pytest
 from browsing import Voila, open_page
-from test_movement_views import HEAD, SNAPSHOTS
+from test_movement_views import HEAD, SNAPSHOTS, _open_cents, _open_on
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +54,19 @@ def test_movement_tab_draws_the_waterfall_and_the_movers(browser, tmp_path):
         page.close()
     finally:
         server.stop()
+
+
+def _sample_ends() -> tuple[int, int]:
+    """The sample's open pipeline on 31 Dec 2025 in cents: from the export (as the Pipeline tile
+    reads it) and as its history recorded it (the waterfall's end)."""
+    import pandas as pd
+
+    import channelkpi as ck
+    from channelkpi.datasets import sample_path
+
+    export = ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"), owners=sample_path("owners"))
+    history = ck.load_history(sample_path("history"), current=export)
+    return _open_on(export.deals, "2025-12-31"), _open_cents(history, pd.Timestamp("2026-01-01") - pd.Timedelta(1))
 
 
 def _svg_texts(chart) -> list[str]:
@@ -104,9 +117,12 @@ def test_sample_movement_tab_reads_plainly(browser, tmp_path):
         assert len(bar_labels) == 6 and cut == []  # one per stage of the sample
         gap = page.locator(".ck-gap").first
         gap.wait_for(timeout=30_000)
-        # the tile rounds ($7.0M); the sentence gives the tile's and the waterfall's amounts
-        assert tile == "$7.0M" and "Pipeline tile's $7,014,400" in gap.inner_text()
-        assert "$7,089,850" in gap.inner_text() and "+$75,450 changed after that day" in gap.inner_text()
+        # the tile rounds; the sentence gives the tile's and the waterfall's amounts (the export's
+        # deals open on 31 Dec 2025, and the history's state at its end, worked out in plain Python)
+        shown, end = _sample_ends()
+        assert tile == f"${shown / 1e8:.1f}M" and f"Pipeline tile's ${shown / 100:,.0f}" in gap.inner_text()
+        assert f"${end / 100:,.0f}" in gap.inner_text()
+        assert f"+${(end - shown) / 100:,.0f} changed after that day" in gap.inner_text()
         body = page.inner_text("body")
         assert "deals without a currency are not shown" in body and "nan" not in body.split()
         assert "memo" not in body
@@ -151,6 +167,9 @@ def test_report_movement_table_fits_the_page(browser, tmp_path):
         )
         assert fit["layout"] == "fixed", media
         assert fit["right"] <= fit["page"] + 0.5 and fit["spilled"] == [], (media, fit)
+    shown, end = _sample_ends()
+    section = page.locator("h2:has-text('Pipeline movement') ~ p.ck-note").first.inner_text()
+    assert f"Pipeline tile's ${shown / 100:,.0f}" in section and f"${end / 100:,.0f}" in section
     text = table.inner_text()
     assert "Brightline IT" in text and "no currency" not in text and "nan" not in text.lower()
     rows = [r for r in table.locator("tbody tr").all_inner_texts() if r.startswith("Brightline IT")]
