@@ -214,7 +214,8 @@ def stage_visit_rows(history: History, order: StageOrder) -> pd.DataFrame:
     visits = seg[seg["kind"] == "open"].reset_index(drop=True)
     index = {s: i + 1 for i, s in enumerate(order.stages)}
     step = visits["stage"].map(index).astype("int64")
-    next_step = visits["next_stage"].map(index)
+    # float (NaN: no next stage): a column of none at all maps to strings, which cannot be compared
+    next_step = visits["next_stage"].astype(object).map(index).astype("float64")
     nk = visits["next_kind"]
     outcome = np.select(
         [nk.isna(), nk.eq("removed"), nk.eq("won"), nk.eq("lost"), next_step > step],
