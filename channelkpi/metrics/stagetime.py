@@ -37,10 +37,22 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..history import History
 from ..schema import DTYPES
+from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
 from .query import make_query
 from .survival import kaplan_meier, survival_quantile
-from .visits import FINISHED, check_history, deal_groups, group_mask, levels_grid, stage_order, stage_visit_rows
+from .visits import (
+    FINISHED,
+    Group,
+    Stages,
+    check_history,
+    deal_groups,
+    documented,
+    group_mask,
+    levels_grid,
+    stage_order,
+    stage_visit_rows,
+)
 
 __all__ = ["VISITS", "VisitsIn", "time_in_stage", "stage_visits"]
 
@@ -50,17 +62,18 @@ VisitsIn = Literal["entered", "overlapping"]
 VISITS: tuple[str, ...] = get_args(VisitsIn)
 
 
+@documented
 def stage_visits(
     history: History,
     *,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
     visits: VisitsIn = "entered",
-    stage=None,
-    group=None,
+    stage: str | int | None = None,
+    group: Group = None,
 ) -> pd.DataFrame:
     """Every visit of a deal to an open stage: the rows behind :func:`time_in_stage`.
 
@@ -70,8 +83,7 @@ def stage_visits(
         As for :func:`time_in_stage`.
     stage : str or int, optional
         Only this stage (name or step number).
-    group : dict of str -> str, or str, optional
-        Only this group, ``{"partner": "Acme"}``.
+    {group}
 
     Returns
     -------
@@ -135,30 +147,27 @@ def _visits(history, *, by, stages, start, end, where, visits_in="entered"):
     return rows, order, q, groups
 
 
+@documented
 def time_in_stage(
     history: History,
     *,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
     visits: VisitsIn = "entered",
 ) -> pd.DataFrame:
     """Per stage (and group): visits, how many finished, and the median and 75th-percentile days.
 
     Parameters
     ----------
-    history : History
-        The deals' history (:func:`channelkpi.load_history`).
-    by : str or list of str, optional
-        Group by these columns of the deals as last seen (``history.deals``).
-    stages : sequence of str, optional
-        The stages in order (default: the CRM's order, else the median entry time).
+    {history}
+    {by}
+    {stages}
     start, end : date-like, optional
         Only the visits in this range (inclusive days), followed to ``history.as_of``.
-    where : dict of str -> list of str, optional
-        Keep only these deals (their values as last seen).
+    {where}
     visits : {"entered", "overlapping"}, default "entered"
         Which visits the range keeps: those that began in it, or every visit that overlaps
         it (begun before the range and still going on at its start too) -- where deals waited
