@@ -26,6 +26,7 @@ from .safety import html_text
 
 __all__ = [
     "MOVEMENT_COLUMNS",
+    "MOVER_TITLES",
     "NO_HISTORY",
     "bucket_caption",
     "currency_phrase",

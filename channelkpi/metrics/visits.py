@@ -67,6 +67,10 @@ __all__ = [
     "check_history",
     "levels_grid",
     "group_mask",
+    "HISTORY_PARAMETERS",
+    "Group",
+    "Stages",
+    "documented",
 ]
 
 #: The stage of an open state that has none.
