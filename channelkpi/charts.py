@@ -1211,9 +1211,8 @@ def movement_waterfall(
     )
 
 
-#: The share of the longest bar from which a funnel bar carries its label inside (the rest of the
-#: width, beside the shorter bars, holds a label of some 20 characters on a phone's chart).
-_FUNNEL_INSIDE = 0.55
+#: The height of a funnel bar (px); its label takes a line above it.
+_FUNNEL_BAR = 14
 
 
 def stage_funnel_chart(
@@ -1264,23 +1263,17 @@ def stage_funnel_chart(
     y = alt.Y(
         "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
     )
-    # a label beside the end of a long bar would run past the chart's edge and be cut ("went o"):
-    # the long bars carry theirs inside, right-aligned in white, the short ones beside them
-    data["inside"] = data["entered"] >= _FUNNEL_INSIDE * data["entered"].max()
+    # each bar's label sits above it from the axis: beside the end of the longest bar it would
+    # run past the chart's edge ("went o"), inside a bar onto the stage names on a phone
     base = alt.Chart(data).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[0]).encode(x=alt.X("entered:Q", title="Deals that entered the stage"))
-    beside = (
-        base.transform_filter("!datum.inside")
-        .mark_text(align="left", dx=4, fontSize=11, color="#1b2733")
-        .encode(x="entered:Q", text="label_text:N")
+    bars = base.mark_bar(color=PALETTE[0], size=_FUNNEL_BAR).encode(
+        x=alt.X("entered:Q", title="Deals that entered the stage")
     )
-    inside = (
-        base.transform_filter("datum.inside")
-        .mark_text(align="right", dx=-4, fontSize=11, color="#ffffff")
-        .encode(x="entered:Q", text="label_text:N")
-    )
+    labels = base.mark_text(
+        align="left", baseline="bottom", dx=3, dy=-(_FUNNEL_BAR // 2 + 1), fontSize=11, color="#1b2733"
+    ).encode(x=alt.value(0), text="label_text:N")
     return _finish(
-        alt.layer(bars, beside, inside).properties(height=alt.Step(24)),
+        alt.layer(bars, labels).properties(height=alt.Step(_FUNNEL_BAR + 20)),
         title=title,
         subtitle=subtitle,
         notes=["Deals that entered each stage; went on = advanced to a later stage or won"],

@@ -105,16 +105,27 @@ def test_sample_movement_tab_reads_plainly(browser, tmp_path):
         page.get_by_role("tab", name="Movement").click()
         funnel = page.locator(".vega-embed:has-text('Stage funnel')").first
         funnel.locator("g.mark-text text").first.wait_for(timeout=60_000)
-        cut = funnel.evaluate(
-            """(embed) => {
-                const svg = embed.querySelector('svg').getBoundingClientRect();
-                return [...embed.querySelectorAll('g.mark-text text')]
-                    .map((t) => [t.textContent, t.getBoundingClientRect().right - svg.right])
-                    .filter(([, over]) => over > 0.5);
-            }"""
-        )
-        bar_labels = [t for t in _svg_texts(funnel) if re.fullmatch(r"[\d,]+ · [\d.]+% went on", t)]
-        assert len(bar_labels) == 6 and cut == []  # one per stage of the sample
+        # every label of the funnel stays inside the chart, clear of the stage names: on a wide
+        # page (where the longest bar's label was cut, "went o") and on a phone
+        for width in (1400, 390):
+            page.set_viewport_size({"width": width, "height": 1100})
+            page.wait_for_timeout(1500)  # the chart takes the new width
+            bad = funnel.evaluate(
+                """(embed) => {
+                    const svg = embed.querySelector('svg').getBoundingClientRect();
+                    const names = [...embed.querySelectorAll('g.role-axis-label text')]
+                        .filter((t) => /[A-Za-z]/.test(t.textContent));
+                    const axis = Math.max(...names.map((t) => t.getBoundingClientRect().right));
+                    return [...embed.querySelectorAll('g.mark-text text')]
+                        .filter((t) => /^[0-9,]+ · [0-9.]+% went on$/.test(t.textContent))
+                        .map((t) => [t.textContent, t.getBoundingClientRect()])
+                        .filter(([, box]) => box.right > svg.right + 0.5 || box.left < axis)
+                        .map(([text]) => text);
+                }"""
+            )
+            bar_labels = [t for t in _svg_texts(funnel) if re.fullmatch(r"[\d,]+ · [\d.]+% went on", t)]
+            assert len(bar_labels) == 6 and bad == [], width  # one per stage of the sample
+        page.set_viewport_size({"width": 1400, "height": 1100})
         gap = page.locator(".ck-gap").first
         gap.wait_for(timeout=30_000)
         # the tile rounds; the sentence gives the tile's and the waterfall's amounts (the export's
