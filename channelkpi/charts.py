@@ -591,7 +591,8 @@ def pipeline_by_stage(
 
     Takes :func:`channelkpi.pipeline` with ``by="stage"`` (one snapshot, ``freq=None``), or the
     view table that adds ``status`` and ``as_of``: deals open on that date and closed since
-    (``status`` won/lost) are drawn apart, below the stages, as "Won since" and "Lost since".
+    (``status`` won/lost) are drawn apart, below the stages, as "Won from <the next day>" and
+    "Lost from <the next day>".
     """
     symbol = _symbol(currency)
     _need(pipeline, ["stage", "open_amount", "weighted_amount", "open_count"], "pipeline_by_stage")
@@ -602,11 +603,14 @@ def pipeline_by_stage(
         data["status"] = "open"
     as_of = pd.Timestamp(data["as_of"].iloc[0]) if "as_of" in data and len(data) else None
     day = f"{as_of:%-d %b %Y}" if as_of is not None else "the snapshot"
-    since = f"{as_of.day} {as_of:%b}" if as_of is not None else "then"
+    # open all of the as_of day, so closed from the next one on: "since 31 Dec" would read as a
+    # period that begins on the range's last day
+    after = as_of + pd.Timedelta(days=1) if as_of is not None else None
+    since = f"from {after:%-d %b %Y}" if after is not None else "later"
     data["label"] = np.where(
         data["status"] == "open",
         data["stage"].astype(str),
-        np.where(data["status"] == "won", f"Won since {since}", f"Lost since {since}"),
+        np.where(data["status"] == "won", f"Won {since}", f"Lost {since}"),
     )
     opened = data["status"] == "open"
     data["order"] = np.where(opened, data["open_amount"].rank(ascending=False, method="first"), 1000.0)
@@ -627,7 +631,7 @@ def pipeline_by_stage(
     )
     notes = [f"Open on {day} · tick: weighted by each deal's probability"]
     if (~opened).any():
-        notes.append(f"Open on {day} and won or lost since: at the bottom")
+        notes.append(f"Open on {day}, won or lost {since} on: at the bottom")
     return _finish(
         alt.layer(bars, ticks).properties(height=alt.Step(22)),
         title="Open pipeline by stage",
@@ -1216,6 +1220,10 @@ def movement_waterfall(
     )
 
 
+#: The height of a funnel bar (px); its label takes a line above it.
+_FUNNEL_BAR = 14
+
+
 def stage_funnel_chart(
     funnel: pd.DataFrame, *, subtitle=None, width=None, description: str | None = None
 ) -> alt.LayerChart | alt.Chart:
@@ -1264,11 +1272,17 @@ def stage_funnel_chart(
     y = alt.Y(
         "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
     )
+    # each bar's label sits above it from the axis: beside the end of the longest bar it would
+    # run past the chart's edge ("went o"), inside a bar onto the stage names on a phone
     base = alt.Chart(data).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[0]).encode(x=alt.X("entered:Q", title="Deals that entered the stage"))
-    labels = base.mark_text(align="left", dx=4, fontSize=11, color="#1b2733").encode(x="entered:Q", text="label_text:N")
+    bars = base.mark_bar(color=PALETTE[0], size=_FUNNEL_BAR).encode(
+        x=alt.X("entered:Q", title="Deals that entered the stage")
+    )
+    labels = base.mark_text(
+        align="left", baseline="bottom", dx=3, dy=-(_FUNNEL_BAR // 2 + 1), fontSize=11, color="#1b2733"
+    ).encode(x=alt.value(0), text="label_text:N")
     return _finish(
-        alt.layer(bars, labels).properties(height=alt.Step(24)),
+        alt.layer(bars, labels).properties(height=alt.Step(_FUNNEL_BAR + 20)),
         title=title,
         subtitle=subtitle,
         notes=["Deals that entered each stage; went on = advanced to a later stage or won"],

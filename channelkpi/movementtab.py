@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import charts
 from .charts import CELL_PARAM, MOVEMENT_BARS
-from .movementview import NO_HISTORY, bucket_caption, movers_html
+from .movementview import NO_HISTORY, bucket_caption, currency_phrase, movers_html, pipeline_gap_caption
 from .safety import html_text
 
 __all__ = ["MovementTab"]
@@ -31,8 +31,11 @@ def _one_currency(movement: pd.DataFrame, currency: str) -> tuple[pd.DataFrame, 
     if "currency" not in movement or movement["currency"].nunique(dropna=False) <= 1:
         return movement, ""
     rows = movement[movement["currency"].astype(str) == currency]
-    others = sorted({str(c) for c in movement["currency"].unique()} - {currency})
-    return rows, f"Amounts in {currency} only; deals in {', '.join(others)} are not shown in the waterfall."
+    others = movement.loc[movement["currency"].astype(str) != currency, "currency"].drop_duplicates()
+    # named ones first, in order, then the deals without a currency ("nan" is no currency's name)
+    phrases = sorted(map(currency_phrase, others), key=lambda p: (p == currency_phrase(None), p))
+    hidden = phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
+    return rows, f"Amounts in {currency} only; {hidden} are not shown in the waterfall."
 
 
 def _clickable_bars(chart: alt.LayerChart) -> alt.LayerChart:
@@ -54,6 +57,7 @@ class MovementTab:
 
     def __init__(self) -> None:
         self.note = w.HTML()
+        self.gap = w.HTML()
         self.charts: dict[str, alt.JupyterChart] = {}
         self.movers = w.HTML()
         self.bucket = w.Dropdown(description="Deals of", options=[], layout=w.Layout(width="auto"))
@@ -88,6 +92,9 @@ class MovementTab:
                 # a JupyterChart rebuilds its selections each time its chart is set: observe again
                 self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])
         self.note.value = f"<p class='ck-note'>{html_text(note)}</p>" if note else ""
+        check = tables.get("movement_check")
+        gap = "" if check is None else pipeline_gap_caption(check, movement, currency=currency)
+        self.gap.value = f"<p class='ck-note ck-gap'>{html_text(gap)}</p>" if gap else ""
         deals = tables.get("movement_deals")
         self._deals = deals
         movers = tables.get("movers")
@@ -107,6 +114,7 @@ class MovementTab:
         self.widget.children = [
             self.note,
             self.charts["movement_waterfall"],
+            self.gap,
             self.bucket,
             self.bucket_deals,
             self.movers,

@@ -19,11 +19,22 @@ import pandas as pd
 
 from .charts import MOVEMENT_TITLES
 from .currency_symbols import currency_symbol
-from .formats import display_name, is_missing, level_title, money, money_cents
+from .formats import display_name, is_missing, level_title, money, money_cents, money_whole
 from .metrics.movement import BUCKETS, SIGNS
+from .metrics.rules import cents
 from .safety import html_text
 
-__all__ = ["MOVEMENT_COLUMNS", "NO_HISTORY", "bucket_caption", "movement_html", "movement_sheet", "movers_html"]
+__all__ = [
+    "MOVEMENT_COLUMNS",
+    "MOVER_TITLES",
+    "NO_HISTORY",
+    "bucket_caption",
+    "currency_phrase",
+    "movement_html",
+    "movement_sheet",
+    "movers_html",
+    "pipeline_gap_caption",
+]
 
 #: What the Movement tab (and the report) says when there is no history to show.
 NO_HISTORY = (
@@ -34,8 +45,31 @@ NO_HISTORY = (
 )
 
 
+#: What a mover's bucket is called on screen: the waterfall's bars, and the two rows that are not
+#: bars (never the table's internal names).
+MOVER_TITLES = {
+    **MOVEMENT_TITLES,
+    "memo": "Opened and closed in the period",
+    "unchanged": "Unchanged",
+}
+
+
 def _text(value) -> str:
     return "" if is_missing(value) else str(value)
+
+
+def currency_phrase(currency) -> str:
+    """The deals of one currency in words, a missing currency readably.
+
+    >>> currency_phrase("EUR"), currency_phrase(pd.NA)
+    ('deals in EUR', 'deals without a currency')
+    """
+    return f"deals in {currency}" if _has_currency(currency) else "deals without a currency"
+
+
+def _has_currency(value) -> bool:
+    # None, NaN, pandas' NA and "" are no currency's name
+    return isinstance(value, str) and value != ""
 
 
 def _change(bucket: str, amount: float, symbol: str) -> str:
@@ -47,9 +81,20 @@ def _amount(value, symbol: str) -> str:
     return "—" if is_missing(value) else money(float(value), symbol)
 
 
+def _after(row: dict, symbol: str) -> str:
+    # a deal won, lost or gone at the end is no longer open: say so, not an amount that reads open
+    if row["bucket"] == "removed":
+        return "Removed"
+    status = _text(row.get("status_t1"))
+    if status in ("won", "lost"):
+        return f"{status.capitalize()}, {_amount(row.get('amount_t1'), symbol)}"
+    return _amount(row.get("amount_t1"), symbol)
+
+
 def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
     """An HTML table of :func:`channelkpi.movement_deals` rows: the deal, its partner, the bar
-    it moved in, its change and its amount and stage before and after."""
+    it moved in, its change and its amount and stage before and after (after: the outcome and
+    amount of a deal won or lost, "Removed" for one that is gone)."""
     symbol = currency_symbol(currency)
     head = ["Deal", "Partner", "Moved", "Change", "Before", "After", "Stage before → after", "How"]
     body = []
@@ -61,10 +106,10 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
         cells = [
             deal,
             display_name(partner) if partner else "—",
-            MOVEMENT_TITLES.get(r["bucket"], r["bucket"]),
+            MOVER_TITLES.get(r["bucket"], "Moved"),
             _change(r["bucket"], float(r["amount"]), symbol),
             _amount(r.get("amount_t0"), symbol),
-            _amount(r.get("amount_t1"), symbol),
+            _after(r, symbol),
             stages,
             _text(r.get("how")),
         ]
@@ -86,7 +131,7 @@ def bucket_caption(rows: pd.DataFrame, bucket: str, *, currency: str) -> str:
     """What the deals of one bar add up to: "Lost: 2 deals, $180" (the bar's number)."""
     n = len(rows)
     total = int(rows["amount_cents"].fillna(0).sum()) / 100 if n else 0.0
-    return f"{MOVEMENT_TITLES.get(bucket, bucket)}: {n:,} {'deal' if n == 1 else 'deals'}, {money(total, currency_symbol(currency))}"
+    return f"{MOVER_TITLES.get(bucket, 'Moved')}: {n:,} {'deal' if n == 1 else 'deals'}, {money(total, currency_symbol(currency))}"
 
 
 #: The columns of a movement table as a report prints them, in the waterfall's order.
@@ -107,41 +152,136 @@ def movement_sheet(movement: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def _blank_currency(rows: pd.DataFrame) -> pd.Series:
+    """True for the rows of deals without a currency whose every amount is zero: nothing to add up
+    (a deal with neither a currency nor an amount), so no row of $0.00 is printed for them."""
+    if "currency" not in rows:
+        return pd.Series(False, index=rows.index)
+    cents = rows[[f"{c}_cents" for c in MOVEMENT_COLUMNS]].fillna(0)
+    return rows["currency"].isna().to_numpy() & (cents == 0).all(axis=1).to_numpy()
+
+
 def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     """The last period of :func:`channelkpi.pipeline_movement` (grouped ``by``) as an HTML
     table: a row per group (and currency) with its start, every bucket (those that take away
-    with a minus) and its end, then the total; each row balances to the cent."""
+    with a minus) and its end, then the total; each row balances to the cent.
+
+    A bucket in which nothing moved in any row is left out (the caption names it), and so are
+    the rows of deals with neither a currency nor an amount; amounts are to the cent when any
+    is not whole. The table carries the class ``ck-movement`` (the report fits it to the page).
+    """
     if movement.empty:
         return "<p class='ck-note'>No open pipeline in this range: nothing moved.</p>"
     last = movement.sort_values("period_start")["period"].iloc[-1]
     rows = movement[movement["period"] == last]
+    blank = _blank_currency(rows)
+    left_out = bool(blank.any())
+    rows = rows[~blank]
     symbol = currency_symbol(currency)
     several = "currency" in rows and rows["currency"].nunique(dropna=False) > 1
-    heads = [level_title(by), *(["Currency"] if several else []), *(MOVEMENT_TITLES[c] for c in MOVEMENT_COLUMNS)]
+    quiet = [c for c in BUCKETS if not rows[f"{c}_cents"].any() and not rows[f"{c}_count"].any()]
+    columns = [c for c in MOVEMENT_COLUMNS if c not in quiet]
+    cents = [f"{c}_cents" for c in columns]
+    whole = bool((rows[cents].fillna(0).astype("int64") % 100 == 0).all(axis=None))
+    heads = [level_title(by), *(["Currency"] if several else []), *(MOVEMENT_TITLES[c] for c in columns)]
     body = []
+
+    def amount(value: int) -> str:
+        return money_whole(value / 100, symbol) if whole else money_cents(value, symbol)
 
     def line(name: str, cur, rec: dict, cls: str = "") -> str:
         cells = [f"<td>{html_text(name)}</td>"]
         if several:
-            cells.append(f"<td>{html_text('' if is_missing(cur) else cur)}</td>")
-        for col in MOVEMENT_COLUMNS:
-            cents = int(rec[f"{col}_cents"]) * SIGNS.get(col, 1)
-            cells.append(f"<td class='ck-num'>{html_text(money_cents(cents, symbol))}</td>")
+            cells.append(f"<td>{html_text(cur if _has_currency(cur) else 'no currency')}</td>")
+        for col in columns:
+            cells.append(f"<td class='ck-num'>{html_text(amount(int(rec[f'{col}_cents']) * SIGNS.get(col, 1)))}</td>")
         return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
     for rec in rows.to_dict("records"):
         body.append(line(display_name(rec[by]) if by in rec else "All", rec.get("currency"), rec))
-    cents = [f"{c}_cents" for c in MOVEMENT_COLUMNS]
     # a missing currency is a group of its own, not dropped
     keys = rows["currency"].astype(object).fillna("") if "currency" in rows else pd.Series("", index=rows.index)
     for cur, part in rows.groupby(keys, sort=True):
         body.append(line("Total", cur if several else None, part[cents].sum().to_dict(), " class='ck-total'"))
-    head = "".join(f"<th>{html_text(h)}</th>" for h in heads)
+    head = "".join(f"<th scope='col'>{html_text(h)}</th>" for h in heads)
     caption = (
         f"{last}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
-        "each row adds up to the cent"
+        "each row adds up to the cent."
     )
+    if quiet:
+        caption += (
+            f" No deal moved as {', '.join(MOVEMENT_TITLES[c].lower() for c in quiet)}: those columns are left out."
+        )
+    if left_out:
+        caption += " Deals without a currency or an amount (nothing to add up) are left out."
     return (
         f"<table class='ck-table ck-movement'><caption>{html_text(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def _day(t) -> str:
+    t = pd.Timestamp(t)
+    return f"{t.day} {t:%b %Y}"
+
+
+def _signed(cents: int, symbol: str) -> str:
+    return ("+" if cents > 0 else "") + money(cents / 100, symbol)
+
+
+def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currency: str) -> str:
+    """Why the waterfall's end differs from the Pipeline tile, with the numbers ("" when they agree).
+
+    The tile reads every deal as it is in the export now (open on the range's last day, rebuilt
+    from the created and closed dates); the waterfall's end reads the deals as the history
+    recorded them at the end of its period. ``check`` is the view table ``movement_check`` (the
+    export's open pipeline per currency on both days), ``movement`` the waterfall's rows (one
+    currency). The difference is split into the two days' (when they differ; not when
+    ``export_amount`` is NaN, unknown) and what changed after the waterfall's day.
+
+    >>> check = pd.DataFrame({"currency": ["USD"], "tile_end": [pd.Timestamp("2025-12-31")],
+    ...     "tile_amount": [700.0], "waterfall_end": [pd.Timestamp("2025-12-31")], "export_amount": [700.0]})
+    >>> movement = pd.DataFrame({"period": ["2025-Q4"], "period_start": [pd.Timestamp("2025-10-01")],
+    ...     "end_cents": [75000]})
+    >>> pipeline_gap_caption(check, movement, currency="USD")  # doctest: +NORMALIZE_WHITESPACE
+    "The Pipeline tile's $700.00 (open on 31 Dec 2025) reads each deal as it is in the export now;
+    the waterfall ends at $750.00, the deals as recorded on 31 Dec 2025: +$50.00 changed after that day."
+    """
+    if movement.empty or check is None or check.empty:
+        return ""
+    last = movement.sort_values("period_start")["period"].iloc[-1]
+    end = int(movement.loc[movement["period"] == last, "end_cents"].sum())
+    row = check[check["currency"].astype(str) == currency]
+    if row.empty and len(check) == 1:
+        row = check
+    if row.empty:
+        return ""
+    rec = row.iloc[0]
+    tile = int(cents(float(rec["tile_amount"])))
+    # the export's pipeline on the waterfall's day: unknown (NaN) where the caller has only the tile
+    same_day = None if is_missing(rec["export_amount"]) else int(cents(float(rec["export_amount"])))
+    if tile == end:
+        return ""
+    symbol = currency_symbol(currency)
+    tile_day, end_day = _day(rec["tile_end"]), _day(rec["waterfall_end"])
+    text = f"The Pipeline tile's {money(tile / 100, symbol)} (open on {tile_day}) reads each deal as it is in the export now; "
+    if tile_day == end_day:
+        return text + (
+            f"the waterfall ends at {money(end / 100, symbol)}, the deals as recorded on {end_day}: "
+            f"{_signed(end - tile, symbol)} changed after that day."
+        )
+    if same_day is None:
+        return (
+            text
+            + f"the waterfall ends with {last} on {end_day} at {money(end / 100, symbol)}, the deals as recorded then."
+        )
+    parts = []
+    if same_day != tile:
+        parts.append(f"{_signed(same_day - tile, symbol)} from the later day")
+    if end != same_day:
+        parts.append(f"{_signed(end - same_day, symbol)} changed after {end_day}")
+    return text + (
+        f"the waterfall ends with {last} on {end_day} at {money(end / 100, symbol)}, the deals as recorded then: "
+        + ", ".join(parts)
+        + "."
     )

@@ -59,7 +59,7 @@ from .metrics.kpis import kpi_table
 from .metrics.movement import pipeline_movement
 from .metrics.prepared import prepare
 from .metrics.query import check_columns, date_range, make_query
-from .movementview import MOVEMENT_COLUMNS, movement_html, movement_sheet
+from .movementview import MOVEMENT_COLUMNS, movement_html, movement_sheet, pipeline_gap_caption
 from .safety import html_text, to_excel
 from .schema import DIRECT_PARTNER, validate_deals
 from .tiles import CSS, tile_values, tiles_html
@@ -786,8 +786,43 @@ def _movement_section(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
     figure = ctx.get("movement_svg") or ""
     if figure:
         figure = f"<figure id='chart-movement' aria-label='Pipeline movement'>{figure}</figure>"
-    table = movement_html(tables["movement_by"], by=ctx["by"], currency=ctx["currency"])
-    return f"<h2>Pipeline movement</h2>{figure}{table}"
+    movement = tables["movement_by"]
+    table = movement_html(movement, by=ctx["by"], currency=ctx["currency"])
+    gap = _movement_gap(tables, ctx)
+    gap = f"<p class='ck-note'>{html_text(gap)}</p>" if gap else ""
+    return f"<h2>Pipeline movement</h2>{_MOVEMENT_CSS}{figure}{gap}{table}"
+
+
+def _movement_gap(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
+    # the Pipeline tile (the export's deals as they are now) beside the waterfall's end (as the
+    # history recorded them): why they differ, in a sentence
+    movement, now = tables["movement_by"], tables.get("now")
+    if now is None or not len(now) or movement.empty or ctx.get("end") is None:
+        return ""
+    if "currency" in movement and movement["currency"].nunique(dropna=False) > 1:
+        movement = movement[movement["currency"].astype(str) == ctx["currency"]]
+    check = pd.DataFrame(
+        {
+            "currency": [ctx["currency"]],
+            "tile_end": [pd.Timestamp(ctx["end"]).normalize()],
+            "tile_amount": [float(now["open_amount"].iloc[0])],
+            "waterfall_end": [pd.Timestamp(movement["period_end"].max()).normalize()],
+            "export_amount": [np.nan],
+        }
+    )
+    return pipeline_gap_caption(check, movement, currency=ctx["currency"])
+
+
+# a row per group and a column per bucket is wider than a page: the table takes the page's width
+# and no more (fixed layout, the group's column wider), headers wrap, and an amount too long for
+# its column wraps inside it rather than pushing the table past the margin
+_MOVEMENT_CSS = """<style>
+table.ck-movement {width: 100%; table-layout: fixed; border-collapse: collapse; font-size: 12px;}
+table.ck-movement caption {text-align: left; font-size: 12px; color: #56606b; caption-side: top;}
+table.ck-movement th, table.ck-movement td {padding: 3px 4px; overflow-wrap: anywhere; vertical-align: bottom;}
+table.ck-movement th:first-child {width: 20%;}
+table.ck-movement td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
+</style>"""
 
 
 def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapping) -> str:

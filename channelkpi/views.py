@@ -733,7 +733,9 @@ def _movers(data: _Data, got: Mapping) -> pd.DataFrame | None:
     rows = got["movement_deals"]
     if rows is None:
         return None
-    moved = rows[rows["bucket"] != "unchanged"]
+    # the waterfall's bars only: the deals created and closed inside the period (the memo line)
+    # never were open pipeline at either end
+    moved = rows[~rows["bucket"].isin(["unchanged", "memo"])]
     size = moved["amount_cents"].astype("float64").abs()
     order = size.sort_values(ascending=False, kind="stable").index
     return moved.loc[order].head(TOP_MOVERS).reset_index(drop=True)
@@ -751,10 +753,33 @@ def _history_table(make) -> Callable[[_Data, Mapping], pd.DataFrame | None]:
 
 
 def _stage_time(data: _Data, got: Mapping) -> pd.DataFrame | None:
-    # every visit the history records, over the deals kept: time_in_stage's start=/end=
-    # (visits begun in the range) fail on a read-only mask in this version
+    # the visits that overlap the range, over the deals kept: a deal waiting in a stage during
+    # the range counts, whenever it entered it
+    start, end = got["range"]
     where = got["where"] or None
-    return None if data.history is None else time_in_stage(data.history, where=where)
+    if data.history is None:
+        return None
+    return time_in_stage(data.history, start=start, end=end, where=where, visits="overlapping")
+
+
+def _movement_check(data: _Data, got: Mapping) -> pd.DataFrame | None:
+    # what the Pipeline tile shows (the export's deals as they are now, open on the range's last
+    # day) beside the export's open pipeline on the waterfall's last day, per currency: the
+    # Movement tab explains why the waterfall's end (the deals as recorded then) differs
+    movement = got["movement"]
+    if movement is None or movement.empty:
+        return None
+    tile_end = got["range"][1]
+    waterfall_end = pd.Timestamp(movement["period_end"].max()).normalize()
+    fys, where = got["fiscal_year_start"], got["where"] or None
+    parts = []
+    for day, name in ((tile_end, "tile_amount"), (waterfall_end, "export_amount")):
+        table = pipeline(data.deals, by="currency", end=day, fiscal_year_start=fys, where=where)
+        parts.append(table.set_index("currency")["open_amount"].rename(name))
+    out = pd.concat(parts, axis=1).fillna(0.0).rename_axis("currency").reset_index()
+    out.insert(1, "tile_end", tile_end)
+    out.insert(3, "waterfall_end", waterfall_end)
+    return out
 
 
 def _targets(data: _Data, got: Mapping) -> pd.DataFrame | None:
@@ -824,11 +849,12 @@ TABLES: dict[str, Table] = {
         Table("movement_deals", _movement_deals, ("where", "range", "freq", "movement")),
         Table("movers", _movers, ("movement_deals",)),
         Table("funnel", _history_table(stage_funnel), ("where", "range")),
-        Table("stage_time", _stage_time, ("where",)),
+        Table("stage_time", _stage_time, ("where", "range")),
+        Table("movement_check", _movement_check, ("where", "range", "movement")),
     )
 }
 #: The tables made from a history: without one, :func:`view_tables` has none of them.
-HISTORY_TABLES = ("movement", "movement_deals", "movers", "funnel", "stage_time")
+HISTORY_TABLES = ("movement", "movement_deals", "movers", "funnel", "stage_time", "movement_check")
 
 
 def _check_tables() -> dict[str, tuple[str, ...]]:
@@ -899,8 +925,10 @@ def view_tables(
         The deals' history (:func:`channelkpi.load_history`): the tables of
         :data:`HISTORY_TABLES` are made from it (``movement``: the open pipeline's movement
         per period of the range; ``movement_deals``: the deals behind the buckets of its last
-        period; ``movers``: the :data:`TOP_MOVERS` of them that moved most; ``funnel`` and
-        ``stage_time``). Without one there are none of them.
+        period; ``movers``: the :data:`TOP_MOVERS` of them that moved most; ``funnel``;
+        ``stage_time``: the visits that overlap the range; ``movement_check``: the export's open
+        pipeline per currency on the range's last day, as the Pipeline tile reads it, and on the
+        waterfall's last day). Without one there are none of them.
 
     Returns
     -------

@@ -152,7 +152,7 @@ def expected_stages(deals) -> dict[str, float]:
     day = pd.Timestamp("2025-12-31")
     held = deals[open_at(deals, day)]
     out = held[held["status"] == "open"].groupby("stage")["amount"].sum().to_dict()
-    for status, label in (("won", "Won since 31 Dec"), ("lost", "Lost since 31 Dec")):
+    for status, label in (("won", "Won from 1 Jan 2026"), ("lost", "Lost from 1 Jan 2026")):
         total = held.loc[held["status"] == status, "amount"].sum()
         if total:
             out[label] = total

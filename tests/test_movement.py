@@ -476,3 +476,36 @@ def test_a_change_dated_the_first_of_a_month_belongs_to_that_month():
     # the pipeline KPI on the same history reads the same ends
     ends = ck.pipeline(history, freq="M").set_index("period")["open_amount"]
     assert (ends["2025-02"], ends["2025-03"]) == (100.0, 40.0)
+
+
+def test_history_analyses_type_their_options_with_the_shared_aliases():
+    import inspect
+    import typing
+
+    from channelkpi import types
+    from channelkpi.metrics.visits import HISTORY_PARAMETERS, Group, Stages
+
+    shared = {
+        "by": types.By,
+        "start": types.DateLike,
+        "end": types.DateLike,
+        "where": types.Where,
+        "stages": Stages,
+    }
+    analyses = (ck.stage_funnel, ck.funnel_deals, ck.time_in_stage, ck.stage_visits, ck.slipped_deals, ck.slip_deals)
+    for func in (ck.pipeline_movement, ck.movement_deals, *analyses):
+        hints, params = typing.get_type_hints(func), inspect.signature(func).parameters
+        for option, alias in shared.items():
+            if option in params:
+                assert hints[option] == alias, (func.__name__, option)
+    for func in analyses:
+        if "group" in inspect.signature(func).parameters:
+            assert typing.get_type_hints(func)["group"] == Group, func.__name__
+    # the texts are written once and read the same in every function that takes the option
+    for func in (ck.stage_funnel, ck.time_in_stage, ck.slipped_deals):
+        doc = inspect.getdoc(func)
+        for option in ("by", "where"):
+            assert HISTORY_PARAMETERS[option] in doc, (func.__name__, option)
+        assert "{" + "by}" not in doc
+    assert HISTORY_PARAMETERS["stages"] in inspect.getdoc(ck.stage_funnel)
+    assert HISTORY_PARAMETERS["stages"] in inspect.getdoc(ck.time_in_stage)

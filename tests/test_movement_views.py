@@ -204,22 +204,21 @@ def test_report_movement_section_and_sheet(history, tmp_path):
     assert "<svg" in section.split("<table")[0] and "&lt;b&gt;Bad&lt;/b&gt;" in section and "<b>Bad</b>" not in section
     # Acme in November, by hand: 130 - 80 lost - 50 transferred out + 25 new = 25
     acme = section[section.index("<td>Acme</td>") :].split("</tr>")[0]
+    # (the columns of November's buckets: nobody was pulled in, increased, pushed out, won or
+    # removed; whole dollars, so no cents)
     assert [c.split(">")[-1] for c in acme.split("</td>")[1:-1]] == [
-        "$130.00",
-        "$25.00",
-        "$0.00",
-        "$0.00",
-        "$0.00",
-        "$0.00",
-        "$0.00",
-        "-$80.00",
-        "$0.00",
-        "$0.00",
-        "-$50.00",
-        "$25.00",
+        "$130",
+        "$25",
+        "$0",
+        "-$80",
+        "$0",
+        "-$50",
+        "$25",
     ]
     total = section[section.index("<td>Total</td>") :].split("</tr>")[0]
-    assert total.endswith("$280.00</td>")
+    assert total.endswith("$280</td>")
+    # the table takes the page's width and no more (checked in a browser in test_browser_movement)
+    assert "table.ck-movement {width: 100%; table-layout: fixed;" in section
     without = tmp_path / "plain.html"
     ck.report(history.state(history.as_of), path=without, freq="M")
     assert "<h2>Pipeline movement</h2>" not in without.read_text()
@@ -242,3 +241,163 @@ def test_cli_report_with_history(history, tmp_path):
     head = [c.value for c in sheet[1]]
     nov = [dict(zip(head, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[2] == "2025-11"]
     assert {r["partner"]: r["end"] for r in nov} == {"<b>Bad</b>": 45, "Acme": 25, "Globex": 210}
+
+
+# --------------------------------------------------------------------------- what the pages say
+def _cells(html: str) -> list[list[str]]:
+    """The rows of an HTML table as lists of cell texts (tags dropped, entities kept)."""
+    import re
+
+    return [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in html.split("</tr>")]
+
+
+def test_a_missing_currency_is_named_in_words_and_prints_no_zero_row(history):
+    from channelkpi.movementtab import MovementTab
+    from channelkpi.movementview import movement_html
+
+    deals = history.state(history.as_of)
+    tables = view_tables(deals, View(**RANGE), history=history)
+    movement = tables["movement"].assign(currency="USD")  # the snapshots name no currency
+    # the rows of deals with neither a currency nor an amount: counted, every amount zero
+    blank = movement.assign(currency=pd.NA)
+    for col in [c for c in movement if c.endswith("_cents")]:
+        blank[col] = 0
+    tab = MovementTab()
+    tab.show({**tables, "movement": pd.concat([movement, blank])}, currency="USD", subtitle=None)
+    assert "deals without a currency are not shown" in tab.note.value and "nan" not in tab.note.value.lower()
+    by_partner = ck.pipeline_movement(history, by="partner", freq="M").assign(currency="USD")
+    blank = by_partner.assign(currency=pd.NA)
+    for col in [c for c in by_partner if c.endswith("_cents")]:
+        blank[col] = 0
+    html = movement_html(pd.concat([by_partner, blank]), by="partner", currency="USD")
+    rows = [r for r in _cells(html) if r]
+    # November by hand: Acme, Globex, <b>Bad</b> and one total, nothing for the blank rows
+    assert len(rows) == 4 and "Currency" not in html and "nan" not in html.lower()
+    assert "without a currency or an amount" in html
+    # a group without a currency that has amounts is a row of its own, named in words
+    named = by_partner.assign(currency=pd.NA)
+    html = movement_html(pd.concat([by_partner, named]), by="partner", currency="USD")
+    rows = [r for r in _cells(html) if r]
+    assert {r[1] for r in rows} == {"USD", "no currency"} and len(rows) == 8
+
+
+def test_movement_table_leaves_out_the_buckets_nothing_moved_in(history):
+    from channelkpi.movementview import movement_html
+
+    html = movement_html(ck.pipeline_movement(history, by="partner", freq="M"), by="partner", currency="USD")
+    heads = [h.split(">")[-1] for h in html.split("</th>")[:-1]]
+    # November: F new, B from Acme to Globex (a transfer: its rise is in what Globex receives),
+    # D down, A lost; nobody pulled in, increased, pushed out, won or removed
+    assert heads == [
+        "Partner",
+        "Open at the start",
+        "New",
+        "Decreased",
+        "Lost",
+        "Transferred in",
+        "Transferred out",
+        "Open at the end",
+    ]
+    assert "pulled in, increased, pushed out, won, removed: those columns are left out" in html
+
+
+def test_movers_show_the_outcome_and_no_internal_names(history):
+    from channelkpi.movementview import movers_html
+
+    deals = history.state(history.as_of)
+    movers = view_tables(deals, View(**RANGE), history=history)["movers"]
+    rows = {r[0]: r for r in _cells(movers_html(movers, currency="USD")) if r}
+    # A was lost at 80 in November: its "after" is the outcome, not an amount that reads open
+    assert rows["Alpha"][2] == "Lost" and rows["Alpha"][5] == "Lost, $80.00"
+    assert rows["Delta"][5] == "$150.00"  # still open
+    # a deal created and closed in the period (the memo line) is no bar and no mover; listed, it
+    # is named in words
+    memo = movers.iloc[:1].assign(bucket="memo", how="created and won", status_t1="won")
+    text = movers_html(memo, currency="USD")
+    assert "memo" not in text and "Opened and closed in the period" in text and "Won, $80.00" in text
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from channelkpi.datasets import sample_path
+
+    export = ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"), owners=sample_path("owners"))
+    return export, ck.load_history(sample_path("history"), current=export)
+
+
+def test_sample_movers_name_every_bucket_in_words(sample):
+    from channelkpi.movementview import MOVER_TITLES
+
+    export, history = sample
+    tables = view_tables(export.deals, View(freq="Q", start="2023-01-01", end="2025-12-31"), history=history)
+    assert "memo" in set(tables["movement_deals"]["bucket"])  # the sample has deals opened and closed in Q4
+    assert not {"memo", "unchanged"} & set(tables["movers"]["bucket"])
+    from channelkpi.movementview import movers_html
+
+    cells = [r for r in _cells(movers_html(tables["movers"], currency="USD")) if r]
+    assert {r[2] for r in cells} <= set(MOVER_TITLES.values())
+    for row, mover in zip(cells, tables["movers"].to_dict("records"), strict=True):
+        if mover["status_t1"] in ("won", "lost"):
+            assert row[5].startswith(mover["status_t1"].capitalize() + ", $")
+
+
+def _open_on(deals: pd.DataFrame, day: str) -> int:
+    """Open cents on ``day`` rebuilt from created and closed dates (plain Python, as the tile)."""
+    t = pd.Timestamp(day)
+    total = 0
+    for r in deals.to_dict("records"):
+        closed = r["closed"]
+        if r["created"] <= t and (pd.isna(closed) or closed > t) and r["currency"] == "USD":
+            total += round(r["amount"] * 100) if not pd.isna(r["amount"]) else 0
+    return total
+
+
+def test_sample_waterfall_end_and_pipeline_tile_are_explained(sample):
+    from channelkpi.movementview import pipeline_gap_caption
+    from channelkpi.widgets import Dashboard
+
+    export, history = sample
+    dash = Dashboard(export, history=history)
+    dash.tabs.selected_index = dash._tab_names.index("Movement")
+    assert (dash.view.freq, dash.view.end) == ("Q", pd.Timestamp("2025-12-31"))  # the sample's opening view
+    tile = _open_on(export.deals, "2025-12-31")  # the tile: each deal as it is in the export now
+    end = _open_cents(history, pd.Timestamp("2026-01-01") - pd.Timedelta(1))  # as recorded then
+    assert dash._tables["now"]["open_amount"].iloc[0] * 100 == tile and tile != end
+    gap = dash.movement.gap.value
+    assert f"${tile / 100:,.0f}" in gap and f"${end / 100:,.0f}" in gap
+    assert f"+${(end - tile) / 100:,.0f} changed after that day" in gap
+    assert dash.movement.widget.children.index(dash.movement.gap) == 2  # under the waterfall
+    # a range ending inside the quarter: the two days' part and the later changes' part
+    view = View(freq="Q", start="2025-07-01", end="2025-11-15")
+    tables = view_tables(export.deals, view, history=history, only=["movement", "movement_check"])
+    text = pipeline_gap_caption(tables["movement_check"], tables["movement"], currency="USD")
+    mid = _open_on(export.deals, "2025-11-15")
+    day = _open_on(export.deals, "2025-12-31")
+    assert f"${mid / 100:,.0f} (open on 15 Nov 2025)" in text
+    assert f"-${(mid - day) / 100:,.0f} from the later day" in text
+    assert f"+${(end - day) / 100:,.0f} changed after 31 Dec 2025" in text
+    # when they agree there is nothing to explain
+    same = tables["movement_check"].assign(tile_amount=end / 100, export_amount=end / 100)
+    assert pipeline_gap_caption(same, tables["movement"], currency="USD") == ""
+
+
+def test_time_in_stage_follows_the_dashboards_range(history):
+    from channelkpi.widgets import Dashboard
+
+    deals = history.state(history.as_of)
+    november = view_tables(deals, View(freq="M", start="2025-11-01", end="2025-11-30"), history=history)
+    visits = november["stage_time"].set_index("stage")["visits"].to_dict()
+    # the visits that overlap November, by hand: Prospecting D (from 31 Oct) and F; Proposal A
+    # (31 Oct to its loss on 30 Nov), D (from 30 Nov) and E; Negotiation B (from 31 Oct)
+    assert visits == {"Prospecting": 2, "Proposal": 3, "Negotiation": 1}
+    every = view_tables(deals, View(**RANGE), history=history)["stage_time"].set_index("stage")["visits"]
+    assert every.to_dict() == {"Prospecting": 4, "Proposal": 4, "Negotiation": 1}
+    dash = Dashboard(deals, history=history)
+    dash.freq.value = "M"
+    dash.period.value = (pd.Timestamp("2025-11-01"), pd.Timestamp("2025-11-01"))
+    dash.tabs.selected_index = dash._tab_names.index("Movement")
+    spec = dash.movement.charts["time_in_stage"].chart.to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert {r["stage"]: r["visits"] for r in rows} == visits
+    with pytest.raises(ck.ChannelKPIError, match="visits="):
+        ck.time_in_stage(history, visits="begun")

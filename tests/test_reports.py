@@ -488,7 +488,7 @@ def test_a_past_stage_chart_lists_the_stages_open_then(tmp_path):
     assert main(["report", str(sample_path("salesforce")), "--quiet", "--to", "2024-12", "-o", str(out)]) == 0
     figure = re.search(r"<figure id='chart-pipeline_stage'.*?</figure>", out.read_text(encoding="utf-8"), re.S)
     labels = set(re.findall(r"<text[^>]*>([^<]+)</text>", figure.group(0)))
-    assert {"Won since 31 Dec", "Lost since 31 Dec"} <= labels
+    assert {"Won from 1 Jan 2025", "Lost from 1 Jan 2025"} <= labels
     assert not {"Closed Won", "Closed Lost"} & labels
 
 

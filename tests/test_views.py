@@ -200,7 +200,7 @@ def test_the_stage_chart_of_a_past_day_keeps_closed_stages_apart(rows, prepared)
     assert (table["as_of"] == pd.Timestamp("2024-12-31")).all()
     spec = charts.pipeline_by_stage(table).to_dict()
     labels = {r["label"] for r in spec["datasets"][spec["data"]["name"]]}
-    assert {"Won since 31 Dec", "Lost since 31 Dec"} <= labels and "Closed Won" not in labels
+    assert {"Won from 1 Jan 2025", "Lost from 1 Jan 2025"} <= labels and "Closed Won" not in labels
 
 
 # --------------------------------------------------------------------------- tiles

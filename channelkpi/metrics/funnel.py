@@ -45,9 +45,21 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..history import History
 from ..schema import DTYPES
+from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
 from .query import make_query
-from .visits import OUTCOMES, check_history, deal_groups, group_mask, levels_grid, stage_order, stage_visit_rows
+from .visits import (
+    OUTCOMES,
+    Group,
+    Stages,
+    check_history,
+    deal_groups,
+    documented,
+    group_mask,
+    levels_grid,
+    stage_order,
+    stage_visit_rows,
+)
 
 __all__ = ["FUNNEL_MEASURES", "stage_funnel", "funnel_deals"]
 
@@ -127,32 +139,27 @@ def _funnel_table(history, *, by, stages, start, end, where):
     return rows, order, q, groups
 
 
+@documented
 def stage_funnel(
     history: History,
     *,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
 ) -> pd.DataFrame:
     """Per stage (and group): the deals that entered it and how they left it.
 
     Parameters
     ----------
-    history : History
-        The deals' history (:func:`channelkpi.load_history`).
-    by : str or list of str, optional
-        Group by these columns of the deals as last seen (``history.deals``): a deal counts in
-        one group for its whole path.
-    stages : sequence of str, optional
-        The steps in order. Default: the CRM's order (``history.stages``), else the stages'
-        median entry time (``attrs["channelkpi"]["stage_order_source"]`` says which).
+    {history}
+    {by}
+    {stages}
     start, end : date-like, optional
         The cohort: deals whose first visit to an open stage began in this range (inclusive
         days), followed to ``history.as_of``. Default: every deal.
-    where : dict of str -> list of str, optional
-        Keep only these deals (their values as last seen), e.g. ``{"partner": ["Acme"]}``.
+    {where}
 
     Returns
     -------
@@ -226,17 +233,18 @@ def stage_funnel(
     return out
 
 
+@documented
 def funnel_deals(
     history: History,
     *,
     stage,
     measure: str = "entered",
-    group=None,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
+    group: Group = None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
 ) -> pd.DataFrame:
     """The deals behind one count of :func:`stage_funnel` (same options, same rules).
 
@@ -251,8 +259,7 @@ def funnel_deals(
         ``"moved_back"``, ``"won"``, ``"lost"``, ``"removed"``, ``"still_there"``),
         ``"visits"`` (the deals that entered; their ``visits`` sum to the count) or
         ``"entered_in_order"``.
-    group : dict of str -> str, or str, optional
-        The group's values, ``{"partner": "Acme"}`` (a plain value with a single ``by=``).
+    {group}
 
     Returns
     -------

@@ -40,11 +40,12 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..history import History
 from ..schema import DTYPES
+from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
 from .periods import period_frame
 from .query import make_query
 from .rules import Freq, month_index, period_key
-from .visits import check_history, deal_groups, group_mask, levels_grid
+from .visits import Group, check_history, deal_groups, documented, group_mask, levels_grid
 
 __all__ = ["slipped_deals", "slip_deals", "period_keys"]
 
@@ -117,17 +118,18 @@ def _with_period(df: pd.DataFrame, q) -> pd.DataFrame:
     return df.merge(periods, on="key", how="left")
 
 
+@documented
 def slip_deals(
     history: History,
     *,
-    by=None,
+    by: By = None,
     freq: Freq = "M",
     fiscal_year_start: int = 1,
-    start=None,
-    end=None,
-    where=None,
-    period=None,
-    group=None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
+    period: str | None = None,
+    group: Group = None,
 ) -> pd.DataFrame:
     """Every slip, one row each: the rows behind :func:`slipped_deals` (same options and rules).
 
@@ -137,8 +139,7 @@ def slip_deals(
         As for :func:`slipped_deals`.
     period : str, optional
         Only the slips of this period, by its label (``"2025-02"``, ``"2025-Q1"``).
-    group : dict of str -> str, or str, optional
-        Only this group, ``{"partner": "Acme"}``.
+    {group}
 
     Returns
     -------
@@ -177,15 +178,16 @@ def slip_deals(
     return rows.loc[keep, [*columns, "currency", "counted"]].reset_index(drop=True)
 
 
+@documented
 def slipped_deals(
     history: History,
     *,
-    by=None,
+    by: By = None,
     freq: Freq = "M",
     fiscal_year_start: int = 1,
-    start=None,
-    end=None,
-    where=None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
 ) -> pd.DataFrame:
     """Per group and period: deals whose expected close date was pushed into a later period.
 
@@ -194,16 +196,13 @@ def slipped_deals(
     history : History
         The deals' history (:func:`channelkpi.load_history`); it must record expected close
         dates (``"expected_close" in history.known``) for any slip to show.
-    by : str or list of str, optional
-        Group by these columns of the deals as last seen (``history.deals``).
+    {by}
     freq : {"W", "M", "Q", "Y"}
         The period grain: both what counts as a later period and the rows. Default ``"M"``.
-    fiscal_year_start : int
-        First month of the fiscal year (1-12).
+    {fiscal_year_start}
     start, end : date-like, optional
         Only the changes made in this range (inclusive days); the rows cover it.
-    where : dict of str -> list of str, optional
-        Keep only these deals (their values as last seen).
+    {where}
 
     Returns
     -------

@@ -29,43 +29,61 @@ median is 10 days; the curve never falls to 1/4, so the 75th percentile is unkno
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ChannelKPIError
 from ..history import History
 from ..schema import DTYPES
+from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
 from .query import make_query
 from .survival import kaplan_meier, survival_quantile
-from .visits import FINISHED, check_history, deal_groups, group_mask, levels_grid, stage_order, stage_visit_rows
+from .visits import (
+    FINISHED,
+    Group,
+    Stages,
+    check_history,
+    deal_groups,
+    documented,
+    group_mask,
+    levels_grid,
+    stage_order,
+    stage_visit_rows,
+)
 
-__all__ = ["time_in_stage", "stage_visits"]
+__all__ = ["VISITS", "VisitsIn", "time_in_stage", "stage_visits"]
 
 _STR = DTYPES["deal_id"]
+#: How a date range picks visits: those that began in it, or every visit that overlaps it.
+VisitsIn = Literal["entered", "overlapping"]
+VISITS: tuple[str, ...] = get_args(VisitsIn)
 
 
+@documented
 def stage_visits(
     history: History,
     *,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
-    stage=None,
-    group=None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
+    visits: VisitsIn = "entered",
+    stage: str | int | None = None,
+    group: Group = None,
 ) -> pd.DataFrame:
     """Every visit of a deal to an open stage: the rows behind :func:`time_in_stage`.
 
     Parameters
     ----------
-    history, by, stages, start, end, where
+    history, by, stages, start, end, where, visits
         As for :func:`time_in_stage`.
     stage : str or int, optional
         Only this stage (name or step number).
-    group : dict of str -> str, or str, optional
-        Only this group, ``{"partner": "Acme"}``.
+    {group}
 
     Returns
     -------
@@ -90,7 +108,7 @@ def stage_visits(
     0       A 2025-01-02  18.0       won      True
     1       B 2025-01-05  20.0  advanced      True
     """
-    rows, order, q, _ = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
+    rows, order, q, _ = _visits(history, by=by, stages=stages, start=start, end=end, where=where, visits_in=visits)
     keep = np.ones(len(rows), dtype=bool)
     if stage is not None:
         if isinstance(stage, (int, np.integer)) and not isinstance(stage, bool):
@@ -103,15 +121,20 @@ def stage_visits(
     return rows[keep].reset_index(drop=True)
 
 
-def _visits(history, *, by, stages, start, end, where):
+def _visits(history, *, by, stages, start, end, where, visits_in="entered"):
     history = check_history(history)
     q = make_query(by=by, start=start, end=end, where=where)
     groups = deal_groups(history, q)
     order = stage_order(history, stages=stages)
     visits = stage_visit_rows(history, order)
+    if visits_in not in VISITS:
+        raise ChannelKPIError(f"visits={visits_in!r} is not a way to pick visits", fix=f"use one of {list(VISITS)}")
     inside = visits["deal_id"].isin(groups["deal_id"]).to_numpy().copy()  # pandas may lend a read-only array
     if q.start is not None:
-        inside &= (visits["entered"] >= q.start).to_numpy()
+        if visits_in == "entered":
+            inside &= (visits["entered"] >= q.start).to_numpy()
+        else:  # a visit [entered, left) still going on at the start (or never ended) counts too
+            inside &= (visits["left"].fillna(pd.Timestamp.max) > q.start).to_numpy()
     if q.end is not None:
         inside &= (visits["entered"] < q.end + pd.Timedelta(days=1)).to_numpy()
     rows = visits[inside].merge(groups, on="deal_id", how="left")
@@ -124,29 +147,31 @@ def _visits(history, *, by, stages, start, end, where):
     return rows, order, q, groups
 
 
+@documented
 def time_in_stage(
     history: History,
     *,
-    by=None,
-    stages=None,
-    start=None,
-    end=None,
-    where=None,
+    by: By = None,
+    stages: Stages = None,
+    start: DateLike = None,
+    end: DateLike = None,
+    where: Where = None,
+    visits: VisitsIn = "entered",
 ) -> pd.DataFrame:
     """Per stage (and group): visits, how many finished, and the median and 75th-percentile days.
 
     Parameters
     ----------
-    history : History
-        The deals' history (:func:`channelkpi.load_history`).
-    by : str or list of str, optional
-        Group by these columns of the deals as last seen (``history.deals``).
-    stages : sequence of str, optional
-        The stages in order (default: the CRM's order, else the median entry time).
+    {history}
+    {by}
+    {stages}
     start, end : date-like, optional
-        Only the visits that began in this range (inclusive days), followed to ``history.as_of``.
-    where : dict of str -> list of str, optional
-        Keep only these deals (their values as last seen).
+        Only the visits in this range (inclusive days), followed to ``history.as_of``.
+    {where}
+    visits : {"entered", "overlapping"}, default "entered"
+        Which visits the range keeps: those that began in it, or every visit that overlaps
+        it (begun before the range and still going on at its start too) -- where deals waited
+        during the range, as a dashboard's date range reads it.
 
     Returns
     -------
@@ -178,7 +203,7 @@ def time_in_stage(
     0  Qualify       2         2         0         18.0
     1  Propose       1         0         1          NaN
     """
-    rows, order, q, groups = _visits(history, by=by, stages=stages, start=start, end=end, where=where)
+    rows, order, q, groups = _visits(history, by=by, stages=stages, start=start, end=end, where=where, visits_in=visits)
     lv = list(q.by)
     steps = pd.DataFrame({"step": np.arange(1, len(order.stages) + 1, dtype=np.int64), "stage": list(order.stages)})
     grid = levels_grid(groups, q.by).merge(steps, how="cross")

@@ -43,7 +43,10 @@ Examples
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -64,6 +67,10 @@ __all__ = [
     "check_history",
     "levels_grid",
     "group_mask",
+    "HISTORY_PARAMETERS",
+    "Group",
+    "Stages",
+    "documented",
 ]
 
 #: The stage of an open state that has none.
@@ -86,6 +93,50 @@ class StageOrder:
     #: ``"stages="``, ``"crm"`` or ``"median entry"``
     source: str
     warnings: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- documentation
+#: A stage order (``stages=``): the open stages' names, first step first.
+Stages = Sequence[str] | None
+#: One group of a table (``group=``): the ``by=`` levels' values, or a plain value with one level.
+Group = Mapping[str, str] | str | None
+
+#: The options the history analyses (funnel, time in stage, slips) share, documented once:
+#: :func:`documented` puts each where a docstring's Parameters section holds ``{name}`` alone
+#: on a line. The options whose meaning differs (``start``/``end``: a cohort, visits, changes)
+#: are written in each function.
+HISTORY_PARAMETERS = {
+    "history": """history : History
+    The deals' history (:func:`channelkpi.load_history`).""",
+    "by": """by : Level or list of Level, optional
+    Group by these columns of the deals as last seen (``history.deals``), ``"partner"``,
+    ``"owner"``, any other text column (a kept field, a partner table's ``"tier"``); several:
+    their combinations. A deal counts in one group for its whole path. Default: one group.""",
+    "stages": """stages : sequence of str, optional
+    The open stages in order. Default: the CRM's order (``history.stages``), else the stages'
+    median entry time (``attrs["channelkpi"]["stage_order_source"]`` says which).""",
+    "where": """where : dict of str -> list of str, optional
+    Keep only these deals (their values as last seen), e.g. ``{"partner": ["Acme"]}``.""",
+    "fiscal_year_start": """fiscal_year_start : int
+    First month of the fiscal year (1-12); a fiscal year is named by the year it ends in.""",
+    "group": """group : dict of str -> str, or str, optional
+    Only this group, ``{"partner": "Acme"}`` (a plain value when ``by=`` is one level).""",
+}
+
+_F = TypeVar("_F", bound=Callable)
+
+
+def documented(func: _F) -> _F:
+    """Put the shared option texts of :data:`HISTORY_PARAMETERS` where ``func``'s docstring
+    holds their ``{name}`` lines (indented as the docstring's Parameters are)."""
+
+    def text(match: re.Match) -> str:
+        indent, name = match.group(1), match.group(2)
+        return "\n".join(indent + line if line else line for line in HISTORY_PARAMETERS[name].splitlines())
+
+    names = "|".join(HISTORY_PARAMETERS)
+    func.__doc__ = re.sub(rf"^( *)\{{({names})\}}$", text, func.__doc__ or "", flags=re.M)
+    return func
 
 
 def check_history(history) -> History:
@@ -214,7 +265,8 @@ def stage_visit_rows(history: History, order: StageOrder) -> pd.DataFrame:
     visits = seg[seg["kind"] == "open"].reset_index(drop=True)
     index = {s: i + 1 for i, s in enumerate(order.stages)}
     step = visits["stage"].map(index).astype("int64")
-    next_step = visits["next_stage"].map(index)
+    # float (NaN: no next stage): a column of none at all maps to strings, which cannot be compared
+    next_step = visits["next_stage"].astype(object).map(index).astype("float64")
     nk = visits["next_kind"]
     outcome = np.select(
         [nk.isna(), nk.eq("removed"), nk.eq("won"), nk.eq("lost"), next_step > step],
