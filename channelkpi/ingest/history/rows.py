@@ -160,8 +160,12 @@ def read_state_rows(
     roles = dict(mapped.roles)
     outcome = derive_outcome(raw, roles, check_stage_map(stage_map), warnings)
     screened = screen_rows(raw, roles, outcome, roles["deal_id"], warnings)
+    # without a currency column a row's currency is unknown (NaN, or an inline symbol's): the
+    # history build takes it from the current export first, then from currency= (only converting
+    # amounts with fx= needs the reporting currency here)
+    labelled = currency if ("currency" in roles or fx is not None) else None
     values = read_values(
-        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=currency, fx=fx, warnings=warnings
+        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=labelled, fx=fx, warnings=warnings
     )
     entries = [(raw.file, r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
     entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
@@ -193,7 +197,7 @@ def read_state_rows(
             **text,
             "status": outcome.labels(),
             "amount": values.amount,
-            "currency": pd.Series(values.currency.label_rows(np.arange(len(raw))), dtype=object),
+            "currency": values.currency.to_series(),
             "expected_close": values.expected_close,
             "closed": values.closed,
             "probability": values.probability,
@@ -206,10 +210,16 @@ def read_state_rows(
     present["expected_close"] = present["closed"] = "close_date" in roles or "expected_close" in roles
     present["probability"] = "probability" in roles or "stage" in roles
     frame = frame.drop(columns=[c for c, there in present.items() if not there])
+    # each deal's states together and in time order (stable: the file's order at one instant), so
+    # the history build finds them sorted and copies nothing
+    kept = np.flatnonzero(keep)
+    # sorted in Arrow: a million ids never become Python strings
+    keys = pa.table({"deal_id": pa.array(frame["deal_id"].take(kept), type=pa.string()), "at": at[kept]})
+    kept = kept[pc.sort_indices(keys, sort_keys=[("deal_id", "ascending"), ("at", "ascending")]).to_numpy()]
     by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
-    more = {name: raw.cells[by_norm[name]][keep].reset_index(drop=True) for name in extra if name in by_norm}
+    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
     return StateRows(
-        states=frame[keep].reset_index(drop=True),
+        states=frame.take(kept).reset_index(drop=True),
         entries=entries,
         file=raw.file,
         rows_read=len(raw) + len(raw.rejected),
