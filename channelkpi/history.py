@@ -81,6 +81,17 @@ def _cents(amount: pd.Series) -> pd.Series:
     return pd.Series(np.floor(amount.to_numpy(float) * 100 + 0.5), index=amount.index).astype(pd.Int64Dtype())
 
 
+def _statuses(values: pd.Series) -> pd.Series:
+    """Statuses in any case as :data:`~channelkpi.schema.STATUS_DTYPE` (recoded per distinct
+    value, not per row)."""
+    cat = values.astype("category")
+    wanted = list(INTERVAL_DTYPES["status"].categories)
+    lowered = [str(c).lower() for c in cat.cat.categories]
+    to_code = np.array([wanted.index(c) if c in wanted else -1 for c in lowered] + [-1], dtype=np.int8)
+    codes = to_code[cat.cat.codes.to_numpy()]  # a missing value's code -1 picks the last, -1
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=INTERVAL_DTYPES["status"]), index=values.index)
+
+
 def _in_order(ids: pd.Series, starts: pd.Series) -> bool:
     """Whether the rows are sorted by deal and start already (a history build sorts them: a
     million ids need no second sort)."""
@@ -150,8 +161,8 @@ def make_intervals(rows: pd.DataFrame) -> pd.DataFrame:
             continue
         if col in rows.columns:
             src = rows[col]
-            if col == "status":
-                src = src.astype(str).str.lower() if src.dtype != dtype else src
+            if col == "status" and src.dtype != dtype:
+                src = _statuses(src)
             out[col] = src.astype(dtype) if dtype != _DATE else pd.to_datetime(src).astype(_DATE)
         else:
             default = {"removed": False, "partner": "(direct)"}.get(col)

@@ -364,6 +364,7 @@ def build_history(
         created[pos < 0] = by_id.reindex(rows["deal_id"][pos < 0].astype(object)).to_numpy("datetime64[ns]")
     rows["created"] = created
     intervals = make_intervals(rows)
+    del rows, kept  # the intervals hold the states now: let the rows go before the ledger is sorted
     return History(
         intervals=intervals,
         deals=deals,
