@@ -40,6 +40,7 @@ from ...errors import ChannelKPIError
 from ...history import CHANGING, INTERVAL_DTYPES, History, end_of, make_intervals
 from ...schema import DIRECT_PARTNER, DTYPES, validate_deals
 from ..currencies import normalize_currency
+from .rows import give_back_memory
 
 __all__ = ["CARRIED", "HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
 
@@ -365,6 +366,7 @@ def build_history(
     rows["created"] = created
     intervals = make_intervals(rows)
     del rows, kept  # the intervals hold the states now: let the rows go before the ledger is sorted
+    give_back_memory()
     return History(
         intervals=intervals,
         deals=deals,

@@ -23,7 +23,7 @@ from ..reader import Source, read_raw
 from ..result import LoadResult
 from .build import build_history
 from .hubspot import hubspot_states, is_hubspot_stage_export
-from .rows import read_state_rows
+from .rows import give_back_memory, read_state_rows
 from .salesforce import field_history_states, is_field_history, opportunity_history_states
 from .snapshots import snapshot_files, snapshot_states
 
@@ -234,6 +234,7 @@ def load_history(
         rows, known = opportunity_history_states(raw, columns=columns, sheet=sheet, **options)
         label = f"Salesforce OpportunityHistory {rows.file!r} ({rows.label})"
     raw = None  # the cells are read: let them go before the current export is loaded
+    give_back_memory()
     cur = _current(current, options)
     states, rows.states = rows.states.assign(_file=rows.file), None
     return build_history(
