@@ -150,6 +150,7 @@ def run(kind: str, paths: list[Path], tree: str | None = None) -> tuple[int, flo
         capture_output=True,
         text=True,
         env=env,
+        cwd=paths[0].parent,  # not the repository: "python -c" imports from the working directory first
     )
     rows, seconds, mb = out.stdout.split()
     return int(rows), float(seconds), float(mb)
