@@ -14,13 +14,16 @@ Two cases, each in a fresh process (imports not timed):
   ``load_history([...twelve files...])``. Budget: 20 s.
 
 The reference is ``pyarrow.csv.read_csv`` of the same files, timed in the same run; the ratio is
-printed beside the seconds (absolute seconds are noisy on a shared machine). Exits non-zero when
-a budget is exceeded or the history does not account for every row.
+printed beside the seconds (absolute seconds are noisy on a shared machine). ``--against DIR``
+also times both cases with the channelkpi of another source tree (e.g. an earlier commit
+unpacked with ``git archive``), in the same run, to quote a change before and after. Exits
+non-zero when a budget is exceeded or the history does not account for every row.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -136,14 +139,18 @@ def write_snapshots(folder: Path, deals: int, months: int = 12, seed: int = 11) 
     return paths
 
 
-def run(kind: str, paths: list[Path]) -> tuple[int, float, float]:
+def run(kind: str, paths: list[Path], tree: str | None = None) -> tuple[int, float, float]:
+    """Rows, seconds and peak MB of one case in a fresh process (``tree``: import channelkpi from there)."""
     import json
 
+    env = dict(os.environ, PYTHONPATH=tree) if tree else None
     out = subprocess.run(
         [sys.executable, "-c", CHILD, kind, json.dumps([str(p) for p in paths])],
         check=True,
         capture_output=True,
         text=True,
+        env=env,
+        cwd=paths[0].parent,  # not the repository: "python -c" imports from the working directory first
     )
     rows, seconds, mb = out.stdout.split()
     return int(rows), float(seconds), float(mb)
@@ -156,6 +163,7 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, default=30.0)
     parser.add_argument("--budget-mb", type=float, default=2048.0)
     parser.add_argument("--max-snapshot-seconds", type=float, default=20.0)
+    parser.add_argument("--against", metavar="DIR", help="also time channelkpi imported from this source tree")
     args = parser.parse_args()
     failed = False
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,6 +173,12 @@ def main() -> int:
         got = run("opportunity_history", [hp, cp])
         ok = got[1] <= args.max_seconds and got[2] <= args.budget_mb and got[0] == 5 * args.deals
         failed |= not ok
+        if args.against:
+            was = run("opportunity_history", [hp, cp], args.against)
+            print(
+                f"opportunity_history with {args.against}: {was[1]:.1f} s ({was[1] / ref[1]:.1f}x pyarrow), "
+                f"peak {was[2]:,.0f} MB; this tree: {got[1] / was[1]:.2f}x the time, {got[2] / was[2]:.2f}x the peak"
+            )
         print(
             f"opportunity_history: {args.deals:,} deals x 5 rows: {got[1]:.1f} s "
             f"({got[1] / ref[1]:.1f}x pyarrow's {ref[1]:.2f} s), peak {got[2]:,.0f} MB "
@@ -177,6 +191,11 @@ def main() -> int:
         got = run("snapshots", paths)
         ok = got[1] <= args.max_snapshot_seconds and got[0] == ref[0]
         failed |= not ok
+        if args.against:
+            was = run("snapshots", paths, args.against)
+            print(
+                f"snapshots with {args.against}: {was[1]:.1f} s, peak {was[2]:,.0f} MB; this tree: {got[1] / was[1]:.2f}x"
+            )
         print(
             f"snapshots: 12 exports of {args.snapshot_deals:,} deals: {got[1]:.1f} s "
             f"({got[1] / ref[1]:.1f}x pyarrow's {ref[1]:.2f} s), peak {got[2]:,.0f} MB "

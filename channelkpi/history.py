@@ -81,6 +81,30 @@ def _cents(amount: pd.Series) -> pd.Series:
     return pd.Series(np.floor(amount.to_numpy(float) * 100 + 0.5), index=amount.index).astype(pd.Int64Dtype())
 
 
+def _statuses(values: pd.Series) -> pd.Series:
+    """Statuses in any case as :data:`~channelkpi.schema.STATUS_DTYPE` (recoded per distinct
+    value, not per row)."""
+    cat = values.astype("category")
+    wanted = list(INTERVAL_DTYPES["status"].categories)
+    lowered = [str(c).lower() for c in cat.cat.categories]
+    to_code = np.array([wanted.index(c) if c in wanted else -1 for c in lowered] + [-1], dtype=np.int8)
+    codes = to_code[cat.cat.codes.to_numpy()]  # a missing value's code -1 picks the last, -1
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=INTERVAL_DTYPES["status"]), index=values.index)
+
+
+def _in_order(ids: pd.Series, starts: pd.Series) -> bool:
+    """Whether the rows are sorted by deal and start already (a history build sorts them: a
+    million ids need no second sort)."""
+    if len(ids) < 2:
+        return True
+    head, tail = ids.iloc[:-1].reset_index(drop=True), ids.iloc[1:].reset_index(drop=True)
+    if not (head <= tail).all():
+        return False
+    same = (head == tail).to_numpy(bool)
+    at = starts.to_numpy("datetime64[ns]")
+    return bool((~same | (at[1:] >= at[:-1])).all())
+
+
 def end_of(next_start: object) -> pd.Timestamp:
     """The last instant of the period that ends where ``next_start`` begins.
 
@@ -137,13 +161,15 @@ def make_intervals(rows: pd.DataFrame) -> pd.DataFrame:
             continue
         if col in rows.columns:
             src = rows[col]
-            if col == "status":
-                src = src.astype(str).str.lower() if src.dtype != dtype else src
+            if col == "status" and src.dtype != dtype:
+                src = _statuses(src)
             out[col] = src.astype(dtype) if dtype != _DATE else pd.to_datetime(src).astype(_DATE)
         else:
             default = {"removed": False, "partner": "(direct)"}.get(col)
             out[col] = pd.Series([default] * n if default is not None else None, index=rows.index, dtype=dtype)
-    frame = pd.DataFrame(out, index=rows.index).sort_values(["deal_id", "valid_from"], kind="stable")
+    frame = pd.DataFrame(out, index=rows.index)
+    if not _in_order(frame["deal_id"], frame["valid_from"]):
+        frame = frame.sort_values(["deal_id", "valid_from"], kind="stable")
     frame = frame.reset_index(drop=True)
     same = frame["deal_id"].eq(frame["deal_id"].shift())
     clash = same & frame["valid_from"].eq(frame["valid_from"].shift())

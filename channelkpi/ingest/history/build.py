@@ -33,10 +33,14 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ...errors import ChannelKPIError
 from ...history import CHANGING, INTERVAL_DTYPES, History, end_of, make_intervals
 from ...schema import DIRECT_PARTNER, DTYPES, validate_deals
+from ..currencies import normalize_currency
+from .rows import give_back_memory
 
 __all__ = ["CARRIED", "HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
 
@@ -72,24 +76,87 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
 
 
 def _entries(frame: pd.DataFrame, outcome: str, reason: str, detail: Iterable[str] | str = "") -> pd.DataFrame:
-    real = frame["_row"].to_numpy(np.int64) >= 0  # states the pipeline made are no input row
+    row = frame["_row"].to_numpy(np.int64)
+    real = row >= 0  # states the pipeline made are no input row
     if not isinstance(detail, str):
         detail = np.asarray(list(detail), dtype=object)[real]
-    frame = frame[real]
+    everything = bool(real.all())
+    n = int(real.sum())
+
+    def pick(col: str) -> pd.Series:
+        values = frame[col].reset_index(drop=True)
+        return values if everything else values[real].reset_index(drop=True)
+
+    # a million kept states share one file, outcome and reason: categories, not a string per row
     return pd.DataFrame(
         {
-            "file": frame["_file"].to_numpy(object),
-            "row": frame["_row"].to_numpy(np.int64),
-            "outcome": outcome,
-            "reason": reason,
-            "detail": detail if isinstance(detail, str) else list(detail),
-            "deal_id": frame["deal_id"].to_numpy(object),
+            "file": pick("_file").astype("category"),
+            "row": row if everything else row[real],
+            "outcome": pd.Categorical.from_codes(np.zeros(n, np.int8), [outcome]),
+            "reason": pd.Categorical.from_codes(np.zeros(n, np.int8), [reason]),
+            "detail": pd.Categorical.from_codes(np.zeros(n, np.int8), [detail])
+            if isinstance(detail, str)
+            else pd.Categorical(detail),
+            "deal_id": pick("deal_id").astype(DTYPES["deal_id"]),
         }
     )
 
 
-def _carried_defaults(n: int) -> dict[str, pd.Series]:
-    return {c: pd.Series([DIRECT_PARTNER if c == "partner" else None] * n, dtype=object) for c in CARRIED}
+def _deal_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Each row's deal as an integer code in the ids' sorted order, and the ids the codes index.
+
+    Rows already sorted by deal (as :mod:`.rows` reads them) are coded from where the id
+    changes: no hashing of millions of id strings.
+    """
+    if len(ids) > 1 and isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow":
+        text = pa.chunked_array(ids.array.__arrow_array__())
+        head, tail = text[:-1], text[1:]
+        if pc.all(pc.less_equal(head, tail)).as_py():
+            change = np.r_[True, pc.not_equal(head, tail).to_numpy(zero_copy_only=False).astype(bool)]
+            return np.cumsum(change) - 1, pd.Index(ids[change].array)
+    code, uniques = pd.factorize(ids, sort=True)
+    return code, pd.Index(uniques)
+
+
+def _from_current(current: pd.DataFrame, col: str, pos: np.ndarray, index: pd.Index) -> pd.Series:
+    """The current export's ``col`` of each row's deal (missing where the deal is not there), in
+    the export's dtype."""
+    values = current[col].array.take(np.where(pos >= 0, pos, -1), allow_fill=True)
+    return pd.Series(values, index=index, name=col)
+
+
+def _currencies(
+    s: pd.DataFrame, pos: np.ndarray, current: pd.DataFrame | None, currency: str | None, warnings: list[str]
+) -> pd.Series:
+    """Each state's currency: as read, else the deal's in the current export, else ``currency=``,
+    else the single currency of the data (said in a warning); never missing without a word."""
+    values = s["currency"].astype(DTYPES["currency"])
+    if current is not None and "currency" in current:
+        values = values.fillna(_from_current(current, "currency", pos, s.index).astype(DTYPES["currency"]))
+    # a deal of the current export keeps the export's value, so its last state stays the export's
+    missing = values.isna().to_numpy(bool) & (pos < 0)
+    if not missing.any():
+        return values
+    if currency:
+        return values.mask(missing, normalize_currency(currency))
+    seen = set(values.dropna().unique())
+    if current is not None and "currency" in current:
+        seen |= set(current["currency"].dropna().unique())
+    with_amount = int((missing & s["amount"].notna().to_numpy(bool)).sum())
+    if len(seen) == 1:
+        (only,) = seen
+        warnings.append(
+            f"{int(missing.sum())} state(s) name no currency: taken as {only}, the only currency of the data "
+            "(pass currency= to say which it is)"
+        )
+        return values.mask(missing, only)
+    if with_amount:
+        several = f" and the data holds {len(seen)} ({', '.join(sorted(seen))})" if seen else ""
+        warnings.append(
+            f"{with_amount} state(s) with an amount name no currency{several}: their currency is unknown "
+            "(pass currency= the currency of the history's amounts)"
+        )
+    return values
 
 
 def build_history(
@@ -103,6 +170,7 @@ def build_history(
     stages: tuple[str, ...] | None = None,
     full_state: bool = True,
     warnings: list[str] | None = None,
+    currency: str | None = None,
 ) -> History:
     """The history of the ``states`` (see the module's steps).
 
@@ -128,6 +196,9 @@ def build_history(
         a change to an unknown deal (rejected).
     warnings : list of str, optional
         Warnings so far.
+    currency : str, optional
+        The currency of states that name none, for deals the current export lacks (or without
+        one); by default the data's single currency.
     """
     warnings = list(warnings or [])
     known = frozenset(known) & set(CHANGING)
@@ -155,11 +226,11 @@ def build_history(
 
     # deals as integer codes in the ids' sorted order: sorting, grouping and looking deals up in
     # the current export then work on integers, not on millions of id strings
-    code, ids = pd.factorize(s["deal_id"], sort=True)
+    code, ids = _deal_codes(s["deal_id"])
     cur = None
     cur_pos = np.full(len(ids), -1, dtype=np.int64)  # each deal's row in the current export
     if current is not None:
-        cur = current.set_index(current["deal_id"].astype(object), drop=False)
+        cur = current.set_index(current["deal_id"], drop=False)
         cur_pos = pd.Index(current["deal_id"]).get_indexer(ids).astype(np.int64)
         unknown = cur_pos[code] < 0
         if unknown.any() and not full_state:
@@ -176,8 +247,11 @@ def build_history(
     # one state per deal and instant: the later row wins, a closed state over an open one
     closed_state = s["status"].isin(["won", "lost"]).to_numpy(bool) if "status" in s else np.zeros(len(s), bool)
     at = s["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
-    order = np.lexsort((s["_row"].to_numpy(np.int64), closed_state, at, code))  # stable, as a sort by those keys
-    s, code, at = s.iloc[order].assign(_closed_state=closed_state[order]), code[order], at[order]
+    same_deal = code[1:] == code[:-1]
+    # rows read in deal and time order with no two at one instant need no sort (and no copy)
+    if not ((code[1:] >= code[:-1]).all() and (~same_deal | (at[1:] > at[:-1])).all()):
+        order = np.lexsort((s["_row"].to_numpy(np.int64), closed_state, at, code))  # stable, by those keys
+        s, code, at = s.iloc[order], code[order], at[order]
     clash = np.r_[(code[1:] == code[:-1]) & (at[1:] == at[:-1]), False]
     if clash.any():
         ledger.append(_entries(s[clash], "merged", "same_instant", "another row of the same deal and instant wins"))
@@ -190,12 +264,13 @@ def build_history(
         if col in s:
             continue
         if cur is not None:
-            values = current[col].astype(object).to_numpy()
-            s[col] = np.where(pos >= 0, values.take(np.maximum(pos, 0)) if len(values) else None, np.nan)
+            s[col] = _from_current(current, col, pos, s.index)
         else:
-            s[col] = _carried_defaults(n)[col].to_numpy()
-    if cur is not None:  # a deal the current export lacks has no partner there: "(direct)"
-        s["partner"] = s["partner"].astype(object).where(s["partner"].notna(), DIRECT_PARTNER)
+            s[col] = pd.Series(DIRECT_PARTNER if col == "partner" else None, index=s.index, dtype=INTERVAL_DTYPES[col])
+    if n:
+        s["currency"] = _currencies(s, pos, current, currency, warnings)
+    # a deal with no partner in the history nor in the current export is direct
+    s["partner"] = s["partner"].fillna(DIRECT_PARTNER)
 
     # a state equal to the one before it records no change
     same_deal = np.r_[False, code[1:] == code[:-1]]
@@ -205,9 +280,12 @@ def build_history(
     if unchanged.any():
         before = s["_row"].shift().to_numpy()[unchanged]
         ledger.append(_entries(s[unchanged], "merged", "unchanged", (f"same state as row {int(r)}" for r in before)))
-    kept, kept_code = s[~unchanged], code[~unchanged]
+        kept, kept_code = s[~unchanged], code[~unchanged]
+    else:
+        kept, kept_code = s, code
+    del s
     ledger.append(_entries(kept, "kept", "state"))
-    kept = kept.drop(columns=["_closed_state"]).assign(_pos=cur_pos[kept_code])  # the row in the current export
+    kept = kept.assign(_pos=cur_pos[kept_code])  # the row in the current export
 
     added = []
     if cur is not None:
@@ -287,6 +365,8 @@ def build_history(
         created[pos < 0] = by_id.reindex(rows["deal_id"][pos < 0].astype(object)).to_numpy("datetime64[ns]")
     rows["created"] = created
     intervals = make_intervals(rows)
+    del rows, kept  # the intervals hold the states now: let the rows go before the ledger is sorted
+    give_back_memory()
     return History(
         intervals=intervals,
         deals=deals,
@@ -321,7 +401,32 @@ def _deals(rows: pd.DataFrame, cur: pd.DataFrame | None) -> pd.DataFrame:
     return validate_deals(pd.concat([base, extra], ignore_index=True), name="history")
 
 
+_LABELS = ("file", "outcome", "reason", "detail")
+
+
+def _label_codes(values: pd.Series) -> pd.Categorical:
+    """Labels as a categorical of text (one dtype of categories, however they were made)."""
+    text = DTYPES["deal_id"]
+    cat = values if values.dtype == "category" else values.astype(text).astype("category")
+    return pd.Categorical.from_codes(cat.cat.codes, categories=pd.Index(cat.cat.categories.astype(text)))
+
+
 def _ledger(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    frame = pd.concat([p for p in parts if len(p)] or parts[:1], ignore_index=True)
-    frame = frame.sort_values(["file", "row"], kind="stable").reset_index(drop=True)
-    return frame.astype({"row": "int64", "outcome": "str", "reason": "str", "detail": "str"})
+    """The ledger parts as one table by file and row; the labels as categories (a million rows
+    repeat a handful of them)."""
+    parts = [p for p in parts if len(p)] or parts[:1]
+    columns = {}
+    for col in HISTORY_LEDGER_COLUMNS:
+        if col in _LABELS:
+            cats = [_label_codes(p[col]) for p in parts]
+            columns[col] = pd.api.types.union_categoricals(cats) if len(cats) > 1 else cats[0]
+        elif col == "row":
+            columns[col] = np.concatenate([p[col].to_numpy(np.int64) for p in parts])
+        else:
+            columns[col] = pd.concat([p[col].astype(DTYPES["deal_id"]) for p in parts], ignore_index=True).array
+    files = columns["file"]
+    file_code = np.argsort(np.argsort(files.categories.to_numpy(object)))[files.codes] if len(files) else files.codes
+    order = np.lexsort((columns["row"], file_code))
+    if (order == np.arange(len(order))).all():
+        order = slice(None)
+    return pd.DataFrame({col: values[order] for col, values in columns.items()})

@@ -23,7 +23,7 @@ from ..reader import Source, read_raw
 from ..result import LoadResult
 from .build import build_history
 from .hubspot import hubspot_states, is_hubspot_stage_export
-from .rows import read_state_rows
+from .rows import give_back_memory, read_state_rows
 from .salesforce import field_history_states, is_field_history, opportunity_history_states
 from .snapshots import snapshot_files, snapshot_states
 
@@ -113,7 +113,13 @@ def load_history(
         or ``"snapshots"``; ``"auto"`` decides from the headers (a list or folder: snapshots).
     stage_map : dict, optional
         ``{"their stage": "won" | "lost" | "open"}``, as for :func:`~channelkpi.load_crm`.
-    dayfirst, tz, currency, fx, sheet
+    currency : str, optional
+        The currency of history rows that name none. Each deal's currency comes from the file's
+        currency column, else from the deal in ``current=``, else from ``currency=``, else it is
+        the single currency of the data (a warning says so); with none of these it stays unknown
+        and a warning says so. Also passed to :func:`~channelkpi.load_crm` for ``current=`` and
+        snapshots.
+    dayfirst, tz, fx, sheet
         As for :func:`~channelkpi.load_crm`.
 
     Returns
@@ -151,7 +157,9 @@ def load_history(
     """
     options = {"dayfirst": dayfirst, "tz": tz, "currency": currency, "fx": fx, "stage_map": stage_map}
     kind, raw = _kind(source, source_kind, columns, sheet)
-    cur = _current(current, options)
+    # a history file's states are read before the current export, and its cells are let go then:
+    # a million rows' cells and the current deals need not be held at once
+    cur = _current(current, options) if kind in ("snapshots", "salesforce_field_history", "hubspot") else None
     at = None if isinstance(as_of, Mapping) else (pd.Timestamp(as_of) if as_of is not None else None)
     warnings: list[str] = []
     if kind == "snapshots":
@@ -170,6 +178,7 @@ def load_history(
             current=last.deals,
             as_of=at or dates[-1],
             warnings=warnings,
+            currency=currency,
         )
     if kind == "salesforce_field_history":
         if cur is None:
@@ -189,6 +198,7 @@ def load_history(
             as_of=at,
             full_state=False,
             warnings=warnings,
+            currency=currency,
         )
     if kind == "hubspot":
         states, entries, known, file, note, stages = hubspot_states(
@@ -206,6 +216,7 @@ def load_history(
             stages=stages,
             full_state=False,
             warnings=warnings,
+            currency=currency,
         )
     if kind == "table":
         cols = {k: ("created" if v == "changed_at" else v) for k, v in (columns or {}).items()}
@@ -222,7 +233,10 @@ def load_history(
     else:
         rows, known = opportunity_history_states(raw, columns=columns, sheet=sheet, **options)
         label = f"Salesforce OpportunityHistory {rows.file!r} ({rows.label})"
-    states = rows.states.assign(_file=rows.file)
+    raw = None  # the cells are read: let them go before the current export is loaded
+    give_back_memory()
+    cur = _current(current, options)
+    states, rows.states = rows.states.assign(_file=rows.file), None
     return build_history(
         states,
         rows.entries,
@@ -232,4 +246,5 @@ def load_history(
         as_of=at,
         full_state=True,
         warnings=rows.warnings,
+        currency=currency,
     )

@@ -44,10 +44,20 @@ from ..reader import Source, read_raw
 from ..reconcile import screen_rows
 from ..values import read_values
 
-__all__ = ["StateRows", "raw_of", "read_state_rows", "time_of_day"]
+__all__ = ["StateRows", "give_back_memory", "raw_of", "read_state_rows", "time_of_day"]
 
 # the loader's dates keep no time of day; a change instant needs it (RE2 syntax, for Arrow)
 _TIME_RE2 = r"(?:^|[ T])(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?(?:[.,]\d+)?\s*(?P<ampm>[AaPp][Mm])?"
+
+
+def give_back_memory() -> None:
+    """Return the memory Arrow's pool keeps from freed buffers to the system.
+
+    Reading a million-row history frees gigabytes of Arrow buffers (the file's text, parsed
+    columns) that the pool would otherwise keep while pandas allocates the next step's arrays
+    elsewhere: without this the peak is the sum of both.
+    """
+    pa.default_memory_pool().release_unused()
 
 
 def raw_of(source: Source | RawTable, *, sheet: str | int | None = None) -> RawTable:
@@ -95,6 +105,22 @@ def _as_text(values: pd.Series) -> pa.Array | pa.ChunkedArray:
         return pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return pa.array([v if isinstance(v, str) else None for v in values.astype(object)], pa.string())
+
+
+def _id_ranks(ids: pd.Series) -> np.ndarray:
+    """Each id's rank among the distinct ids (their sorted order), computed in Arrow."""
+    encoded = pc.dictionary_encode(pa.chunked_array([pa.array(ids, type=pa.string(), from_pandas=True)]))
+    encoded = encoded.combine_chunks() if encoded.num_chunks != 1 else encoded.chunk(0)
+    rank = np.empty(len(encoded.dictionary), np.int64)
+    rank[pc.sort_indices(encoded.dictionary).to_numpy()] = np.arange(len(rank))
+    codes = pc.fill_null(encoded.indices, 0).to_numpy(zero_copy_only=False)
+    return rank[codes] if len(rank) else np.zeros(len(ids), np.int64)
+
+
+def _take(values, positions: np.ndarray) -> pd.Series:
+    """The values at ``positions`` as a column (an array or a Series, whatever its index)."""
+    values = values.array if isinstance(values, pd.Series) else values
+    return pd.Series(values.take(positions) if hasattr(values, "take") else np.asarray(values)[positions])
 
 
 @dataclass
@@ -160,8 +186,12 @@ def read_state_rows(
     roles = dict(mapped.roles)
     outcome = derive_outcome(raw, roles, check_stage_map(stage_map), warnings)
     screened = screen_rows(raw, roles, outcome, roles["deal_id"], warnings)
+    # without a currency column a row's currency is unknown (NaN, or an inline symbol's): the
+    # history build takes it from the current export first, then from currency= (only converting
+    # amounts with fx= needs the reporting currency here)
+    labelled = currency if ("currency" in roles or fx is not None) else None
     values = read_values(
-        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=currency, fx=fx, warnings=warnings
+        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=labelled, fx=fx, warnings=warnings
     )
     entries = [(raw.file, r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
     entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
@@ -184,32 +214,35 @@ def read_state_rows(
             )
         )
     keep = ~(screened.rejected | no_date)
-    text = {role: values.text[role].to_series() for role in ("stage", "partner", "owner")}
-    frame = pd.DataFrame(
-        {
-            "deal_id": screened.ids,
-            "valid_from": at,
-            "_row": raw.rows,
-            **text,
-            "status": outcome.labels(),
-            "amount": values.amount,
-            "currency": pd.Series(values.currency.label_rows(np.arange(len(raw))), dtype=object),
-            "expected_close": values.expected_close,
-            "closed": values.closed,
-            "probability": values.probability,
-        }
-    )
+    give_back_memory()  # the parsers' Arrow buffers are freed: the states are allocated next
+    # each deal's states together and in time order (stable: the file's order at one instant), so
+    # the history build finds them sorted and copies nothing; the ids are coded in Arrow (a
+    # million ids never become Python strings) and each column is taken once, in that order
+    kept = np.flatnonzero(keep)
+    kept = kept[np.lexsort((at[kept].view(np.int64), _id_ranks(screened.ids)[kept]))]
     # columns the file does not have are not part of the row's state
     present = {"stage": "stage" in roles, "partner": "partner" in roles, "owner": "owner" in roles}
     present["amount"] = "amount" in roles
     present["currency"] = "currency" in roles or "amount" in roles
     present["expected_close"] = present["closed"] = "close_date" in roles or "expected_close" in roles
     present["probability"] = "probability" in roles or "stage" in roles
-    frame = frame.drop(columns=[c for c, there in present.items() if not there])
+    columns = {
+        "deal_id": lambda: screened.ids,
+        "valid_from": lambda: at,
+        "_row": lambda: raw.rows,
+        **{role: (lambda role=role: values.text[role].to_series()) for role in ("stage", "partner", "owner")},
+        "status": outcome.labels,
+        "amount": lambda: values.amount,
+        "currency": values.currency.to_series,
+        "expected_close": lambda: values.expected_close,
+        "closed": lambda: values.closed,
+        "probability": lambda: values.probability,
+    }
+    frame = pd.DataFrame({name: _take(column(), kept) for name, column in columns.items() if present.get(name, True)})
     by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
-    more = {name: raw.cells[by_norm[name]][keep].reset_index(drop=True) for name in extra if name in by_norm}
+    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
     return StateRows(
-        states=frame[keep].reset_index(drop=True),
+        states=frame,
         entries=entries,
         file=raw.file,
         rows_read=len(raw) + len(raw.rejected),
