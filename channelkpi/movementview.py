@@ -20,13 +20,15 @@ import pandas as pd
 from .charts import MOVEMENT_TITLES
 from .currency_symbols import currency_symbol
 from .formats import display_name, is_missing, level_title, money, money_cents
+from .i18n import N_
+from .i18n import gettext as _
 from .metrics.movement import BUCKETS, SIGNS
 from .safety import html_text
 
 __all__ = ["MOVEMENT_COLUMNS", "NO_HISTORY", "bucket_caption", "movement_html", "movement_sheet", "movers_html"]
 
 #: What the Movement tab (and the report) says when there is no history to show.
-NO_HISTORY = (
+NO_HISTORY = N_(
     "Pipeline movement needs the deals' history: pass history=channelkpi.load_history(...) "
     "with your CRM's history file (Salesforce OpportunityHistory, HubSpot's \"Date entered\" "
     "columns), or simply last month's export beside this month's "
@@ -51,7 +53,7 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
     """An HTML table of :func:`channelkpi.movement_deals` rows: the deal, its partner, the bar
     it moved in, its change and its amount and stage before and after."""
     symbol = currency_symbol(currency)
-    head = ["Deal", "Partner", "Moved", "Change", "Before", "After", "Stage before → after", "How"]
+    head = [_(h) for h in ("Deal", "Partner", "Moved", "Change", "Before", "After", "Stage before → after", "How")]
     body = []
     for r in rows.to_dict("records"):
         name = r.get("name")
@@ -61,7 +63,7 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
         cells = [
             deal,
             display_name(partner) if partner else "—",
-            MOVEMENT_TITLES.get(r["bucket"], r["bucket"]),
+            _(MOVEMENT_TITLES.get(r["bucket"], r["bucket"])),
             _change(r["bucket"], float(r["amount"]), symbol),
             _amount(r.get("amount_t0"), symbol),
             _amount(r.get("amount_t1"), symbol),
@@ -86,7 +88,9 @@ def bucket_caption(rows: pd.DataFrame, bucket: str, *, currency: str) -> str:
     """What the deals of one bar add up to: "Lost: 2 deals, $180" (the bar's number)."""
     n = len(rows)
     total = int(rows["amount_cents"].fillna(0).sum()) / 100 if n else 0.0
-    return f"{MOVEMENT_TITLES.get(bucket, bucket)}: {n:,} {'deal' if n == 1 else 'deals'}, {money(total, currency_symbol(currency))}"
+    deals = _("{count} deal") if n == 1 else _("{count} deals")
+    amount = money(total, currency_symbol(currency))
+    return f"{_(MOVEMENT_TITLES.get(bucket, bucket))}: {deals.format(count=f'{n:,}')}, {amount}"
 
 
 #: The columns of a movement table as a report prints them, in the waterfall's order.
@@ -112,12 +116,12 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     table: a row per group (and currency) with its start, every bucket (those that take away
     with a minus) and its end, then the total; each row balances to the cent."""
     if movement.empty:
-        return "<p class='ck-note'>No open pipeline in this range: nothing moved.</p>"
+        return f"<p class='ck-note'>{html_text(_('No open pipeline in this range: nothing moved.'))}</p>"
     last = movement.sort_values("period_start")["period"].iloc[-1]
     rows = movement[movement["period"] == last]
     symbol = currency_symbol(currency)
     several = "currency" in rows and rows["currency"].nunique(dropna=False) > 1
-    heads = [level_title(by), *(["Currency"] if several else []), *(MOVEMENT_TITLES[c] for c in MOVEMENT_COLUMNS)]
+    heads = [level_title(by), *([_("Currency")] if several else []), *(_(MOVEMENT_TITLES[c]) for c in MOVEMENT_COLUMNS)]
     body = []
 
     def line(name: str, cur, rec: dict, cls: str = "") -> str:
@@ -130,17 +134,17 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
         return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
     for rec in rows.to_dict("records"):
-        body.append(line(display_name(rec[by]) if by in rec else "All", rec.get("currency"), rec))
+        body.append(line(display_name(rec[by]) if by in rec else _("All"), rec.get("currency"), rec))
     cents = [f"{c}_cents" for c in MOVEMENT_COLUMNS]
     # a missing currency is a group of its own, not dropped
     keys = rows["currency"].astype(object).fillna("") if "currency" in rows else pd.Series("", index=rows.index)
     for cur, part in rows.groupby(keys, sort=True):
-        body.append(line("Total", cur if several else None, part[cents].sum().to_dict(), " class='ck-total'"))
+        body.append(line(_("Total"), cur if several else None, part[cents].sum().to_dict(), " class='ck-total'"))
     head = "".join(f"<th>{html_text(h)}</th>" for h in heads)
-    caption = (
-        f"{last}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
+    caption = _(
+        "{period}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
         "each row adds up to the cent"
-    )
+    ).format(period=last)
     return (
         f"<table class='ck-table ck-movement'><caption>{html_text(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
