@@ -119,4 +119,11 @@ def test_dutch_kpi_names_are_the_ones_dutch_sales_teams_use():
             i18n.gettext(n)
             for n in ("Average deal size", "Deal count", "Win rate", "Deal velocity", "Deal success", "Quality score")
         ]
-    assert names == ["Gemiddelde dealgrootte", "Aantal deals", "Winratio", "Dealsnelheid", "Dealsucces", "Kwaliteitsscore"]
+    assert names == [
+        "Gemiddelde dealgrootte",
+        "Aantal deals",
+        "Winratio",
+        "Dealsnelheid",
+        "Dealsucces",
+        "Kwaliteitsscore",
+    ]

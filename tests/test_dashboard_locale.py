@@ -103,7 +103,9 @@ def test_the_dashboard_notebook_passes_the_request_language():
     waits = [c for c in code if WAITS_FOR_VIEWER in c["metadata"].get("tags", [])]
     assert len(waits) == 1 and "request_locale()" in "".join(waits[0]["source"])
     # the export is loaded before the wait (a kept-ready kernel has it), the dashboard made after
-    order = [i for i, c in enumerate(code) if re.search(r"load_crm|request_locale\(\)|Dashboard\(", "".join(c["source"]))]
+    order = [
+        i for i, c in enumerate(code) if re.search(r"load_crm|request_locale\(\)|Dashboard\(", "".join(c["source"]))
+    ]
     assert [
         next(k for k in ("load_crm", "request_locale()", "Dashboard(") if k in "".join(code[i]["source"]))
         for i in order
