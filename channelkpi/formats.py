@@ -241,7 +241,7 @@ def points(difference) -> str:
     >>> points(0.0123), points(-0.05), points(0.0)
     ('+1.2 pts', '-5.0 pts', '+0.0 pts')
     """
-    return f"{difference * 100:+.1f} pts"
+    return _("{points} pts").format(points=f"{difference * 100:+.1f}")
 
 
 def money(value, symbol: str = "$") -> str:
@@ -292,7 +292,7 @@ def days(value, *, digits: int = 0, signed: bool = False) -> str:
     >>> days(41.6), days(0.5, digits=1), days(-0.5, digits=1, signed=True)
     ('42 days', '0.5 days', '-0.5 days')
     """
-    return f"{number(value, digits=digits, signed=signed)} days"
+    return _("{days} days").format(days=number(value, digits=digits, signed=signed))
 
 
 def score(value) -> str:

@@ -105,7 +105,7 @@ class MovementTab:
             )
         else:
             self.movers.value = (
-                f"<p class='ck-note'>{html_text(_('No deal moved in {period}.').format(period=period))}</p>"
+                "<p class='ck-note'>" + html_text(_("No deal moved in {period}.").format(period=period)) + "</p>"
             )
         bars = charts.movement_bars(movement) if len(movement) else pd.DataFrame(columns=["bucket", "title", "count"])
         choices = [(f"{t} ({c:,})", b) for b, t, c in zip(bars["bucket"], bars["title"], bars["count"], strict=True)]

@@ -116,7 +116,8 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     table: a row per group (and currency) with its start, every bucket (those that take away
     with a minus) and its end, then the total; each row balances to the cent."""
     if movement.empty:
-        return f"<p class='ck-note'>{html_text(_('No open pipeline in this range: nothing moved.'))}</p>"
+        nothing = _("No open pipeline in this range: nothing moved.")
+        return f"<p class='ck-note'>{html_text(nothing)}</p>"
     last = movement.sort_values("period_start")["period"].iloc[-1]
     rows = movement[movement["period"] == last]
     symbol = currency_symbol(currency)

@@ -247,6 +247,7 @@ def tiles_html(tiles: Sequence[Mapping]) -> str:
     ``<details>`` element, reachable with the keyboard) and on hover (``title``).
     """
     parts = []
+    what_is_this = _("What is this?")
     for tile in tiles:
         n = tile["n"]
         counts = tile.get("counts", "")
@@ -257,14 +258,14 @@ def tiles_html(tiles: Sequence[Mapping]) -> str:
             good = tile.get("good", "")
             cls = {"good": "ck-good", "bad": "ck-bad"}.get(good, "")
             word = {"good": " " + _("(better)"), "bad": " " + _("(worse)")}.get(good, "")
-            change = (
-                f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> {html_text(_('vs previous period'))}"
+            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> " + html_text(
+                _("vs previous period")
             )
         else:
             change = html_text(_("no earlier period to compare"))
         definition = tile.get("definition", "")
         about = (
-            f"<details><summary>{html_text(_('What is this?'))}</summary><p>{html_text(definition)}</p></details>"
+            f"<details><summary>{html_text(what_is_this)}</summary><p>{html_text(definition)}</p></details>"
             if definition
             else ""
         )
@@ -283,7 +284,7 @@ def ledger_html(result, *, rows: int = 200) -> str:
         return f"<p class='ck-note'>{html_text(text)}</p>"
     s = result.summary()
     counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or f"<li>{html_text(_('none'))}</li>"
+    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
     body = "".join(
         "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
@@ -291,10 +292,11 @@ def ledger_html(result, *, rows: int = 200) -> str:
     head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
     first = _("First {rows} of {total} ledger rows.").format(rows=rows, total=len(result.ledger))
     more = f"<p class='ck-note'>{html_text(first)}</p>" if len(result.ledger) > rows else ""
+    headings = _("Warnings"), _("Ledger: rows not kept one-to-one")
     read_as = _("{file} read as {source}").format(file=result.file, source=result.source.label)
     return (
         f"<h4>{html_text(read_as)}</h4>"
-        f"<table class='ck-table'>{counts}</table><h4>{html_text(_('Warnings'))}</h4><ul>{warnings}</ul>"
-        f"<h4>{html_text(_('Ledger: rows not kept one-to-one'))}</h4>"
+        f"<table class='ck-table'>{counts}</table><h4>{html_text(headings[0])}</h4><ul>{warnings}</ul>"
+        f"<h4>{html_text(headings[1])}</h4>"
         f"<table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
     )

@@ -414,7 +414,9 @@ class Dashboard:
             self.tile_buttons[column] = button
         self.tile_deals = w.HBox(
             [
-                w.HTML(f"<span class='ck-note'>{html_text(_('Which deals? Open the deals behind a tile:'))}</span>"),
+                w.HTML(
+                    "<span class='ck-note'>" + html_text(_("Which deals? Open the deals behind a tile:")) + "</span>"
+                ),
                 *self.tile_buttons.values(),
             ]
         ).add_class("ck-row")
@@ -722,7 +724,7 @@ class Dashboard:
                 buttons.append(button)
             self.filters.children = buttons
         self.showing.value = (
-            f"<div class='ck-showing' aria-live='polite'><b>{html_text(_('Showing:'))}</b> "
+            "<div class='ck-showing' aria-live='polite'><b>" + html_text(_("Showing:")) + "</b> "
             f"{html_text(selection_text(self.view))}</div>"
         )
         help_text = _(
@@ -892,8 +894,8 @@ class Dashboard:
         if self.caveats:
             items = "".join(f"<li><b>{html_text(c.problem)}</b> {html_text(c.action)}</li>" for c in self.caveats)
             self.banner.value = (
-                f"<div class='ck-banner' role='region' aria-label='{html_text(_('About this data'))}'>"
-                f"<b>{html_text(_('Before you read the numbers'))}</b><ul>{items}</ul></div>"
+                "<div class='ck-banner' role='region' aria-label='" + html_text(_("About this data")) + "'>"
+                "<b>" + html_text(_("Before you read the numbers")) + f"</b><ul>{items}</ul></div>"
             )
         else:
             self.banner.value = ""

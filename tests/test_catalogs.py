@@ -102,6 +102,25 @@ def test_no_message_is_built_before_it_is_translated():
     assert not built, built
 
 
+def test_every_literal_message_in_the_code_is_in_the_template(template):
+    # the extractor does not look inside f-strings (before Python 3.12): `f"<b>{_('Showing:')}</b>"`
+    # would never be translated
+    literal = set()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in KEYWORDS
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
+                literal.add(node.args[0].value)
+    assert len(literal) > 100
+    assert not literal - _ids(template), sorted(literal - _ids(template))[:10]
+
+
 def test_the_glossary_names_each_kpi_as_the_catalogs_do():
     with (LOCALES / "glossary.csv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))

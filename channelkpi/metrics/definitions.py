@@ -53,7 +53,8 @@ class Definition:
         if self.columns:
             lines.append(f"  columns:   {self.columns}")
         if self.summary:
-            lines.append(f"  {_('in words:'):<11}{_(self.summary)}")
+            in_words = _("in words:")
+            lines.append(f"  {in_words:<11}{_(self.summary)}")
         if self.by_product:
             lines.append(f"  by product: {self.by_product}")
         return "\n".join(lines)
