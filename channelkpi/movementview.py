@@ -53,7 +53,16 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
     """An HTML table of :func:`channelkpi.movement_deals` rows: the deal, its partner, the bar
     it moved in, its change and its amount and stage before and after."""
     symbol = currency_symbol(currency)
-    head = [_(h) for h in ("Deal", "Partner", "Moved", "Change", "Before", "After", "Stage before → after", "How")]
+    head = [
+        _("Deal"),
+        _("Partner"),
+        _("Moved"),
+        _("Change"),
+        _("Before"),
+        _("After"),
+        _("Stage before → after"),
+        _("How"),
+    ]
     body = []
     for r in rows.to_dict("records"):
         name = r.get("name")
