@@ -152,6 +152,22 @@ _SUMMARY_NAMES = (
     N_("blank_rows_skipped"),
     N_("warnings"),
 )
+# The ledger's columns, and the codes of its outcome and reason columns (the rows' details stay as
+# the load wrote them).
+_LEDGER_WORDS = (
+    N_("row"),
+    N_("outcome"),
+    N_("reason"),
+    N_("detail"),
+    N_("deal_id"),
+    N_("footer"),
+    N_("too_many_fields"),
+    N_("not_a_deal"),
+    N_("no_status"),
+    N_("deleted"),
+    N_("duplicate_row"),
+    N_("line_item"),
+)
 
 
 # --------------------------------------------------------------------------- tiles
@@ -286,10 +302,14 @@ def ledger_html(result, *, rows: int = 200) -> str:
     counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
     warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
+    coded = [c in ("outcome", "reason") for c in ledger.columns]  # codes, said in words of the language
     body = "".join(
-        "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
+        "<tr>"
+        + "".join(f"<td>{html_text(_(v) if code and isinstance(v, str) else v)}</td>" for v, code in zip(rec, coded))
+        + "</tr>"
+        for rec in ledger.itertuples(index=False)
     )
-    head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
+    head = "".join(f"<th>{html_text(_(c))}</th>" for c in ledger.columns)
     first = _("First {rows} of {total} ledger rows.").format(rows=rows, total=len(result.ledger))
     more = f"<p class='ck-note'>{html_text(first)}</p>" if len(result.ledger) > rows else ""
     headings = _("Warnings"), _("Ledger: rows not kept one-to-one")
