@@ -1336,10 +1336,13 @@ def time_in_stage_chart(
             width=width,
         )
     data["stage"] = data["stage"].astype(str)
-    data["median_text"] = [
-        "not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["median_days"]
-    ]
-    data["p75_text"] = ["not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["p75_days"]]
+    not_yet = _("not reached yet")
+
+    def days_text(v) -> str:
+        return not_yet if is_missing(v) else _("{days} days").format(days=number(v, digits=1))
+
+    data["median_text"] = [days_text(v) for v in data["median_days"]]
+    data["p75_text"] = [days_text(v) for v in data["p75_days"]]
     tips = [
         alt.Tooltip("stage:N", title=_("Stage")),
         alt.Tooltip("median_text:N", title=_("Median")),
