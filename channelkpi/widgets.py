@@ -573,11 +573,13 @@ class Dashboard:
             fiscal_year_start=self.fiscal_year_start,
         )
 
+    @in_own_locale
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (the scores
         among all peers are kept in the table cache)."""
         return view_tables(self._prepared, self.view, only=only, cache=self._cache, history=self.history)
 
+    @in_own_locale
     def build_charts(
         self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None, export: bool = False
     ) -> dict[str, alt.TopLevelMixin]:
@@ -608,18 +610,21 @@ class Dashboard:
         return unranked_text(level, table=table)
 
     @property
+    @in_own_locale
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table behind the current view (computed now for those not on screen yet)."""
         self._ensure(self._all_tables())
         return dict(self._tables)
 
     @property
+    @in_own_locale
     def kpis(self) -> pd.DataFrame:
         """The KPI table behind the current view (level x period)."""
         self._ensure(["kpis"])
         return self._tables["kpis"]
 
     @property
+    @in_own_locale
     def charts(self) -> dict[str, alt.JupyterChart]:
         """The chart widgets by name, every one up to date with the controls (a chart the data
         cannot draw, e.g. a partner ranking without partners, is left out)."""

@@ -58,6 +58,8 @@ def test_callbacks_after_construction_speak_the_dashboards_language(deals):
     assert title == "Mitarbeiter-Ranking nach Qualitätsscore"
     dash.freq.value = "M"
     assert "monatlich" in dash.showing.value
+    # charts read from Python are drawn in the dashboard's language too (a tab not shown yet)
+    assert dash.charts["cohorts"].chart.to_dict()["title"]["text"] == "Dealerfolg nach Anlage-Kohorte"
 
 
 def test_the_deals_panel_keeps_the_language_in_its_own_callbacks(deals):
