@@ -232,7 +232,7 @@ def report(
     owners: str | Path | pd.DataFrame | None = None,
     currency: str | None = None,
     fiscal_year_start: int = 1,
-    title: str = "Channel partner review",
+    title: str = N_("Channel partner review"),
     png_dir: str | Path | None = None,
     svg_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
@@ -382,7 +382,7 @@ def report(
     context = {
         "selection": selection_line,
         "data_end": covered[1] if covered is not None else None,
-        "title": title,
+        "title": _(title),  # the default translated; a title of one's own has no translation
         "by": by,
         "freq": freq,
         "start": start_ts,
