@@ -24,6 +24,7 @@ __all__ = [
     "History",
     "FileFormatError",
     "LoadResult",
+    "Mapping",
     "PreparedDeals",
     "SchemaError",
     "SourceInfo",
@@ -42,6 +43,7 @@ __all__ = [
     "kpi_table",
     "load_crm",
     "load_history",
+    "load_mapping",
     "movement_deals",
     "partner_activation",
     "pipeline",
@@ -78,6 +80,7 @@ if TYPE_CHECKING:  # what type checkers and editors see; at run time each is imp
     from .history import History
     from .ingest import LoadResult, SourceInfo, load_crm, read_crm, read_targets
     from .ingest.history import load_history
+    from .ingest.mapfile import Mapping, load_mapping
     from .metrics.activation import partner_activation
     from .metrics.behind import deals_behind
     from .metrics.definitions import explain
@@ -116,6 +119,8 @@ def __getattr__(name: str):
         from . import errors as module
     elif name in ("LoadResult", "SourceInfo", "load_crm", "read_crm", "read_targets"):
         from . import ingest as module
+    elif name in ("Mapping", "load_mapping"):
+        from .ingest import mapfile as module
     elif name == "History":
         from . import history as module
     elif name == "load_history":

@@ -46,6 +46,7 @@ from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
 from .formats import (
     column_kind,
+    currency_affixes,
     display_name,
     is_missing,
     level_title,
@@ -62,6 +63,7 @@ from .i18n import N_
 from .i18n import gettext as _
 from .schema import CHANNELS
 from .types import Level
+from .vegalocale import vega_locale
 
 __all__ = [
     "LABELS",
@@ -150,9 +152,12 @@ LABELS = {
 
 # --------------------------------------------------------------------------- theme
 def theme_config(*, font: str = FONT) -> dict:
-    """The channelkpi look as a Vega-Lite ``config``: fonts, palette, axes, legends, titles."""
+    """The channelkpi look as a Vega-Lite ``config``: fonts, palette, axes, legends, titles, and
+    the number and date formats of the locale in force (:func:`channelkpi.vegalocale.vega_locale`),
+    so axis labels use the separators the tiles use."""
     return {
         "font": font,
+        "locale": vega_locale(),
         "view": {"stroke": None, "continuousWidth": 560, "continuousHeight": 260},
         "range": {"category": PALETTE},
         "axis": {
@@ -254,8 +259,12 @@ def _symbol(currency: str) -> str:
 
 def _axis(measure: str, currency: str) -> alt.Axis:
     kind = column_kind(measure)
-    if kind == "money":
-        return alt.Axis(format=",.0f", labelExpr=f"'{currency}' + format(datum.value, ',.0f')")
+    if kind == "money":  # the symbol where the locale in force writes it, as on the tiles
+        before, after = currency_affixes(currency)
+        label = " + ".join(
+            [*([f"'{before}'"] if before else []), "format(datum.value, ',.0f')", *([f"'{after}'"] if after else [])]
+        )
+        return alt.Axis(format=",.0f", labelExpr=label)
     if kind == "rate":
         return alt.Axis(format=".0%")
     return alt.Axis(format=",.0f")

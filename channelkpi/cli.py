@@ -1,7 +1,10 @@
 """The ``channelkpi`` command line.
 
 ``channelkpi inspect FILE`` shows how an export is read: the preset chosen and why, the
-reconciliation of its rows, warnings, the ledger and a preview of the canonical table.
+reconciliation of its rows, warnings, the ledger and a preview of the canonical table. For an
+export no preset recognises it shows the proposed mapping (each header's column, certainty and
+reason; each stage value's reading) and the code to paste; ``--save-mapping crm.toml`` writes
+the mapping to a file that ``--mapping crm.toml`` (and ``load_crm(mapping=)``) reads back.
 
 ``channelkpi report FILE -o review.html -o review.xlsx`` writes the KPI review of an export as an
 offline HTML page and an Excel workbook (and ``--png DIR`` / ``--svg DIR`` its charts as images),
@@ -33,6 +36,12 @@ def _parser() -> argparse.ArgumentParser:
     _reading_options(ins)
     ins.add_argument("--rows", type=int, default=10, help="rows of the canonical table to preview (default 10)")
     ins.add_argument("--ledger", type=int, default=20, help="ledger rows to show (default 20)")
+    ins.add_argument(
+        "--save-mapping",
+        metavar="FILE",
+        help="write the mapping the export is read with (or, when it cannot be read yet, the proposed one) "
+        "to FILE (.toml), to edit and pass back with --mapping FILE",
+    )
 
     rep = sub.add_parser("report", help="write the KPI review as offline HTML and/or Excel, charts as images")
     rep.add_argument("file", help="the CRM export (CSV, TSV or .xlsx)")
@@ -99,7 +108,15 @@ def _parser() -> argparse.ArgumentParser:
         "of the same report with the date in their names, this one among them): adds the pipeline movement "
         "section and sheet",
     )
-    rep.add_argument("--title", default="Channel partner review", help="the report's heading")
+    rep.add_argument(
+        "--title", help="the report's heading (default: 'Channel partner review' in the report's language)"
+    )
+    rep.add_argument(
+        "--locale",
+        metavar="TAG",
+        help="language and region of the report, e.g. nl-NL, de-DE, de-AT, fr-FR, fr-CH: headings, amounts "
+        "(€ 1.234,56), percentages and dates as they are written there (default: en-US)",
+    )
     rep.add_argument("--png", metavar="DIR", help="also write every chart as PNG into DIR")
     rep.add_argument("--svg", metavar="DIR", help="also write every chart as SVG into DIR")
     _reading_options(rep)
@@ -110,6 +127,12 @@ def _parser() -> argparse.ArgumentParser:
 def _reading_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source", choices=_SOURCES, default="auto", help="CRM preset (default: decide from the headers)"
+    )
+    parser.add_argument(
+        "--mapping",
+        metavar="FILE",
+        help="a mapping file (.toml, see docs/mappings.md; written by inspect --save-mapping): which header "
+        "feeds each column, how stages read; options given here win over the file's",
     )
     order = parser.add_mutually_exclusive_group()
     order.add_argument("--dayfirst", action="store_true", default=None, help="read 01/02/2024 as 1 February")
@@ -131,16 +154,99 @@ def _sheet(value: str | None) -> str | int | None:
 
 
 def _inspect(args: argparse.Namespace, out) -> int:
+    from .errors import DetectionError
     from .ingest import load_crm
 
-    result = load_crm(
-        args.file,
-        source=args.source,
-        dayfirst=args.dayfirst,
-        currency=args.currency,
-        sheet=_sheet(args.sheet),
-        grain=args.grain,
+    if args.save_mapping:
+        _check_mapping_path(args.save_mapping)
+    try:
+        result = load_crm(
+            args.file,
+            source=args.source,
+            mapping=args.mapping,
+            dayfirst=args.dayfirst,
+            currency=args.currency,
+            sheet=_sheet(args.sheet),
+            grain=args.grain,
+        )
+    except DetectionError as exc:
+        if args.mapping or args.source != "auto":
+            raise
+        return _proposal(args, exc, out)
+    _print_result(args, result, out)
+    if args.save_mapping:
+        _save_mapping(args, _mapping_read_with(args, result), out)
+    return 0
+
+
+def _check_mapping_path(path: str) -> None:
+    """A mapping file's name, checked before the (possibly long) read of the export."""
+    from pathlib import Path
+
+    if Path(path).suffix.lower() != ".toml":
+        raise ChannelKPIError(
+            f"--save-mapping {path}: a mapping file is TOML", fix=f"name it {Path(path).stem or 'crm'}.toml"
+        )
+
+
+def _mapping_read_with(args: argparse.Namespace, result):
+    """The mapping the export was read with: the file given, or the preset's columns, or (for
+    a table read by common names) the proposal with the columns the load used."""
+    from .ingest.mapfile import Mapping, load_mapping
+    from .ingest.meaning import propose_mapping
+
+    if args.mapping:
+        given = dict(dayfirst=args.dayfirst, currency=args.currency)
+        return Mapping(**load_mapping(args.mapping).load_arguments(source=args.source, **given), file=result.file)
+    used = Mapping.read_with(result, dayfirst=args.dayfirst, currency=args.currency)
+    if used.source != "generic":
+        return used
+    proposal = propose_mapping(args.file, sheet=_sheet(args.sheet))
+    proposal.columns = {**{h: r for h, r in proposal.columns.items() if r not in used.columns.values()}, **used.columns}
+    proposal.dayfirst = args.dayfirst if args.dayfirst is not None else proposal.dayfirst
+    proposal.currency = args.currency or proposal.currency
+    return proposal
+
+
+def _proposal(args: argparse.Namespace, exc, out) -> int:
+    """An export no preset recognises: the proposed mapping, the code to paste, and the file
+    to save it to, instead of an error (the user is one confirmation away)."""
+    from pathlib import Path
+
+    from .ingest.meaning import propose_mapping
+
+    mapping = getattr(exc, "mapping", None) or propose_mapping(args.file, sheet=_sheet(args.sheet))
+    if args.dayfirst is not None:
+        mapping.dayfirst = args.dayfirst
+    if args.currency:
+        mapping.currency = args.currency
+    print(f"file:    {Path(args.file).name}", file=out)
+    print(f"not read yet: {exc.problem}", file=out)
+    print(f"\nproposed mapping{' (ready to load)' if mapping.ready else ''}:", file=out)
+    print(mapping.describe(), file=out)
+    print("\nto load it in Python (edit what is wrong first):", file=out)
+    print(mapping.code(path=args.file), file=out)
+    if args.save_mapping:
+        _save_mapping(args, mapping, out)
+    else:
+        print(
+            f"\nor save it, edit the file and pass it back:\n  channelkpi inspect {args.file} --save-mapping crm.toml"
+            f"\n  channelkpi inspect {args.file} --mapping crm.toml",
+            file=out,
+        )
+    return 0
+
+
+def _save_mapping(args: argparse.Namespace, mapping, out) -> None:
+    path = mapping.save(args.save_mapping)
+    print(
+        f"\nmapping saved to {path}: edit it if needed, then pass it back with "
+        f"--mapping {path} (or ck.load_crm(export, mapping={str(path)!r}))",
+        file=out,
     )
+
+
+def _print_result(args: argparse.Namespace, result, out) -> None:
     s = result.summary()
     print(
         f"file:    {result.file} ({result.source.kind}"
@@ -167,7 +273,6 @@ def _inspect(args: argparse.Namespace, out) -> int:
         print(f"\ncanonical deals (first {args.rows} of {len(result.deals)}):", file=out)
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 24):
             print(result.deals.head(args.rows).to_string(index=False), file=out)
-    return 0
 
 
 def _keep(values: list[str]) -> str | list[str] | None:
@@ -211,6 +316,7 @@ def _report(args: argparse.Namespace, err) -> int:
     result = load_crm(
         args.file,
         source=args.source,
+        mapping=args.mapping,
         dayfirst=args.dayfirst,
         currency=args.currency,
         sheet=_sheet(args.sheet),
@@ -239,9 +345,10 @@ def _report(args: argparse.Namespace, err) -> int:
         where={"partner": args.partners} if args.partners else None,
         currency=args.currency,  # the ISO code amounts were converted into; None: the export's own
         fiscal_year_start=args.fiscal_year_start,
-        title=args.title,
         progress=say,
         history=history,
+        locale=args.locale,
+        **({"title": args.title} if args.title is not None else {}),
     )
     written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
     for path in written:

@@ -9,13 +9,44 @@ Examples
 ('$54,850', '$812.50', '46.7%')
 >>> format_value(1234567.0, "money"), display_name("(direct)")
 ('$1.2M', 'Direct (no partner)')
+
+Numbers, amounts, percentages, days and dates follow the locale in force
+(:func:`channelkpi.i18n.using`), through Babel's copy of the Unicode CLDR: the symbol an amount
+carries is the caller's (from the ``currency`` ISO code), where it goes and which characters
+separate the digits are the locale's. English keeps the forms above.
+
+>>> from channelkpi.i18n import using
+>>> with using("nl-NL"):
+...     money_cents(123456, "€"), value_text(0.125, "rate"), format_value(1234567.0, "money", "€")
+('€\\xa01.234,56', '12,5%', '€\\xa01,2\\xa0mln.')
+>>> with using("de-DE"):
+...     money_cents(123456, "€"), value_text(0.125, "rate"), format_value(54850.0, "money", "€")
+('1.234,56\\xa0€', '12,5\\xa0%', '54.850\\xa0€')
+>>> with using("fr-FR"):
+...     money_cents(123456, "€"), days(41.6), month_label(pd.Timestamp("2025-01-31"))
+('1\\u202f234,56\\xa0€', '42\\xa0jours', 'janv. 2025')
 """
 
 from __future__ import annotations
 
-import numpy as np
+import functools
+import re
+from decimal import Decimal
 
-from .i18n import N_, current_language
+import numpy as np
+import pandas as pd
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_skeleton
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_minus_sign_symbol,
+)
+from babel.units import format_unit
+
+from .i18n import N_, current_language, current_locale, resolve_locale
 from .i18n import gettext as _
 from .schema import DIRECT_PARTNER
 
@@ -45,6 +76,13 @@ __all__ = [
     "score",
     "ratio",
     "is_missing",
+    "month_label",
+    "quarter_label",
+    "day_label",
+    "date_text",
+    "period_text",
+    "currency_affixes",
+    "babel_locale",
 ]
 
 #: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
@@ -201,12 +239,28 @@ def column_kind(name: str) -> str:
 def excel_format(kind: str, symbol: str = "$") -> str | None:
     """The Excel number format of a :func:`column_kind` (None: Excel's default).
 
+    Excel stores a format in its own notation (``,`` groups, ``.`` decimals) and shows it with the
+    separators of the reader's Windows or macOS region; only the symbol's place follows the locale
+    in force.
+
     >>> excel_format("money", "€"), excel_format("rate")
     ('"€"#,##0.00;-"€"#,##0.00', '0.0%')
+    >>> from channelkpi.i18n import using
+    >>> with using("de-DE"):
+    ...     excel_format("money", "€")
+    '#,##0.00 "€";-#,##0.00 "€"'
     """
     symbol = symbol.replace('"', "")
+    money_format = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
+    if not _english() and kind == "money":
+        before, after = currency_affixes(symbol)
+        quote = lambda text: f'"{text.strip()}"' if text.strip() else ""  # noqa: E731
+        lead = quote(before) + (" " if before.strip() and before != before.rstrip() else "")
+        tail = (" " if after.strip() and after != after.lstrip() else "") + quote(after)
+        negative = f"{lead}-#,##0.00{tail}" if lead else f"-#,##0.00{tail}"
+        money_format = f"{lead}#,##0.00{tail};{negative}"
     return {
-        "money": f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00',
+        "money": money_format,
         "rate": "0.0%",
         "days": "#,##0.0",
         "score": "0.0",
@@ -216,6 +270,80 @@ def excel_format(kind: str, symbol: str = "$") -> str | None:
     }.get(kind)
 
 
+# --------------------------------------------------------------------------- the locale's patterns
+def _english() -> bool:
+    """English keeps channelkpi's own forms ($54,850, 46.7%, 42 days, 5 Jan)."""
+    return current_language() == "en"
+
+
+def _babel() -> str:
+    return babel_locale(current_locale())
+
+
+@functools.cache
+def babel_locale(tag: str) -> str:
+    """The CLDR locale that formats for ``tag`` (a resolved tag, :func:`channelkpi.i18n.resolve_locale`):
+    itself, or its language's usual region when the CLDR has no data for that pair (``nl-XX``,
+    ``de-US``).
+
+    >>> babel_locale("de-AT"), babel_locale("nl-XX")
+    ('de_AT', 'nl_NL')
+    """
+    babel = tag.replace("-", "_")
+    try:
+        Locale.parse(babel)
+    except (UnknownLocaleError, ValueError):
+        return resolve_locale(tag.split("-")[0]).replace("-", "_")
+    return babel
+
+
+@functools.cache
+def _cldr(locale: str) -> Locale:
+    return Locale.parse(locale)
+
+
+#: The number part of a CLDR pattern (``#,##0.00`` in ``¤ #,##0.00``).
+_DIGITS = re.compile(r"[#0,]*0(?:\.[0#]+)?")
+
+
+def _pattern(pattern: str, digits: int) -> str:
+    """A CLDR pattern with ``digits`` decimals (its symbols, spaces and sign kept)."""
+    return _DIGITS.sub("#,##0" + ("." + "0" * digits if digits else ""), pattern)
+
+
+def _money(value, symbol: str, digits: int) -> str:
+    """``value`` in the locale's currency pattern with ``digits`` decimals and ``symbol``.
+
+    Babel shows a currency argument it does not know as a code as it is, so the symbol stays the
+    caller's; a code (``"CHF"``, ``"SEK"``) gets the locale's name for it.
+    """
+    pattern = _pattern(_cldr(_babel()).currency_formats["standard"].pattern, digits)
+    return format_currency(value, symbol.strip(), format=pattern, locale=_babel(), currency_digits=False)
+
+
+def currency_affixes(symbol: str) -> tuple[str, str]:
+    """What the locale in force writes before and after a positive amount in ``symbol``: ``("$",
+    "")`` in English, ``("€\\xa0", "")`` in Dutch, ``("", "\\xa0€")`` in German and French.
+
+    >>> currency_affixes("$")
+    ('$', '')
+    >>> from channelkpi.i18n import using
+    >>> with using("nl-NL"):
+    ...     currency_affixes("€")
+    ('€\\xa0', '')
+    """
+    if _english():
+        return symbol, ""
+    before, _, after = _money(0, symbol, 0).partition("0")
+    return before, after
+
+
+def _signed(text: str, negative: bool) -> str:
+    """``text`` (a negative number as the locale writes it) with ``+`` for the minus sign when
+    the number is not negative."""
+    return text if negative else text.replace(get_minus_sign_symbol(_babel()), "+", 1)
+
+
 # --------------------------------------------------------------------------- one function per format
 def number(value, *, digits: int = 0, signed: bool = False) -> str:
     """A number with thousands separators and ``digits`` decimals (``signed``: always a sign).
@@ -223,7 +351,12 @@ def number(value, *, digits: int = 0, signed: bool = False) -> str:
     >>> number(1234.5), number(0.25, digits=1), number(-3, signed=True), number(2.5, digits=1, signed=True)
     ('1,234', '0.2', '-3', '+2.5')
     """
-    return f"{value:{'+' if signed else ''},.{digits}f}"
+    if _english():
+        return f"{value:{'+' if signed else ''},.{digits}f}"
+    pattern = _pattern("#,##0", digits)
+    if signed:
+        return _signed(format_decimal(-abs(float(value)), format=pattern, locale=_babel()), value < 0)
+    return format_decimal(value, format=pattern, locale=_babel())
 
 
 def percent(value, *, digits: int = 1) -> str:
@@ -232,7 +365,10 @@ def percent(value, *, digits: int = 1) -> str:
     >>> percent(0.4671), percent(0.4671, digits=0), percent(1.0)
     ('46.7%', '47%', '100.0%')
     """
-    return f"{value:.{digits}%}"
+    if _english():
+        return f"{value:.{digits}%}"
+    pattern = _pattern(_cldr(_babel()).percent_formats[None].pattern, digits)
+    return format_percent(value, format=pattern, locale=_babel())
 
 
 def points(difference) -> str:
@@ -241,7 +377,9 @@ def points(difference) -> str:
     >>> points(0.0123), points(-0.05), points(0.0)
     ('+1.2 pts', '-5.0 pts', '+0.0 pts')
     """
-    return _("{points} pts").format(points=f"{difference * 100:+.1f}")
+    if _english():
+        return f"{difference * 100:+.1f} pts"
+    return _("{points} pts").format(points=number(difference * 100, digits=1, signed=True))
 
 
 def money(value, symbol: str = "$") -> str:
@@ -251,8 +389,10 @@ def money(value, symbol: str = "$") -> str:
     >>> money(54850.0), money(812.5), money(-1234.5, "€")
     ('$54,850', '$812.50', '-€1,234')
     """
-    sign = "-" if value < 0 else ""
-    return f"{sign}{symbol}{number(abs(value), digits=0 if abs(value) >= 1000 else 2)}"
+    if _english():
+        sign = "-" if value < 0 else ""
+        return f"{sign}{symbol}{number(abs(value), digits=0 if abs(value) >= 1000 else 2)}"
+    return _money(value, symbol, 0 if abs(value) >= 1000 else 2)
 
 
 def money_whole(value, symbol: str = "$") -> str:
@@ -261,7 +401,9 @@ def money_whole(value, symbol: str = "$") -> str:
     >>> money_whole(812.5), money_whole(-1234.5, "€")
     ('$812', '-€1,234')
     """
-    return f"{'-' if value < 0 else ''}{symbol}{number(abs(value))}"
+    if _english():
+        return f"{'-' if value < 0 else ''}{symbol}{number(abs(value))}"
+    return _money(value, symbol, 0)
 
 
 def money_cents(cents: int, symbol: str = "$") -> str:
@@ -270,20 +412,49 @@ def money_cents(cents: int, symbol: str = "$") -> str:
     >>> money_cents(123456), money_cents(-5, "€")
     ('$1,234.56', '-€0.05')
     """
-    return f"{'-' if cents < 0 else ''}{symbol}{number(abs(cents) / 100, digits=2)}"
+    if _english():
+        return f"{'-' if cents < 0 else ''}{symbol}{number(abs(cents) / 100, digits=2)}"
+    # the cents as a decimal, so no binary fraction rounds a cent away
+    amount = Decimal(int(cents)).scaleb(-2)
+    return _money(amount, symbol, 2)
+
+
+def _abbreviates(value: float) -> bool:
+    """Whether the locale's short form abbreviates amounts of this size (German writes
+    thousands in full: ``54.850 €``, not ``54 Tsd. €``)."""
+    formats = _cldr(_babel()).compact_currency_formats.get("short", {}).get("other", {})
+    size = str(10 ** (len(str(int(round(abs(value))))) - 1))
+    pattern = formats.get(size)
+    return pattern is not None and bool(re.sub(r"[0#¤\s.,'\u00a0\u202f-]", "", str(pattern.pattern)))
 
 
 def money_short(value, symbol: str = "$") -> str:
     """An amount in at most four digits and a suffix (k, M, B), as a tile shows it.
 
+    Other languages use the CLDR's short forms (``€ 1,2 mln.``, ``1,2 Mio. €``, ``1,2 M €``) and
+    write an amount in full where the language has none (German thousands, any amount under 1,000).
+
     >>> money_short(1234567.0), money_short(-54850.0, "€"), money_short(812.5)
     ('$1.2M', '-€54.9k', '$812')
     """
-    sign = "-" if value < 0 else ""
-    for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= cut:
-            return f"{sign}{symbol}{number(abs(value) / cut, digits=1)}{suffix}"
-    return f"{sign}{symbol}{number(abs(value))}"
+    if _english():
+        sign = "-" if value < 0 else ""
+        for cut, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if abs(value) >= cut:
+                return f"{sign}{symbol}{number(abs(value) / cut, digits=1)}{suffix}"
+        return f"{sign}{symbol}{number(abs(value))}"
+    if abs(value) < 1000 or not _abbreviates(value):
+        return money_whole(value, symbol)
+    short = format_compact_currency(abs(value), symbol.strip(), locale=_babel(), fraction_digits=1)
+    if value >= 0:
+        return short
+    # the minus sign where the locale's amounts carry it (€ -54,8K as € -812,50), which Babel's
+    # short forms do not follow
+    minus = get_minus_sign_symbol(_babel())
+    if minus + "1" not in _money(-1, symbol, 0):
+        return minus + short
+    first = re.search(r"\d", short).start()
+    return short[:first] + minus + short[first:]
 
 
 def days(value, *, digits: int = 0, signed: bool = False) -> str:
@@ -292,7 +463,12 @@ def days(value, *, digits: int = 0, signed: bool = False) -> str:
     >>> days(41.6), days(0.5, digits=1), days(-0.5, digits=1, signed=True)
     ('42 days', '0.5 days', '-0.5 days')
     """
-    return _("{days} days").format(days=number(value, digits=digits, signed=signed))
+    if _english():
+        return f"{number(value, digits=digits, signed=signed)} days"
+    pattern = _pattern("#,##0", digits)
+    if signed:
+        pattern = f"+{pattern};-{pattern}"
+    return format_unit(value, "duration-day", format=pattern, locale=_babel())
 
 
 def score(value) -> str:
@@ -310,7 +486,75 @@ def ratio(value) -> str:
     >>> ratio(1.5)
     '1.50'
     """
-    return f"{value:.2f}"
+    if _english():
+        return f"{value:.2f}"
+    return format_decimal(value, format="0.00", locale=_babel())
+
+
+# --------------------------------------------------------------------------- dates
+def month_label(day) -> str:
+    """A month as a period axis or a selection line names it (``Jan 2025``; ``jan 2025`` in
+    Dutch, ``Jan. 2025`` in German, ``janv. 2025`` in French, as the CLDR writes them).
+
+    >>> month_label(pd.Timestamp("2025-01-31"))
+    'Jan 2025'
+    """
+    day = pd.Timestamp(day)
+    return f"{day:%b %Y}" if _english() else format_skeleton("yMMM", day, locale=_babel())
+
+
+def quarter_label(day) -> str:
+    """The quarter ``day`` falls in (``2025-Q1``; ``K1 2025`` in Dutch, ``T1 2025`` in French).
+
+    >>> quarter_label(pd.Timestamp("2025-11-30"))
+    '2025-Q4'
+    """
+    day = pd.Timestamp(day)
+    if _english():
+        return f"{day.year}-Q{day.quarter}"
+    return format_skeleton("yQQQ", day, locale=_babel())
+
+
+def day_label(day) -> str:
+    """A day within a period (``5 Jan``; ``5 jan`` in Dutch, ``5. Jan.`` in German).
+
+    >>> day_label(pd.Timestamp("2026-01-05"))
+    '5 Jan'
+    """
+    day = pd.Timestamp(day)
+    return f"{day.day} {day:%b}" if _english() else format_skeleton("MMMd", day, locale=_babel())
+
+
+def date_text(day) -> str:
+    """A date in full (``5 Jan 2026``; ``5 jan 2026``, ``5. Jan. 2026``, ``5 janv. 2026``).
+
+    >>> date_text(pd.Timestamp("2026-01-05"))
+    '5 Jan 2026'
+    """
+    day = pd.Timestamp(day)
+    return f"{day.day} {day:%b %Y}" if _english() else format_skeleton("yMMMd", day, locale=_babel())
+
+
+_PERIOD = re.compile(r"(\d{4})(?:-(Q[1-4]|\d{2}))?")
+
+
+def period_text(period: object) -> str:
+    """A period's name (``"2025-Q4"``, ``"2025-01"``, ``"2025"``) as the locale writes it;
+    English keeps channelkpi's names, anything not a period name is returned as it is.
+
+    >>> from channelkpi.i18n import using
+    >>> with using("nl-NL"):
+    ...     period_text("2025-Q4"), period_text("2025-01"), period_text("2025"), period_text("W12")
+    ('K4 2025', 'jan 2025', '2025', 'W12')
+    """
+    text = str(period)
+    found = _PERIOD.fullmatch(text)
+    if _english() or not found or not found.group(2):
+        return text
+    year, part = found.groups()
+    if part.startswith("Q"):
+        return quarter_label(pd.Timestamp(int(year), 3 * int(part[1]), 1))
+    return month_label(pd.Timestamp(int(year), int(part), 1))
 
 
 # --------------------------------------------------------------------------- by kind of column
@@ -388,6 +632,8 @@ def change_text(difference, kind: str, symbol: str = "$") -> str:
     if kind == "rate":
         return points(difference)
     if kind == "money":
+        if not _english():  # the sign where the locale writes it (€ -1,5K, -1.500 €)
+            return _signed(money_short(-abs(float(difference)), symbol), difference < 0)
         return ("+" if difference >= 0 else "-") + money_short(abs(difference), symbol)
     if kind == "days":
         return days(difference, digits=1, signed=True)

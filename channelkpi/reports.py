@@ -50,7 +50,7 @@ from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, plural
-from .i18n import N_, current_language
+from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .metrics.behind import deals_behind
@@ -237,6 +237,7 @@ def report(
     svg_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
     history=None,
+    locale: str | None = None,
 ) -> list[Path]:
     """Write the KPI review of a selection as HTML or Excel, and its charts as images.
 
@@ -286,6 +287,13 @@ def report(
         movement of the selection grouped ``by`` -- an HTML section with the last period's
         waterfall and a row per group (start, the buckets, end), and an Excel sheet
         "Movement" with every period of the range (:func:`channelkpi.pipeline_movement`).
+    locale : str, optional
+        The language and region the report is written for, a BCP 47 tag such as ``"nl-NL"``,
+        ``"de-AT"`` or ``"fr-CH"`` (:func:`channelkpi.i18n.resolve_locale`): headings and
+        definitions in its language, amounts, percentages and dates in its formats (``€ 1.234,56``
+        in Dutch), chart axes alike. A region channelkpi does not know reads as the language's
+        usual one; a language it has no translation for as English, with a warning. Default: the
+        locale in force (:func:`channelkpi.i18n.using`), else ``"en-US"``.
 
     Returns
     -------
@@ -306,6 +314,52 @@ def report(
     >>> [p.name for p in report(toy_deals(), path=out, where={"partner": ["Acme"]}, currency="EUR")]
     ['acme.xlsx']
     """
+    with using(locale or current_locale()):
+        return _report(
+            deals,
+            path=path,
+            targets=targets,
+            by=by,
+            freq=freq,
+            start=start,
+            end=end,
+            where=where,
+            selection=selection,
+            keep=keep,
+            partners=partners,
+            owners=owners,
+            currency=currency,
+            fiscal_year_start=fiscal_year_start,
+            title=title,
+            png_dir=png_dir,
+            svg_dir=svg_dir,
+            progress=progress,
+            history=history,
+        )
+
+
+def _report(
+    deals,
+    *,
+    path,
+    targets,
+    by,
+    freq,
+    start,
+    end,
+    where,
+    selection,
+    keep,
+    partners,
+    owners,
+    currency,
+    fiscal_year_start,
+    title,
+    png_dir,
+    svg_dir,
+    progress,
+    history,
+) -> list[Path]:
     say = progress or (lambda _msg: None)
     paths = output_paths(path)
     if not paths and png_dir is None and svg_dir is None:
@@ -785,7 +839,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         "footer": _("channelkpi {version} · generated {when}").format(version=__version__, when=generated),
     }
     return (
-        f"<!doctype html>\n<html lang='{current_language()}'><head><meta charset='utf-8'>"
+        f"<!doctype html>\n<html lang='{html_text(current_language())}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html_text(ctx['title'])}</title>{_PAGE_CSS}{CSS}</head><body>"
         f"<h1>{html_text(ctx['title'])}</h1>"

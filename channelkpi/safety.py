@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import FileFormatError
+from .i18n import current_locale, resolve_locale
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -33,6 +34,7 @@ __all__ = [
     "html_text",
     "neutralize_formula",
     "neutralize_frame",
+    "SEMICOLON_LANGUAGES",
     "to_csv",
     "to_excel",
     "check_upload",
@@ -70,8 +72,29 @@ def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv(frame: pd.DataFrame, path_or_buffer=None, **kwargs) -> str | None:
-    """``DataFrame.to_csv`` with formula-like text cells neutralised (UTF-8 with BOM for Excel)."""
+#: Languages whose spreadsheet programs read ``;`` between cells and ``,`` before decimals: Excel
+#: in a Dutch, German or French region opens such a file as columns of numbers.
+SEMICOLON_LANGUAGES = ("nl", "de", "fr")
+
+
+def to_csv(frame: pd.DataFrame, path_or_buffer=None, *, locale: str | None = None, **kwargs) -> str | None:
+    """``DataFrame.to_csv`` with formula-like text cells neutralised (UTF-8 with BOM for Excel).
+
+    ``locale`` (the locale in force by default, see :func:`channelkpi.i18n.using`) chooses the
+    separators Excel expects there: ``;`` between cells and a decimal comma for Dutch, German and
+    French, ``,`` and a decimal point otherwise. ``sep=`` and ``decimal=`` still win. A file
+    written to a path starts with a byte order mark; text returned is encoded by the caller.
+
+    >>> frame = pd.DataFrame({"partner": ["Acme"], "won_amount": [1234.5]})
+    >>> to_csv(frame)
+    'partner,won_amount\\nAcme,1234.5\\n'
+    >>> to_csv(frame, locale="nl-NL")
+    'partner;won_amount\\nAcme;1234,5\\n'
+    """
+    language = (resolve_locale(locale) if locale else current_locale()).split("-")[0]
+    if language in SEMICOLON_LANGUAGES:
+        kwargs.setdefault("sep", ";")
+        kwargs.setdefault("decimal", ",")
     kwargs.setdefault("index", False)
     if path_or_buffer is None:
         return neutralize_frame(frame).to_csv(None, **kwargs)

@@ -39,6 +39,7 @@ from .formats import BY_TITLES, column_kind, display_name, excel_format, level_t
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .mappingform import MAPPING_SUFFIX, MappingForm, load_with_mapping, read_mapping_upload
 from .metrics.prepared import prepare
 from .movementtab import MovementTab
 from .offline import DRAW_PARAM, enable_offline
@@ -394,9 +395,13 @@ class Dashboard:
             disabled=True,
             tooltip=_("Show every partner, employee and channel again"),
         )
+        # an export, or a mapping file (.toml) saved from the mapping form, or both at once
         self.upload = w.FileUpload(
-            accept=",".join((".csv", ".tsv", ".txt", ".xlsx")), multiple=False, description=_("Your export")
+            accept=",".join((".csv", ".tsv", ".txt", ".xlsx", MAPPING_SUFFIX)), multiple=True, description=_("Your export")
         )
+        self.mapping = None  # the Mapping uploads are read with (a .toml uploaded, a form used)
+        self.mapping_form: MappingForm | None = None  # shown for an export no preset recognises
+        self.mapping_box = w.VBox()
         self.showing = w.HTML()
         self.filters = w.HBox().add_class("ck-filters")
         self.message = w.HTML()
@@ -951,9 +956,8 @@ class Dashboard:
 
     @in_own_locale
     def _on_upload(self, change) -> None:
-        files = change["new"]
-        if files:
-            item = files[0]
+        # a mapping file first: an export uploaded with it is read with it
+        for item in sorted(change["new"] or (), key=lambda f: not str(f["name"]).lower().endswith(MAPPING_SUFFIX)):
             self.load_upload(item["name"], bytes(item["content"]))
 
     # ------------------------------------------------------------------ actions
@@ -1001,16 +1005,83 @@ class Dashboard:
 
     @in_own_locale
     def load_upload(self, name: str, content: bytes) -> None:
-        """Analyse an uploaded export instead of the current deals (errors shown, nothing raised)."""
+        """Analyse an uploaded export instead of the current deals (errors shown, nothing raised).
+
+        An export no preset recognises opens the mapping form (:attr:`mapping_form`) instead of
+        an error; a mapping file (``.toml``) is kept in :attr:`mapping` and reads the exports
+        uploaded after it (and the one waiting in the form) without the form.
+        """
+        if str(name).lower().endswith(MAPPING_SUFFIX):
+            self._keep_mapping(name, content)
+            return
         try:
             check_upload(name, len(content), max_bytes=self.max_upload_bytes)
-            result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
+            if self.mapping is not None:
+                try:
+                    result = load_with_mapping(content, name, self.mapping, max_bytes=self.max_upload_bytes)
+                except ChannelKPIError as exc:  # the kept mapping does not fit this export: the form
+                    self._ask_mapping(name, content, self.mapping, str(exc))
+                    return
+            else:
+                result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
+        except DetectionError as exc:
+            self._ask_mapping(name, content, getattr(exc, "mapping", None), str(exc))
+            return
         except ChannelKPIError as exc:
             self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
+        self._show_upload(result)
+
+    def _keep_mapping(self, name: str, content: bytes) -> None:
+        try:
+            self.mapping = read_mapping_upload(name, content)
+        except ChannelKPIError as exc:
+            self._say(str(exc))
+            return
+        except Exception as exc:  # never a traceback in a dashboard
+            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            return
+        form = self.mapping_form
+        if form is not None and self.mapping_box.children:  # an export is waiting for it
+            self.load_upload(form.name, form.content)
+        else:
+            self._say("")
+            self.message.value = f"<div class='ck-note'>Mapping {html_text(name)} kept: the exports you upload next are read with it.</div>"
+
+    def _ask_mapping(self, name: str, content: bytes, proposal, problem: str) -> None:
+        """Show the mapping form for an upload (the deals shown stay until it is used)."""
+        try:
+            form = MappingForm(
+                name,
+                content,
+                proposal=proposal,
+                problem=problem,
+                max_bytes=self.max_upload_bytes,
+                on_use=self._use_mapping,
+            )
+        except ChannelKPIError as exc:
+            self._say(_upload_message(name, exc))
+            return
+        except Exception as exc:  # never a traceback in a dashboard
+            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            return
+        self.mapping_form = form
+        self.mapping_box.children = [form.widget]
+        self._say("")
+
+    def _use_mapping(self, result: LoadResult, mapping) -> None:
+        self.mapping = mapping
+        self._show_upload(result)
+
+    def _show_upload(self, result: LoadResult) -> None:
+        """Show an uploaded export's deals instead of the current ones."""
+        if self.mapping_form is not None and result.file != self.mapping_form.name:
+            self.mapping_box.children = []  # another export: its form no longer applies
+        elif self.mapping_form is not None and self.mapping_box.children:
+            self.mapping_form.collapse()
         self._set_data(result)
         self.history = None  # the history was of the deals before
         self.targets = None
@@ -1162,6 +1233,7 @@ class Dashboard:
                 self.header,
                 controls,
                 self.message,
+                self.mapping_box,
                 self.banner,
                 row(self.showing, self.filters),
                 self.tiles,

@@ -39,6 +39,7 @@ LAYERS = {
     "channelkpi.metrics": 2,
     "channelkpi.formats": 3,
     "channelkpi.charts": 3,
+    "channelkpi.vegalocale": 3,  # the number and time formats a chart spec carries, per locale
     "channelkpi.offline": 3,
     "channelkpi.views": 4,
     "channelkpi.tiles": 4,  # the tiles and page pieces of a view (no widgets)
@@ -50,6 +51,7 @@ LAYERS = {
     "channelkpi.picklist": 5,
     "channelkpi.dealspanel": 5,
     "channelkpi.movementtab": 5,
+    "channelkpi.mappingform": 5,  # the upload's mapping form
     "channelkpi.cli": 6,
     "channelkpi.serving": 6,  # the Voilà server's kernels, forked from a template importing widgets
     "channelkpi": 6,  # the package's front door re-exports the public API

@@ -480,9 +480,10 @@ def test_only_the_dashboard_modules_import_ipywidgets():
     users = sorted(p.name for p in package.rglob("*.py") if "import ipywidgets" in p.read_text())
     assert users == [
         "dealspanel.py",
+        "mappingform.py",
         "movementtab.py",
         "widgets.py",
-    ]  # the dashboard, its deals panel, its Movement tab
+    ]  # the dashboard, its deals panel, its upload's mapping form, its Movement tab
     # and the widget layer's anywidgets: the searchable list, the deals panel's page script
     users = sorted(p.name for p in package.rglob("*.py") if "import anywidget" in p.read_text())
     assert users == ["dealspanel.py", "picklist.py"]

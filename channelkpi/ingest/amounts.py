@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -84,7 +85,7 @@ def _split_amount(text: str) -> tuple[str, str, bool] | None:
     return num, cur, negative
 
 
-def parse_amounts(values: pd.Series) -> ParsedAmounts:
+def parse_amounts(values: pd.Series, *, decimal: Literal[".", ","] | None = None) -> ParsedAmounts:
     """Read a column of money amounts as written in CRM exports.
 
     Accepts plain numbers, thousands separators (``10,000``, ``1.200,50``, ``1 200,50``,
@@ -97,6 +98,9 @@ def parse_amounts(values: pd.Series) -> ParsedAmounts:
     ----------
     values : pandas.Series
         Raw cells (strings, numbers, blanks).
+    decimal : {".", ","}, optional
+        The decimal separator, when it is known (a saved mapping says so); a value that does
+        not fit it is unreadable. By default it is decided from the values.
 
     Returns
     -------
@@ -110,12 +114,14 @@ def parse_amounts(values: pd.Series) -> ParsedAmounts:
     channelkpi.errors.ValueParseError: amounts mix a decimal point and a decimal comma ...
     >>> parse_amounts(pd.Series(["(1,250.00)", "£1001", ""])).values.tolist()
     [-1250.0, 1001.0, nan]
+    >>> parse_amounts(pd.Series(["1.200", "350", "7,5"]), decimal=",").values.tolist()
+    [1200.0, 350.0, 7.5]
     """
     if values.dtype == STR:
-        parsed = _amounts_by_shape(values)
+        parsed = _amounts_by_shape(values, decimal)
         if parsed is not None:
             return parsed
-    return _amounts_by_value(values)
+    return _amounts_by_value(values, decimal)
 
 
 @dataclass
@@ -128,13 +134,14 @@ class _ShapeDecisions:
     code_of: dict[str, object]  #: shape -> ISO code or NaN
 
 
-def _decide(shapes: list[str], example) -> _ShapeDecisions:
+def _decide(shapes: list[str], example, forced: str | None = None) -> _ShapeDecisions:
     """Decide separators, sign, currency and validity from the distinct shapes, in order of
-    first appearance; ``example(shape)`` is the first value of that shape, for messages."""
+    first appearance; ``example(shape)`` is the first value of that shape, for messages.
+    ``forced``: the decimal separator is known, so only the other decisions are made."""
     split = {u: _split_amount(u) for u in shapes}
     nums = [(u, sp[0]) for u, sp in split.items() if sp]
-    comma = [u for u, t in nums if _is_comma_decimal(t)]
-    dot = [u for u, t in nums if _is_dot_decimal(t)]
+    comma = [u for u, t in nums if _is_comma_decimal(t)] if forced != "." else []
+    dot = [u for u, t in nums if _is_dot_decimal(t)] if forced != "," else []
     if comma and dot:
         ex_c, ex_d = example(comma[0]), example(dot[0])
         raise ValueParseError(
@@ -142,9 +149,9 @@ def _decide(shapes: list[str], example) -> _ShapeDecisions:
             value=ex_c,
             fix="export the column in one number format, or fix the odd values",
         )
-    decimal = "," if comma else "."
+    decimal = forced or ("," if comma else ".")
     notes = []
-    if not comma and any(re.fullmatch(r"\d{1,3}\.\d{3}", t.replace("9", "1")) for _, t in nums):
+    if not forced and not comma and any(re.fullmatch(r"\d{1,3}\.\d{3}", t.replace("9", "1")) for _, t in nums):
         notes.append(
             "values such as '1.200' were read with '.' as the decimal point; "
             "if they are thousands, the export uses a decimal comma"
@@ -165,7 +172,7 @@ def _decide(shapes: list[str], example) -> _ShapeDecisions:
     return _ShapeDecisions(decimal, notes, sign, code_of)
 
 
-def _amounts_by_value(values: pd.Series) -> ParsedAmounts:
+def _amounts_by_value(values: pd.Series, forced: str | None = None) -> ParsedAmounts:
     """Any column (Excel cells included), value by value; text decisions still per shape."""
     n = len(values)
     out = np.full(n, np.nan)
@@ -180,14 +187,16 @@ def _amounts_by_value(values: pd.Series) -> ParsedAmounts:
     # bool cells are not money
     is_bool = np.fromiter((isinstance(v, (bool, np.bool_)) for v in obj), bool, n)
     plain &= ~is_bool
+    if forced == ",":  # "1.200" is 1200 here, not the plain number 1.2
+        plain &= ~np.fromiter((isinstance(v, str) and "." in v for v in obj), bool, n)
     out[plain] = numeric[plain]
     rest = ~plain & ~blank
     notes: list[str] = []
-    decimal = "."
+    decimal = forced or "."
     if rest.any():
         texts = pd.Series(obj[rest]).astype(STR)
         shapes = texts.str.replace(r"\d", "9", regex=True)
-        decided = _decide(list(pd.unique(shapes)), lambda u: texts[shapes == u].iloc[0])
+        decided = _decide(list(pd.unique(shapes)), lambda u: texts[shapes == u].iloc[0], forced)
         decimal, notes = decided.decimal, decided.notes
         ok = shapes.isin(list(decided.sign)).to_numpy()
         digits = texts[ok].str.replace(r"[^\d.,]", "", regex=True)
@@ -303,12 +312,12 @@ def _plain_numbers(arr: pa.Array, index: pd.Index) -> ParsedAmounts | None:
     )
 
 
-def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
+def _amounts_by_shape(values: pd.Series, forced: str | None = None) -> ParsedAmounts | None:
     """Text columns: decisions per shape, digits read per row by Arrow. None when a value has
     digits of another script (then :func:`_amounts_by_value` reads the column)."""
     n = len(values)
     arr = arrow_text(values).combine_chunks()
-    plain = _plain_numbers(arr, values.index)
+    plain = _plain_numbers(arr, values.index) if forced != "," else None
     if plain is not None:
         return plain
     encoded = pc.dictionary_encode(digit_shapes(arr), null_encoding="encode")
@@ -323,6 +332,8 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
     # pandas reads digits alike, so a value is a plain number exactly when its shape is one
     shape_plain = ~np.isnan(pd.to_numeric(pd.Series(filled, dtype=object), errors="coerce").to_numpy(float))
     shape_plain &= ~shape_blank
+    if forced == ",":  # "1.200" is 1200 here, not the plain number 1.2
+        shape_plain &= ~np.array(["." in s for s in filled], bool)
     shape_rest = ~shape_plain & ~shape_blank
     rest_shapes = [s for s, r in zip(shapes, shape_rest) if r]
     if any(_has_other_digits(s) for s in rest_shapes):
@@ -339,14 +350,14 @@ def _amounts_by_shape(values: pd.Series) -> ParsedAmounts | None:
         out[plain] = _to_numbers(texts, unsafe, integers)
     labels: list[object] = [np.nan]
     label_of_shape = np.zeros(k, np.intp)
-    decimal, notes = ".", []
+    decimal, notes = forced or ".", []
     if rest_shapes:
         position = {s: j for j, s in enumerate(shapes)}
 
         def example(shape: str) -> str:
             return values.iloc[first_rows(codes, k)[position[shape]]]
 
-        decided = _decide(rest_shapes, example)
+        decided = _decide(rest_shapes, example, forced)
         decimal, notes = decided.decimal, decided.notes
         shape_ok = np.array([s in decided.sign for s in shapes]) & shape_rest
         ok = shape_ok[codes]

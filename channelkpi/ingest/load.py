@@ -17,6 +17,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Literal
 
 import pandas as pd
 
@@ -24,6 +25,8 @@ from ..errors import ChannelKPIError
 from .detect import SourceName, detect_preset
 from .dimensions import join_dimension
 from .keep import kept_fields
+from .mapfile import Mapping as ExportMapping
+from .mapfile import load_mapping
 from .mapping import map_columns
 from .outcome import check_stage_map, derive_outcome, start_outcome
 from .presets import Preset
@@ -46,7 +49,13 @@ def _quiet(_message: str) -> None:
 
 @contextmanager
 def _working_ahead(
-    raw, roles: dict[str, str], *, dayfirst: bool | None, tz: str | None, kept: Mapping[str, str]
+    raw,
+    roles: dict[str, str],
+    *,
+    dayfirst: bool | None,
+    tz: str | None,
+    kept: Mapping[str, str],
+    decimal: str | None,
 ) -> Iterator[None]:
     """Let background threads read the mapped columns ahead of the steps, which still take
     every result (and every error and warning) in their own order."""
@@ -57,7 +66,7 @@ def _working_ahead(
     with ThreadPoolExecutor(workers, thread_name_prefix="channelkpi-load") as pool, raw.cells.working_ahead(pool):
         start_outcome(raw, roles)
         start_screening(raw, roles)
-        start_values(raw, roles, dayfirst=dayfirst, tz=tz, kept=kept)
+        start_values(raw, roles, dayfirst=dayfirst, tz=tz, kept=kept, decimal=decimal)
         yield
 
 
@@ -65,10 +74,12 @@ def load_crm(
     path_or_buffer: Source,
     *,
     source: SourceName = "auto",
+    mapping: ExportMapping | str | os.PathLike | None = None,
     columns: Mapping[str, str | None] | None = None,
     stage_map: Mapping[str, str] | None = None,
     channel_map: Mapping[str, str] | None = None,
     dayfirst: bool | None = None,
+    decimal: Literal[".", ","] | None = None,
     currency: str | None = None,
     fx: Mapping[str, float] | pd.DataFrame | None = None,
     sheet: str | int | None = None,
@@ -91,6 +102,12 @@ def load_crm(
         The CRM preset: ``"salesforce_report"``, ``"salesforce_api"``, ``"hubspot"``,
         ``"pipedrive"``, ``"dynamics365"``, ``"zoho"`` or ``"generic"``. ``"auto"`` decides from
         the headers and says why in :attr:`LoadResult.source`.
+    mapping : Mapping or path, optional
+        A :class:`~channelkpi.ingest.mapfile.Mapping` (as ``propose_mapping`` returns it) or
+        the path of a mapping file it was saved to (``crm.toml``, see ``docs/mappings.md``):
+        the columns, stage and channel readings, date order, decimal separator, currency and
+        preset to read the export with. Arguments given explicitly win: ``columns=``,
+        ``stage_map=`` and ``channel_map=`` are merged into the mapping's key by key.
     columns : dict, optional
         ``{"their header": "canonical name"}`` for headers the preset does not know (or
         ``None`` to ignore a header). Besides the canonical names, ``"close_date"`` (actual for
@@ -104,6 +121,9 @@ def load_crm(
         Read ``01/02/2024`` as 1 February. By default each date column is decided from values
         that fit only one order; a column where none does is read month-first (``/``) or
         day-first (``.``) with a warning.
+    decimal : {".", ","}, optional
+        The decimal separator of the amount columns (``","`` reads ``1.200`` as 1200). By
+        default each column is decided from the values that show it (``1.200,50``, ``12,5``).
     currency : str, optional
         The reporting currency (ISO code). Required with ``fx``.
     fx : dict or DataFrame, optional
@@ -193,16 +213,28 @@ def load_crm(
     say = progress or _quiet
     if grain not in GRAINS:
         raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
+    if decimal not in (None, ".", ","):
+        raise ChannelKPIError(f"decimal={decimal!r}", fix='use "." or ","')
+    used, asked = None, source
+    if mapping is not None:
+        used = load_mapping(mapping)
+        given = dict(source=source, columns=columns, stage_map=stage_map, channel_map=channel_map)
+        given.update(dayfirst=dayfirst, decimal=decimal, currency=currency)
+        merged = used.load_arguments(**given)
+        source, columns, stage_map, channel_map = (merged[k] for k in ("source", "columns", "stage_map", "channel_map"))
+        dayfirst, decimal, currency = merged["dayfirst"], merged["decimal"], merged["currency"]
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
     preset, reason = detect_preset(raw.headers, source=source, columns=columns, file=raw.file)
+    if used is not None and asked == "auto":
+        reason = f"the preset {preset.name!r} the mapping names"
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
     mapped = map_columns(raw, preset, columns)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
         warnings.append(f"ignored {len(mapped.dropped)} re-import bookkeeping column(s): {mapped.dropped}")
-    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz, kept=kept):
+    with _working_ahead(raw, mapped.roles, dayfirst=dayfirst, tz=tz, kept=kept, decimal=decimal):
         outcome = derive_outcome(raw, mapped.roles, stages, warnings)
         screened = screen_rows(raw, mapped.roles, outcome, _id_headers(preset), warnings)
         values = read_values(
@@ -216,6 +248,7 @@ def load_crm(
             fx=fx,
             channel_map=channel_map,
             kept=kept,
+            decimal=decimal,
             warnings=warnings,
         )
         say("values read; reconciling rows into deals")
@@ -232,7 +265,10 @@ def load_crm(
     source_info = SourceInfo(
         preset=preset.name,
         label=preset.label,
-        reason=reason + f"; outcome from {outcome.source}" + (f"; {preset.note}" if preset.note else ""),
+        reason=reason
+        + (f"; {_mapping_note(used)}" if used is not None else "")
+        + f"; outcome from {outcome.source}"
+        + (f"; {preset.note}" if preset.note else ""),
         columns=dict(mapped.roles),
         kind=raw.kind,
         encoding=raw.encoding,
@@ -241,6 +277,11 @@ def load_crm(
     result.partners, result.owners = tables.get("partner"), tables.get("owner")
     result.lines = lines[0] if lines else None
     return result
+
+
+def _mapping_note(mapping: ExportMapping) -> str:
+    where = f"the mapping file {mapping.origin!r}" if mapping.origin else "the mapping given"
+    return f"columns, stages and options from {where}"
 
 
 def _id_headers(preset: Preset) -> str:

@@ -2,19 +2,71 @@
 the file's conventions, proposed from an export (:mod:`.meaning`), edited, saved as TOML and
 passed back to ``load_crm(mapping=...)`` next month.
 
+The file format (version 1, see ``docs/mappings.md``) has a ``version`` and four tables:
+``[options]`` (``source``, ``dayfirst``, ``decimal``, ``currency``), ``[columns]`` (header ->
+canonical column, ``""`` to ignore a header), ``[stages]`` (value -> won/lost/open) and
+``[channels]`` (lead source -> channel). Reading it checks every key and value, so a typo is an
+error that names the file, the key and the fix rather than a column silently not read.
+
 Examples
 --------
 >>> m = Mapping(columns={"ref": "deal_id", "phase": "stage"}, stage_map={"Won": "won"})
 >>> m.columns["phase"], m.stage_map["Won"]
 ('stage', 'won')
+>>> print(m.code())
+columns={'ref': 'deal_id', 'phase': 'stage'},
+stage_map={'Won': 'won'},
+>>> Mapping.from_toml(m.to_toml()) == m
+True
+>>> Mapping.from_toml('version = 1\\n[columns]\\nref = "deal-id"\\n', file="crm.toml")
+Traceback (most recent call last):
+...
+channelkpi.errors.ColumnError: crm.toml: [columns] maps 'ref' to 'deal-id', which is not a canonical column. Fix: did you mean 'deal_id'? ...
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
+import textwrap
+import tomllib
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
-__all__ = ["ColumnGuess", "Mapping", "StageReading"]
+import tomli_w
+
+from ..errors import ChannelKPIError, ColumnError, FileFormatError, ValueParseError
+from ..schema import CHANNELS, STATUSES
+from .currencies import ISO_CODE, normalize_currency
+from .presets import BY_NAME, ROLES, norm
+
+if TYPE_CHECKING:
+    from .result import LoadResult
+
+__all__ = [
+    "FORMAT_VERSION",
+    "IDENTITY_ROLES",
+    "OUTCOME_ROLES",
+    "Certainty",
+    "ColumnGuess",
+    "Mapping",
+    "StageReading",
+    "load_mapping",
+]
+
+#: The version of the mapping file format this channelkpi writes and reads.
+FORMAT_VERSION = 1
+
+#: Roles that identify a deal's row (without a deal id, rows are told apart by their name and
+#: the loader numbers them), and roles that say its outcome.
+IDENTITY_ROLES = ("deal_id", "name")
+OUTCOME_ROLES = ("stage", "status", "won_flag")
+
+_SECTIONS = ("version", "options", "columns", "stages", "channels")
+_OPTIONS = ("source", "dayfirst", "decimal", "currency")
+_DECIMALS = (".", ",")
 
 #: How sure a guess is: ``"sure"`` (loads without asking), ``"likely"`` (loads, named in the
 #: warning), ``"weak"`` (never used without confirmation).
@@ -61,3 +113,605 @@ class Mapping:
     guesses: tuple[ColumnGuess, ...] = ()  #: one per header, in the file's order (not saved)
     stages: tuple[StageReading, ...] = ()  #: every distinct stage value (not saved)
     file: str = "<buffer>"  #: the export it was proposed from (not saved)
+    #: the mapping file it was read from, named in the load's source description (not saved)
+    origin: str | None = field(default=None, compare=False)
+
+    # ------------------------------------------------------------------ what it still needs
+
+    def certainty(self, header: str) -> Certainty:
+        """How sure the mapping of ``header`` is: the proposal's certainty while the header
+        still feeds the column it proposed, ``"sure"`` for a mapping a person wrote or changed.
+
+        >>> m = Mapping(columns={"ref": "deal_id"}, guesses=(ColumnGuess("ref", "deal_id", 0.6, "likely", "ids"),))
+        >>> m.certainty("ref"), m.certainty("other")
+        ('likely', 'sure')
+        """
+        for guess in self.guesses:
+            if guess.header == header and guess.role == self.columns.get(header):
+                return guess.certainty
+        return "sure"
+
+    def reading(self, value: str) -> str | None:
+        """How a stage value reads: ``stage_map`` first (what a person confirmed), then the
+        proposal's reading; None when neither says."""
+        if value in self.stage_map:
+            return self.stage_map[value]
+        by_norm = {norm(k): v for k, v in self.stage_map.items()}
+        if norm(value) in by_norm:
+            return by_norm[norm(value)]
+        return next((s.reading for s in self.stages if s.value == value), None)
+
+    @property
+    def needs(self) -> list[str]:
+        """What is missing before the mapping can load a file without asking, in words
+        (empty when :attr:`ready`).
+
+        >>> Mapping(columns={"phase": "stage"}, stages=(StageReading("Negotiating", None, 12, "unknown"),)).needs
+        ["a deal id column: map the header that identifies each deal, e.g. columns={'<header>': 'deal_id'}", "a reading for the stage value 'Negotiating' (12 rows): add it to stage_map= as 'won', 'lost' or 'open'"]
+        """
+        out = []
+        for roles, what, role in (
+            (IDENTITY_ROLES, "a deal id column", "deal_id"),
+            (OUTCOME_ROLES, "a stage or status column", "stage"),
+        ):
+            mapped = [h for h, r in self.columns.items() if r in roles]
+            if any(self.certainty(h) in ("sure", "likely") for h in mapped):
+                continue
+            weak = [g for g in self.guesses if g.role in roles and g.certainty == "weak"]
+            if weak:
+                g = weak[0]
+                out.append(
+                    f"{what}: {g.header!r} may be the {g.role} ({g.reason}); confirm it with "
+                    f"columns={{{g.header!r}: {g.role!r}}}"
+                )
+            else:
+                out.append(
+                    f"{what}: map the header that {'identifies each deal' if role == 'deal_id' else 'holds the stage'}, "
+                    f"e.g. columns={{'<header>': {role!r}}}"
+                )
+        for s in self.stages:
+            if self.reading(s.value) is None:
+                out.append(
+                    f"a reading for the stage value {s.value!r} ({s.rows} row{'s' if s.rows != 1 else ''}): "
+                    "add it to stage_map= as 'won', 'lost' or 'open'"
+                )
+        return out
+
+    @property
+    def ready(self) -> bool:
+        """True when a deal id (or name) and a stage or status column are mapped with certainty
+        ``"sure"`` or ``"likely"`` and every stage value in :attr:`stages` has a reading.
+
+        >>> Mapping(columns={"ref": "deal_id", "phase": "stage"}).ready
+        True
+        >>> Mapping(columns={"phase": "stage"}).ready
+        False
+        """
+        return not self.needs
+
+    @classmethod
+    def read_with(cls, result: LoadResult, *, dayfirst: bool | None = None, currency: str | None = None) -> Mapping:
+        """The mapping a load used: its preset and the header that fed each column (with the
+        date order and currency it was given), to save and reuse for the next export.
+
+        >>> from channelkpi.ingest import load_crm
+        >>> result = load_crm(b"Id,StageName,IsWon,IsClosed,Amount\\n006A,Closed Won,TRUE,TRUE,10\\n")
+        >>> m = Mapping.read_with(result)
+        >>> m.source, m.columns
+        ('salesforce_api', {'Id': 'deal_id', 'StageName': 'stage', 'Amount': 'amount', 'IsWon': 'won_flag', 'IsClosed': 'closed_flag'})
+        """
+        columns = {header: role for role, header in result.source.columns.items()}
+        return cls(columns=columns, dayfirst=dayfirst, currency=currency, source=result.source.preset, file=result.file)
+
+    def describe(self) -> str:
+        """The mapping in words for a person to check: each header and the column it feeds,
+        with the certainty and reason; each stage value and its reading; what is still needed.
+
+        >>> print(Mapping(columns={"ref": "deal_id", "phase": "stage"}, stages=(StageReading("Won", "won", 3, "a known stage"),)).describe())
+        columns:
+          'ref'    -> deal_id  sure
+          'phase'  -> stage    sure
+        stage values:
+          'Won'  -> won  (3 rows)  a known stage
+        """
+        guesses = list(self.guesses) or [ColumnGuess(h, r, 1.0, "sure", "") for h, r in self.columns.items()]
+        rows = []
+        for g in guesses:
+            role = self.columns.get(g.header, None)
+            if g.header in self.columns:
+                target, how = role or "(ignored)", self.certainty(g.header)
+                why = g.reason if g.role == role else "as given"
+            else:
+                target = "(not used)" if g.role is None else f"(not used; maybe {g.role})"
+                how, why = g.certainty, g.reason
+            detail = f"{how} {g.confidence:.2f}" if self.guesses else how
+            rows.append((repr(g.header), target, detail, why))
+        lines = ["columns:", *_aligned(rows, "-> ")]
+        if self.stages:
+            stage_rows = [
+                (
+                    repr(s.value),
+                    self.reading(s.value) or "? (no reading)",
+                    f"({s.rows} row{'s' if s.rows != 1 else ''})",
+                    s.reason,
+                )
+                for s in self.stages
+            ]
+            lines += ["stage values:", *_aligned(stage_rows, "-> ")]
+        needs = self.needs
+        if needs:
+            lines += ["still needed:", *(f"  - {n}" for n in needs)]
+        return "\n".join(lines)
+
+    # ------------------------------------------------------------------ as code to paste
+
+    def code(self, *, path: str | None = None) -> str:
+        """The mapping as keyword arguments of :func:`channelkpi.load_crm`, ready to paste;
+        with ``path``, the whole call.
+
+        >>> m = Mapping(columns={"ref": "deal_id"}, stage_map={"Won": "won"}, dayfirst=True, decimal=",")
+        >>> print(m.code(path="deals.csv"))
+        ck.load_crm(
+            'deals.csv',
+            columns={'ref': 'deal_id'},
+            stage_map={'Won': 'won'},
+            dayfirst=True,
+            decimal=',',
+        )
+        """
+        lines = [f"{name}={_literal(value)}," for name, value in self.arguments().items()]
+        if path is None:
+            return "\n".join(lines)
+        body = "\n".join("    " + line.replace("\n", "\n    ") for line in [f"{str(path)!r},", *lines])
+        return f"ck.load_crm(\n{body}\n)"
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments of :func:`channelkpi.load_crm` this mapping stands for (those that
+        differ from the defaults).
+
+        >>> Mapping(columns={"ref": "deal_id"}, currency="EUR").arguments()
+        {'columns': {'ref': 'deal_id'}, 'currency': 'EUR'}
+        """
+        out: dict[str, Any] = {}
+        if self.source != "generic":
+            out["source"] = self.source
+        for name in ("columns", "stage_map", "channel_map"):
+            if getattr(self, name):
+                out[name] = dict(getattr(self, name))
+        for name in ("dayfirst", "decimal", "currency"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        return out
+
+    def load_arguments(self, **given: Any) -> dict[str, Any]:
+        """The arguments of ``load_crm`` when this mapping is passed with explicit ones:
+        ``given`` wins. ``columns``, ``stage_map`` and ``channel_map`` merge key by key (a
+        canonical column ``columns=`` gives a header to is taken from the mapping's header);
+        ``source="auto"`` and None leave the mapping's value.
+
+        >>> m = Mapping(columns={"ref": "deal_id", "phase": "stage"}, stage_map={"Won": "won"}, dayfirst=True)
+        >>> m.load_arguments(columns={"Opp": "deal_id"}, stage_map={"Lost": "lost"}, dayfirst=None, source="auto")
+        {'source': 'generic', 'columns': {'phase': 'stage', 'Opp': 'deal_id'}, 'stage_map': {'Won': 'won', 'Lost': 'lost'}, 'channel_map': {}, 'dayfirst': True, 'decimal': None, 'currency': None}
+        """
+        source = given.get("source")
+        columns = dict(given.get("columns") or {})
+        taken = {role for role in columns.values() if role is not None}
+        theirs = {h: r for h, r in self.columns.items() if h not in columns and (r is None or r not in taken)}
+        out: dict[str, Any] = {"source": source if source not in (None, "auto") else self.source}
+        out["columns"] = {**theirs, **columns}
+        out["stage_map"] = {**self.stage_map, **(given.get("stage_map") or {})}
+        out["channel_map"] = {**self.channel_map, **(given.get("channel_map") or {})}
+        for name in ("dayfirst", "decimal", "currency"):
+            value = given.get(name)
+            out[name] = value if value is not None else getattr(self, name)
+        return out
+
+    # ------------------------------------------------------------------ as a file
+
+    def to_toml(self) -> str:
+        """The mapping as a TOML file a person can read and edit (format version 1).
+
+        The proposal's certainty and reason follow each column as a comment; headers it did
+        not map and stage values without a reading are listed as comments to fill in.
+        """
+        guesses = {g.header: g for g in self.guesses}
+        rows = {s.value: s for s in self.stages}
+        out = [
+            "# How channelkpi reads one kind of export (mapping file format version 1; see docs/mappings.md).",
+            *([_comment(f"Written for {self.file!r}.")] if self.file != "<buffer>" else []),
+            '# Use it with ck.load_crm(export, mapping="this.toml") or channelkpi report export --mapping this.toml',
+            f"version = {FORMAT_VERSION}",
+            "",
+            "[options]",
+            f"# source: the CRM preset the columns apply to, one of {', '.join(sorted(BY_NAME))}",
+            _entry("source", self.source),
+            _entry("dayfirst", self.dayfirst, "true: 01/02/2024 is 1 February; false: 2 January")
+            if self.dayfirst is not None
+            else "# dayfirst = true   # 01/02/2024 is 1 February (default: decided per date column)",
+            _entry("decimal", self.decimal, "the decimal separator of amounts")
+            if self.decimal is not None
+            else '# decimal = ","   # the decimal separator of amounts (default: decided per column)',
+            _entry("currency", self.currency, "ISO code of amounts written without one")
+            if self.currency is not None
+            else '# currency = "EUR"   # ISO code of amounts written without one',
+            "",
+            "[columns]",
+            *_wrapped(
+                f'"header in the export" = "canonical column", or "" to ignore the header. Columns: {", ".join(ROLES)}'
+            ),
+        ]
+        for header, role in self.columns.items():
+            g = guesses.get(header)
+            note = f"{g.certainty} ({g.confidence:.2f}): {g.reason}" if g and role and g.role == role else ""
+            out.append(_entry(header, role or "", note))
+        for g in self.guesses:
+            if g.header not in self.columns:
+                proposal = f"{g.role!r}, {g.certainty} ({g.confidence:.2f}): " if g.role else ""
+                out.append(_comment(f"{_key(g.header)} = ?   not mapped: {proposal}{g.reason}"))
+        out += ["", "[stages]", '# "stage or status value" = "won", "lost" or "open"']
+        for value, reading in self.stage_map.items():
+            s = rows.get(value)
+            out.append(_entry(value, reading, f"{s.rows} rows; {s.reason}" if s else ""))
+        for s in self.stages:
+            if s.value not in self.stage_map:
+                out.append(
+                    _comment(f'{_key(s.value)} = ?   {s.rows} rows, no reading yet: write "won", "lost" or "open"')
+                )
+        out += ["", "[channels]", _comment('"lead source value" = ' + " | ".join(f'"{c}"' for c in CHANNELS))]
+        out += [_entry(value, channel) for value, channel in self.channel_map.items()]
+        return "\n".join(out) + "\n"
+
+    @classmethod
+    def from_toml(cls, text: str | bytes, *, file: str = "<buffer>") -> Mapping:
+        """Read a mapping file's text, checking every key and value.
+
+        Raises
+        ------
+        ChannelKPIError
+            (``FileFormatError``, ``ColumnError`` or ``ValueParseError``) naming the file, the
+            key, the value and the fix: text that is not TOML, a format version this channelkpi
+            does not read, an unknown key, an unknown canonical column, stage reading, channel,
+            source, decimal separator or currency.
+
+        Examples
+        --------
+        >>> m = Mapping.from_toml('''
+        ... version = 1
+        ... [options]
+        ... dayfirst = true
+        ... [columns]
+        ... ref = "deal_id"
+        ... "deal value" = "amount"
+        ... [stages]
+        ... Negotiating = "open"
+        ... ''', file="crm.toml")
+        >>> m.columns, m.stage_map, m.dayfirst
+        ({'ref': 'deal_id', 'deal value': 'amount'}, {'Negotiating': 'open'}, True)
+        """
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise FileFormatError(
+                    f"a mapping file must be UTF-8 text ({exc.reason} at byte {exc.start})",
+                    file=file,
+                    fix="save it as UTF-8",
+                ) from None
+        try:
+            data = tomllib.loads(text.lstrip("\ufeff"))
+        except tomllib.TOMLDecodeError as exc:
+            raise FileFormatError(
+                f"this is not a valid mapping file (TOML): {exc}",
+                file=file,
+                fix='write it as in docs/mappings.md, e.g. version = 1, then [columns] with "header" = "deal_id"',
+            ) from None
+        return _from_data(data, file)
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_toml` to ``path`` (checked first, so a saved file always loads);
+        returns the path.
+
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "crm.toml"
+        >>> m = Mapping(columns={"ref": "deal_id", "phase": "stage"})
+        >>> Mapping.load(m.save(path)) == m
+        True
+        """
+        path = Path(path)
+        text = self.to_toml()
+        Mapping.from_toml(text, file=str(path))
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Mapping:
+        """Read a mapping file (see :meth:`from_toml`)."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FileFormatError(
+                "there is no such mapping file",
+                file=str(path),
+                fix="check the path, or write one with `channelkpi inspect export.csv --save-mapping crm.toml`",
+            ) from None
+        except IsADirectoryError:
+            raise FileFormatError(
+                "this is a folder, not a mapping file", file=str(path), fix="name the .toml file"
+            ) from None
+        mapping = cls.from_toml(data, file=str(path))
+        mapping.origin = str(path)
+        return mapping
+
+
+def load_mapping(path_or_mapping: Mapping | str | os.PathLike | bytes) -> Mapping:
+    """A :class:`Mapping` from a mapping file's path, its content (bytes, as an upload gives
+    it), or a mapping (returned as it is).
+
+    Parameters
+    ----------
+    path_or_mapping : Mapping, str, path or bytes
+        What ``load_crm(mapping=)`` was given.
+
+    Returns
+    -------
+    Mapping
+
+    Raises
+    ------
+    ChannelKPIError
+        For a file that is missing or does not pass the checks of :meth:`Mapping.from_toml`.
+
+    Examples
+    --------
+    >>> load_mapping(b'version = 1\\n[columns]\\nref = "deal_id"\\n').columns
+    {'ref': 'deal_id'}
+    """
+    if isinstance(path_or_mapping, Mapping):
+        return path_or_mapping
+    if isinstance(path_or_mapping, bytes):
+        return Mapping.from_toml(path_or_mapping)
+    if isinstance(path_or_mapping, (str, os.PathLike)):
+        return Mapping.load(path_or_mapping)
+    raise ChannelKPIError(
+        f"mapping= takes a Mapping or the path of a mapping file, not {type(path_or_mapping).__name__}",
+        fix='pass mapping="crm.toml" or ck.propose_mapping(export)',
+    )
+
+
+# ---------------------------------------------------------------------- reading, checked
+
+
+def _close(word: str, choices) -> str:
+    near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {near[0]!r}? " if near else ""
+
+
+def _table(data: dict, name: str, file: str) -> dict:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise FileFormatError(
+            f"{name!r} must be a table of keys and values, not {_toml(table)}",
+            file=file,
+            value=table,
+            fix=f'write it as a section: [{name}] on its own line, then one "key" = "value" per line',
+        )
+    return table
+
+
+def _text(value: object, where: str, file: str, error=ValueParseError) -> str:
+    if not isinstance(value, str):
+        raise error(
+            f"{where} must be text in quotes, not {_toml(value)}",
+            file=file,
+            value=value,
+            fix='write it in double quotes, e.g. "won"',
+        )
+    return value
+
+
+def _from_data(data: dict, file: str) -> Mapping:
+    for key in data:
+        if key not in _SECTIONS:
+            raise FileFormatError(
+                f"unknown key {key!r} at the top of the mapping file",
+                file=file,
+                fix=f"{_close(key, _SECTIONS)}the keys are {', '.join(_SECTIONS)}",
+            )
+    version = data.get("version")
+    if version is None:
+        raise FileFormatError(
+            "the mapping file has no format version",
+            file=file,
+            fix=f"add `version = {FORMAT_VERSION}` as its first line",
+        )
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileFormatError(
+            f"version = {_toml(version)} is not a format version",
+            file=file,
+            value=version,
+            fix=f"write `version = {FORMAT_VERSION}`",
+        )
+    if version > FORMAT_VERSION:
+        raise FileFormatError(
+            f"the mapping file is in format version {version}, written by a newer channelkpi; "
+            f"this one reads version {FORMAT_VERSION}",
+            file=file,
+            value=version,
+            fix="upgrade channelkpi (pip install -U channelkpi)",
+        )
+    options = _options(_table(data, "options", file), file)
+    return Mapping(
+        columns=_columns(_table(data, "columns", file), file),
+        stage_map=_stages(_table(data, "stages", file), file),
+        channel_map=_channels(_table(data, "channels", file), file),
+        **options,
+    )
+
+
+def _options(table: dict, file: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _OPTIONS:
+            raise FileFormatError(
+                f"unknown key {key!r} in [options]",
+                file=file,
+                fix=f"{_close(key, _OPTIONS)}the options are {', '.join(_OPTIONS)}",
+            )
+        where = f"[options] {key}"
+        if key == "dayfirst":
+            if not isinstance(value, bool):
+                raise ValueParseError(
+                    f"{where} must be true or false, not {_toml(value)}",
+                    file=file,
+                    value=value,
+                    fix="write dayfirst = true (01/02/2024 is 1 February) or false (2 January), without quotes",
+                )
+            out[key] = value
+        elif key == "decimal":
+            if value not in _DECIMALS:
+                raise ValueParseError(
+                    f'{where} must be "." or ",", not {_toml(value)}',
+                    file=file,
+                    value=value,
+                    fix='write decimal = "," for amounts such as 1.200,50 or decimal = "." for 1,200.50',
+                )
+            out[key] = value
+        elif key == "currency":
+            code = normalize_currency(_text(value, where, file))
+            if not isinstance(code, str) or not ISO_CODE.match(code) or len(code) != 3:
+                raise ValueParseError(
+                    f"{where} = {_toml(value)} is not a currency",
+                    file=file,
+                    value=value,
+                    fix='write its three-letter ISO code, e.g. currency = "EUR"',
+                )
+            out[key] = code
+        else:  # source
+            if _text(value, where, file) not in BY_NAME:
+                raise ValueParseError(
+                    f"{where} = {_toml(value)} is not a CRM preset",
+                    file=file,
+                    value=value,
+                    fix=f"{_close(value, BY_NAME)}use one of {', '.join(sorted(BY_NAME))}",
+                )
+            out[key] = value
+    return out
+
+
+def _columns(table: dict, file: str) -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    owner: dict[str, str] = {}
+    for header, role in table.items():
+        role = _text(role, f"[columns] {header!r}", file, ColumnError)
+        if role == "":
+            out[header] = None
+            continue
+        if role not in ROLES:
+            raise ColumnError(
+                f"[columns] maps {header!r} to {role!r}, which is not a canonical column",
+                file=file,
+                fix=f'{_close(role, ROLES)}use one of {", ".join(ROLES)}, or "" to ignore the header',
+            )
+        if role in owner:
+            raise ColumnError(
+                f"[columns] maps both {owner[role]!r} and {header!r} to {role!r}",
+                file=file,
+                fix='keep one of the two; map the other to another column or to "" to ignore it',
+            )
+        owner[role] = header
+        out[header] = role
+    return out
+
+
+def _stages(table: dict, file: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    seen: dict[str, tuple[str, str]] = {}
+    for value, reading in table.items():
+        text = _text(reading, f"[stages] {value!r}", file)
+        key = text.strip().lower()
+        if key not in STATUSES:
+            raise ValueParseError(
+                f"[stages] reads {value!r} as {text!r}, which is not an outcome",
+                file=file,
+                fix=f'{_close(key, STATUSES)}write "won", "lost" or "open"',
+            )
+        first = seen.setdefault(norm(value), (value, key))
+        if first[1] != key:
+            raise ValueParseError(
+                f"[stages] reads {first[0]!r} as {first[1]!r} and {value!r} as {key!r}, and "
+                "stage values are matched ignoring case and spacing",
+                file=file,
+                fix="keep one reading for the two",
+            )
+        out[value] = key
+    return out
+
+
+def _channels(table: dict, file: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value, channel in table.items():
+        key = _text(channel, f"[channels] {value!r}", file).strip().lower()
+        if key not in CHANNELS:
+            raise ValueParseError(
+                f"[channels] sends {value!r} to {channel!r}, which is not a channel",
+                file=file,
+                fix=f"{_close(key, CHANNELS)}use one of {', '.join(repr(c) for c in CHANNELS)}",
+            )
+        out[value] = key
+    return out
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _toml(value: object) -> str:
+    """A value as TOML writes it, for messages (``true``, ``"x"``, ``12``)."""
+    if isinstance(value, dict):
+        return "a table"
+    try:
+        return tomli_w.dumps({"v": value})[4:].strip()
+    except TypeError:  # pragma: no cover - tomllib gives only TOML values
+        return repr(value)
+
+
+def _key(key: str) -> str:
+    """A key as TOML writes it: bare when it can be, quoted and escaped otherwise."""
+    return tomli_w.dumps({key: 0}).rsplit(" = ", 1)[0]
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _comment(text: str) -> str:
+    # a comment ends at the line's end, and TOML allows no control characters in it
+    return "# " + _UNPRINTABLE.sub(" ", text)
+
+
+def _wrapped(text: str) -> list[str]:
+    return [_comment(line) for line in textwrap.wrap(text, 98)]
+
+
+def _entry(key: str, value: object, note: str = "") -> str:
+    line = tomli_w.dumps({key: value}).rstrip("\n")
+    return line + ("  " + _comment(note) if note else "")
+
+
+def _aligned(rows: list[tuple[str, ...]], arrow: str) -> list[str]:
+    """Rows of cells as aligned text lines (the second cell after ``arrow``)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [c.ljust(w) for c, w in zip(r, widths)]
+        out.append(("  " + cells[0] + "  " + arrow + "  ".join(cells[1:])).rstrip())
+    return out
+
+
+def _literal(value: object) -> str:
+    """Python source for an argument value; a long dict gets one entry per line."""
+    if not isinstance(value, dict):
+        return repr(value)
+    one_line = repr(value)
+    if len(one_line) <= 88:
+        return one_line
+    return "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in value.items()) + "}"

@@ -103,12 +103,15 @@ class Currencies:
         return text_series(dictionary.take(pa.array(np.where(self.codes < 0, len(self.labels), self.codes))))
 
 
-def amounts_work(raw: RawTable, header: str):
-    """The key and the work of parsing an amount column (for ``Cells.derive`` and ``start``)."""
-    return ("amounts", header), lambda: parse_amounts(raw.cells[header])
+def amounts_work(raw: RawTable, header: str, decimal: str | None = None):
+    """The key and the work of parsing an amount column (for ``Cells.derive`` and ``start``);
+    ``decimal`` forces the decimal separator."""
+    return ("amounts", header, decimal), lambda: parse_amounts(raw.cells[header], decimal=decimal)
 
 
-def read_amounts(raw: RawTable, roles: dict[str, str], outcome: Outcome, warnings: list[str]):
+def read_amounts(
+    raw: RawTable, roles: dict[str, str], outcome: Outcome, warnings: list[str], *, decimal: str | None = None
+):
     """The amount of each row and the currency it is in: (float array, :class:`Currencies`).
 
     Won deals are valued at the won amount (Dynamics 365 ``Actual Revenue``) where there is
@@ -125,7 +128,7 @@ def read_amounts(raw: RawTable, roles: dict[str, str], outcome: Outcome, warning
             header,
             raw,
             warnings,
-            lambda _values: raw.cells.derive(*amounts_work(raw, header)),
+            lambda _values: raw.cells.derive(*amounts_work(raw, header, decimal)),
             what="amount",
             fix="map the amount column with columns={'their amount header': 'amount'}",
         )

@@ -118,6 +118,7 @@ def start_values(
     dayfirst: bool | None,
     tz: str | None,
     kept: Mapping[str, str] | None = None,
+    decimal: str | None = None,
 ) -> None:
     """Begin reading the value columns in the raw table's pool (see ``Cells.start``)."""
     cells = raw.cells
@@ -126,7 +127,7 @@ def start_values(
             cells.start(*_dates_work(raw, roles[role], dayfirst, tz))
     for role in ("amount", "won_amount"):
         if role in roles:
-            cells.start(*amounts_work(raw, roles[role]))
+            cells.start(*amounts_work(raw, roles[role], decimal))
     for role in ("currency", "probability", "channel"):
         if role in roles:
             cells.start_coded(roles[role])
@@ -303,6 +304,7 @@ def read_values(
     fx=None,
     channel_map: Mapping[str, str] | None = None,
     kept: Mapping[str, str] | None = None,
+    decimal: str | None = None,
     warnings: list[str],
 ) -> DealValues:
     """Read every mapped column (``rejected`` rows are read but not warned about where it matters)."""
@@ -312,7 +314,7 @@ def read_values(
         if role in roles
     }
     closed, expected = close_dates(dates, outcome, raw, rejected, warnings)
-    amount, cur = read_amounts(raw, roles, outcome, warnings)
+    amount, cur = read_amounts(raw, roles, outcome, warnings, decimal=decimal)
     amount, cur = convert_currency(amount, cur, currency, fx, raw, rejected, warnings)
     probability = read_probability(raw, roles, warnings)
     text = read_text(raw, roles, warnings)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import ChannelKPIError
-from ..i18n import N_
+from ..i18n import N_, current_locale, using
 from ..i18n import gettext as _
 
 __all__ = ["Definition", "DEFINITIONS", "explain"]
@@ -396,7 +396,7 @@ DEFINITIONS = {
 }
 
 
-def explain(kpi: str) -> str:
+def explain(kpi: str, *, locale: str | None = None) -> str:
     """The definition of a KPI (its function name, e.g. ``"win_rate"``) as printable text.
 
     Parameters
@@ -404,6 +404,11 @@ def explain(kpi: str) -> str:
     kpi : str or pandas.DataFrame
         A KPI function's name, or a table a KPI function returned (its ``attrs["channelkpi"]``
         is read, and how many rows it used and excluded per reason is added).
+    locale : str, optional
+        The language to explain in, a BCP 47 tag such as ``"nl-NL"`` or ``"de"``
+        (:func:`channelkpi.i18n.resolve_locale`; a language without a translation reads as
+        English, with a warning). Default: the locale in force (:func:`channelkpi.i18n.using`),
+        else English.
 
     Returns
     -------
@@ -422,6 +427,11 @@ def explain(kpi: str) -> str:
     >>> explain(win_rate(toy_deals())).splitlines()[-1]
     '  rows:      6 in the table, 5 used; excluded: not_closed 1'
     """
+    with using(locale or current_locale()):
+        return _explain(kpi)
+
+
+def _explain(kpi) -> str:
     import pandas as pd
 
     if isinstance(kpi, pd.DataFrame):
