@@ -397,7 +397,9 @@ class Dashboard:
         )
         # an export, or a mapping file (.toml) saved from the mapping form, or both at once
         self.upload = w.FileUpload(
-            accept=",".join((".csv", ".tsv", ".txt", ".xlsx", MAPPING_SUFFIX)), multiple=True, description=_("Your export")
+            accept=",".join((".csv", ".tsv", ".txt", ".xlsx", MAPPING_SUFFIX)),
+            multiple=True,
+            description=_("Your export"),
         )
         self.mapping = None  # the Mapping uploads are read with (a .toml uploaded, a form used)
         self.mapping_form: MappingForm | None = None  # shown for an export no preset recognises
