@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 EXTRAS ?= test
 SAMPLE := data/sample/kestrel_salesforce_opportunities.csv
 
-.PHONY: dashboard test lint install-dashboard install-test chromium screenshot sample benchmark clean
+.PHONY: dashboard test lint messages install-dashboard install-test chromium screenshot sample benchmark clean
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "channelkpi needs Python >= 3.11; set PYTHON=python3.11 (or newer)")'
@@ -69,6 +69,25 @@ benchmark: install-test chromium
 	$(PY) benchmarks/kpi_engine.py
 	$(PY) benchmarks/load_memory.py
 	$(PY) benchmarks/viewers.py --viewers $(VIEWERS) --ready $(VIEWERS)
+
+## make messages: collect the visible strings into channelkpi/locale/channelkpi.pot and add the
+## new ones to the nl, de and fr catalogs (then translate the empty entries; tests/test_catalogs.py
+## fails until every one is translated)
+LOCALES := channelkpi/locale
+# Babel is a dependency of channelkpi
+PYBABEL ?= $(VENV)/bin/pybabel
+messages:
+	mkdir -p $(LOCALES)
+	$(PYBABEL) extract --no-default-keywords -k _ -k gettext -k N_ --add-location=file --sort-output \
+		--no-wrap --project=channelkpi --copyright-holder="channelkpi contributors" -o $(LOCALES)/channelkpi.pot channelkpi
+	for lang in nl de fr; do \
+		if [ -f $(LOCALES)/$$lang/LC_MESSAGES/channelkpi.po ]; then \
+			$(PYBABEL) update --no-fuzzy-matching --ignore-obsolete --no-wrap -D channelkpi -l $$lang \
+				-i $(LOCALES)/channelkpi.pot -d $(LOCALES); \
+		else \
+			$(PYBABEL) init --no-wrap -D channelkpi -l $$lang -i $(LOCALES)/channelkpi.pot -d $(LOCALES); \
+		fi; \
+	done
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

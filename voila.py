@@ -9,8 +9,18 @@ import os
 
 c = get_config()  # noqa: F821 (Jupyter's config loader provides it)
 
-# Kernels kept ready, each with the dashboard already run: the viewers a room opens at once
-# (`make dashboard VIEWERS=10`, the default there) see it without waiting for a kernel. A ready
+CELL_SECONDS = 180  # a cell's time limit in Voilà
+
+
+def _cell_timeout(cell):
+    from channelkpi.serving import cell_timeout  # imported when a notebook runs, not with the config
+
+    return cell_timeout(cell, seconds=CELL_SECONDS)
+
+
+# Kernels kept ready, each with the export loaded and waiting for its page to say its language
+# (the dashboard is then made in it): the viewers a room opens at once (`make dashboard
+# VIEWERS=10`, the default there) see it without waiting for a kernel. A ready
 # kernel holds about 75 MB of its own (the rest is shared with the template below). Its
 # replacement starts 30 s after it is taken, when the room has its charts, instead of competing
 # with them for the processor; with one ready kernel (the default here, for the tests) the
@@ -34,7 +44,14 @@ c.MappingKernelManager.cull_interval = 10
 # ports: ports picked while ten kernels start at once can be taken by another program before
 # the kernel binds them (the kernel then dies), and files are not reachable by other users.
 c.KernelManager.transport = "ipc"
-c.VoilaExecutor.timeout = 180  # seconds per cell: a stuck cell ends with a message
+# Seconds per cell: a stuck cell ends with a message. The cell that waits for the page's request
+# (to read its language, channelkpi.serving.request_locale) waits, in a kernel kept ready, as
+# long as nobody opens the page: it is tagged, and no time limit applies to it.
+c.VoilaExecutor.timeout = CELL_SECONDS
+c.VoilaExecutor.timeout_func = _cell_timeout
+# The browser's languages reach the kernel as HTTP_ACCEPT_LANGUAGE: a page without ?lang= speaks
+# the first one channelkpi knows.
+c.VoilaConfiguration.http_header_envs = ["Accept-Language"]
 # Seconds a cell's output may trail its end: with a room of viewers the default 4 s passes and
 # the page is served without its dashboard. Waiting ends as soon as the output has arrived.
 c.VoilaExecutor.iopub_timeout = 60

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .i18n import gettext as _
 from .schema import DIRECT_PARTNER
 
 __all__ = ["Caveat", "data_caveats", "has_partners", "UNKNOWN_CHANNEL_SHARE", "NO_CLOSE_DATE_SHARE"]
@@ -97,19 +98,26 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
     n = len(deals)
     if not has_partners(deals):
         if mapped is not None and "partner" not in mapped:
-            problem = "This file has no partner column: partner views are empty, and the other KPIs count every deal as direct."
-            action = "To see partners, export the report with the partner field."
+            problem = _(
+                "This file has no partner column: partner views are empty, and the other KPIs count every deal "
+                "as direct."
+            )
+            action = _("To see partners, export the report with the partner field.")
         else:
-            problem = "No deal has a partner: partner views are empty, and the other KPIs count every deal as direct."
-            action = "To see partners, export the report with the partner field filled in."
+            problem = _(
+                "No deal has a partner: partner views are empty, and the other KPIs count every deal as direct."
+            )
+            action = _("To see partners, export the report with the partner field filled in.")
         out.append(Caveat("no_partner", problem, action))
     if mapped is not None and "deal_id" not in mapped:
         out.append(
             Caveat(
                 "no_deal_id",
-                "This file has no deal id column: each row counts as one deal, so a deal exported as "
-                "several rows (one per product) counts several times.",
-                "Export the report with the opportunity (deal) id field.",
+                _(
+                    "This file has no deal id column: each row counts as one deal, so a deal exported as "
+                    "several rows (one per product) counts several times."
+                ),
+                _("Export the report with the opportunity (deal) id field."),
             )
         )
     channel = deals["channel"].astype(str)
@@ -118,32 +126,43 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
         out.append(
             Caveat(
                 "unknown_channels",
-                "This file has no lead-source column: every deal's marketing channel is 'unknown', "
-                "so the channel views have nothing to compare.",
-                "Export the report with the lead source field.",
+                _(
+                    "This file has no lead-source column: every deal's marketing channel is 'unknown', "
+                    "so the channel views have nothing to compare."
+                ),
+                _("Export the report with the lead source field."),
             )
         )
     elif n and (other + unknown) / n >= UNKNOWN_CHANNEL_SHARE:
         parts = []
         if other:
             sources = deals.loc[channel == "other", "source"].dropna().astype(str).value_counts().index[:2]
-            examples = " or ".join(repr(s) for s in sources)
+            examples = _(" or ").join(repr(s) for s in sources)
             parts.append(
-                f"{_share(other, n)} count as 'other'" + (f" (sources such as {examples})" if examples else "")
+                _("{share} count as 'other'").format(share=_share(other, n))
+                + (" " + _("(sources such as {examples})").format(examples=examples) if examples else "")
             )
         if unknown:
-            parts.append(f"{_share(unknown, n)} as 'unknown' (no source)")
-        known = (
-            "choose the channels to compare in the Channels box; to place the others, "
+            parts.append(_("{share} as 'unknown' (no source)").format(share=_share(unknown, n)))
+        action = (
+            _(
+                "The channel views show them as such: choose the channels to compare in the Channels box; to "
+                "place the others, export the lead source with values such as 'Partner', 'Paid search', "
+                "'Webinar' or 'Referral'."
+            )
             if other + unknown < n
-            else "to place them, "
+            else _(
+                "The channel views show them as such: to place them, export the lead source with values such "
+                "as 'Partner', 'Paid search', 'Webinar' or 'Referral'."
+            )
         )
         out.append(
             Caveat(
                 "unknown_channels",
-                f"{_share(other + unknown, n)} of the deals have no known marketing channel: {'; '.join(parts)}.",
-                f"The channel views show them as such: {known}export the lead source with values such as "
-                "'Partner', 'Paid search', 'Webinar' or 'Referral'.",
+                _("{share} of the deals have no known marketing channel: {parts}.").format(
+                    share=_share(other + unknown, n), parts="; ".join(parts)
+                ),
+                action,
             )
         )
     currencies = sorted(deals["currency"].dropna().astype(str).unique()) if "currency" in deals else []
@@ -151,18 +170,22 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
         out.append(
             Caveat(
                 "converted_currency",
-                f"Amounts in {', '.join(currencies)} were converted into one currency, at one rate per "
-                "currency: totals over a long range mix rates of other dates.",
-                "The rates used are listed on the Data quality tab.",
+                _(
+                    "Amounts in {currencies} were converted into one currency, at one rate per currency: totals "
+                    "over a long range mix rates of other dates."
+                ).format(currencies=", ".join(currencies)),
+                _("The rates used are listed on the Data quality tab."),
             )
         )
     if n and deals["created"].isna().all():
         out.append(
             Caveat(
                 "no_created",
-                "These deals have no created date: deal success by cohort, cycle lengths and the "
-                "pipeline's new deals are empty.",
-                "Export the report with the created date.",
+                _(
+                    "These deals have no created date: deal success by cohort, cycle lengths and the "
+                    "pipeline's new deals are empty."
+                ),
+                _("Export the report with the created date."),
             )
         )
     closed = deals["status"].isin(["won", "lost"])
@@ -171,17 +194,18 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
         out.append(
             Caveat(
                 "no_close_date",
-                f"{undated:,} won or lost deals ({_share(undated, int(closed.sum()))}) have no close date: "
-                "the period KPIs leave them out.",
-                "Fill in their close dates in the CRM and export again (the Data quality tab lists them).",
+                _("{count} won or lost deals ({share}) have no close date: the period KPIs leave them out.").format(
+                    count=f"{undated:,}", share=_share(undated, int(closed.sum()))
+                ),
+                _("Fill in their close dates in the CRM and export again (the Data quality tab lists them)."),
             )
         )
     if n and deals["amount"].isna().all():
         out.append(
             Caveat(
                 "no_amount",
-                "These deals have no amounts: won amount, deal size and pipeline value are empty.",
-                "Export the report with the amount field.",
+                _("These deals have no amounts: won amount, deal size and pipeline value are empty."),
+                _("Export the report with the amount field."),
             )
         )
     return out

@@ -47,6 +47,7 @@ from .errors import ChannelKPIError
 from .formats import (
     column_kind,
     currency_affixes,
+    date_text,
     display_name,
     is_missing,
     level_title,
@@ -59,6 +60,8 @@ from .formats import (
     points,
     value_text,
 )
+from .i18n import N_
+from .i18n import gettext as _
 from .schema import CHANNELS
 from .types import Level
 from .vegalocale import vega_locale
@@ -119,32 +122,32 @@ HEAT_COLORS = ["#b35806", "#e08214", "#fdb863", "#f2f2f2", "#92c5de", "#4393c3",
 
 #: Column names as tooltips and axes say them.
 LABELS = {
-    "won_amount": "Won amount",
-    "won_count": "Won deals",
-    "lost_count": "Lost deals",
-    "n": "Closed deals",
-    "closed_count": "Closed deals",
-    "created_count": "Deals created",
-    "open_count": "Open deals",
-    "avg_deal_size": "Average deal size",
-    "median_deal_size": "Median deal size",
-    "open_amount": "Open pipeline",
-    "weighted_amount": "Weighted by probability",
-    "win_rate": "Win rate",
-    "win_rate_shrunk": "Win rate, adjusted for few deals",
-    "win_rate_low": "Win rate, 95 % range low",
-    "win_rate_high": "Win rate, 95 % range high",
-    "cycle_days_median": "Median cycle",
-    "cycle_days_mean": "Mean cycle",
-    "sales_velocity": "Sales velocity (per day)",
-    "quality_score": "Quality score (0-100)",
-    "rank": "Rank",
-    "success_rate": "Won so far",
-    "pending_share": "Still open",
-    "lost_share": "Lost",
-    "won_share": "Share of won amount",
-    "expected_rate": "All groups, this month",
-    "difference": "Versus the month's norm",
+    "won_amount": N_("Won amount"),
+    "won_count": N_("Won deals"),
+    "lost_count": N_("Lost deals"),
+    "n": N_("Closed deals"),
+    "closed_count": N_("Closed deals"),
+    "created_count": N_("Deals created"),
+    "open_count": N_("Open deals"),
+    "avg_deal_size": N_("Average deal size"),
+    "median_deal_size": N_("Median deal size"),
+    "open_amount": N_("Open pipeline"),
+    "weighted_amount": N_("Weighted by probability"),
+    "win_rate": N_("Win rate"),
+    "win_rate_shrunk": N_("Win rate, adjusted for few deals"),
+    "win_rate_low": N_("Win rate, 95 % range low"),
+    "win_rate_high": N_("Win rate, 95 % range high"),
+    "cycle_days_median": N_("Median cycle"),
+    "cycle_days_mean": N_("Mean cycle"),
+    "sales_velocity": N_("Sales velocity (per day)"),
+    "quality_score": N_("Quality score (0-100)"),
+    "rank": N_("Rank"),
+    "success_rate": N_("Won so far"),
+    "pending_share": N_("Still open"),
+    "lost_share": N_("Lost"),
+    "won_share": N_("Share of won amount"),
+    "expected_rate": N_("All groups, this month"),
+    "difference": N_("Versus the month's norm"),
 }
 
 
@@ -242,11 +245,12 @@ def _need(table: pd.DataFrame, columns, view: str) -> None:
 
 
 def _label(column: str) -> str:
-    for suffix, words in (("_prev", "{}, previous period"), ("_change", "Change in {}")):
+    for suffix, words in (("_prev", N_("{label}, previous period")), ("_change", N_("Change in {label}"))):
         if column.endswith(suffix):
-            base = LABELS.get(column[: -len(suffix)], column[: -len(suffix)].replace("_", " "))
-            return words.format(base if suffix == "_prev" else base.lower())
-    return LABELS.get(column, column.replace("_", " ").capitalize())
+            base = column[: -len(suffix)]
+            base = _(LABELS[base]) if base in LABELS else base.replace("_", " ")
+            return _(words).format(label=base if suffix == "_prev" else base.lower())
+    return _(LABELS[column]) if column in LABELS else column.replace("_", " ").capitalize()
 
 
 def _symbol(currency: str) -> str:
@@ -277,10 +281,10 @@ def _texts(data: pd.DataFrame, columns: Sequence[str | tuple[str, str]], currenc
             continue
         kind = column_kind(col)
         if kind in ("other", "date"):
-            tips.append(alt.Tooltip(f"{col}:N", title=title))
+            tips.append(alt.Tooltip(f"{col}:N", title=_(title)))
             continue
         data[f"{col}_text"] = [value_text(v, kind, currency) for v in data[col]]
-        tips.append(alt.Tooltip(f"{col}_text:N", title=title))
+        tips.append(alt.Tooltip(f"{col}_text:N", title=_(title)))
     return tips
 
 
@@ -289,15 +293,15 @@ def _rate_text(data: pd.DataFrame) -> alt.Tooltip:
 
     def text(rate, low, high) -> str:
         if is_missing(rate):
-            return "— (no deal closed)"
+            return _("— (no deal closed)")
         if is_missing(low) or is_missing(high):
             return percent(rate)
-        return f"{percent(rate)} (95 % range {percent(low)} to {percent(high)})"
+        return _("{rate} (95 % range {low} to {high})").format(rate=percent(rate), low=percent(low), high=percent(high))
 
     low = data["win_rate_low"] if "win_rate_low" in data else pd.Series(np.nan, index=data.index)
     high = data["win_rate_high"] if "win_rate_high" in data else pd.Series(np.nan, index=data.index)
     data["win_rate_text"] = [text(r, lo, hi) for r, lo, hi in zip(data["win_rate"], low, high, strict=True)]
-    return alt.Tooltip("win_rate_text:N", title="Win rate")
+    return alt.Tooltip("win_rate_text:N", title=_("Win rate"))
 
 
 def _period_field(data: pd.DataFrame) -> str:
@@ -315,8 +319,8 @@ def _period_axis(data: pd.DataFrame) -> alt.X:
     )
 
 
-def _period_tip(data: pd.DataFrame, title: str = "Period") -> alt.Tooltip:
-    return alt.Tooltip(f"{_period_field(data)}:N", title=title)
+def _period_tip(data: pd.DataFrame, title: str = N_("Period")) -> alt.Tooltip:
+    return alt.Tooltip(f"{_period_field(data)}:N", title=_(title))
 
 
 def _has_partial(data: pd.DataFrame) -> bool:
@@ -363,12 +367,13 @@ def _lines(subtitle, chars: int = _SUBTITLE_CHARS) -> list[str]:
     return out
 
 
-def _partial_note(data: pd.DataFrame, what: str = "drawn hollow") -> list[str]:
+def _partial_note(data: pd.DataFrame, what: str = N_("drawn hollow")) -> list[str]:
     if not _has_partial(data):
         return []
     labels = list(dict.fromkeys(data.loc[data["partial"], _period_field(data)]))
-    verb = "is" if len(labels) == 1 else "are"
-    return [f"{', '.join(labels)} {verb} not complete in the data: {what}"]
+    if len(labels) == 1:
+        return [_("{period} is not complete in the data: {what}").format(period=labels[0], what=_(what))]
+    return [_("{periods} are not complete in the data: {what}").format(periods=", ".join(labels), what=_(what))]
 
 
 def _finish(chart, *, title: str, subtitle, notes: Sequence[str] = (), description: str | None, width, summary=""):
@@ -427,15 +432,17 @@ def kpi_trend(
     data["partial"] = data["partial"].astype(bool)
     prev = f"{measure}_prev"
     tips = [_period_tip(data)]
-    tips += _texts(data, [(measure, label), *([(prev, "Previous period, same span")] if prev in data else [])], symbol)
+    tips += _texts(
+        data, [(measure, label), *([(prev, N_("Previous period, same span"))] if prev in data else [])], symbol
+    )
     if measure != "win_rate":
         tips += _texts(data, ["won_count"], symbol)
     if "win_rate" in data:
         tips.append(_rate_text(data))
     tips += _texts(data, ["n"], symbol)
     if _has_partial(data):
-        data["coverage_text"] = np.where(data["partial"], "only part of this period is in the data", "complete")
-        tips.append(alt.Tooltip("coverage_text:N", title="Period"))
+        data["coverage_text"] = np.where(data["partial"], _("only part of this period is in the data"), _("complete"))
+        tips.append(alt.Tooltip("coverage_text:N", title=_("Period")))
 
     x = _period_axis(data)
     y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, symbol))
@@ -478,8 +485,8 @@ def kpi_trend(
     )
     notes = []
     if prev in data:
-        notes.append("Grey dashed: the period before, over the same number of days")
-    notes += _partial_note(data, "hollow point")
+        notes.append(_("Grey dashed: the period before, over the same number of days"))
+    notes += _partial_note(data, N_("hollow point"))
     chart = alt.layer(*layers)
     return _finish(chart, title=title or label, subtitle=subtitle, notes=notes, description=description, width=width)
 
@@ -554,7 +561,7 @@ def partner_ranking(
     data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = plural(by)
-    tips = [alt.Tooltip("label:N", title=level_title(by)), alt.Tooltip("rank_text:N", title="Rank")]
+    tips = [alt.Tooltip("label:N", title=level_title(by)), alt.Tooltip("rank_text:N", title=_("Rank"))]
     tips += _texts(data, ["quality_score", "won_amount", "won_count"], symbol)
     if "win_rate" in data:
         tips.append(_rate_text(data))
@@ -564,7 +571,7 @@ def partner_ranking(
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort=alt.EncodingSortField("rank", op="min"), title=None),
-            x=alt.X("quality_score:Q", title="Quality score (0-100)", scale=alt.Scale(domain=[0, 100])),
+            x=alt.X("quality_score:Q", title=_("Quality score (0-100)"), scale=alt.Scale(domain=[0, 100])),
             color=alt.condition(selection, alt.value(PALETTE[0]), alt.value("#c8d6e5")),
             tooltip=tips,
         )
@@ -572,15 +579,25 @@ def partner_ranking(
         .properties(height=alt.Step(20))
     )
     shown = len(data)
-    count_note = f"Top {shown} of {everyone} {noun}" if shown < everyone else f"All {everyone} {noun}"
+    count_note = (
+        _("Top {shown} of {everyone} {values}").format(shown=shown, everyone=everyone, values=noun)
+        if shown < everyone
+        else _("All {everyone} {values}").format(everyone=everyone, values=noun)
+    )
     return _finish(
         chart,
-        title=f"{level_title(by)} ranking by quality score",
+        title=_("{level} ranking by quality score").format(level=level_title(by)),
         subtitle=subtitle,
         notes=[count_note],
         description=description,
         width=width,
-        summary=(f"First: {data['label'].iloc[0]}, {number(data['quality_score'].iloc[0])} of 100." if shown else ""),
+        summary=(
+            _("First: {name}, {score} of 100.").format(
+                name=data["label"].iloc[0], score=number(data["quality_score"].iloc[0])
+            )
+            if shown
+            else ""
+        ),
     )
 
 
@@ -602,26 +619,34 @@ def pipeline_by_stage(
     if "status" not in data:
         data["status"] = "open"
     as_of = pd.Timestamp(data["as_of"].iloc[0]) if "as_of" in data and len(data) else None
-    day = f"{as_of:%-d %b %Y}" if as_of is not None else "the snapshot"
+    day = date_text(as_of) if as_of is not None else _("the snapshot")
     # open all of the as_of day, so closed from the next one on: "since 31 Dec" would read as a
     # period that begins on the range's last day
     after = as_of + pd.Timedelta(days=1) if as_of is not None else None
-    since = f"from {after:%-d %b %Y}" if after is not None else "later"
+    since = date_text(after) if after is not None else None
     data["label"] = np.where(
         data["status"] == "open",
         data["stage"].astype(str),
-        np.where(data["status"] == "won", f"Won {since}", f"Lost {since}"),
+        np.where(
+            data["status"] == "won",
+            _("Won from {day}").format(day=since) if since else _("Won later"),
+            _("Lost from {day}").format(day=since) if since else _("Lost later"),
+        ),
     )
     opened = data["status"] == "open"
     data["order"] = np.where(opened, data["open_amount"].rank(ascending=False, method="first"), 1000.0)
     data.loc[~opened, "order"] += np.where(data.loc[~opened, "status"] == "won", 0, 1)
     colors = alt.Scale(domain=["open", "won", "lost"], range=[PALETTE[4], "#9ad5c0", "#f2b08c"])
-    tips = [alt.Tooltip("label:N", title="Stage")]
-    tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", "Weighted by probability")], symbol)
+    tips = [alt.Tooltip("label:N", title=_("Stage"))]
+    tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", N_("Weighted by probability"))], symbol)
     y = alt.Y("label:N", sort=alt.EncodingSortField("order", op="min"), title=None)
     base = alt.Chart(data).encode(y=y, tooltip=tips)
     bars = base.mark_bar().encode(
-        x=alt.X("open_amount:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
+        x=alt.X(
+            "open_amount:Q",
+            title=_("Open pipeline ({symbol})").format(symbol=symbol),
+            axis=_axis("open_amount", symbol),
+        ),
         color=alt.Color("status:N", scale=colors, legend=None),
     )
     ticks = (
@@ -629,12 +654,16 @@ def pipeline_by_stage(
         .encode(x="weighted_amount:Q")
         .transform_filter("datum.status === 'open'")
     )
-    notes = [f"Open on {day} · tick: weighted by each deal's probability"]
+    notes = [_("Open on {day} · tick: weighted by each deal's probability").format(day=day)]
     if (~opened).any():
-        notes.append(f"Open on {day}, won or lost {since} on: at the bottom")
+        notes.append(
+            _("Open on {day}, won or lost from {next_day} on: at the bottom").format(day=day, next_day=since)
+            if since
+            else _("Open on {day}, won or lost later: at the bottom").format(day=day)
+        )
     return _finish(
         alt.layer(bars, ticks).properties(height=alt.Step(22)),
-        title="Open pipeline by stage",
+        title=_("Open pipeline by stage"),
         subtitle=subtitle,
         notes=notes,
         description=description,
@@ -644,13 +673,13 @@ def pipeline_by_stage(
 
 _STEPS = ["start", "created", "won", "lost", "end"]
 _STEP_TITLES = {
-    "start": "Open at the start",
-    "created": "+ created",
-    "won": "- won",
-    "lost": "- lost",
-    "end": "Open at the end",
-    "unchanged": "Unchanged",
-    "memo": "Created and closed inside the period",
+    "start": N_("Open at the start"),
+    "created": N_("+ created"),
+    "won": N_("- won"),
+    "lost": N_("- lost"),
+    "end": N_("Open at the end"),
+    "unchanged": N_("Unchanged"),
+    "memo": N_("Created and closed inside the period"),
 }
 
 
@@ -688,13 +717,13 @@ def pipeline_waterfall(
         }
         for step, (low, high) in bounds.items():
             row = {k: rec[k] for k in ("period", "period_start", "period_label", "partial") if k in rec}
-            row.update(step=step, step_title=_STEP_TITLES[step], low=low, high=high, amount=rec[step])
+            row.update(step=step, step_title=_(_STEP_TITLES[step]), low=low, high=high, amount=rec[step])
             row["deal_count"] = waterfall[counts[step]].iloc[i] if step in counts else np.nan
             rows.append(row)
     data = pd.DataFrame(rows)
     colors = alt.Scale(domain=_STEPS, range=["#b8c2cc", PALETTE[4], _STATUS["won"], _STATUS["lost"], "#56606b"])
-    tips = [_period_tip(data), alt.Tooltip("step_title:N", title="Step")]
-    tips += _texts(data, [("amount", "Amount"), ("deal_count", "Deals")], symbol)
+    tips = [_period_tip(data), alt.Tooltip("step_title:N", title=_("Step"))]
+    tips += _texts(data, [("amount", N_("Amount")), ("deal_count", N_("Deals"))], symbol)
     x = _period_axis(data)
     offset = alt.XOffset("step:N", sort=_STEPS, scale=alt.Scale(paddingInner=0.08))
     bars = (
@@ -703,7 +732,9 @@ def pipeline_waterfall(
         .encode(
             x=x,
             xOffset=offset,
-            y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
+            y=alt.Y(
+                "low:Q", title=_("Open pipeline ({symbol})").format(symbol=symbol), axis=_axis("open_amount", symbol)
+            ),
             y2="high:Q",
             color=alt.Color(
                 "step:N", scale=colors, sort=_STEPS, title=None, legend=alt.Legend(labelExpr=_legend_expr())
@@ -713,7 +744,7 @@ def pipeline_waterfall(
         )
     )
     layers = [bars]
-    notes = ["Each period: open at the start + created - won - lost = open at the end"]
+    notes = [_("Each period: open at the start + created - won - lost = open at the end")]
     if targets is not None:
         _need(targets, ["period", "target"], "pipeline_waterfall targets")
         tg = targets[["period", "target"]].dropna().groupby("period", as_index=False)["target"].sum()
@@ -726,18 +757,22 @@ def pipeline_waterfall(
             tg["attainment"] = tg["won"] / tg["target"].where(tg["target"] > 0)
             ttips = [
                 _period_tip(tg),
-                *_texts(tg, [("target", "Won-amount target"), ("won", "Won"), ("attainment", "Attainment")], symbol),
+                *_texts(
+                    tg,
+                    [("target", N_("Won-amount target")), ("won", N_("Won")), ("attainment", N_("Attainment"))],
+                    symbol,
+                ),
             ]
             layers.append(
                 alt.Chart(tg)
                 .mark_tick(color="#1b2733", thickness=2.5)
                 .encode(x=x, xOffset=offset, y="level:Q", tooltip=ttips)
             )
-            notes.append("Black tick across the won bar: the won-amount target")
+            notes.append(_("Black tick across the won bar: the won-amount target"))
     notes += _partial_note(wf)
     return _finish(
         alt.layer(*layers),
-        title="Pipeline waterfall per period",
+        title=_("Pipeline waterfall per period"),
         subtitle=subtitle,
         notes=notes,
         description=description,
@@ -765,14 +800,14 @@ def channel_mix(
     cols += ["period", "period_start", "period_label", "partial"] if has_period else []
     data = channels[[c for c in cols if c in channels]].copy()
     scale = alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values()))
-    tips = [alt.Tooltip("channel:N", title="Channel")] + ([_period_tip(data)] if has_period else [])
+    tips = [alt.Tooltip("channel:N", title=_("Channel"))] + ([_period_tip(data)] if has_period else [])
     tips += _texts(data, ["won_share", "won_amount", "won_count", "win_rate", "avg_deal_size"], symbol)
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("won_amount:Q", stack="normalize", title="Share of won amount", axis=alt.Axis(format=".0%")),
-            color=alt.Color("channel:N", scale=scale, title="Channel"),
+            y=alt.Y("won_amount:Q", stack="normalize", title=_("Share of won amount"), axis=alt.Axis(format=".0%")),
+            color=alt.Color("channel:N", scale=scale, title=_("Channel")),
             order=alt.Order("channel:N"),
             tooltip=tips,
             **_hollow(data, "channel:N", scale),
@@ -784,9 +819,9 @@ def channel_mix(
         chart = chart.encode(x=alt.X("channel:N", title=None)).properties(width=alt.Step(60))
     return _finish(
         chart,
-        title="Marketing channel mix",
+        title=_("Marketing channel mix"),
         subtitle=subtitle,
-        notes=["Share of the won amount by the deals' marketing channel", *_partial_note(data)],
+        notes=[_("Share of the won amount by the deals' marketing channel"), *_partial_note(data)],
         description=description,
         width=(width if width is not None else (_WIDE if has_period else None)),
     )
@@ -810,9 +845,9 @@ def win_rate_by_group(
         [
             ("win_rate_low", "95 % low"),
             ("win_rate_high", "95 % high"),
-            ("won_count", "Won"),
-            ("lost_count", "Lost"),
-            ("n", "Closed"),
+            ("won_count", N_("Won")),
+            ("lost_count", N_("Lost")),
+            ("n", N_("Closed")),
         ],
         "",
     )
@@ -821,7 +856,7 @@ def win_rate_by_group(
     rule = base.mark_rule(color="#777777", strokeWidth=2).encode(
         x=alt.X(
             "win_rate_low:Q",
-            title="Win rate (line: 95 % range)",
+            title=_("Win rate (line: 95 % range)"),
             scale=alt.Scale(domain=[0, 1]),
             axis=alt.Axis(format=".0%"),
         ),
@@ -830,9 +865,9 @@ def win_rate_by_group(
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
     return _finish(
         alt.layer(rule, point).properties(height=alt.Step(24)),
-        title=f"Win rate by {level_word(by)}",
+        title=_("Win rate by {level}").format(level=level_word(by)),
         subtitle=subtitle,
-        notes=["Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence"],
+        notes=[_("Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence")],
         description=description,
         width=width,
     )
@@ -846,9 +881,11 @@ def _heat_classes() -> list[str]:
     """
     pts = [round(abs(x) * 100) for x in HEAT_STEPS]
     half = len(HEAT_STEPS) // 2
-    below = [f"{pts[0]}+ below"] + [f"{pts[i + 1]}-{pts[i]} below" for i in range(half - 1)]
-    above = [f"{pts[i]}-{pts[i + 1]} above" for i in range(half, len(pts) - 1)] + [f"{pts[-1]}+ above"]
-    return [*below, f"within {pts[half]}", *above]
+    below = [_("{points}+ below").format(points=pts[0])]
+    below += [_("{low}-{high} below").format(low=pts[i + 1], high=pts[i]) for i in range(half - 1)]
+    above = [_("{low}-{high} above").format(low=pts[i], high=pts[i + 1]) for i in range(half, len(pts) - 1)]
+    above += [_("{points}+ above").format(points=pts[-1])]
+    return [*below, _("within {points}").format(points=pts[half]), *above]
 
 
 @renamed_keywords(level="by")
@@ -885,19 +922,19 @@ def seasonality_heatmap(
     data["difference_text"] = ["—" if is_missing(d) else points(d) for d in diff]
     tips = [
         alt.Tooltip("label:N", title=level_title(by)),
-        alt.Tooltip("month_name:N", title="Month"),
+        alt.Tooltip("month_name:N", title=_("Month")),
         _rate_text(data),
     ]
     tips += _texts(
         data,
         [
-            ("expected_rate", "All groups this month"),
-            ("won_count", "Won"),
-            ("n", "Closed"),
+            ("expected_rate", N_("All groups this month")),
+            ("won_count", N_("Won")),
+            ("n", N_("Closed")),
         ],
         "",
     )
-    tips.insert(4, alt.Tooltip("difference_text:N", title="Versus the month's norm"))
+    tips.insert(4, alt.Tooltip("difference_text:N", title=_("Versus the month's norm")))
     base = alt.Chart(data).encode(
         x=alt.X(
             "month_name:N",
@@ -913,7 +950,7 @@ def seasonality_heatmap(
         .encode(
             color=alt.Color(
                 "heat_class:N",
-                title="Points vs the month's norm",
+                title=_("Points vs the month's norm"),
                 scale=alt.Scale(domain=_heat_classes(), range=HEAT_COLORS),
                 legend=alt.Legend(columns=2, symbolType="square", labelLimit=220),
             )
@@ -927,9 +964,9 @@ def seasonality_heatmap(
     )
     return _finish(
         alt.layer(rect, text).properties(height=alt.Step(26), width=alt.Step(44)),
-        title=f"Close-rate seasonality by {level_word(by)}",
+        title=_("Close-rate seasonality by {level}").format(level=level_word(by)),
         subtitle=subtitle,
-        notes=["Win rate per month of the year, all years together; blue above the month's norm, orange below"],
+        notes=[_("Win rate per month of the year, all years together; blue above the month's norm, orange below")],
         description=description,
         width=width,
     )
@@ -956,20 +993,20 @@ def seasonality_bands(
         title=None,
         axis=alt.Axis(labelAngle=0, labelOverlap="greedy"),
     )
-    tips = [alt.Tooltip("month_name:N", title="Month"), _rate_text(data)]
-    tips += _texts(data, [("won_count", "Won"), ("n", "Closed")], "")
+    tips = [alt.Tooltip("month_name:N", title=_("Month")), _rate_text(data)]
+    tips += _texts(data, [("won_count", N_("Won")), ("n", N_("Closed"))], "")
     band = (
         alt.Chart(data)
         .mark_area(opacity=0.2, color=PALETTE[0])
-        .encode(x=x, y=alt.Y("win_rate_low:Q", title="Win rate", axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
+        .encode(x=x, y=alt.Y("win_rate_low:Q", title=_("Win rate"), axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
     )
     line = alt.Chart(data).mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
     norm = alt.Chart(data).mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
     return _finish(
         alt.layer(band, norm, line),
-        title="Win rate by month of the year",
+        title=_("Win rate by month of the year"),
         subtitle=subtitle,
-        notes=["All years together; band: 95 % range"],
+        notes=[_("All years together; band: 95 % range")],
         description=description,
         width=width,
     )
@@ -983,24 +1020,24 @@ def cycle_distribution(hist: pd.DataFrame, *, subtitle=None, width=_WIDE, descri
     _need(hist, ["status", "weeks", "count", "share"], "cycle_distribution")
     data = hist[["status", "weeks", "count", "share"]].copy()
     colors = alt.Scale(domain=["won", "lost"], range=[_STATUS["won"], _STATUS["lost"]])
-    tips = [alt.Tooltip("status:N", title="Outcome"), alt.Tooltip("weeks:O", title="Weeks")]
-    tips += _texts(data, [("count", "Deals"), ("share", "Share of the outcome's deals")], "")
+    tips = [alt.Tooltip("status:N", title=_("Outcome")), alt.Tooltip("weeks:O", title=_("Weeks"))]
+    tips += _texts(data, [("count", N_("Deals")), ("share", N_("Share of the outcome's deals"))], "")
     chart = (
         alt.Chart(data)
         .mark_bar(opacity=0.75)
         .encode(
             x=alt.X(
                 "weeks:O",
-                title="Weeks from created to closed (52 = a year or more)",
+                title=_("Weeks from created to closed (52 = a year or more)"),
                 axis=alt.Axis(labelAngle=0, values=list(range(0, 53, 4))),
             ),
-            y=alt.Y("share:Q", stack=None, title="Share of deals", axis=alt.Axis(format=".0%")),
+            y=alt.Y("share:Q", stack=None, title=_("Share of deals"), axis=alt.Axis(format=".0%")),
             color=alt.Color("status:N", scale=colors, title=None),
             tooltip=tips,
         )
     )
     return _finish(
-        chart, title="How long deals take: won vs lost", subtitle=subtitle, description=description, width=width
+        chart, title=_("How long deals take: won vs lost"), subtitle=subtitle, description=description, width=width
     )
 
 
@@ -1029,14 +1066,16 @@ def deal_success_cohorts(
     data["part"] = data["part"].map({"success_rate": "won", "pending_share": "pending", "lost_share": "lost"})
     data["order"] = data["part"].map({"won": 0, "pending": 1, "lost": 2})
     colors = alt.Scale(domain=["won", "pending", "lost"], range=[_STATUS["won"], _STATUS["pending"], _STATUS["lost"]])
-    tips = [_period_tip(data, "Created in"), alt.Tooltip("part:N", title="Outcome so far")]
-    tips += _texts(data, [("share", "Share"), ("created_count", "Deals created"), ("won_count", "Won so far")], "")
+    tips = [_period_tip(data, N_("Created in")), alt.Tooltip("part:N", title=_("Outcome so far"))]
+    tips += _texts(
+        data, [("share", N_("Share")), ("created_count", N_("Deals created")), ("won_count", N_("Won so far"))], ""
+    )
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             x=_period_axis(data),
-            y=alt.Y("share:Q", title="Share of the deals created", axis=alt.Axis(format=".0%"), stack="zero"),
+            y=alt.Y("share:Q", title=_("Share of the deals created"), axis=alt.Axis(format=".0%"), stack="zero"),
             color=alt.Color("part:N", scale=colors, title=None),
             order=alt.Order("order:Q"),
             tooltip=tips,
@@ -1045,9 +1084,12 @@ def deal_success_cohorts(
     )
     return _finish(
         chart,
-        title="Deal success by creation cohort",
+        title=_("Deal success by creation cohort"),
         subtitle=subtitle,
-        notes=["Of the deals created in each period: won, still open (pending) and lost so far", *_partial_note(data)],
+        notes=[
+            _("Of the deals created in each period: won, still open (pending) and lost so far"),
+            *_partial_note(data),
+        ],
         description=description,
         width=width,
     )
@@ -1057,18 +1099,18 @@ def deal_success_cohorts(
 #: What each bar of the movement waterfall is called (the buckets of
 #: :func:`channelkpi.pipeline_movement`, in its order, between the two ends).
 MOVEMENT_TITLES = {
-    "start": "Open at the start",
-    "new": "New",
-    "pulled_in": "Pulled in",
-    "increased": "Increased",
-    "decreased": "Decreased",
-    "pushed_out": "Pushed out",
-    "won": "Won",
-    "lost": "Lost",
-    "removed": "Removed",
-    "transferred_in": "Transferred in",
-    "transferred_out": "Transferred out",
-    "end": "Open at the end",
+    "start": N_("Open at the start"),
+    "new": N_("New"),
+    "pulled_in": N_("Pulled in"),
+    "increased": N_("Increased"),
+    "decreased": N_("Decreased"),
+    "pushed_out": N_("Pushed out"),
+    "won": N_("Won"),
+    "lost": N_("Lost"),
+    "removed": N_("Removed"),
+    "transferred_in": N_("Transferred in"),
+    "transferred_out": N_("Transferred out"),
+    "end": N_("Open at the end"),
 }
 #: The name of the waterfall's bars layer (a click selection on the bars names it).
 MOVEMENT_BARS = "movement_bars"
@@ -1127,7 +1169,7 @@ def movement_bars(movement: pd.DataFrame, *, period=None) -> pd.DataFrame:
         )
     bars.append(("end", "total", end, total("end_count"), 0, end))
     out = pd.DataFrame(bars, columns=["bucket", "direction", "cents", "count", "low_cents", "high_cents"])
-    out.insert(1, "title", out["bucket"].map(MOVEMENT_TITLES))
+    out.insert(1, "title", out["bucket"].map(lambda b: _(MOVEMENT_TITLES[b])))
     out.insert(0, "period", str(period) if period is not None else "")
     for cents, units in (("cents", "amount"), ("low_cents", "low"), ("high_cents", "high")):
         out[cents] = out[cents].astype(np.int64)
@@ -1163,11 +1205,15 @@ def movement_waterfall(
     (:func:`movement_bars`). With no open pipeline at either end the chart says so in a sentence.
     """
     symbol = _symbol(currency)
-    title = "Pipeline movement"
+    title = _("Pipeline movement")
     data = movement_bars(movement, period=period)
     label = data["period"].iloc[0] if len(data) else str(period or "")
     if data["count"].sum() == 0 and not data["cents"].any():
-        text = f"No open pipeline at the start or the end of {label}: nothing moved." if label else "No periods."
+        text = (
+            _("No open pipeline at the start or the end of {period}: nothing moved.").format(period=label)
+            if label
+            else _("No periods.")
+        )
         return _sentence_chart(text, title=title, subtitle=subtitle, description=description, width=width)
     data["order"] = np.arange(len(data))
     sign = data["direction"].map({"up": "+", "down": "-", "total": ""})
@@ -1180,10 +1226,10 @@ def movement_waterfall(
     ]
     colors = alt.Scale(domain=list(_MOVE_COLORS), range=list(_MOVE_COLORS.values()))
     tips = [
-        alt.Tooltip("title:N", title="Bar"),
-        alt.Tooltip("amount_text:N", title="Amount"),
-        alt.Tooltip("count_text:N", title="Deals"),
-        alt.Tooltip("running_text:N", title="Open pipeline after it"),
+        alt.Tooltip("title:N", title=_("Bar")),
+        alt.Tooltip("amount_text:N", title=_("Amount")),
+        alt.Tooltip("count_text:N", title=_("Deals")),
+        alt.Tooltip("running_text:N", title=_("Open pipeline after it")),
     ]
     x = alt.X(
         "title:N",
@@ -1195,7 +1241,9 @@ def movement_waterfall(
     bars = (
         base.mark_bar()
         .encode(
-            y=alt.Y("low:Q", title=f"Open pipeline ({symbol})", axis=_axis("open_amount", symbol)),
+            y=alt.Y(
+                "low:Q", title=_("Open pipeline ({symbol})").format(symbol=symbol), axis=_axis("open_amount", symbol)
+            ),
             y2="high:Q",
             color=alt.Color("direction:N", scale=colors, legend=None),
         )
@@ -1207,7 +1255,7 @@ def movement_waterfall(
     moved = data["direction"] != "total"
     notes = [f"{label}: open at the start + blue - orange = open at the end (to the cent)"]
     if not moved.any():
-        notes.append("No deal moved in this period: the pipeline is unchanged")
+        notes.append(_("No deal moved in this period: the pipeline is unchanged"))
     summary = "; ".join(f"{t} {a}" for t, a in zip(data["title"], data["amount_text"], strict=True))
     return _finish(
         alt.layer(bars, labels),
@@ -1233,13 +1281,13 @@ def stage_funnel_chart(
     Takes :func:`channelkpi.stage_funnel` output (its groups are summed; the conversions are
     then recomputed from the sums: advanced and won over entered).
     """
-    title = "Stage funnel"
+    title = _("Stage funnel")
     _need(funnel, ["step", "stage", "entered", "advanced", "won", "lost", "still_there"], "stage_funnel_chart")
     cols = ["entered", "advanced", "moved_back", "won", "lost", "removed", "still_there"]
     data = funnel.groupby(["step", "stage"], as_index=False)[[c for c in cols if c in funnel]].sum()
     if not len(data) or not data["entered"].any():
         return _sentence_chart(
-            "No deal entered a stage in this selection.",
+            _("No deal entered a stage in this selection."),
             title=title,
             subtitle=subtitle,
             description=description,
@@ -1255,17 +1303,17 @@ def stage_funnel_chart(
         f"{number(e)} · {percent(r)} went on" if not is_missing(r) else f"{number(e)}"
         for e, r in zip(data["entered"], data["step_conversion"], strict=True)
     ]
-    tips = [alt.Tooltip("stage:N", title="Stage")]
+    tips = [alt.Tooltip("stage:N", title=_("Stage"))]
     tips += _texts(
         data,
         [
-            ("entered", "Entered"),
-            ("advanced", "Advanced"),
-            ("won", "Won from it"),
-            ("lost", "Lost from it"),
-            ("still_there", "Still there"),
-            ("step_conversion", "Went on (advanced or won)"),
-            ("cumulative_conversion", "Entered, of the first step's"),
+            ("entered", N_("Entered")),
+            ("advanced", N_("Advanced")),
+            ("won", N_("Won from it")),
+            ("lost", N_("Lost from it")),
+            ("still_there", N_("Still there")),
+            ("step_conversion", N_("Went on (advanced or won)")),
+            ("cumulative_conversion", N_("Entered, of the first step's")),
         ],
         "",
     )
@@ -1276,7 +1324,7 @@ def stage_funnel_chart(
     # run past the chart's edge ("went o"), inside a bar onto the stage names on a phone
     base = alt.Chart(data).encode(y=y, tooltip=tips)
     bars = base.mark_bar(color=PALETTE[0], size=_FUNNEL_BAR).encode(
-        x=alt.X("entered:Q", title="Deals that entered the stage")
+        x=alt.X("entered:Q", title=_("Deals that entered the stage"))
     )
     labels = base.mark_text(
         align="left", baseline="bottom", dx=3, dy=-(_FUNNEL_BAR // 2 + 1), fontSize=11, color="#1b2733"
@@ -1285,7 +1333,7 @@ def stage_funnel_chart(
         alt.layer(bars, labels).properties(height=alt.Step(_FUNNEL_BAR + 20)),
         title=title,
         subtitle=subtitle,
-        notes=["Deals that entered each stage; went on = advanced to a later stage or won"],
+        notes=[_("Deals that entered each stage; went on = advanced to a later stage or won")],
         description=description,
         width=width,
     )
@@ -1300,7 +1348,7 @@ def time_in_stage_chart(
     stage count as censored, never as finished; the tooltip says how many). A stage whose
     median is not reached yet is named with no bar.
     """
-    title = "Time in stage"
+    title = _("Time in stage")
     _need(
         stage_time,
         ["step", "stage", "visits", "finished", "censored", "median_days", "p75_days"],
@@ -1309,36 +1357,41 @@ def time_in_stage_chart(
     data = stage_time[stage_time["visits"] > 0].copy()
     if not len(data):
         return _sentence_chart(
-            "No deal visited a stage in this selection.",
+            _("No deal visited a stage in this selection."),
             title=title,
             subtitle=subtitle,
             description=description,
             width=width,
         )
     data["stage"] = data["stage"].astype(str)
-    data["median_text"] = [
-        "not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["median_days"]
-    ]
-    data["p75_text"] = ["not reached yet" if is_missing(v) else f"{number(v, digits=1)} days" for v in data["p75_days"]]
+    not_yet = _("not reached yet")
+
+    def days_text(v) -> str:
+        return not_yet if is_missing(v) else _("{days} days").format(days=number(v, digits=1))
+
+    data["median_text"] = [days_text(v) for v in data["median_days"]]
+    data["p75_text"] = [days_text(v) for v in data["p75_days"]]
     tips = [
-        alt.Tooltip("stage:N", title="Stage"),
-        alt.Tooltip("median_text:N", title="Median"),
-        alt.Tooltip("p75_text:N", title="75th percentile"),
+        alt.Tooltip("stage:N", title=_("Stage")),
+        alt.Tooltip("median_text:N", title=_("Median")),
+        alt.Tooltip("p75_text:N", title=_("75th percentile")),
         *_texts(
-            data, [("visits", "Visits"), ("finished", "Left the stage"), ("censored", "Still there (censored)")], ""
+            data,
+            [("visits", N_("Visits")), ("finished", N_("Left the stage")), ("censored", N_("Still there (censored)"))],
+            "",
         ),
     ]
     y = alt.Y(
         "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
     )
     base = alt.Chart(data).encode(y=y, tooltip=tips)
-    bars = base.mark_bar(color=PALETTE[4]).encode(x=alt.X("median_days:Q", title="Days in the stage"))
+    bars = base.mark_bar(color=PALETTE[4]).encode(x=alt.X("median_days:Q", title=_("Days in the stage")))
     ticks = base.mark_tick(color=PALETTE[0], thickness=3, size=16).encode(x="p75_days:Q")
     return _finish(
         alt.layer(bars, ticks).properties(height=alt.Step(24)),
         title=title,
         subtitle=subtitle,
-        notes=["Bar: median days · tick: 75th percentile · deals still in a stage count as censored"],
+        notes=[_("Bar: median days · tick: 75th percentile · deals still in a stage count as censored")],
         description=description,
         width=width,
     )

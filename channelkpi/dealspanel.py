@@ -28,6 +28,8 @@ import traitlets
 from .currency_symbols import DEFAULT_CURRENCY
 from .drill import DEALS_SHOWN, DealsCell, DealsPage, deals_download, deals_html, deals_page, sort_choices
 from .errors import ChannelKPIError
+from .i18n import N_, current_locale, in_own_locale
+from .i18n import gettext as _
 from .safety import html_text
 
 __all__ = ["DealsPanel", "DEALS_CSS"]
@@ -91,7 +93,7 @@ class _PanelScript(anywidget.AnyWidget):
 
 
 _DEFAULT_SORT = ""  # the sort control's "how it counts" (channelkpi.drill.deals_page's own order)
-_DEFAULT_LABEL = "How it counts (won first), largest amount first"
+_DEFAULT_LABEL = N_("How it counts (won first), largest amount first")
 # a heading clicked once sorts these largest (or latest) first, the others A to Z
 _FIRST_DESCENDING = ("amount", "created", "closed")
 
@@ -119,20 +121,21 @@ class DealsPanel:
     def __init__(self, deals, *, currency: str = DEFAULT_CURRENCY, limit: int = DEALS_SHOWN) -> None:
         self.deals = deals
         self.currency = currency
+        self.locale = current_locale()  # its callbacks speak it too (in_own_locale)
         self.limit = limit
         self.cell: DealsCell | None = None
         self.page: DealsPage | None = None
         self.table = w.HTML()
-        self.sort = w.Dropdown(description="Sort by", options=[(_DEFAULT_LABEL, _DEFAULT_SORT)])
+        self.sort = w.Dropdown(description=_("Sort by"), options=[(_(_DEFAULT_LABEL), _DEFAULT_SORT)])
         self.order = w.ToggleButtons(
-            options=[("Ascending", True), ("Descending", False)],
+            options=[(_("Ascending"), True), (_("Descending"), False)],
             value=True,
             style={"button_width": "auto"},
             disabled=True,  # the default order has its own directions
         )
-        self.csv = w.Button(description="Deals (CSV)", tooltip="Every deal behind this number, as CSV")
-        self.excel = w.Button(description="Deals (Excel)", tooltip="Every deal behind this number, as Excel")
-        self.close_button = w.Button(description="Close", tooltip="Close the deals table")
+        self.csv = w.Button(description=_("Deals (CSV)"), tooltip=_("Every deal behind this number, as CSV"))
+        self.excel = w.Button(description=_("Deals (Excel)"), tooltip=_("Every deal behind this number, as Excel"))
+        self.close_button = w.Button(description=_("Close"), tooltip=_("Close the deals table"))
         self.links = w.HTML()
         self.csv.on_click(lambda _b: self._download("csv"))
         self.excel.on_click(lambda _b: self._download("xlsx"))
@@ -151,6 +154,7 @@ class DealsPanel:
     def is_open(self) -> bool:
         return self.widget.layout.display != "none"
 
+    @in_own_locale
     def open(self, cell: DealsCell) -> None:
         """Show the deals behind ``cell`` (a readable message instead if they cannot be listed)."""
         self.cell = cell
@@ -159,6 +163,7 @@ class DealsPanel:
         self._show(sort=None, ascending=True, reset=True)
         self.script.reveal += 1  # after the table: the page scrolls to what it shows
 
+    @in_own_locale
     def close(self) -> None:
         self.widget.layout.display = "none"
         self.cell, self.page = None, None
@@ -175,13 +180,11 @@ class DealsPanel:
             return
         except Exception as exc:  # a dashboard shows a readable message, never a traceback
             self.page = None
-            self.table.value = (
-                f"<div class='ck-message' role='alert'>The deals could not be listed "
-                f"({html_text(type(exc).__name__)}: {html_text(exc)}).</div>"
-            )
+            text = _("The deals could not be listed ({error}).").format(error=f"{type(exc).__name__}: {exc}")
+            self.table.value = f"<div class='ck-message' role='alert'>{html_text(text)}</div>"
             return
         if reset:
-            choices = [(_DEFAULT_LABEL, _DEFAULT_SORT), *sort_choices(self.page.rows.columns)]
+            choices = [(_(_DEFAULT_LABEL), _DEFAULT_SORT), *sort_choices(self.page.rows.columns)]
             self.sort.unobserve(self._on_sort, names="value")
             self.order.unobserve(self._on_sort, names="value")
             try:
@@ -194,6 +197,7 @@ class DealsPanel:
                 self.order.observe(self._on_sort, names="value")
         self.table.value = deals_html(self.page, currency=self.currency)
 
+    @in_own_locale
     def sort_by(self, column: str | None, *, ascending: bool = True) -> None:
         """Sort the table by ``column`` (None: how it counts, largest amount first)."""
         self.sort.unobserve(self._on_sort, names="value")
@@ -206,6 +210,7 @@ class DealsPanel:
         else:
             self._on_sort(None)
 
+    @in_own_locale
     def click_heading(self, column: str) -> None:
         """What a click on a column's heading does: sort by it (amounts and dates largest or
         latest first, text A to Z), or, if the table is sorted by it already, the other way."""
@@ -216,16 +221,19 @@ class DealsPanel:
         else:
             self.sort_by(column, ascending=column not in _FIRST_DESCENDING)
 
+    @in_own_locale
     def _on_heading(self, change) -> None:
         column = (change["new"] or {}).get("column")
         if self.cell is not None and isinstance(column, str):
             self.click_heading(column)
 
+    @in_own_locale
     def _on_sort(self, _change) -> None:
         self.order.disabled = not self.sort.value
         if self.cell is not None:
             self._show(sort=self.sort.value or None, ascending=self.order.value)
 
+    @in_own_locale
     def _download(self, fmt: str) -> None:
         if self.cell is None:
             return
@@ -239,12 +247,14 @@ class DealsPanel:
                 ascending=self.order.value,
             )
         except Exception as exc:  # a readable message instead of a traceback
-            self.links.value = f"<div class='ck-message' role='alert'>The download failed ({html_text(exc)}).</div>"
+            text = _("The download failed ({error}).").format(error=exc)
+            self.links.value = f"<div class='ck-message' role='alert'>{html_text(text)}</div>"
             return
         mime = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        name = _file_name(f"Deals - {self.cell.title} - {self.cell.place}", fmt)
+        name = _file_name(_("Deals - {what} - {where}").format(what=self.cell.title, where=self.cell.place), fmt)
         href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-        self.links.value = f"<a download='{html_text(name)}' href='{href}'>Save {html_text(name)}</a>"
+        save = html_text(_("Save {file}").format(file=name))
+        self.links.value = f"<a download='{html_text(name)}' href='{href}'>{save}</a>"
 
 
 def _file_name(text: str, suffix: str) -> str:

@@ -32,6 +32,8 @@ import pandas as pd
 from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
 from .formats import display_name, excel_format, level_title, money, money_whole, number
+from .i18n import N_
+from .i18n import gettext as _
 from .metrics.behind import deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
@@ -59,18 +61,18 @@ __all__ = [
 DEALS_SHOWN = 200
 #: The columns a deals table shows, in order (``name`` and ``account`` when the deals have them).
 DEAL_COLUMNS = ("name", "account", "deal_id", "partner", "owner", "stage", "amount", "created", "closed", "counts_as")
-#: Their headings.
+#: Their headings (in English: a page or a download translates each one as it shows it).
 DEAL_TITLES = {
-    "name": "Deal",
-    "account": "Account",
-    "deal_id": "Deal ID",
-    "partner": "Partner",
-    "owner": "Owner",
-    "stage": "Stage",
-    "amount": "Amount",
-    "created": "Created",
-    "closed": "Closed",
-    "counts_as": "How it counts",
+    "name": N_("Deal"),
+    "account": N_("Account"),
+    "deal_id": N_("Deal ID"),
+    "partner": N_("Partner"),
+    "owner": N_("Owner"),
+    "stage": N_("Stage"),
+    "amount": N_("Amount"),
+    "created": N_("Created"),
+    "closed": N_("Closed"),
+    "counts_as": N_("How it counts"),
 }
 #: Each tile (by the column :data:`channelkpi.tiles.TILES` names) as a column of
 #: :func:`channelkpi.kpi_table` over the view's range: the deals behind its number.
@@ -84,14 +86,14 @@ TILE_CELLS = {
     "success_rate": "success_rate",
 }
 _TILE_TITLES = {
-    "avg_deal_size": "Average deal size",
-    "won_count": "Deals won",
-    "open_amount": "Open pipeline",
-    "partner_share": "Partner-sourced wins",
-    "win_rate": "Win rate",
-    "cycle_days_median": "Median cycle (won)",
-    "best_quality": "Best quality score",
-    "success_rate": "Deal success",
+    "avg_deal_size": N_("Average deal size"),
+    "won_count": N_("Deals won"),
+    "open_amount": N_("Open pipeline"),
+    "partner_share": N_("Partner-sourced wins"),
+    "win_rate": N_("Win rate"),
+    "cycle_days_median": N_("Median cycle (won)"),
+    "best_quality": N_("Best quality score"),
+    "success_rate": N_("Deal success"),
 }
 #: The charts whose marks open deals: chart -> (KPI, column, ``by``, the fields a click reports).
 #: ``freq`` is the view's when ``period`` is among the fields.
@@ -102,10 +104,10 @@ CHART_CELLS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
     "cohorts": ("deal_success", "success_rate", None, ("period",)),
 }
 _CHART_TITLES = {
-    "trend": "Won amount",
-    "channel_mix": "Won amount",
-    "channel_win_rates": "Win rate",
-    "cohorts": "Deal success",
+    "trend": N_("Won amount"),
+    "channel_mix": N_("Won amount"),
+    "channel_win_rates": N_("Win rate"),
+    "cohorts": N_("Deal success"),
 }
 
 
@@ -139,18 +141,20 @@ class DealsPage:
     @property
     def caption(self) -> str:
         """What the table explains: "Win rate · Acme · 2025-Q1: 12 won, 30 lost (42 deals)"."""
-        parts = ", ".join(f"{number(n)} {kind}" for kind, n in self.counts.items())
+        parts = ", ".join(f"{number(n)} {_(kind)}" for kind, n in self.counts.items())
         head = f"{self.cell.title} · {self.cell.place}"
         if not self.total:
-            return f"{head}: no deals"
-        return f"{head}: {parts} ({number(self.total)} {'deal' if self.total == 1 else 'deals'})"
+            return _("{number}: no deals").format(number=head)
+        deals = (_("{count} deal") if self.total == 1 else _("{count} deals")).format(count=number(self.total))
+        return f"{head}: {parts} ({deals})"
 
     @property
     def shown_text(self) -> str:
         """ "200 of 1,234 deals" (or "All 42 deals")."""
         if len(self.rows) < self.total:
-            return f"{number(len(self.rows))} of {number(self.total)} deals"
-        return f"All {number(self.total)} {'deal' if self.total == 1 else 'deals'}"
+            return _("{shown} of {total} deals").format(shown=number(len(self.rows)), total=number(self.total))
+        everyone = _("All {count} deal") if self.total == 1 else _("All {count} deals")
+        return everyone.format(count=number(self.total))
 
 
 def _span(view: View) -> dict:
@@ -170,23 +174,23 @@ def tile_cell(column: str, view: View, *, best: str | None = None, deals=None) -
     if column == "best_quality":
         if best is None or deals is None:
             raise ChannelKPIError("no quality score to open: nothing is ranked in this view")
-        return ranking_cell(view, best, deals=deals, title=_TILE_TITLES[column])
+        return ranking_cell(view, best, deals=deals, title=_(_TILE_TITLES[column]))
     if column not in TILE_CELLS:
         raise ChannelKPIError(f"no tile {column!r}", fix=f"choose from {[*TILE_CELLS, 'best_quality']}")
     options = {"by": None, "freq": None, "where": view.effective_where or None, **_span(view)}
     place = selection_text(view, grouping=False)  # one number of the range
-    return DealsCell("kpi_table", TILE_CELLS[column], _TILE_TITLES[column], place, options)
+    return DealsCell("kpi_table", TILE_CELLS[column], _(_TILE_TITLES[column]), place, options)
 
 
-def ranking_cell(view: View, value: str, *, deals, title: str = "Quality score") -> DealsCell:
+def ranking_cell(view: View, value: str, *, deals, title: str = N_("Quality score")) -> DealsCell:
     """The deals behind one bar of the ranking: the value's won and lost deals of the range,
     among the same peers the ranking scores (:func:`channelkpi.views.ranked_peers`)."""
-    peers, _ = ranked_peers(deals, view.where, view.by)
+    peers, _shown = ranked_peers(deals, view.where, view.by)
     options = {"by": view.by, "freq": None, "where": peers or None, "cell": {view.by: value}, **_span(view)}
     # the ranking scores every peer: the place is the value within the view's other filters
     others = View(by=view.by, freq=view.freq, start=view.start, end=view.end, where=view.where)
     place = f"{display_name(value)} · {selection_text(others)}"
-    return DealsCell("quality_score", "quality_score", title, place, options)
+    return DealsCell("quality_score", "quality_score", _(title), place, options)
 
 
 def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCell:
@@ -214,7 +218,7 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
     # a period says itself ("2025-Q2"); another value is named with its column ("Channel: unknown")
     named = [display_name(v) if f == "period" else f"{level_title(f)}: {display_name(v)}" for f, v in cell.items()]
     place = " · ".join([*named, selection_text(view)])
-    return DealsCell(kpi, column, _CHART_TITLES[chart], place, options)
+    return DealsCell(kpi, column, _(_CHART_TITLES[chart]), place, options)
 
 
 def _listed_without_deals(deals, cell: DealsCell) -> bool:
@@ -293,11 +297,13 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         else:
             arrow = ""
         num = " class='ck-num'" if col == "amount" else ""
-        text = html_text(DEAL_TITLES[col] + arrow)
+        heading = _(DEAL_TITLES[col])
+        text = html_text(heading + arrow)
         if sortable:
+            sort_by = _("Sort by {column}").format(column=heading.lower())
             text = (
                 f"<button type='button' class='ck-sort' data-ck-sort='{html_text(col)}' "
-                f"title='Sort by {html_text(DEAL_TITLES[col].lower())}'>{text}</button>"
+                f"title='{html_text(sort_by)}'>{text}</button>"
             )
         head.append(f"<th scope='col'{num}{sort}>{text}</th>")
     body = []
@@ -311,7 +317,7 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
         f"<table class='ck-table ck-deals-table'><thead><tr>{''.join(head)}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
         if page.total
-        else "<p class='ck-note'>No deal counts in this number.</p>"
+        else "<p class='ck-note'>" + html_text(_("No deal counts in this number.")) + "</p>"
     )
     return (
         f"<div class='ck-deals-caption' role='heading' aria-level='3' tabindex='-1'><b>{html_text(page.caption)}</b></div>"
@@ -320,7 +326,7 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
 
 
 #: Headings of the deals' other columns in a download (the rest: the column's name in words).
-_OTHER_TITLES = {"currency": "Currency", "status": "Status", "expected_close": "Expected close"}
+_OTHER_TITLES = {"currency": N_("Currency"), "status": N_("Status"), "expected_close": N_("Expected close")}
 
 
 def download_titles(columns: Sequence[str]) -> dict[str, str]:
@@ -332,7 +338,8 @@ def download_titles(columns: Sequence[str]) -> dict[str, str]:
     """
     out: dict[str, str] = {}
     for col in columns:
-        title = DEAL_TITLES.get(col) or _OTHER_TITLES.get(col) or level_title(col)
+        known = DEAL_TITLES.get(col) or _OTHER_TITLES.get(col)
+        title = _(known) if known else level_title(col)
         out[col] = f"{title} ({col})" if title in out.values() else title
     return out
 
@@ -371,12 +378,12 @@ def deals_download(
     if fmt == "xlsx":
         symbol = currency_symbol(currency)
         dates = [t for t in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[t])]
-        formats = {"Amount": excel_format("money", symbol), **dict.fromkeys(dates, "yyyy-mm-dd")}
-        about = pd.DataFrame({"About": ["Deals behind", "Deals"], "Value": [page.caption, page.total]})
-        return to_excel({"Deals": frame, "About": about}, number_formats=formats.get)
+        formats = {_("Amount"): excel_format("money", symbol), **dict.fromkeys(dates, "yyyy-mm-dd")}
+        about = pd.DataFrame({_("About"): [_("Deals behind"), _("Deals")], _("Value"): [page.caption, page.total]})
+        return to_excel({_("Deals"): frame, _("About"): about}, number_formats=formats.get)
     raise ChannelKPIError(f"fmt={fmt!r}", fix="use 'csv' or 'xlsx'")
 
 
 def sort_choices(columns: Sequence[str]) -> list[tuple[str, str]]:
     """(heading, column) of the columns a deals table can be sorted by."""
-    return [(DEAL_TITLES[c], c) for c in DEAL_COLUMNS if c in columns]
+    return [(_(DEAL_TITLES[c]), c) for c in DEAL_COLUMNS if c in columns]

@@ -46,7 +46,7 @@ from babel.numbers import (
 )
 from babel.units import format_unit
 
-from .i18n import current_language, current_locale, resolve_locale
+from .i18n import N_, current_language, current_locale, resolve_locale
 from .i18n import gettext as _
 from .schema import DIRECT_PARTNER
 
@@ -86,22 +86,22 @@ __all__ = [
 ]
 
 #: How deals without a partner are named on screen (the deals table keeps ``DIRECT_PARTNER``).
-DIRECT_LABEL = "Direct (no partner)"
+DIRECT_LABEL = N_("Direct (no partner)")
 
 #: The columns a view can group by, with the names people use for them.
-BY_TITLES = {"partner": "Partner", "owner": "Employee", "department": "Department", "unit": "Unit"}
+BY_TITLES = {"partner": N_("Partner"), "owner": N_("Employee"), "department": N_("Department"), "unit": N_("Unit")}
 #: Many of a column's values, in words ("3 partners", "units: EMEA").
 BY_PLURALS = {
-    "partner": "partners",
-    "owner": "employees",
-    "department": "departments",
-    "unit": "units",
-    "channel": "channels",
-    "source": "sources",
-    "stage": "stages",
+    "partner": N_("partners"),
+    "owner": N_("employees"),
+    "department": N_("departments"),
+    "unit": N_("units"),
+    "channel": N_("channels"),
+    "source": N_("sources"),
+    "stage": N_("stages"),
 }
 #: Period sizes as a selection line says them.
-FREQ_TITLES = {"M": "monthly", "Q": "quarterly", "Y": "yearly", "W": "weekly"}
+FREQ_TITLES = {"M": N_("monthly"), "Q": N_("quarterly"), "Y": N_("yearly"), "W": N_("weekly")}
 
 _MONEY = {
     "won_amount",
@@ -148,7 +148,7 @@ def display_name(value: object) -> str:
     ('Direct (no partner)', 'Brightline IT')
     """
     text = str(value)
-    return DIRECT_LABEL if text == DIRECT_PARTNER else text
+    return _(DIRECT_LABEL) if text == DIRECT_PARTNER else text
 
 
 def level_title(column: str) -> str:
@@ -160,7 +160,7 @@ def level_title(column: str) -> str:
     ('Employee', 'Lead source', 'Tier', 'Region')
     """
     if column in BY_TITLES:
-        return BY_TITLES[column]
+        return _(BY_TITLES[column])
     words = " ".join(str(column).replace("_", " ").split())
     return words[:1].upper() + words[1:].lower() if words else str(column)
 
@@ -171,7 +171,8 @@ def level_word(column: str) -> str:
     >>> level_word("owner"), level_word("lead_source"), level_word("channel")
     ('employee', 'lead source', 'channel')
     """
-    return level_title(column).lower()
+    title = level_title(column)
+    return title if current_language() == "de" else title.lower()  # German nouns keep their capital
 
 
 def _plural_word(word: str) -> str:
@@ -191,7 +192,10 @@ def plural(column: str) -> str:
     >>> plural("owner"), plural("region"), plural("lead_source"), plural("product_family")
     ('employees', 'regions', 'lead sources', 'product families')
     """
-    return BY_PLURALS.get(column) or _plural_word(level_word(column))
+    if column in BY_PLURALS:
+        return _(BY_PLURALS[column])
+    # English plural rules only make English plurals: other languages say the column's name
+    return _plural_word(level_word(column)) if current_language() == "en" else level_word(column)
 
 
 def is_missing(value) -> bool:

@@ -22,11 +22,24 @@ from __future__ import annotations
 import contextvars
 import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["DEFAULT_LOCALE", "LANGUAGES", "current_locale", "current_language", "gettext", "resolve_locale", "using"]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+__all__ = [
+    "DEFAULT_LOCALE",
+    "LANGUAGES",
+    "N_",
+    "current_locale",
+    "current_language",
+    "gettext",
+    "in_own_locale",
+    "resolve_locale",
+    "using",
+]
 
 DEFAULT_LOCALE = "en-US"
 #: Languages with a catalog (English is the source language).
@@ -106,3 +119,35 @@ def gettext(message: str) -> str:
     if language == "en":
         return message
     return _catalog(language).get(message, message)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogs without translating it: for module-level constants,
+    which are made once at import, in no locale; the code showing one translates it then
+    (``gettext(TITLE)``).
+
+    Examples
+    --------
+    >>> TITLE = N_("Win rate")
+    >>> with using("nl"):
+    ...     TITLE, gettext(TITLE)
+    ('Win rate', 'Winratio')
+    """
+    return message
+
+
+def in_own_locale(method: _F) -> _F:
+    """Run ``method`` in the locale of its object (its ``locale`` attribute; while the object is
+    being made, the ``locale=`` keyword it is given).
+
+    Widget callbacks need it: ipywidgets calls them from later kernel messages, where the
+    :func:`using` block the object was made in is no longer in force.
+    """
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        locale = self.__dict__.get("locale") or kwargs.get("locale")
+        with using(locale):
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]

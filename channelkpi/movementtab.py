@@ -18,6 +18,8 @@ import pandas as pd
 
 from . import charts
 from .charts import CELL_PARAM, MOVEMENT_BARS
+from .i18n import current_locale, in_own_locale
+from .i18n import gettext as _
 from .movementview import NO_HISTORY, bucket_caption, currency_phrase, movers_html, pipeline_gap_caption
 from .safety import html_text
 
@@ -34,8 +36,13 @@ def _one_currency(movement: pd.DataFrame, currency: str) -> tuple[pd.DataFrame, 
     others = movement.loc[movement["currency"].astype(str) != currency, "currency"].drop_duplicates()
     # named ones first, in order, then the deals without a currency ("nan" is no currency's name)
     phrases = sorted(map(currency_phrase, others), key=lambda p: (p == currency_phrase(None), p))
-    hidden = phrases[0] if len(phrases) == 1 else f"{', '.join(phrases[:-1])} and {phrases[-1]}"
-    return rows, f"Amounts in {currency} only; {hidden} are not shown in the waterfall."
+    hidden = (
+        phrases[0]
+        if len(phrases) == 1
+        else _("{first} and {last}").format(first=", ".join(phrases[:-1]), last=phrases[-1])
+    )
+    note = _("Amounts in {currency} only; {hidden} are not shown in the waterfall.")
+    return rows, note.format(currency=currency, hidden=hidden)
 
 
 def _clickable_bars(chart: alt.LayerChart) -> alt.LayerChart:
@@ -56,21 +63,23 @@ class MovementTab:
     """The content of the Movement tab (``widget``), drawn from the view's tables by :meth:`show`."""
 
     def __init__(self) -> None:
+        self.locale = current_locale()  # its callbacks speak it too (in_own_locale)
         self.note = w.HTML()
         self.gap = w.HTML()
         self.charts: dict[str, alt.JupyterChart] = {}
         self.movers = w.HTML()
-        self.bucket = w.Dropdown(description="Deals of", options=[], layout=w.Layout(width="auto"))
+        self.bucket = w.Dropdown(description=_("Deals of"), options=[], layout=w.Layout(width="auto"))
         self.bucket_deals = w.HTML()
         self.bucket.observe(lambda _c: self._show_bucket(), names="value")
         self.widget = w.VBox([self.note])
         self._deals: pd.DataFrame | None = None
         self._currency = "USD"
 
+    @in_own_locale
     def show(self, tables: Mapping[str, pd.DataFrame] | None, *, currency: str, subtitle) -> None:
         """Draw the tab for these view tables (None: there is no history, say how to get one)."""
         if tables is None:
-            self.note.value = f"<div class='ck-withheld' role='note'>{html_text(NO_HISTORY)}</div>"
+            self.note.value = f"<div class='ck-withheld' role='note'>{html_text(_(NO_HISTORY))}</div>"
             self.widget.children = [self.note]
             return
         self._currency = currency
@@ -101,10 +110,14 @@ class MovementTab:
         period = movement["period"].iloc[-1] if len(movement) else ""
         if movers is not None and len(movers):
             self.movers.value = movers_html(
-                movers, currency=currency, caption=f"Top movers, {period}: the largest changes first"
+                movers,
+                currency=currency,
+                caption=_("Top movers, {period}: the largest changes first").format(period=period),
             )
         else:
-            self.movers.value = f"<p class='ck-note'>No deal moved in {html_text(period)}.</p>"
+            self.movers.value = (
+                "<p class='ck-note'>" + html_text(_("No deal moved in {period}.").format(period=period)) + "</p>"
+            )
         bars = charts.movement_bars(movement) if len(movement) else pd.DataFrame(columns=["bucket", "title", "count"])
         choices = [(f"{t} ({c:,})", b) for b, t, c in zip(bars["bucket"], bars["title"], bars["count"], strict=True)]
         choices = [c for c in choices if c[1] not in ("start", "end")]
@@ -122,12 +135,14 @@ class MovementTab:
             self.charts["time_in_stage"],
         ]
 
+    @in_own_locale
     def _on_click(self, change) -> None:
         clicked = [item for item in (change["new"].value or []) if item]
         values = {value for _label, value in self.bucket.options}
         if clicked and clicked[-1].get("bucket") in values:  # the two ends list no moved deals
             self.bucket.value = clicked[-1]["bucket"]
 
+    @in_own_locale
     def _show_bucket(self) -> None:
         bucket, deals = self.bucket.value, self._deals
         if bucket is None or deals is None:

@@ -19,7 +19,9 @@ import pandas as pd
 
 from .charts import MOVEMENT_TITLES
 from .currency_symbols import currency_symbol
-from .formats import display_name, is_missing, level_title, money, money_cents, money_whole
+from .formats import date_text, display_name, is_missing, level_title, money, money_cents, money_whole
+from .i18n import N_
+from .i18n import gettext as _
 from .metrics.movement import BUCKETS, SIGNS
 from .metrics.rules import cents
 from .safety import html_text
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 #: What the Movement tab (and the report) says when there is no history to show.
-NO_HISTORY = (
+NO_HISTORY = N_(
     "Pipeline movement needs the deals' history: pass history=channelkpi.load_history(...) "
     "with your CRM's history file (Salesforce OpportunityHistory, HubSpot's \"Date entered\" "
     "columns), or simply last month's export beside this month's "
@@ -49,8 +51,8 @@ NO_HISTORY = (
 #: bars (never the table's internal names).
 MOVER_TITLES = {
     **MOVEMENT_TITLES,
-    "memo": "Opened and closed in the period",
-    "unchanged": "Unchanged",
+    "memo": N_("Opened and closed in the period"),
+    "unchanged": N_("Unchanged"),
 }
 
 
@@ -64,7 +66,9 @@ def currency_phrase(currency) -> str:
     >>> currency_phrase("EUR"), currency_phrase(pd.NA)
     ('deals in EUR', 'deals without a currency')
     """
-    return f"deals in {currency}" if _has_currency(currency) else "deals without a currency"
+    return (
+        _("deals in {currency}").format(currency=currency) if _has_currency(currency) else _("deals without a currency")
+    )
 
 
 def _has_currency(value) -> bool:
@@ -84,10 +88,11 @@ def _amount(value, symbol: str) -> str:
 def _after(row: dict, symbol: str) -> str:
     # a deal won, lost or gone at the end is no longer open: say so, not an amount that reads open
     if row["bucket"] == "removed":
-        return "Removed"
+        return _("Removed")
     status = _text(row.get("status_t1"))
     if status in ("won", "lost"):
-        return f"{status.capitalize()}, {_amount(row.get('amount_t1'), symbol)}"
+        outcome = _("Won, {amount}") if status == "won" else _("Lost, {amount}")
+        return outcome.format(amount=_amount(row.get("amount_t1"), symbol))
     return _amount(row.get("amount_t1"), symbol)
 
 
@@ -96,7 +101,16 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
     it moved in, its change and its amount and stage before and after (after: the outcome and
     amount of a deal won or lost, "Removed" for one that is gone)."""
     symbol = currency_symbol(currency)
-    head = ["Deal", "Partner", "Moved", "Change", "Before", "After", "Stage before → after", "How"]
+    head = [
+        _("Deal"),
+        _("Partner"),
+        _("Moved"),
+        _("Change"),
+        _("Before"),
+        _("After"),
+        _("Stage before → after"),
+        _("How"),
+    ]
     body = []
     for r in rows.to_dict("records"):
         name = r.get("name")
@@ -106,7 +120,7 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
         cells = [
             deal,
             display_name(partner) if partner else "—",
-            MOVER_TITLES.get(r["bucket"], "Moved"),
+            _(MOVER_TITLES.get(r["bucket"], N_("Moved"))),
             _change(r["bucket"], float(r["amount"]), symbol),
             _amount(r.get("amount_t0"), symbol),
             _after(r, symbol),
@@ -131,7 +145,9 @@ def bucket_caption(rows: pd.DataFrame, bucket: str, *, currency: str) -> str:
     """What the deals of one bar add up to: "Lost: 2 deals, $180" (the bar's number)."""
     n = len(rows)
     total = int(rows["amount_cents"].fillna(0).sum()) / 100 if n else 0.0
-    return f"{MOVER_TITLES.get(bucket, 'Moved')}: {n:,} {'deal' if n == 1 else 'deals'}, {money(total, currency_symbol(currency))}"
+    deals = _("{count} deal") if n == 1 else _("{count} deals")
+    amount = money(total, currency_symbol(currency))
+    return f"{_(MOVER_TITLES.get(bucket, N_('Moved')))}: {deals.format(count=f'{n:,}')}, {amount}"
 
 
 #: The columns of a movement table as a report prints them, in the waterfall's order.
@@ -171,7 +187,8 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     is not whole. The table carries the class ``ck-movement`` (the report fits it to the page).
     """
     if movement.empty:
-        return "<p class='ck-note'>No open pipeline in this range: nothing moved.</p>"
+        nothing = _("No open pipeline in this range: nothing moved.")
+        return f"<p class='ck-note'>{html_text(nothing)}</p>"
     last = movement.sort_values("period_start")["period"].iloc[-1]
     rows = movement[movement["period"] == last]
     blank = _blank_currency(rows)
@@ -183,7 +200,7 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     columns = [c for c in MOVEMENT_COLUMNS if c not in quiet]
     cents = [f"{c}_cents" for c in columns]
     whole = bool((rows[cents].fillna(0).astype("int64") % 100 == 0).all(axis=None))
-    heads = [level_title(by), *(["Currency"] if several else []), *(MOVEMENT_TITLES[c] for c in columns)]
+    heads = [level_title(by), *([_("Currency")] if several else []), *(_(MOVEMENT_TITLES[c]) for c in columns)]
     body = []
 
     def amount(value: int) -> str:
@@ -192,28 +209,28 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     def line(name: str, cur, rec: dict, cls: str = "") -> str:
         cells = [f"<td>{html_text(name)}</td>"]
         if several:
-            cells.append(f"<td>{html_text(cur if _has_currency(cur) else 'no currency')}</td>")
+            named = cur if _has_currency(cur) else _("no currency")
+            cells.append(f"<td>{html_text(named)}</td>")
         for col in columns:
             cells.append(f"<td class='ck-num'>{html_text(amount(int(rec[f'{col}_cents']) * SIGNS.get(col, 1)))}</td>")
         return f"<tr{cls}>" + "".join(cells) + "</tr>"
 
     for rec in rows.to_dict("records"):
-        body.append(line(display_name(rec[by]) if by in rec else "All", rec.get("currency"), rec))
+        body.append(line(display_name(rec[by]) if by in rec else _("All"), rec.get("currency"), rec))
     # a missing currency is a group of its own, not dropped
     keys = rows["currency"].astype(object).fillna("") if "currency" in rows else pd.Series("", index=rows.index)
     for cur, part in rows.groupby(keys, sort=True):
-        body.append(line("Total", cur if several else None, part[cents].sum().to_dict(), " class='ck-total'"))
+        body.append(line(_("Total"), cur if several else None, part[cents].sum().to_dict(), " class='ck-total'"))
     head = "".join(f"<th scope='col'>{html_text(h)}</th>" for h in heads)
-    caption = (
-        f"{last}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
+    caption = _(
+        "{period}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
         "each row adds up to the cent."
-    )
+    ).format(period=last)
     if quiet:
-        caption += (
-            f" No deal moved as {', '.join(MOVEMENT_TITLES[c].lower() for c in quiet)}: those columns are left out."
-        )
+        moved = ", ".join(_(MOVEMENT_TITLES[c]).lower() for c in quiet)
+        caption += " " + _("No deal moved as {buckets}: those columns are left out.").format(buckets=moved)
     if left_out:
-        caption += " Deals without a currency or an amount (nothing to add up) are left out."
+        caption += " " + _("Deals without a currency or an amount (nothing to add up) are left out.")
     return (
         f"<table class='ck-table ck-movement'><caption>{html_text(caption)}</caption>"
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -221,8 +238,7 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
 
 
 def _day(t) -> str:
-    t = pd.Timestamp(t)
-    return f"{t.day} {t:%b %Y}"
+    return date_text(t)
 
 
 def _signed(cents: int, symbol: str) -> str:
@@ -264,24 +280,22 @@ def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currenc
         return ""
     symbol = currency_symbol(currency)
     tile_day, end_day = _day(rec["tile_end"]), _day(rec["waterfall_end"])
-    text = f"The Pipeline tile's {money(tile / 100, symbol)} (open on {tile_day}) reads each deal as it is in the export now; "
+    tile_text, end_text = money(tile / 100, symbol), money(end / 100, symbol)
+    text = _("The Pipeline tile's {amount} (open on {day}) reads each deal as it is in the export now; ").format(
+        amount=tile_text, day=tile_day
+    )
     if tile_day == end_day:
-        return text + (
-            f"the waterfall ends at {money(end / 100, symbol)}, the deals as recorded on {end_day}: "
-            f"{_signed(end - tile, symbol)} changed after that day."
-        )
+        return text + _(
+            "the waterfall ends at {amount}, the deals as recorded on {day}: {change} changed after that day."
+        ).format(amount=end_text, day=end_day, change=_signed(end - tile, symbol))
+    ends = _("the waterfall ends with {period} on {day} at {amount}, the deals as recorded then").format(
+        period=last, day=end_day, amount=end_text
+    )
     if same_day is None:
-        return (
-            text
-            + f"the waterfall ends with {last} on {end_day} at {money(end / 100, symbol)}, the deals as recorded then."
-        )
+        return text + ends + "."
     parts = []
     if same_day != tile:
-        parts.append(f"{_signed(same_day - tile, symbol)} from the later day")
+        parts.append(_("{change} from the later day").format(change=_signed(same_day - tile, symbol)))
     if end != same_day:
-        parts.append(f"{_signed(end - same_day, symbol)} changed after {end_day}")
-    return text + (
-        f"the waterfall ends with {last} on {end_day} at {money(end / 100, symbol)}, the deals as recorded then: "
-        + ", ".join(parts)
-        + "."
-    )
+        parts.append(_("{change} changed after {day}").format(change=_signed(end - same_day, symbol), day=end_day))
+    return text + ends + ": " + ", ".join(parts) + "."

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Sequence
 import anywidget
 import traitlets
 
+from .i18n import gettext as _
+
 __all__ = ["PickList", "fold", "matches"]
 
 
@@ -113,6 +115,9 @@ function render({ model, el }) {
   let active = 0;
 
   const shown = () => model.get("shown") || [];
+  // the box's own sentences, in the dashboard's language: "{name}" placeholders filled in here
+  const say = (key, values) =>
+    Object.entries(values).reduce((t, [k, v]) => t.split("{" + k + "}").join(String(v)), (model.get("texts") || {})[key] || "");
   const value = () => model.get("value") || [];
 
   function toggle(v) {
@@ -144,13 +149,14 @@ function render({ model, el }) {
     chosen.replaceChildren();
     if (!v.length || !model.get("searchable")) {
       const none = el_("span", "ck-pick-none");
-      none.textContent = v.length ? v.length + " chosen" : model.get("empty_text");
+      none.textContent = v.length ? say("chosen", { count: v.length }) : model.get("empty_text");
       chosen.appendChild(none);
       return;
     }
     for (const x of v) {
       const name = labels[x] ?? x;
-      const chip = el_("button", "ck-chip", { type: "button", "aria-label": "Remove " + name, title: "Remove " + name });
+      const remove = say("remove", { name: name });
+      const chip = el_("button", "ck-chip", { type: "button", "aria-label": remove, title: remove });
       const text = el_("span", "ck-chip-text");
       text.textContent = name;
       const cross = el_("span", "ck-chip-x", { "aria-hidden": "true" });
@@ -180,8 +186,8 @@ function render({ model, el }) {
     });
     const n = model.get("more") || 0;
     const q = model.get("query") || "";
-    more.textContent = n ? "and " + n.toLocaleString() + " more: type to narrow the list"
-      : (!shown().length && q ? "Nothing matches \\u201c" + q + "\\u201d" : "");
+    more.textContent = n ? say("more", { count: n.toLocaleString() })
+      : (!shown().length && q ? say("nothing", { query: q }) : "");
     setActive(active, false);
   }
 
@@ -289,6 +295,8 @@ export default { render };
     empty_text = traitlets.Unicode("All").tag(sync=True)
     placeholder = traitlets.Unicode("Search").tag(sync=True)
     hint = traitlets.Unicode("").tag(sync=True)
+    #: the sentences the page writes itself, in the language in force when the box is made
+    texts = traitlets.Dict().tag(sync=True)
     searchable = traitlets.Bool(True).tag(sync=True)
     query = traitlets.Unicode("").tag(sync=True)
     #: the options matching ``query`` (at most ``limit``), as ``[value, label]`` pairs
@@ -303,6 +311,17 @@ export default { render };
     limit = traitlets.Int(200)
 
     def __init__(self, options: Sequence[tuple[str, str]] = (), **kwargs) -> None:
+        kwargs.setdefault(
+            "texts",
+            {
+                "chosen": _("{count} chosen"),
+                "remove": _("Remove {name}"),
+                "more": _("and {count} more: type to narrow the list"),
+                "nothing": _("Nothing matches “{query}”"),
+            },
+        )
+        kwargs.setdefault("empty_text", _("All"))
+        kwargs.setdefault("placeholder", _("Search"))
         super().__init__(options=[(str(v), str(label)) for v, label in options], **kwargs)
         self._match()
         self._name_chosen()

@@ -50,7 +50,8 @@ from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, plural
-from .i18n import current_language, current_locale, using
+from .i18n import N_, current_language, current_locale, using
+from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
@@ -110,7 +111,7 @@ def _as_range(
     start_ts = first if s is None else s
     if e is not None:
         return start_ts, e
-    _, complete = default_range(deals, freq=freq, fiscal_year_start=fiscal_year_start)
+    _first, complete = default_range(deals, freq=freq, fiscal_year_start=fiscal_year_start)
     return start_ts, (complete if complete >= start_ts else last)
 
 
@@ -156,7 +157,7 @@ def level_title(by: str) -> str:
     >>> level_title("owner"), level_title("territory_region")
     ('Employee', 'Territory region')
     """
-    return BY_TITLES.get(by) or by.replace("_", " ").strip().capitalize()
+    return _(BY_TITLES[by]) if by in BY_TITLES else by.replace("_", " ").strip().capitalize()
 
 
 def _as_deals(deals, *, keep, partners, owners, say) -> tuple[pd.DataFrame, LoadResult | None]:
@@ -231,7 +232,7 @@ def report(
     owners: str | Path | pd.DataFrame | None = None,
     currency: str | None = None,
     fiscal_year_start: int = 1,
-    title: str = "Channel partner review",
+    title: str = N_("Channel partner review"),
     png_dir: str | Path | None = None,
     svg_dir: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
@@ -435,7 +436,7 @@ def _report(
     context = {
         "selection": selection_line,
         "data_end": covered[1] if covered is not None else None,
-        "title": title,
+        "title": _(title),  # the default translated; a title of one's own has no translation
         "by": by,
         "freq": freq,
         "start": start_ts,
@@ -655,26 +656,26 @@ footer {margin-top: 32px; color: #56606b; font-size: 12px;}
 """
 
 _SCORECARD = [
-    ("rank", "Rank"),
-    ("quality_score", "Quality score"),
-    ("won_amount", "Won amount"),
-    ("won_count", "Won deals"),
-    ("avg_deal_size", "Average deal size"),
-    ("win_rate", "Win rate"),
-    ("win_rate_low", "95 % low"),
-    ("win_rate_high", "95 % high"),
-    ("cycle_days_median", "Median cycle (days)"),
-    ("open_amount", "Open pipeline"),
-    ("success_rate", "Deal success"),
+    ("rank", N_("Rank")),
+    ("quality_score", N_("Quality score")),
+    ("won_amount", N_("Won amount")),
+    ("won_count", N_("Won deals")),
+    ("avg_deal_size", N_("Average deal size")),
+    ("win_rate", N_("Win rate")),
+    ("win_rate_low", N_("95 % low")),
+    ("win_rate_high", N_("95 % high")),
+    ("cycle_days_median", N_("Median cycle (days)")),
+    ("open_amount", N_("Open pipeline")),
+    ("success_rate", N_("Deal success")),
 ]
 
 
 def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currency: str, *, cls: str) -> str:
-    head = "".join(f"<th>{html_text(label)}</th>" for _, label in columns)
+    head = "".join(f"<th>{html_text(_(label))}</th>" for _col, label in columns)
     rows = []
-    for rec in frame[[c for c, _ in columns]].itertuples(index=False):
+    for rec in frame[[c for c, _label in columns]].itertuples(index=False):
         cells = []
-        for (col, _), value in zip(columns, rec, strict=True):
+        for (col, _label), value in zip(columns, rec, strict=True):
             kind = column_kind(col)
             text = cell_text(value, kind, currency) if kind != "other" else ("—" if pd.isna(value) else str(value))
             num = " class='ck-num'" if kind not in ("other", "date") else ""
@@ -684,12 +685,12 @@ def _table_html(frame: pd.DataFrame, columns: Sequence[tuple[str, str]], currenc
 
 
 _DEAL_COLUMNS = [
-    ("name", "Deal"),
-    ("account", "Account"),
-    ("stage", "Stage"),
-    ("amount", "Amount"),
-    ("closed", "Closed"),
-    ("counts_as", "How it counts"),
+    ("name", N_("Deal")),
+    ("account", N_("Account")),
+    ("stage", N_("Stage")),
+    ("amount", N_("Amount")),
+    ("closed", N_("Closed")),
+    ("counts_as", N_("How it counts")),
 ]
 
 
@@ -699,7 +700,7 @@ def _deals_html(rows: pd.DataFrame, symbol: str) -> str:
     for rec in rows.itertuples(index=False):
         get = rec._asdict()
         cells = []
-        for col, _ in _DEAL_COLUMNS:
+        for col, _label in _DEAL_COLUMNS:
             value = get.get(col)
             if col == "amount":
                 cells.append(f"<td class='ck-num'>{html_text(cell_text(value, 'money', symbol))}</td>")
@@ -708,7 +709,7 @@ def _deals_html(rows: pd.DataFrame, symbol: str) -> str:
             else:
                 cells.append(f"<td>{html_text(None if pd.isna(value) else value)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    head = "".join(f"<th>{label}</th>" for _, label in _DEAL_COLUMNS)
+    head = "".join(f"<th>{html_text(_(label))}</th>" for _col, label in _DEAL_COLUMNS)
     return f"<table class='ck-table ck-deals'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -716,7 +717,7 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
     """The scorecard: a row per group with its numbers (or why it has none), each followed by a
     collapsed list of the largest deals behind it."""
     columns = [(level, level_title(level)), *_SCORECARD]
-    head = "".join(f"<th>{html_text(label)}</th>" for _, label in columns)
+    head = "".join(f"<th>{html_text(_(label))}</th>" for _col, label in columns)
     rows = []
     for rec in scorecard.to_dict("records"):
         name = display_name(rec[level])
@@ -725,7 +726,7 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
             cells = f"<td colspan='{len(columns) - 1}' class='ck-note'>{html_text(note)}</td>"
         else:
             cells = ""
-            for col, _ in _SCORECARD:
+            for col, _label in _SCORECARD:
                 kind = column_kind(col)
                 cells += f"<td class='ck-num'>{html_text(cell_text(rec[col], kind, symbol))}</td>"
         rows.append(f"<tr><td>{html_text(name)}</td>{cells}</tr>")
@@ -733,11 +734,14 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
         if top is None or not len(top):
             continue
         of = top.attrs.get("of", len(top))
-        what = f"the {len(top)} largest of {of:,} deals" if of > len(top) else f"the {of:,} deal" + "s" * (of != 1)
+        if of > len(top):
+            what = _("the {count} largest of {total} deals").format(count=len(top), total=f"{of:,}")
+        else:
+            what = (_("the {total} deal") if of == 1 else _("the {total} deals")).format(total=f"{of:,}")
+        summary = _("Deals behind {name}: {what} won or lost in the range, by amount").format(name=name, what=what)
         rows.append(
-            f"<tr class='ck-deals-row'><td colspan='{len(columns)}'><details><summary>Deals behind "
-            f"{html_text(name)}: {what} won or lost in the range, by amount</summary>"
-            f"{_deals_html(top, symbol)}</details></td></tr>"
+            f"<tr class='ck-deals-row'><td colspan='{len(columns)}'><details><summary>{html_text(summary)}"
+            f"</summary>{_deals_html(top, symbol)}</details></td></tr>"
         )
     return f"<table class='ck-table ck-scorecard'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -745,27 +749,36 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
 def _selection_text(ctx: Mapping) -> str:
     text = ctx["selection"]
     if ctx.get("data_end") is not None:
-        text += f" · data to {ctx['data_end'].day} {ctx['data_end']:%b %Y}"
+        text += " · " + _("data to {day}").format(day=f"{ctx['data_end'].day} {ctx['data_end']:%b %Y}")
     return text
 
 
 def _ledger_summary_html(result: LoadResult | None) -> str:
     if result is None:
-        return "<p class='ck-note'>These deals were passed in as a table: there is no load ledger.</p>"
+        return (
+            "<p class='ck-note'>"
+            + html_text(_("These deals were passed in as a table: there is no load ledger."))
+            + "</p>"
+        )
     s = result.summary()
-    counts = (
-        f"<p>{html_text(result.file)} read as {html_text(result.source.label)}: {s['rows_read']:,} rows read = "
-        f"{s['kept']:,} kept + {s['merged']:,} merged + {s['rejected']:,} rejected; "
-        f"{s['won']:,} won, {s['lost']:,} lost, {s['open']:,} open.</p>"
+    line = _(
+        "{file} read as {source}: {rows} rows read = {kept} kept + {merged} merged + {rejected} rejected; "
+        "{won} won, {lost} lost, {open} open."
+    ).format(
+        file=result.file,
+        source=result.source.label,
+        **{k: f"{s[k]:,}" for k in ("kept", "merged", "rejected", "won", "lost", "open")},
+        rows=f"{s['rows_read']:,}",
     )
+    counts = f"<p>{html_text(line)}</p>"
     if len(result.ledger):
         reasons = result.ledger.groupby(["outcome", "reason"]).size().reset_index(name="rows")
         counts += _table_html(
-            reasons, [("outcome", "Outcome"), ("reason", "Reason"), ("rows", "Rows")], "", cls="ck-ledger"
+            reasons, [("outcome", N_("Outcome")), ("reason", N_("Reason")), ("rows", N_("Rows"))], "", cls="ck-ledger"
         )
     warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings)
     if warnings:
-        counts += f"<h3>Warnings</h3><ul>{warnings}</ul>"
+        counts += "<h3>" + html_text(_("Warnings")) + f"</h3><ul>{warnings}</ul>"
     return counts
 
 
@@ -784,13 +797,14 @@ def _movement_section(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
     if "movement_by" not in tables:
         return ""
     figure = ctx.get("movement_svg") or ""
+    heading = _("Pipeline movement")
     if figure:
-        figure = f"<figure id='chart-movement' aria-label='Pipeline movement'>{figure}</figure>"
+        figure = f"<figure id='chart-movement' aria-label='{html_text(heading)}'>{figure}</figure>"
     movement = tables["movement_by"]
     table = movement_html(movement, by=ctx["by"], currency=ctx["currency"])
     gap = _movement_gap(tables, ctx)
     gap = f"<p class='ck-note'>{html_text(gap)}</p>" if gap else ""
-    return f"<h2>Pipeline movement</h2>{_MOVEMENT_CSS}{figure}{gap}{table}"
+    return f"<h2>{html_text(heading)}</h2>{_MOVEMENT_CSS}{figure}{gap}{table}"
 
 
 def _movement_gap(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> str:
@@ -830,36 +844,49 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     level = ctx["by"]
     tiles = tiles_html(tile_values(tables, currency=ctx["currency"]))
     figures = "".join(
-        f"<figure id='chart-{name}' aria-label='{html_text(CHART_TITLES[name])}'>{_scoped(svg, name)}</figure>"
+        f"<figure id='chart-{name}' aria-label='{html_text(_(CHART_TITLES[name]))}'>{_scoped(svg, name)}</figure>"
         for name, svg in svgs.items()
     )
     scorecard = _scorecard_html(tables["scorecard"], top_deals(ctx["behind"], level), level, cur)
+    how, date, which = _("How:"), _("Date:"), _("Which deals:")
     defs = "".join(
-        f"<dt>{html_text(d.title)}</dt><dd>{html_text(d.summary)}<br>How: {html_text(d.formula)}. "
-        f"Date: {html_text(d.date_field)}. Which deals: {html_text(d.window)}.</dd>"
+        f"<dt>{html_text(_(d.title))}</dt><dd>{html_text(_(d.summary))}<br>{html_text(how)} {html_text(d.formula)}. "
+        f"{html_text(date)} {html_text(d.date_field)}. {html_text(which)} {html_text(d.window)}.</dd>"
         for d in DEFINITIONS.values()
         if d.name != "kpi_table"
     )
     generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
     unranked = (
-        "<p class='ck-note'>Deals without a partner are not ranked; they count in the eight KPIs above.</p>"
+        "<p class='ck-note'>"
+        + html_text(_("Deals without a partner are not ranked; they count in the eight KPIs above."))
+        + "</p>"
         if ctx["partner_level"]
         else ""
     )
+    h = {
+        "kpis": _("The eight KPIs"),
+        "changes": _("Changes compare with the same span just before the range."),
+        "charts": _("Charts"),
+        "scorecard": _("{level} scorecard").format(level=level_title(level)),
+        "definitions": _("Definitions"),
+        "quality": _("Data quality"),
+        "meta": _("{selection} · {deals} deals").format(selection=_selection_text(ctx), deals=f"{ctx['deals']:,}"),
+        "footer": _("channelkpi {version} · generated {when}").format(version=__version__, when=generated),
+    }
     return (
         f"<!doctype html>\n<html lang='{html_text(current_language())}'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>{html_text(ctx['title'])}</title>{_PAGE_CSS}{CSS}</head><body>"
         f"<h1>{html_text(ctx['title'])}</h1>"
-        f"<div class='ck-meta'>{html_text(_selection_text(ctx))} · {ctx['deals']:,} deals</div>"
-        f"<h2>The eight KPIs</h2>{tiles}"
-        f"<p class='ck-note'>Changes compare with the same span just before the range.</p>"
-        f"<h2>Charts</h2>{figures}"
-        f"<h2>{html_text(level_title(level))} scorecard</h2>{scorecard}{unranked}"
+        f"<div class='ck-meta'>{html_text(h['meta'])}</div>"
+        f"<h2>{html_text(h['kpis'])}</h2>{tiles}"
+        f"<p class='ck-note'>{html_text(h['changes'])}</p>"
+        f"<h2>{html_text(h['charts'])}</h2>{figures}"
+        f"<h2>{html_text(h['scorecard'])}</h2>{scorecard}{unranked}"
         f"{_movement_section(tables, ctx)}"
-        f"<h2>Definitions</h2><dl class='ck-defs'>{defs}</dl>"
-        f"<h2>Data quality</h2>{_ledger_summary_html(ctx['result'])}"
-        f"<footer>channelkpi {html_text(__version__)} · generated {html_text(generated)}</footer>"
+        f"<h2>{html_text(h['definitions'])}</h2><dl class='ck-defs'>{defs}</dl>"
+        f"<h2>{html_text(h['quality'])}</h2>{_ledger_summary_html(ctx['result'])}"
+        f"<footer>{html_text(h['footer'])}</footer>"
         "</body></html>\n"
     )
 

@@ -59,9 +59,12 @@ __all__ = [
     "ForkedProcess",
     "ForkedKernelProvisioner",
     "KernelTemplate",
+    "WAITS_FOR_VIEWER",
+    "cell_timeout",
     "forking_supported",
     "import_what_kernels_need",
     "release_free_memory",
+    "request_locale",
     "serve_template",
 ]
 
@@ -445,3 +448,72 @@ class DashboardKernelManager(AsyncMappingKernelManager):
         if self._template is not None:
             self._template.close()
             self._template = None
+
+
+# --------------------------------------------------------------------------- the viewer's language
+#: The tag of the notebook cell that waits for the page's request (:func:`request_locale`): in a
+#: kernel kept ready it waits as long as nobody opens the page, so no cell timeout applies to it.
+WAITS_FOR_VIEWER = "waits-for-viewer"
+
+
+def cell_timeout(cell, *, seconds: int = 180) -> int | None:
+    """Voilà's time limit for a cell (``VoilaExecutor.timeout_func``): ``seconds``, none for the
+    cell tagged :data:`WAITS_FOR_VIEWER`.
+
+    >>> cell_timeout({"metadata": {"tags": ["waits-for-viewer"]}}), cell_timeout({"metadata": {}})
+    (None, 180)
+    """
+    return None if WAITS_FOR_VIEWER in cell.get("metadata", {}).get("tags", []) else seconds
+
+
+def request_locale(*, query: str | None = None, accept_language: str | None = None) -> str:
+    """The locale a dashboard page asks for: ``?lang=`` in its URL (``?lang=nl``,
+    ``?lang=fr-BE``), else the first of the browser's languages channelkpi speaks (the
+    ``Accept-Language`` header, by preference), else ``"en-US"``.
+
+    Without arguments it reads the request Voilà serves the notebook for: the ``QUERY_STRING``
+    and ``HTTP_ACCEPT_LANGUAGE`` variables (``voila.py`` passes the header on). In a kernel kept
+    ready before anyone asked (``preheat_kernel``) it first waits for the page's request
+    (``voila.utils.wait_for_request``): tag its cell :data:`WAITS_FOR_VIEWER` so no timeout
+    ends the wait. Outside Voilà (JupyterLab, nbclient) it returns at once.
+
+    Examples
+    --------
+    >>> request_locale(query="lang=nl"), request_locale(query="lang=fr-be&x=1")
+    ('nl-NL', 'fr-BE')
+    >>> request_locale(query="", accept_language="es-ES,es;q=0.9,de-AT;q=0.8,en;q=0.5")
+    'de-AT'
+    >>> request_locale(query="lang=xx", accept_language="nl-BE,nl;q=0.9")  # no Klingon yet
+    'nl-BE'
+    >>> request_locale(query="", accept_language="")
+    'en-US'
+    """
+    from urllib.parse import parse_qs
+
+    from .i18n import DEFAULT_LOCALE, LANGUAGES, resolve_locale
+
+    if query is None and accept_language is None:
+        if os.environ.get("VOILA_PREHEAT") == "True":
+            from voila.utils import wait_for_request
+
+            wait_for_request()
+        query = os.environ.get("QUERY_STRING", "")
+        accept_language = os.environ.get("HTTP_ACCEPT_LANGUAGE", "")
+    asked = [tag for tag in parse_qs(query or "").get("lang", []) if tag]
+    weighted = []
+    for i, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if tag and tag != "*" and q > 0:
+            weighted.append((-q, i, tag))
+    for tag in [*asked, *(t for _q, _i, t in sorted(weighted))]:
+        if tag.replace("_", "-").split("-")[0].lower() in LANGUAGES:
+            return resolve_locale(tag)
+    return DEFAULT_LOCALE

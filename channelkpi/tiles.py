@@ -26,6 +26,8 @@ import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_code, currency_symbol
 from .formats import change_text, display_name, format_value, is_missing, level_word, number, plural
+from .i18n import N_
+from .i18n import gettext as _
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 
@@ -47,36 +49,36 @@ __all__ = [
 TILE_TABLES = ("now", "before", "ranking")
 #: The eight tiles: (title, column of the KPI table, kind, column giving n).
 TILES = (
-    ("Average deal size", "avg_deal_size", "money", "won_count"),
-    ("Deals won", "won_count", "count", "closed_count"),
-    ("Open pipeline", "open_amount", "money", "open_count"),
-    ("Partner-sourced wins", "partner_share", "rate", "won_count"),
-    ("Win rate", "win_rate", "rate", "n"),
-    ("Median cycle (won)", "cycle_days_median", "days", "won_count"),
-    ("Best quality score", "best_quality", "score", "groups"),
-    ("Deal success", "success_rate", "rate", "created_count"),
+    (N_("Average deal size"), "avg_deal_size", "money", "won_count"),
+    (N_("Deals won"), "won_count", "count", "closed_count"),
+    (N_("Open pipeline"), "open_amount", "money", "open_count"),
+    (N_("Partner-sourced wins"), "partner_share", "rate", "won_count"),
+    (N_("Win rate"), "win_rate", "rate", "n"),
+    (N_("Median cycle (won)"), "cycle_days_median", "days", "won_count"),
+    (N_("Best quality score"), "best_quality", "score", "groups"),
+    (N_("Deal success"), "success_rate", "rate", "created_count"),
 )
 #: What each tile's n counts, in words ("groups": the grouping column's plural, e.g. "partners ranked").
 TILE_COUNTS = {
-    "avg_deal_size": "won deals",
-    "won_count": "closed deals (won or lost)",
-    "open_amount": "open deals",
-    "partner_share": "won deals",
-    "win_rate": "closed deals",
-    "cycle_days_median": "won deals",
-    "best_quality": "{groups} ranked",
-    "success_rate": "deals created",
+    "avg_deal_size": N_("won deals"),
+    "won_count": N_("closed deals (won or lost)"),
+    "open_amount": N_("open deals"),
+    "partner_share": N_("won deals"),
+    "win_rate": N_("closed deals"),
+    "cycle_days_median": N_("won deals"),
+    "best_quality": N_("{groups} ranked"),
+    "success_rate": N_("deals created"),
 }
 #: The same when n is 1 ("group": the grouping column's singular, e.g. "partner ranked").
 TILE_COUNT_ONE = {
-    "avg_deal_size": "won deal",
-    "won_count": "closed deal (won or lost)",
-    "open_amount": "open deal",
-    "partner_share": "won deal",
-    "win_rate": "closed deal",
-    "cycle_days_median": "won deal",
-    "best_quality": "{group} ranked",
-    "success_rate": "deal created",
+    "avg_deal_size": N_("won deal"),
+    "won_count": N_("closed deal (won or lost)"),
+    "open_amount": N_("open deal"),
+    "partner_share": N_("won deal"),
+    "win_rate": N_("closed deal"),
+    "cycle_days_median": N_("won deal"),
+    "best_quality": N_("{group} ranked"),
+    "success_rate": N_("deal created"),
 }
 #: Which way is better for each tile's KPI: +1 more is better, -1 less is better (a shorter cycle).
 BETTER = {
@@ -106,9 +108,9 @@ TILE_DEFINITIONS = {
     "success_rate": "deal_success",
 }
 _TILE_NOTES = {
-    "partner_share": "This tile: the partner channel's share of the won amount in the range.",
-    "best_quality": "This tile: the best score in the range and who has it.",
-    "open_amount": "This tile: the pipeline at the end of the range.",
+    "partner_share": N_("This tile: the partner channel's share of the won amount in the range."),
+    "best_quality": N_("This tile: the best score in the range and who has it."),
+    "open_amount": N_("This tile: the pipeline at the end of the range."),
 }
 
 #: Styles of the tiles and tables (inline: nothing is fetched from a network).
@@ -133,6 +135,39 @@ CSS = """
 .ck-table td.ck-num {text-align: right; font-variant-numeric: tabular-nums;}
 </style>
 """
+
+# The load summary's counts (LoadResult.summary), named here for the catalogs: the data-quality
+# tab shows each one's name translated.
+_SUMMARY_NAMES = (
+    N_("file"),
+    N_("source"),
+    N_("rows_read"),
+    N_("kept"),
+    N_("merged"),
+    N_("rejected"),
+    N_("deals"),
+    N_("open"),
+    N_("won"),
+    N_("lost"),
+    N_("blank_rows_skipped"),
+    N_("warnings"),
+)
+# The ledger's columns, and the codes of its outcome and reason columns (the rows' details stay as
+# the load wrote them).
+_LEDGER_WORDS = (
+    N_("row"),
+    N_("outcome"),
+    N_("reason"),
+    N_("detail"),
+    N_("deal_id"),
+    N_("footer"),
+    N_("too_many_fields"),
+    N_("not_a_deal"),
+    N_("no_status"),
+    N_("deleted"),
+    N_("duplicate_row"),
+    N_("line_item"),
+)
 
 
 # --------------------------------------------------------------------------- tiles
@@ -159,9 +194,9 @@ def tile_definition(column: str) -> str:
     >>> tile_definition("cycle_days_median").startswith("How long won deals take")
     True
     """
-    definition = DEFINITIONS[TILE_DEFINITIONS[column]].summary
+    definition = _(DEFINITIONS[TILE_DEFINITIONS[column]].summary)
     note = _TILE_NOTES.get(column)
-    return f"{definition} {note}" if note else definition
+    return f"{definition} {_(note)}" if note else definition
 
 
 def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = DEFAULT_CURRENCY) -> list[dict]:
@@ -187,7 +222,7 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = DEFAULT_C
         change, direction = ("", "") if col == "best_quality" else _change(value, before.get(col, np.nan), kind, symbol)
         out.append(
             {
-                "title": title,
+                "title": _(title),
                 "column": col,
                 "kind": kind,
                 "value": value,
@@ -196,7 +231,7 @@ def tile_values(tables: Mapping[str, pd.DataFrame], *, currency: str = DEFAULT_C
                 "direction": direction,
                 "good": _good(col, direction),
                 "n": n,
-                "counts": (TILE_COUNT_ONE if n == 1 else TILE_COUNTS)[col].format(
+                "counts": _((TILE_COUNT_ONE if n == 1 else TILE_COUNTS)[col]).format(
                     groups=plural(by), group=level_word(by)
                 ),
                 "definition": tile_definition(col),
@@ -228,6 +263,7 @@ def tiles_html(tiles: Sequence[Mapping]) -> str:
     ``<details>`` element, reachable with the keyboard) and on hover (``title``).
     """
     parts = []
+    what_is_this = _("What is this?")
     for tile in tiles:
         n = tile["n"]
         counts = tile.get("counts", "")
@@ -237,13 +273,17 @@ def tiles_html(tiles: Sequence[Mapping]) -> str:
         elif tile["change"]:
             good = tile.get("good", "")
             cls = {"good": "ck-good", "bad": "ck-bad"}.get(good, "")
-            word = {"good": " (better)", "bad": " (worse)"}.get(good, "")
-            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> vs previous period"
+            word = {"good": " " + _("(better)"), "bad": " " + _("(worse)")}.get(good, "")
+            change = f"<span class='{cls}'>{html_text(tile['change'] + word)}</span> " + html_text(
+                _("vs previous period")
+            )
         else:
-            change = "no earlier period to compare"
+            change = html_text(_("no earlier period to compare"))
         definition = tile.get("definition", "")
         about = (
-            f"<details><summary>What is this?</summary><p>{html_text(definition)}</p></details>" if definition else ""
+            f"<details><summary>{html_text(what_is_this)}</summary><p>{html_text(definition)}</p></details>"
+            if definition
+            else ""
         )
         parts.append(
             f"<div class='ck-tile' title='{html_text(definition)}'><div class='ck-label'>{html_text(tile['title'])}</div>"
@@ -256,20 +296,27 @@ def tiles_html(tiles: Sequence[Mapping]) -> str:
 def ledger_html(result, *, rows: int = 200) -> str:
     """A load result's reconciliation as HTML: counts, warnings and the first ``rows`` ledger rows."""
     if result is None:
-        return "<p class='ck-note'>These deals were passed in directly: there is no load ledger to show.</p>"
+        text = _("These deals were passed in directly: there is no load ledger to show.")
+        return f"<p class='ck-note'>{html_text(text)}</p>"
     s = result.summary()
-    counts = "".join(f"<tr><td>{html_text(k)}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>none</li>"
+    counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
+    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
+    coded = [c in ("outcome", "reason") for c in ledger.columns]  # codes, said in words of the language
     body = "".join(
-        "<tr>" + "".join(f"<td>{html_text(v)}</td>" for v in rec) + "</tr>" for rec in ledger.itertuples(index=False)
+        "<tr>"
+        + "".join(f"<td>{html_text(_(v) if code and isinstance(v, str) else v)}</td>" for v, code in zip(rec, coded))
+        + "</tr>"
+        for rec in ledger.itertuples(index=False)
     )
-    head = "".join(f"<th>{html_text(c)}</th>" for c in ledger.columns)
-    more = (
-        f"<p class='ck-note'>First {rows} of {len(result.ledger)} ledger rows.</p>" if len(result.ledger) > rows else ""
-    )
+    head = "".join(f"<th>{html_text(_(c))}</th>" for c in ledger.columns)
+    first = _("First {rows} of {total} ledger rows.").format(rows=rows, total=len(result.ledger))
+    more = f"<p class='ck-note'>{html_text(first)}</p>" if len(result.ledger) > rows else ""
+    headings = _("Warnings"), _("Ledger: rows not kept one-to-one")
+    read_as = _("{file} read as {source}").format(file=result.file, source=result.source.label)
     return (
-        f"<h4>{html_text(result.file)} read as {html_text(result.source.label)}</h4>"
-        f"<table class='ck-table'>{counts}</table><h4>Warnings</h4><ul>{warnings}</ul>"
-        f"<h4>Ledger: rows not kept one-to-one</h4><table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
+        f"<h4>{html_text(read_as)}</h4>"
+        f"<table class='ck-table'>{counts}</table><h4>{html_text(headings[0])}</h4><ul>{warnings}</ul>"
+        f"<h4>{html_text(headings[1])}</h4>"
+        f"<table class='ck-table'><tr>{head}</tr>{body}</table>{more}"
     )

@@ -45,6 +45,8 @@ from .currency_symbols import DEFAULT_CURRENCY
 from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
 from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, level_word, plural
+from .i18n import N_, current_language
+from .i18n import gettext as _
 from .metrics.funnel import stage_funnel
 from .metrics.kpis import (
     channel_performance,
@@ -376,19 +378,34 @@ def unranked_text(by: str, *, table: str | None = None) -> str:
     >>> unranked_text("owner"), unranked_text("lead_source")
     ('Deals without an owner are not ranked', 'Deals without a lead source are not ranked')
     """
-    word = "owner" if by == "owner" else level_word(by)
-    article = "an" if word[:1] in tuple("aeiou") else "a"
-    holder = {"partners": "a partner", "owners": "an owner"}.get(table or "")
+    holder = _HOLDERS.get(table or "")
     if holder and by not in ("partner", "owner"):
-        return f"Deals without {article} {word} (no {holder[holder.index(' ') + 1 :]}, or {holder} without one) are not ranked"
-    return f"Deals without {article} {word} are not ranked"
+        return _("Deals without {a_level} (no {holder}, or {a_holder} without one) are not ranked").format(
+            a_level=_a_level(by), holder=_(holder[0]), a_holder=_(holder[1])
+        )
+    return _("Deals without {a_level} are not ranked").format(a_level=_a_level(by))
+
+
+#: A level's value, with its article, as "deals without ..." says it.
+_A_LEVEL = {"partner": N_("a partner"), "owner": N_("an owner"), "department": N_("a department"), "unit": N_("a unit")}
+#: The tables a level's values can come from: the one they describe, bare and with its article.
+_HOLDERS = {"partners": (N_("partner"), N_("a partner")), "owners": (N_("owner"), N_("an owner"))}
+
+
+def _a_level(by: str) -> str:
+    if by in _A_LEVEL:
+        return _(_A_LEVEL[by])
+    word = level_word(by)
+    if current_language() != "en":  # other languages' articles depend on the word's gender
+        return _("a value of {level}").format(level=word)
+    return f"{'an' if word[:1] in tuple('aeiou') else 'a'} {word}"
 
 
 def _names(values: Sequence[str], limit: int = 3) -> str:
     names = [display_name(v) for v in values]
     if len(names) <= limit:
         return ", ".join(names)
-    return ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+    return _("{names} and {count} more").format(names=", ".join(names[:limit]), count=len(names) - limit)
 
 
 def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
@@ -420,13 +437,14 @@ def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -
     for col in ("partner", *(c for c in kept if c != "partner")):
         values = [v for v in kept.get(col, []) if v != "\x00none"]
         if col == "partner":
-            parts.append(_names(values) if values else "All partners")
+            parts.append(_names(values) if values else _("All partners"))
         elif values:
             parts.append(f"{plural(col)}: {_names(sorted(values))}")
         elif col in kept:
-            parts.append(f"{plural(col)}: none")
+            parts.append(_("{values}: none").format(values=plural(col)))
     if grouping:  # a number of the whole range (a tile) is not grouped: it says only the range
-        parts.append(f"by {level_word(view.by)}, {FREQ_TITLES.get(view.freq, view.freq)}")
+        freq = _(FREQ_TITLES[view.freq]) if view.freq in FREQ_TITLES else view.freq
+        parts.append(_("by {level}, {period}").format(level=level_word(view.by), period=freq))
     s = start if start is not None else view.start
     e = end if end is not None else view.end
     if s is not None and e is not None:
@@ -1021,7 +1039,7 @@ CHARTS: dict[str, Chart] = {
     for c in (
         Chart(
             "trend",
-            "Won amount over time",
+            N_("Won amount over time"),
             ("trend",),
             lambda t, s: charts.kpi_trend(
                 t["trend"], "won_amount", currency=s.currency, subtitle=s.subtitle, width=s.width
@@ -1029,7 +1047,7 @@ CHARTS: dict[str, Chart] = {
         ),
         Chart(
             "ranking",
-            "Ranking by quality score",
+            N_("Ranking by quality score"),
             ("ranking",),
             lambda t, s: charts.partner_ranking(
                 t["ranking"],
@@ -1041,7 +1059,7 @@ CHARTS: dict[str, Chart] = {
         ),
         Chart(
             "pipeline_stage",
-            "Open pipeline by stage",
+            N_("Open pipeline by stage"),
             ("pipeline_stage",),
             lambda t, s: charts.pipeline_by_stage(
                 t["pipeline_stage"], currency=s.currency, subtitle=s.subtitle, width=s.width
@@ -1049,7 +1067,7 @@ CHARTS: dict[str, Chart] = {
         ),
         Chart(
             "waterfall",
-            "Pipeline waterfall",
+            N_("Pipeline waterfall"),
             ("waterfall", "targets"),
             lambda t, s: charts.pipeline_waterfall(
                 t["waterfall"], targets=t.get("targets"), currency=s.currency, subtitle=s.subtitle, width=s.width
@@ -1057,43 +1075,44 @@ CHARTS: dict[str, Chart] = {
         ),
         Chart(
             "channel_mix",
-            "Marketing channel mix",
+            N_("Marketing channel mix"),
             ("channel_mix",),
             lambda t, s: charts.channel_mix(t["channel_mix"], currency=s.currency, subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "channel_win_rates",
-            "Win rate by channel",
+            N_("Win rate by channel"),
             ("channel_rates",),
             lambda t, s: charts.win_rate_by_group(t["channel_rates"], by="channel", subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "seasonality",
-            "Close-rate seasonality by unit",
+            N_("Close-rate seasonality by unit"),
             ("seasonality",),
             lambda t, s: charts.seasonality_heatmap(t["seasonality"], by="unit", subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "seasonality_bands",
-            "Win rate by month of year",
+            N_("Win rate by month of year"),
             ("seasonality_all",),
             lambda t, s: charts.seasonality_bands(t["seasonality_all"], subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "cycles",
-            "Cycle length, won vs lost",
+            N_("Cycle length, won vs lost"),
             ("cycles",),
             lambda t, s: charts.cycle_distribution(t["cycles"], subtitle=s.subtitle, width=s.width),
         ),
         Chart(
             "cohorts",
-            "Deal success by creation cohort",
+            N_("Deal success by creation cohort"),
             ("cohorts",),
             lambda t, s: charts.deal_success_cohorts(t["cohorts"], subtitle=s.subtitle, width=s.width),
         ),
     )
 }
-#: What each chart shows, for headings and file names (from :data:`CHARTS`).
+#: What each chart shows, for headings and file names (from :data:`CHARTS`; in English: a page
+#: translates each one as it shows it).
 CHART_TITLES: dict[str, str] = {c.name: c.title for c in CHARTS.values()}
 #: The tables each chart is drawn from (from :data:`CHARTS`).
 CHART_TABLES: dict[str, tuple[str, ...]] = {c.name: c.tables for c in CHARTS.values()}

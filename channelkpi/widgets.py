@@ -35,7 +35,9 @@ from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
 from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, plural
+from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, number, plural
+from .i18n import N_, current_locale, in_own_locale
+from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .mappingform import MAPPING_SUFFIX, MappingForm, load_with_mapping, read_mapping_upload
 from .metrics.prepared import prepare
@@ -74,27 +76,29 @@ __all__ = [
 #: The ``by`` control's choices: label -> the column grouped by (a :data:`~channelkpi.types.ReportLevel`).
 BY_CHOICES: dict[str, ReportLevel] = {title: level for level, title in BY_TITLES.items()}
 #: The period control's choices: label -> :data:`~channelkpi.types.ReportFreq`.
-FREQ_CHOICES: dict[str, ReportFreq] = {"Month": "M", "Quarter": "Q", "Year": "Y"}
+FREQ_CHOICES: dict[str, ReportFreq] = {N_("Month"): "M", N_("Quarter"): "Q", N_("Year"): "Y"}
 # LEVELS and FREQS were these dicts' names: they now name the tuples of every value
 # (channelkpi.types), so the dicts took names of their own.
 __getattr__ = renamed_attributes(__name__, {"LEVELS": "BY_CHOICES", "FREQS": "FREQ_CHOICES"}, globals())
 #: The charts on each tab (the "Data quality" tab shows the load ledger).
 TAB_CHARTS = {
-    "Overview": ("trend",),
-    "Partners": ("ranking",),
-    "Pipeline": ("pipeline_stage", "waterfall"),
-    "Channels": ("channel_mix", "channel_win_rates"),
-    "Close rate": ("seasonality", "seasonality_bands"),
-    "Velocity": ("cycles",),
-    "Deal success": ("cohorts",),
+    N_("Overview"): ("trend",),
+    N_("Partners"): ("ranking",),
+    N_("Pipeline"): ("pipeline_stage", "waterfall"),
+    N_("Channels"): ("channel_mix", "channel_win_rates"),
+    N_("Close rate"): ("seasonality", "seasonality_bands"),
+    N_("Velocity"): ("cycles",),
+    N_("Deal success"): ("cohorts",),
 }
+# the two tabs without charts, named here for the catalogs (a tab's title is translated as shown)
+_OTHER_TABS = (N_("Movement"), N_("Data quality"))
 #: What the level box is called at each level, and what choosing nothing there means. The box
 #: follows the level: it lists and chooses the values the ranking ranks.
 LEVEL_BOX = {
-    "partner": ("Partners", "All partners"),
-    "owner": ("Employees", "All employees"),
-    "department": ("Departments", "All departments"),
-    "unit": ("Units", "All units"),
+    "partner": (N_("Partners"), N_("All partners")),
+    "owner": (N_("Employees"), N_("All employees")),
+    "department": (N_("Departments"), N_("All departments")),
+    "unit": (N_("Units"), N_("All units")),
 }
 _CACHE_SIZE = 200  # view tables kept (each is small: groups x periods)
 _EXPORT_WIDTH = 720  # px: a downloaded chart's plot width
@@ -211,10 +215,10 @@ def _named(content: bytes, name: str) -> io.BytesIO:
 
 # The fixes in load errors are written for Python; a dashboard visitor needs the export changed.
 _VISITOR_FIXES = (
-    (CurrencyError, "export the report with amounts in one currency (most CRMs offer a converted amount)"),
-    (DetectionError, "export the report from the CRM with its own column headers"),
-    (ColumnError, "export the report with the column named above"),
-    (ValueParseError, "correct the values named above in the CRM and export again"),
+    (CurrencyError, N_("export the report with amounts in one currency (most CRMs offer a converted amount)")),
+    (DetectionError, N_("export the report from the CRM with its own column headers")),
+    (ColumnError, N_("export the report with the column named above")),
+    (ValueParseError, N_("correct the values named above in the CRM and export again")),
 )
 _PYTHON_WORDS = re.compile(r"\w+=|[{}]")
 
@@ -228,9 +232,10 @@ def _upload_message(name: str, exc: ChannelKPIError) -> str:
     fix = exc.fix or ""
     if fix and _PYTHON_WORDS.search(fix) and not isinstance(exc, FileFormatError):
         visitor = next(
-            (f for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), "correct the export and upload it again"
+            (_(f) for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), _("correct the export and upload it again")
         )
-        text = text.replace(f". Fix: {fix}", f". What to do: {visitor}. (In a notebook: {fix}.)")
+        what_to_do = _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
+        text = text.replace(f". Fix: {fix}", what_to_do)
     return text
 
 
@@ -253,7 +258,11 @@ class Dashboard:
     max_upload_bytes : int
         The largest export the upload control accepts.
     title : str
-        The heading (an uploaded export is named in its place).
+        The heading (an uploaded export is named in its place); the default is translated.
+    program : str, optional
+        The channel program's (or company's) name, put before the default title in the
+        dashboard's language: ``program="Kestrel Networks"`` reads "Kestrel Networks: channel
+        partner KPIs", and "Kestrel Networks: KPI's voor channelpartners" in Dutch.
     tabs : tuple of str, optional
         The tabs to show, in order (default: all): ``"Overview"``, ``"Partners"``,
         ``"Pipeline"``, ``"Channels"``, ``"Close rate"``, ``"Velocity"``, ``"Deal success"``,
@@ -263,9 +272,16 @@ class Dashboard:
         The deals' history (:func:`channelkpi.load_history`): the Movement tab shows the
         pipeline movement of the period the range ends in, for the selection, the funnel, time
         in stage and the top movers. Without one it says how to get one.
+    locale : str, optional
+        The language and number formats of every label, tile, chart and message (``"nl-NL"``,
+        ``"de-DE"``, ``"fr-BE"`` ...; default ``"en-US"``). A region channelkpi does not know
+        falls back to its language, an unknown language to English with a warning. In Voilà,
+        :func:`channelkpi.serving.request_locale` reads it from the page's ``?lang=``.
 
     Attributes
     ----------
+    locale : str
+        The locale the dashboard speaks (resolved: ``"nl"`` is ``"nl-NL"``).
     by : ipywidgets.Dropdown
         The control of the column the ranking and the KPI table are grouped by (labelled
         "Level"): ``dash.by.value = "owner"`` ranks employees.
@@ -303,6 +319,7 @@ class Dashboard:
     ``charts`` from Python always gives the current state.
     """
 
+    @in_own_locale
     def __init__(
         self,
         deals: pd.DataFrame | LoadResult,
@@ -311,10 +328,15 @@ class Dashboard:
         currency: str | None = None,
         fiscal_year_start: int = 1,
         max_upload_bytes: int = DEFAULT_UPLOAD_LIMIT,
-        title: str = "Channel partner KPIs",
+        title: str = N_("Channel partner KPIs"),
         tabs: tuple[str, ...] | None = None,
         history=None,
+        program: str | None = None,
+        locale: str | None = None,
     ) -> None:
+        # every callback below runs in it too (in_own_locale): a later comm message is outside
+        # the `using` block this constructor runs in
+        self.locale = current_locale()
         enable_offline()  # the charts' JavaScript from the kernel: offline with no other setup
         # an ISO code; None: each loaded table's own currency
         self._currency_given = None if currency is None else currency_code(currency)
@@ -324,7 +346,10 @@ class Dashboard:
         self.history = history  # the deals' History: the Movement tab's tables
         self.movement = MovementTab()
         self._movement_stale = True
-        self.title = title
+        if program and title == "Channel partner KPIs":
+            self.title = _("{file}: channel partner KPIs").format(file=program)
+        else:
+            self.title = _(title)  # the default title translated; a title of one's own has no translation
         self._selection: dict[str, tuple[str, ...]] = {}  # column -> values chosen (the one selection)
         self._tables: dict[str, pd.DataFrame] = {}  # tables computed for the current state
         self._computed: set[str] = set()  # names asked for (a target line may not exist)
@@ -341,35 +366,40 @@ class Dashboard:
         self._set_data(deals)
 
         self.header = w.HTML()
-        self.by = w.Dropdown(options=self._level_options(), value="partner", description="Level")
+        self.by = w.Dropdown(options=self._level_options(), value="partner", description=_("Level"))
         self.freq = w.ToggleButtons(
-            options=list(FREQ_CHOICES.items()), value="Q", description="By", style={"button_width": "auto"}
+            options=[(_(t), f) for t, f in FREQ_CHOICES.items()],
+            value="Q",
+            description=_("By"),
+            style={"button_width": "auto"},
         )
         months = self._month_options()
         self.period = w.SelectionRangeSlider(
             options=months,
             index=self._default_period(months),
-            description="Period",
+            description=_("Period"),
             continuous_update=False,
             layout=w.Layout(width="100%"),
         )
         self.picker = PickList(layout=w.Layout(flex="1 1 320px", min_width="0"))
         self.channels = PickList(
             options=self._channel_options(),
-            label="Channels",
-            empty_text="All channels",
+            label=_("Channels"),
+            empty_text=_("All channels"),
             searchable=False,
-            hint="Marketing channel the deal came from: choose any to count only those deals.",
+            hint=_("Marketing channel the deal came from: choose any to count only those deals."),
             layout=w.Layout(flex="1 1 260px", min_width="0"),
         )
         self.clear = w.Button(
-            description="Clear selection",
+            description=_("Clear selection"),
             disabled=True,
-            tooltip="Show every partner, employee and channel again",
+            tooltip=_("Show every partner, employee and channel again"),
         )
         # an export, or a mapping file (.toml) saved from the mapping form, or both at once
         self.upload = w.FileUpload(
-            accept=",".join((".csv", ".tsv", ".txt", ".xlsx", MAPPING_SUFFIX)), multiple=True, description="Your export"
+            accept=",".join((".csv", ".tsv", ".txt", ".xlsx", MAPPING_SUFFIX)),
+            multiple=True,
+            description=_("Your export"),
         )
         self.mapping = None  # the Mapping uploads are read with (a .toml uploaded, a form used)
         self.mapping_form: MappingForm | None = None  # shown for an export no preset recognises
@@ -384,12 +414,16 @@ class Dashboard:
         self.deals_panel.on_close = self._reset_clicks
         self.tile_buttons = {}
         for title, column, _kind, _n in TILES:
-            button = w.Button(description=title, tooltip=f"Show the deals behind {title.lower()}")
+            button = w.Button(
+                description=_(title), tooltip=_("Show the deals behind {tile}").format(tile=_(title).lower())
+            )
             button.on_click(lambda _b, column=column: self._guard(lambda: self.show_deals(column)))
             self.tile_buttons[column] = button
         self.tile_deals = w.HBox(
             [
-                w.HTML("<span class='ck-note'>Which deals? Open the deals behind a tile:</span>"),
+                w.HTML(
+                    "<span class='ck-note'>" + html_text(_("Which deals? Open the deals behind a tile:")) + "</span>"
+                ),
                 *self.tile_buttons.values(),
             ]
         ).add_class("ck-row")
@@ -397,13 +431,13 @@ class Dashboard:
         self.quality_html = w.HTML()
         self.ranking_help = w.HTML()
         self.withheld_note = w.HTML()
-        self.download_choice = w.Dropdown(options=[(t, k) for k, t in CHART_TITLES.items()], description="Chart")
+        self.download_choice = w.Dropdown(options=[(_(t), k) for k, t in CHART_TITLES.items()], description=_("Chart"))
         self.download_links = w.HTML()
         buttons = {
-            "KPI table (CSV)": self._download_csv,
-            "KPI table (Excel)": self._download_excel,
-            "Chart (PNG)": lambda: self._download_chart("png"),
-            "Chart (SVG)": lambda: self._download_chart("svg"),
+            _("KPI table (CSV)"): self._download_csv,
+            _("KPI table (Excel)"): self._download_excel,
+            _("Chart (PNG)"): lambda: self._download_chart("png"),
+            _("Chart (SVG)"): lambda: self._download_chart("svg"),
         }
         self.download_buttons = []
         for label, action in buttons.items():
@@ -462,7 +496,7 @@ class Dashboard:
     def _level_options(self) -> list[tuple[str, str]]:
         """The levels to choose from: partner always (its tab says why when there are no partners),
         the others when the deals have them."""
-        levels = [(t, lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
+        levels = [(_(t), lvl) for t, lvl in BY_CHOICES.items() if lvl == "partner" or self.deals[lvl].notna().any()]
         return levels + [(level_title(c), c) for c in self._extra_levels()]
 
     def _extra_levels(self) -> list[str]:
@@ -546,11 +580,13 @@ class Dashboard:
             fiscal_year_start=self.fiscal_year_start,
         )
 
+    @in_own_locale
     def compute(self, *, only: Collection[str] | None = None) -> dict[str, pd.DataFrame]:
         """The tables the dashboard shows (or the ``only`` ones) for the current state (the scores
         among all peers are kept in the table cache)."""
         return view_tables(self._prepared, self.view, only=only, cache=self._cache, history=self.history)
 
+    @in_own_locale
     def build_charts(
         self, t: Mapping[str, pd.DataFrame], *, only: Collection[str] | None = None, export: bool = False
     ) -> dict[str, alt.TopLevelMixin]:
@@ -581,18 +617,21 @@ class Dashboard:
         return unranked_text(level, table=table)
 
     @property
+    @in_own_locale
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table behind the current view (computed now for those not on screen yet)."""
         self._ensure(self._all_tables())
         return dict(self._tables)
 
     @property
+    @in_own_locale
     def kpis(self) -> pd.DataFrame:
         """The KPI table behind the current view (level x period)."""
         self._ensure(["kpis"])
         return self._tables["kpis"]
 
     @property
+    @in_own_locale
     def charts(self) -> dict[str, alt.JupyterChart]:
         """The chart widgets by name, every one up to date with the controls (a chart the data
         cannot draw, e.g. a partner ranking without partners, is left out)."""
@@ -626,6 +665,7 @@ class Dashboard:
         self._computed.update(missing)
 
     # ------------------------------------------------------------------ refresh
+    @in_own_locale
     def refresh(self) -> None:
         """Show the current state: the controls and the selection line, the tiles and the charts
         on screen. Charts on other tabs are redrawn when their tab is shown (or when
@@ -646,13 +686,12 @@ class Dashboard:
     def _withheld_charts(self) -> dict[str, str]:
         """Charts that would draw empty axes for these deals, with the sentence shown instead."""
         if self.by.value == "partner" and not self._has_partners:
-            others = [t for t, lvl in self._level_options() if lvl != "partner"]
+            others = [lvl for _t, lvl in self._level_options() if lvl != "partner"]
+            names = _(" or ").join(plural(lvl) for lvl in others)
             instead = (
-                f" To rank {' or '.join(LEVEL_BOX[BY_CHOICES[t]][0].lower() for t in others)}, choose them as the Level above."
-                if others
-                else ""
+                " " + _("To rank {levels}, choose them as the Level above.").format(levels=names) if others else ""
             )
-            return {"ranking": "There is no partner ranking: no deal in this data has a partner." + instead}
+            return {"ranking": _("There is no partner ranking: no deal in this data has a partner.") + instead}
         return {}
 
     def _show_selection(self) -> None:
@@ -660,7 +699,8 @@ class Dashboard:
         :attr:`selection` (the state), without that counting as a person's change."""
         level = self.by.value
         title = level_title(level)
-        label, empty = LEVEL_BOX.get(level, (title, f"All {plural(level)}"))
+        label, empty = LEVEL_BOX.get(level, (title, _("All {values}").format(values=plural(level))))
+        label, empty = _(label), _(empty)
         self._syncing = True
         try:
             options = self._level_values(level)
@@ -669,11 +709,13 @@ class Dashboard:
                 self.picker.options = options
             self.picker.label = label
             self.picker.empty_text = empty
-            self.picker.placeholder = f"Search {label.lower()}"
+            self.picker.placeholder = _("Search {values}").format(values=label.lower())
             ranking = (
-                "The same selection as the ranking chart on the Partners tab. " if "Partners" in self._boxes else ""
+                _("The same selection as the ranking chart on the Partners tab.") + " "
+                if "Partners" in self._boxes
+                else ""
             )
-            self.picker.hint = f"{ranking}Keyboard: type to search, ↓ ↑ to move, Space or Enter to choose."
+            self.picker.hint = ranking + _("Keyboard: type to search, ↓ ↑ to move, Space or Enter to choose.")
 
             self.picker.value = list(self._selection.get(level, ()))
             self.channels.value = list(self._selection.get("channel", ()))
@@ -688,19 +730,20 @@ class Dashboard:
                 names = ", ".join(display_name(v) for v in values)
                 button = w.Button(
                     description=f"× {level_title(col)}: {names}",
-                    tooltip=f"Stop filtering by {level_word(col)}",
+                    tooltip=_("Stop filtering by {level}").format(level=level_word(col)),
                 )
                 button.on_click(lambda _b, col=col: self._choose(col, ()))
                 buttons.append(button)
             self.filters.children = buttons
         self.showing.value = (
-            f"<div class='ck-showing' aria-live='polite'><b>Showing:</b> {html_text(selection_text(self.view))}</div>"
+            "<div class='ck-showing' aria-live='polite'><b>" + html_text(_("Showing:")) + "</b> "
+            f"{html_text(selection_text(self.view))}</div>"
         )
-        self.ranking_help.value = (
-            f"<p class='ck-note'>Click a bar to choose that {level_word(level)}, click again to "
-            f"unchoose, double-click to clear. From the keyboard, use the {label} box above: it is the same "
-            "selection.</p>"
-        )
+        help_text = _(
+            "Click a bar to choose that {level}, click again to unchoose, double-click to clear. From the "
+            "keyboard, use the {box} box above: it is the same selection."
+        ).format(level=level_word(level), box=label)
+        self.ranking_help.value = f"<p class='ck-note'>{html_text(help_text)}</p>"
 
     def _tile_values(self) -> list[dict]:
         """The tiles of the current view: the best quality score is the best among the chosen
@@ -713,14 +756,15 @@ class Dashboard:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
         tiles = tile_values(tables, currency=self.currency)
         if not self._has_partners:
-            no_column = any(c.key == "no_partner" and "column" in c.problem for c in self.caveats)
-            word = "no partner column" if no_column else "no partners"
+            r = self.load_result
+            no_column = r is not None and "partner" not in set(r.source.columns)  # as data_caveats tells it
+            word = _("no partner column") if no_column else _("no partners")
             for tile in tiles:
                 if tile["column"] == "partner_share" or (tile["column"] == "best_quality" and level == "partner"):
                     note = (
-                        "every deal counts as direct"
+                        _("every deal counts as direct")
                         if tile["column"] == "partner_share"
-                        else "choose another Level to rank"
+                        else _("choose another Level to rank")
                     )
                     tile.update(text=word, change="", direction="", n=float("nan"), note=note)
         return tiles
@@ -827,6 +871,7 @@ class Dashboard:
             if tuple(children) != self._boxes[tab].children:
                 self._boxes[tab].children = children
 
+    @in_own_locale
     def _guard(self, action) -> bool:
         """Run ``action``; show a readable message instead of a traceback if it fails."""
         try:
@@ -835,7 +880,7 @@ class Dashboard:
             self._say(str(exc))
             return False
         except Exception as exc:  # a dashboard shows a readable message, never a traceback
-            self._say(f"The KPIs could not be computed ({type(exc).__name__}: {exc}).")
+            self._say(_("The KPIs could not be computed ({error}).").format(error=f"{type(exc).__name__}: {exc}"))
             return False
         return True
 
@@ -850,36 +895,45 @@ class Dashboard:
         """The heading, the banner and the data-quality tab for the deals now shown."""
         r = self.load_result
         if r is not None:
-            source = f"{html_text(r.file)} · read as {html_text(r.source.label)} · {len(self.deals):,} deals"
+            source = html_text(
+                _("{file} · read as {source} · {deals} deals").format(
+                    file=r.file, source=r.source.label, deals=number(len(self.deals))
+                )
+            )
         else:
-            source = f"{len(self.deals):,} deals"
+            source = html_text(_("{deals} deals").format(deals=number(len(self.deals))))
         self.header.value = f"<h2 class='ck-title'>{html_text(self.title)}</h2><div class='ck-source'>{source}</div>"
         if self.caveats:
             items = "".join(f"<li><b>{html_text(c.problem)}</b> {html_text(c.action)}</li>" for c in self.caveats)
             self.banner.value = (
-                "<div class='ck-banner' role='region' aria-label='About this data'>"
-                f"<b>Before you read the numbers</b><ul>{items}</ul></div>"
+                "<div class='ck-banner' role='region' aria-label='" + html_text(_("About this data")) + "'>"
+                "<b>" + html_text(_("Before you read the numbers")) + f"</b><ul>{items}</ul></div>"
             )
         else:
             self.banner.value = ""
         self.quality_html.value = ledger_html(self.load_result)
 
     # ------------------------------------------------------------------ callbacks: no logic
+    @in_own_locale
     def _on_control(self, _change) -> None:
         self.refresh()
 
+    @in_own_locale
     def _on_tab(self, _change) -> None:
         self._guard(lambda: self._draw(self._visible()))
         self._guard(self._draw_movement)
 
+    @in_own_locale
     def _on_box(self, change) -> None:
         if not self._syncing:
             self._choose(self.by.value, change["new"])
 
+    @in_own_locale
     def _on_channels(self, change) -> None:
         if not self._syncing:
             self._choose("channel", change["new"])
 
+    @in_own_locale
     def _on_click(self, change) -> None:
         # the page reports each selection with the number of the drawing it was made on, in the
         # same message (the private trait holds it already: the public one is updated after this
@@ -902,12 +956,14 @@ class Dashboard:
         if clicked:  # (a double click, or a drawing starting, reports nothing chosen)
             self.deals_panel.open(chart_cell(name, clicked[-1], self.view))
 
+    @in_own_locale
     def _on_upload(self, change) -> None:
         # a mapping file first: an export uploaded with it is read with it
         for item in sorted(change["new"] or (), key=lambda f: not str(f["name"]).lower().endswith(MAPPING_SUFFIX)):
             self.load_upload(item["name"], bytes(item["content"]))
 
     # ------------------------------------------------------------------ actions
+    @in_own_locale
     def _choose(self, column: str, values: Sequence[str]) -> None:
         chosen = tuple(dict.fromkeys(str(v) for v in values))
         if chosen == self._selection.get(column, ()):
@@ -916,6 +972,7 @@ class Dashboard:
         self._selection = {col: v for col, v in selection.items() if v}
         self.refresh()
 
+    @in_own_locale
     def select(self, values: Sequence[str], *, column: str | None = None) -> None:
         """Choose these values of the current level (what a click in the ranking or the level box
         does), or of ``column`` (another level, or ``"channel"``). Every view narrows to them."""
@@ -925,6 +982,7 @@ class Dashboard:
             raise ChannelKPIError(f"no column {column!r} to select in", fix=f"choose from {known}")
         self._choose(column, values)
 
+    @in_own_locale
     def show_deals(self, tile: str) -> None:
         """Open the deals behind a tile (its column in :data:`channelkpi.tiles.TILES`, e.g.
         ``"win_rate"``) over the current view: what its button does."""
@@ -940,12 +998,14 @@ class Dashboard:
                 best = str(ranking.sort_values("rank").iloc[0][level])
         self.deals_panel.open(tile_cell(tile, self.view, best=best, deals=self._prepared))
 
+    @in_own_locale
     def clear_selection(self) -> None:
         """Forget every choice (every level's and the channels') and show everything again."""
         if self._selection:
             self._selection = {}
             self.refresh()
 
+    @in_own_locale
     def load_upload(self, name: str, content: bytes) -> None:
         """Analyse an uploaded export instead of the current deals (errors shown, nothing raised).
 
@@ -973,7 +1033,7 @@ class Dashboard:
             self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
-            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         self._show_upload(result)
 
@@ -1028,7 +1088,7 @@ class Dashboard:
         self.history = None  # the history was of the deals before
         self.targets = None
         self._selection = {}
-        self.title = f"{result.file}: channel partner KPIs"
+        self.title = _("{file}: channel partner KPIs").format(file=result.file)
         self._syncing = True
         try:
             with self._quiet():
@@ -1043,10 +1103,17 @@ class Dashboard:
         self._show_data()
         self.refresh()
         s = result.summary()
-        self.message.value = (
-            f"<div class='ck-note'>Loaded {html_text(result.file)}: {s['rows_read']:,} rows read, {s['kept']:,} kept, "
-            f"{s['merged']:,} merged, {s['rejected']:,} rejected (see the Data quality tab).</div>"
+        loaded = _(
+            "Loaded {file}: {rows} rows read, {kept} kept, {merged} merged, {rejected} rejected (see the Data "
+            "quality tab)."
+        ).format(
+            file=result.file,
+            rows=number(s["rows_read"]),
+            kept=number(s["kept"]),
+            merged=number(s["merged"]),
+            rejected=number(s["rejected"]),
         )
+        self.message.value = f"<div class='ck-note'>{html_text(loaded)}</div>"
 
     @contextlib.contextmanager
     def _quiet(self):
@@ -1063,7 +1130,8 @@ class Dashboard:
     # ------------------------------------------------------------------ downloads
     def _link(self, filename: str, mime: str, data: bytes) -> None:
         href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
-        self.download_links.value = f"<a download='{html_text(filename)}' href='{href}'>Save {html_text(filename)}</a>"
+        save = html_text(_("Save {file}").format(file=filename))
+        self.download_links.value = f"<a download='{html_text(filename)}' href='{href}'>{save}</a>"
 
     def _about(self) -> pd.DataFrame:
         """What a downloaded table shows, row by row (the "About" sheet)."""
@@ -1071,16 +1139,21 @@ class Dashboard:
         start, end = self.date_range
         r = self.load_result
         rows = [
-            ("Selection", selection_text(view)),
-            ("Level", level_title(view.by)),
-            ("Periods", {v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq)),
-            ("From", f"{start:%Y-%m-%d}"),
-            ("To", f"{end:%Y-%m-%d}"),
+            (_("Selection"), selection_text(view)),
+            (_("Level"), level_title(view.by)),
+            (_("Periods"), _({v: k for k, v in FREQ_CHOICES.items()}.get(view.freq, view.freq))),
+            (_("From"), f"{start:%Y-%m-%d}"),
+            (_("To"), f"{end:%Y-%m-%d}"),
             *((level_title(c), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
-            ("Data", f"{r.file} ({r.source.label})" if r is not None else f"{len(self.deals):,} deals passed in"),
-            ("Made", f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
+            (
+                _("Data"),
+                f"{r.file} ({r.source.label})"
+                if r is not None
+                else _("{deals} deals passed in").format(deals=number(len(self.deals))),
+            ),
+            (_("Made"), f"{pd.Timestamp.now():%Y-%m-%d %H:%M}"),
         ]
-        return pd.DataFrame(rows, columns=["About", "Value"])
+        return pd.DataFrame(rows, columns=[_("About"), _("Value")])
 
     def _table(self) -> pd.DataFrame:
         """The KPI table as a download shows it: deals without a partner under their name."""
@@ -1094,15 +1167,17 @@ class Dashboard:
         text = selection_text(self.view)
         head = io.StringIO()
         # the selection first, as its own row, so the file says what it shows when opened anywhere
-        csv.writer(head, lineterminator="\n").writerows([[neutralize_formula(f"Selection: {text}")], []])
+        csv.writer(head, lineterminator="\n").writerows(
+            [[neutralize_formula(_("Selection: {selection}").format(selection=text))], []]
+        )
         body = to_csv(self._table())
-        self._link(download_name("KPIs", text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
+        self._link(download_name(_("KPIs"), text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
 
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         formats = lambda col: excel_format(column_kind(col), currency_symbol(self.currency))  # noqa: E731
-        data = to_excel({"KPIs": self._table(), "About": self._about()}, number_formats=formats)
-        self._link(download_name("KPIs", selection_text(self.view), "xlsx"), mime, data)
+        data = to_excel({_("KPIs"): self._table(), _("About"): self._about()}, number_formats=formats)
+        self._link(download_name(_("KPIs"), selection_text(self.view), "xlsx"), mime, data)
 
     def _download_chart(self, fmt: str) -> None:
         import vl_convert as vlc
@@ -1118,14 +1193,14 @@ class Dashboard:
             level = self.by.value
             chart = _with_selection(chart, level, self._selection.get(level, ()))
         spec = chart.to_json()
-        filename = download_name(CHART_TITLES[name], selection_text(self.view), fmt)
+        filename = download_name(_(CHART_TITLES[name]), selection_text(self.view), fmt)
         try:
             if fmt == "png":
                 self._link(filename, "image/png", vlc.vegalite_to_png(spec, scale=2))
             else:
                 self._link(filename, "image/svg+xml", vlc.vegalite_to_svg(spec).encode())
         except Exception as exc:  # a readable message instead of a traceback
-            self._say(f"The chart could not be exported ({type(exc).__name__}).")
+            self._say(_("The chart could not be exported ({error}).").format(error=type(exc).__name__))
 
     # ------------------------------------------------------------------ layout
     def _layout(self, tabs_shown) -> w.Widget:
@@ -1139,7 +1214,7 @@ class Dashboard:
             self._boxes["Movement"] = self.movement.widget
         self.tabs = w.Tab(children=[self._boxes[n] for n in names])
         for i, name in enumerate(names):
-            self.tabs.set_title(i, name)
+            self.tabs.set_title(i, _(name))
         self._tab_names = names
 
         def row(*children):

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import ChannelKPIError
-from ..i18n import current_locale, using
+from ..i18n import N_, current_locale, using
+from ..i18n import gettext as _
 
 __all__ = ["Definition", "DEFINITIONS", "explain"]
 
@@ -40,7 +41,7 @@ class Definition:
 
     def __str__(self) -> str:
         lines = [
-            f"{self.title} -- channelkpi.{self.name}",
+            f"{_(self.title)} -- channelkpi.{self.name}",
             f"  formula:   {self.formula}",
             f"  date:      {self.date_field}",
             f"  window:    {self.window}",
@@ -52,7 +53,8 @@ class Definition:
         if self.columns:
             lines.append(f"  columns:   {self.columns}")
         if self.summary:
-            lines.append(f"  in words:  {self.summary}")
+            in_words = _("in words:")
+            lines.append(f"  {in_words:<11}{_(self.summary)}")
         if self.by_product:
             lines.append(f"  by product: {self.by_product}")
         return "\n".join(lines)
@@ -68,7 +70,7 @@ DEFINITIONS = {
     for d in (
         Definition(
             "average_deal_size",
-            "Average deal size",
+            N_("Average deal size"),
             "total amount of the won deals closed in the period / the number of those won deals that have an "
             "amount; the median is shown beside it",
             "close date",
@@ -76,12 +78,14 @@ DEFINITIONS = {
             ("basis='open': mean amount of open deals expected to close in the period (expected_close)",),
             "won deals without an amount (no_amount), lost and open deals (not_won, not_closed)",
             "avg_deal_size, median_deal_size, won_count, won_amount, amount_count",
-            "The average value of a deal won in the period: the total won amount divided by the number of "
-            "won deals that have an amount. Lost and open deals do not count.",
+            N_(
+                "The average value of a deal won in the period: the total won amount divided by the number of "
+                "won deals that have an amount. Lost and open deals do not count."
+            ),
         ),
         Definition(
             "deal_count",
-            "Deal count",
+            N_("Deal count"),
             "number of won deals closed in the period; also the deals created in it, the deals closed in it "
             "(won and lost) and the deals open at its end",
             "close date (won, closed), creation date (created), the period's last day (open)",
@@ -89,12 +93,14 @@ DEFINITIONS = {
             (),
             "won and lost deals without a close date, once periods or a date range apply (no_close_date)",
             "won_count, created_count, closed_count, open_count",
-            "The number of deals won in the period, by their close date. Beside it: how many deals closed "
-            "in the period, won or lost.",
+            N_(
+                "The number of deals won in the period, by their close date. Beside it: how many deals closed "
+                "in the period, won or lost."
+            ),
         ),
         Definition(
             "pipeline",
-            "Opportunity pipeline",
+            N_("Opportunity pipeline"),
             "on a given day: the deals created by then and not yet won or lost by then; value = sum of their "
             "amounts, weighted value = sum of amount x probability",
             "creation and close dates (as of the end of each period)",
@@ -107,11 +113,11 @@ DEFINITIONS = {
             ),
             "deals without a created date, won/lost deals without a close date, deals closed before created",
             "open_count, open_amount, weighted_amount, change_count, change_amount",
-            "The value of the deals still open at the end of the period: created by then and not yet won or lost.",
+            N_("The value of the deals still open at the end of the period: created by then and not yet won or lost."),
         ),
         Definition(
             "pipeline_waterfall",
-            "Pipeline waterfall",
+            N_("Pipeline waterfall"),
             "end = start + created - won - lost: start = open at the end of the period before; created = "
             "created in the period and still open at its end; won and lost = open at the end of the period "
             "before and won or lost in the period",
@@ -120,12 +126,14 @@ DEFINITIONS = {
             (),
             "as for the pipeline; deals created and closed within one period appear in neither snapshot",
             "start, created, won, lost, end (+ *_count)",
-            "How the open pipeline moved in each period: where it started, what was added, what was won "
-            "or lost, and where it ended.",
+            N_(
+                "How the open pipeline moved in each period: where it started, what was added, what was won "
+                "or lost, and where it ended."
+            ),
         ),
         Definition(
             "pipeline_movement",
-            "Pipeline movement",
+            N_("Pipeline movement"),
             "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
             "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
             "period before, t1 = the end of the period (its last instant: a change dated the first day of a period "
@@ -156,14 +164,16 @@ DEFINITIONS = {
             "deals in the pipeline at neither end (and not memo); a missing amount counts as 0",
             "start, new, pulled_in, increased, decreased, pushed_out, won, lost, removed, transferred_in, "
             "transferred_out, end, unchanged, memo (+ *_cents, *_count), currency",
-            "Why the open pipeline changed from one period end to the next: what was added (new deals, deals "
-            "pulled into the close window, amounts raised, deals moved in from another partner) and what "
-            "left (won, lost, deleted, pushed out, amounts cut, moved to another partner). The bars add up "
-            "to the cent, and each deal is in one bar.",
+            N_(
+                "Why the open pipeline changed from one period end to the next: what was added (new deals, deals "
+                "pulled into the close window, amounts raised, deals moved in from another partner) and what "
+                "left (won, lost, deleted, pushed out, amounts cut, moved to another partner). The bars add up "
+                "to the cent, and each deal is in one bar."
+            ),
         ),
         Definition(
             "channel_performance",
-            "Marketing channels",
+            N_("Marketing channels"),
             "per marketing channel (or raw lead source): deals created, deals won, won amount, share of the "
             "period's won amount, win rate, average deal size, median cycle",
             "creation date (deals created), close date (the rest)",
@@ -171,12 +181,14 @@ DEFINITIONS = {
             ("by='source' for raw lead sources; channel_map= when loading decides the segments",),
             "as for win rate and average deal size",
             "created_count, won_count, won_amount, won_share, win_rate, avg_deal_size, cycle_days_median",
-            "The share of the won amount that came through each marketing channel, by the deals' lead "
-            "source (paid, earned, owned, partner, other).",
+            N_(
+                "The share of the won amount that came through each marketing channel, by the deals' lead "
+                "source (paid, earned, owned, partner, other)."
+            ),
         ),
         Definition(
             "win_rate",
-            "Close rate (win rate)",
+            N_("Close rate (win rate)"),
             "won / (won + lost) among deals closed in the period, by count",
             "close date",
             _OUTCOME_WINDOW,
@@ -187,13 +199,15 @@ DEFINITIONS = {
             ),
             "open deals (not_closed); won/lost deals without a close date once periods apply (no_close_date)",
             "win_rate, win_rate_low, win_rate_high, won_count, lost_count, n",
-            "Of the deals closed in the period, the share that was won (won divided by won plus lost, by "
-            "count). The range beside it is where the true rate lies with 95 % confidence; it is wide when "
-            "few deals closed.",
+            N_(
+                "Of the deals closed in the period, the share that was won (won divided by won plus lost, by "
+                "count). The range beside it is where the true rate lies with 95 % confidence; it is wide when "
+                "few deals closed."
+            ),
         ),
         Definition(
             "seasonality",
-            "Close-rate seasonality",
+            N_("Close-rate seasonality"),
             "won / (won + lost) by month of the year over all years; the expected rate is all groups' rate in "
             "that month",
             "close date",
@@ -201,12 +215,14 @@ DEFINITIONS = {
             ("by='unit' (or any level) compares each group with the seasonal norm and its own rate",),
             "as for win rate",
             "month, month_name, won_count, lost_count, n, win_rate, win_rate_low, win_rate_high, expected_rate, group_rate, difference",
-            "The win rate in each month of the year, over all years, compared with what all groups reach "
-            "in that month.",
+            N_(
+                "The win rate in each month of the year, over all years, compared with what all groups reach "
+                "in that month."
+            ),
         ),
         Definition(
             "deal_velocity",
-            "Deal velocity",
+            N_("Deal velocity"),
             "cycle = days from creation to close of the won deals closed in the period (median by default, "
             "also the mean); sales velocity = open deals at the period start x win rate x average deal size / "
             "mean cycle (money per day)",
@@ -218,12 +234,14 @@ DEFINITIONS = {
             ),
             "deals without a created date, deals closed before created (cycle); see win rate and deal size",
             "cycle_days_median, cycle_days_mean, sales_velocity, open_start_count, win_rate, avg_deal_size",
-            "How long won deals take: the median number of days from creation to close, for the deals "
-            "won in the period. Shorter is better.",
+            N_(
+                "How long won deals take: the median number of days from creation to close, for the deals "
+                "won in the period. Shorter is better."
+            ),
         ),
         Definition(
             "quality_score",
-            "Quality score",
+            N_("Quality score"),
             "100 x weighted mean of the percentile ranks among the period's peers: won amount 0.4, won count "
             "0.2, win rate pulled toward the overall rate when there are few deals (empirical-Bayes beta "
             "prior) 0.25, average deal size 0.15",
@@ -232,25 +250,29 @@ DEFINITIONS = {
             ("weights= changes the weights (normalised to sum to 1)", "rank 1 = best in the period"),
             "as for win rate and average deal size; a group without a deal size ranks lowest on it",
             "quality_score, rank, won_count, won_amount, win_rate_shrunk, avg_deal_size",
-            "A score from 0 to 100 for how a partner compares with all partners in the range: its won "
-            "amount counts 40 %, its number of won deals 20 %, its win rate 25 % (pulled toward the average "
-            "when it closed few deals, so 2 of 2 does not beat 38 of 50) and its average deal size 15 %.",
+            N_(
+                "A score from 0 to 100 for how a partner compares with all partners in the range: its won "
+                "amount counts 40 %, its number of won deals 20 %, its win rate 25 % (pulled toward the average "
+                "when it closed few deals, so 2 of 2 does not beat 38 of 50) and its average deal size 15 %."
+            ),
         ),
         Definition(
             "deal_success",
-            "Deal success (cohort conversion)",
+            N_("Deal success (cohort conversion)"),
             "of the deals created in the period: won so far / created, with the share still open (pending) beside it",
             "creation date",
             "the deals created in the period (a cohort), followed to the end of the data",
             ("success_rate_value: won amount / created amount",),
             "deals without a created date once periods apply (no_created_date)",
             "success_rate, pending_share, created_count, won_count",
-            "Of the deals created in the period, the share won so far. Deals still open are pending, not "
-            "lost: a young cohort is not a bad one.",
+            N_(
+                "Of the deals created in the period, the share won so far. Deals still open are pending, not "
+                "lost: a young cohort is not a bad one."
+            ),
         ),
         Definition(
             "partner_activation",
-            "Partner activation",
+            N_("Partner activation"),
             "per partner of the partner table: days from its signed date to its first deal created and to its "
             "first deal won; activation rate = partners whose first deal was created within N days of signing "
             "(day 0 to N) / partners whose N days have passed; active partners = partners signed by a period's "
@@ -268,14 +290,16 @@ DEFINITIONS = {
             "days_to_first_deal, days_to_first_win, status; signed, signed_before_data, pending, eligible, "
             "activated, activation_rate, "
             "activation_rate_low, activation_rate_high; partners, active, active_share",
-            "Of the partners signed long enough ago, the share that brought a first deal within N days of "
-            "signing. Partners signed more recently are pending, not failures. Beside it: how many partners "
-            "created a deal in the last twelve months.",
+            N_(
+                "Of the partners signed long enough ago, the share that brought a first deal within N days of "
+                "signing. Partners signed more recently are pending, not failures. Beside it: how many partners "
+                "created a deal in the last twelve months."
+            ),
         ),
         # ---- from a deal history (channelkpi.load_history)
         Definition(
             "stage_funnel",
-            "Stage funnel",
+            N_("Stage funnel"),
             "per open stage: entered = advanced + moved_back + won + lost + removed + still_there, each deal "
             "counted once, by how its last visit to the stage ended; step_conversion = advanced / entered; "
             "cumulative_conversion = entered_in_order / entered_in_order of the first stage",
@@ -291,13 +315,15 @@ DEFINITIONS = {
             "closed stages (won, lost) are outcomes, not steps; deals outside where= or the cohort",
             "step, stage, entered, advanced, moved_back, won, lost, removed, still_there, visits, "
             "entered_in_order, step_conversion, cumulative_conversion",
-            "How the deals moved through the stages: of those that entered a stage, how many moved on, went "
-            "back, were won or lost, or are still there; and what share of the deals that started at the "
-            "first stage reached each stage in order.",
+            N_(
+                "How the deals moved through the stages: of those that entered a stage, how many moved on, went "
+                "back, were won or lost, or are still there; and what share of the deals that started at the "
+                "first stage reached each stage in order."
+            ),
         ),
         Definition(
             "time_in_stage",
-            "Time in stage",
+            N_("Time in stage"),
             "per open stage: days from entering to leaving, per visit; median and 75th percentile from the "
             "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts "
             "as lasting at least until as_of (or the removal) and never as finished",
@@ -306,12 +332,14 @@ DEFINITIONS = {
             ("a percentile is missing when fewer than that share of the visits is known to have finished",),
             "closed stages (won, lost); deals outside where=",
             "step, stage, visits, finished, censored, removed, median_days, p75_days",
-            "How long deals wait in each stage: the median number of days before a deal moves on, counting "
-            "the deals still waiting as at least as long as they have waited so far.",
+            N_(
+                "How long deals wait in each stage: the median number of days before a deal moves on, counting "
+                "the deals still waiting as at least as long as they have waited so far."
+            ),
         ),
         Definition(
             "slipped_deals",
-            "Slipped deals",
+            N_("Slipped deals"),
             "per period: slips = changes of an open deal's expected close date to a date in a later period; "
             "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
             "= sum over the slipped deals of their amount after their last slip in the period (integer cents)",
@@ -320,19 +348,21 @@ DEFINITIONS = {
             ("moves to an earlier date or within the same period are not slips",),
             "closed and removed states; deals outside where=",
             "slipped_count, slips, slip_days, slipped_amount, slipped_amount_cents, currency",
-            "The deals whose expected close date was pushed into a later period, how often and by how many "
-            "days, and how much money they carry.",
+            N_(
+                "The deals whose expected close date was pushed into a later period, how often and by how many "
+                "days, and how much money they carry."
+            ),
         ),
         Definition(
             "kpi_table",
-            "All eight KPIs",
+            N_("All eight KPIs"),
             "every KPI above for the same groups and periods",
             "see each KPI",
             "see each KPI",
             (),
             "see each KPI (the exclusions recorded are those of the outcome KPIs)",
             "",
-            "Every KPI above for the same groups and periods.",
+            N_("Every KPI above for the same groups and periods."),
         ),
     )
 }
