@@ -133,20 +133,8 @@ def _tidy_array(arr: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(arr.type, len(arr), [bitmap, offsets, values], int((~keep).sum()), arr.offset)
 
 
-_HIGH = np.uint64(0x8080808080808080)
-
-
-def _nines(data: np.ndarray) -> np.ndarray:
-    """Each ASCII digit byte as '9', eight bytes at a time (a byte is a digit when it is below
-    0x80 and its low seven bits minus 0x30 are below 10; no borrow crosses bytes)."""
-    n = len(data)
-    words = np.zeros((n + 7) // 8, np.uint64)
-    words.view(np.uint8)[:n] = data
-    t = words ^ np.uint64(0x3030303030303030)
-    below_ten = ~((t | _HIGH) - np.uint64(0x0A0A0A0A0A0A0A0A)) & ~t & _HIGH
-    mask = (below_ten >> np.uint64(7)) * np.uint64(0xFF)
-    words = (words & ~mask) | (np.uint64(0x3939393939393939) & mask)
-    return words.view(np.uint8)[:n]
+#: every ASCII digit byte to "9", every other byte to itself
+_DIGITS_AS_NINES = bytes(0x39 if 0x30 <= b <= 0x39 else b for b in range(256))
 
 
 def digit_shapes(arr: pa.Array) -> pa.Array:
@@ -156,7 +144,8 @@ def digit_shapes(arr: pa.Array) -> pa.Array:
     ['$9,999.99', '9/9/9999', None]
     """
     _, data, _ = string_buffers(arr)
-    shaped = _nines(data)
+    # bytes.translate is a table look-up per byte in C: faster than any NumPy expression here
+    shaped = memoryview(data).tobytes().translate(_DIGITS_AS_NINES)
     validity, offsets = arr.buffers()[:2]
     return pa.Array.from_buffers(
         arr.type, len(arr), [validity, offsets, pa.py_buffer(shaped)], arr.null_count, arr.offset
