@@ -100,8 +100,13 @@ def _rows_with_doubled_spaces(arr: pa.Array) -> np.ndarray:
     """
     off, data, valid = string_buffers(arr)
     start = int(off[0])
-    spaces = np.flatnonzero(data[start : int(off[-1])] == np.uint8(32))
-    pairs = spaces[:-1][np.diff(spaces) == 1] + start  # the first space of each pair
+    spaces = data[start : int(off[-1])] == np.uint8(32)
+    if not spaces.any():
+        return np.zeros(0, np.intp)
+    pairs = spaces[:-1] & spaces[1:]
+    if not pairs.any():
+        return np.zeros(0, np.intp)
+    pairs = np.flatnonzero(pairs) + start  # the first space of each pair
     rows = np.searchsorted(off, pairs, side="right") - 1
     rows = np.unique(rows[pairs + 1 < off[rows + 1]])  # the second space in the same row
     return rows if valid is None else rows[valid[rows]]
