@@ -120,9 +120,11 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
     arr = arrow_text(values).combine_chunks()
     off, data, valid = string_buffers(arr)
     used = data[int(off[0]) : int(off[-1])]
-    plain = not len(used) or (used.min() >= 0x20 and used.max() < 0x80)
+    lowest = int(used.min()) if len(used) else 0xFF
+    plain = not len(used) or (lowest >= 0x20 and used.max() < 0x80)
     odd = np.zeros(0, np.intp) if plain else _rows_with_bytes(arr, _odd_bytes)
-    doubled = _rows_with_doubled_spaces(arr)
+    # no byte as low as a space (ids, codes): no doubled space either
+    doubled = _rows_with_doubled_spaces(arr) if lowest <= 0x20 else np.zeros(0, np.intp)
     maybe = np.union1d(odd, doubled) if len(doubled) else odd
     text = values
     if len(maybe):
