@@ -112,7 +112,7 @@ def test_the_form_is_filled_in_from_the_proposal_and_says_how_sure_it_is():
     assert readings == {"Won": "won", "Lost": "lost", "Negotiating": None, "Qualifying": "open"}
     assert form.unread == ["Negotiating"]
     stage_rows = [text(c.children[0].value) for c in form._stage_box.children if c.children]
-    assert "Negotiating 1 rows · not a known stage: choose" in stage_rows
+    assert "Negotiating 1 row · not a known stage: choose" in stage_rows
     assert any("ck-unknown" in c.children[0].value for c in form._stage_box.children if c.children)
     assert form.dates.value is False
     # unread stages keep the mapping from being used, and say which
