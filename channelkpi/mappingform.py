@@ -790,7 +790,7 @@ class MappingForm:
                 + (f" · <span class='ck-new'>{html_text(TEXT['new_stage'].format(reason=new))}</span>" if new else "")
                 + "</span>"
             )
-            row = w.HBox([w.HTML(label), d]).add_class("ck-field")
+            row = w.HBox([w.HTML(label, layout=w.Layout(flex="0 0 17em")), d]).add_class("ck-field")
             row.add_class("ck-stage")
             rows.append(row)
         notes = [self._stage_column_note] if self._stage_column_note else []
