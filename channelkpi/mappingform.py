@@ -55,6 +55,7 @@ __all__ = [
     "MappingForm",
     "PREVIEW_ROWS",
     "MappingOffer",
+    "by_meaning",
     "export_table",
     "read_by_meaning",
     "TEXT",
@@ -168,6 +169,8 @@ TEXT = {
     "form_mapping": "made for {file}",
     "offer": "{file}'s columns were recognised by meaning. Save this mapping to read next month's export the same way.",
     "offer_check": "Check the mapping",
+    "read_by_meaning": "columns recognised by meaning",
+    "read_with": "the mapping {mapping}",
 }
 
 #: Mapping files uploaded to the dashboard end in this.
@@ -270,9 +273,9 @@ def read_by_meaning(result: LoadResult, content: bytes, name: str, *, max_bytes:
     >>> m.columns, m.stage_map
     ({'ref': 'deal_id', 'phase': 'stage', 'deal_value': 'amount'}, {'Won': 'won', 'Negotiating': 'open'})
     """
-    columns = {header: role for role, header in result.source.columns.items()}
-    if result.source.preset != "generic" or all(norm(h) == norm(role) for h, role in columns.items()):
+    if not by_meaning(result):
         return None
+    columns = {header: role for role, header in result.source.columns.items()}
     proposal = propose_mapping(_named(content, name), max_bytes=max_bytes)
     return dataclasses.replace(
         proposal,
@@ -280,6 +283,18 @@ def read_by_meaning(result: LoadResult, content: bytes, name: str, *, max_bytes:
         stage_map={s.value: s.reading for s in proposal.stages if s.reading},
         file=name,
     )
+
+
+def by_meaning(result: LoadResult) -> bool:
+    """Whether a load without a mapping read some column by what it means rather than by its
+    canonical name (``deal_value`` as the amount): generic, with a header that is not the name.
+
+    >>> from channelkpi.ingest import load_crm
+    >>> by_meaning(load_crm(b"ref,phase\\nA1,Won\\n")), by_meaning(load_crm(b"deal_id,stage\\nA1,Won\\n"))
+    (True, False)
+    """
+    columns = result.source.columns
+    return result.source.preset == "generic" and any(norm(h) != norm(role) for role, h in columns.items())
 
 
 def missing_headers(mapping: Mapping, headers) -> list[str]:

@@ -44,6 +44,7 @@ from .mappingform import (
     TEXT,
     MappingForm,
     MappingOffer,
+    by_meaning,
     export_table,
     load_with_mapping,
     missing_headers,
@@ -415,6 +416,7 @@ class Dashboard:
         self.mapping = None  # the Mapping uploads are read with (a .toml uploaded, a form used)
         self._mapping_label = ""  # that mapping, as its message names it
         self.mapping_offer: MappingOffer | None = None  # an upload read by meaning: its mapping
+        self._read_how: str | None = None  # how an upload was read, when not by a preset's label
         self.mapping_form: MappingForm | None = None  # shown for an export no preset recognises
         self.mapping_box = w.VBox()
         self.showing = w.HTML()
@@ -911,7 +913,7 @@ class Dashboard:
         if r is not None:
             source = html_text(
                 _("{file} · read as {source} · {deals} deals").format(
-                    file=r.file, source=r.source.label, deals=number(len(self.deals))
+                    file=r.file, source=self._read_how or r.source.label, deals=number(len(self.deals))
                 )
             )
         else:
@@ -1052,7 +1054,8 @@ class Dashboard:
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         offered = read_by_meaning(result, content, name, max_bytes=self.max_upload_bytes)
-        self._show_upload(result, currency=None if offered is None else offered.currency)
+        how = TEXT["read_by_meaning"] if by_meaning(result) else None
+        self._show_upload(result, currency=None if offered is None else offered.currency, how=how)
         if offered is not None:
             self._offer_mapping(name, content, offered)
 
@@ -1071,7 +1074,7 @@ class Dashboard:
         except ChannelKPIError as exc:  # values it cannot read: the form, with the mapping and why
             self._ask_mapping(name, content, None, str(exc), kept=kept)
             return
-        self._show_upload(result)
+        self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
 
     def _offer_mapping(self, name: str, content: bytes, mapping) -> None:
         """Under the load message of an export read by meaning: its mapping to download, so
@@ -1123,11 +1126,12 @@ class Dashboard:
     def _use_mapping(self, result: LoadResult, mapping) -> None:
         self.mapping = mapping
         self._mapping_label = TEXT["form_mapping"].format(file=result.file)
-        self._show_upload(result)
+        self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
 
-    def _show_upload(self, result: LoadResult, *, currency: str | None = None) -> None:
+    def _show_upload(self, result: LoadResult, *, currency: str | None = None, how: str | None = None) -> None:
         """Show an uploaded export's deals instead of the current ones (``currency``: of the
-        amounts when the deals name none)."""
+        amounts when the deals name none; ``how``: how it was read, when not a preset's way)."""
+        self._read_how = how
         form = self.mapping_form
         if form is not None and result.file == form.name and self.mapping_box.children == (form.widget,):
             form.collapse()

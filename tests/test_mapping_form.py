@@ -360,6 +360,7 @@ def test_a_kept_mapping_reads_only_the_exports_it_fits(dash):
     # an export it fits loads with it, without the form: 1 won, 1 lost, 1 open
     dash.load_upload("german-feb.csv", GERMAN.encode())
     assert dash.mapping_box.children == () and "Loaded german-feb.csv" in text(dash.message.value)
+    assert "read as the mapping german-mapping.toml" in text(dash.header.value)
     assert dash.deals["status"].value_counts().to_dict() == {"won": 1, "lost": 1, "open": 1}
 
 
@@ -484,6 +485,7 @@ DUTCH = (
 def test_an_export_read_by_meaning_offers_its_mapping_and_names_no_currency_it_does_not_know(dash):
     dash.load_upload("dutch.csv", DUTCH.encode())
     assert dash.mapping_form is None and "Loaded dutch.csv" in text(dash.message.value)
+    assert "read as columns recognised by meaning" in text(dash.header.value)  # not "common names"
     offer = dash.mapping_offer
     assert offer is not None and dash.mapping_box.children == (offer.widget,)
     assert "recognised by meaning" in text(offer.widget.children[0].value)
