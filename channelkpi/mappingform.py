@@ -36,6 +36,7 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
+from .currency_symbols import NO_CURRENCY, SYMBOLS
 from .errors import ChannelKPIError, FileFormatError
 from .ingest import LoadResult, load_crm
 from .ingest.mapfile import Mapping
@@ -132,6 +133,8 @@ TEXT = {
     "dates_auto": "decided from the values",
     "dates_dayfirst": "day first (31/12/2024)",
     "dates_monthfirst": "month first (12/31/2024)",
+    "amount_currency": "Amounts are in",
+    "currency_unsaid": "(not said: no symbol)",
     "stages": "Stages: won, lost or open?",
     "stages_none": "Choose the Stage or Status column to read its values.",
     "stages_many": "{column!r} has {n:,} different values: is it really the stage? Choose another column.",
@@ -563,9 +566,19 @@ class MappingForm:
                 (TEXT["dates_dayfirst"], True),
                 (TEXT["dates_monthfirst"], False),
             ],
-            value=proposal.dayfirst,
+            value=base.dayfirst,
             layout=w.Layout(width="auto"),
         )
+        # the currency of amounts the export writes without one: said once, kept in the mapping
+        codes = [c for c in SYMBOLS if c != NO_CURRENCY]
+        if base.currency and base.currency not in codes:
+            codes.insert(0, base.currency)
+        self.amount_currency = _Choice(
+            options=[(TEXT["currency_unsaid"], None), *((c, c) for c in codes)],
+            value=base.currency if base.currency else None,
+            layout=w.Layout(width="auto"),
+        )
+        self.amount_currency.add_class("ck-amount-currency")
         self.readings: dict[str, w.Dropdown] = {}
         self._stage_box = w.VBox()
         self.preview = w.HTML()
@@ -595,6 +608,7 @@ class MappingForm:
             *essentials,
             self._more,
             w.HBox([_label(TEXT["dates"]), self.dates]).add_class("ck-field"),
+            w.HBox([_label(TEXT["amount_currency"]), self.amount_currency]).add_class("ck-field"),
             w.HTML(f"<b>{html_text(TEXT['stages'])}</b>"),
             self._stage_box,
             w.HTML(f"<b>{html_text(TEXT['preview'])}</b>"),
@@ -613,6 +627,7 @@ class MappingForm:
         for dropdown in self.fields.values():
             dropdown.observe(self._on_field, names="value")
         self.dates.observe(lambda _c: self._schedule(), names="value")
+        self.amount_currency.observe(lambda _c: self._schedule(), names="value")
         self.each_row.observe(self._on_each_row, names="value")
 
     # ------------------------------------------------------------------ why the form is shown
@@ -677,6 +692,7 @@ class MappingForm:
             columns=columns,
             stage_map=stage_map,
             dayfirst=self.dates.value,
+            currency=self.amount_currency.value,
             source="generic",
             file=self.name,
         )

@@ -512,6 +512,13 @@ def test_an_export_read_by_meaning_offers_its_mapping_and_names_no_currency_it_d
     fresh.load_upload("dutch-mapping.toml", offer.download().encode())
     fresh.load_upload("dutch-feb.csv", DUTCH.encode())
     assert fresh.mapping_form is None and len(fresh.deals) == 4
-    # "Check the mapping" opens the form on it
+    # "Check the mapping" opens the form on it, where the currency is said once and kept
     offer.check_button.click()
-    assert dash.mapping_form is not None and dash.mapping_form.fields["deal_id"].value == "Kans-ID"
+    form = dash.mapping_form
+    assert form is not None and form.fields["deal_id"].value == "Kans-ID"
+    assert form.amount_currency.value is None and form.amount_currency.label == "(not said: no symbol)"
+    form.amount_currency.value = "EUR"
+    form.use_button.click()
+    assert dash.currency == "EUR" and "€" in text(dash.tiles.value) and "$" not in text(dash.tiles.value)
+    assert Mapping.from_toml(form.download()).currency == "EUR"
+    assert "read as the mapping made for dutch.csv" in text(dash.header.value)
