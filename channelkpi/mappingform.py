@@ -172,6 +172,8 @@ TEXT = {
     "form_mapping": "made for {file}",
     "offer": "{file}'s columns were recognised by meaning. Save this mapping to read next month's export the same way.",
     "offer_check": "Check the mapping",
+    "offer_currency": "It does not say the currency of its amounts (shown without a symbol): say it under "
+    "\u201cCheck the mapping\u201d.",
     "read_by_meaning": "columns recognised by meaning",
     "read_with": "the mapping {mapping}",
 }
@@ -379,7 +381,10 @@ class MappingOffer:
             self.check_button = w.Button(description=TEXT["offer_check"])
             self.check_button.on_click(lambda _b: on_check())
             buttons.append(self.check_button)
-        note = w.HTML(f"<span class='ck-note'>{html_text(TEXT['offer'].format(file=name))}</span>")
+        said = TEXT["offer"].format(file=name)
+        if not mapping.currency and on_check is not None:
+            said += " " + TEXT["offer_currency"]
+        note = w.HTML(f"<span class='ck-note'>{html_text(said)}</span>")
         self.widget = w.HBox([note, *buttons, self.link]).add_class("ck-row")
         self.widget.add_class("ck-mapping-offer")
 

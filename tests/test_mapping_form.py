@@ -489,6 +489,7 @@ def test_an_export_read_by_meaning_offers_its_mapping_and_names_no_currency_it_d
     offer = dash.mapping_offer
     assert offer is not None and dash.mapping_box.children == (offer.widget,)
     assert "recognised by meaning" in text(offer.widget.children[0].value)
+    assert "does not say the currency" in text(offer.widget.children[0].value)
     saved = Mapping.from_toml(offer.download(), file="dutch-mapping.toml")
     assert "dutch-mapping.toml" in offer.link.value
     assert saved.columns == {
