@@ -239,11 +239,26 @@ def _proposal(args: argparse.Namespace, exc, out) -> int:
 
 def _save_mapping(args: argparse.Namespace, mapping, out) -> None:
     path = mapping.save(args.save_mapping)
+    needs = mapping.needs
+    if needs:
+        print(
+            f"\nmapping saved to {path}, but it is NOT READY: answer the questions at the top of the file "
+            "(the lines marked TO CONFIRM) before loading with it. Still needed:",
+            file=out,
+        )
+        for need in needs:
+            print(f"  - {need}", file=out)
+        print(f"then check it with: channelkpi inspect {args.file} --mapping {path}", file=out)
+        return
     print(
         f"\nmapping saved to {path}: edit it if needed, then pass it back with "
         f"--mapping {path} (or ck.load_crm(export, mapping={str(path)!r}))",
         file=out,
     )
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + "s" * (n != 1)
 
 
 def _print_result(args: argparse.Namespace, result, out) -> None:
@@ -267,10 +282,12 @@ def _print_result(args: argparse.Namespace, result, out) -> None:
         for w in result.warnings:
             print(f"  - {w}", file=out)
     if len(result.ledger):
-        print(f"\nledger ({len(result.ledger)} rows not kept one-to-one; first {args.ledger}):", file=out)
+        shown = "" if len(result.ledger) <= args.ledger else f"; first {args.ledger}"
+        print(f"\nledger ({_rows(len(result.ledger))} not kept one-to-one{shown}):", file=out)
         print(result.ledger.head(args.ledger).to_string(index=False), file=out)
     if args.rows:
-        print(f"\ncanonical deals (first {args.rows} of {len(result.deals)}):", file=out)
+        n = len(result.deals)
+        print(f"\ncanonical deals ({f'first {args.rows} of {n}' if n > args.rows else f'all {n}'}):", file=out)
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 24):
             print(result.deals.head(args.rows).to_string(index=False), file=out)
 

@@ -24,12 +24,13 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from .detect import SourceName, detect_reading
 from .dimensions import join_dimension
+from .fitting import checked_identity, fitted_columns
 from .keep import kept_fields
 from .mapfile import Mapping as ExportMapping
 from .mapfile import load_mapping
 from .mapping import map_columns
 from .outcome import check_stage_map, derive_outcome, start_outcome
-from .presets import Preset
+from .presets import GENERIC, Preset
 from .quality import footer_count_warning, quality_warnings
 from .reader import Source, read_raw
 from .reconcile import reconcile_rows, screen_rows, start_screening
@@ -225,16 +226,26 @@ def load_crm(
         source, columns, stage_map, channel_map, dayfirst, decimal, currency = (merged[k] for k in _MAPPED)
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
+    if used is not None:
+        columns = fitted_columns(used, raw, columns)
+    given = dict(columns or {})
     # an export no preset knows is read by meaning: its columns, stage map and date order
     reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
     preset, reason, columns, stage_map, dayfirst = reading.preset, reading.reason, *reading.arguments
+    if currency is None and fx is None:
+        currency = reading.currency  # "Betrag (EUR)": the amounts' currency, named only in the header
     warnings.extend(reading.notes)
     if used is not None:
         reason = (
             f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
         ) + f"; {_mapping_note(used)}"
-    say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
+    label = preset.label
+    if preset is GENERIC and (used is not None or reading.mapping is not None):
+        label = "custom export (" + (_mapping_note(used) if used is not None else "columns recognised by meaning") + ")"
+    say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {label}")
     mapped = map_columns(raw, preset, columns)
+    if preset is GENERIC and reading.mapping is None:
+        mapped = checked_identity(raw, mapped, given, warnings, origin=used.origin if used is not None else None)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
@@ -260,7 +271,7 @@ def load_crm(
         warnings.append(f"ignored column(s) as asked: {mapped.ignored}")
     source_info = SourceInfo(
         preset=preset.name,
-        label=preset.label,
+        label=label,
         reason=reason + f"; outcome from {outcome.source}" + (f"; {preset.note}" if preset.note else ""),
         columns=dict(mapped.roles),
         kind=raw.kind,
