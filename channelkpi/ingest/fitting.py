@@ -32,9 +32,9 @@ from .reader import RawTable
 __all__ = ["checked_identity", "fitted_columns"]
 
 
-def fitted_columns(mapping: Mapping, raw: RawTable, columns: dict | None) -> dict:
+def fitted_columns(mapping: Mapping | None, raw: RawTable, columns: dict | None) -> dict | None:
     """``columns`` (the mapping's merged with the caller's) without the headers the mapping
-    ignores that the export no longer has.
+    ignores that the export no longer has; ``columns`` as given without a mapping.
 
     Raises
     ------
@@ -42,6 +42,8 @@ def fitted_columns(mapping: Mapping, raw: RawTable, columns: dict | None) -> dic
         For a header the mapping maps to a column that is not in the export, naming the mapping
         file, the header and the export's headers.
     """
+    if mapping is None:
+        return columns
     present = {norm(h) for h in raw.headers}
     out = {}
     for header, role in (columns or {}).items():

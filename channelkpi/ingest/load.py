@@ -226,22 +226,14 @@ def load_crm(
         source, columns, stage_map, channel_map, dayfirst, decimal, currency = (merged[k] for k in _MAPPED)
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
-    if used is not None:
-        columns = fitted_columns(used, raw, columns)
+    columns = fitted_columns(used, raw, columns)
     given = dict(columns or {})
     # an export no preset knows is read by meaning: its columns, stage map and date order
     reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
-    preset, reason, columns, stage_map, dayfirst = reading.preset, reading.reason, *reading.arguments
-    if currency is None and fx is None:
-        currency = reading.currency  # "Betrag (EUR)": the amounts' currency, named only in the header
+    preset, columns, stage_map, dayfirst = reading.preset, *reading.arguments
+    currency = reading.currency if currency is None and fx is None else currency  # "Betrag (EUR)"
     warnings.extend(reading.notes)
-    if used is not None:
-        reason = (
-            f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
-        ) + f"; {_mapping_note(used)}"
-    label = preset.label
-    if preset is GENERIC and (used is not None or reading.mapping is not None):
-        label = "custom export (" + (_mapping_note(used) if used is not None else "columns recognised by meaning") + ")"
+    reason, label = _described(reading, used, asked)
     say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {label}")
     mapped = map_columns(raw, preset, columns)
     if preset is GENERIC and reading.mapping is None:
@@ -281,6 +273,19 @@ def load_crm(
     result.partners, result.owners = tables.get("partner"), tables.get("owner")
     result.lines = lines[0] if lines else None
     return result
+
+
+def _described(reading, used: ExportMapping | None, asked: str) -> tuple[str, str]:
+    """Why the export is read with its preset, and the label that names how (a custom export
+    read with a mapping or by meaning is not called a "generic table")."""
+    preset, reason, label = reading.preset, reading.reason, reading.preset.label
+    if used is not None:
+        reason = (
+            f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
+        ) + f"; {_mapping_note(used)}"
+    if preset is GENERIC and (used is not None or reading.mapping is not None):
+        label = "custom export (" + (_mapping_note(used) if used is not None else "columns recognised by meaning") + ")"
+    return reason, label
 
 
 def _mapping_note(mapping: ExportMapping) -> str:
