@@ -224,8 +224,15 @@ def _proposal(args: argparse.Namespace, exc, out) -> int:
     print(f"not read yet: {exc.problem}", file=out)
     print(f"\nproposed mapping{' (ready to load)' if mapping.ready else ''}:", file=out)
     print(mapping.describe(), file=out)
-    print("\nto load it in Python (edit what is wrong first):", file=out)
-    print(mapping.code(path=args.file), file=out)
+    if mapping.arguments() or mapping.unconfirmed():
+        print("\nto load it in Python (edit what is wrong first):", file=out)
+        print(mapping.code(path=args.file), file=out)
+    else:
+        print(
+            "\nnothing is recognised surely enough to write code for: name the columns yourself, e.g.\n"
+            f"  ck.load_crm({args.file!r}, columns={{'<id header>': 'deal_id', '<stage header>': 'stage'}})",
+            file=out,
+        )
     if args.save_mapping:
         _save_mapping(args, mapping, out)
     else:
@@ -243,7 +250,7 @@ def _save_mapping(args: argparse.Namespace, mapping, out) -> None:
     if needs:
         print(
             f"\nmapping saved to {path}, but it is NOT READY: answer the questions at the top of the file "
-            "(the lines marked TO CONFIRM) before loading with it. Still needed:",
+            "(and uncomment the lines marked TO CONFIRM that are right) before loading with it. Still needed:",
             file=out,
         )
         for need in needs:

@@ -191,3 +191,10 @@ def test_inspect_counts_read_well():
     assert main(["inspect", str(HERE / "dutch_feb.csv"), "--mapping", str(HERE / "dutch_cli.toml")], out=out) == 0
     text = out.getvalue()
     assert "canonical deals (all 9)" in text and "first 10 of" not in text and "(1 rows)" not in text
+
+
+def test_inspect_of_an_export_with_nothing_recognised_prints_no_empty_call():
+    out = io.StringIO()
+    assert main(["inspect", str(HERE / "refuse.csv")], out=out) == 0
+    text = out.getvalue()
+    assert "'refuse.csv',\n)" not in text and "columns={'<id header>': 'deal_id'" in text

@@ -284,8 +284,13 @@ def _described(reading, used: ExportMapping | None, asked: str) -> tuple[str, st
             f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
         ) + f"; {_mapping_note(used)}"
     if preset is GENERIC and (used is not None or reading.mapping is not None):
-        label = "custom export (" + (_mapping_note(used) if used is not None else "columns recognised by meaning") + ")"
+        how = "columns recognised by meaning" if used is None else f"read with {_mapping_name(used)}"
+        label = f"custom export ({how})"
     return reason, label
+
+
+def _mapping_name(mapping: ExportMapping) -> str:
+    return f"the mapping file {os.path.basename(mapping.origin)!r}" if mapping.origin else "the mapping given"
 
 
 def _mapping_note(mapping: ExportMapping) -> str:
