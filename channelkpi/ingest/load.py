@@ -260,7 +260,7 @@ def load_crm(
     quality_warnings(deals, warnings)
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:
-        warnings.append(f"ignored column(s) as asked: {mapped.ignored}")
+        warnings.append(f"column(s) not read, {'as the mapping says' if used else 'as asked'}: {mapped.ignored}")
     source_info = SourceInfo(
         preset=preset.name,
         label=label,
