@@ -200,7 +200,7 @@ def detect_reading(
         code = _code(mapping)
         raise DetectionError(
             "cannot tell which CRM this export comes from, and its columns are not recognised surely enough "
-            f"by meaning; still needed: {'; '.join(mapping.needs)}",
+            f"by meaning; still needed: {'; '.join(mapping.needs)}; the headers are {raw.headers[:30]}",
             file=raw.file,
             fix="check the proposal, correct it where it is wrong, and pass it to load_crm.\nThe proposal:\n"
             + _summary(mapping)

@@ -2,8 +2,9 @@
 
 A repeated deal id is read as one deal's stage history or its line items (:mod:`.repeats`).
 That is right only when the rows that share an id are the same deal: a column called ``id``
-whose repeats carry different accounts, deal names or creation dates is a number of another
-kind (a partner's or a batch's), and merging its rows would lose deals. Recognition by meaning
+whose repeats carry different accounts or deal names is a number of another kind (a partner's
+or a batch's), and merging its rows would lose deals. A creation date is not compared: a
+stage-history export may carry the date of each state in a column named like it. Recognition by meaning
 never takes such a column (:mod:`.meaning` asks); this check gives the same answer for a column
 taken by its common name.
 
@@ -26,7 +27,7 @@ from .reader import RawTable
 __all__ = ["IDENTITY_FIELDS", "mixed_deals"]
 
 #: The canonical columns that stay the same on every row of one deal (its states or its parts).
-IDENTITY_FIELDS = ("account", "name", "created")
+IDENTITY_FIELDS = ("account", "name")
 
 
 def mixed_deals(raw: RawTable, roles: dict[str, str]) -> str | None:
