@@ -127,6 +127,12 @@ def test_ready_needs_and_describe_follow_edits():
     m.stage_map["Closed"] = "won"
     assert m.ready and m.needs == []
     assert "say which" not in m.describe() and "as given in stage_map" in m.describe()
+    lines = m.describe().splitlines()
+    assert [line.split()[:4] for line in lines[1:3]] == [
+        ["'Nr'", "->", "deal_id", "sure"],
+        ["'Phase'", "->", "stage", "sure"],
+    ]
+    assert lines[1].endswith("sure  confirmed (proposed as a weak guess: may be an id)")
 
 
 # ---------------------------------------------------------------- 7: currency from a header

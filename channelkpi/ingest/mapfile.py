@@ -218,17 +218,21 @@ class Mapping:
         stage values:
           'Won'  -> won  (3 rows)  a known stage
         """
-        guesses = list(self.guesses) or [ColumnGuess(h, r, 1.0, "sure", "") for h, r in self.columns.items()]
+        seen = {g.header for g in self.guesses}
+        added = [ColumnGuess(h, r, 1.0, "sure", "") for h, r in self.columns.items() if h not in seen]
         rows = []
-        for g in guesses:
+        for g in [*self.guesses, *added]:
             role = self.columns.get(g.header, None)
+            proposed = g.role == role and g.certainty != "weak" and g not in added
             if g.header in self.columns:
                 target, how = role or "(ignored)", self.certainty(g.header)
-                why = g.reason if g.role == role else "as given"
+                why = g.reason if proposed else "as given" if self.guesses else ""
+                if g.role == role and g.certainty == "weak":
+                    why = f"confirmed (proposed as a weak guess: {g.reason})"
             else:
                 target = "(not used)" if g.role is None else f"(not used; maybe {g.role})"
-                how, why = g.certainty, g.reason
-            detail = f"{how} {g.confidence:.2f}" if self.guesses else how
+                how, why, proposed = g.certainty, g.reason, True
+            detail = f"{how} {g.confidence:.2f}" if proposed else how
             rows.append((repr(g.header), target, detail, why))
         lines = ["columns:", *_aligned(rows, "-> ")]
         if self.stages:
