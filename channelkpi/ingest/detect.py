@@ -8,7 +8,9 @@ A table no preset knows is read by meaning (:mod:`.meaning`, :func:`detect_readi
 the proposal is sure of an id (or each row is a deal) and of the outcome, the file loads with
 a warning that prints the mapping to paste; otherwise a :class:`~channelkpi.errors.DetectionError`
 holds the proposal. Columns recognised by meaning are added to a table read by common names
-only where those leave a column unmapped.
+only where those leave a column unmapped, and a deal id taken by its common name must hold one
+id per deal. A preset that one of its headers selected but that finds no outcome column gives
+way to recognition by meaning.
 """
 
 from __future__ import annotations
@@ -147,7 +149,15 @@ def detect_reading(
     ------
     DetectionError
         As :func:`detect_preset`; when the columns recognised by meaning are not sure enough
-        to load, the error holds the proposal (``exc.mapping``) and the code to paste.
+        to load, the error holds the proposal (``exc.mapping``) and the code to paste. Also
+        when a column taken as the deal id by its common name repeats on rows of different
+        deals (:func:`~.identity.mixed_deals`): the error asks rather than merging them.
+
+    Notes
+    -----
+    A preset chosen by its signature headers that finds none of its outcome columns in the
+    file (one ``Expected Revenue`` header in a custom report) gives way to recognition by
+    meaning when the proposal sees a stage or status column.
 
     Examples
     --------
@@ -161,7 +171,7 @@ def detect_reading(
     """
     asked = dict(columns or {}), dict(stage_map or {})
     preset, reason = _by_headers(raw.headers, source=source, columns=columns, file=raw.file)
-    weak_preset = None
+    weak_preset, proposal = None, None
     if preset is not None and preset is not GENERIC and source == "auto" and not columns:
         if not _outcome_roles(map_columns(raw, preset, None).roles):
             # a header the preset knows ("Expected Revenue") but none of its outcome columns:
@@ -171,7 +181,7 @@ def detect_reading(
                 weak_preset, preset = (preset, reason), None
     if preset is not None and (preset is not GENERIC or source != "auto" or columns):
         return Reading(preset, reason, *asked, dayfirst)
-    proposal = propose(raw)
+    proposal = proposal or propose(raw)
     if preset is not None:  # common names read it: add only the columns they leave unmapped
         common = map_columns(raw, GENERIC, None).roles
         mixed = mixed_deals(raw, common)
