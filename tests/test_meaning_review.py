@@ -204,3 +204,11 @@ def test_inspect_of_an_export_with_nothing_recognised_prints_no_empty_call():
     assert main(["inspect", str(HERE / "refuse.csv")], out=out) == 0
     text = out.getvalue()
     assert "'refuse.csv',\n)" not in text and "columns={'<id header>': 'deal_id'" in text
+
+
+def test_a_currency_column_wins_over_the_header_and_a_symbol_in_a_header_counts():
+    french = "N° d'affaire;Revendeur;Étape;Montant €\nA1;Acme;Gagné;1 200,00\nA2;Acme;Perdu;300,00\n"
+    r = ck.load_crm(french.encode())
+    assert list(r.deals["deal_id"]) == ["A1", "A2"] and set(r.deals["currency"]) == {"EUR"}
+    r = ck.load_crm(b"id,stage,Amount (USD),Currency\nA,Won,5,EUR\nB,Lost,6,EUR\n")
+    assert set(r.deals["currency"]) == {"EUR"}
