@@ -224,8 +224,15 @@ def _proposal(args: argparse.Namespace, exc, out) -> int:
     print(f"not read yet: {exc.problem}", file=out)
     print(f"\nproposed mapping{' (ready to load)' if mapping.ready else ''}:", file=out)
     print(mapping.describe(), file=out)
-    print("\nto load it in Python (edit what is wrong first):", file=out)
-    print(mapping.code(path=args.file), file=out)
+    if mapping.arguments() or mapping.unconfirmed():
+        print("\nto load it in Python (edit what is wrong first):", file=out)
+        print(mapping.code(path=args.file), file=out)
+    else:
+        print(
+            "\nnothing is recognised surely enough to write code for: name the columns yourself, e.g.\n"
+            f"  ck.load_crm({args.file!r}, columns={{'<id header>': 'deal_id', '<stage header>': 'stage'}})",
+            file=out,
+        )
     if args.save_mapping:
         _save_mapping(args, mapping, out)
     else:
@@ -239,11 +246,26 @@ def _proposal(args: argparse.Namespace, exc, out) -> int:
 
 def _save_mapping(args: argparse.Namespace, mapping, out) -> None:
     path = mapping.save(args.save_mapping)
+    needs = mapping.needs
+    if needs:
+        print(
+            f"\nmapping saved to {path}, but it is NOT READY: answer the questions at the top of the file "
+            "(and uncomment the lines marked TO CONFIRM that are right) before loading with it. Still needed:",
+            file=out,
+        )
+        for need in needs:
+            print(f"  - {need}", file=out)
+        print(f"then check it with: channelkpi inspect {args.file} --mapping {path}", file=out)
+        return
     print(
         f"\nmapping saved to {path}: edit it if needed, then pass it back with "
         f"--mapping {path} (or ck.load_crm(export, mapping={str(path)!r}))",
         file=out,
     )
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + "s" * (n != 1)
 
 
 def _print_result(args: argparse.Namespace, result, out) -> None:
@@ -267,10 +289,12 @@ def _print_result(args: argparse.Namespace, result, out) -> None:
         for w in result.warnings:
             print(f"  - {w}", file=out)
     if len(result.ledger):
-        print(f"\nledger ({len(result.ledger)} rows not kept one-to-one; first {args.ledger}):", file=out)
+        shown = "" if len(result.ledger) <= args.ledger else f"; first {args.ledger}"
+        print(f"\nledger ({_rows(len(result.ledger))} not kept one-to-one{shown}):", file=out)
         print(result.ledger.head(args.ledger).to_string(index=False), file=out)
     if args.rows:
-        print(f"\ncanonical deals (first {args.rows} of {len(result.deals)}):", file=out)
+        n = len(result.deals)
+        print(f"\ncanonical deals ({f'first {args.rows} of {n}' if n > args.rows else f'all {n}'}):", file=out)
         with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 24):
             print(result.deals.head(args.rows).to_string(index=False), file=out)
 

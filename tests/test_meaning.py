@@ -157,7 +157,7 @@ def test_an_unclear_export_raises_with_the_proposal_and_code_that_loads_once_con
     assert "'Closed'" in str(err) and "needs a reading" in str(err)
     assert [s.reading for s in err.mapping.stages if s.value == "Closed"] == [None]
     assert err.mapping.columns["phase"] == "stage"
-    code = str(err).split("pass it to load_crm:\n", 1)[1]
+    code = str(err).split("The code to paste (after your corrections):\n", 1)[1]
     pasted = eval(f"dict({code})")
     pasted["stage_map"]["Closed"] = "lost"  # the one confirmation the user gives
     deals = ck.load_crm(path, **pasted).deals.set_index("deal_id")

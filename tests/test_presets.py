@@ -314,7 +314,7 @@ def test_unknown_open_stage_is_open_with_a_warning():
     text = ZOHO.replace("Negotiation/Review", "Verbal Commit")
     r = load(text)
     assert r.deals["status"].tolist() == ["won", "lost", "open"]
-    assert any("'Verbal Commit' (1 rows)" in w for w in r.warnings)
+    assert any("'Verbal Commit' (1 row)" in w for w in r.warnings)
 
 
 # --------------------------------------------------------------------------- generic

@@ -8,7 +8,9 @@ A table no preset knows is read by meaning (:mod:`.meaning`, :func:`detect_readi
 the proposal is sure of an id (or each row is a deal) and of the outcome, the file loads with
 a warning that prints the mapping to paste; otherwise a :class:`~channelkpi.errors.DetectionError`
 holds the proposal. Columns recognised by meaning are added to a table read by common names
-only where those leave a column unmapped.
+only where those leave a column unmapped, and a deal id taken by its common name must hold one
+id per deal. A preset that one of its headers selected but that finds no outcome column gives
+way to recognition by meaning.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Literal
 
 from ..errors import DetectionError
 from . import mapfile
+from .identity import mixed_deals
+from .mapfile import OUTCOME_ROLES
 from .mapping import map_columns
 from .meaning import confirm, propose
 from .presets import BY_NAME, GENERIC, PRESETS, Preset, norm
@@ -116,6 +120,9 @@ class Reading:
     dayfirst: bool | None = None
     note: str | None = None
     mapping: mapfile.Mapping | None = None  #: the proposal, when the columns were read by meaning
+    #: the currency of amounts without one that recognition read (``Betrag (EUR)``), when no
+    #: column gives it
+    currency: str | None = None
 
     @property
     def arguments(self) -> tuple[dict, dict, bool | None]:
@@ -142,7 +149,15 @@ def detect_reading(
     ------
     DetectionError
         As :func:`detect_preset`; when the columns recognised by meaning are not sure enough
-        to load, the error holds the proposal (``exc.mapping``) and the code to paste.
+        to load, the error holds the proposal (``exc.mapping``) and the code to paste. Also
+        when a column taken as the deal id by its common name repeats on rows of different
+        deals (:func:`~.identity.mixed_deals`): the error asks rather than merging them.
+
+    Notes
+    -----
+    A preset chosen by its signature headers that finds none of its outcome columns in the
+    file (one ``Expected Revenue`` header in a custom report) gives way to recognition by
+    meaning when the proposal sees a stage or status column.
 
     Examples
     --------
@@ -156,38 +171,103 @@ def detect_reading(
     """
     asked = dict(columns or {}), dict(stage_map or {})
     preset, reason = _by_headers(raw.headers, source=source, columns=columns, file=raw.file)
+    weak_preset, proposal = None, None
+    if preset is not None and preset is not GENERIC and source == "auto" and not columns:
+        if not _outcome_roles(map_columns(raw, preset, None).roles):
+            # a header the preset knows ("Expected Revenue") but none of its outcome columns:
+            # the preset cannot read the file, its columns may read by meaning
+            proposal = propose(raw)
+            if any(g.role in OUTCOME_ROLES for g in proposal.guesses):
+                weak_preset, preset = (preset, reason), None
     if preset is not None and (preset is not GENERIC or source != "auto" or columns):
         return Reading(preset, reason, *asked, dayfirst)
-    proposal = propose(raw)
+    proposal = proposal or propose(raw)
     if preset is not None:  # common names read it: add only the columns they leave unmapped
         common = map_columns(raw, GENERIC, None).roles
+        mixed = mixed_deals(raw, common)
+        if mixed:
+            raise _mixed_ids(raw, common["deal_id"], mixed, confirm(raw, proposal))
         extra = {h: r for h, r in proposal.columns.items() if r not in common and h not in common.values()}
         if not extra:
-            return Reading(preset, reason, *asked, dayfirst)
+            return Reading(preset, reason, *asked, dayfirst, currency=_header_currency(proposal, common))
         note = (
             f"{raw.file}: besides the common column names, columns recognised by meaning: "
             + "; ".join(f"{h!r} as {r} ({_why(proposal, h)})" for h, r in extra.items())
             + f". To keep this reading, or correct it, pass columns={extra!r}"
         )
         return Reading(
-            preset, reason + "; other columns recognised by meaning", extra, asked[1], dayfirst, note, proposal
+            preset,
+            reason + "; other columns recognised by meaning",
+            extra,
+            asked[1],
+            dayfirst,
+            note,
+            proposal,
+            currency=_header_currency(proposal, {**common, **{r: h for h, r in extra.items()}}),
         )
     mapping = confirm(raw, proposal, columns=asked[0], stage_map=asked[1])
     if not mapping.ready:
+        code = _code(mapping)
         raise DetectionError(
             "cannot tell which CRM this export comes from, and its columns are not recognised surely enough "
-            f"by meaning ({'; '.join(mapping.needs)}). The proposal:\n{_summary(mapping)}\n",
+            f"by meaning; still needed: {'; '.join(mapping.needs)}; the headers are {raw.headers[:30]}",
             file=raw.file,
-            fix="check the proposal, correct it where it is wrong, and pass it to load_crm:\n" + _code(mapping),
+            fix="check the proposal, correct it where it is wrong, and pass it to load_crm.\nThe proposal:\n"
+            + _summary(mapping)
+            + (
+                f"\nThe code to paste (after your corrections):\n{code}"
+                if mapping.columns or mapping.unconfirmed()
+                else "\nNothing is recognised surely enough to paste: name the columns yourself, e.g. "
+                "columns={'<id header>': 'deal_id', '<stage header>': 'stage'}, "
+                "stage_map={'<a stage value>': 'won'}"
+            ),
             mapping=mapping,
         )
+    preamble = (
+        f"{weak_preset[1]}, but none of its stage or status columns are there, so "
+        if weak_preset
+        else "no preset knows these headers, so "
+    )
     note = (
-        f"{raw.file}: no preset knows these headers, so the columns were recognised by meaning:\n"
+        f"{raw.file}: {preamble}the columns were recognised by meaning:\n"
         f"{_summary(mapping)}\nTo keep this reading, or correct it, pass:\n{_code(mapping)}"
     )
     chosen_dayfirst = dayfirst if dayfirst is not None else mapping.dayfirst
     reason = "no CRM-specific headers; columns recognised by meaning (see the warnings)"
-    return Reading(GENERIC, reason, dict(mapping.columns), dict(mapping.stage_map), chosen_dayfirst, note, mapping)
+    if weak_preset:
+        reason = f"{weak_preset[1]}, but not its outcome columns; columns recognised by meaning (see the warnings)"
+    return Reading(
+        GENERIC,
+        reason,
+        dict(mapping.columns),
+        dict(mapping.stage_map),
+        chosen_dayfirst,
+        note,
+        mapping,
+        currency=_header_currency(mapping, {r: h for h, r in mapping.columns.items() if r}),
+    )
+
+
+def _outcome_roles(roles: Mapping) -> set[str]:
+    return set(roles) & {"status", "status_reason", "stage", "won_flag"}
+
+
+def _header_currency(m: mapfile.Mapping, roles: Mapping) -> str | None:
+    """The currency the proposal read from the amount's header or cells, when no column of the
+    export gives the currency."""
+    return None if "currency" in roles or "amount" not in roles else m.currency
+
+
+def _mixed_ids(raw: RawTable, header: str, why: str, mapping: mapfile.Mapping) -> DetectionError:
+    return DetectionError(
+        f"{header!r} is named like a deal id, but it is not one id per deal: {why}, and reading such rows "
+        "as one deal's stage history would merge different deals",
+        file=raw.file,
+        column=header,
+        fix=f"if each row is a deal, pass columns={{{header!r}: None}} (the rows are numbered); if the rows "
+        f"are one deal's states or parts after all, pass columns={{{header!r}: 'deal_id'}}",
+        mapping=mapping,
+    )
 
 
 def _why(m: mapfile.Mapping, header: str) -> str:

@@ -24,12 +24,13 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from .detect import SourceName, detect_reading
 from .dimensions import join_dimension
+from .fitting import checked_identity, fitted_columns
 from .keep import kept_fields
 from .mapfile import Mapping as ExportMapping
 from .mapfile import load_mapping
 from .mapping import map_columns
 from .outcome import check_stage_map, derive_outcome, start_outcome
-from .presets import Preset
+from .presets import GENERIC, Preset
 from .quality import footer_count_warning, quality_warnings
 from .reader import Source, read_raw
 from .reconcile import reconcile_rows, screen_rows, start_screening
@@ -225,16 +226,18 @@ def load_crm(
         source, columns, stage_map, channel_map, dayfirst, decimal, currency = (merged[k] for k in _MAPPED)
     raw = read_raw(path_or_buffer, sheet=sheet, max_bytes=max_bytes)
     warnings = list(raw.notes)
+    columns = fitted_columns(used, raw, columns)
+    given = dict(columns or {})
     # an export no preset knows is read by meaning: its columns, stage map and date order
     reading = detect_reading(raw, source=source, columns=columns, stage_map=stage_map, dayfirst=dayfirst)
-    preset, reason, columns, stage_map, dayfirst = reading.preset, reading.reason, *reading.arguments
+    preset, columns, stage_map, dayfirst = reading.preset, *reading.arguments
+    currency = reading.currency if currency is None and fx is None else currency  # "Betrag (EUR)"
     warnings.extend(reading.notes)
-    if used is not None:
-        reason = (
-            f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
-        ) + f"; {_mapping_note(used)}"
-    say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {preset.label}")
+    reason, label = _described(reading, used, asked)
+    say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {label}")
     mapped = map_columns(raw, preset, columns)
+    if preset is GENERIC and reading.mapping is None:
+        mapped = checked_identity(raw, mapped, given, warnings, origin=used.origin if used is not None else None)
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
@@ -257,10 +260,10 @@ def load_crm(
     quality_warnings(deals, warnings)
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:
-        warnings.append(f"ignored column(s) as asked: {mapped.ignored}")
+        warnings.append(f"column(s) not read, {'as the mapping says' if used else 'as asked'}: {mapped.ignored}")
     source_info = SourceInfo(
         preset=preset.name,
-        label=preset.label,
+        label=label,
         reason=reason + f"; outcome from {outcome.source}" + (f"; {preset.note}" if preset.note else ""),
         columns=dict(mapped.roles),
         kind=raw.kind,
@@ -270,6 +273,24 @@ def load_crm(
     result.partners, result.owners = tables.get("partner"), tables.get("owner")
     result.lines = lines[0] if lines else None
     return result
+
+
+def _described(reading, used: ExportMapping | None, asked: str) -> tuple[str, str]:
+    """Why the export is read with its preset, and the label that names how (a custom export
+    read with a mapping or by meaning is not called a "generic table")."""
+    preset, reason, label = reading.preset, reading.reason, reading.preset.label
+    if used is not None:
+        reason = (
+            f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
+        ) + f"; {_mapping_note(used)}"
+    if preset is GENERIC and (used is not None or reading.mapping is not None):
+        how = "columns recognised by meaning" if used is None else f"read with {_mapping_name(used)}"
+        label = f"custom export ({how})"
+    return reason, label
+
+
+def _mapping_name(mapping: ExportMapping) -> str:
+    return f"the mapping file {os.path.basename(mapping.origin)!r}" if mapping.origin else "the mapping given"
 
 
 def _mapping_note(mapping: ExportMapping) -> str:

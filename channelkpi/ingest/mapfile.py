@@ -128,7 +128,8 @@ class Mapping:
         """
         for guess in self.guesses:
             if guess.header == header and guess.role == self.columns.get(header):
-                return guess.certainty
+                # a proposal never puts a weak guess in ``columns``: one there was put by a person
+                return "sure" if guess.certainty == "weak" else guess.certainty
         return "sure"
 
     def reading(self, value: str) -> str | None:
@@ -217,17 +218,21 @@ class Mapping:
         stage values:
           'Won'  -> won  (3 rows)  a known stage
         """
-        guesses = list(self.guesses) or [ColumnGuess(h, r, 1.0, "sure", "") for h, r in self.columns.items()]
+        seen = {g.header for g in self.guesses}
+        added = [ColumnGuess(h, r, 1.0, "sure", "") for h, r in self.columns.items() if h not in seen]
         rows = []
-        for g in guesses:
+        for g in [*self.guesses, *added]:
             role = self.columns.get(g.header, None)
+            proposed = g.role == role and g.certainty != "weak" and g not in added
             if g.header in self.columns:
                 target, how = role or "(ignored)", self.certainty(g.header)
-                why = g.reason if g.role == role else "as given"
+                why = g.reason if proposed else "as given" if self.guesses else ""
+                if g.role == role and g.certainty == "weak":
+                    why = f"confirmed (proposed as a weak guess: {g.reason})"
             else:
                 target = "(not used)" if g.role is None else f"(not used; maybe {g.role})"
-                how, why = g.certainty, g.reason
-            detail = f"{how} {g.confidence:.2f}" if self.guesses else how
+                how, why, proposed = g.certainty, g.reason, True
+            detail = f"{how} {g.confidence:.2f}" if proposed else how
             rows.append((repr(g.header), target, detail, why))
         lines = ["columns:", *_aligned(rows, "-> ")]
         if self.stages:
@@ -236,7 +241,7 @@ class Mapping:
                     repr(s.value),
                     self.reading(s.value) or "? (no reading)",
                     f"({s.rows} row{'s' if s.rows != 1 else ''})",
-                    s.reason,
+                    s.reason if self.reading(s.value) == s.reading else "as given in stage_map",
                 )
                 for s in self.stages
             ]
@@ -263,11 +268,52 @@ class Mapping:
             decimal=',',
         )
         """
-        lines = [f"{name}={_literal(value, width)}," for name, value in self.arguments().items()]
+        arguments = self.arguments()
+        unsure = self.unconfirmed()
+        if unsure and "columns" not in arguments:
+            arguments = {"columns": {}, **arguments}
+        lines = []
+        for name, value in arguments.items():
+            if name == "columns" and unsure:
+                lines.append(f"columns={_literal(value, width, pending=unsure)},")
+            else:
+                lines.append(f"{name}={_literal(value, width)},")
+        if unsure and (width is None or not lines[0].startswith("columns={\n")):
+            lines[:0] = [
+                _comment(f"to confirm, then add to columns=: {g.header!r}: {g.role!r} ({g.reason})") for g in unsure
+            ]
         if path is None:
             return "\n".join(lines)
         body = "\n".join("    " + line.replace("\n", "\n    ") for line in [f"{str(path)!r},", *lines])
         return f"ck.load_crm(\n{body}\n)"
+
+    def unconfirmed(self) -> list[ColumnGuess]:
+        """The weak guesses :attr:`needs` asks to confirm (an id or outcome column the proposal
+        could not be sure of), which :meth:`code` and :meth:`to_toml` show commented out.
+
+        >>> g = ColumnGuess("Nr", "deal_id", 0.5, "weak", "header 'Nr' may mean deal_id")
+        >>> m = Mapping(columns={"Phase": "stage"}, guesses=(g,))
+        >>> [u.header for u in m.unconfirmed()]
+        ['Nr']
+        >>> print(m.code())
+        columns={
+            'Phase': 'stage',
+            # 'Nr': 'deal_id',  # to confirm: header 'Nr' may mean deal_id
+        },
+        >>> m.columns["Nr"] = "deal_id"
+        >>> m.unconfirmed(), m.ready
+        ([], True)
+        """
+        out = []
+        for roles in (IDENTITY_ROLES, OUTCOME_ROLES):
+            mapped = [h for h, r in self.columns.items() if r in roles]
+            if any(self.certainty(h) in ("sure", "likely") for h in mapped):
+                continue
+            weak = [
+                g for g in self.guesses if g.role in roles and g.certainty == "weak" and g.header not in self.columns
+            ]
+            out.extend(weak[:1])
+        return out
 
     def arguments(self) -> dict[str, Any]:
         """The arguments of :func:`channelkpi.load_crm` this mapping stands for (those that
@@ -301,7 +347,9 @@ class Mapping:
         columns = dict(given.get("columns") or {})
         taken = {role for role in columns.values() if role is not None}
         theirs = {h: r for h, r in self.columns.items() if h not in columns and (r is None or r not in taken)}
-        out: dict[str, Any] = {"source": source if source not in (None, "auto") else self.source}
+        # a mapping that names no column (only options) leaves the columns to recognition
+        keeps = self.source if self.columns or self.source != "generic" else "auto"
+        out: dict[str, Any] = {"source": source if source not in (None, "auto") else keeps}
         out["columns"] = {**theirs, **columns}
         out["stage_map"] = {**self.stage_map, **(given.get("stage_map") or {})}
         out["channel_map"] = {**self.channel_map, **(given.get("channel_map") or {})}
@@ -320,9 +368,17 @@ class Mapping:
         """
         guesses = {g.header: g for g in self.guesses}
         rows = {s.value: s for s in self.stages}
+        unsure = {g.header for g in self.unconfirmed()}
+        needs = self.needs
         out = [
             "# How channelkpi reads one kind of export (mapping file format version 1; see docs/mappings.md).",
             *([_comment(f"Written for {self.file!r}.")] if self.file != "<buffer>" else []),
+            *(
+                ["# NOT READY: answer these questions below before loading with it:"]
+                + [line for n in needs for line in _wrapped(f"- {n}")]
+                if needs
+                else []
+            ),
             '# Use it with ck.load_crm(export, mapping="this.toml") or channelkpi report export --mapping this.toml',
             f"version = {FORMAT_VERSION}",
             "",
@@ -349,17 +405,23 @@ class Mapping:
             note = f"{g.certainty} ({g.confidence:.2f}): {g.reason}" if g and role and g.role == role else ""
             out.append(_entry(header, role or "", note))
         for g in self.guesses:
-            if g.header not in self.columns:
+            if g.header in unsure:
+                out.append(
+                    _comment(
+                        f"{_entry(g.header, g.role)}   # TO CONFIRM (weak: {g.reason}); remove the first # if right"
+                    )
+                )
+            elif g.header not in self.columns:
                 proposal = f"{g.role!r}, {g.certainty} ({g.confidence:.2f}): " if g.role else ""
                 out.append(_comment(f"{_key(g.header)} = ?   not mapped: {proposal}{g.reason}"))
         out += ["", "[stages]", '# "stage or status value" = "won", "lost" or "open"']
         for value, reading in self.stage_map.items():
             s = rows.get(value)
-            out.append(_entry(value, reading, f"{s.rows} rows; {s.reason}" if s else ""))
+            out.append(_entry(value, reading, f"{_rows(s.rows)}; {s.reason}" if s else ""))
         for s in self.stages:
             if s.value not in self.stage_map:
                 out.append(
-                    _comment(f'{_key(s.value)} = ?   {s.rows} rows, no reading yet: write "won", "lost" or "open"')
+                    _comment(f'{_key(s.value)} = ?   {_rows(s.rows)}, no reading yet: write "won", "lost" or "open"')
                 )
         out += ["", "[channels]", _comment('"lead source value" = ' + " | ".join(f'"{c}"' for c in CHANNELS))]
         out += [_entry(value, channel) for value, channel in self.channel_map.items()]
@@ -486,6 +548,13 @@ def load_mapping(path_or_mapping: Mapping | str | os.PathLike | bytes) -> Mappin
 # ---------------------------------------------------------------------- reading, checked
 
 
+def _iso_currencies() -> frozenset[str]:
+    """The ISO 4217 codes CLDR knows (current and historic), from Babel."""
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies())
+
+
 def _close(word: str, choices) -> str:
     near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f"did you mean {near[0]!r}? " if near else ""
@@ -503,13 +572,13 @@ def _table(data: dict, name: str, file: str) -> dict:
     return table
 
 
-def _text(value: object, where: str, file: str, error=ValueParseError) -> str:
+def _text(value: object, where: str, file: str, error=ValueParseError, *, example: str = '"won"') -> str:
     if not isinstance(value, str):
         raise error(
             f"{where} must be text in quotes, not {_toml(value)}",
             file=file,
             value=value,
-            fix='write it in double quotes, e.g. "won"',
+            fix=f"write it in double quotes, e.g. {example}",
         )
     return value
 
@@ -582,17 +651,17 @@ def _options(table: dict, file: str) -> dict[str, Any]:
                 )
             out[key] = value
         elif key == "currency":
-            code = normalize_currency(_text(value, where, file))
-            if not isinstance(code, str) or not ISO_CODE.match(code) or len(code) != 3:
+            code = normalize_currency(_text(value, where, file, example='"EUR"'))
+            if not isinstance(code, str) or not ISO_CODE.match(code) or code not in _iso_currencies():
                 raise ValueParseError(
-                    f"{where} = {_toml(value)} is not a currency",
+                    f"{where} = {_toml(value)} is not a currency (an ISO 4217 code)",
                     file=file,
                     value=value,
-                    fix='write its three-letter ISO code, e.g. currency = "EUR"',
+                    fix=f'{_close(str(code).upper(), sorted(_iso_currencies()))}write its three-letter ISO code, e.g. currency = "EUR"',
                 )
             out[key] = code
         else:  # source
-            if _text(value, where, file) not in BY_NAME:
+            if _text(value, where, file, example='"generic"') not in BY_NAME:
                 raise ValueParseError(
                     f"{where} = {_toml(value)} is not a CRM preset",
                     file=file,
@@ -607,7 +676,9 @@ def _columns(table: dict, file: str) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     owner: dict[str, str] = {}
     for header, role in table.items():
-        role = _text(role, f"[columns] {header!r}", file, ColumnError)
+        role = _text(
+            role, f"[columns] {header!r}", file, ColumnError, example='"deal_id" or "amount" (a canonical column)'
+        )
         if role == "":
             out[header] = None
             continue
@@ -655,7 +726,7 @@ def _stages(table: dict, file: str) -> dict[str, str]:
 def _channels(table: dict, file: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for value, channel in table.items():
-        key = _text(channel, f"[channels] {value!r}", file).strip().lower()
+        key = _text(channel, f"[channels] {value!r}", file, example='"partner"').strip().lower()
         if key not in CHANNELS:
             raise ValueParseError(
                 f"[channels] sends {value!r} to {channel!r}, which is not a channel",
@@ -667,6 +738,10 @@ def _channels(table: dict, file: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- writing
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + "s" * (n != 1)
 
 
 def _toml(value: object) -> str:
@@ -711,11 +786,15 @@ def _aligned(rows: list[tuple[str, ...]], arrow: str) -> list[str]:
     return out
 
 
-def _literal(value: object, width: int | None = 88) -> str:
-    """Python source for an argument value; a dict longer than ``width`` gets one entry per line."""
+def _literal(value: object, width: int | None = 88, *, pending: list[ColumnGuess] = ()) -> str:
+    """Python source for an argument value; a dict longer than ``width`` gets one entry per line,
+    and so does one with ``pending`` guesses, written as commented entries to confirm."""
     if not isinstance(value, dict):
         return repr(value)
     one_line = repr(value)
-    if width is None or len(one_line) <= width:
+    if width is None or (len(one_line) <= width and not pending):
         return one_line
-    return "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in value.items()) + "}"
+    confirm = [_comment(f"{g.header!r}: {g.role!r},  # to confirm: {g.reason}") for g in pending]
+    return (
+        "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in value.items()) + "".join(f"    {c}\n" for c in confirm) + "}"
+    )

@@ -13,6 +13,8 @@ Examples
 [('owner', 1.0)]
 >>> header_senses("expected_revenue")[0].role is None
 True
+>>> [(s.role, s.strength) for s in header_senses("Chancen-Nr.")]
+[('deal_id', 1.0)]
 >>> header_hints("Bedrag (EUR)")
 ('EUR', False)
 """
@@ -23,7 +25,18 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from .vocabulary import ABBREVIATIONS, HEADERS, HINTS, LANGUAGES, NOISE_WORDS, NOT_COLUMNS, PREFIXES
+from .vocabulary import (
+    ABBREVIATIONS,
+    DEAL_WORDS,
+    HEADERS,
+    HINTS,
+    LANGUAGES,
+    LINK_WORDS,
+    NOISE_WORDS,
+    NOT_COLUMNS,
+    NUMBER_WORDS,
+    PREFIXES,
+)
 
 __all__ = ["HeaderSense", "header_hints", "header_key", "header_senses", "word_key"]
 
@@ -121,6 +134,11 @@ def header_senses(header: object) -> list[HeaderSense]:
     ``Opportunity``, ``Kans``), then the longest known name it contains.
     """
     words = _core(header)
+    pair = [w for w in words if w not in LINK_WORDS]
+    if len(pair) == 2 and (
+        (pair[0] in DEAL_WORDS and pair[1] in NUMBER_WORDS) or (pair[0] in NUMBER_WORDS and pair[1] in DEAL_WORDS)
+    ):
+        return [HeaderSense("deal_id", NAME, f"header {str(header)!r} means deal_id: a deal word and a number word")]
     tries = [words]
     if len(words) > 1 and words[0] in _PREFIXES:
         tries.append(words[1:])

@@ -15,7 +15,7 @@ Examples
 >>> outcome.labels().tolist(), outcome.source
 (['won', 'open', 'open'], 'Stage')
 >>> notes
-["'Stage': stage(s) not in the stage map were taken as open: 'Verbal Commit' (1 rows) (pass stage_map={'stage': 'won'|'lost'} for closed ones)"]
+["'Stage': stage(s) not in the stage map were taken as open: 'Verbal Commit' (1 row); if one of them is closed, pass stage_map={'Verbal Commit': 'lost'} (or 'won'), or add it under [stages] in a mapping file"]
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import pandas as pd
 from ..errors import ColumnError, ValueParseError
 from ..schema import STATUSES
 from .cells import Coded
+from .meaning_values import read_stage
 from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
@@ -129,13 +130,17 @@ def _from_stage(
     out = keys.map(known).astype(object)
     unknown = keys.notna() & out.isna()
     if unknown.any():
-        words = keys[unknown]
-        won_like = words.str.contains(r"\b(?:won|win|gewonnen|gagn)", regex=True)
-        lost_like = words.str.contains(r"\b(?:lost|lose|verloren|perdu|dead|disqualified)", regex=True)
-        out[unknown & won_like & ~lost_like] = "won"
-        out[unknown & lost_like & ~won_like] = "lost"
-        closed_like = unknown & words.str.contains(r"\bclosed?\b|\bcancel", regex=True) & out.isna()
-        rows_closed = coded.take(closed_like) & need
+        # each value the map does not name is read by its meaning (won and lost words in four
+        # languages, "Closed - ..." without an outcome), once per distinct value
+        why: dict[int, str] = {}
+        unclear = np.zeros(len(keys), bool)
+        for j in np.flatnonzero(unknown.to_numpy()):
+            reading, reason = read_stage(coded.values.iloc[j])
+            if reading in ("won", "lost"):
+                out.iloc[j], why[j] = reading, reason
+            elif reading is None:
+                unclear[j] = True
+        rows_closed = coded.take(unclear) & need
         if rows_closed.any():
             first = np.flatnonzero(rows_closed)[0]
             vals = sorted({coded.values.iloc[j] for j in np.unique(coded.codes[rows_closed])})[:8]
@@ -145,15 +150,19 @@ def _from_stage(
                 row=int(raw.rows[first]),
                 column=header,
                 value=coded.values.iloc[coded.codes[first]],
-                fix="pass stage_map={" + ", ".join(f"{v!r}: 'won'|'lost'" for v in vals[:2]) + "}",
+                fix=f"say which with stage_map={{{vals[0]!r}: 'lost'}} (or 'won'; one entry per value), "
+                "or under [stages] in a mapping file",
             )
         guessed = coded.take(unknown & out.notna()) & need
         if guessed.any():
-            pairs = sorted({(coded.values.iloc[j], out.iloc[j]) for j in np.unique(coded.codes[guessed])})[:6]
+            counts = coded.subset(guessed).to_series().value_counts()
+            codes = {coded.values.iloc[j]: j for j in np.unique(coded.codes[guessed])}
             warnings.append(
                 f"{header!r}: read stage(s) by their wording: "
-                + ", ".join(f"{s!r} -> {o}" for s, o in pairs)
-                + " (pass stage_map= if that is wrong)"
+                + ", ".join(
+                    f"{v!r} -> {out.iloc[codes[v]]} ({_rows(n)}; {why[codes[v]]})" for v, n in counts.head(8).items()
+                )
+                + "; if a reading is wrong, say so with stage_map= (or under [stages] in a mapping file)"
             )
         rest = unknown & out.isna()
         out[rest] = "open"
@@ -162,10 +171,15 @@ def _from_stage(
             counts = coded.subset(rows_rest).to_series().value_counts()
             warnings.append(
                 f"{header!r}: stage(s) not in the stage map were taken as open: "
-                + ", ".join(f"{k!r} ({v} rows)" for k, v in counts.head(8).items())
-                + " (pass stage_map={'stage': 'won'|'lost'} for closed ones)"
+                + ", ".join(f"{k!r} ({_rows(v)})" for k, v in counts.head(8).items())
+                + f"; if one of them is closed, pass stage_map={{{counts.index[0]!r}: 'lost'}} (or 'won'), "
+                "or add it under [stages] in a mapping file"
             )
     return coded.take(_codes(out))
+
+
+def _rows(n: int) -> str:
+    return f"{n:,} row" + "s" * (n != 1)
 
 
 def _from_flags(raw: RawTable, roles: dict[str, str]) -> tuple[str, np.ndarray]:

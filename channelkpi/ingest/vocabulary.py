@@ -25,10 +25,13 @@ from types import MappingProxyType
 __all__ = [
     "ABBREVIATIONS",
     "CLOSED_WORDS",
+    "DEAL_WORDS",
     "HEADERS",
     "HINTS",
     "LANGUAGES",
+    "LINK_WORDS",
     "NOISE_WORDS",
+    "NUMBER_WORDS",
     "STATUS_VALUES",
     "NOT_COLUMNS",
     "PREFIXES",
@@ -415,6 +418,27 @@ PREFIXES: tuple[str, ...] = (
     "opportunite",
     "crm",
 )
+
+#: Words for a deal record, singular and plural: ``Chancen-Nr.``, ``Kans nr``, ``N° d'affaire``
+#: (with a word of :data:`NUMBER_WORDS` before or after) name the deal id.
+DEAL_WORDS: frozenset[str] = frozenset(
+    {
+        *PREFIXES,
+        "opportunities",
+        "opps",
+        "kansen",
+        "verkaufschancen",
+        "chancen",
+        "affaires",
+        "opportunites",
+    }
+)
+
+#: Words and abbreviations for "number" (``Nr.``, ``No.``, ``n°``, ``#``, ``Nummer``, ``numéro``).
+NUMBER_WORDS: frozenset[str] = frozenset({"nr", "no", "n", "nummer", "number", "numero", "nro", "num", "nbr"})
+
+#: Small words between the two (``N° d'affaire``, ``Nummer der Chance``).
+LINK_WORDS: frozenset[str] = frozenset({"d", "de", "du", "des", "der", "van", "of"})
 
 #: Words of a header that say nothing about its meaning (``Bedrag excl. BTW``, ``Amount in EUR``).
 NOISE_WORDS: frozenset[str] = frozenset(
