@@ -251,7 +251,7 @@ def load_with_mapping(
     result = load_crm(_named(content, name), mapping=full, max_bytes=max_bytes)
     # "ignored as asked" would name every header the mapping leaves out: say which it ignores
     # and which it does not know, apart
-    notes = [t for t in result.warnings if not t.startswith("ignored column(s) as asked")]
+    notes = [t for t in result.warnings if not t.startswith(("ignored column(s) as asked", "column(s) not read,"))]
     ignored = [h for h in headers if h in mapping.columns and mapping.columns[h] is None]
     unnamed = [h for h in headers if h not in mapping.columns]
     if ignored:
