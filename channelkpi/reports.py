@@ -49,10 +49,11 @@ from .charts import PRINT_FONT, movement_waterfall, themed
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, plural
+from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, number, plural
 from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.wording import said
 from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
@@ -767,16 +768,18 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
     ).format(
         file=result.file,
         source=result.source.label,
-        **{k: f"{s[k]:,}" for k in ("kept", "merged", "rejected", "won", "lost", "open")},
-        rows=f"{s['rows_read']:,}",
+        **{k: number(s[k]) for k in ("kept", "merged", "rejected", "won", "lost", "open")},
+        rows=number(s["rows_read"]),
     )
     counts = f"<p>{html_text(line)}</p>"
     if len(result.ledger):
         reasons = result.ledger.groupby(["outcome", "reason"]).size().reset_index(name="rows")
+        # the codes stay the ledger's (data); the report says them in its language
+        reasons[["outcome", "reason"]] = reasons[["outcome", "reason"]].map(_)
         counts += _table_html(
             reasons, [("outcome", N_("Outcome")), ("reason", N_("Reason")), ("rows", N_("Rows"))], "", cls="ck-ledger"
         )
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings)
+    warnings = "".join(f"<li>{html_text(said(x))}</li>" for x in result.warnings)
     if warnings:
         counts += "<h3>" + html_text(_("Warnings")) + f"</h3><ul>{warnings}</ul>"
     return counts

@@ -34,11 +34,20 @@ from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
-from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
+from .errors import (
+    ChannelKPIError,
+    ColumnError,
+    CurrencyError,
+    DetectionError,
+    FileFormatError,
+    ValueParseError,
+    short_value,
+)
 from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, number, plural
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.wording import said, where_text
 from .mappingform import MAPPING_SUFFIX, MappingForm, load_with_mapping, read_mapping_upload
 from .metrics.prepared import prepare
 from .movementtab import MovementTab
@@ -226,16 +235,24 @@ _PYTHON_WORDS = re.compile(r"\w+=|[{}]")
 def _upload_message(name: str, exc: ChannelKPIError) -> str:
     """An upload error for someone at the dashboard: the problem, then what to do there; a fix
     that takes Python arguments is kept, labelled, for whoever loads the file in a notebook."""
-    text = str(exc)
-    if name not in text:
-        text = f"{name}: {text}"
+    # the error's parts in the viewer's language (the load writes them in English; the fixed
+    # sentences among them are translated, values and Python stay as they are)
+    text = said(exc.problem)
+    where = where_text(row=exc.row, column=exc.column, value=None if exc.value is None else short_value(exc.value))
+    if where:
+        text = _("{problem} ({where})").format(problem=text, where=where)
+    if exc.file:
+        text = _("{file}: {problem}").format(file=exc.file, problem=text)
     fix = exc.fix or ""
     if fix and _PYTHON_WORDS.search(fix) and not isinstance(exc, FileFormatError):
         visitor = next(
             (_(f) for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), _("correct the export and upload it again")
         )
-        what_to_do = _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
-        text = text.replace(f". Fix: {fix}", what_to_do)
+        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
+    elif fix:
+        text += _(". Fix: {fix}").format(fix=said(fix))
+    if name not in text:
+        text = _("{file}: {problem}").format(file=name, problem=text)
     return text
 
 
@@ -1044,14 +1061,15 @@ class Dashboard:
             self._say(str(exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
-            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         form = self.mapping_form
         if form is not None and self.mapping_box.children:  # an export is waiting for it
             self.load_upload(form.name, form.content)
         else:
             self._say("")
-            self.message.value = f"<div class='ck-note'>Mapping {html_text(name)} kept: the exports you upload next are read with it.</div>"
+            kept = _("Mapping {file} kept: the exports you upload next are read with it.").format(file=name)
+            self.message.value = f"<div class='ck-note'>{html_text(kept)}</div>"
 
     def _ask_mapping(self, name: str, content: bytes, proposal, problem: str) -> None:
         """Show the mapping form for an upload (the deals shown stay until it is used)."""
@@ -1068,7 +1086,7 @@ class Dashboard:
             self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
-            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         self.mapping_form = form
         self.mapping_box.children = [form.widget]

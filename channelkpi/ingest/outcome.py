@@ -32,6 +32,7 @@ from .cells import Coded
 from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
+from .wording import STAGES_AS_OPEN, STAGES_BY_WORDING
 
 __all__ = ["NONE", "OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
 
@@ -151,9 +152,7 @@ def _from_stage(
         if guessed.any():
             pairs = sorted({(coded.values.iloc[j], out.iloc[j]) for j in np.unique(coded.codes[guessed])})[:6]
             warnings.append(
-                f"{header!r}: read stage(s) by their wording: "
-                + ", ".join(f"{s!r} -> {o}" for s, o in pairs)
-                + " (pass stage_map= if that is wrong)"
+                STAGES_BY_WORDING.format(header=repr(header), stages=", ".join(f"{s!r} -> {o}" for s, o in pairs))
             )
         rest = unknown & out.isna()
         out[rest] = "open"
@@ -161,9 +160,11 @@ def _from_stage(
         if rows_rest.any():
             counts = coded.subset(rows_rest).to_series().value_counts()
             warnings.append(
-                f"{header!r}: stage(s) not in the stage map were taken as open: "
-                + ", ".join(f"{k!r} ({v} rows)" for k, v in counts.head(8).items())
-                + " (pass stage_map={'stage': 'won'|'lost'} for closed ones)"
+                STAGES_AS_OPEN.format(
+                    header=repr(header),
+                    stages=", ".join(f"{k!r} ({v} rows)" for k, v in counts.head(8).items()),
+                    argument="stage_map={'stage': 'won'|'lost'}",
+                )
             )
     return coded.take(_codes(out))
 
