@@ -54,6 +54,7 @@ from .formats import (
     level_word,
     money,
     money_short,
+    month_word,
     number,
     percent,
     plural,
@@ -912,6 +913,7 @@ def seasonality_heatmap(
         "n",
     ]
     data = season[[c for c in cols if c in season]].copy()
+    data["month_name"] = [month_word(m) for m in data["month"]]  # the metrics' names are English
     data["label"] = [display_name(v) for v in data[by]]
     diff = data["difference"].to_numpy(dtype=float) if "difference" in data else np.full(len(data), np.nan)
     classes = np.digitize(np.nan_to_num(diff), HEAT_STEPS)
@@ -987,6 +989,7 @@ def seasonality_bands(
     data = season[
         ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]
     ].copy()
+    data["month_name"] = [month_word(m) for m in data["month"]]  # the metrics' names are English
     x = alt.X(
         "month_name:N",
         sort=alt.EncodingSortField("month", op="min"),

@@ -36,7 +36,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_time, get_month_names
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -77,9 +77,11 @@ __all__ = [
     "ratio",
     "is_missing",
     "month_label",
+    "month_word",
     "quarter_label",
     "day_label",
     "date_text",
+    "moment_text",
     "period_text",
     "currency_affixes",
     "babel_locale",
@@ -503,6 +505,18 @@ def month_label(day) -> str:
     return f"{day:%b %Y}" if _english() else format_skeleton("yMMM", day, locale=_babel())
 
 
+def month_word(month: int) -> str:
+    """A month of the year on its own, as a seasonality axis names it (``Jan``; ``jan`` in Dutch,
+    ``Jan`` in German, ``janv.`` in French).
+
+    >>> month_word(1), month_word(12)
+    ('Jan', 'Dec')
+    """
+    if _english():
+        return f"{pd.Timestamp(2000, int(month), 1):%b}"
+    return get_month_names("abbreviated", context="stand-alone", locale=_babel())[int(month)]
+
+
 def quarter_label(day) -> str:
     """The quarter ``day`` falls in (``2025-Q1``; ``K1 2025`` in Dutch, ``T1 2025`` in French).
 
@@ -533,6 +547,25 @@ def date_text(day) -> str:
     """
     day = pd.Timestamp(day)
     return f"{day.day} {day:%b %Y}" if _english() else format_skeleton("yMMMd", day, locale=_babel())
+
+
+def moment_text(moment) -> str:
+    """A date and time to the minute, as a page says when it was made (``2026-01-05 14:30``;
+    ``5 jan 2026, 14:30`` in Dutch, ``5. Jan. 2026, 14:30`` in German).
+
+    >>> moment_text(pd.Timestamp("2026-01-05 14:30:59"))
+    '2026-01-05 14:30'
+    >>> from channelkpi.i18n import using
+    >>> with using("de-DE"):
+    ...     moment_text(pd.Timestamp("2026-01-05 14:30:59"))
+    '5. Jan. 2026, 14:30'
+    """
+    moment = pd.Timestamp(moment)
+    if _english():
+        return f"{moment:%Y-%m-%d %H:%M}"
+    # the locale's way of joining a date and a time (CLDR's "{1}, {0}": the date, then the time)
+    joined = str(_cldr(_babel()).datetime_formats["medium"]).replace("'", "")
+    return joined.format(format_time(moment.to_pydatetime(), "short", locale=_babel()), date_text(moment))
 
 
 _PERIOD = re.compile(r"(\d{4})(?:-(Q[1-4]|\d{2}))?")

@@ -49,7 +49,17 @@ from .charts import PRINT_FONT, movement_waterfall, themed
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, number, plural
+from .formats import (
+    BY_TITLES,
+    cell_text,
+    column_kind,
+    date_text,
+    display_name,
+    excel_format,
+    moment_text,
+    number,
+    plural,
+)
 from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
@@ -736,9 +746,9 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
             continue
         of = top.attrs.get("of", len(top))
         if of > len(top):
-            what = _("the {count} largest of {total} deals").format(count=len(top), total=f"{of:,}")
+            what = _("the {count} largest of {total} deals").format(count=number(len(top)), total=number(of))
         else:
-            what = (_("the {total} deal") if of == 1 else _("the {total} deals")).format(total=f"{of:,}")
+            what = (_("the {total} deal") if of == 1 else _("the {total} deals")).format(total=number(of))
         summary = _("Deals behind {name}: {what} won or lost in the range, by amount").format(name=name, what=what)
         rows.append(
             f"<tr class='ck-deals-row'><td colspan='{len(columns)}'><details><summary>{html_text(summary)}"
@@ -750,7 +760,7 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
 def _selection_text(ctx: Mapping) -> str:
     text = ctx["selection"]
     if ctx.get("data_end") is not None:
-        text += " · " + _("data to {day}").format(day=f"{ctx['data_end'].day} {ctx['data_end']:%b %Y}")
+        text += " · " + _("data to {day}").format(day=date_text(ctx["data_end"]))
     return text
 
 
@@ -858,7 +868,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         for d in DEFINITIONS.values()
         if d.name != "kpi_table"
     )
-    generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    generated = moment_text(datetime.datetime.now())
     unranked = (
         "<p class='ck-note'>"
         + html_text(_("Deals without a partner are not ranked; they count in the eight KPIs above."))
@@ -873,7 +883,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         "scorecard": _("{level} scorecard").format(level=level_title(level)),
         "definitions": _("Definitions"),
         "quality": _("Data quality"),
-        "meta": _("{selection} · {deals} deals").format(selection=_selection_text(ctx), deals=f"{ctx['deals']:,}"),
+        "meta": _("{selection} · {deals} deals").format(selection=_selection_text(ctx), deals=number(ctx["deals"])),
         "footer": _("channelkpi {version} · generated {when}").format(version=__version__, when=generated),
     }
     return (

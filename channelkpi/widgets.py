@@ -43,7 +43,17 @@ from .errors import (
     ValueParseError,
     short_value,
 )
-from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, number, plural
+from .formats import (
+    BY_TITLES,
+    column_kind,
+    display_name,
+    excel_format,
+    level_title,
+    level_word,
+    month_label,
+    number,
+    plural,
+)
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
@@ -539,7 +549,7 @@ class Dashboard:
 
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
         months = pd.period_range(*month_range(self._prepared), freq="M")
-        return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
+        return [(month_label(m.to_timestamp()), m.to_timestamp()) for m in months]
 
     # ------------------------------------------------------------------ state -> numbers
     @property
