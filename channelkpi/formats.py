@@ -59,6 +59,8 @@ __all__ = [
     "level_title",
     "level_word",
     "display_name",
+    "CHANNEL_NAMES",
+    "channel_name",
     "column_kind",
     "excel_format",
     "format_value",
@@ -102,6 +104,18 @@ BY_PLURALS = {
     "source": N_("sources"),
     "stage": N_("stages"),
 }
+#: The canonical marketing channels as a legend or a choice box names them (the deals keep the code:
+#: a click or a filter looks the code up, never the name).
+CHANNEL_NAMES = {
+    "paid": N_("paid"),
+    "earned": N_("earned"),
+    "owned": N_("owned"),
+    "partner": N_("partner"),
+    "other": N_("other"),
+    "unknown": N_("unknown"),
+}
+#: Other canonical columns a click or a filter names ("Channel: paid"), as their words read.
+_COLUMN_TITLES = {"channel": N_("Channel"), "source": N_("Lead source"), "stage": N_("Stage")}
 #: Period sizes as a selection line says them.
 FREQ_TITLES = {"M": N_("monthly"), "Q": N_("quarterly"), "Y": N_("yearly"), "W": N_("weekly")}
 
@@ -153,6 +167,21 @@ def display_name(value: object) -> str:
     return _(DIRECT_LABEL) if text == DIRECT_PARTNER else text
 
 
+def channel_name(code: object) -> str:
+    """A marketing channel's code as people read it in the language in force (English shows the
+    code itself); a value that is not a canonical channel is returned as :func:`display_name` says it.
+
+    >>> from channelkpi.i18n import using
+    >>> channel_name("paid")
+    'paid'
+    >>> with using("nl"):
+    ...     channel_name("paid"), channel_name("unknown"), channel_name("Webinar")
+    ('betaald', 'onbekend', 'Webinar')
+    """
+    text = str(code)
+    return _(CHANNEL_NAMES[text]) if text in CHANNEL_NAMES else display_name(text)
+
+
 def level_title(column: str) -> str:
     """A level's name as a heading or a control says it: the canonical levels' own ("Employee"
     for ``owner``), else the column's name in words (a kept field, a partner or owner table's
@@ -163,6 +192,8 @@ def level_title(column: str) -> str:
     """
     if column in BY_TITLES:
         return _(BY_TITLES[column])
+    if column in _COLUMN_TITLES:
+        return _(_COLUMN_TITLES[column])
     words = " ".join(str(column).replace("_", " ").split())
     return words[:1].upper() + words[1:].lower() if words else str(column)
 

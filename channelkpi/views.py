@@ -47,6 +47,7 @@ from .errors import ChannelKPIError
 from .formats import (
     BY_TITLES,
     FREQ_TITLES,
+    channel_name,
     date_text,
     day_label,
     display_name,
@@ -413,8 +414,8 @@ def _a_level(by: str) -> str:
     return f"{'an' if word[:1] in tuple('aeiou') else 'a'} {word}"
 
 
-def _names(values: Sequence[str], limit: int = 3) -> str:
-    names = [display_name(v) for v in values]
+def _names(values: Sequence[str], limit: int = 3, *, column: str = "partner") -> str:
+    names = [channel_name(v) if column == "channel" else display_name(v) for v in values]
     if len(names) <= limit:
         return ", ".join(names)
     return _("{names} and {count} more").format(names=", ".join(names[:limit]), count=len(names) - limit)
@@ -451,7 +452,7 @@ def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -
         if col == "partner":
             parts.append(_names(values) if values else _("All partners"))
         elif values:
-            parts.append(f"{plural(col)}: {_names(sorted(values))}")
+            parts.append(f"{plural(col)}: {_names(sorted(values), column=col)}")
         elif col in kept:
             parts.append(_("{values}: none").format(values=plural(col)))
     if grouping:  # a number of the whole range (a tile) is not grouped: it says only the range

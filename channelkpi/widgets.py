@@ -45,6 +45,7 @@ from .errors import (
 )
 from .formats import (
     BY_TITLES,
+    channel_name,
     column_kind,
     display_name,
     excel_format,
@@ -516,7 +517,8 @@ class Dashboard:
             for table in self._prepared.dimensions.values():  # a partner with no deals yet, too
                 if level in table.columns:
                     values |= {str(v) for v in table[level].dropna().unique()}
-            pairs = [(v, display_name(v)) for v in values]
+            name = channel_name if level == "channel" else display_name
+            pairs = [(v, name(v)) for v in values]
             self._values[level] = sorted(pairs, key=lambda pair: (fold(pair[1]), pair[1]))
         return self._values[level]
 
@@ -539,7 +541,8 @@ class Dashboard:
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
-        return [(c, c) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
+        # (code, name): the box filters by the code and shows the name
+        return [(c, channel_name(c)) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
 
     def _default_period(self, months: Sequence) -> tuple[int, int]:
         """The period slider's range when the deals are new (indices into its months): up to the
@@ -754,7 +757,7 @@ class Dashboard:
             self._filters_shown = others
             buttons = []
             for col, values in others:
-                names = ", ".join(display_name(v) for v in values)
+                names = ", ".join(channel_name(v) if col == "channel" else display_name(v) for v in values)
                 button = w.Button(
                     description=f"× {level_title(col)}: {names}",
                     tooltip=_("Stop filtering by {level}").format(level=level_word(col)),
