@@ -23,10 +23,14 @@ from types import MappingProxyType
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
 
-__all__ = ["DEFAULT_CURRENCY", "SYMBOLS", "currency_code", "currency_symbol", "deals_currency"]
+__all__ = ["DEFAULT_CURRENCY", "NO_CURRENCY", "SYMBOLS", "currency_code", "currency_symbol", "deals_currency"]
 
 #: The currency assumed when nothing says otherwise.
 DEFAULT_CURRENCY = "USD"
+
+#: ISO 4217's code for "no currency": amounts whose currency nothing says, shown without a symbol
+#: (never as dollars).
+NO_CURRENCY = "XXX"
 
 #: ISO code -> the symbol written before an amount. A code not listed is written itself,
 #: followed by a space (``"SEK 1,200"``), which every reader understands.
@@ -43,6 +47,7 @@ SYMBOLS: Mapping[str, str] = MappingProxyType(
         "AUD": "A$",
         "NZD": "NZ$",
         "BRL": "R$",
+        NO_CURRENCY: "",
     }
 )
 _CODES = MappingProxyType({symbol.strip(): code for code, symbol in SYMBOLS.items()})

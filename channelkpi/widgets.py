@@ -30,7 +30,7 @@ import pandas as pd
 
 from .caveats import data_caveats, has_partners
 from .charts import CELL_PARAM, clickable
-from .currency_symbols import currency_code, currency_symbol, deals_currency
+from .currency_symbols import DEFAULT_CURRENCY, NO_CURRENCY, currency_code, currency_symbol, deals_currency
 from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
@@ -59,7 +59,19 @@ from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.wording import said, where_text
-from .mappingform import MAPPING_SUFFIX, MappingForm, load_with_mapping, read_mapping_upload
+from .mappingform import (
+    MAPPING_SUFFIX,
+    TEXT,
+    MappingForm,
+    MappingOffer,
+    by_meaning,
+    export_table,
+    load_with_mapping,
+    missing_headers,
+    new_stage_values,
+    read_by_meaning,
+    read_mapping_upload,
+)
 from .metrics.prepared import prepare
 from .movementtab import MovementTab
 from .offline import DRAW_PARAM, enable_offline
@@ -430,6 +442,9 @@ class Dashboard:
             description=_("Your export"),
         )
         self.mapping = None  # the Mapping uploads are read with (a .toml uploaded, a form used)
+        self._mapping_label = ""  # that mapping, as its message names it
+        self.mapping_offer: MappingOffer | None = None  # an upload read by meaning: its mapping
+        self._read_how: str | None = None  # how an upload was read, when not by a preset's label
         self.mapping_form: MappingForm | None = None  # shown for an export no preset recognises
         self.mapping_box = w.VBox()
         self.showing = w.HTML()
@@ -490,7 +505,7 @@ class Dashboard:
         self.tabs.observe(self._on_tab, names="selected_index")
 
     # ------------------------------------------------------------------ data
-    def _set_data(self, deals) -> None:
+    def _set_data(self, deals, *, unknown: str = DEFAULT_CURRENCY) -> None:
         self._cache = OrderedDict()  # tables of other deals
         if isinstance(deals, LoadResult):
             self.load_result = deals
@@ -501,7 +516,8 @@ class Dashboard:
         # coded once: every control change asks several KPI questions of the same deals; from a
         # load result with its partner and owner tables, whose rows without deals show too
         self._prepared = prepare(deals if self.load_result is not None else self.deals)
-        self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique())
+        # ``unknown``: the currency when the deals name none (an upload's: none said, no symbol)
+        self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique(), unknown)
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
         self._values: dict[str, list[tuple[str, str]]] = {}  # level -> the box's (value, label)
@@ -927,7 +943,7 @@ class Dashboard:
         if r is not None:
             source = html_text(
                 _("{file} · read as {source} · {deals} deals").format(
-                    file=r.file, source=r.source.label, deals=number(len(self.deals))
+                    file=r.file, source=self._read_how or r.source.label, deals=number(len(self.deals))
                 )
             )
         else:
@@ -1046,18 +1062,20 @@ class Dashboard:
         if str(name).lower().endswith(MAPPING_SUFFIX):
             self._keep_mapping(name, content)
             return
+        unfit = ""
         try:
             check_upload(name, len(content), max_bytes=self.max_upload_bytes)
-            if self.mapping is not None:
-                try:
-                    result = load_with_mapping(content, name, self.mapping, max_bytes=self.max_upload_bytes)
-                except ChannelKPIError as exc:  # the kept mapping does not fit this export: the form
-                    self._ask_mapping(name, content, self.mapping, str(exc))
+            if self.mapping is not None:  # read with the mapping kept, if it fits this export
+                raw = export_table(content, name, max_bytes=self.max_upload_bytes)
+                missing = missing_headers(self.mapping, raw.headers)
+                if not missing:
+                    self._upload_with_mapping(name, content, raw)
                     return
-            else:
-                result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
-        except DetectionError as exc:
-            self._ask_mapping(name, content, getattr(exc, "mapping", None), str(exc))
+                headers = ", ".join(repr(h) for h in missing[:3]) + (", …" if len(missing) > 3 else "")
+                unfit = TEXT["kept_unfit"].format(mapping=self._mapping_label, file=name, headers=headers)
+            result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
+        except (DetectionError, ColumnError) as exc:  # which column is what: the person says
+            self._ask_mapping(name, content, getattr(exc, "mapping", None), str(exc), note=unfit)
             return
         except ChannelKPIError as exc:
             self._say(_upload_message(name, exc))
@@ -1065,7 +1083,35 @@ class Dashboard:
         except Exception as exc:  # never a traceback in a dashboard
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
-        self._show_upload(result)
+        offered = read_by_meaning(result, content, name, max_bytes=self.max_upload_bytes)
+        how = TEXT["read_by_meaning"] if by_meaning(result) else None
+        self._show_upload(result, currency=None if offered is None else offered.currency, how=how)
+        if offered is not None:
+            self._offer_mapping(name, content, offered)
+
+    def _upload_with_mapping(self, name: str, content: bytes, raw) -> None:
+        """An export the kept mapping fits: loaded with it, or the form when it has stage values
+        the mapping does not list (a person confirms them) or it cannot be read with it."""
+        kept = self.mapping
+        new = new_stage_values(kept, raw)
+        if new:
+            values = ", ".join(repr(v) for v in new[:12])
+            note = TEXT["new_stages"].format(file=name, mapping=self._mapping_label, values=values)
+            self._ask_mapping(name, content, None, "", kept=kept, note=note)
+            return
+        try:
+            result = load_with_mapping(content, name, kept, max_bytes=self.max_upload_bytes, headers=raw.headers)
+        except ChannelKPIError as exc:  # values it cannot read: the form, with the mapping and why
+            self._ask_mapping(name, content, None, str(exc), kept=kept)
+            return
+        self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
+
+    def _offer_mapping(self, name: str, content: bytes, mapping) -> None:
+        """Under the load message of an export read by meaning: its mapping to download, so
+        next month's export reads the same way, and the form to check it."""
+        check = lambda: self._ask_mapping(name, content, mapping, "", kept=mapping)  # noqa: E731
+        self.mapping_offer = MappingOffer(name, mapping, on_check=check)
+        self.mapping_box.children = [self.mapping_offer.widget]
 
     def _keep_mapping(self, name: str, content: bytes) -> None:
         try:
@@ -1076,22 +1122,24 @@ class Dashboard:
         except Exception as exc:  # never a traceback in a dashboard
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
+        self._mapping_label = name
         form = self.mapping_form
-        if form is not None and self.mapping_box.children:  # an export is waiting for it
+        if form is not None and self.mapping_box.children == (form.widget,):  # an export is waiting for it
             self.load_upload(form.name, form.content)
         else:
             self._say("")
-            kept = _("Mapping {file} kept: the exports you upload next are read with it.").format(file=name)
-            self.message.value = f"<div class='ck-note'>{html_text(kept)}</div>"
+            self.message.value = f"<div class='ck-note'>{html_text(TEXT['kept'].format(file=name))}</div>"
 
-    def _ask_mapping(self, name: str, content: bytes, proposal, problem: str) -> None:
+    def _ask_mapping(self, name: str, content: bytes, proposal, problem: str, *, kept=None, note: str = "") -> None:
         """Show the mapping form for an upload (the deals shown stay until it is used)."""
         try:
             form = MappingForm(
                 name,
                 content,
                 proposal=proposal,
+                kept=kept,
                 problem=problem,
+                note=note,
                 max_bytes=self.max_upload_bytes,
                 on_use=self._use_mapping,
             )
@@ -1107,15 +1155,20 @@ class Dashboard:
 
     def _use_mapping(self, result: LoadResult, mapping) -> None:
         self.mapping = mapping
-        self._show_upload(result)
+        self._mapping_label = TEXT["form_mapping"].format(file=result.file)
+        self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
 
-    def _show_upload(self, result: LoadResult) -> None:
-        """Show an uploaded export's deals instead of the current ones."""
-        if self.mapping_form is not None and result.file != self.mapping_form.name:
-            self.mapping_box.children = []  # another export: its form no longer applies
-        elif self.mapping_form is not None and self.mapping_box.children:
-            self.mapping_form.collapse()
-        self._set_data(result)
+    def _show_upload(self, result: LoadResult, *, currency: str | None = None, how: str | None = None) -> None:
+        """Show an uploaded export's deals instead of the current ones (``currency``: of the
+        amounts when the deals name none; ``how``: how it was read, when not a preset's way)."""
+        self._read_how = how
+        form = self.mapping_form
+        if form is not None and result.file == form.name and self.mapping_box.children == (form.widget,):
+            form.collapse()
+        else:
+            self.mapping_box.children = []  # another export: its form (or offer) no longer applies
+        # amounts the export names no currency for are shown without a symbol, not as dollars
+        self._set_data(result, unknown=currency or NO_CURRENCY)
         self.history = None  # the history was of the deals before
         self.targets = None
         self._selection = {}

@@ -81,6 +81,7 @@ METRICS_RANKS = {
     "activation": 6,
     # from a deal history: Kaplan-Meier, stage visits, then the funnel, time in stage and slips
     "survival": 0,
+    "derived": 0,  # tables derived once per History, kept with it
     "visits": 3,
     "funnel": 4,
     "stagetime": 4,

@@ -276,3 +276,35 @@ def test_the_layout_from_a_small_head_is_the_layout_from_the_big_one():
             fast, general = both(data)
             assert fast is None or fast == general, seed
     assert taken > 12
+
+
+@pytest.mark.parametrize("keep", [None, slice(0, 5), np.array([True, False, True, True, True, False])])
+def test_a_coded_column_of_tidy_values_is_not_tidied_again_row_by_row(monkeypatch, keep):
+    import pyarrow as pa
+
+    from channelkpi.ingest import cells as cells_module
+
+    random.seed(7)
+    for _ in range(200):
+        texts = [random.choice(["Acme", "Beta", " Acme", "", None, "Ga  ma", "Café"]) for _ in range(6)]
+        column = pa.chunked_array([pa.array(texts[:3], pa.string()), pa.array(texts[3:], pa.string())])
+        expected = Cells({"P": column}, keep=keep)["P"]  # tidied without coding first
+        cells = Cells({"P": column}, keep=keep)
+        cells.coded("P")
+        kept = (
+            texts if keep is None else texts[keep] if isinstance(keep, slice) else [t for t, k in zip(texts, keep) if k]
+        )
+        clean = all(isinstance(t, str) and t and t == t.strip() for t in kept)
+        tidy_array = cells_module._tidy_array
+        rows = len(expected)
+
+        def no_row_pass(arr, clean=clean, rows=rows, kept=kept, tidy_array=tidy_array):
+            # only the distinct values may be looked at once coding proved them tidy
+            assert not (clean and len(arr) == rows and len(set(kept)) < rows), "tidied row by row"
+            return tidy_array(arr)
+
+        monkeypatch.setattr(cells_module, "_tidy_array", no_row_pass)
+        got = cells["P"]
+        monkeypatch.setattr(cells_module, "_tidy_array", tidy_array)
+        assert got.equals(expected) and got.dtype == STR
+        assert cells.head("P", 2).equals(expected.iloc[:2])

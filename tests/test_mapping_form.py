@@ -112,7 +112,7 @@ def test_the_form_is_filled_in_from_the_proposal_and_says_how_sure_it_is():
     assert readings == {"Won": "won", "Lost": "lost", "Negotiating": None, "Qualifying": "open"}
     assert form.unread == ["Negotiating"]
     stage_rows = [text(c.children[0].value) for c in form._stage_box.children if c.children]
-    assert "Negotiating 1 rows · not a known stage: choose" in stage_rows
+    assert "Negotiating 1 row · not a known stage: choose" in stage_rows
     assert any("ck-unknown" in c.children[0].value for c in form._stage_box.children if c.children)
     assert form.dates.value is False
     # unread stages keep the mapping from being used, and say which
@@ -305,3 +305,221 @@ def test_a_mapping_file_must_be_a_small_toml_text():
         mappingform.read_mapping_upload("crm.txt", b"version = 1\n")
     with pytest.raises(ck.errors.FileFormatError, match="not text in UTF-8"):
         mappingform.read_mapping_upload("crm.toml", b"\xff\xfe\x00bad")
+
+
+# ---------------------------------------------------------------- a kept mapping, the deal id, the texts
+# A German export and the mapping a person confirmed for it (8 Feb). Next month's export adds two
+# stage values the mapping does not list: Storniert (cancelled: lost) and Qualifizierung (open).
+GERMAN = (
+    "Chancen-Nr.;Vertriebspartner;Vertriebler;Kunde;Phase;Erstellt am;Abschlussdatum;Betrag (EUR)\n"
+    "CH-01;Müller IT GmbH;Herr Schulz;Bäckerei Weber;Gewonnen;07.01.2025;12.02.2025;12.500,00\n"
+    "CH-02;Müller IT GmbH;Herr Schulz;Stadtwerke Ulm;Verloren;13.01.2025;28.02.2025;4.000,00\n"
+    "CH-03;Systemhaus Nord;Frau Klein;Autohaus Berg;Verhandlung;03.02.2025;;9.999,99\n"
+)
+GERMAN_NEXT = GERMAN + (
+    "CH-05;Systemhaus Nord;Frau Klein;Hotel Adler;Storniert;17.02.2025;08.04.2025;3.300,00\n"
+    "CH-07;Müller IT GmbH;Herr Schulz;Kita Sonnenschein;Qualifizierung;01.04.2025;;2.000,00\n"
+)
+GERMAN_TOML = """version = 1
+[options]
+dayfirst = true
+decimal = ","
+currency = "EUR"
+[columns]
+"Chancen-Nr." = "deal_id"
+Vertriebspartner = "partner"
+Vertriebler = "owner"
+Phase = "stage"
+"Erstellt am" = "created"
+Abschlussdatum = "closed"
+"Betrag (EUR)" = "amount"
+[stages]
+Gewonnen = "won"
+Verloren = "lost"
+Verhandlung = "open"
+"""
+
+
+def test_a_kept_mapping_reads_only_the_exports_it_fits(dash):
+    dash.load_upload("german-mapping.toml", GERMAN_TOML.encode())
+    kept = dash.mapping
+    # an export without its columns: the form, filled from this export's own proposal, says why
+    dash.load_upload("deals.csv", EXPORT)
+    form = dash.mapping_form
+    assert form is not None and dash.mapping_box.children == (form.widget,)
+    why = text(form._full[1].value)
+    assert "The mapping german-mapping.toml does not fit deals.csv" in why and "'Chancen-Nr.'" in why
+    assert "names a header" not in why
+    assert {r: form.fields[r].value for r in ("partner", "owner", "created", "amount")} == {
+        "partner": "reseller",
+        "owner": "rep",
+        "created": "opened_on",
+        "amount": "deal_value",
+    }
+    assert dash.mapping is kept  # still kept for the exports it fits
+    # an export it fits loads with it, without the form: 1 won, 1 lost, 1 open
+    dash.load_upload("german-feb.csv", GERMAN.encode())
+    assert dash.mapping_box.children == () and "Loaded german-feb.csv" in text(dash.message.value)
+    assert "read as the mapping german-mapping.toml" in text(dash.header.value)
+    assert dash.deals["status"].value_counts().to_dict() == {"won": 1, "lost": 1, "open": 1}
+
+
+def test_stage_values_a_kept_mapping_does_not_list_are_confirmed_in_the_form(dash):
+    dash.load_upload("german-mapping.toml", GERMAN_TOML.encode())
+    before = len(dash.deals)
+    dash.load_upload("german-mar.csv", GERMAN_NEXT.encode())
+    form = dash.mapping_form
+    assert form is not None and len(dash.deals) == before  # nothing loaded unconfirmed
+    assert "stages the mapping german-mapping.toml does not list: 'Storniert', 'Qualifizierung'" in text(
+        form._full[1].value
+    )
+    # the mapping's columns and readings, the new values read by their meaning, not "choose"
+    assert form.fields["deal_id"].value == "Chancen-Nr." and form.fields["closed"].value == "Abschlussdatum"
+    readings = {v: d.value for v, d in form.readings.items()}
+    assert readings == {
+        "Gewonnen": "won",
+        "Verloren": "lost",
+        "Verhandlung": "open",
+        "Storniert": "lost",
+        "Qualifizierung": "open",
+    }
+    rows = {text(c.children[0].value).split(" ")[0]: text(c.children[0].value) for c in form._stage_box.children}
+    assert "new:" in rows["Storniert"] and "not a known stage" not in rows["Storniert"]
+    assert "new:" not in rows["Gewonnen"]
+    assert not form.use_button.disabled
+    form.use_button.click()
+    # won CH-01; lost CH-02, CH-05; open CH-03, CH-07
+    assert dash.deals["status"].value_counts().to_dict() == {"lost": 2, "open": 2, "won": 1}
+    assert dash.mapping.stage_map["Storniert"] == "lost"
+
+
+# The proposal doubts the id: 'Nr' may be it (weak), the stage is sure.
+DOUBTED_ID = Mapping(
+    columns={"Phase": "stage", "Betrag (EUR)": "amount"},
+    guesses=(
+        ColumnGuess("Chancen-Nr.", "deal_id", 0.5, "weak", "header contains 'nr'"),
+        ColumnGuess("Phase", "stage", 1.0, "sure", "header 'Phase' means stage"),
+        ColumnGuess("Betrag (EUR)", "amount", 1.0, "sure", "header means amount"),
+    ),
+    stages=(
+        StageReading("Gewonnen", "won", 1, "a known stage"),
+        StageReading("Verloren", "lost", 1, "a known stage"),
+        StageReading("Verhandlung", "open", 1, "means open"),
+    ),
+)
+
+
+def test_no_deal_id_cannot_be_used_unless_each_row_is_said_to_be_a_deal():
+    form = mappingform.MappingForm("german.csv", GERMAN.encode(), proposal=DOUBTED_ID, problem="not sure")
+    assert form.fields["deal_id"].value is None and form.each_row.value is False
+    assert form.use_button.disabled and "Choose the Deal ID column (perhaps 'Chancen-Nr.')" in form.problem
+    assert form.use() is None
+    # said on purpose: each row is a deal
+    form.each_row.value = True
+    assert not form.use_button.disabled and form.problem == ""
+    # a deal id chosen: the rows are no longer deals by themselves
+    form.choose("deal_id", "Chancen-Nr.")
+    assert form.each_row.value is False and not form.use_button.disabled
+    assert sorted(form.result.deals["deal_id"]) == ["CH-01", "CH-02", "CH-03"]
+    # ticking it again takes the id away
+    form.each_row.value = True
+    form._flush()
+    assert form.fields["deal_id"].value is None
+    # a proposal that saw no id-like column reads each row as a deal already
+    plain = mappingform.MappingForm(
+        "x.csv", b"phase,deal_value\nWon,5\nLost,7\n", proposal=Mapping(columns={"phase": "stage"})
+    )
+    assert plain.each_row.value is True and not plain.use_button.disabled
+
+
+def test_the_why_is_short_in_lines_with_the_code_folded_and_the_notes_in_plain_words():
+    problem = (
+        "german.csv: cannot tell which CRM this export comes from (a deal id column: 'Chancen-Nr.' may be "
+        "the deal_id; confirm it with columns={'Chancen-Nr.': 'deal_id'}). The proposal:\n  'Phase' -> stage\n"
+        ". Fix: pass it to load_crm:\ncolumns={'Phase': 'stage'},"
+    )
+    form = mappingform.MappingForm("german.csv", GERMAN.encode(), proposal=DOUBTED_ID, problem=problem)
+    markup = form._full[1].value
+    shown, folded = markup.split("<details>")
+    assert "columns=" not in shown and "load_crm" not in shown and len(text(shown)) < 500
+    assert "perhaps 'Chancen-Nr.' (header contains 'nr')" in text(shown)
+    # the whole message, line breaks kept, under a summary
+    assert "<summary>" in folded and "<pre>" in folded and "The proposal:\n  &#x27;Phase&#x27; -&gt; stage" in folded
+    # the preview's notes: no Python advice, no "ignored as asked" when nothing was asked
+    form.each_row.value = True
+    form._flush()
+    notes = text(form.counts_html.value)
+    assert "no deal id column" in notes  # what it means is said
+    assert "pass " not in notes and "columns=" not in notes and "as asked" not in notes
+    assert "'Kunde'" not in notes  # the headers left unchosen are the form's to see, not a note
+
+
+def test_more_fields_are_folded_and_empty_choices_say_so():
+    proposal = Mapping(columns={"ref": "deal_id", "phase": "stage", "customer": "account"})
+    form = mappingform.MappingForm("deals.csv", EXPORT, proposal=proposal)
+    # folded even with a proposed field in it, whose name the title gives
+    assert form._more.selected_index is None
+    assert form._more.get_title(0) == "More fields (1 chosen: Customer (account))"
+    form.choose("account", None)
+    assert form._more.get_title(0) == "More fields"
+    # an empty dropdown shows "(none)", the date order "decided from the values": never blank
+    assert form.fields["owner"].value is None and form.fields["owner"].label == "(none)"
+    assert form.dates.value is None and form.dates.label == "decided from the values"
+    form.choose("owner", "rep")
+    form.choose("owner", None)
+    assert form.fields["owner"].index == 0 and form.fields["owner"].label == "(none)"
+    # every label the same width, so that the dropdowns line up
+    labels = [row.children[0] for row in form._full if "ck-field" in getattr(row, "_dom_classes", ())]
+    assert len(labels) >= 10 and {label.layout.flex for label in labels} == {"0 0 17em"}
+
+
+DUTCH = (
+    "Kans-ID;Wederverkoper;Verkoper;Klant;Fase;Aangemaakt op;Gesloten op;Bedrag\n"
+    "K-201;Van Dijk ICT;Pieter;Bakkerij Jansen;Gewonnen;06-01-2025;10-02-2025;1.234,50\n"
+    "K-202;Van Dijk ICT;Pieter;Garage Smit;Verloren;09-01-2025;20-02-2025;8.000,00\n"
+    "K-203;Noordlicht BV;Sanne;Hotel Zee;Gewonnen;15-01-2025;01-03-2025;5.000,00\n"
+    "K-204;Noordlicht BV;Sanne;Tandarts Visser;Onderhandeling;01-02-2025;;15.000,00\n"
+)
+
+
+def test_an_export_read_by_meaning_offers_its_mapping_and_names_no_currency_it_does_not_know(dash):
+    dash.load_upload("dutch.csv", DUTCH.encode())
+    assert dash.mapping_form is None and "Loaded dutch.csv" in text(dash.message.value)
+    assert "read as columns recognised by meaning" in text(dash.header.value)  # not "common names"
+    offer = dash.mapping_offer
+    assert offer is not None and dash.mapping_box.children == (offer.widget,)
+    assert "recognised by meaning" in text(offer.widget.children[0].value)
+    assert "does not say the currency" in text(offer.widget.children[0].value)
+    saved = Mapping.from_toml(offer.download(), file="dutch-mapping.toml")
+    assert "dutch-mapping.toml" in offer.link.value
+    assert saved.columns == {
+        "Kans-ID": "deal_id",
+        "Wederverkoper": "partner",
+        "Verkoper": "owner",
+        "Klant": "account",
+        "Fase": "stage",
+        "Aangemaakt op": "created",
+        "Gesloten op": "closed",
+        "Bedrag": "amount",
+    }
+    assert saved.stage_map == {"Gewonnen": "won", "Verloren": "lost", "Onderhandeling": "open"}
+    # nothing in the export says its currency: amounts without a symbol, never as dollars
+    assert dash.currency == "XXX"
+    tiles = text(dash.tiles.value)
+    # average won deal (1,234.50 + 5,000.00) / 2 = 3,117.25; open pipeline 15,000.00
+    assert "$" not in tiles and "3.1k" in tiles and "15.0k" in tiles
+    # the mapping uploaded next month reads the export without the form
+    fresh = widgets.Dashboard(dash.load_result)
+    fresh.load_upload("dutch-mapping.toml", offer.download().encode())
+    fresh.load_upload("dutch-feb.csv", DUTCH.encode())
+    assert fresh.mapping_form is None and len(fresh.deals) == 4
+    # "Check the mapping" opens the form on it, where the currency is said once and kept
+    offer.check_button.click()
+    form = dash.mapping_form
+    assert form is not None and form.fields["deal_id"].value == "Kans-ID"
+    assert form.amount_currency.value is None and form.amount_currency.label == "(not said: no symbol)"
+    form.amount_currency.value = "EUR"
+    form.use_button.click()
+    assert dash.currency == "EUR" and "€" in text(dash.tiles.value) and "$" not in text(dash.tiles.value)
+    assert Mapping.from_toml(form.download()).currency == "EUR"
+    assert "read as the mapping made for dutch.csv" in text(dash.header.value)

@@ -94,31 +94,28 @@ def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
     return off, raw, valid
 
 
-def _edge_bytes(off: np.ndarray, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lengths and the first and last byte of each string (0 for empty strings)."""
-    lengths = np.diff(off)
-    if not len(data):
-        zero = np.zeros(len(lengths), np.uint8)
-        return lengths, zero, zero
-    last_index = len(data) - 1
-    first = data[np.minimum(off[:-1], last_index)]
-    last = data[np.clip(off[1:] - 1, 0, last_index)]
-    empty = lengths == 0
-    first[empty] = 0
-    last[empty] = 0
-    return lengths, first, last
-
-
-def _printable(byte: np.ndarray) -> np.ndarray:
-    """Printable ASCII other than space: such a byte at either end means nothing to strip."""
-    return (byte - np.uint8(0x21)) <= np.uint8(0x7E - 0x21)
+def _edges_printable(off: np.ndarray, data: np.ndarray, lengths: np.ndarray) -> bool:
+    """True when every non-empty string starts and ends with printable non-space ASCII."""
+    starts = off[:-1].astype(np.intp)
+    ends = off[1:].astype(np.intp)
+    ends -= 1
+    filled = lengths != 0
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    if not len(starts):
+        return True
+    first, last = data[starts], data[ends]
+    # one subtraction makes every byte outside 0x21-0x7E larger than 0x7E - 0x21
+    first -= np.uint8(0x21)
+    last -= np.uint8(0x21)
+    return max(int(first.max()), int(last.max())) <= 0x7E - 0x21
 
 
 def _tidy_array(arr: pa.Array) -> pa.Array:
     off, data, valid = string_buffers(arr)
-    lengths, first, last = _edge_bytes(off, data)
+    lengths = np.diff(off)
     # whitespace is ASCII <= 0x20 or a multi-byte character, whose first and last bytes are >= 0x80
-    if not (_printable(first) & _printable(last) | (lengths == 0)).all():
+    if not _edges_printable(off, data, lengths):
         # pandas' str.strip() runs this kernel: the same characters are stripped here
         arr = pc.utf8_trim_whitespace(arr)
         off, data, valid = string_buffers(arr)
@@ -136,20 +133,8 @@ def _tidy_array(arr: pa.Array) -> pa.Array:
     return pa.Array.from_buffers(arr.type, len(arr), [bitmap, offsets, values], int((~keep).sum()), arr.offset)
 
 
-_HIGH = np.uint64(0x8080808080808080)
-
-
-def _nines(data: np.ndarray) -> np.ndarray:
-    """Each ASCII digit byte as '9', eight bytes at a time (a byte is a digit when it is below
-    0x80 and its low seven bits minus 0x30 are below 10; no borrow crosses bytes)."""
-    n = len(data)
-    words = np.zeros((n + 7) // 8, np.uint64)
-    words.view(np.uint8)[:n] = data
-    t = words ^ np.uint64(0x3030303030303030)
-    below_ten = ~((t | _HIGH) - np.uint64(0x0A0A0A0A0A0A0A0A)) & ~t & _HIGH
-    mask = (below_ten >> np.uint64(7)) * np.uint64(0xFF)
-    words = (words & ~mask) | (np.uint64(0x3939393939393939) & mask)
-    return words.view(np.uint8)[:n]
+#: every ASCII digit byte to "9", every other byte to itself
+_DIGITS_AS_NINES = bytes(0x39 if 0x30 <= b <= 0x39 else b for b in range(256))
 
 
 def digit_shapes(arr: pa.Array) -> pa.Array:
@@ -159,7 +144,8 @@ def digit_shapes(arr: pa.Array) -> pa.Array:
     ['$9,999.99', '9/9/9999', None]
     """
     _, data, _ = string_buffers(arr)
-    shaped = _nines(data)
+    # bytes.translate is a table look-up per byte in C: faster than any NumPy expression here
+    shaped = memoryview(data).tobytes().translate(_DIGITS_AS_NINES)
     validity, offsets = arr.buffers()[:2]
     return pa.Array.from_buffers(
         arr.type, len(arr), [validity, offsets, pa.py_buffer(shaped)], arr.null_count, arr.offset
@@ -240,8 +226,11 @@ def has_repeats(column: pd.Series) -> bool:
     return len(pc.unique(arr)) < len(arr)
 
 
-def tidy_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+def tidy_text(column: pa.ChunkedArray | pa.Array, *, tidy: bool = False) -> pa.ChunkedArray:
     """Strip each cell and make empty or whitespace-only cells missing (Arrow in, Arrow out).
+
+    ``tidy=True``: the caller knows every cell is tidy already (from its distinct values), so
+    the blocks are only joined into one array.
 
     Examples
     --------
@@ -255,7 +244,7 @@ def tidy_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
             if column.num_chunks > 1
             else (column.chunks[0] if column.num_chunks else pa.array([], column.type))
         )
-    return pa.chunked_array([_tidy_array(column)], type=column.type)
+    return pa.chunked_array([column if tidy else _tidy_array(column)], type=column.type)
 
 
 def text_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:
@@ -374,18 +363,46 @@ class Cells(Mapping[str, pd.Series]):
         self._lock = threading.Lock()
         self._work: dict[Hashable, Future] = {}
         self._pool: Executor | None = None
+        #: headers whose distinct values are all tidy already (so are their rows)
+        self._tidy_values: set[str] = set()
 
     def __getitem__(self, header: str) -> pd.Series:
         column = self._raw[header]
         if isinstance(column, pd.Series):  # read by pandas or from Excel: tidied already
             return column
-        return self.derive(("tidy", header), lambda: text_series(tidy_text(self._select(column))))
+        return self.derive(("tidy", header), lambda: self._tidy_now(header))
+
+    def _tidy_now(self, header: str) -> pd.Series:
+        column = self._select(self._raw[header])
+        if header in self._tidy_values:
+            # coding proved every cell tidy: joining the blocks is all that is left to do
+            return text_series(tidy_text(column, tidy=True))
+        return text_series(tidy_text(column))
 
     def start_tidy(self, header: str) -> None:
         """Begin tidying a column in the pool."""
         column = self._raw[header]
         if not isinstance(column, pd.Series):
-            self.start(("tidy", header), lambda: text_series(tidy_text(self._select(column))))
+            self.start(("tidy", header), lambda: self._tidy_now(header))
+
+    def start_rows(self, header: str) -> None:
+        """Begin tidying a column that is also coded, in the pool: coded first, since its
+        distinct values may prove that no row needs tidying."""
+        column = self._raw[header]
+        if not isinstance(column, pd.Series):
+            self.start(("rows", header), lambda: (self.coded(header), self[header])[-1])
+
+    def head(self, header: str, k: int) -> pd.Series:
+        """The first ``k`` rows of a column, tidied (without tidying the rest)."""
+        column = self._raw[header]
+        if isinstance(column, pd.Series):
+            return column.iloc[:k]
+        keep = self._keep
+        if keep is None or isinstance(keep, slice):
+            part = (column if keep is None else column[keep]).slice(0, k)
+        else:
+            part = column.take(pa.array(np.flatnonzero(keep)[:k]))
+        return text_series(tidy_text(part))
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
@@ -462,8 +479,11 @@ class Cells(Mapping[str, pd.Series]):
                 coded = Coded(coded.codes, coded.values, lambda h=header: arrow_text(self[h]))
             return coded
         raw = Coded.of(self._select(column))
-        tidied = text_series(tidy_text(arrow_text(raw.values)))
-        return Coded(raw.codes, tidied, lambda h=header: arrow_text(self[h]))
+        before = arrow_text(raw.values)
+        after = tidy_text(before)
+        if after.equals(before):
+            self._tidy_values.add(header)
+        return Coded(raw.codes, text_series(after), lambda h=header: arrow_text(self[h]))
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """All columns for some rows (positions among the kept rows), tidied."""

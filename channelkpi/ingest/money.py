@@ -80,8 +80,13 @@ class Currencies:
         if not len(codes):
             return pd.Series([], dtype="int64", name="count")
         counts = np.bincount(codes, minlength=len(self.labels))
-        order = np.unique(codes, return_index=True)
-        seen = order[0][np.argsort(order[1], kind="stable")]
+        present = np.flatnonzero(counts)
+        if len(present) <= 8:  # a few currencies: a pass each finds its first row, no sort
+            first = [int(np.argmax(codes == c)) for c in present]
+            seen = present[np.argsort(first, kind="stable")]
+        else:
+            order = np.unique(codes, return_index=True)
+            seen = order[0][np.argsort(order[1], kind="stable")]
         index = pd.Index([self.labels[c] for c in seen], dtype=object)
         return pd.Series(counts[seen], index=index, name="count").sort_values(ascending=False, kind="stable")
 
@@ -165,11 +170,7 @@ def read_amounts(
     named = Currencies.of(column.map(lambda v: v.map(normalize_currency)))
     cur = named.where(named.present(), inline)
     given = column.take(column.values.notna().to_numpy())
-    clash = (
-        inline.present()
-        & given
-        & (np.array([*cur.labels, ""])[cur.codes] != np.array([*inline.labels, ""])[inline.codes])
-    )
+    clash = inline.present() & given & _differ(cur, inline)
     if clash.any():
         i = np.flatnonzero(clash)[0]
         amount_header = roles.get("amount", roles.get("won_amount"))
@@ -182,6 +183,16 @@ def read_amounts(
             fix="fix the row, or map only one of the two",
         )
     return amount, cur
+
+
+def _differ(one: Currencies, other: Currencies) -> np.ndarray:
+    """Rows whose currency labels differ ("" where a row has none), compared as small integers."""
+    ids: dict[str, int] = {}
+
+    def numbered(labels: list[str]) -> np.ndarray:  # position -1 (no currency) is ""
+        return np.array([ids.setdefault(label, len(ids)) for label in [*labels, ""]], np.intp)
+
+    return numbered(one.labels)[one.codes] != numbered(other.labels)[other.codes]
 
 
 def convert_currency(

@@ -21,7 +21,6 @@ import re
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .cells import STR, arrow_text, string_buffers
 from .wording import GARBLED
@@ -92,6 +91,26 @@ def _odd_bytes(data: np.ndarray) -> np.ndarray:
     return (data - np.uint8(0x20)) >= np.uint8(0x60)
 
 
+def _rows_with_doubled_spaces(arr: pa.Array) -> np.ndarray:
+    """Rows (not missing) holding two spaces in a row, from the positions of the spaces.
+
+    >>> _rows_with_doubled_spaces(pa.array(["a  b", "c ", " d", None, "e f  "])).tolist()
+    [0, 4]
+    """
+    off, data, valid = string_buffers(arr)
+    start = int(off[0])
+    spaces = data[start : int(off[-1])] == np.uint8(32)
+    if not spaces.any():
+        return np.zeros(0, np.intp)
+    pairs = spaces[:-1] & spaces[1:]
+    if not pairs.any():
+        return np.zeros(0, np.intp)
+    pairs = np.flatnonzero(pairs) + start  # the first space of each pair
+    rows = np.searchsorted(off, pairs, side="right") - 1
+    rows = np.unique(rows[pairs + 1 < off[rows + 1]])  # the second space in the same row
+    return rows if valid is None else rows[valid[rows]]
+
+
 def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.Series:
     """:func:`clean_text` for a tidied text column of mostly distinct values, in a few array
     passes: only rows with a control, non-ASCII or doubled space can need anything."""
@@ -100,12 +119,12 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
     arr = arrow_text(values).combine_chunks()
     off, data, valid = string_buffers(arr)
     used = data[int(off[0]) : int(off[-1])]
-    plain = not len(used) or (used.min() >= 0x20 and used.max() < 0x80)
+    lowest = int(used.min()) if len(used) else 0xFF
+    plain = not len(used) or (lowest >= 0x20 and used.max() < 0x80)
     odd = np.zeros(0, np.intp) if plain else _rows_with_bytes(arr, _odd_bytes)
-    maybe = odd
-    if len(used) and (used == np.uint8(32)).any():
-        doubled = pc.match_substring(arr, "  ").to_numpy(zero_copy_only=False) == True  # noqa: E712
-        maybe = np.union1d(odd, np.flatnonzero(doubled))
+    # no byte as low as a space (ids, codes): no doubled space either
+    doubled = _rows_with_doubled_spaces(arr) if lowest <= 0x20 else np.zeros(0, np.intp)
+    maybe = np.union1d(odd, doubled) if len(doubled) else odd
     text = values
     if len(maybe):
         sub = values.iloc[maybe]

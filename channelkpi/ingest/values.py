@@ -88,21 +88,23 @@ def _dates_work(raw: RawTable, header: str, dayfirst: bool | None, tz: str | Non
 _SAMPLE_ROWS = 4096  # rows looked at to tell a column of names from a column of categories
 
 
-def _mostly_distinct(rows: pd.Series) -> bool:
-    head = rows.iloc[:_SAMPLE_ROWS]
-    return len(rows) > _SAMPLE_ROWS and head.nunique() > len(head) // 2
+def _mostly_distinct(raw: RawTable, header: str) -> bool:
+    """From the first rows alone, so that a column of categories is never tidied row by row."""
+    head = raw.cells.head(header, _SAMPLE_ROWS)
+    return head.dtype == STR and len(raw) > _SAMPLE_ROWS and head.nunique() > len(head) // 2
 
 
 def _text_work(raw: RawTable, role: str, header: str):
     def clean() -> tuple[Coded, list[str]]:
         notes: list[str] = []
         if role in RECORD_ROLES or role == "kept":
-            rows = raw.cells[header]
-            if rows.dtype == STR and _mostly_distinct(rows):
+            if _mostly_distinct(raw, header):
+                rows = raw.cells[header]
                 # deal names and the like: a value per row, so coding the column would hash
                 # every row for nothing; it is cleaned row by row in a few array passes
                 cleaned = clean_text_column(rows, header, notes).reset_index(drop=True)
                 return Coded(np.arange(len(cleaned)), cleaned, lambda: arrow_text(cleaned)), notes
+            raw.cells.start_rows(header)  # the deals table takes its rows
         coded = raw.cells.coded(header)
         cleaned = coded.with_values(clean_text(coded.values, header, notes, counts=coded.counts()))
         if role == "partner":  # a deal no partner sourced
@@ -139,7 +141,7 @@ def start_values(
         cells.start(*_text_work(raw, "kept", header))
     for role in TEXT_ROLES:  # the rows of a text column that cleaning leaves as it is
         if role in roles:
-            cells.start_tidy(roles[role])
+            cells.start_rows(roles[role])
 
 
 def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | None, warnings: list[str]):

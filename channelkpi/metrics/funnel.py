@@ -47,6 +47,7 @@ from ..history import History
 from ..schema import DTYPES
 from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
+from .derived import derived
 from .query import make_query
 from .visits import (
     OUTCOMES,
@@ -54,11 +55,15 @@ from .visits import (
     Stages,
     check_history,
     deal_groups,
+    deals_kept,
     documented,
     group_mask,
+    kept_deals,
+    level_codes,
     levels_grid,
     stage_order,
-    stage_visit_rows,
+    visit_table,
+    with_levels,
 )
 
 __all__ = ["FUNNEL_MEASURES", "stage_funnel", "funnel_deals"]
@@ -91,52 +96,95 @@ def _in_order(visits: pd.DataFrame, steps: int) -> pd.DataFrame:
     return out.astype({"deal_id": _STR, "step": np.int64})
 
 
-def _funnel_table(history, *, by, stages, start, end, where):
-    """Every (deal, stage) of the cohort with how it counts; the order; the query; the groups."""
+_COLUMNS = [
+    "step",
+    "stage",
+    "outcome",
+    "visits",
+    "in_order",
+    "first_entered",
+    "entered",
+    "left",
+    "next_stage",
+    "amount_entered",
+    "amount_left",
+    "amount_cents_entered",
+    "amount_cents_left",
+    "currency",
+]
+
+
+def _deal_steps(history: History, order, table) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Every (deal, stage) of every deal as the funnel counts it, derived once per history and
+    order: the rows, each row's deal (a code of ``table``) and its deal's first entry to an open
+    stage (the cohort's date). A deal's rows depend on its own visits only, so the rows of any
+    selection of deals are these rows' of the deals selected."""
+
+    def make():
+        visits = table.rows.assign(_deal=table.deal)
+        grouped = visits.groupby(["_deal", "step"], sort=False)
+        last = visits.loc[grouped["entered"].idxmax()].reset_index(drop=True)
+        counts = grouped.agg(visits=("entered", "size"), first_entered=("entered", "min")).reset_index()
+        rows = last.merge(counts, on=["_deal", "step"], how="left")
+        ordered = _in_order(visits, len(order.stages)).assign(in_order=True)
+        rows = rows.merge(ordered, on=["deal_id", "step"], how="left")
+        rows["in_order"] = rows["in_order"].fillna(False).astype(bool)
+        rows["amount_entered"] = rows["amount_cents_entered"].astype("Float64").astype(float) / 100
+        rows["amount_left"] = rows["amount_cents_left"].astype("Float64").astype(float) / 100
+        rows["visits"] = rows["visits"].astype(np.int64)
+        deal = rows["_deal"].to_numpy(np.int64)
+        at = visits["entered"].to_numpy("datetime64[ns]").view(np.int64)
+        first = np.full(len(table.deal_ids), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, table.deal, at)
+        rows["_outcome"] = pd.Categorical(rows["outcome"].astype(object), categories=list(OUTCOMES)).codes
+        return rows[["deal_id", *_COLUMNS, "_outcome"]], deal, first[deal].view("datetime64[ns]")
+
+    return derived(history, ("funnel_rows", order.stages), make)
+
+
+def _funnel_table(history, *, by, stages, start, end, where, ordered=True):
+    """Every (deal, stage) of the cohort with how it counts; the order; the query; the groups
+    (None without ``by=``). ``ordered=False``: in no particular order (for counting)."""
     history = check_history(history)
     q = make_query(by=by, start=start, end=end, where=where)
-    groups = deal_groups(history, q)
+    keep = kept_deals(history, q)
+    groups = deal_groups(history, q) if q.by else None
     order = stage_order(history, stages=stages)
-    visits = stage_visit_rows(history, order)
-    visits = visits[visits["deal_id"].isin(groups["deal_id"])]
-    first = visits.groupby("deal_id", sort=False)["entered"].transform("min")
-    inside = np.ones(len(visits), dtype=bool)
+    table = visit_table(history, order)
+    every, deal, first = _deal_steps(history, order, table)
+    inside = deals_kept(history, table, keep)[deal]
     if q.start is not None:
-        inside &= (first >= q.start).to_numpy()
+        inside &= first >= np.datetime64(q.start, "ns")
     if q.end is not None:
-        inside &= (first < q.end + pd.Timedelta(days=1)).to_numpy()
-    visits = visits[inside].reset_index(drop=True)
-    grouped = visits.groupby(["deal_id", "step"], sort=False)
-    last = visits.loc[grouped["entered"].idxmax()].reset_index(drop=True)
-    counts = grouped.agg(visits=("entered", "size"), first_entered=("entered", "min")).reset_index()
-    rows = last.merge(counts, on=["deal_id", "step"], how="left")
-    ordered = _in_order(visits, len(order.stages)).assign(in_order=True)
-    rows = rows.merge(ordered, on=["deal_id", "step"], how="left")
-    rows["in_order"] = rows["in_order"].fillna(False).astype(bool)
-    rows = rows.merge(groups, on="deal_id", how="left")
-    rows["amount_entered"] = rows["amount_cents_entered"].astype("Float64").astype(float) / 100
-    rows["amount_left"] = rows["amount_cents_left"].astype("Float64").astype(float) / 100
-    columns = [
-        "deal_id",
-        *q.by,
-        "step",
-        "stage",
-        "outcome",
-        "visits",
-        "in_order",
-        "first_entered",
-        "entered",
-        "left",
-        "next_stage",
-        "amount_entered",
-        "amount_left",
-        "amount_cents_entered",
-        "amount_cents_left",
-        "currency",
-    ]
-    rows = rows[columns].sort_values([*q.by, "step", "entered", "deal_id"], kind="stable").reset_index(drop=True)
-    rows["visits"] = rows["visits"].astype(np.int64)
-    return rows, order, q, groups
+        inside &= first < np.datetime64(q.end + pd.Timedelta(days=1), "ns")
+    rows = with_levels(history, table, every[inside], deal[inside], q, keep)
+    # counting reads the outcome's code; a table shown has none
+    rows = rows[["deal_id", *q.by, *_COLUMNS, *([] if ordered else ["_outcome"])]]
+    if ordered:
+        rows = rows.sort_values([*q.by, "step", "entered", "deal_id"], kind="stable")
+    return rows.reset_index(drop=True), order, q, groups
+
+
+def _counts(rows: pd.DataFrame, lv: list[str], n_steps: int) -> pd.DataFrame:
+    """Per group and step with a deal: ``entered``, the outcomes, ``visits`` and
+    ``entered_in_order`` (counted with integer codes, not by grouping the rows' text)."""
+    code, values = level_codes(rows, lv)
+    size = len(values) * n_steps
+    flat = code * n_steps + rows["step"].to_numpy(np.int64) - 1
+    outcome = rows["_outcome"].to_numpy(np.int64)
+    data = {"entered": np.bincount(flat, minlength=size)}
+    by_outcome = np.bincount(flat * len(OUTCOMES) + outcome, minlength=size * len(OUTCOMES))
+    for k, name in enumerate(OUTCOMES):
+        data[name] = by_outcome.reshape(size, len(OUTCOMES))[:, k]
+    data["visits"] = np.bincount(flat, weights=rows["visits"].to_numpy(np.int64), minlength=size).astype(np.int64)
+    data["entered_in_order"] = np.bincount(flat, weights=rows["in_order"].to_numpy(bool), minlength=size)
+    data["entered_in_order"] = data["entered_in_order"].astype(np.int64)
+    seen = np.flatnonzero(data["entered"])
+    out = values.iloc[seen // n_steps].reset_index(drop=True) if lv else pd.DataFrame(index=range(len(seen)))
+    out["step"] = (seen % n_steps + 1).astype(np.int64)
+    for name, column in data.items():
+        out[name] = column[seen]
+    return out[[*lv, "step", "entered", "visits", "entered_in_order", *OUTCOMES]]
 
 
 @documented
@@ -193,21 +241,15 @@ def stage_funnel(
     2    Beta  Qualify        1         1    0            0
     3    Beta  Propose        1         0    0            1
     """
-    rows, order, q, groups = _funnel_table(history, by=by, stages=stages, start=start, end=end, where=where)
+    rows, order, q, groups = _funnel_table(
+        history, by=by, stages=stages, start=start, end=end, where=where, ordered=False
+    )
     lv = list(q.by)
     steps = pd.DataFrame({"step": np.arange(1, len(order.stages) + 1, dtype=np.int64), "stage": list(order.stages)})
     grid = levels_grid(groups, q.by).merge(steps, how="cross")
     keys = [*lv, "step"]
-    outcome = pd.crosstab([rows[k] for k in keys], rows["outcome"]) if len(rows) else pd.DataFrame()
-    agg = (
-        rows.groupby(keys, dropna=False)
-        .agg(entered=("deal_id", "size"), visits=("visits", "sum"), entered_in_order=("in_order", "sum"))
-        .join(outcome.reindex(columns=list(OUTCOMES), fill_value=0))
-        .reset_index()
-        if len(rows)
-        else pd.DataFrame(columns=[*keys, "entered", "visits", "entered_in_order", *OUTCOMES])
-    )
     counts = ["entered", *OUTCOMES, "visits", "entered_in_order"]
+    agg = _counts(rows, lv, len(order.stages))
     out = grid.merge(agg, on=keys, how="left") if lv else grid.merge(agg.drop(columns=lv), on="step", how="left")
     out[counts] = out[counts].fillna(0).astype(np.int64)
     out = out[[*lv, "step", "stage", *counts]]

@@ -56,6 +56,7 @@ from ..errors import ChannelKPIError
 from ..history import History
 from ..types import By, DateLike, Freq, Where
 from .definitions import DEFINITIONS
+from .derived import derived
 from .finish import amounts_from_cents
 from .periods import period_frame
 from .query import Query, check_columns, date_range, make_query
@@ -207,26 +208,25 @@ def _periods_frame(labels, starts, ends) -> pd.DataFrame:
 # --------------------------------------------------------------------------- the buckets
 def _by_deal(history: History, col: str, deal_ids: pd.Index) -> pd.Series:
     """A deals-table column aligned to ``deal_ids`` (the deals the intervals name)."""
-    deals = history.deals.drop_duplicates("deal_id", keep="last").set_index("deal_id")
+    deals = derived(
+        history, "deals_by_id", lambda: history.deals.drop_duplicates("deal_id", keep="last").set_index("deal_id")
+    )
     return deals[col].reindex(deal_ids)
-
-
-def _level_values(history: History, col: str, codes: np.ndarray, deal_ids: pd.Index) -> np.ndarray:
-    """The values of ``col`` per interval row: from the intervals when they carry it (it may
-    change), else from the deals table (constant per deal)."""
-    if col in history.intervals.columns:
-        return history.intervals[col].to_numpy(dtype=object, na_value=None)
-    return _by_deal(history, col, deal_ids).to_numpy(dtype=object, na_value=None)[codes]
 
 
 def _level_codes(history: History, col: str, codes: np.ndarray, deal_ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     """``col`` per interval row as codes into its distinct values (a missing one included):
     factorized where it lives, so a level of the deals table costs one pass over the deals."""
     if col in history.intervals.columns:
-        part, uniques = pd.factorize(history.intervals[col], use_na_sentinel=False)
-        return part, np.asarray(uniques, dtype=object)
-    part, uniques = pd.factorize(_by_deal(history, col, deal_ids), use_na_sentinel=False)
-    return part[codes], np.asarray(uniques, dtype=object)
+        # the same for every call on this history: coded once
+        return derived(history, ("interval_codes", col), lambda: _factorized(history.intervals[col]))
+    part, uniques = _factorized(_by_deal(history, col, deal_ids))
+    return part[codes], uniques
+
+
+def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    part, uniques = pd.factorize(values, use_na_sentinel=False)
+    return part, np.asarray(uniques, dtype=object)
 
 
 def _groups(history, q: Query, codes, deal_ids) -> tuple[np.ndarray, pd.DataFrame]:
@@ -254,8 +254,10 @@ def _selected(history: History, q: Query, codes, deal_ids) -> np.ndarray:
     n = len(history.intervals)
     keep = np.ones(n, dtype=bool)
     for col, values in q.where:
-        raw = pd.Series(_level_values(history, col, codes, deal_ids))
-        keep &= (raw.notna() & raw.astype(str).isin(values)).to_numpy()
+        # as the rows' values would be tested, one distinct value at a time
+        part, uniques = _level_codes(history, col, codes, deal_ids)
+        raw = pd.Series(uniques, dtype=object)
+        keep &= (raw.notna() & raw.astype(str).isin(values)).to_numpy(bool)[part]
     return keep
 
 
@@ -282,7 +284,7 @@ def _sorted(history: History) -> History:
     """``history`` with its intervals sorted by deal and time, as the lookups need (the model
     sorts them; a history built otherwise is sorted here, on a copy)."""
     iv = history.intervals
-    if _deal_runs(iv) is not None or iv.empty:
+    if iv.empty or derived(history, "deal_runs", lambda: _deal_runs(iv)) is not None:
         return history
     codes = pd.factorize(iv["deal_id"], use_na_sentinel=False)[0]
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
@@ -305,7 +307,8 @@ def _movement_rows(
     where a deal changes or arrives are listed."""
     iv = history.intervals
     n_periods = len(bounds) - 1
-    codes, deal_ids = _deal_runs(iv, check=False)
+    runs = derived(history, "deal_runs", lambda: _deal_runs(iv))
+    codes, deal_ids = runs if runs is not None else _deal_runs(iv, check=False)
     vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
     vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
     vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after

@@ -39,19 +39,25 @@ from ..history import History
 from ..schema import DTYPES
 from ..types import By, DateLike, Where
 from .definitions import DEFINITIONS
+from .derived import derived
 from .query import make_query
-from .survival import kaplan_meier, survival_quantile
+from .survival import curve_quantile, kaplan_meier, sorted_curve, survival_quantile
 from .visits import (
     FINISHED,
+    OUTCOMES,
     Group,
     Stages,
     check_history,
     deal_groups,
     documented,
     group_mask,
+    kept_deals,
+    level_codes,
     levels_grid,
     stage_order,
-    stage_visit_rows,
+    visit_table,
+    visits_of,
+    with_levels,
 )
 
 __all__ = ["VISITS", "VisitsIn", "time_in_stage", "stage_visits"]
@@ -121,23 +127,35 @@ def stage_visits(
     return rows[keep].reset_index(drop=True)
 
 
-def _visits(history, *, by, stages, start, end, where, visits_in="entered"):
+def _picked(history, *, by, stages, start, end, where, visits_in="entered"):
+    """The visits the options pick: the visit table, a mask over its rows, the order, the query,
+    the deals kept and the groups (None without ``by=``)."""
     history = check_history(history)
     q = make_query(by=by, start=start, end=end, where=where)
-    groups = deal_groups(history, q)
+    keep = kept_deals(history, q)
+    groups = deal_groups(history, q) if q.by else None
     order = stage_order(history, stages=stages)
-    visits = stage_visit_rows(history, order)
     if visits_in not in VISITS:
         raise ChannelKPIError(f"visits={visits_in!r} is not a way to pick visits", fix=f"use one of {list(VISITS)}")
-    inside = visits["deal_id"].isin(groups["deal_id"]).to_numpy().copy()  # pandas may lend a read-only array
+    table = visit_table(history, order)
+    entered = table.rows["entered"].to_numpy("datetime64[ns]")
+    inside = visits_of(history, table, keep)
     if q.start is not None:
         if visits_in == "entered":
-            inside &= (visits["entered"] >= q.start).to_numpy()
+            inside &= entered >= np.datetime64(q.start, "ns")
         else:  # a visit [entered, left) still going on at the start (or never ended) counts too
-            inside &= (visits["left"].fillna(pd.Timestamp.max) > q.start).to_numpy()
+            left = table.rows["left"].to_numpy("datetime64[ns]")
+            inside &= np.isnat(left) | (left > np.datetime64(q.start, "ns"))
     if q.end is not None:
-        inside &= (visits["entered"] < q.end + pd.Timedelta(days=1)).to_numpy()
-    rows = visits[inside].merge(groups, on="deal_id", how="left")
+        inside &= entered < np.datetime64(q.end + pd.Timedelta(days=1), "ns")
+    return table, inside, order, q, keep, groups
+
+
+def _visits(history, *, by, stages, start, end, where, visits_in="entered"):
+    table, inside, order, q, keep, groups = _picked(
+        history, by=by, stages=stages, start=start, end=end, where=where, visits_in=visits_in
+    )
+    rows = with_levels(history, table, table.rows[inside], table.deal[inside], q, keep)
     rows["finished"] = rows["outcome"].isin(FINISHED)
     rows["amount_entered"] = rows["amount_cents_entered"].astype("Float64").astype(float) / 100
     rows["amount_left"] = rows["amount_cents_left"].astype("Float64").astype(float) / 100
@@ -145,6 +163,91 @@ def _visits(history, *, by, stages, start, end, where, visits_in="entered"):
     columns += ["amount_entered", "amount_left", "amount_cents_entered", "amount_cents_left", "currency"]
     rows = rows[columns].sort_values([*q.by, "step", "entered", "deal_id"], kind="stable").reset_index(drop=True)
     return rows, order, q, groups
+
+
+def _by_days(history, order, table) -> np.ndarray:
+    """The visits' rows by step, then days (derived once): any selection of them, taken in this
+    order, is sorted for the Kaplan–Meier curve of each stage without sorting again."""
+    rows = table.rows
+
+    def make():
+        return np.lexsort((rows["days"].to_numpy(float), rows["step"].to_numpy(np.int64)))
+
+    return derived(history, ("visits_by_days", order.stages), make)
+
+
+def _stage_stats(history, table, inside, order, q, keep) -> tuple[pd.DataFrame, int]:
+    """Per group and step with a visit: the counts and days of :func:`time_in_stage`, and the
+    deals used. Each (group, step) is a slice of visits sorted by days."""
+    lv = list(q.by)
+    sel = _by_days(history, order, table)
+    sel = sel[inside[sel]]
+    n_steps = len(order.stages)
+    step = table.rows["step"].to_numpy(np.int64)[sel]
+    days = table.rows["days"].to_numpy(float)[sel]
+    outcome = table.outcome[sel]
+    if lv:
+        picked = table.rows.iloc[sel][["deal_id", "step", "days", "outcome"]]
+        rows = with_levels(history, table, picked, table.deal[sel], q, keep)
+        if len(rows) != len(sel):  # a deal listed twice in the deals table: its visits twice
+            return _stage_stats_grouped(rows, lv), int(rows["deal_id"].nunique())
+        code, values = level_codes(rows, lv)
+        flat = code * n_steps + step - 1
+        by_key = np.argsort(flat, kind="stable")  # days stay sorted inside each group
+        flat, days, outcome = flat[by_key], days[by_key], outcome[by_key]
+    else:
+        values, flat = pd.DataFrame(index=[0]), step - 1
+    finished_code = np.array([o in FINISHED for o in OUTCOMES])
+    bounds = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1], True]) if len(flat) else np.array([0])
+    stats = []
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        d, o = days[lo:hi], outcome[lo:hi]
+        e = finished_code[o]
+        key = int(flat[lo])
+        times, at_risk, survival = sorted_curve(d, e)
+        done = d[e]
+        stats.append(
+            {
+                **({col: values[col].iloc[key // n_steps] for col in lv}),
+                "step": key % n_steps + 1,
+                "visits": hi - lo,
+                "finished": int(e.sum()),
+                "censored": int((o == OUTCOMES.index("still_there")).sum()),
+                "removed": int((o == OUTCOMES.index("removed")).sum()),
+                "median_days": curve_quantile(times, survival, 0.5),
+                "p75_days": curve_quantile(times, survival, 0.75),
+                "finished_min_days": float(done[0]) if len(done) else np.nan,
+                "finished_max_days": float(done[-1]) if len(done) else np.nan,
+            }
+        )
+    used = int(np.count_nonzero(np.bincount(table.deal[sel]))) if len(sel) else 0
+    return pd.DataFrame(stats, columns=[*lv, "step", *_COUNTS, *_DAYS]), used
+
+
+def _stage_stats_grouped(rows: pd.DataFrame, lv: list[str]) -> pd.DataFrame:
+    stats = []
+    for key, part in rows.groupby([*lv, "step"], dropna=False, sort=False):
+        finished = part["outcome"].isin(FINISHED)
+        curve = kaplan_meier(part["days"], finished)
+        done = part.loc[finished, "days"]
+        stats.append(
+            {
+                **dict(zip([*lv, "step"], key)),
+                "visits": len(part),
+                "finished": int(finished.sum()),
+                "censored": int(part["outcome"].eq("still_there").sum()),
+                "removed": int(part["outcome"].eq("removed").sum()),
+                "median_days": survival_quantile(curve, 0.5),
+                "p75_days": survival_quantile(curve, 0.75),
+                "finished_min_days": float(done.min()) if len(done) else np.nan,
+                "finished_max_days": float(done.max()) if len(done) else np.nan,
+            }
+        )
+    return pd.DataFrame(stats, columns=[*lv, "step", *_COUNTS, *_DAYS])
+
+
+_COUNTS = ["visits", "finished", "censored", "removed"]
+_DAYS = ["median_days", "p75_days", "finished_min_days", "finished_max_days"]
 
 
 @documented
@@ -203,30 +306,14 @@ def time_in_stage(
     0  Qualify       2         2         0         18.0
     1  Propose       1         0         1          NaN
     """
-    rows, order, q, groups = _visits(history, by=by, stages=stages, start=start, end=end, where=where, visits_in=visits)
+    table, inside, order, q, keep, groups = _picked(
+        history, by=by, stages=stages, start=start, end=end, where=where, visits_in=visits
+    )
     lv = list(q.by)
     steps = pd.DataFrame({"step": np.arange(1, len(order.stages) + 1, dtype=np.int64), "stage": list(order.stages)})
     grid = levels_grid(groups, q.by).merge(steps, how="cross")
-    stats = []
-    for key, part in rows.groupby([*lv, "step"], dropna=False, sort=False):
-        curve = kaplan_meier(part["days"], part["finished"])
-        done = part.loc[part["finished"], "days"]
-        stats.append(
-            {
-                **dict(zip([*lv, "step"], key)),
-                "visits": len(part),
-                "finished": int(part["finished"].sum()),
-                "censored": int(part["outcome"].eq("still_there").sum()),
-                "removed": int(part["outcome"].eq("removed").sum()),
-                "median_days": survival_quantile(curve, 0.5),
-                "p75_days": survival_quantile(curve, 0.75),
-                "finished_min_days": float(done.min()) if len(done) else np.nan,
-                "finished_max_days": float(done.max()) if len(done) else np.nan,
-            }
-        )
-    counts = ["visits", "finished", "censored", "removed"]
-    days = ["median_days", "p75_days", "finished_min_days", "finished_max_days"]
-    table = pd.DataFrame(stats, columns=[*lv, "step", *counts, *days])
+    table, used = _stage_stats(history, table, inside, order, q, keep)
+    counts, days = _COUNTS, _DAYS
     table = table.astype({"step": np.int64} | {c: _STR for c in lv})
     out = grid.astype({c: _STR for c in lv}).merge(table, on=[*lv, "step"], how="left")
     out[counts] = out[counts].fillna(0).astype(np.int64)
@@ -240,7 +327,7 @@ def time_in_stage(
         "warnings": list(order.warnings),
         "as_of": history.as_of,
         "rows": len(history.deals),
-        "used": int(rows["deal_id"].nunique()),
+        "used": used,
         "excluded": {},
     }
     return out

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..errors import ChannelKPIError
 
-__all__ = ["kaplan_meier", "survival_quantile"]
+__all__ = ["kaplan_meier", "survival_quantile", "sorted_curve", "curve_quantile"]
 
 # cumulative products of fractions land a hair above an exact 0.5 or 0.25 (0.49999999999999994 vs
 # 0.5000000000000001): a curve that reaches a quantile exactly must count as reaching it
@@ -81,13 +81,47 @@ def kaplan_meier(durations, finished) -> pd.DataFrame:
     if np.isnan(d).any() or (d < 0).any():
         bad = d[np.isnan(d) | (d < 0)][0]
         raise ChannelKPIError(f"a duration of {bad} cannot be measured", fix="pass durations of 0 or more")
-    times, events = np.unique(d[e], return_counts=True)
-    ordered = np.sort(d)
-    at_risk = d.size - np.searchsorted(ordered, times, side="left")
-    survival = np.cumprod(1.0 - events / at_risk)
+    order = np.argsort(d, kind="stable")
+    times, events, at_risk, survival = _curve(d[order], e[order])
     return pd.DataFrame(
         {"time": times, "at_risk": at_risk.astype(np.int64), "finished": events.astype(np.int64), "survival": survival}
     )
+
+
+def _curve(d: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The curve's times, finishes, at-risk counts and survival for durations sorted ascending:
+    the distinct finishing times read off the sorted run, no second sort."""
+    done = d[e]
+    if done.size:
+        starts = np.flatnonzero(np.r_[True, done[1:] != done[:-1]])
+        times = done[starts]
+        events = np.diff(np.r_[starts, done.size])
+    else:
+        times, events = done, np.zeros(0, dtype=np.int64)
+    at_risk = d.size - np.searchsorted(d, times, side="left")
+    survival = np.cumprod(1.0 - events / at_risk)
+    return times, events, at_risk, survival
+
+
+def sorted_curve(durations: np.ndarray, finished: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`kaplan_meier`'s ``time``, ``at_risk`` and ``survival`` as arrays, for durations
+    already sorted ascending (checked neither for order nor for missing values: the caller's).
+
+    >>> times, at_risk, survival = sorted_curve(np.array([1.0, 2, 2, 3, 5]), np.array([True, True, False, True, False]))
+    >>> times.tolist(), at_risk.tolist(), survival.round(2).tolist()
+    ([1.0, 2.0, 3.0], [5, 4, 2], [0.8, 0.6, 0.3])
+    """
+    times, _events, at_risk, survival = _curve(np.asarray(durations, dtype=float), np.asarray(finished, dtype=bool))
+    return times, at_risk, survival
+
+
+def curve_quantile(times: np.ndarray, survival: np.ndarray, p: float) -> float:
+    """:func:`survival_quantile` of a curve given as arrays (:func:`sorted_curve`).
+
+    >>> curve_quantile(np.array([2.0, 4.0]), np.array([0.5, 0.0]), 0.5)
+    2.0
+    """
+    return _quantile(np.asarray(times, dtype=float), np.asarray(survival, dtype=float), p)
 
 
 def survival_quantile(curve: pd.DataFrame, p: float) -> float:
@@ -110,9 +144,13 @@ def survival_quantile(curve: pd.DataFrame, p: float) -> float:
     >>> survival_quantile(kaplan_meier([2, 4], [True, True]), 0.5)  # S(2) = 0.5 exactly
     2.0
     """
+    return _quantile(curve["time"].to_numpy(float), curve["survival"].to_numpy(float), p)
+
+
+def _quantile(times: np.ndarray, survival: np.ndarray, p: float) -> float:
     if not 0 < p < 1:
         raise ChannelKPIError(f"p={p!r} is not a share", fix="pass a number between 0 and 1, e.g. 0.5")
-    reached = curve["survival"].to_numpy(float) <= (1.0 - p) + _TOLERANCE
+    reached = survival <= (1.0 - p) + _TOLERANCE
     if not reached.any():
         return float("nan")
-    return float(curve["time"].to_numpy(float)[int(np.argmax(reached))])
+    return float(times[int(np.argmax(reached))])

@@ -54,6 +54,7 @@ import pandas as pd
 from ..errors import ChannelKPIError
 from ..history import History
 from ..schema import DTYPES
+from .derived import derived
 from .query import Query, check_columns
 
 __all__ = [
@@ -63,6 +64,13 @@ __all__ = [
     "StageOrder",
     "stage_order",
     "stage_visit_rows",
+    "VisitTable",
+    "visit_table",
+    "kept_deals",
+    "visits_of",
+    "deals_kept",
+    "level_codes",
+    "with_levels",
     "deal_groups",
     "check_history",
     "levels_grid",
@@ -152,39 +160,82 @@ def check_history(history) -> History:
 def _segments(history: History) -> pd.DataFrame:
     """Consecutive intervals of a deal in the same state (open stage, won, lost or removed),
     merged: ``deal_id, kind, stage, entered, left, amount_cents_entered, amount_cents_left,
-    currency, next_kind, next_stage``."""
+    currency, next_kind, next_stage`` and ``stage_code`` (the stage as a code into
+    :func:`_stage_names`). Derived once per history (:func:`~channelkpi.metrics.derived.derived`)."""
+    return derived(history, "segments", lambda: _make_segments(history))
+
+
+def _stage_names(history: History) -> np.ndarray:
+    """The distinct stage names of the intervals (a missing one as :data:`NO_STAGE`), by code."""
+    return derived(history, "stage_names", lambda: _stage_codes(history)[1])
+
+
+def _stage_codes(history: History) -> tuple[np.ndarray, np.ndarray]:
+    def make():
+        codes, uniques = pd.factorize(history.intervals["stage"], use_na_sentinel=True)
+        names = np.array([*(str(u) for u in uniques), NO_STAGE], dtype=object)
+        codes = np.where(codes < 0, len(names) - 1, codes)
+        # a stage called "(no stage)" and a missing one are the same step
+        merged, distinct = pd.factorize(names)
+        return merged[codes].astype(np.int64), np.asarray(distinct, dtype=object)
+
+    return derived(history, "stage_codes", make)
+
+
+def _make_segments(history: History) -> pd.DataFrame:
     iv = history.intervals
-    removed = iv["removed"].to_numpy(bool)
-    status = iv["status"].astype(object).to_numpy()
-    kind = np.where(removed, "removed", np.where(pd.isna(status), "open", status)).astype(object)
-    stage = iv["stage"].astype(object).where(iv["stage"].notna(), NO_STAGE).to_numpy()
-    # a closed or removed state has no step: its stage name is kept only for display
-    key = np.where(kind == "open", stage, kind + "\x00").astype(object)
-    deal = iv["deal_id"].to_numpy(object)
     n = len(iv)
-    starts = np.ones(n, dtype=bool)
+    removed = iv["removed"].to_numpy(bool)
+    # kinds by code (a state's status, "open" without one, "removed"): no row is turned into text
+    status_codes, statuses = pd.factorize(iv["status"], use_na_sentinel=True)
+    kinds = np.array([*(str(s) for s in statuses), "open", "removed"], dtype=object)
+    kind = np.where(removed, len(kinds) - 1, np.where(status_codes < 0, len(kinds) - 2, status_codes))
+    merged, kind_names = pd.factorize(kinds)
+    kind = merged[kind]
+    kind_names = np.asarray(kind_names, dtype=object)
+    open_code = int(np.flatnonzero(kind_names == "open")[0])
+    stage, stage_names = _stage_codes(history)
+    # a closed or removed state has no step: its stage name is kept only for display
+    key = np.where(kind == open_code, stage, -1 - kind)
+    new_deal = np.ones(n, dtype=bool)
+    if n > 1:
+        ids = iv["deal_id"]
+        new_deal = ids.ne(ids.shift()).to_numpy(dtype=bool, na_value=True, copy=True)
+        new_deal[0] = True
+    starts = new_deal.copy()
     if n:
-        starts[1:] = (deal[1:] != deal[:-1]) | (key[1:] != key[:-1])
+        starts[1:] |= key[1:] != key[:-1]
     first = np.flatnonzero(starts)
     last = np.append(first[1:] - 1, n - 1) if n else first
     cents = iv["amount_cents"]
+    deal = (np.cumsum(new_deal) - 1)[first]
+    seg_kind, seg_stage = kind[first], stage[first]
+    same = np.zeros(len(first), dtype=bool)
+    same[:-1] = deal[1:] == deal[:-1]
+    next_kind = np.full(len(first), None, dtype=object)
+    next_stage = np.full(len(first), None, dtype=object)
+    next_kind[:-1] = kind_names[seg_kind[1:]]
+    next_stage[:-1] = stage_names[seg_stage[1:]]
+    next_code = np.full(len(first), -1, dtype=np.int64)
+    next_code[:-1] = seg_stage[1:]
     seg = pd.DataFrame(
         {
-            "deal_id": iv["deal_id"].to_numpy()[first],
-            "kind": kind[first],
-            "stage": stage[first],
+            "deal_id": iv["deal_id"].iloc[first].reset_index(drop=True),
+            "kind": kind_names[seg_kind],
+            "stage": stage_names[seg_stage],
             "entered": iv["valid_from"].to_numpy()[first],
             "left": iv["valid_to"].to_numpy()[last],
             "amount_cents_entered": cents.iloc[first].to_numpy(),
             "amount_cents_left": cents.iloc[last].to_numpy(),
-            "currency": iv["currency"].to_numpy()[last],
+            "currency": iv["currency"].iloc[last].reset_index(drop=True),
         }
     )
     seg["amount_cents_entered"] = seg["amount_cents_entered"].astype(pd.Int64Dtype())
     seg["amount_cents_left"] = seg["amount_cents_left"].astype(pd.Int64Dtype())
-    same = seg["deal_id"].eq(seg["deal_id"].shift(-1)).to_numpy()
-    seg["next_kind"] = np.where(same, seg["kind"].shift(-1).to_numpy(), None)
-    seg["next_stage"] = np.where(same, seg["stage"].shift(-1).to_numpy(), None)
+    seg["next_kind"] = np.where(same, next_kind, None)
+    seg["next_stage"] = np.where(same, next_stage, None)
+    seg["stage_code"] = seg_stage
+    seg["next_stage_code"] = np.where(same, next_code, -1)
     return seg
 
 
@@ -210,11 +261,6 @@ def stage_order(history: History, *, stages=None) -> StageOrder:
         ``stages`` (open stages only, first step first), ``source`` and ``warnings``.
     """
     history = check_history(history)
-    seg = _segments(history)
-    opened = seg[seg["kind"] == "open"]
-    seen_open = list(dict.fromkeys(opened["stage"]))
-    seen_closed = set(seg.loc[seg["kind"].isin(["won", "lost"]), "stage"]) - set(seen_open)
-    warnings: list[str] = []
     if stages is not None:
         if isinstance(stages, str) or not all(isinstance(s, str) and s for s in stages):
             raise ChannelKPIError(
@@ -222,6 +268,17 @@ def stage_order(history: History, *, stages=None) -> StageOrder:
             )
         if len(set(stages)) != len(stages):
             raise ChannelKPIError(f"stages={list(stages)} names a stage twice", fix="name each stage once")
+        stages = tuple(stages)
+    return derived(history, ("stage_order", stages), lambda: _make_stage_order(history, stages))
+
+
+def _make_stage_order(history: History, stages: tuple[str, ...] | None) -> StageOrder:
+    seg = _segments(history)
+    opened = seg[seg["kind"] == "open"]
+    seen_open = list(dict.fromkeys(opened["stage"]))
+    seen_closed = set(seg.loc[seg["kind"].isin(["won", "lost"]), "stage"]) - set(seen_open)
+    warnings: list[str] = []
+    if stages is not None:
         order, source = [s for s in stages if s not in seen_closed], "stages="
         if len(order) < len(stages):
             warnings.append(
@@ -261,18 +318,50 @@ def stage_visit_rows(history: History, order: StageOrder) -> pd.DataFrame:
         left, or to as_of when still there), outcome, next_stage, amount_cents_entered,
         amount_cents_left, currency``, by deal and time.
     """
+    return _visit_table(history, order).rows.copy()
+
+
+@dataclass(frozen=True)
+class VisitTable:
+    """The visits of a history in a stage order (:func:`stage_visit_rows`' rows), and per visit
+    its deal and outcome as codes: what the funnel and time in stage filter and count without
+    turning text into objects on every call."""
+
+    rows: pd.DataFrame
+    #: per visit: its deal, a code into ``deal_ids``
+    deal: np.ndarray
+    #: the distinct deals of the visits
+    deal_ids: pd.Index
+    #: per visit: its outcome, a code into :data:`OUTCOMES`
+    outcome: np.ndarray
+
+
+def visit_table(history: History, order: StageOrder) -> VisitTable:
+    """The visits of ``history`` in ``order``, derived once per history and order (read-only:
+    select from ``rows``, do not change it)."""
+    return _visit_table(history, order)
+
+
+def _visit_table(history: History, order: StageOrder) -> VisitTable:
+    return derived(history, ("visits", order.stages), lambda: _make_visits(history, order))
+
+
+def _make_visits(history: History, order: StageOrder) -> VisitTable:
     seg = _segments(history)
-    visits = seg[seg["kind"] == "open"].reset_index(drop=True)
+    visits = seg[(seg["kind"] == "open").to_numpy()].reset_index(drop=True)
+    names = _stage_names(history)
     index = {s: i + 1 for i, s in enumerate(order.stages)}
-    step = visits["stage"].map(index).astype("int64")
-    # float (NaN: no next stage): a column of none at all maps to strings, which cannot be compared
-    next_step = visits["next_stage"].astype(object).map(index).astype("float64")
+    # float (NaN: not a step), by stage code: every open stage is a step of the order
+    step_of = np.array([index.get(name, np.nan) for name in names] + [np.nan], dtype="float64")
+    step = step_of[visits["stage_code"].to_numpy()].astype("int64")
+    next_step = step_of[visits["next_stage_code"].to_numpy()]
     nk = visits["next_kind"]
-    outcome = np.select(
+    code = np.select(
         [nk.isna(), nk.eq("removed"), nk.eq("won"), nk.eq("lost"), next_step > step],
-        ["still_there", "removed", "won", "lost", "advanced"],
-        "moved_back",
-    )
+        [OUTCOMES.index(o) for o in ("still_there", "removed", "won", "lost", "advanced")],
+        OUTCOMES.index("moved_back"),
+    ).astype(np.int8)
+    outcome = np.asarray(OUTCOMES, dtype=object)[code]
     ended = visits["left"].fillna(history.as_of)
     days = ((ended - visits["entered"]) / _DAY).clip(lower=0.0)
     out = pd.DataFrame(
@@ -290,7 +379,8 @@ def stage_visit_rows(history: History, order: StageOrder) -> pd.DataFrame:
             "currency": visits["currency"].astype(_STR),
         }
     )
-    return out
+    deal, deal_ids = pd.factorize(out["deal_id"])
+    return VisitTable(out, deal.astype(np.int64), pd.Index(deal_ids), code)
 
 
 def deal_groups(history: History, q: Query) -> pd.DataFrame:
@@ -303,6 +393,15 @@ def deal_groups(history: History, q: Query) -> pd.DataFrame:
         For a level or filter column the deals do not have, and for ``by="stage"`` (the stage is
         the row).
     """
+    keep = kept_deals(history, q)
+    out = history.deals.loc[keep, ["deal_id", *q.by]].reset_index(drop=True)
+    return out.astype({c: _STR for c in q.by})
+
+
+def kept_deals(history: History, q: Query) -> np.ndarray:
+    """Which rows of ``history.deals`` pass ``where=`` (a boolean array), checking the options
+    as :func:`deal_groups` does. A filter is matched against each column's distinct values,
+    coded once per history, not against every deal's text."""
     deals = history.deals
     if "stage" in q.by:
         raise ChannelKPIError(
@@ -316,9 +415,79 @@ def deal_groups(history: History, q: Query) -> pd.DataFrame:
     check_columns(q, list(deals.columns), [c for c in text if c != "status"])
     keep = np.ones(len(deals), dtype=bool)
     for col, values in q.where:
-        keep &= deals[col].astype(str).isin(values).to_numpy()
-    out = deals.loc[keep, ["deal_id", *q.by]].reset_index(drop=True)
-    return out.astype({c: _STR for c in q.by})
+        codes, uniques = _deal_codes(history, col)
+        # as deals[col].astype(str).isin(values), one distinct value at a time
+        hit = pd.Series(uniques).astype(str).isin(values).to_numpy(bool)
+        keep &= hit[codes]
+    return keep
+
+
+def _deal_codes(history: History, col: str) -> tuple[np.ndarray, pd.Index | np.ndarray]:
+    def make():
+        codes, uniques = pd.factorize(history.deals[col], use_na_sentinel=False)
+        return codes.astype(np.int64), uniques
+
+    return derived(history, ("deal_codes", col), make)
+
+
+def _deal_rows(history: History, table: VisitTable) -> tuple[np.ndarray, bool]:
+    """Per deal of ``table``: its row in ``history.deals`` (-1: none), and whether the deals'
+    ids are distinct (else a deal's visits are joined to each of its rows, by a merge)."""
+
+    def make():
+        ids = history.deals["deal_id"]
+        at = table.deal_ids.get_indexer(ids)
+        row = np.full(len(table.deal_ids), -1, dtype=np.int64)
+        found = at >= 0
+        row[at[found]] = np.flatnonzero(found)
+        return row, bool(ids.is_unique)
+
+    return derived(history, ("deal_rows", id(table)), make)
+
+
+def deals_kept(history: History, table: VisitTable, keep: np.ndarray) -> np.ndarray:
+    """Per deal of ``table`` (by code): whether ``keep`` (a :func:`kept_deals` array) keeps it."""
+    row, _ = _deal_rows(history, table)
+    hit = np.append(keep, False)  # row -1, a deal the deals table lacks: never kept
+    return hit[row]
+
+
+def visits_of(history: History, table: VisitTable, keep: np.ndarray) -> np.ndarray:
+    """Which visits of ``table`` are of the deals ``keep`` marks (a :func:`kept_deals` array):
+    as ``rows["deal_id"].isin(kept ids)``, by codes."""
+    return deals_kept(history, table, keep)[table.deal]
+
+
+def level_codes(rows: pd.DataFrame, by) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each row's group (its ``by`` levels' values, a missing value its own) as a code 0, 1, ...,
+    and the groups' values by code (one empty group without ``by``)."""
+    code = np.zeros(len(rows), dtype=np.int64)
+    for col in by:
+        part, uniques = pd.factorize(rows[col], use_na_sentinel=False)
+        code, _ = pd.factorize(code * max(len(uniques), 1) + part)
+    n = int(code.max()) + 1 if len(code) else 0
+    first = np.zeros(n, dtype=np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)
+    values = pd.DataFrame({col: rows[col].iloc[first].reset_index(drop=True) for col in by}, index=range(n))
+    return code.astype(np.int64), values
+
+
+def with_levels(
+    history: History, table: VisitTable, rows: pd.DataFrame, deals: np.ndarray, q: Query, keep: np.ndarray
+) -> pd.DataFrame:
+    """``rows`` (of the deals ``keep`` marks; ``deals``: each row's deal, a code of ``table``)
+    with the ``by=`` levels of their deals as last seen: ``rows.merge(deal_groups(...),
+    on="deal_id", how="left")``, by position when the deals' ids are distinct."""
+    by = list(q.by)
+    row, unique = _deal_rows(history, table)
+    if not unique:
+        groups = history.deals.loc[keep, ["deal_id", *by]].reset_index(drop=True)
+        return rows.merge(groups.astype({c: _STR for c in by}), on="deal_id", how="left")
+    rows = rows.reset_index(drop=True)
+    at = row[deals]
+    for col in by:
+        rows[col] = history.deals[col].astype(_STR).iloc[at].reset_index(drop=True)
+    return rows
 
 
 def levels_grid(groups: pd.DataFrame, by: tuple[str, ...]) -> pd.DataFrame:
