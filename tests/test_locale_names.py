@@ -136,3 +136,48 @@ def _all_text(widget) -> str:
     for child in getattr(widget, "children", ()):
         parts.append(_all_text(child))
     return _text(" ".join(parts))
+
+
+def _downloaded(markup: str) -> tuple[str, bytes]:
+    """The file name and bytes of a download link (a data: URI)."""
+    import base64
+
+    name = html.unescape(re.search(r"download='([^']*)'", markup).group(1))
+    data = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", markup).group(1))
+    return name, data
+
+
+def test_a_dutch_csv_download_opens_in_a_dutch_excel(deals):
+    dash = Dashboard(deals, locale="nl-NL")
+    assert i18n.current_locale() == "en-US"  # the click comes later, outside the dashboard's block
+    button = next(b for b in dash.download_buttons if b.description == "KPI-tabel (CSV)")
+    button.click()
+    name, data = _downloaded(dash.download_links.value)
+    assert name.endswith(".csv") and data.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM
+    lines = data[3:].decode("utf-8").splitlines()
+    assert lines[0].startswith(("Selectie: ", '"Selectie: '))
+    header = lines[2].split(";")
+    assert "won_amount" in header and "win_rate" in header and len(header) > 5
+    rate = header.index("win_rate")
+    rates = [line.split(";")[rate] for line in lines[3:] if line.split(";")[rate]]
+    # a share such as 0,4671: the decimal comma Dutch Excel reads as a number
+    assert rates and all(re.fullmatch(r"-?\d+(,\d+)?", r) for r in rates), rates[:5]
+    assert any("," in r for r in rates)
+    table = dash.kpis
+    first = table["win_rate"].dropna().iloc[0]
+    assert f"{first}".replace(".", ",") in rates  # the same number, written the Dutch way
+
+
+def test_the_deals_panels_csv_in_german_uses_semicolons(deals):
+    dash = Dashboard(deals, locale="de-DE")
+    view = View(freq="Q", start="2024-01-01", end="2024-12-31")
+    with i18n.using("de"):
+        cell = chart_cell("channel_mix", {"channel": "paid", "period": "2024-Q2"}, view)
+    dash.deals_panel.open(cell)
+    dash.deals_panel.csv.click()  # outside any locale block: the panel's own
+    _name, data = _downloaded(dash.deals_panel.links.value)
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data[3:].decode("utf-8")
+    first = text.splitlines()[0]
+    assert first.count(";") >= 3 and "," not in first
+    assert re.search(r";\d+,\d+;|;\d+,\d+$", text, re.M)  # an amount with a decimal comma
