@@ -865,8 +865,8 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     scorecard = _scorecard_html(tables["scorecard"], top_deals(ctx["behind"], level), level, cur)
     how, date, which = _("How:"), _("Date:"), _("Which deals:")
     defs = "".join(
-        f"<dt>{html_text(_(d.title))}</dt><dd>{html_text(_(d.summary))}<br>{html_text(how)} {html_text(d.formula)}. "
-        f"{html_text(date)} {html_text(d.date_field)}. {html_text(which)} {html_text(d.window)}.</dd>"
+        f"<dt>{html_text(_(d.title))}</dt><dd>{html_text(_(d.summary))}<br>{html_text(how)} {html_text(_(d.formula))}. "
+        f"{html_text(date)} {html_text(_(d.date_field))}. {html_text(which)} {html_text(_(d.window))}.</dd>"
         for d in DEFINITIONS.values()
         if d.name != "kpi_table"
     )
@@ -1023,12 +1023,12 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
         [
             {
                 "kpi": d.name,
-                "title": d.title,
-                "formula": d.formula,
-                "date_field": d.date_field,
-                "window": d.window,
-                "variants": "; ".join(d.variants),
-                "excludes": d.excludes,
+                "title": _(d.title),
+                "formula": _(d.formula),
+                "date_field": _(d.date_field),
+                "window": _(d.window),
+                "variants": "; ".join(_(v) for v in d.variants),
+                "excludes": _(d.excludes) if d.excludes else "",
             }
             for d in DEFINITIONS.values()
         ]
