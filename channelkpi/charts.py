@@ -34,6 +34,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Sequence
 
@@ -45,6 +46,8 @@ from .currency_symbols import currency_code, currency_symbol
 from .deprecation import renamed_keywords
 from .errors import ChannelKPIError
 from .formats import (
+    CHANNEL_NAMES,
+    channel_name,
     column_kind,
     currency_affixes,
     date_text,
@@ -54,6 +57,7 @@ from .formats import (
     level_word,
     money,
     money_short,
+    month_word,
     number,
     percent,
     plural,
@@ -251,6 +255,23 @@ def _label(column: str) -> str:
             base = _(LABELS[base]) if base in LABELS else base.replace("_", " ")
             return _(words).format(label=base if suffix == "_prev" else base.lower())
     return _(LABELS[column]) if column in LABELS else column.replace("_", " ").capitalize()
+
+
+def _shown(value, column: str) -> str:
+    """A group's value as a chart names it: a channel code in words of the language, "(direct)"
+    as deals without a partner."""
+    return channel_name(value) if column == "channel" else display_name(value)
+
+
+def _channel_label_expr() -> str | None:
+    """A Vega expression naming the channel codes of a legend or an axis in the language in force
+    (None in English, where the codes are the names): the marks keep the code, so a click still
+    reports the value the deals are looked up by."""
+    names = {code: channel_name(code) for code in CHANNEL_NAMES}
+    if all(code == name for code, name in names.items()):
+        return None
+    table = ", ".join(f"{json.dumps(code)}: {json.dumps(name)}" for code, name in names.items())
+    return f"({{{table}}})[datum.label] || datum.label"
 
 
 def _symbol(currency: str) -> str:
@@ -557,8 +578,14 @@ def partner_ranking(
     # a partner of the partner table with no deal closed in the range is scored with zeros:
     # its name says why its bar is short
     none_closed = data["n"].fillna(0).eq(0).to_numpy() if "n" in data else np.zeros(len(data), dtype=bool)
-    data["label"] = [display_name(v) + (" (no closed deals)" if z else "") for v, z in zip(data[by], none_closed)]
-    data["rank_text"] = [f"{number(r)} of {number(everyone)}" if not is_missing(r) else "—" for r in data["rank"]]
+    data["label"] = [
+        _("{name} (no closed deals)").format(name=_shown(v, by)) if z else _shown(v, by)
+        for v, z in zip(data[by], none_closed)
+    ]
+    data["rank_text"] = [
+        _("{rank} of {count}").format(rank=number(r), count=number(everyone)) if not is_missing(r) else "—"
+        for r in data["rank"]
+    ]
     selection = alt.selection_point(name="selection", fields=[by], toggle="true", clear="dblclick")
     noun = plural(by)
     tips = [alt.Tooltip("label:N", title=level_title(by)), alt.Tooltip("rank_text:N", title=_("Rank"))]
@@ -800,14 +827,23 @@ def channel_mix(
     cols += ["period", "period_start", "period_label", "partial"] if has_period else []
     data = channels[[c for c in cols if c in channels]].copy()
     scale = alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values()))
-    tips = [alt.Tooltip("channel:N", title=_("Channel"))] + ([_period_tip(data)] if has_period else [])
+    names = _channel_label_expr()
+    if names:  # the name beside the code: the tooltip says it, the click reports the code
+        data["channel_name"] = [channel_name(c) for c in data["channel"]]
+    tips = [alt.Tooltip("channel_name:N" if names else "channel:N", title=_("Channel"))]
+    tips += [_period_tip(data)] if has_period else []
     tips += _texts(data, ["won_share", "won_amount", "won_count", "win_rate", "avg_deal_size"], symbol)
     chart = (
         alt.Chart(data)
         .mark_bar()
         .encode(
             y=alt.Y("won_amount:Q", stack="normalize", title=_("Share of won amount"), axis=alt.Axis(format=".0%")),
-            color=alt.Color("channel:N", scale=scale, title=_("Channel")),
+            color=alt.Color(
+                "channel:N",
+                scale=scale,
+                title=_("Channel"),
+                legend=alt.Legend(labelExpr=names) if names else alt.Undefined,
+            ),
             order=alt.Order("channel:N"),
             tooltip=tips,
             **_hollow(data, "channel:N", scale),
@@ -816,7 +852,8 @@ def channel_mix(
     if has_period:
         chart = chart.encode(x=_period_axis(data))
     else:
-        chart = chart.encode(x=alt.X("channel:N", title=None)).properties(width=alt.Step(60))
+        axis = alt.Axis(labelExpr=names) if names else alt.Undefined
+        chart = chart.encode(x=alt.X("channel:N", title=None, axis=axis)).properties(width=alt.Step(60))
     return _finish(
         chart,
         title=_("Marketing channel mix"),
@@ -838,7 +875,7 @@ def win_rate_by_group(
     need = [by, "win_rate", "win_rate_low", "win_rate_high", "won_count", "lost_count", "n"]
     _need(rates, need, "win_rate_by_group")
     data = rates[need].copy()
-    data["label"] = [display_name(v) for v in data[by]]
+    data["label"] = [_shown(v, by) for v in data[by]]
     tips = [alt.Tooltip("label:N", title=level_title(by)), _rate_text(data)]
     tips += _texts(
         data,
@@ -912,7 +949,8 @@ def seasonality_heatmap(
         "n",
     ]
     data = season[[c for c in cols if c in season]].copy()
-    data["label"] = [display_name(v) for v in data[by]]
+    data["month_name"] = [month_word(m) for m in data["month"]]  # the metrics' names are English
+    data["label"] = [_shown(v, by) for v in data[by]]
     diff = data["difference"].to_numpy(dtype=float) if "difference" in data else np.full(len(data), np.nan)
     classes = np.digitize(np.nan_to_num(diff), HEAT_STEPS)
     fills = np.where(np.isnan(diff), "#ffffff", np.asarray(HEAT_COLORS, dtype=object)[classes])
@@ -987,6 +1025,7 @@ def seasonality_bands(
     data = season[
         ["month", "month_name", "win_rate", "win_rate_low", "win_rate_high", "expected_rate", "won_count", "n"]
     ].copy()
+    data["month_name"] = [month_word(m) for m in data["month"]]  # the metrics' names are English
     x = alt.X(
         "month_name:N",
         sort=alt.EncodingSortField("month", op="min"),

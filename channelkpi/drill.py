@@ -31,7 +31,16 @@ import pandas as pd
 
 from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
-from .formats import display_name, excel_format, level_title, money, money_whole, number
+from .formats import (
+    channel_name,
+    display_name,
+    excel_format,
+    level_title,
+    money,
+    money_whole,
+    number,
+    period_text,
+)
 from .i18n import N_
 from .i18n import gettext as _
 from .metrics.behind import deals_behind
@@ -193,6 +202,10 @@ def ranking_cell(view: View, value: str, *, deals, title: str = N_("Quality scor
     return DealsCell("quality_score", "quality_score", _(title), place, options)
 
 
+def _value_name(column: str, value) -> str:
+    return channel_name(value) if column == "channel" else display_name(value)
+
+
 def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCell:
     """The deals behind a mark of ``chart`` (:data:`CHART_CELLS`), from the fields a click on it
     reports (``{"channel": "paid", "period": "2025-Q1"}``).
@@ -216,7 +229,7 @@ def chart_cell(chart: str, clicked: Mapping[str, object], view: View) -> DealsCe
         **_span(view),
     }
     # a period says itself ("2025-Q2"); another value is named with its column ("Channel: unknown")
-    named = [display_name(v) if f == "period" else f"{level_title(f)}: {display_name(v)}" for f, v in cell.items()]
+    named = [period_text(v) if f == "period" else f"{level_title(f)}: {_value_name(f, v)}" for f, v in cell.items()]
     place = " · ".join([*named, selection_text(view)])
     return DealsCell(kpi, column, _(_CHART_TITLES[chart]), place, options)
 

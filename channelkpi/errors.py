@@ -36,10 +36,16 @@ __all__ = [
     "SchemaError",
     "ValueParseError",
     "CurrencyError",
+    "short_value",
 ]
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short_value(value: Any, limit: int = 60) -> str:
+    """An offending value as a message shows it: its ``repr``, cut to ``limit`` characters.
+
+    >>> short_value("x" * 100)[-8:]
+    "xxxx...'"
+    """
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 5] + "...'"
 
@@ -88,7 +94,7 @@ class ChannelKPIError(ValueError):
         if self.column is not None:
             where.append(f"column {self.column!r}")
         if self.value is not None:
-            where.append(f"value {_short(self.value)}")
+            where.append(f"value {short_value(self.value)}")
         text = f"{self.file}: {self.problem}" if self.file else self.problem
         if where:
             text += f" ({', '.join(where)})"

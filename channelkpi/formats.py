@@ -36,7 +36,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_time, get_month_names
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -59,6 +59,8 @@ __all__ = [
     "level_title",
     "level_word",
     "display_name",
+    "CHANNEL_NAMES",
+    "channel_name",
     "column_kind",
     "excel_format",
     "format_value",
@@ -77,9 +79,11 @@ __all__ = [
     "ratio",
     "is_missing",
     "month_label",
+    "month_word",
     "quarter_label",
     "day_label",
     "date_text",
+    "moment_text",
     "period_text",
     "currency_affixes",
     "babel_locale",
@@ -100,6 +104,18 @@ BY_PLURALS = {
     "source": N_("sources"),
     "stage": N_("stages"),
 }
+#: The canonical marketing channels as a legend or a choice box names them (the deals keep the code:
+#: a click or a filter looks the code up, never the name).
+CHANNEL_NAMES = {
+    "paid": N_("paid"),
+    "earned": N_("earned"),
+    "owned": N_("owned"),
+    "partner": N_("partner"),
+    "other": N_("other"),
+    "unknown": N_("unknown"),
+}
+#: Other canonical columns a click or a filter names ("Channel: paid"), as their words read.
+_COLUMN_TITLES = {"channel": N_("Channel"), "source": N_("Lead source"), "stage": N_("Stage")}
 #: Period sizes as a selection line says them.
 FREQ_TITLES = {"M": N_("monthly"), "Q": N_("quarterly"), "Y": N_("yearly"), "W": N_("weekly")}
 
@@ -151,6 +167,21 @@ def display_name(value: object) -> str:
     return _(DIRECT_LABEL) if text == DIRECT_PARTNER else text
 
 
+def channel_name(code: object) -> str:
+    """A marketing channel's code as people read it in the language in force (English shows the
+    code itself); a value that is not a canonical channel is returned as :func:`display_name` says it.
+
+    >>> from channelkpi.i18n import using
+    >>> channel_name("paid")
+    'paid'
+    >>> with using("nl"):
+    ...     channel_name("paid"), channel_name("unknown"), channel_name("Webinar")
+    ('betaald', 'onbekend', 'Webinar')
+    """
+    text = str(code)
+    return _(CHANNEL_NAMES[text]) if text in CHANNEL_NAMES else display_name(text)
+
+
 def level_title(column: str) -> str:
     """A level's name as a heading or a control says it: the canonical levels' own ("Employee"
     for ``owner``), else the column's name in words (a kept field, a partner or owner table's
@@ -161,6 +192,8 @@ def level_title(column: str) -> str:
     """
     if column in BY_TITLES:
         return _(BY_TITLES[column])
+    if column in _COLUMN_TITLES:
+        return _(_COLUMN_TITLES[column])
     words = " ".join(str(column).replace("_", " ").split())
     return words[:1].upper() + words[1:].lower() if words else str(column)
 
@@ -503,6 +536,18 @@ def month_label(day) -> str:
     return f"{day:%b %Y}" if _english() else format_skeleton("yMMM", day, locale=_babel())
 
 
+def month_word(month: int) -> str:
+    """A month of the year on its own, as a seasonality axis names it (``Jan``; ``jan`` in Dutch,
+    ``Jan`` in German, ``janv.`` in French).
+
+    >>> month_word(1), month_word(12)
+    ('Jan', 'Dec')
+    """
+    if _english():
+        return f"{pd.Timestamp(2000, int(month), 1):%b}"
+    return get_month_names("abbreviated", context="stand-alone", locale=_babel())[int(month)]
+
+
 def quarter_label(day) -> str:
     """The quarter ``day`` falls in (``2025-Q1``; ``K1 2025`` in Dutch, ``T1 2025`` in French).
 
@@ -533,6 +578,25 @@ def date_text(day) -> str:
     """
     day = pd.Timestamp(day)
     return f"{day.day} {day:%b %Y}" if _english() else format_skeleton("yMMMd", day, locale=_babel())
+
+
+def moment_text(moment) -> str:
+    """A date and time to the minute, as a page says when it was made (``2026-01-05 14:30``;
+    ``5 jan 2026, 14:30`` in Dutch, ``5. Jan. 2026, 14:30`` in German).
+
+    >>> moment_text(pd.Timestamp("2026-01-05 14:30:59"))
+    '2026-01-05 14:30'
+    >>> from channelkpi.i18n import using
+    >>> with using("de-DE"):
+    ...     moment_text(pd.Timestamp("2026-01-05 14:30:59"))
+    '5. Jan. 2026, 14:30'
+    """
+    moment = pd.Timestamp(moment)
+    if _english():
+        return f"{moment:%Y-%m-%d %H:%M}"
+    # the locale's way of joining a date and a time (CLDR's "{1}, {0}": the date, then the time)
+    joined = str(_cldr(_babel()).datetime_formats["medium"]).replace("'", "")
+    return joined.format(format_time(moment.to_pydatetime(), "short", locale=_babel()), date_text(moment))
 
 
 _PERIOD = re.compile(r"(\d{4})(?:-(Q[1-4]|\d{2}))?")

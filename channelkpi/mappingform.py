@@ -38,12 +38,15 @@ import pandas as pd
 
 from .currency_symbols import NO_CURRENCY, SYMBOLS
 from .errors import ChannelKPIError, FileFormatError
+from .i18n import N_, current_locale, in_own_locale
+from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.mapfile import Mapping
 from .ingest.meaning import propose_mapping
 from .ingest.meaning_values import read_stage
 from .ingest.presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .ingest.reader import read_raw
+from .ingest.wording import said
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [
@@ -69,114 +72,147 @@ __all__ = [
     "read_mapping_upload",
 ]
 
+
+class _InLanguage(dict):
+    """English texts marked for the catalogs (``N_``), each read in the language in force."""
+
+    def __getitem__(self, key: str) -> str:
+        return _(super().__getitem__(key))
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self[key] if key in self else default
+
+    def items(self):
+        return [(key, self[key]) for key in self]
+
+    def values(self):
+        return [self[key] for key in self]
+
+
 #: Each canonical column the form offers, in words, the essential ones first.
-FIELDS: dict[str, str] = {
-    "deal_id": "Deal ID",
-    "partner": "Partner (reseller)",
-    "owner": "Owner (salesperson)",
-    "stage": "Stage",
-    "status": "Status (open, won or lost)",
-    "created": "Created on",
-    "closed": "Closed on",
-    "amount": "Amount",
-    "currency": "Currency",
-    "name": "Deal name",
-    "account": "Customer (account)",
-    "expected_close": "Expected close date",
-    "close_date": "Close date (actual, or expected while open)",
-    "probability": "Probability",
-    "source": "Lead source",
-    "channel": "Channel",
-    "department": "Department",
-    "unit": "Unit",
-    "product": "Product",
-    "won_flag": "Won? (yes/no)",
-    "closed_flag": "Closed? (yes/no)",
-    "status_reason": "Status reason",
-    "won_time": "Won on (time)",
-    "lost_time": "Lost on (time)",
-    "won_amount": "Won amount",
-}
+FIELDS: dict[str, str] = _InLanguage(
+    {
+        "deal_id": N_("Deal ID"),
+        "partner": N_("Partner (reseller)"),
+        "owner": N_("Owner (salesperson)"),
+        "stage": N_("Stage"),
+        "status": N_("Status (open, won or lost)"),
+        "created": N_("Created on"),
+        "closed": N_("Closed on"),
+        "amount": N_("Amount"),
+        "currency": N_("Currency"),
+        "name": N_("Deal name"),
+        "account": N_("Customer (account)"),
+        "expected_close": N_("Expected close date"),
+        "close_date": N_("Close date (actual, or expected while open)"),
+        "probability": N_("Probability"),
+        "source": N_("Lead source"),
+        "channel": N_("Channel"),
+        "department": N_("Department"),
+        "unit": N_("Unit"),
+        "product": N_("Product"),
+        "won_flag": N_("Won? (yes/no)"),
+        "closed_flag": N_("Closed? (yes/no)"),
+        "status_reason": N_("Status reason"),
+        "won_time": N_("Won on (time)"),
+        "lost_time": N_("Lost on (time)"),
+        "won_amount": N_("Won amount"),
+    }
+)
 #: The fields shown open; the others are under "More fields".
 ESSENTIAL = ("deal_id", "partner", "owner", "stage", "status", "created", "closed", "amount", "currency")
 
 #: Every visible sentence and label of the form (one place, for translation).
-TEXT = {
-    "none": "(none)",
-    "unread": "(choose)",
-    "won": "won",
-    "lost": "lost",
-    "open": "open",
-    "title": "How should {file} be read?",
-    "intro": (
-        "channelkpi could not tell with confidence which column means what in this export. Choose the "
-        "column of the export for each field (the proposal is filled in), say how each stage reads, "
-        "check the preview, then use the mapping."
-    ),
-    "why": "Why:",
-    "why_detection": "channelkpi does not know which CRM {file} comes from, and is not sure enough of:",
-    "why_id_weak": "the deal id: perhaps {header!r} ({reason}); choose it, or say each row is a deal",
-    "why_id_none": "the deal id: no column looks like one",
-    "why_outcome_weak": "the stage: perhaps {header!r} ({reason})",
-    "why_outcome_none": "the stage: no column says which deals are open, won or lost",
-    "why_stages": "how these stages read: {values}",
-    "details": "The full message (with the code to read the export in Python)",
-    "kept_unfit": "The mapping {mapping} does not fit {file}: it reads {headers}, which this export does not "
-    "have. The columns below are proposed from this export's own headers.",
-    "new_stages": "{file} has stages the mapping {mapping} does not list: {values}. Their readings below are "
-    "proposed from their meaning: check them, then use the mapping.",
-    "columns": "Columns",
-    "more": "More fields",
-    "more_chosen": "More fields ({n} chosen: {fields})",
-    "each_row": "Each row is a deal (the export has no deal id)",
-    "dates": "Dates",
-    "dates_auto": "decided from the values",
-    "dates_dayfirst": "day first (31/12/2024)",
-    "dates_monthfirst": "month first (12/31/2024)",
-    "amount_currency": "Amounts are in",
-    "currency_unsaid": "(not said: no symbol)",
-    "stages": "Stages: won, lost or open?",
-    "stages_none": "Choose the Stage or Status column to read its values.",
-    "stages_many": "{column!r} has {n:,} different values: is it really the stage? Choose another column.",
-    "stage_row": "1 row",
-    "stage_rows": "{rows:,} rows",
-    "new_stage": "new: {reason}",
-    "unknown_stage": "not a known stage: choose",
-    "guess_unsure": "{certainty} guess: {reason}",
-    "guess_weak": "perhaps {header!r}? ({reason})",
-    "preview": "Preview: the first deals as they would load",
-    "counts": "{rows_read:,} rows read: {kept:,} kept, {merged:,} merged, {rejected:,} rejected · "
-    "{won:,} won, {lost:,} lost, {open:,} open",
-    "rejected_why": "{n:,} rejected: {reason}",
-    "warning": "Note: {text}",
-    "updating": "Updating the preview…",
-    "failed": "With this mapping the export cannot be read: {problem}",
-    "crashed": "With this mapping the export cannot be read ({kind}: {problem}).",
-    "twice": "{header!r} is chosen for both {a} and {b}: choose it for one of them.",
-    "need_outcome": "Choose the Stage or Status column: it says which deals are open, won or lost.",
-    "need_readings": "Say whether these stages are won, lost or open: {values}.",
-    "need_id": "Choose the Deal ID column{perhaps}, or tick \u201cEach row is a deal\u201d if the export has none.",
-    "need_id_perhaps": " (perhaps {header!r})",
-    "use": "Use this mapping",
-    "download": "Download mapping",
-    "change": "Change the mapping",
-    "save_as": "Save {file}",
-    "used": "{file} is read with this mapping. Download it to read next month's export the same way.",
-    "not_toml": "{file} is not a mapping file (.toml)",
-    "too_big": "{file} is {size:,} bytes, more than a mapping file needs ({limit:,} bytes)",
-    "fix_mapping": "upload the .toml file the dashboard's Download mapping saved",
-    "not_text": "{file} is not text in UTF-8",
-    "ignored": "columns the mapping ignores: {headers}",
-    "unnamed": "columns the mapping does not name, not read: {headers}",
-    "kept": "Mapping {file} kept: the exports you upload next are read with it when they have its columns.",
-    "form_mapping": "made for {file}",
-    "offer": "{file}'s columns were recognised by meaning. Save this mapping to read next month's export the same way.",
-    "offer_check": "Check the mapping",
-    "offer_currency": "It does not say the currency of its amounts (shown without a symbol): say it under "
-    "\u201cCheck the mapping\u201d.",
-    "read_by_meaning": "columns recognised by meaning",
-    "read_with": "the mapping {mapping}",
-}
+TEXT = _InLanguage(
+    {
+        "none": N_("(none)"),
+        "unread": N_("(choose)"),
+        "won": N_("won"),
+        "lost": N_("lost"),
+        "open": N_("open"),
+        "title": N_("How should {file} be read?"),
+        "intro": N_(
+            "channelkpi could not tell with confidence which column means what in this export. Choose the "
+            "column of the export for each field (the proposal is filled in), say how each stage reads, "
+            "check the preview, then use the mapping."
+        ),
+        "why": N_("Why:"),
+        "why_detection": N_("channelkpi does not know which CRM {file} comes from, and is not sure enough of:"),
+        "why_id_weak": N_("the deal id: perhaps {header!r} ({reason}); choose it, or say each row is a deal"),
+        "why_id_none": N_("the deal id: no column looks like one"),
+        "why_outcome_weak": N_("the stage: perhaps {header!r} ({reason})"),
+        "why_outcome_none": N_("the stage: no column says which deals are open, won or lost"),
+        "why_stages": N_("how these stages read: {values}"),
+        "details": N_("The full message (with the code to read the export in Python)"),
+        "kept_unfit": N_(
+            "The mapping {mapping} does not fit {file}: it reads {headers}, which this export does not "
+            "have. The columns below are proposed from this export's own headers."
+        ),
+        "new_stages": N_(
+            "{file} has stages the mapping {mapping} does not list: {values}. Their readings below are "
+            "proposed from their meaning: check them, then use the mapping."
+        ),
+        "columns": N_("Columns"),
+        "more": N_("More fields"),
+        "more_chosen": N_("More fields ({n} chosen: {fields})"),
+        "each_row": N_("Each row is a deal (the export has no deal id)"),
+        "dates": N_("Dates"),
+        "dates_auto": N_("decided from the values"),
+        "dates_dayfirst": N_("day first (31/12/2024)"),
+        "dates_monthfirst": N_("month first (12/31/2024)"),
+        "amount_currency": N_("Amounts are in"),
+        "currency_unsaid": N_("(not said: no symbol)"),
+        "stages": N_("Stages: won, lost or open?"),
+        "stages_none": N_("Choose the Stage or Status column to read its values."),
+        "stages_many": N_("{column!r} has {n:,} different values: is it really the stage? Choose another column."),
+        "stage_row": N_("1 row"),
+        "stage_rows": N_("{rows:,} rows"),
+        "new_stage": N_("new: {reason}"),
+        "unknown_stage": N_("not a known stage: choose"),
+        "guess_unsure": N_("{certainty} guess: {reason}"),
+        "guess_weak": N_("perhaps {header!r}? ({reason})"),
+        "preview": N_("Preview: the first deals as they would load"),
+        "counts": N_(
+            "{rows_read:,} rows read: {kept:,} kept, {merged:,} merged, {rejected:,} rejected · "
+            "{won:,} won, {lost:,} lost, {open:,} open"
+        ),
+        "rejected_why": N_("{n:,} rejected: {reason}"),
+        "warning": N_("Note: {text}"),
+        "updating": N_("Updating the preview…"),
+        "failed": N_("With this mapping the export cannot be read: {problem}"),
+        "crashed": N_("With this mapping the export cannot be read ({kind}: {problem})."),
+        "twice": N_("{header!r} is chosen for both {a} and {b}: choose it for one of them."),
+        "need_outcome": N_("Choose the Stage or Status column: it says which deals are open, won or lost."),
+        "need_readings": N_("Say whether these stages are won, lost or open: {values}."),
+        "need_id": N_(
+            "Choose the Deal ID column{perhaps}, or tick \u201cEach row is a deal\u201d if the export has none."
+        ),
+        "need_id_perhaps": N_(" (perhaps {header!r})"),
+        "use": N_("Use this mapping"),
+        "download": N_("Download mapping"),
+        "change": N_("Change the mapping"),
+        "save_as": N_("Save {file}"),
+        "used": N_("{file} is read with this mapping. Download it to read next month's export the same way."),
+        "not_toml": N_("{file} is not a mapping file (.toml)"),
+        "too_big": N_("{file} is {size:,} bytes, more than a mapping file needs ({limit:,} bytes)"),
+        "fix_mapping": N_("upload the .toml file the dashboard's Download mapping saved"),
+        "not_text": N_("{file} is not text in UTF-8"),
+        "ignored": N_("columns the mapping ignores: {headers}"),
+        "unnamed": N_("columns the mapping does not name, not read: {headers}"),
+        "kept": N_("Mapping {file} kept: the exports you upload next are read with it when they have its columns."),
+        "form_mapping": N_("made for {file}"),
+        "offer": N_(
+            "{file}'s columns were recognised by meaning. Save this mapping to read next month's export the same way."
+        ),
+        "offer_check": N_("Check the mapping"),
+        "offer_currency": N_(
+            "It does not say the currency of its amounts (shown without a symbol): say it under "
+            "\u201cCheck the mapping\u201d."
+        ),
+        "read_by_meaning": N_("columns recognised by meaning"),
+        "read_with": N_("the mapping {mapping}"),
+    }
+)
 
 #: Mapping files uploaded to the dashboard end in this.
 MAPPING_SUFFIX = ".toml"
@@ -371,6 +407,7 @@ class MappingOffer:
     """
 
     def __init__(self, name: str, mapping: Mapping, *, on_check: Callable[[], None] | None = None) -> None:
+        self.locale = current_locale()  # the page's language, for the later button clicks
         self.name = name
         self.mapping = mapping
         self.download_button = w.Button(description=TEXT["download"])
@@ -388,6 +425,7 @@ class MappingOffer:
         self.widget = w.HBox([note, *buttons, self.link]).add_class("ck-row")
         self.widget.add_class("ck-mapping-offer")
 
+    @in_own_locale
     def download(self) -> str:
         """The mapping as TOML, offered as a link to save (returned too)."""
         text, self.link.value = _download_link(self.mapping, self.name)
@@ -527,6 +565,8 @@ class MappingForm:
         delay: float = 0.4,
         on_use: Callable[[LoadResult, Mapping], None] | None = None,
     ) -> None:
+        # the language of the page that asks: the form's callbacks run later, outside it
+        self.locale = current_locale()
         self.name = name
         self.content = content
         self.max_bytes = max_bytes
@@ -723,6 +763,7 @@ class MappingForm:
         self._flush()
 
     # ------------------------------------------------------------------ recomputing
+    @in_own_locale
     def _on_field(self, change) -> None:
         if change["owner"] in (self.fields.get("stage"), self.fields.get("status")):
             self._fill_stages()
@@ -759,6 +800,7 @@ class MappingForm:
         self.counts_html.value = f"<div class='ck-note'>{html_text(TEXT['updating'])}</div>"
         self._handle = loop.call_later(self.delay, self.update)
 
+    @in_own_locale
     def _flush(self) -> None:
         """Recompute now if a recomputation is waiting."""
         if self._handle is not None:
@@ -808,6 +850,7 @@ class MappingForm:
         self._stage_column_note = note
         self._show_stages()
 
+    @in_own_locale
     def _on_reading(self) -> None:
         self._show_stages()
         self._schedule()
@@ -867,6 +910,7 @@ class MappingForm:
             return TEXT["need_id"].format(perhaps=perhaps)
         return ""
 
+    @in_own_locale
     def update(self) -> None:
         """Load the export with the form's mapping and show the preview and the counts (or, in
         words, why it cannot be read)."""
@@ -903,16 +947,19 @@ class MappingForm:
         lines = [f"<div class='ck-counts'>{html_text(TEXT['counts'].format(**r.summary()))}</div>"]
         rejected = r.ledger[r.ledger["outcome"] == "rejected"]["reason"].value_counts()
         lines += [
-            f"<div class='ck-note'>{html_text(TEXT['rejected_why'].format(n=int(n), reason=why))}</div>"
+            f"<div class='ck-note'>{html_text(TEXT['rejected_why'].format(n=int(n), reason=_(why)))}</div>"
             for why, n in rejected.head(3).items()
         ]
         # in plain words; the stage readings and the deal id are the form's own questions
         notes = [plain_note(t) for t in r.warnings if not (unread and "stage map" in t)]
-        lines += [f"<div class='ck-note'>{html_text(TEXT['warning'].format(text=t))}</div>" for t in notes[:3] if t]
+        lines += [
+            f"<div class='ck-note'>{html_text(TEXT['warning'].format(text=said(t)))}</div>" for t in notes[:3] if t
+        ]
         self.counts_html.value = "".join(lines)
         self.preview.value = f"<div class='ck-preview'>{preview_html(r.deals)}</div>"
 
     # ------------------------------------------------------------------ actions
+    @in_own_locale
     def use(self) -> LoadResult | None:
         """Load the deals with the form's mapping and hand them to ``on_use`` (None, with the
         reason shown, when the mapping cannot be used yet)."""
@@ -925,11 +972,13 @@ class MappingForm:
         self.collapse()
         return self.result
 
+    @in_own_locale
     def download(self) -> str:
         """The mapping as TOML, offered as a link to save (returned too)."""
         text, self.link.value = _download_link(self.mapping, self.name)
         return text
 
+    @in_own_locale
     def collapse(self) -> None:
         """After use: one line saying the mapping is in use, with its download and a way back."""
         note = w.HTML(f"<div class='ck-note'>{html_text(TEXT['used'].format(file=self.name))}</div>")
@@ -940,6 +989,7 @@ class MappingForm:
             self.link,
         ]
 
+    @in_own_locale
     def expand(self) -> None:
         """Show the whole form again."""
         self.widget.children = self._full

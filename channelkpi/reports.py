@@ -49,10 +49,21 @@ from .charts import PRINT_FONT, movement_waterfall, themed
 from .currency_symbols import currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, cell_text, column_kind, display_name, excel_format, plural
+from .formats import (
+    BY_TITLES,
+    cell_text,
+    column_kind,
+    date_text,
+    display_name,
+    excel_format,
+    moment_text,
+    number,
+    plural,
+)
 from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.wording import said
 from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
@@ -534,20 +545,20 @@ def top_deals(behind: pd.DataFrame, by: str, *, n: int = TOP_DEALS) -> dict[str,
 
 #: The measures a "Deals" sheet row says how it counts for: each feeds the scorecard columns named.
 _DEALS_MEASURES = {
-    "Won or lost in range (score, win rate, won amount, deal size, cycle)": "quality_score",
-    "Open at range end (pipeline)": "open_amount",
-    "Created in range (deal success)": "success_rate",
+    N_("Won or lost in range (score, win rate, won amount, deal size, cycle)"): "quality_score",
+    N_("Open at range end (pipeline)"): "open_amount",
+    N_("Created in range (deal success)"): "success_rate",
 }
 _DEAL_TITLES = {
-    "deal_id": "Deal ID",
-    "name": "Deal name",
-    "account": "Account",
-    "product": "Product",
-    "created": "Created",
-    "closed": "Closed",
-    "expected_close": "Expected close",
-    "amount": "Amount",
-    "probability": "Probability",
+    "deal_id": N_("Deal ID"),
+    "name": N_("Deal name"),
+    "account": N_("Account"),
+    "product": N_("Product"),
+    "created": N_("Created"),
+    "closed": N_("Closed"),
+    "expected_close": N_("Expected close"),
+    "amount": N_("Amount"),
+    "probability": N_("Probability"),
 }
 
 
@@ -572,7 +583,7 @@ def selection_deals(prepared, view: View) -> pd.DataFrame:
     for title, column in _DEALS_MEASURES.items():
         rows = deals_behind(prepared, "kpi_table", column=column, fiscal_year_start=view.fiscal_year_start, **options)
         rows = rows[rows["counts_as"] != "excluded: outside period"]
-        how[title] = rows.set_index("deal_id")["counts_as"].astype(object).map(_in_range)
+        how[_(title)] = rows.set_index("deal_id")["counts_as"].astype(object).map(_in_range)
         frames.append(rows.drop(columns="counts_as"))
     listed = pd.concat(frames).drop_duplicates("deal_id")
     order = np.lexsort((listed["deal_id"].astype(str).to_numpy(), -listed["amount"].fillna(-np.inf).to_numpy(float)))
@@ -580,7 +591,9 @@ def selection_deals(prepared, view: View) -> pd.DataFrame:
     for title, counts in how.items():
         mapped = listed["deal_id"].map(counts).astype(object)
         listed[title] = mapped.where(mapped.notna(), "")
-    return listed.rename(columns=lambda c: _DEAL_TITLES.get(c, level_title(c)) if c not in how else c)
+    return listed.rename(
+        columns=lambda c: (_(_DEAL_TITLES[c]) if c in _DEAL_TITLES else level_title(c)) if c not in how else c
+    )
 
 
 def _render(charts: Mapping, fmt: str) -> dict[str, str | bytes]:
@@ -735,9 +748,9 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
             continue
         of = top.attrs.get("of", len(top))
         if of > len(top):
-            what = _("the {count} largest of {total} deals").format(count=len(top), total=f"{of:,}")
+            what = _("the {count} largest of {total} deals").format(count=number(len(top)), total=number(of))
         else:
-            what = (_("the {total} deal") if of == 1 else _("the {total} deals")).format(total=f"{of:,}")
+            what = (_("the {total} deal") if of == 1 else _("the {total} deals")).format(total=number(of))
         summary = _("Deals behind {name}: {what} won or lost in the range, by amount").format(name=name, what=what)
         rows.append(
             f"<tr class='ck-deals-row'><td colspan='{len(columns)}'><details><summary>{html_text(summary)}"
@@ -749,7 +762,7 @@ def _scorecard_html(scorecard: pd.DataFrame, tops: Mapping[str, pd.DataFrame], l
 def _selection_text(ctx: Mapping) -> str:
     text = ctx["selection"]
     if ctx.get("data_end") is not None:
-        text += " · " + _("data to {day}").format(day=f"{ctx['data_end'].day} {ctx['data_end']:%b %Y}")
+        text += " · " + _("data to {day}").format(day=date_text(ctx["data_end"]))
     return text
 
 
@@ -767,16 +780,18 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
     ).format(
         file=result.file,
         source=result.source.label,
-        **{k: f"{s[k]:,}" for k in ("kept", "merged", "rejected", "won", "lost", "open")},
-        rows=f"{s['rows_read']:,}",
+        **{k: number(s[k]) for k in ("kept", "merged", "rejected", "won", "lost", "open")},
+        rows=number(s["rows_read"]),
     )
     counts = f"<p>{html_text(line)}</p>"
     if len(result.ledger):
         reasons = result.ledger.groupby(["outcome", "reason"]).size().reset_index(name="rows")
+        # the codes stay the ledger's (data); the report says them in its language
+        reasons[["outcome", "reason"]] = reasons[["outcome", "reason"]].map(_)
         counts += _table_html(
             reasons, [("outcome", N_("Outcome")), ("reason", N_("Reason")), ("rows", N_("Rows"))], "", cls="ck-ledger"
         )
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings)
+    warnings = "".join(f"<li>{html_text(said(x))}</li>" for x in result.warnings)
     if warnings:
         counts += "<h3>" + html_text(_("Warnings")) + f"</h3><ul>{warnings}</ul>"
     return counts
@@ -850,12 +865,12 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
     scorecard = _scorecard_html(tables["scorecard"], top_deals(ctx["behind"], level), level, cur)
     how, date, which = _("How:"), _("Date:"), _("Which deals:")
     defs = "".join(
-        f"<dt>{html_text(_(d.title))}</dt><dd>{html_text(_(d.summary))}<br>{html_text(how)} {html_text(d.formula)}. "
-        f"{html_text(date)} {html_text(d.date_field)}. {html_text(which)} {html_text(d.window)}.</dd>"
+        f"<dt>{html_text(_(d.title))}</dt><dd>{html_text(_(d.summary))}<br>{html_text(how)} {html_text(_(d.formula))}. "
+        f"{html_text(date)} {html_text(_(d.date_field))}. {html_text(which)} {html_text(_(d.window))}.</dd>"
         for d in DEFINITIONS.values()
         if d.name != "kpi_table"
     )
-    generated = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    generated = moment_text(datetime.datetime.now())
     unranked = (
         "<p class='ck-note'>"
         + html_text(_("Deals without a partner are not ranked; they count in the eight KPIs above."))
@@ -870,7 +885,7 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
         "scorecard": _("{level} scorecard").format(level=level_title(level)),
         "definitions": _("Definitions"),
         "quality": _("Data quality"),
-        "meta": _("{selection} · {deals} deals").format(selection=_selection_text(ctx), deals=f"{ctx['deals']:,}"),
+        "meta": _("{selection} · {deals} deals").format(selection=_selection_text(ctx), deals=number(ctx["deals"])),
         "footer": _("channelkpi {version} · generated {when}").format(version=__version__, when=generated),
     }
     return (
@@ -892,19 +907,29 @@ def _html(tables: Mapping[str, pd.DataFrame], svgs: Mapping[str, str], ctx: Mapp
 
 
 # --------------------------------------------------------------------------- Excel
+#: The workbook's own sheets (Excel allows 31 characters in a name: so do the translations).
+_BOOK_SHEETS = {
+    "summary": N_("Summary"),
+    "about": N_("About"),
+    "movement": N_("Movement"),
+    "deals": N_("Deals"),
+    "definitions": N_("Definitions"),
+    "ledger": N_("Ledger"),
+}
+#: The sheet of each table.
 _SHEETS = {
-    "scorecard": "Scorecard",
-    "kpis": "KPIs by period",
-    "trend": "Totals by period",
-    "pipeline_stage": "Pipeline by stage",
-    "waterfall": "Pipeline waterfall",
-    "targets": "Targets",
-    "channel_mix": "Channel mix",
-    "channel_rates": "Channel win rates",
-    "seasonality": "Seasonality by unit",
-    "seasonality_all": "Seasonality",
-    "cycles": "Cycle lengths",
-    "cohorts": "Deal success cohorts",
+    "scorecard": N_("Scorecard"),
+    "kpis": N_("KPIs by period"),
+    "trend": N_("Totals by period"),
+    "pipeline_stage": N_("Pipeline by stage"),
+    "waterfall": N_("Pipeline waterfall"),
+    "targets": N_("Targets"),
+    "channel_mix": N_("Channel mix"),
+    "channel_rates": N_("Channel win rates"),
+    "seasonality": N_("Seasonality by unit"),
+    "seasonality_all": N_("Seasonality"),
+    "cycles": N_("Cycle lengths"),
+    "cohorts": N_("Deal success cohorts"),
 }
 
 
@@ -954,67 +979,80 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
 
     cur = ctx["symbol"]
     summary = _summary_frame(tables, ctx)
+    # the sheets' names and the About sheet in the report's language (Excel shows the numbers
+    # in the reader's own format: the cells stay numbers)
+    named = {k: _(v) for k, v in _BOOK_SHEETS.items()}
     about = pd.DataFrame(
         {
-            "item": ["Report", "Range", "Selection", "Deals", "Source", "Generated by"],
+            "item": [_("Report"), _("Range"), _("Selection"), _("Deals"), _("Source"), _("Generated by")],
             "value": [
                 ctx["title"],
-                f"{ctx['start'].date()} to {ctx['end'].date()}",
+                _("{start} to {end}").format(start=ctx["start"].date(), end=ctx["end"].date()),
                 _selection_text(ctx),
-                f"{ctx['deals']:,}",
-                ctx["result"].file if ctx["result"] is not None else "a deals table",
+                number(ctx["deals"]),
+                ctx["result"].file if ctx["result"] is not None else _("a deals table"),
                 f"channelkpi {__version__}",
             ],
         }
     )
     if ctx["partner_level"]:
-        about.loc[len(about)] = ["Scorecard", "deals without a partner are not ranked; they count in the Summary"]
+        about.loc[len(about)] = [
+            _("Scorecard"),
+            _("deals without a partner are not ranked; they count in the Summary"),
+        ]
     about.loc[len(about)] = [
-        "Deals",
-        f"{len(deal_rows):,} deals of the selection: won or lost in the range, open at its end or created in it",
+        _("Deals"),
+        _("{count} deals of the selection: won or lost in the range, open at its end or created in it").format(
+            count=number(len(deal_rows))
+        ),
     ]
     if len(deal_rows) > _EXCEL_ROWS:
-        about.loc[len(about)] = ["Deals", f"only the {_EXCEL_ROWS:,} largest fit in a sheet"]
+        about.loc[len(about)] = [
+            _("Deals"),
+            _("only the {count} largest fit in a sheet").format(count=number(_EXCEL_ROWS)),
+        ]
         deal_rows = deal_rows.head(_EXCEL_ROWS)
-    sheets: dict[str, pd.DataFrame] = {"Summary": summary.drop(columns="kind"), "About": about}
+    sheets: dict[str, pd.DataFrame] = {named["summary"]: summary.drop(columns="kind"), named["about"]: about}
     for key, name in _SHEETS.items():
         if key in tables:
-            sheets[name] = _scorecard_sheet(tables[key]) if key == "scorecard" else tables[key]
+            sheets[_(name)] = _scorecard_sheet(tables[key]) if key == "scorecard" else tables[key]
     if "movement_by" in tables:
-        sheets["Movement"] = movement_sheet(tables["movement_by"])
-    sheets["Deals"] = deal_rows
-    sheets["Definitions"] = pd.DataFrame(
+        sheets[named["movement"]] = movement_sheet(tables["movement_by"])
+    sheets[named["deals"]] = deal_rows
+    sheets[named["definitions"]] = pd.DataFrame(
         [
             {
                 "kpi": d.name,
-                "title": d.title,
-                "formula": d.formula,
-                "date_field": d.date_field,
-                "window": d.window,
-                "variants": "; ".join(d.variants),
-                "excludes": d.excludes,
+                "title": _(d.title),
+                "formula": _(d.formula),
+                "date_field": _(d.date_field),
+                "window": _(d.window),
+                "variants": "; ".join(_(v) for v in d.variants),
+                "excludes": _(d.excludes) if d.excludes else "",
             }
             for d in DEFINITIONS.values()
         ]
     )
     result = ctx["result"]
-    sheets["Ledger"] = (
+    sheets[named["ledger"]] = (
         result.ledger
         if result is not None
-        else pd.DataFrame({"note": ["no load ledger: the deals were passed in as a table"]})
+        else pd.DataFrame({"note": [_("no load ledger: the deals were passed in as a table")]})
     )
     raw = to_excel(sheets, number_formats=lambda col: excel_format(column_kind(col), cur))
     # the summary's value column mixes money, rates and days: one format per row
     book = load_workbook(io.BytesIO(raw))
-    sheet = book["Summary"]
+    sheet = book[named["summary"]]
     for i, kind in enumerate(summary["kind"], start=2):
         fmt = excel_format(kind, cur)
         for col in ("B", "C"):
             sheet[f"{col}{i}"].number_format = fmt or "General"
     # the deals' columns have people's titles, not KPI names: their formats are set here
-    deal_formats = {"Amount": excel_format("money", cur), "Probability": "0%"}
-    deal_formats.update(dict.fromkeys(("Created", "Closed", "Expected close"), "yyyy-mm-dd"))
-    sheet = book["Deals"]
+    # the deals' headings are in the report's language, as selection_deals named them
+    titles = {k: _(v) for k, v in _DEAL_TITLES.items()}
+    deal_formats = {titles["amount"]: excel_format("money", cur), titles["probability"]: "0%"}
+    deal_formats.update(dict.fromkeys((titles["created"], titles["closed"], titles["expected_close"]), "yyyy-mm-dd"))
+    sheet = book[named["deals"]]
     for j, col in enumerate(deal_rows.columns, start=1):
         fmt = deal_formats.get(col) or ("yyyy-mm-dd" if pd.api.types.is_datetime64_any_dtype(deal_rows[col]) else None)
         if fmt:
@@ -1023,10 +1061,10 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
             sheet.column_dimensions[get_column_letter(j)].width = max(
                 sheet.column_dimensions[get_column_letter(j)].width or 0, 12
             )
-    if "Movement" in book.sheetnames:  # amounts of the movement, not KPI columns: formats here
-        sheet = book["Movement"]
+    if named["movement"] in book.sheetnames:  # amounts of the movement, not KPI columns: formats here
+        sheet = book[named["movement"]]
         money_fmt = excel_format("money", cur)
-        for j, col in enumerate(sheets["Movement"].columns, start=1):
+        for j, col in enumerate(sheets[named["movement"]].columns, start=1):
             fmt = (
                 money_fmt
                 if col in _MOVEMENT_AMOUNTS

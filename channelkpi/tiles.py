@@ -28,6 +28,7 @@ from .currency_symbols import DEFAULT_CURRENCY, currency_code, currency_symbol
 from .formats import change_text, display_name, format_value, is_missing, level_word, number, plural
 from .i18n import N_
 from .i18n import gettext as _
+from .ingest.wording import said
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 
@@ -152,21 +153,16 @@ _SUMMARY_NAMES = (
     N_("blank_rows_skipped"),
     N_("warnings"),
 )
-# The ledger's columns, and the codes of its outcome and reason columns (the rows' details stay as
-# the load wrote them).
+# The ledger's columns (the codes of its reason column are marked where the load makes them,
+# its outcomes here); the load writes them, and the rows' details, in English: they are data.
 _LEDGER_WORDS = (
     N_("row"),
     N_("outcome"),
     N_("reason"),
     N_("detail"),
     N_("deal_id"),
-    N_("footer"),
-    N_("too_many_fields"),
-    N_("not_a_deal"),
-    N_("no_status"),
-    N_("deleted"),
-    N_("duplicate_row"),
-    N_("line_item"),
+    N_("merged"),
+    N_("rejected"),
 )
 
 
@@ -300,12 +296,14 @@ def ledger_html(result, *, rows: int = 200) -> str:
         return f"<p class='ck-note'>{html_text(text)}</p>"
     s = result.summary()
     counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
-    warnings = "".join(f"<li>{html_text(x)}</li>" for x in result.warnings) or "<li>" + html_text(_("none")) + "</li>"
+    warnings = "".join(f"<li>{html_text(said(x))}</li>" for x in result.warnings)
+    warnings = warnings or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
-    coded = [c in ("outcome", "reason") for c in ledger.columns]  # codes, said in words of the language
+    # codes said in words of the language, the details' fixed sentences translated
+    say = [_ if c in ("outcome", "reason") else said if c == "detail" else None for c in ledger.columns]
     body = "".join(
         "<tr>"
-        + "".join(f"<td>{html_text(_(v) if code and isinstance(v, str) else v)}</td>" for v, code in zip(rec, coded))
+        + "".join(f"<td>{html_text(how(v) if how and isinstance(v, str) else v)}</td>" for v, how in zip(rec, say))
         + "</tr>"
         for rec in ledger.itertuples(index=False)
     )

@@ -44,7 +44,19 @@ from . import charts
 from .currency_symbols import DEFAULT_CURRENCY
 from .deprecation import renamed_keywords, warn_deprecated
 from .errors import ChannelKPIError
-from .formats import BY_TITLES, FREQ_TITLES, display_name, is_missing, level_word, plural
+from .formats import (
+    BY_TITLES,
+    FREQ_TITLES,
+    channel_name,
+    date_text,
+    day_label,
+    display_name,
+    is_missing,
+    level_word,
+    month_label,
+    period_text,
+    plural,
+)
 from .i18n import N_, current_language
 from .i18n import gettext as _
 from .metrics.funnel import stage_funnel
@@ -178,7 +190,7 @@ def default_months(
 
 
 def _day(day: pd.Timestamp) -> str:
-    return f"{day.day} {day:%b}"
+    return day_label(day)
 
 
 def mark_partial(table: pd.DataFrame, *, coverage, start=None, end=None) -> pd.DataFrame:
@@ -205,16 +217,17 @@ def mark_partial(table: pd.DataFrame, *, coverage, start=None, end=None) -> pd.D
     starts = pd.to_datetime(out["period_start"])
     ends = pd.to_datetime(out["period_end"])
     labels, partial = [], []
-    for period, ps, pe in zip(out["period"].astype(str), starts, ends, strict=True):
+    for code, ps, pe in zip(out["period"].astype(str), starts, ends, strict=True):
         first, last = max(ps, lo), min(pe, hi)
+        period = period_text(code)  # the label is shown; ``period`` stays the code clicks look up
         if first > last:
-            labels.append(f"{period} (no data)")
+            labels.append(_("{period} (no data)").format(period=period))
         elif first > ps and last < pe:
-            labels.append(f"{period} ({_day(first)} to {_day(last)})")
+            labels.append(_("{period} ({first} to {last})").format(period=period, first=_day(first), last=_day(last)))
         elif last < pe:
-            labels.append(f"{period} (to {_day(last)})")
+            labels.append(_("{period} (to {day})").format(period=period, day=_day(last)))
         elif first > ps:
-            labels.append(f"{period} (from {_day(first)})")
+            labels.append(_("{period} (from {day})").format(period=period, day=_day(first)))
         else:
             labels.append(period)
         partial.append(first > ps or last < pe)
@@ -401,8 +414,8 @@ def _a_level(by: str) -> str:
     return f"{'an' if word[:1] in tuple('aeiou') else 'a'} {word}"
 
 
-def _names(values: Sequence[str], limit: int = 3) -> str:
-    names = [display_name(v) for v in values]
+def _names(values: Sequence[str], limit: int = 3, *, column: str = "partner") -> str:
+    names = [channel_name(v) if column == "channel" else display_name(v) for v in values]
     if len(names) <= limit:
         return ", ".join(names)
     return _("{names} and {count} more").format(names=", ".join(names[:limit]), count=len(names) - limit)
@@ -411,9 +424,9 @@ def _names(values: Sequence[str], limit: int = 3) -> str:
 def _span_text(start: pd.Timestamp, end: pd.Timestamp) -> str:
     whole_months = start.day == 1 and (end + pd.Timedelta(days=1)).day == 1
     if whole_months:
-        first, last = f"{start:%b %Y}", f"{end:%b %Y}"
+        first, last = month_label(start), month_label(end)
         return first if first == last else f"{first} – {last}"
-    return f"{start.day} {start:%b %Y} – {end.day} {end:%b %Y}"
+    return f"{date_text(start)} – {date_text(end)}"
 
 
 def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -> str:
@@ -439,7 +452,7 @@ def selection_text(view: View, *, start=None, end=None, grouping: bool = True) -
         if col == "partner":
             parts.append(_names(values) if values else _("All partners"))
         elif values:
-            parts.append(f"{plural(col)}: {_names(sorted(values))}")
+            parts.append(f"{plural(col)}: {_names(sorted(values), column=col)}")
         elif col in kept:
             parts.append(_("{values}: none").format(values=plural(col)))
     if grouping:  # a number of the whole range (a tile) is not grouped: it says only the range

@@ -34,11 +34,31 @@ from .currency_symbols import DEFAULT_CURRENCY, NO_CURRENCY, currency_code, curr
 from .dealspanel import DealsPanel
 from .deprecation import renamed_attributes, warn_deprecated
 from .drill import CHART_CELLS, chart_cell, ranking_cell, tile_cell
-from .errors import ChannelKPIError, ColumnError, CurrencyError, DetectionError, FileFormatError, ValueParseError
-from .formats import BY_TITLES, column_kind, display_name, excel_format, level_title, level_word, number, plural
+from .errors import (
+    ChannelKPIError,
+    ColumnError,
+    CurrencyError,
+    DetectionError,
+    FileFormatError,
+    ValueParseError,
+    short_value,
+)
+from .formats import (
+    BY_TITLES,
+    channel_name,
+    column_kind,
+    display_name,
+    excel_format,
+    level_title,
+    level_word,
+    month_label,
+    number,
+    plural,
+)
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.wording import said, where_text
 from .mappingform import (
     MAPPING_SUFFIX,
     TEXT,
@@ -238,16 +258,24 @@ _PYTHON_WORDS = re.compile(r"\w+=|[{}]")
 def _upload_message(name: str, exc: ChannelKPIError) -> str:
     """An upload error for someone at the dashboard: the problem, then what to do there; a fix
     that takes Python arguments is kept, labelled, for whoever loads the file in a notebook."""
-    text = str(exc)
-    if name not in text:
-        text = f"{name}: {text}"
+    # the error's parts in the viewer's language (the load writes them in English; the fixed
+    # sentences among them are translated, values and Python stay as they are)
+    text = said(exc.problem)
+    where = where_text(row=exc.row, column=exc.column, value=None if exc.value is None else short_value(exc.value))
+    if where:
+        text = _("{problem} ({where})").format(problem=text, where=where)
+    if exc.file:
+        text = _("{file}: {problem}").format(file=exc.file, problem=text)
     fix = exc.fix or ""
     if fix and _PYTHON_WORDS.search(fix) and not isinstance(exc, FileFormatError):
         visitor = next(
             (_(f) for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), _("correct the export and upload it again")
         )
-        what_to_do = _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
-        text = text.replace(f". Fix: {fix}", what_to_do)
+        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
+    elif fix:
+        text += _(". Fix: {fix}").format(fix=said(fix))
+    if name not in text:
+        text = _("{file}: {problem}").format(file=name, problem=text)
     return text
 
 
@@ -505,7 +533,8 @@ class Dashboard:
             for table in self._prepared.dimensions.values():  # a partner with no deals yet, too
                 if level in table.columns:
                     values |= {str(v) for v in table[level].dropna().unique()}
-            pairs = [(v, display_name(v)) for v in values]
+            name = channel_name if level == "channel" else display_name
+            pairs = [(v, name(v)) for v in values]
             self._values[level] = sorted(pairs, key=lambda pair: (fold(pair[1]), pair[1]))
         return self._values[level]
 
@@ -528,7 +557,8 @@ class Dashboard:
 
     def _channel_options(self) -> list[tuple[str, str]]:
         present = {str(c) for c in self.deals["channel"].dropna().unique()}
-        return [(c, c) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
+        # (code, name): the box filters by the code and shows the name
+        return [(c, channel_name(c)) for c in (*CHANNELS, *sorted(present - set(CHANNELS))) if c in present]
 
     def _default_period(self, months: Sequence) -> tuple[int, int]:
         """The period slider's range when the deals are new (indices into its months): up to the
@@ -538,7 +568,7 @@ class Dashboard:
 
     def _month_options(self) -> list[tuple[str, pd.Timestamp]]:
         months = pd.period_range(*month_range(self._prepared), freq="M")
-        return [(m.strftime("%b %Y"), m.to_timestamp()) for m in months]
+        return [(month_label(m.to_timestamp()), m.to_timestamp()) for m in months]
 
     # ------------------------------------------------------------------ state -> numbers
     @property
@@ -743,7 +773,7 @@ class Dashboard:
             self._filters_shown = others
             buttons = []
             for col, values in others:
-                names = ", ".join(display_name(v) for v in values)
+                names = ", ".join(channel_name(v) if col == "channel" else display_name(v) for v in values)
                 button = w.Button(
                     description=f"× {level_title(col)}: {names}",
                     tooltip=_("Stop filtering by {level}").format(level=level_word(col)),
@@ -1090,7 +1120,7 @@ class Dashboard:
             self._say(str(exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
-            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         self._mapping_label = name
         form = self.mapping_form
@@ -1117,7 +1147,7 @@ class Dashboard:
             self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
-            self._say(f"{name} could not be read ({type(exc).__name__}: {exc}).")
+            self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
             return
         self.mapping_form = form
         self.mapping_box.children = [form.widget]

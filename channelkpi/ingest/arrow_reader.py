@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from ..errors import FileFormatError
+from ..i18n import N_
 from .cells import Cells, RawTable, string_buffers, tidy_text
 from .layout import CELLS_AS_TEXT, Layout, clean_headers, find_layout, footer_detail
 
@@ -302,7 +303,7 @@ def _finish(columns: list[pa.ChunkedArray], layout: Layout, table):
             detail = footer_detail(first)
             if detail:
                 footer[candidates[k]] = True
-                table.rejected.append((int(rows[candidates[k]]), "footer", detail))
+                table.rejected.append((int(rows[candidates[k]]), N_("footer"), detail))
     table.blank_rows = int(blank.sum())
     drop = blank | footer
     if not drop.any():

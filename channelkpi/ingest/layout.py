@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FileFormatError
+from .wording import EXPORT_WITH_HEADERS, FOOTER_LINE, NO_HEADER_ROW
 
 __all__ = [
     "CELLS_AS_TEXT",
@@ -65,7 +66,7 @@ def footer_detail(first_value: object) -> str | None:
     Only rows with at most two filled cells are asked (a real deal has more).
     """
     text = str(first_value)
-    return f"footer or total line {text[:80]!r}" if _FOOTER.match(text) else None
+    return FOOTER_LINE.format(value=repr(text[:80])) if _FOOTER.match(text) else None
 
 
 def sniff_delimiter(lines: list[str]) -> str:
@@ -189,7 +190,7 @@ def find_layout(head: str, *, name: str, encoding: str) -> Layout:
         ) from None
     h = header_index(records)
     if h < 0:
-        raise FileFormatError("the file has no header row", file=name, fix="export the report with its column headers")
+        raise FileFormatError(NO_HEADER_ROW, file=name, fix=EXPORT_WITH_HEADERS)
     notes = [f"skipped {h} title row(s) above the header (rows 1-{h})"] if h > 0 else []
     return Layout(
         delimiter=delim,

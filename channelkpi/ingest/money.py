@@ -27,6 +27,7 @@ from .locate import read_column
 from .outcome import Outcome
 from .parse import parse_amounts
 from .reader import RawTable
+from .wording import CONVERTED, LOST_AT_AMOUNT, NO_CURRENCY, SEVERAL_CURRENCIES, WON_WITHOUT_WON_AMOUNT
 
 __all__ = ["Currencies", "amounts_work", "convert_currency", "read_amounts"]
 
@@ -152,14 +153,16 @@ def read_amounts(
         inline = inline.where(~won | ~theirs.present(), theirs)
         if fallback.any():
             warnings.append(
-                f"{int(fallback.sum())} won deal(s) have no {roles['won_amount']!r}; used "
-                f"{roles.get('amount', 'the estimate')!r} instead"
+                WON_WITHOUT_WON_AMOUNT.format(
+                    count=int(fallback.sum()),
+                    header=repr(roles["won_amount"]),
+                    fallback=repr(roles.get("amount", "the estimate")),
+                )
             )
         lost_est = outcome.rows("lost") & ~np.isnan(amount)
         if lost_est.any():
             warnings.append(
-                f"lost deals are valued at {roles.get('amount')!r} (the value that was at stake); "
-                f"won deals at {roles['won_amount']!r}"
+                LOST_AT_AMOUNT.format(amount=repr(roles.get("amount")), won_amount=repr(roles["won_amount"]))
             )
     if "currency" not in roles:
         return amount, inline
@@ -209,9 +212,7 @@ def convert_currency(
     if fx is None:
         if len(codes) > 1:
             raise CurrencyError(
-                "amounts are in several currencies ("
-                + ", ".join(f"{c}: {k} rows" for c, k in counts.items())
-                + ") and would be summed as if they were one",
+                SEVERAL_CURRENCIES.format(counts=", ".join(f"{c}: {k} rows" for c, k in counts.items())),
                 file=raw.file,
                 fix="pass currency='USD', fx={'EUR': 1.08, ...} (1 unit of each currency in the "
                 "reporting currency), or use the CRM's converted-amount column",
@@ -251,13 +252,12 @@ def convert_currency(
         )
     no_cur = has & ~cur.present()
     if no_cur.any():
-        warnings.append(f"{int(no_cur.sum())} amount(s) without a currency were taken as {reporting}")
+        warnings.append(NO_CURRENCY.format(count=int(no_cur.sum()), currency=reporting))
         cur = cur.fill(no_cur, reporting)
     factor = cur.map(rates)
     converted = amount * np.where(np.isnan(factor), 1.0, factor)
     if len(codes) > 1 or (codes and codes[0] != reporting):
         warnings.append(
-            f"converted amounts to {reporting} with fx rates "
-            + ", ".join(f"{c}={rates[c]}" for c in codes if c != reporting)
+            CONVERTED.format(currency=reporting, rates=", ".join(f"{c}={rates[c]}" for c in codes if c != reporting))
         )
     return converted, cur

@@ -33,6 +33,7 @@ from .meaning_values import read_stage
 from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
+from .wording import STAGES_AS_OPEN, STAGES_BY_WORDING
 
 __all__ = ["NONE", "OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
 
@@ -158,11 +159,13 @@ def _from_stage(
             counts = coded.subset(guessed).to_series().value_counts()
             codes = {coded.values.iloc[j]: j for j in np.unique(coded.codes[guessed])}
             warnings.append(
-                f"{header!r}: read stage(s) by their wording: "
-                + ", ".join(
-                    f"{v!r} -> {out.iloc[codes[v]]} ({_rows(n)}; {why[codes[v]]})" for v, n in counts.head(8).items()
+                STAGES_BY_WORDING.format(
+                    header=repr(header),
+                    stages=", ".join(
+                        f"{v!r} -> {out.iloc[codes[v]]} ({_rows(n)}; {why[codes[v]]})"
+                        for v, n in counts.head(8).items()
+                    ),
                 )
-                + "; if a reading is wrong, say so with stage_map= (or under [stages] in a mapping file)"
             )
         rest = unknown & out.isna()
         out[rest] = "open"
@@ -170,10 +173,11 @@ def _from_stage(
         if rows_rest.any():
             counts = coded.subset(rows_rest).to_series().value_counts()
             warnings.append(
-                f"{header!r}: stage(s) not in the stage map were taken as open: "
-                + ", ".join(f"{k!r} ({_rows(v)})" for k, v in counts.head(8).items())
-                + f"; if one of them is closed, pass stage_map={{{counts.index[0]!r}: 'lost'}} (or 'won'), "
-                "or add it under [stages] in a mapping file"
+                STAGES_AS_OPEN.format(
+                    header=repr(header),
+                    stages=", ".join(f"{k!r} ({_rows(v)})" for k, v in counts.head(8).items()),
+                    argument=f"stage_map={{{counts.index[0]!r}: 'lost'}}",
+                )
             )
     return coded.take(_codes(out))
 

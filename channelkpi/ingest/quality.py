@@ -24,6 +24,16 @@ import pandas as pd
 
 from ..schema import STATUSES
 from .reader import RawTable
+from .wording import (
+    CLOSED_BEFORE_CREATED,
+    CLOSED_WITHOUT_DATE,
+    DATES_BEFORE_1990,
+    DATES_FAR_AHEAD,
+    FOOTER_COUNT,
+    HUGE_AMOUNTS,
+    NEGATIVE_AMOUNTS,
+    WON_WITHOUT_AMOUNT,
+)
 
 __all__ = ["footer_count_warning", "quality_warnings"]
 
@@ -43,35 +53,28 @@ def quality_warnings(out: pd.DataFrame, warnings: list[str]) -> None:
     lost = status == STATUSES.index("lost") if status is not None else (out["status"] == "lost").to_numpy()
     before = closed < created  # NaT on either side compares false
     if before.any():
-        warnings.append(
-            f"{int(before.sum())} deal(s) closed before they were created; kept, and excluded "
-            f"from cycle-length KPIs (e.g. {_ids(out, before)})"
-        )
+        warnings.append(CLOSED_BEFORE_CREATED.format(count=int(before.sum()), deals=_ids(out, before)))
     closed_no_date = (won | lost) & np.isnat(closed)
     if closed_no_date.any():
-        warnings.append(
-            f"{int(closed_no_date.sum())} won/lost deal(s) have no close date; period KPIs exclude them (no_close_date)"
-        )
+        warnings.append(CLOSED_WITHOUT_DATE.format(count=int(closed_no_date.sum())))
     first = np.datetime64("1990-01-01", "ns")
     last = np.datetime64(_TODAY + pd.DateOffset(years=10), "ns")
     for col in ("created", "closed", "expected_close"):
         d = out[col].to_numpy()
         early, late = d < first, d > last
         if early.any():
-            warnings.append(f"{col}: {int(early.sum())} date(s) before 1990 (earliest {out[col].min().date()})")
+            warnings.append(DATES_BEFORE_1990.format(column=col, count=int(early.sum()), date=out[col].min().date()))
         if late.any():
-            warnings.append(
-                f"{col}: {int(late.sum())} date(s) more than 10 years ahead (latest {out[col].max().date()})"
-            )
+            warnings.append(DATES_FAR_AHEAD.format(column=col, count=int(late.sum()), date=out[col].max().date()))
     neg = amount < 0
     if neg.any():
-        warnings.append(f"{int(neg.sum())} deal(s) have a negative amount (e.g. {_ids(out, neg)})")
+        warnings.append(NEGATIVE_AMOUNTS.format(count=int(neg.sum()), deals=_ids(out, neg)))
     huge = np.abs(amount) > 1e11
     if huge.any():
-        warnings.append(f"{int(huge.sum())} deal(s) have an amount above 100 billion (e.g. {_ids(out, huge, 1)})")
+        warnings.append(HUGE_AMOUNTS.format(count=int(huge.sum()), deals=_ids(out, huge, 1)))
     no_amount_won = won & np.isnan(amount)
     if no_amount_won.any():
-        warnings.append(f"{int(no_amount_won.sum())} won deal(s) have no amount; value KPIs exclude them (no_amount)")
+        warnings.append(WON_WITHOUT_AMOUNT.format(count=int(no_amount_won.sum())))
 
 
 def footer_count_warning(raw: RawTable, data_rows: int, warnings: list[str]) -> None:
@@ -81,7 +84,4 @@ def footer_count_warning(raw: RawTable, data_rows: int, warnings: list[str]) -> 
         if reason == "footer" and m:
             stated = int(re.sub(r"[,.]", "", m.group(1)))
             if stated != data_rows:
-                warnings.append(
-                    f"the footer says {stated} records but {data_rows} data rows were read: "
-                    "the export may be cut off or filtered"
-                )
+                warnings.append(FOOTER_COUNT.format(stated=stated, rows=data_rows))

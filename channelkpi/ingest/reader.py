@@ -30,9 +30,28 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FileFormatError
+from ..i18n import N_
 from .arrow_reader import read_csv_fast
 from .cells import STR, Cells, RawTable
 from .layout import CELLS_AS_TEXT, clean_headers, find_layout, footer_detail, header_index
+from .wording import (
+    BAD_UTF16,
+    BINARY,
+    DAMAGED_XLSX,
+    EXPORT_AGAIN,
+    EXPORT_AS_CSV,
+    EXPORT_CSV_XLSX,
+    FILE_EMPTY,
+    NOT_AN_EXPORT,
+    OLD_XLS,
+    OVER_LIMIT,
+    REEXPORT,
+    REEXPORT_UTF8,
+    SAVE_AS_XLSX,
+    TOO_MANY_FIELDS,
+    UNZIP,
+    ZIP,
+)
 
 __all__ = ["RawTable", "read_raw", "Source"]
 
@@ -94,7 +113,7 @@ def _read_bytes(src: Source, name: str, max_bytes: int | None) -> bytes | mmap.m
         )
     if max_bytes is not None and len(data) > max_bytes:
         raise FileFormatError(
-            f"the file is over the limit of {max_bytes:,} bytes",
+            OVER_LIMIT.format(limit=f"{max_bytes:,}"),
             file=name,
             fix="export fewer rows or columns, or raise max_bytes",
         )
@@ -112,9 +131,7 @@ def _first_bytes_say(data: bytes | mmap.mmap, name: str) -> str | None:
         return "other"
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
-            raise FileFormatError(
-                f"this is {what}, not a CRM export", file=name, fix="export the report as CSV or .xlsx"
-            )
+            raise FileFormatError(NOT_AN_EXPORT.format(what=what), file=name, fix=EXPORT_AS_CSV)
     return "other" if b"\x00" in head else None
 
 
@@ -128,9 +145,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
             return data.decode("utf-16"), "utf-16", notes
         except UnicodeDecodeError:
             raise FileFormatError(
-                "the file starts like UTF-16 text but does not decode as UTF-16",
+                BAD_UTF16,
                 file=name,
-                fix="re-export as CSV UTF-8",
+                fix=REEXPORT_UTF8,
             ) from None
     head = data[:4096]
     if head.count(b"\x00") > len(head) // 4:
@@ -143,9 +160,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
             pass
     if b"\x00" in head:
         raise FileFormatError(
-            "this is a binary file, not a text or Excel export",
+            BINARY,
             file=name,
-            fix="export the report from your CRM as CSV or .xlsx",
+            fix=EXPORT_CSV_XLSX,
         )
     try:
         return data.decode("utf-8"), "utf-8", notes
@@ -164,9 +181,9 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
     controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\r\n\t")
     if controls > 8:
         raise FileFormatError(
-            "this is a binary file, not a text or Excel export",
+            BINARY,
             file=name,
-            fix="export the report from your CRM as CSV or .xlsx",
+            fix=EXPORT_CSV_XLSX,
         )
     return text, enc, notes
 
@@ -201,7 +218,7 @@ def _finish(frame: pd.DataFrame, rows: np.ndarray, raw_headers: list[object], ta
         detail = footer_detail(first)
         if detail:
             footer[i] = True
-            table.rejected.append((int(rows[i]), "footer", detail))
+            table.rejected.append((int(rows[i]), N_("footer"), detail))
     keep = ~blank & ~footer
     frame = frame[keep].reset_index(drop=True) if not keep.all() else frame
     table.cells = Cells({h: frame[h] for h in headers})
@@ -249,14 +266,12 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = zf.namelist()
     except zipfile.BadZipFile:
-        raise FileFormatError(
-            "the file looks like .xlsx but the workbook is damaged", file=name, fix="re-export it"
-        ) from None
+        raise FileFormatError(DAMAGED_XLSX, file=name, fix=REEXPORT) from None
     if not any(n.startswith("xl/") for n in names):
         raise FileFormatError(
-            "this is a ZIP archive (or Word/PowerPoint file), not an Excel workbook",
+            ZIP,
             file=name,
-            fix="unzip it first, or export the report as CSV or .xlsx",
+            fix=UNZIP,
         )
     try:
         book = pd.ExcelFile(io.BytesIO(data), engine="openpyxl")
@@ -308,7 +323,7 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
 def _read_text(data: bytes, text: str, name: str, encoding: str, notes: list[str]) -> RawTable:
     text = text.lstrip("\ufeff")
     if not text.strip():
-        raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
+        raise FileFormatError(FILE_EMPTY, file=name, fix=EXPORT_AGAIN)
     # the header is among the first records: never copy the whole file
     layout = find_layout(text[:4_000_000], name=name, encoding=encoding)
     h, raw_headers = layout.header_row, layout.raw_headers
@@ -353,9 +368,10 @@ def _read_text_slow(text, delim, skip_lines, h, raw_headers, table: RawTable) ->
             table.rejected.append(
                 (
                     row,
-                    "too_many_fields",
-                    f"{len(rec)} fields where the header has {ncols}: an unquoted delimiter "
-                    f"{delim!r} inside a value? (first extra value {extra[0][:40]!r})",
+                    N_("too_many_fields"),
+                    TOO_MANY_FIELDS.format(
+                        fields=len(rec), columns=ncols, delimiter=repr(delim), value=repr(extra[0][:40])
+                    ),
                 )
             )
             continue
@@ -389,14 +405,14 @@ def read_raw(
     name = _name_of(src)
     data = _read_bytes(src, name, max_bytes)
     if not data[:65536].strip() and not bytes(data).strip():
-        raise FileFormatError("the file is empty", file=name, fix="export the report again with its rows")
+        raise FileFormatError(FILE_EMPTY, file=name, fix=EXPORT_AGAIN)
     if data[:4] == b"PK\x03\x04":
         return _read_excel(bytes(data), name, sheet)
     if data[:4] == b"\xd0\xcf\x11\xe0":
         raise FileFormatError(
-            "this is an old Excel 97-2003 (.xls) workbook",
+            OLD_XLS,
             file=name,
-            fix="open it in Excel and save it as .xlsx or CSV UTF-8, or export as .xlsx/CSV",
+            fix=SAVE_AS_XLSX,
         )
     sheet_note = [f"sheet={sheet!r} was ignored: this is a text file, not a workbook"] if sheet is not None else []
     if fast and _first_bytes_say(data, name) in (None, "utf-8-sig"):

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..i18n import N_
 from ..schema import DTYPES
 from .cells import STR, has_repeats
 from .locate import rows_text
@@ -35,6 +36,7 @@ from .reader import RawTable
 from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
 from .values import RECORD_ROLES, TEXT_ROLES, DealValues
+from .wording import DELETED, IDS_MADE, NO_ID_NO_STATUS, SCIENTIFIC_IDS, STATUS_EMPTY
 
 __all__ = ["Entry", "Screened", "line_rows", "reconcile_rows", "screen_rows", "start_screening"]
 
@@ -86,10 +88,7 @@ def screen_rows(
         ids, notes, scientific = raw.cells.derive(*_ids_work(raw, header))
         warnings.extend(notes)
         if scientific:
-            warnings.append(
-                f"{header!r}: some ids look like Excel scientific notation "
-                "(e.g. 4.87688E+18); such ids lose digits and may no longer be unique"
-            )
+            warnings.append(SCIENTIFIC_IDS.format(header=repr(header)))
     else:
         ids = pd.Series(np.nan, index=range(n), dtype=object)
         warnings.append(
@@ -101,15 +100,15 @@ def screen_rows(
     no_outcome = outcome.status == NONE
     empty_row = no_id & no_outcome
     for i in np.flatnonzero(empty_row):
-        ledger.append((int(raw.rows[i]), "rejected", "not_a_deal", "no id and no status/stage", None))
+        ledger.append((int(raw.rows[i]), "rejected", N_("not_a_deal"), NO_ID_NO_STATUS, None))
     rejected = empty_row.copy()
     no_status = ~no_id & no_outcome & ~outcome.deleted
     for i in np.flatnonzero(no_status):
-        detail = f"the status/stage cells are empty ({outcome.source} decide open/won/lost)"
-        ledger.append((int(raw.rows[i]), "rejected", "no_status", detail, ids.iloc[i]))
+        detail = STATUS_EMPTY.format(source=outcome.source)
+        ledger.append((int(raw.rows[i]), "rejected", N_("no_status"), detail, ids.iloc[i]))
     rejected |= no_status
     for i in np.flatnonzero(outcome.deleted & ~rejected):
-        ledger.append((int(raw.rows[i]), "rejected", "deleted", "the CRM marks this deal as deleted", ids.iloc[i]))
+        ledger.append((int(raw.rows[i]), "rejected", N_("deleted"), DELETED, ids.iloc[i]))
     rejected |= outcome.deleted
     made = no_id & ~rejected
     if made.any():
@@ -117,8 +116,7 @@ def screen_rows(
         ids[made] = [f"row {int(r)}" for r in raw.rows[made]]
         if "deal_id" in roles:
             warnings.append(
-                f"{int(made.sum())} row(s) without a {roles['deal_id']!r} were kept with ids "
-                f"made from their row number ({rows_text(raw.rows[made])})"
+                IDS_MADE.format(count=int(made.sum()), header=repr(roles["deal_id"]), rows=rows_text(raw.rows[made]))
             )
     return Screened(ids, rejected, ledger, made=bool(made.any()), id_header=roles.get("deal_id"))
 

@@ -26,6 +26,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CurrencyError
+from ..i18n import N_
+from .wording import (
+    CONFLICTING_STATUSES,
+    DUPLICATE_ROW,
+    EARLIER_STATE,
+    EXACT_REPEATS,
+    LINE_ITEM,
+    LINE_ITEMS,
+    STAGE_HISTORY,
+)
 
 __all__ = ["GRAINS", "Grain", "merge_repeats"]
 
@@ -71,18 +81,14 @@ def _merge_history(rows: pd.DataFrame, entries, warnings, kept: list[str]) -> pd
         (
             int(r),
             "merged",
-            "stage_history",
-            f"an earlier state of deal {i!r} (stage {st!r}); its latest state is row {int(kept_row[i])}",
+            N_("stage_history"),
+            EARLIER_STATE.format(deal=repr(i), stage=repr(st), row=int(kept_row[i])),
             i,
         )
         for r, i, st in zip(earlier["_row"], earlier["deal_id"], earlier["stage"], strict=True)
     )
     if len(earlier):
-        warnings.append(
-            f"{len(earlier)} row(s) are earlier states of {len(latest)} deal(s): the rows of a repeated deal id have "
-            "different stages, so the file was read as stage history and each deal's latest state kept, "
-            "amounts not summed (see the ledger); pass grain='line_items' if the rows are parts of one deal"
-        )
+        warnings.append(STAGE_HISTORY.format(rows=len(earlier), deals=len(latest)))
     return latest
 
 
@@ -119,7 +125,7 @@ def merge_repeats(
     if exact_drop.any():
         first_row = d.groupby(["deal_id", "_sig"], sort=False)["_row"].transform("first")
         entries.extend(
-            (int(r), "merged", "duplicate_row", f"identical to row {int(first)}; counted once", i)
+            (int(r), "merged", N_("duplicate_row"), DUPLICATE_ROW.format(row=int(first)), i)
             for r, first, i in zip(
                 d.loc[exact_drop, "_row"], first_row[exact_drop], d.loc[exact_drop, "deal_id"], strict=True
             )
@@ -138,17 +144,12 @@ def merge_repeats(
     if len(multi):
         merged, conflicts = _merge_line_items(multi, entries, file, kept or [])
         parts.append(merged)
-        warnings.append(
-            f"{len(multi) - len(merged)} row(s) repeat a deal id with other values: read as line items of "
-            f"{len(merged)} deal(s), amounts summed (see the ledger)"
-        )
+        warnings.append(LINE_ITEMS.format(rows=len(multi) - len(merged), deals=len(merged)))
     out = pd.concat(parts).sort_values("_row", kind="stable")
     _dup_warning(entries, warnings)
     if conflicts:
         ex = "; ".join(f"{i!r} (row {r}): {s} -> {b}" for i, s, b, r in conflicts[:5])
-        warnings.append(
-            f"{len(conflicts)} deal(s) have rows with conflicting statuses, resolved won > lost > open: {ex}"
-        )
+        warnings.append(CONFLICTING_STATUSES.format(count=len(conflicts), examples=ex))
     return out.drop(columns=["_row", "_sig"]), entries
 
 
@@ -192,7 +193,7 @@ def _merge_line_items(multi: pd.DataFrame, entries, file: str | None, kept: list
     into = merged.set_index("deal_id")["_row"]
     later = multi[multi.duplicated("deal_id", keep="first")]
     entries.extend(
-        (int(r), "merged", "line_item", f"line item of deal {i!r}, summed into row {int(into[i])}", i)
+        (int(r), "merged", N_("line_item"), LINE_ITEM.format(deal=repr(i), row=int(into[i])), i)
         for r, i in zip(later["_row"], later["deal_id"], strict=True)
     )
     return merged, conflicts
@@ -201,4 +202,4 @@ def _merge_line_items(multi: pd.DataFrame, entries, file: str | None, kept: list
 def _dup_warning(entries, warnings) -> None:
     n_dups = sum(1 for e in entries if e[2] == "duplicate_row")
     if n_dups:
-        warnings.append(f"{n_dups} row(s) are exact repeats of an earlier row and were counted once")
+        warnings.append(EXACT_REPEATS.format(count=n_dups))

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .cells import STR, arrow_text, string_buffers
+from .wording import GARBLED
 
 __all__ = ["cell_text", "clean_text", "clean_text_column", "looks_scientific"]
 
@@ -73,9 +74,7 @@ def _repair(text: pd.Series, suspect: np.ndarray, label: str, warnings: list[str
         rows = int(hit.sum()) if counts is None else int(counts[hit.to_numpy()].sum())
         text = text.where(~hit, text.map(fixes))
         ex_from, ex_to = next(iter(fixes.items()))
-        warnings.append(
-            f"{label}: repaired garbled characters in {rows} value(s), e.g. {ex_from[:40]!r} -> {ex_to[:40]!r}"
-        )
+        warnings.append(GARBLED.format(column=label, count=rows, before=repr(ex_from[:40]), after=repr(ex_to[:40])))
     return text
 
 

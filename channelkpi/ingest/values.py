@@ -38,6 +38,7 @@ from .parse import parse_amounts, parse_dates
 from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
 from .text import clean_text, clean_text_column
+from .wording import BAD_PROBABILITY, DATES_OUT_OF_RANGE, DAY_FIRST, MONTH_FIRST, OPEN_WITH_CLOSE, SOURCES_AS_OTHER
 
 __all__ = [
     "DATE_ROLES",
@@ -158,14 +159,12 @@ def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | N
     if parsed.out_of_range is not None and parsed.out_of_range.any():
         oor = parsed.out_of_range
         warnings.append(
-            f"{header!r}: {int(oor.sum())} date(s) outside 1678-2261 (placeholders "
-            f"such as 9999-12-31?) were left empty ({rows_text(raw.rows[oor], values[oor])})"
+            DATES_OUT_OF_RANGE.format(
+                header=repr(header), count=int(oor.sum()), rows=rows_text(raw.rows[oor], values[oor])
+            )
         )
     if parsed.ambiguous:
-        warnings.append(
-            f"{header!r}: every date fits both day-first and month-first; read as "
-            f"{'day' if parsed.dayfirst else 'month'}-first (pass dayfirst={not parsed.dayfirst} if wrong)"
-        )
+        warnings.append((DAY_FIRST if parsed.dayfirst else MONTH_FIRST).format(header=repr(header)))
     return parsed.values.to_numpy()
 
 
@@ -190,8 +189,7 @@ def close_dates(dates: Mapping[str, np.ndarray], outcome: Outcome, raw: RawTable
     open_with_close = open_ & ~np.isnat(closed) & ~rejected
     if open_with_close.any():
         warnings.append(
-            f"{int(open_with_close.sum())} open deal(s) carry a close date; it was dropped "
-            f"because an open deal has not closed ({rows_text(raw.rows[open_with_close])})"
+            OPEN_WITH_CLOSE.format(count=int(open_with_close.sum()), rows=rows_text(raw.rows[open_with_close]))
         )
         closed = np.where(open_, _NAT, closed)
     return closed, expected
@@ -216,8 +214,11 @@ def read_probability(raw: RawTable, roles: dict[str, str], warnings: list[str]) 
     rows_bad = coded.take(bad | parsed.bad)
     if rows_bad.any():
         warnings.append(
-            f"{header!r}: {int(rows_bad.sum())} probability value(s) outside 0-100 % or unreadable were "
-            f"left empty ({rows_text(raw.rows[rows_bad], coded.subset(rows_bad).to_series())})"
+            BAD_PROBABILITY.format(
+                header=repr(header),
+                count=int(rows_bad.sum()),
+                rows=rows_text(raw.rows[rows_bad], coded.subset(rows_bad).to_series()),
+            )
         )
         p = p.where(~bad)
     return coded.take(p.to_numpy())
@@ -273,11 +274,13 @@ def read_channels(
     unmapped = sources.take((seg.values == "other").to_numpy() & ~mapped.to_numpy()) & ~rejected
     if unmapped.any():
         counts = sources.subset(unmapped).to_series().value_counts()
+        named = ", ".join(f"{k!r} ({v})" for k, v in counts.head(8).items())
         warnings.append(
-            f"{roles['source']!r}: source(s) not in the channel map were counted as 'other': "
-            + ", ".join(f"{k!r} ({v})" for k, v in counts.head(8).items())
-            + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
-            + " (pass channel_map={'source': 'paid'|'earned'|'owned'|'partner'} to place them)"
+            SOURCES_AS_OTHER.format(
+                header=repr(roles["source"]),
+                sources=named + (f" and {len(counts) - 8} more" if len(counts) > 8 else ""),
+                argument="channel_map={'source': 'paid'|'earned'|'owned'|'partner'}",
+            )
         )
     return seg
 

@@ -22,6 +22,18 @@ from ..i18n import gettext as _
 __all__ = ["Definition", "DEFINITIONS", "explain"]
 
 
+#: The labels of an explanation's lines (an English label is at most 10 characters wide).
+_LINE_LABELS = (
+    N_("formula:"),
+    N_("date:"),
+    N_("window:"),
+    N_("variants:"),
+    N_("excludes:"),
+    N_("columns:"),
+    N_("in words:"),
+)
+
+
 @dataclass(frozen=True)
 class Definition:
     """One KPI's definition."""
@@ -40,27 +52,30 @@ class Definition:
     by_product: str = ""
 
     def __str__(self) -> str:
+        # the contract's words are English in the code and read in the language in force; the
+        # columns are names of code and stay as they are
+        width = max(11, *(len(_(label)) + 1 for label in (*_LINE_LABELS, *_TABLE_LABELS)))
+        said = lambda label, text: f"  {_(label):<{width}}{text}"  # noqa: E731
         lines = [
             f"{_(self.title)} -- channelkpi.{self.name}",
-            f"  formula:   {self.formula}",
-            f"  date:      {self.date_field}",
-            f"  window:    {self.window}",
+            said(N_("formula:"), _(self.formula)),
+            said(N_("date:"), _(self.date_field)),
+            said(N_("window:"), _(self.window)),
         ]
         if self.variants:
-            lines.append("  variants:  " + "\n             ".join(self.variants))
+            lines.append(said(N_("variants:"), ("\n" + " " * (width + 2)).join(_(v) for v in self.variants)))
         if self.excludes:
-            lines.append(f"  excludes:  {self.excludes}")
+            lines.append(said(N_("excludes:"), _(self.excludes)))
         if self.columns:
-            lines.append(f"  columns:   {self.columns}")
+            lines.append(said(N_("columns:"), self.columns))
         if self.summary:
-            in_words = _("in words:")
-            lines.append(f"  {in_words:<11}{_(self.summary)}")
+            lines.append(said(N_("in words:"), _(self.summary)))
         if self.by_product:
             lines.append(f"  by product: {self.by_product}")
         return "\n".join(lines)
 
 
-_OUTCOME_WINDOW = (
+_OUTCOME_WINDOW = N_(
     "the deals closed in the period; over the whole data, with no periods and no date range, every won "
     "or lost deal counts, with or without a close date"
 )
@@ -71,12 +86,14 @@ DEFINITIONS = {
         Definition(
             "average_deal_size",
             N_("Average deal size"),
-            "total amount of the won deals closed in the period / the number of those won deals that have an "
-            "amount; the median is shown beside it",
-            "close date",
+            N_(
+                "total amount of the won deals closed in the period / the number of those won deals that have an "
+                "amount; the median is shown beside it"
+            ),
+            N_("close date"),
             _OUTCOME_WINDOW,
-            ("basis='open': mean amount of open deals expected to close in the period (expected_close)",),
-            "won deals without an amount (no_amount), lost and open deals (not_won, not_closed)",
+            (N_("basis='open': mean amount of open deals expected to close in the period (expected_close)"),),
+            N_("won deals without an amount (no_amount), lost and open deals (not_won, not_closed)"),
             "avg_deal_size, median_deal_size, won_count, won_amount, amount_count",
             N_(
                 "The average value of a deal won in the period: the total won amount divided by the number of "
@@ -86,12 +103,14 @@ DEFINITIONS = {
         Definition(
             "deal_count",
             N_("Deal count"),
-            "number of won deals closed in the period; also the deals created in it, the deals closed in it "
-            "(won and lost) and the deals open at its end",
-            "close date (won, closed), creation date (created), the period's last day (open)",
+            N_(
+                "number of won deals closed in the period; also the deals created in it, the deals closed in it "
+                "(won and lost) and the deals open at its end"
+            ),
+            N_("close date (won, closed), creation date (created), the period's last day (open)"),
             _OUTCOME_WINDOW,
             (),
-            "won and lost deals without a close date, once periods or a date range apply (no_close_date)",
+            N_("won and lost deals without a close date, once periods or a date range apply (no_close_date)"),
             "won_count, created_count, closed_count, open_count",
             N_(
                 "The number of deals won in the period, by their close date. Beside it: how many deals closed "
@@ -101,30 +120,40 @@ DEFINITIONS = {
         Definition(
             "pipeline",
             N_("Opportunity pipeline"),
-            "on a given day: the deals created by then and not yet won or lost by then; value = sum of their "
-            "amounts, weighted value = sum of amount x probability",
-            "creation and close dates (as of the end of each period)",
-            "the last day of each period; over the whole data, the last day of the date range or the last "
-            "date in the data",
-            (
-                "change: vs the previous period end (count and value)",
-                "targets=: attainment = won amount / target; coverage = pipeline expected to close next period / next target",
-                "past period ends: each deal's current amount and stage; given a History (load_history), each deal as recorded at each period end",
+            N_(
+                "on a given day: the deals created by then and not yet won or lost by then; value = sum of their "
+                "amounts, weighted value = sum of amount x probability"
             ),
-            "deals without a created date, won/lost deals without a close date, deals closed before created",
+            N_("creation and close dates (as of the end of each period)"),
+            N_(
+                "the last day of each period; over the whole data, the last day of the date range or the last "
+                "date in the data"
+            ),
+            (
+                N_("change: vs the previous period end (count and value)"),
+                N_(
+                    "targets=: attainment = won amount / target; coverage = pipeline expected to close next period / next target"
+                ),
+                N_(
+                    "past period ends: each deal's current amount and stage; given a History (load_history), each deal as recorded at each period end"
+                ),
+            ),
+            N_("deals without a created date, won/lost deals without a close date, deals closed before created"),
             "open_count, open_amount, weighted_amount, change_count, change_amount",
             N_("The value of the deals still open at the end of the period: created by then and not yet won or lost."),
         ),
         Definition(
             "pipeline_waterfall",
             N_("Pipeline waterfall"),
-            "end = start + created - won - lost: start = open at the end of the period before; created = "
-            "created in the period and still open at its end; won and lost = open at the end of the period "
-            "before and won or lost in the period",
-            "creation and close dates",
-            "from the end of one period to the end of the next",
+            N_(
+                "end = start + created - won - lost: start = open at the end of the period before; created = "
+                "created in the period and still open at its end; won and lost = open at the end of the period "
+                "before and won or lost in the period"
+            ),
+            N_("creation and close dates"),
+            N_("from the end of one period to the end of the next"),
             (),
-            "as for the pipeline; deals created and closed within one period appear in neither snapshot",
+            N_("as for the pipeline; deals created and closed within one period appear in neither snapshot"),
             "start, created, won, lost, end (+ *_count)",
             N_(
                 "How the open pipeline moved in each period: where it started, what was added, what was won "
@@ -134,34 +163,44 @@ DEFINITIONS = {
         Definition(
             "pipeline_movement",
             N_("Pipeline movement"),
-            "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
-            "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
-            "period before, t1 = the end of the period (its last instant: a change dated the first day of a period "
-            "belongs to that period); the pipeline at an "
-            "instant = the deals open then (with close_window=, only those expected to close in the window; "
-            "with where=, only those whose state then passes the filter); start = the pipeline at t0 at its t0 "
-            "amounts, end = at t1 at its t1 amounts. Each deal in the pipeline at t0 or t1 is in one bucket, "
-            "decided in this order. In at t0 only: removed (deleted or gone from the export at t1), won, lost "
-            "(closed by t1), pushed_out (open, its expected close moved out of the window), transferred_out "
-            "(open, its state left the where= selection); all at the t0 amount. In at t1 only: new (not open "
-            "at t0: created since, reopened, or back in the export), pulled_in (open at t0, its expected close "
-            "moved into the window), transferred_in (open at t0 outside the selection); all at the t1 amount. "
-            "In at both: transferred (the by= group or the currency changed: transferred_out of the old group "
-            "at the t0 amount, transferred_in to the new one at the t1 amount), else increased / decreased by "
-            "the amount change, else unchanged. end of a period = start of the next",
-            "each deal's state (status, amount, expected close, partner, owner, stage) at the two instants",
-            "from the end of one period to the end of the next; the periods the history covers, up to the one "
-            "holding its last instant",
-            (
-                "close_window=(first, last): a fixed window of expected close dates (inclusive), the same for "
-                "every period, so end(P) = start(P+1); without it there is no pushed_out or pulled_in",
-                "memo: the deals whose history begins in the period and that are won or lost at its end "
-                "(count, and amount at the end), beside the buckets, not in the balance",
-                "transfers: over all groups, transferred_in and transferred_out have the same count; their "
-                "amounts differ by exactly the amount change of the transferred deals",
-                "movement_deals(): the deals behind any bucket with their state at both ends; they add up to it",
+            N_(
+                "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
+                "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
+                "period before, t1 = the end of the period (its last instant: a change dated the first day of a period "
+                "belongs to that period); the pipeline at an "
+                "instant = the deals open then (with close_window=, only those expected to close in the window; "
+                "with where=, only those whose state then passes the filter); start = the pipeline at t0 at its t0 "
+                "amounts, end = at t1 at its t1 amounts. Each deal in the pipeline at t0 or t1 is in one bucket, "
+                "decided in this order. In at t0 only: removed (deleted or gone from the export at t1), won, lost "
+                "(closed by t1), pushed_out (open, its expected close moved out of the window), transferred_out "
+                "(open, its state left the where= selection); all at the t0 amount. In at t1 only: new (not open "
+                "at t0: created since, reopened, or back in the export), pulled_in (open at t0, its expected close "
+                "moved into the window), transferred_in (open at t0 outside the selection); all at the t1 amount. "
+                "In at both: transferred (the by= group or the currency changed: transferred_out of the old group "
+                "at the t0 amount, transferred_in to the new one at the t1 amount), else increased / decreased by "
+                "the amount change, else unchanged. end of a period = start of the next"
             ),
-            "deals in the pipeline at neither end (and not memo); a missing amount counts as 0",
+            N_("each deal's state (status, amount, expected close, partner, owner, stage) at the two instants"),
+            N_(
+                "from the end of one period to the end of the next; the periods the history covers, up to the one "
+                "holding its last instant"
+            ),
+            (
+                N_(
+                    "close_window=(first, last): a fixed window of expected close dates (inclusive), the same for "
+                    "every period, so end(P) = start(P+1); without it there is no pushed_out or pulled_in"
+                ),
+                N_(
+                    "memo: the deals whose history begins in the period and that are won or lost at its end "
+                    "(count, and amount at the end), beside the buckets, not in the balance"
+                ),
+                N_(
+                    "transfers: over all groups, transferred_in and transferred_out have the same count; their "
+                    "amounts differ by exactly the amount change of the transferred deals"
+                ),
+                N_("movement_deals(): the deals behind any bucket with their state at both ends; they add up to it"),
+            ),
+            N_("deals in the pipeline at neither end (and not memo); a missing amount counts as 0"),
             "start, new, pulled_in, increased, decreased, pushed_out, won, lost, removed, transferred_in, "
             "transferred_out, end, unchanged, memo (+ *_cents, *_count), currency",
             N_(
@@ -174,12 +213,14 @@ DEFINITIONS = {
         Definition(
             "channel_performance",
             N_("Marketing channels"),
-            "per marketing channel (or raw lead source): deals created, deals won, won amount, share of the "
-            "period's won amount, win rate, average deal size, median cycle",
-            "creation date (deals created), close date (the rest)",
+            N_(
+                "per marketing channel (or raw lead source): deals created, deals won, won amount, share of the "
+                "period's won amount, win rate, average deal size, median cycle"
+            ),
+            N_("creation date (deals created), close date (the rest)"),
             _OUTCOME_WINDOW,
-            ("by='source' for raw lead sources; channel_map= when loading decides the segments",),
-            "as for win rate and average deal size",
+            (N_("by='source' for raw lead sources; channel_map= when loading decides the segments"),),
+            N_("as for win rate and average deal size"),
             "created_count, won_count, won_amount, won_share, win_rate, avg_deal_size, cycle_days_median",
             N_(
                 "The share of the won amount that came through each marketing channel, by the deals' lead "
@@ -189,15 +230,17 @@ DEFINITIONS = {
         Definition(
             "win_rate",
             N_("Close rate (win rate)"),
-            "won / (won + lost) among deals closed in the period, by count",
-            "close date",
+            N_("won / (won + lost) among deals closed in the period, by count"),
+            N_("close date"),
             _OUTCOME_WINDOW,
             (
-                "weight='value': won amount / (won + lost amount); no interval",
-                "denominator='created': won deals closed in the period / deals created in the period (can exceed 1; no interval)",
-                "interval: Wilson score 95 % on the count",
+                N_("weight='value': won amount / (won + lost amount); no interval"),
+                N_(
+                    "denominator='created': won deals closed in the period / deals created in the period (can exceed 1; no interval)"
+                ),
+                N_("interval: Wilson score 95 % on the count"),
             ),
-            "open deals (not_closed); won/lost deals without a close date once periods apply (no_close_date)",
+            N_("open deals (not_closed); won/lost deals without a close date once periods apply (no_close_date)"),
             "win_rate, win_rate_low, win_rate_high, won_count, lost_count, n",
             N_(
                 "Of the deals closed in the period, the share that was won (won divided by won plus lost, by "
@@ -208,12 +251,14 @@ DEFINITIONS = {
         Definition(
             "seasonality",
             N_("Close-rate seasonality"),
-            "won / (won + lost) by month of the year over all years; the expected rate is all groups' rate in "
-            "that month",
-            "close date",
-            "all years in the range, folded onto January to December",
-            ("by='unit' (or any level) compares each group with the seasonal norm and its own rate",),
-            "as for win rate",
+            N_(
+                "won / (won + lost) by month of the year over all years; the expected rate is all groups' rate in "
+                "that month"
+            ),
+            N_("close date"),
+            N_("all years in the range, folded onto January to December"),
+            (N_("by='unit' (or any level) compares each group with the seasonal norm and its own rate"),),
+            N_("as for win rate"),
             "month, month_name, won_count, lost_count, n, win_rate, win_rate_low, win_rate_high, expected_rate, group_rate, difference",
             N_(
                 "The win rate in each month of the year, over all years, compared with what all groups reach "
@@ -223,16 +268,18 @@ DEFINITIONS = {
         Definition(
             "deal_velocity",
             N_("Deal velocity"),
-            "cycle = days from creation to close of the won deals closed in the period (median by default, "
-            "also the mean); sales velocity = open deals at the period start x win rate x average deal size / "
-            "mean cycle (money per day)",
-            "close date (cycle), the end of the period before (open deals)",
+            N_(
+                "cycle = days from creation to close of the won deals closed in the period (median by default, "
+                "also the mean); sales velocity = open deals at the period start x win rate x average deal size / "
+                "mean cycle (money per day)"
+            ),
+            N_("close date (cycle), the end of the period before (open deals)"),
             _OUTCOME_WINDOW,
             (
-                "lost deals' cycle shown separately",
-                "the change in sales velocity is split exactly into the four inputs (log-mean split)",
+                N_("lost deals' cycle shown separately"),
+                N_("the change in sales velocity is split exactly into the four inputs (log-mean split)"),
             ),
-            "deals without a created date, deals closed before created (cycle); see win rate and deal size",
+            N_("deals without a created date, deals closed before created (cycle); see win rate and deal size"),
             "cycle_days_median, cycle_days_mean, sales_velocity, open_start_count, win_rate, avg_deal_size",
             N_(
                 "How long won deals take: the median number of days from creation to close, for the deals "
@@ -242,13 +289,15 @@ DEFINITIONS = {
         Definition(
             "quality_score",
             N_("Quality score"),
-            "100 x weighted mean of the percentile ranks among the period's peers: won amount 0.4, won count "
-            "0.2, win rate pulled toward the overall rate when there are few deals (empirical-Bayes beta "
-            "prior) 0.25, average deal size 0.15",
-            "close date",
+            N_(
+                "100 x weighted mean of the percentile ranks among the period's peers: won amount 0.4, won count "
+                "0.2, win rate pulled toward the overall rate when there are few deals (empirical-Bayes beta "
+                "prior) 0.25, average deal size 0.15"
+            ),
+            N_("close date"),
             _OUTCOME_WINDOW,
-            ("weights= changes the weights (normalised to sum to 1)", "rank 1 = best in the period"),
-            "as for win rate and average deal size; a group without a deal size ranks lowest on it",
+            (N_("weights= changes the weights (normalised to sum to 1)"), N_("rank 1 = best in the period")),
+            N_("as for win rate and average deal size; a group without a deal size ranks lowest on it"),
             "quality_score, rank, won_count, won_amount, win_rate_shrunk, avg_deal_size",
             N_(
                 "A score from 0 to 100 for how a partner compares with all partners in the range: its won "
@@ -259,11 +308,13 @@ DEFINITIONS = {
         Definition(
             "deal_success",
             N_("Deal success (cohort conversion)"),
-            "of the deals created in the period: won so far / created, with the share still open (pending) beside it",
-            "creation date",
-            "the deals created in the period (a cohort), followed to the end of the data",
-            ("success_rate_value: won amount / created amount",),
-            "deals without a created date once periods apply (no_created_date)",
+            N_(
+                "of the deals created in the period: won so far / created, with the share still open (pending) beside it"
+            ),
+            N_("creation date"),
+            N_("the deals created in the period (a cohort), followed to the end of the data"),
+            (N_("success_rate_value: won amount / created amount"),),
+            N_("deals without a created date once periods apply (no_created_date)"),
             "success_rate, pending_share, created_count, won_count",
             N_(
                 "Of the deals created in the period, the share won so far. Deals still open are pending, not "
@@ -273,20 +324,24 @@ DEFINITIONS = {
         Definition(
             "partner_activation",
             N_("Partner activation"),
-            "per partner of the partner table: days from its signed date to its first deal created and to its "
-            "first deal won; activation rate = partners whose first deal was created within N days of signing "
-            "(day 0 to N) / partners whose N days have passed; active partners = partners signed by a period's "
-            "end with a deal created in the trailing days up to it",
-            "signed date (partner table), creation date (first deal, activity), close date (first win)",
-            "partners signed in the range, deals followed to as_of (default: the last date in the data)",
-            (
-                "within= sets N (90 days); trailing= the activity window (365 days); by= a partner-table column",
-                "interval: Wilson score 95 % on the count of eligible partners",
+            N_(
+                "per partner of the partner table: days from its signed date to its first deal created and to its "
+                "first deal won; activation rate = partners whose first deal was created within N days of signing "
+                "(day 0 to N) / partners whose N days have passed; active partners = partners signed by a period's "
+                "end with a deal created in the trailing days up to it"
             ),
-            "deals created before the partner's signed date, (direct) deals and deals without a partner, deals "
-            "of partners missing from the partner table (listed), deals without a created date; partners "
-            "without a signed date, or signed before the deals begin, are left out of the rate; partners "
-            "signed too recently are pending; an activity window reaching back before the deals has no share",
+            N_("signed date (partner table), creation date (first deal, activity), close date (first win)"),
+            N_("partners signed in the range, deals followed to as_of (default: the last date in the data)"),
+            (
+                N_("within= sets N (90 days); trailing= the activity window (365 days); by= a partner-table column"),
+                N_("interval: Wilson score 95 % on the count of eligible partners"),
+            ),
+            N_(
+                "deals created before the partner's signed date, (direct) deals and deals without a partner, deals "
+                "of partners missing from the partner table (listed), deals without a created date; partners "
+                "without a signed date, or signed before the deals begin, are left out of the rate; partners "
+                "signed too recently are pending; an activity window reaching back before the deals has no share"
+            ),
             "days_to_first_deal, days_to_first_win, status; signed, signed_before_data, pending, eligible, "
             "activated, activation_rate, "
             "activation_rate_low, activation_rate_high; partners, active, active_share",
@@ -300,19 +355,25 @@ DEFINITIONS = {
         Definition(
             "stage_funnel",
             N_("Stage funnel"),
-            "per open stage: entered = advanced + moved_back + won + lost + removed + still_there, each deal "
-            "counted once, by how its last visit to the stage ended; step_conversion = advanced / entered; "
-            "cumulative_conversion = entered_in_order / entered_in_order of the first stage",
-            "the instant a deal entered each stage (from its history)",
-            "the deals whose first visit to an open stage began in the range (all deals without one), followed "
-            "to the history's as_of",
-            (
-                "entered is the any-order count (deals that ever entered the stage); entered_in_order the "
-                "strict one (entered after every earlier stage, in order, other moves between allowed)",
-                "visits counts every entry (a deal that came back counts again)",
-                "stage order: stages=, else the CRM's, else the stages' median entry time (attrs say which)",
+            N_(
+                "per open stage: entered = advanced + moved_back + won + lost + removed + still_there, each deal "
+                "counted once, by how its last visit to the stage ended; step_conversion = advanced / entered; "
+                "cumulative_conversion = entered_in_order / entered_in_order of the first stage"
             ),
-            "closed stages (won, lost) are outcomes, not steps; deals outside where= or the cohort",
+            N_("the instant a deal entered each stage (from its history)"),
+            N_(
+                "the deals whose first visit to an open stage began in the range (all deals without one), followed "
+                "to the history's as_of"
+            ),
+            (
+                N_(
+                    "entered is the any-order count (deals that ever entered the stage); entered_in_order the "
+                    "strict one (entered after every earlier stage, in order, other moves between allowed)"
+                ),
+                N_("visits counts every entry (a deal that came back counts again)"),
+                N_("stage order: stages=, else the CRM's, else the stages' median entry time (attrs say which)"),
+            ),
+            N_("closed stages (won, lost) are outcomes, not steps; deals outside where= or the cohort"),
             "step, stage, entered, advanced, moved_back, won, lost, removed, still_there, visits, "
             "entered_in_order, step_conversion, cumulative_conversion",
             N_(
@@ -324,13 +385,15 @@ DEFINITIONS = {
         Definition(
             "time_in_stage",
             N_("Time in stage"),
-            "per open stage: days from entering to leaving, per visit; median and 75th percentile from the "
-            "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts "
-            "as lasting at least until as_of (or the removal) and never as finished",
-            "the instants a deal entered and left each stage",
-            "the visits that began in the range (all visits without one), followed to the history's as_of",
-            ("a percentile is missing when fewer than that share of the visits is known to have finished",),
-            "closed stages (won, lost); deals outside where=",
+            N_(
+                "per open stage: days from entering to leaving, per visit; median and 75th percentile from the "
+                "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts "
+                "as lasting at least until as_of (or the removal) and never as finished"
+            ),
+            N_("the instants a deal entered and left each stage"),
+            N_("the visits that began in the range (all visits without one), followed to the history's as_of"),
+            (N_("a percentile is missing when fewer than that share of the visits is known to have finished"),),
+            N_("closed stages (won, lost); deals outside where="),
             "step, stage, visits, finished, censored, removed, median_days, p75_days",
             N_(
                 "How long deals wait in each stage: the median number of days before a deal moves on, counting "
@@ -340,13 +403,15 @@ DEFINITIONS = {
         Definition(
             "slipped_deals",
             N_("Slipped deals"),
-            "per period: slips = changes of an open deal's expected close date to a date in a later period; "
-            "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
-            "= sum over the slipped deals of their amount after their last slip in the period (integer cents)",
-            "the day the expected close date changed",
-            "the periods of the range (all periods with a slip, or the range given)",
-            ("moves to an earlier date or within the same period are not slips",),
-            "closed and removed states; deals outside where=",
+            N_(
+                "per period: slips = changes of an open deal's expected close date to a date in a later period; "
+                "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
+                "= sum over the slipped deals of their amount after their last slip in the period (integer cents)"
+            ),
+            N_("the day the expected close date changed"),
+            N_("the periods of the range (all periods with a slip, or the range given)"),
+            (N_("moves to an earlier date or within the same period are not slips"),),
+            N_("closed and removed states; deals outside where="),
             "slipped_count, slips, slip_days, slipped_amount, slipped_amount_cents, currency",
             N_(
                 "The deals whose expected close date was pushed into a later period, how often and by how many "
@@ -356,11 +421,11 @@ DEFINITIONS = {
         Definition(
             "kpi_table",
             N_("All eight KPIs"),
-            "every KPI above for the same groups and periods",
-            "see each KPI",
-            "see each KPI",
+            N_("every KPI above for the same groups and periods"),
+            N_("see each KPI"),
+            N_("see each KPI"),
             (),
-            "see each KPI (the exclusions recorded are those of the outcome KPIs)",
+            N_("see each KPI (the exclusions recorded are those of the outcome KPIs)"),
             "",
             N_("Every KPI above for the same groups and periods."),
         ),
@@ -431,6 +496,10 @@ def explain(kpi: str, *, locale: str | None = None) -> str:
         return _explain(kpi)
 
 
+#: The labels a KPI table's explanation adds.
+_TABLE_LABELS = (N_("variant:"), N_("past ends:"), N_("rows:"))
+
+
 def _explain(kpi) -> str:
     import pandas as pd
 
@@ -441,12 +510,16 @@ def _explain(kpi) -> str:
                 "this table carries no KPI definition", fix="pass a table a channelkpi KPI function returned"
             )
         text = str(DEFINITIONS[meta["kpi"]])
+        width = max(11, *(len(_(label)) + 1 for label in (*_LINE_LABELS, *_TABLE_LABELS)))
         if meta.get("variant"):
-            text += f"\n  variant:   {meta['variant']}"
-        excluded = ", ".join(f"{k} {v}" for k, v in meta.get("excluded", {}).items()) or "none"
+            text += f"\n  {_(N_('variant:')):<{width}}{meta['variant']}"
+        excluded = ", ".join(f"{k} {v}" for k, v in meta.get("excluded", {}).items()) or _("none")
         if meta.get("past_ends"):
-            text += f"\n  past ends: {meta['past_ends']}"
-        text += f"\n  rows:      {meta['rows']} in the table, {meta['used']} used; excluded: {excluded}"
+            text += f"\n  {_(N_('past ends:')):<{width}}{meta['past_ends']}"
+        rows = _("{rows} in the table, {used} used; excluded: {excluded}").format(
+            rows=meta["rows"], used=meta["used"], excluded=excluded
+        )
+        text += f"\n  {_(N_('rows:')):<{width}}{rows}"
         return text
     if kpi not in DEFINITIONS:
         raise ChannelKPIError(f"no KPI called {kpi!r}", fix=f"use one of {sorted(DEFINITIONS)}")
