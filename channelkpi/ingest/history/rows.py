@@ -39,6 +39,7 @@ from ...errors import ColumnError
 from ..cells import RawTable
 from ..detect import detect_preset
 from ..mapping import map_columns
+from ..money import Currencies
 from ..outcome import check_stage_map, derive_outcome
 from ..reader import Source, read_raw
 from ..reconcile import screen_rows
@@ -214,12 +215,18 @@ def read_state_rows(
             )
         )
     keep = ~(screened.rejected | no_date)
-    give_back_memory()  # the parsers' Arrow buffers are freed: the states are allocated next
     # each deal's states together and in time order (stable: the file's order at one instant), so
     # the history build finds them sorted and copies nothing; the ids are coded in Arrow (a
     # million ids never become Python strings) and each column is taken once, in that order
     kept = np.flatnonzero(keep)
     kept = kept[np.lexsort((at[kept].view(np.int64), _id_ranks(screened.ids)[kept]))]
+    by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
+    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
+    # everything this step reads from the cells is taken: their tidied rows and parses go now,
+    # not when the garbage collector finds them, and Arrow's pool gives their buffers back
+    del cells
+    raw.cells.release()
+    give_back_memory()
     # columns the file does not have are not part of the row's state
     present = {"stage": "stage" in roles, "partner": "partner" in roles, "owner": "owner" in roles}
     present["amount"] = "amount" in roles
@@ -230,17 +237,26 @@ def read_state_rows(
         "deal_id": lambda: screened.ids,
         "valid_from": lambda: at,
         "_row": lambda: raw.rows,
-        **{role: (lambda role=role: values.text[role].to_series()) for role in ("stage", "partner", "owner")},
+        # text is taken from its distinct values by code: the rows are made once, in their order
+        **{
+            role: (lambda role=role: values.text[role].subset(kept).to_series())
+            for role in ("stage", "partner", "owner")
+        },
         "status": outcome.labels,
         "amount": lambda: values.amount,
-        "currency": values.currency.to_series,
+        "currency": lambda: Currencies(values.currency.codes[kept], values.currency.labels).to_series(),
         "expected_close": lambda: values.expected_close,
         "closed": lambda: values.closed,
         "probability": lambda: values.probability,
     }
-    frame = pd.DataFrame({name: _take(column(), kept) for name, column in columns.items() if present.get(name, True)})
-    by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
-    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
+    by_code = {"stage", "partner", "owner", "currency"}
+    frame = pd.DataFrame(
+        {
+            name: column() if name in by_code else _take(column(), kept)
+            for name, column in columns.items()
+            if present.get(name, True)
+        }
+    )
     return StateRows(
         states=frame,
         entries=entries,
