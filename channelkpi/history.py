@@ -167,7 +167,9 @@ def make_intervals(rows: pd.DataFrame) -> pd.DataFrame:
         else:
             default = {"removed": False, "partner": "(direct)"}.get(col)
             out[col] = pd.Series([default] * n if default is not None else None, index=rows.index, dtype=dtype)
-    frame = pd.DataFrame(out, index=rows.index)
+    # copy=False: the columns are not copied into one block per dtype (a million states' dates
+    # and amounts would be held twice while they were)
+    frame = pd.DataFrame(out, index=rows.index, copy=False)
     if not _in_order(frame["deal_id"], frame["valid_from"]):
         frame = frame.sort_values(["deal_id", "valid_from"], kind="stable")
     frame = frame.reset_index(drop=True)

@@ -413,20 +413,39 @@ def _label_codes(values: pd.Series) -> pd.Categorical:
 
 def _ledger(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The ledger parts as one table by file and row; the labels as categories (a million rows
-    repeat a handful of them)."""
+    repeat a handful of them).
+
+    The order is found first, and each column is then joined and put in that order on its own, so
+    that a million-row ledger is never held joined and ordered at once.
+    """
     parts = [p for p in parts if len(p)] or parts[:1]
-    columns = {}
-    for col in HISTORY_LEDGER_COLUMNS:
+
+    def joined(col: str):
         if col in _LABELS:
             cats = [_label_codes(p[col]) for p in parts]
-            columns[col] = pd.api.types.union_categoricals(cats) if len(cats) > 1 else cats[0]
-        elif col == "row":
-            columns[col] = np.concatenate([p[col].to_numpy(np.int64) for p in parts])
-        else:
-            columns[col] = pd.concat([p[col].astype(DTYPES["deal_id"]) for p in parts], ignore_index=True).array
-    files = columns["file"]
+            return pd.api.types.union_categoricals(cats) if len(cats) > 1 else cats[0]
+        if col == "row":
+            return np.concatenate([p[col].to_numpy(np.int64) for p in parts])
+        return _joined_text([p[col] for p in parts])
+
+    files, rows = joined("file"), joined("row")
     file_code = np.argsort(np.argsort(files.categories.to_numpy(object)))[files.codes] if len(files) else files.codes
-    order = np.lexsort((columns["row"], file_code))
+    order = np.lexsort((rows, file_code))
     if (order == np.arange(len(order))).all():
         order = slice(None)
-    return pd.DataFrame({col: values[order] for col, values in columns.items()})
+    columns = {"file": files[order], "row": rows[order]}
+    del files, rows, file_code
+    for col in HISTORY_LEDGER_COLUMNS:
+        if col not in columns:
+            columns[col] = joined(col)[order]
+    return pd.DataFrame({col: columns.pop(col) for col in HISTORY_LEDGER_COLUMNS}, copy=False)
+
+
+def _joined_text(columns: list[pd.Series]) -> pd.api.extensions.ExtensionArray:
+    """Text columns end to end, as one text array: their Arrow blocks side by side, not copied."""
+    text = DTYPES["deal_id"]
+    arrays = [c.astype(text).array for c in columns]
+    chunks = [chunk for a in arrays for chunk in pa.chunked_array(a.__arrow_array__()).chunks]
+    if len({chunk.type for chunk in chunks}) > 1:
+        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
+    return pd.array(pa.chunked_array(chunks, type=chunks[0].type), dtype=text) if chunks else arrays[0]

@@ -198,6 +198,9 @@ def read_state_rows(
     entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
     header = roles[instant]
     day = {"created": values.created, "closed": values.closed}.get(instant)
+    # the other columns are read: their parses go before the instants' time of day is read
+    raw.cells.release(*(h for h in raw.headers if h != header))
+    give_back_memory()
     cells = raw.cells[header]
     at = pd.Series(day).to_numpy("datetime64[ns]") + time_of_day(cells)
     no_date = np.isnat(at) & ~screened.rejected
@@ -222,8 +225,8 @@ def read_state_rows(
     kept = kept[np.lexsort((at[kept].view(np.int64), _id_ranks(screened.ids)[kept]))]
     by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
     more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
-    # everything this step reads from the cells is taken: their tidied rows and parses go now,
-    # not when the garbage collector finds them, and Arrow's pool gives their buffers back
+    # everything this step reads from the cells is taken: their tidied rows and parses go now
+    # (not with the cells, which the caller may hold), and Arrow's pool gives their buffers back
     del cells
     raw.cells.release()
     give_back_memory()
@@ -255,7 +258,8 @@ def read_state_rows(
             name: column() if name in by_code else _take(column(), kept)
             for name, column in columns.items()
             if present.get(name, True)
-        }
+        },
+        copy=False,  # each column is new already: not copied again into one block per dtype
     )
     return StateRows(
         states=frame,
