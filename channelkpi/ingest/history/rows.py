@@ -191,19 +191,31 @@ def read_state_rows(
     # history build takes it from the current export first, then from currency= (only converting
     # amounts with fx= needs the reporting currency here)
     labelled = currency if ("currency" in roles or fx is not None) else None
+    header = roles[instant]
+    # the time of day first, while little else is held; each column is then let go of as soon
+    # as it is read (the file's columns are never all held parsed at once)
+    clock = time_of_day(raw.cells[header])
     values = read_values(
-        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=labelled, fx=fx, warnings=warnings
+        raw,
+        roles,
+        outcome,
+        screened.rejected,
+        dayfirst=dayfirst,
+        tz=tz,
+        currency=labelled,
+        fx=fx,
+        warnings=warnings,
+        let_go=True,
     )
+    raw.cells.release()
+    give_back_memory()
     entries = [(raw.file, r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
     entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
-    header = roles[instant]
     day = {"created": values.created, "closed": values.closed}.get(instant)
-    # the other columns are read: their parses go before the instants' time of day is read
-    raw.cells.release(*(h for h in raw.headers if h != header))
-    give_back_memory()
-    cells = raw.cells[header]
-    at = pd.Series(day).to_numpy("datetime64[ns]") + time_of_day(cells)
+    at = pd.Series(day).to_numpy("datetime64[ns]") + clock
+    del clock
     no_date = np.isnat(at) & ~screened.rejected
+    cells = raw.cells[header] if no_date.any() else None  # only to quote the cells not read
     for i in np.flatnonzero(no_date):
         value = cells.iloc[i]
         entries.append(
@@ -236,31 +248,30 @@ def read_state_rows(
     present["currency"] = "currency" in roles or "amount" in roles
     present["expected_close"] = present["closed"] = "close_date" in roles or "expected_close" in roles
     present["probability"] = "probability" in roles or "stage" in roles
-    columns = {
-        "deal_id": lambda: screened.ids,
-        "valid_from": lambda: at,
-        "_row": lambda: raw.rows,
-        # text is taken from its distinct values by code: the rows are made once, in their order
-        **{
-            role: (lambda role=role: values.text[role].subset(kept).to_series())
-            for role in ("stage", "partner", "owner")
-        },
-        "status": outcome.labels,
-        "amount": lambda: values.amount,
-        "currency": lambda: Currencies(values.currency.codes[kept], values.currency.labels).to_series(),
-        "expected_close": lambda: values.expected_close,
-        "closed": lambda: values.closed,
-        "probability": lambda: values.probability,
+    # each column is taken in the kept order and its per-row source let go of at once: the
+    # states are built while only one column is held twice (text is taken from its distinct
+    # values by code, so its rows are made once, in their order)
+    text = {role: values.text[role] for role in ("stage", "partner", "owner")}
+    sources = {
+        "deal_id": screened.ids,
+        "valid_from": at,
+        "_row": raw.rows,
+        **{role: lambda role=role: text[role].subset(kept).to_series() for role in text},
+        "status": lambda: _take(outcome.labels(), kept),
+        "amount": values.amount,
+        "currency": lambda cur=values.currency: Currencies(cur.codes[kept], cur.labels).to_series(),
+        "expected_close": values.expected_close,
+        "closed": values.closed,
+        "probability": values.probability,
     }
-    by_code = {"stage", "partner", "owner", "currency"}
-    frame = pd.DataFrame(
-        {
-            name: column() if name in by_code else _take(column(), kept)
-            for name, column in columns.items()
-            if present.get(name, True)
-        },
-        copy=False,  # each column is new already: not copied again into one block per dtype
-    )
+    del values, at, screened
+    taken = {}
+    for name in list(sources):
+        source = sources.pop(name)
+        if present.get(name, True):
+            taken[name] = source() if callable(source) else _take(source, kept)
+        del source
+    frame = pd.DataFrame(taken, copy=False)  # the columns are new: not copied again into blocks
     return StateRows(
         states=frame,
         entries=entries,
