@@ -39,6 +39,8 @@ from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import SchemaError
 from .schema import DTYPES, validate_deals
@@ -90,6 +92,15 @@ def _statuses(values: pd.Series) -> pd.Series:
     to_code = np.array([wanted.index(c) if c in wanted else -1 for c in lowered] + [-1], dtype=np.int8)
     codes = to_code[cat.cat.codes.to_numpy()]  # a missing value's code -1 picks the last, -1
     return pd.Series(pd.Categorical.from_codes(codes, dtype=INTERVAL_DTYPES["status"]), index=values.index)
+
+
+def _equal_next(ids: pd.Series) -> np.ndarray:
+    """Whether each id but the last equals the next one (Arrow text compared where it lies)."""
+    if isinstance(ids.dtype, pd.StringDtype) and ids.dtype.storage == "pyarrow" and len(ids) > 1:
+        text = pa.chunked_array(ids.array.__arrow_array__())
+        return pc.equal(text[:-1], text[1:]).to_numpy(zero_copy_only=False).astype(bool)
+    values = ids.to_numpy()
+    return np.asarray(values[:-1] == values[1:], dtype=bool)
 
 
 def _in_order(ids: pd.Series, starts: pd.Series) -> bool:
@@ -163,24 +174,32 @@ def make_intervals(rows: pd.DataFrame) -> pd.DataFrame:
             src = rows[col]
             if col == "status" and src.dtype != dtype:
                 src = _statuses(src)
-            out[col] = src.astype(dtype) if dtype != _DATE else pd.to_datetime(src).astype(_DATE)
+            if dtype == _DATE:  # a column of dates already is kept as it is (no copy)
+                out[col] = src if src.dtype == _DATE else pd.to_datetime(src).astype(_DATE)
+            else:
+                out[col] = src.astype(dtype)
         else:
             default = {"removed": False, "partner": "(direct)"}.get(col)
             out[col] = pd.Series([default] * n if default is not None else None, index=rows.index, dtype=dtype)
-    frame = pd.DataFrame(out, index=rows.index)
+    # copy=False: the columns are not copied into one block per dtype (a million states' dates
+    # and amounts would be held twice while they were)
+    frame = pd.DataFrame(out, index=rows.index, copy=False)
     if not _in_order(frame["deal_id"], frame["valid_from"]):
         frame = frame.sort_values(["deal_id", "valid_from"], kind="stable")
     frame = frame.reset_index(drop=True)
-    same = frame["deal_id"].eq(frame["deal_id"].shift())
-    clash = same & frame["valid_from"].eq(frame["valid_from"].shift())
+    # neighbours compared in place (no shifted copy of a million ids); no id or start is missing
+    same = np.r_[False, _equal_next(frame["deal_id"])] if n else np.zeros(0, bool)
+    at = frame["valid_from"].to_numpy(_DATE)
+    clash = same & np.r_[False, at[1:] == at[:-1]]
     if clash.any():
-        i = int(np.flatnonzero(clash.to_numpy())[0])
+        i = int(np.flatnonzero(clash)[0])
         raise SchemaError(
             f"deal {frame['deal_id'].iloc[i]!r} has two states beginning at {frame['valid_from'].iloc[i]}",
             fix="keep one row per deal and instant (the later change of the two)",
         )
-    following = frame["valid_from"].shift(-1)
-    frame.insert(2, "valid_to", following.where(same.shift(-1, fill_value=False)).astype(_DATE))
+    valid_to = np.full(n, np.datetime64("NaT"), _DATE)
+    valid_to[:-1][same[1:]] = at[1:][same[1:]]  # the next start of the same deal
+    frame.insert(2, "valid_to", valid_to)
     frame.insert(frame.columns.get_loc("amount") + 1, "amount_cents", _cents(frame["amount"]))
     return frame[list(INTERVAL_DTYPES)]
 

@@ -26,8 +26,10 @@ Examples
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -278,8 +280,9 @@ class Coded:
 
     codes: np.ndarray  #: per row, the position of its value in :attr:`values`
     values: pd.Series  #: the distinct values (missing included, as NaN), RangeIndex
-    #: the rows' values as an Arrow text column, computed when asked (None: take them)
-    as_rows: Callable[[], pa.ChunkedArray] | None = field(default=None, compare=False, repr=False)
+    #: the rows' values as an Arrow text column, computed when asked (None, or returning None:
+    #: take them from the values)
+    as_rows: Callable[[], pa.ChunkedArray | None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, column: pd.Series | pa.ChunkedArray) -> Coded:
@@ -324,8 +327,9 @@ class Coded:
     def to_series(self, dtype: object = None) -> pd.Series:
         """The rows' values as a Series (``STR`` for text)."""
         values = self.values
-        if self.as_rows is not None and dtype in (None, STR):
-            return text_series(self.as_rows())
+        rows = self.as_rows() if self.as_rows is not None and dtype in (None, STR) else None
+        if rows is not None:
+            return text_series(rows)
         if values.dtype == STR or (dtype == STR):
             dictionary = arrow_text(values).combine_chunks()
             if dictionary.null_count == len(dictionary):
@@ -441,27 +445,49 @@ class Cells(Mapping[str, pd.Series]):
             if self._pool is not None and key not in self._work:
                 self._work[key] = self._pool.submit(func)
 
-    def working_ahead(self, pool: Executor | None):
+    @contextmanager
+    def working_ahead(self, pool: Executor | None) -> Iterator[Cells]:
         """Context in which :meth:`start` uses ``pool``; on leaving, work not begun is dropped
-        and running work is waited for."""
-        cells = self
+        and running work is waited for.
 
-        class _Ahead:
-            def __enter__(self):
-                cells._pool = pool
-                return cells
+        (A generator, not a class made per call: a class is freed only by the garbage collector,
+        and one closing over these cells would keep a whole file's columns alive until then.)
+        """
+        self._pool = pool
+        try:
+            yield self
+        finally:
+            with self._lock:
+                self._pool = None
+                running = [f for f in self._work.values() if not f.cancel()]
+            for f in running:
+                f.exception()  # wait; an error there surfaces where its result is read
+            with self._lock:
+                self._work = {k: f for k, f in self._work.items() if not f.cancelled()}
 
-            def __exit__(self, *exc_info):
-                with cells._lock:
-                    cells._pool = None
-                    running = [f for f in cells._work.values() if not f.cancel()]
-                for f in running:
-                    f.exception()  # wait; an error there surfaces where its result is read
-                with cells._lock:
-                    cells._work = {k: f for k, f in cells._work.items() if not f.cancelled()}
-                return False
+    def release(self, *headers: str) -> None:
+        """Let go of the finished work on these columns (every column when none is named): their
+        tidied rows, codes and parsed values. Asked for again, they are computed again.
 
-        return _Ahead()
+        A reader done with a large file's columns calls this as soon as it has taken what it
+        needs: the memoized work is most of a read file's memory, and would otherwise live as long
+        as the file's cells.
+
+        Examples
+        --------
+        >>> cells = Cells({"Stage": pa.chunked_array([["Won", "Lost"]])})
+        >>> coded = cells.coded("Stage")
+        >>> cells.release("Stage")
+        >>> cells.coded("Stage") is coded, cells.coded("Stage").values.tolist()
+        (False, ['Won', 'Lost'])
+        """
+        wanted = set(headers)
+        with self._lock:
+            for key, future in list(self._work.items()):
+                # work still running in the pool is left to finish (its result is asked for)
+                of = key[1] if isinstance(key, tuple) and len(key) > 1 else None
+                if future.done() and (not wanted or of in wanted):
+                    del self._work[key]
 
     def coded(self, header: str) -> Coded:
         """The column as :class:`Coded` tidied values."""
@@ -476,14 +502,27 @@ class Cells(Mapping[str, pd.Series]):
         if isinstance(column, pd.Series):
             coded = Coded.of(column)
             if column.dtype == STR:
-                coded = Coded(coded.codes, coded.values, lambda h=header: arrow_text(self[h]))
+                coded = Coded(coded.codes, coded.values, self._row_text(header))
             return coded
         raw = Coded.of(self._select(column))
         before = arrow_text(raw.values)
         after = tidy_text(before)
         if after.equals(before):
             self._tidy_values.add(header)
-        return Coded(raw.codes, text_series(after), lambda h=header: arrow_text(self[h]))
+        return Coded(raw.codes, text_series(after), self._row_text(header))
+
+    def _row_text(self, header: str) -> Callable[[], pa.ChunkedArray | None]:
+        """The column's tidied rows, for a :class:`Coded` of it, through a weak reference: the memo
+        holding the Coded then keeps no reference back to these cells, which are freed as soon as
+        their reader lets go of them (once they are gone the Coded takes its rows from its values).
+        """
+        ref = weakref.ref(self)
+
+        def rows() -> pa.ChunkedArray | None:
+            cells = ref()
+            return None if cells is None else arrow_text(cells[header])
+
+        return rows
 
     def rows(self, positions: np.ndarray) -> pd.DataFrame:
         """All columns for some rows (positions among the kept rows), tidied."""

@@ -332,6 +332,34 @@ def _nibbles(word: np.ndarray) -> np.ndarray:
     return (x | (x >> np.uint64(16))) & np.uint64(0xFFFFFFFF)
 
 
+def _word_reader(data: np.ndarray):
+    """A function giving the unaligned 8-byte word (little-endian) at each of some byte positions
+    of ``data``, zero bytes past its end.
+
+    The words are read where the bytes lie: only the last few bytes are copied, to pad them (a
+    million date-times' text is not copied whole for the sake of its end).
+
+    >>> read = _word_reader(np.frombuffer(b"0123456789", np.uint8))
+    >>> [hex(int(w)) for w in read(np.array([0, 2, 9]))]
+    ['0x3736353433323130', '0x3938373635343332', '0x39']
+    """
+    body = max(len(data) - 7, 0)  # positions whose 8 bytes all lie in the data
+    inner = np.ndarray(shape=(body,), dtype="<u8", buffer=data, strides=(1,)) if body else np.zeros(0, "<u8")
+    tail = np.concatenate([data[body:], np.zeros(16, np.uint8)])
+    outer = np.ndarray(shape=(len(tail) - 7,), dtype="<u8", buffer=tail, strides=(1,))
+
+    def read(positions: np.ndarray) -> np.ndarray:
+        if not len(positions) or positions.max() < body:
+            return inner[positions]
+        out = np.empty(len(positions), np.uint64)
+        near = positions < body
+        out[near] = inner[positions[near]]
+        out[~near] = outer[positions[~near] - body]
+        return out
+
+    return read
+
+
 def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
     """Per row, an integer equal for rows that must give the same date."""
     off, data, _ = string_buffers(arr)
@@ -341,9 +369,8 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
     small = shape_codes.astype(np.uint16) if len(encoded.dictionary) < 2**16 else shape_codes
     order = np.argsort(small, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(np.bincount(shape_codes, minlength=len(encoded.dictionary)))])
-    # an unaligned 8-byte word at every byte position (16 zero bytes after the end)
-    padded = np.concatenate([data, np.zeros(16, np.uint8)])
-    words = np.ndarray(shape=(len(data) + 9,), dtype="<u8", buffer=padded, strides=(1,))
+    # an unaligned 8-byte word at any byte position (zero bytes past the end)
+    words = _word_reader(data)
     keys = np.full(len(arr), -1, np.int64)  # missing values
     by_value = []
     for j, shape in enumerate(encoded.dictionary.to_pylist()):
@@ -358,12 +385,12 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
         # the date's digits lie in at most 10 bytes: two words' worth of nibbles, 40 bits
         first, span = min(digits), max(digits) - min(digits) + 1
         start = off[rows].astype(np.int64) + first
-        low = words[start]
+        low = words(start)
         if span < 8:
             low &= np.uint64((1 << (8 * span)) - 1)
         key = _nibbles(low)
         if span > 8:
-            high = words[start + 8] & np.uint64((1 << (8 * (span - 8))) - 1)
+            high = words(start + 8) & np.uint64((1 << (8 * (span - 8))) - 1)
             key |= _nibbles(high) << np.uint64(32)
         hour = np.zeros(len(rows), np.int32)
         for p in hours:

@@ -311,19 +311,33 @@ def read_values(
     kept: Mapping[str, str] | None = None,
     decimal: str | None = None,
     warnings: list[str],
+    let_go: bool = False,
 ) -> DealValues:
-    """Read every mapped column (``rejected`` rows are read but not warned about where it matters)."""
-    dates = {
-        role: read_dates(raw, roles[role], dayfirst=dayfirst, tz=tz, warnings=warnings)
-        for role in DATE_ROLES
-        if role in roles
-    }
+    """Read every mapped column (``rejected`` rows are read but not warned about where it matters).
+
+    ``let_go=True``: each column's tidied rows and parses are released as soon as its values are
+    taken (``Cells.release``), for a reader that takes nothing else from the file's cells: a
+    million-row file's columns are then never all held parsed at once.
+    """
+
+    def done(*done_roles: str) -> None:
+        if let_go:
+            raw.cells.release(*(roles[role] for role in done_roles if role in roles))
+
+    dates = {}
+    for role in DATE_ROLES:
+        if role in roles:
+            dates[role] = read_dates(raw, roles[role], dayfirst=dayfirst, tz=tz, warnings=warnings)
+            done(role)
     closed, expected = close_dates(dates, outcome, raw, rejected, warnings)
     amount, cur = read_amounts(raw, roles, outcome, warnings, decimal=decimal)
     amount, cur = convert_currency(amount, cur, currency, fx, raw, rejected, warnings)
+    done("amount", "won_amount", "currency")
     probability = read_probability(raw, roles, warnings)
+    done("probability")
     text = read_text(raw, roles, warnings)
     channel = read_channels(raw, roles, text["source"], channel_map, rejected, warnings)
+    done(*TEXT_ROLES, *RECORD_ROLES, "channel")
     return DealValues(
         created=dates.get("created", np.full(len(raw), _NAT)),
         closed=closed,

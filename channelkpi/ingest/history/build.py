@@ -322,6 +322,7 @@ def build_history(
                 f"their current values are taken to begin at as_of={as_of} because the history does not say when "
                 "they changed"
             )
+        del last, is_last, last_pos, here, differs, removed_last  # a row per deal: not needed below
         has_history = np.zeros(len(cur), dtype=bool)
         where = kept["_pos"].to_numpy(np.int64)
         has_history[where[where >= 0]] = True
@@ -365,7 +366,8 @@ def build_history(
         created[pos < 0] = by_id.reindex(rows["deal_id"][pos < 0].astype(object)).to_numpy("datetime64[ns]")
     rows["created"] = created
     intervals = make_intervals(rows)
-    del rows, kept  # the intervals hold the states now: let the rows go before the ledger is sorted
+    # the intervals hold the states now: the rows and the per-row work go before the ledger is sorted
+    del rows, kept, code, kept_code, pos, created, at, closed_state, same_deal, unchanged, clash
     give_back_memory()
     return History(
         intervals=intervals,
@@ -413,20 +415,65 @@ def _label_codes(values: pd.Series) -> pd.Categorical:
 
 def _ledger(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """The ledger parts as one table by file and row; the labels as categories (a million rows
-    repeat a handful of them)."""
+    repeat a handful of them).
+
+    The order is found first, and each column is then joined and put in that order on its own, so
+    that a million-row ledger is never held joined and ordered at once.
+    """
     parts = [p for p in parts if len(p)] or parts[:1]
-    columns = {}
-    for col in HISTORY_LEDGER_COLUMNS:
+
+    def joined(col: str):
         if col in _LABELS:
             cats = [_label_codes(p[col]) for p in parts]
-            columns[col] = pd.api.types.union_categoricals(cats) if len(cats) > 1 else cats[0]
-        elif col == "row":
-            columns[col] = np.concatenate([p[col].to_numpy(np.int64) for p in parts])
-        else:
-            columns[col] = pd.concat([p[col].astype(DTYPES["deal_id"]) for p in parts], ignore_index=True).array
-    files = columns["file"]
-    file_code = np.argsort(np.argsort(files.categories.to_numpy(object)))[files.codes] if len(files) else files.codes
-    order = np.lexsort((columns["row"], file_code))
-    if (order == np.arange(len(order))).all():
+            return pd.api.types.union_categoricals(cats) if len(cats) > 1 else cats[0]
+        if col == "row":
+            return np.concatenate([p[col].to_numpy(np.int64) for p in parts])
+        return _joined_text([p[col] for p in parts])
+
+    files, rows = joined("file"), joined("row")
+    if len(files.categories) > 1:
+        file_code = np.argsort(np.argsort(files.categories.to_numpy(object)))[files.codes]
+        order = np.lexsort((rows, file_code))
+        del file_code
+    else:  # one file: by row alone
+        order = _by_row(rows)
+    if (order[1:] > order[:-1]).all():  # rising, so every row in place already
         order = slice(None)
-    return pd.DataFrame({col: values[order] for col, values in columns.items()})
+    columns = {"file": files[order], "row": rows[order]}
+    del files, rows
+    for col in HISTORY_LEDGER_COLUMNS:
+        if col not in columns:
+            columns[col] = joined(col)[order]
+    return pd.DataFrame({col: columns.pop(col) for col in HISTORY_LEDGER_COLUMNS}, copy=False)
+
+
+def _by_row(rows: np.ndarray) -> np.ndarray:
+    """The positions of ``rows`` in rising order (stable), as a stable argsort.
+
+    A file's rows each appear once: their order is then found by placing each at its row number,
+    in 32-bit integers, without sorting a million numbers.
+
+    >>> _by_row(np.array([5, 3, 4, 9])).tolist(), _by_row(np.array([3, 1, 3])).tolist()
+    ([1, 2, 0, 3], [1, 0, 2])
+    """
+    if not len(rows) or len(rows) >= 2**31:
+        return np.argsort(rows, kind="stable")
+    low, high = int(rows.min()), int(rows.max())
+    if high - low >= 4 * len(rows) + 1024:  # sparse row numbers: not worth a table
+        return np.argsort(rows, kind="stable")
+    at = np.full(high - low + 1, -1, np.int32)
+    at[rows - low] = np.arange(len(rows), dtype=np.int32)
+    order = at[at >= 0]
+    if len(order) != len(rows):  # a row number repeats: sorted the ordinary way
+        return np.argsort(rows, kind="stable")
+    return order
+
+
+def _joined_text(columns: list[pd.Series]) -> pd.api.extensions.ExtensionArray:
+    """Text columns end to end, as one text array: their Arrow blocks side by side, not copied."""
+    text = DTYPES["deal_id"]
+    arrays = [c.astype(text).array for c in columns]
+    chunks = [chunk for a in arrays for chunk in pa.chunked_array(a.__arrow_array__()).chunks]
+    if len({chunk.type for chunk in chunks}) > 1:
+        chunks = [chunk.cast(pa.large_string()) for chunk in chunks]
+    return pd.array(pa.chunked_array(chunks, type=chunks[0].type), dtype=text) if chunks else arrays[0]

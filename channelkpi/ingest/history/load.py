@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from ...errors import ChannelKPIError, ColumnError
@@ -236,7 +237,10 @@ def load_history(
     raw = None  # the cells are read: let them go before the current export is loaded
     give_back_memory()
     cur = _current(current, options)
-    states, rows.states = rows.states.assign(_file=rows.file), None
+    # the states are handed over, not copied (``assign`` would copy every column), and their file
+    # is one category, not a string per row
+    states, rows.states = rows.states, None
+    states["_file"] = pd.Categorical.from_codes(np.zeros(len(states), np.int8), [rows.file])
     return build_history(
         states,
         rows.entries,

@@ -39,6 +39,7 @@ from ...errors import ColumnError
 from ..cells import RawTable
 from ..detect import detect_preset
 from ..mapping import map_columns
+from ..money import Currencies
 from ..outcome import check_stage_map, derive_outcome
 from ..reader import Source, read_raw
 from ..reconcile import screen_rows
@@ -190,16 +191,31 @@ def read_state_rows(
     # history build takes it from the current export first, then from currency= (only converting
     # amounts with fx= needs the reporting currency here)
     labelled = currency if ("currency" in roles or fx is not None) else None
+    header = roles[instant]
+    # the time of day first, while little else is held; each column is then let go of as soon
+    # as it is read (the file's columns are never all held parsed at once)
+    clock = time_of_day(raw.cells[header])
     values = read_values(
-        raw, roles, outcome, screened.rejected, dayfirst=dayfirst, tz=tz, currency=labelled, fx=fx, warnings=warnings
+        raw,
+        roles,
+        outcome,
+        screened.rejected,
+        dayfirst=dayfirst,
+        tz=tz,
+        currency=labelled,
+        fx=fx,
+        warnings=warnings,
+        let_go=True,
     )
+    raw.cells.release()
+    give_back_memory()
     entries = [(raw.file, r, "rejected", why, detail, None) for r, why, detail in raw.rejected]
     entries += [(raw.file, r, out, why, detail, i) for r, out, why, detail, i in screened.ledger]
-    header = roles[instant]
     day = {"created": values.created, "closed": values.closed}.get(instant)
-    cells = raw.cells[header]
-    at = pd.Series(day).to_numpy("datetime64[ns]") + time_of_day(cells)
+    at = pd.Series(day).to_numpy("datetime64[ns]") + clock
+    del clock
     no_date = np.isnat(at) & ~screened.rejected
+    cells = raw.cells[header] if no_date.any() else None  # only to quote the cells not read
     for i in np.flatnonzero(no_date):
         value = cells.iloc[i]
         entries.append(
@@ -214,33 +230,48 @@ def read_state_rows(
             )
         )
     keep = ~(screened.rejected | no_date)
-    give_back_memory()  # the parsers' Arrow buffers are freed: the states are allocated next
     # each deal's states together and in time order (stable: the file's order at one instant), so
     # the history build finds them sorted and copies nothing; the ids are coded in Arrow (a
     # million ids never become Python strings) and each column is taken once, in that order
     kept = np.flatnonzero(keep)
     kept = kept[np.lexsort((at[kept].view(np.int64), _id_ranks(screened.ids)[kept]))]
+    by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
+    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
+    # everything this step reads from the cells is taken: their tidied rows and parses go now
+    # (not with the cells, which the caller may hold), and Arrow's pool gives their buffers back
+    del cells
+    raw.cells.release()
+    give_back_memory()
     # columns the file does not have are not part of the row's state
     present = {"stage": "stage" in roles, "partner": "partner" in roles, "owner": "owner" in roles}
     present["amount"] = "amount" in roles
     present["currency"] = "currency" in roles or "amount" in roles
     present["expected_close"] = present["closed"] = "close_date" in roles or "expected_close" in roles
     present["probability"] = "probability" in roles or "stage" in roles
-    columns = {
-        "deal_id": lambda: screened.ids,
-        "valid_from": lambda: at,
-        "_row": lambda: raw.rows,
-        **{role: (lambda role=role: values.text[role].to_series()) for role in ("stage", "partner", "owner")},
-        "status": outcome.labels,
-        "amount": lambda: values.amount,
-        "currency": values.currency.to_series,
-        "expected_close": lambda: values.expected_close,
-        "closed": lambda: values.closed,
-        "probability": lambda: values.probability,
+    # each column is taken in the kept order and its per-row source let go of at once: the
+    # states are built while only one column is held twice (text is taken from its distinct
+    # values by code, so its rows are made once, in their order)
+    text = {role: values.text[role] for role in ("stage", "partner", "owner")}
+    sources = {
+        "deal_id": screened.ids,
+        "valid_from": at,
+        "_row": raw.rows,
+        **{role: lambda role=role: text[role].subset(kept).to_series() for role in text},
+        "status": lambda: _take(outcome.labels(), kept),
+        "amount": values.amount,
+        "currency": lambda cur=values.currency: Currencies(cur.codes[kept], cur.labels).to_series(),
+        "expected_close": values.expected_close,
+        "closed": values.closed,
+        "probability": values.probability,
     }
-    frame = pd.DataFrame({name: _take(column(), kept) for name, column in columns.items() if present.get(name, True)})
-    by_norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in raw.headers}
-    more = {name: raw.cells[by_norm[name]].take(kept).reset_index(drop=True) for name in extra if name in by_norm}
+    del values, at, screened
+    taken = {}
+    for name in list(sources):
+        source = sources.pop(name)
+        if present.get(name, True):
+            taken[name] = source() if callable(source) else _take(source, kept)
+        del source
+    frame = pd.DataFrame(taken, copy=False)  # the columns are new: not copied again into blocks
     return StateRows(
         states=frame,
         entries=entries,
