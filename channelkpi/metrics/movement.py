@@ -46,7 +46,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,12 +214,16 @@ def _by_deal(history: History, col: str, deal_ids: pd.Index) -> pd.Series:
     return deals[col].reindex(deal_ids)
 
 
-def _level_codes(history: History, col: str, codes: np.ndarray, deal_ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """``col`` per interval row as codes into its distinct values (a missing one included):
-    factorized where it lives, so a level of the deals table costs one pass over the deals."""
+def _level_codes(
+    history: History, col: str, codes: np.ndarray, deal_ids: pd.Index, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``col`` per interval row (of ``rows``, default all; ``codes``: their deals) as codes into
+    its distinct values (a missing one included): factorized where it lives, so a level of the
+    deals table costs one pass over the deals."""
     if col in history.intervals.columns:
         # the same for every call on this history: coded once
-        return derived(history, ("interval_codes", col), lambda: _factorized(history.intervals[col]))
+        part, uniques = derived(history, ("interval_codes", col), lambda: _factorized(history.intervals[col]))
+        return (part if rows is None else part[rows]), uniques
     part, uniques = _factorized(_by_deal(history, col, deal_ids))
     return part[codes], uniques
 
@@ -229,14 +233,14 @@ def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return part, np.asarray(uniques, dtype=object)
 
 
-def _groups(history, q: Query, codes, deal_ids) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each interval row's group (the ``by=`` levels and the currency) as a code, and the
-    table of the groups' values by code."""
-    n = len(history.intervals)
+def _groups(history, q: Query, codes, deal_ids, rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each interval row's (of ``rows``, default all; ``codes``: their deals) group (the ``by=``
+    levels and the currency) as a code, and the table of the groups' values by code."""
+    n = len(codes)
     group, uniques = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
     levels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for col in (*q.by, "currency"):
-        part, values = _level_codes(history, col, codes, deal_ids)
+        part, values = _level_codes(history, col, codes, deal_ids, rows)
         if col != "currency":
             values = np.array([_NONE if pd.isna(v) else str(v) for v in values], dtype=object)
         else:
@@ -307,26 +311,28 @@ def _movement_rows(
     where a deal changes or arrives are listed."""
     iv = history.intervals
     n_periods = len(bounds) - 1
-    runs = derived(history, "deal_runs", lambda: _deal_runs(iv))
-    codes, deal_ids = runs if runs is not None else _deal_runs(iv, check=False)
-    vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
-    vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
-    vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
-    group, groups = _groups(history, q, codes, deal_ids)
-    open_ = iv["status"].isin(["open"]).to_numpy(bool) & ~iv["removed"].to_numpy(bool)
+    c = _columns(history)
+    # a period's state is read at its last instant (history.end_of): one nanosecond before the
+    # boundary, so a change dated the first of a month belongs to that month
+    b = bounds.view(np.int64) - 1
+    selected = _selected(history, q, c.codes, c.deal_ids)
     in_window = np.ones(len(iv), dtype=bool)
     if window is not None:
         close = iv["expected_close"]
         in_window = ((close >= window[0]) & (close <= window[1])).to_numpy(bool)
-    selected = _selected(history, q, codes, deal_ids)
-    measured = open_ & in_window & selected
-    cents = iv["amount_cents"].to_numpy(dtype=np.int64, na_value=0)
-    removed = iv["removed"].to_numpy(bool)
-    won, lost = iv["status"].isin(["won"]).to_numpy(bool), iv["status"].isin(["lost"]).to_numpy(bool)
+    # only the deals with a selected state at one of the boundaries can count: every contribution
+    # (and the memo line) reads one; all of such a deal's rows are kept, in order
+    rows = _deals_rows(c, selected & (c.vf <= b[-1]) & (c.vt > b[0]))
 
-    # a period's state is read at its last instant (history.end_of): one nanosecond before the
-    # boundary, so a change dated the first of a month belongs to that month
-    b = bounds.view(np.int64) - 1
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    codes, vf, vt = take(c.codes), take(c.vf), take(c.vt)
+    open_, won, lost, removed, cents = take(c.open_), take(c.won), take(c.lost), take(c.removed), take(c.cents)
+    selected, in_window = take(selected), take(in_window)
+    group, groups = _groups(history, q, codes, c.deal_ids, rows)
+    measured = open_ & in_window & selected
+
     bf = np.searchsorted(b, vf, "left")  # the boundaries an interval holds at: [bf, bt)
     bt = np.searchsorted(b, vt, "left")
     width = n_periods + 2
@@ -410,8 +416,74 @@ def _movement_rows(
         (moved_group, _CODE["transferred_in"], g1, a1),
         (stay, stay_bucket, g0, np.abs(a1 - a0) + np.where(a1 == a0, a0, 0)),
     ]
-    memo_rows = (m_i1, bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
-    return _Parts(i0, i1, period, parts, memo_rows, codes, runs), groups
+    memo_rows = (_row_of(rows, m_i1), bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
+    if runs is not None and rows is not None:
+        runs = _Runs(runs.count, runs.cents, rows[runs.rows])
+    return _Parts(_row_of(rows, i0), _row_of(rows, i1), period, parts, memo_rows, c.codes, runs), groups
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The interval columns every movement reads, as arrays (made once per history): each
+    row's deal (a code, in the order of :func:`_deal_runs`), the first row of each deal, the
+    instants of its interval (``valid_to`` NaT: never ends) and its state."""
+
+    codes: np.ndarray
+    deal_ids: pd.Index
+    firsts: np.ndarray
+    vf: np.ndarray
+    vt: np.ndarray
+    open_: np.ndarray
+    won: np.ndarray
+    lost: np.ndarray
+    removed: np.ndarray
+    cents: np.ndarray
+
+
+def _columns(history: History) -> _Columns:
+    """The :class:`_Columns` of ``history`` (:func:`_sorted`)."""
+
+    def make() -> _Columns:
+        iv = history.intervals
+        runs = derived(history, "deal_runs", lambda: _deal_runs(iv))
+        codes, deal_ids = runs if runs is not None else _deal_runs(iv, check=False)
+        vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+        vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
+        vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
+        removed = iv["removed"].to_numpy(bool)
+        status = iv["status"]
+        arrays = (
+            np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64),
+            vf,
+            vt,
+            status.isin(["open"]).to_numpy(bool) & ~removed,
+            status.isin(["won"]).to_numpy(bool),
+            status.isin(["lost"]).to_numpy(bool),
+            removed,
+            iv["amount_cents"].to_numpy(dtype=np.int64, na_value=0),
+        )
+        for array in (codes, *arrays):
+            array.flags.writeable = False  # shared by every later call
+        return _Columns(codes, deal_ids, *arrays)
+
+    return derived(history, "movement_columns", make)
+
+
+def _deals_rows(c: _Columns, keep: np.ndarray) -> np.ndarray | None:
+    """The rows of the deals with a row in ``keep``, in order (None: every row)."""
+    if not len(keep):
+        return None
+    deal_kept = np.logical_or.reduceat(keep, c.firsts)
+    if deal_kept.all():
+        return None
+    return np.flatnonzero(deal_kept[c.codes])
+
+
+def _row_of(rows: np.ndarray | None, index: np.ndarray) -> np.ndarray:
+    """Indices into the kept ``rows`` as interval rows (-1 stays -1)."""
+    if rows is None:
+        return index
+    return np.where(index >= 0, rows[np.maximum(index, 0)], -1)
 
 
 @dataclass(frozen=True)
@@ -617,7 +689,7 @@ def pipeline_movement(
         return _attach(_empty(q), history, q, window, 0)
     parts, groups = _movement_rows(history, q, window, grid.bounds, steady=True)
     counts, sums = parts.totals(len(groups), n_periods)
-    seen = np.flatnonzero(counts.reshape(len(groups), -1).any(axis=1))
+    seen = np.flatnonzero(counts.reshape(len(groups), n_periods * len(MEASURES)).any(axis=1))
     order = groups.iloc[seen].sort_values([*q.by, "currency"], kind="stable", na_position="last").index.to_numpy()
     g = np.repeat(order, n_periods)
     p = np.tile(np.arange(n_periods), len(order))
@@ -643,7 +715,7 @@ def _attach(out: pd.DataFrame, history: History, q: Query, window, used: int) ->
     out.attrs["channelkpi"] = {
         "kpi": "pipeline_movement",
         "definition": DEFINITIONS["pipeline_movement"].formula,
-        "rows": int(history.deals["deal_id"].nunique()) if "deal_id" in history.deals else 0,
+        "rows": _deal_count(history),
         "used": used,
         "excluded": {},
         "engine": "pandas",
@@ -651,6 +723,11 @@ def _attach(out: pd.DataFrame, history: History, q: Query, window, used: int) ->
         "history": history.source,
     }
     return out
+
+
+def _deal_count(history: History) -> int:
+    deals = history.deals
+    return derived(history, "deal_count", lambda: int(deals["deal_id"].nunique()) if "deal_id" in deals else 0)
 
 
 # --------------------------------------------------------------------------- the deals behind
@@ -714,7 +791,7 @@ def movement_deals(
     *,
     period,
     group=None,
-    bucket: str | None = None,
+    bucket: str | Sequence[str] | None = None,
     by: By = "partner",
     freq: Freq = "M",
     start: DateLike = None,
@@ -739,10 +816,11 @@ def movement_deals(
         The row: ``{"partner": "Acme", "currency": "EUR"}``, a tuple of the ``by=`` levels'
         values (optionally followed by the currency), or one value when ``by=`` is one level
         (``"(none)"`` for a missing one). Default: every group.
-    bucket : str, optional
+    bucket : str or list of str, optional
         One of :data:`MEASURES` (``"start"``, ``"new"`` ... ``"end"``, ``"unchanged"``,
-        ``"memo"``). Default: every bucket, ``unchanged`` and ``memo`` (not ``start`` and
-        ``end``: each deal once per group it moved in or out of).
+        ``"memo"``), or several (``list(BUCKETS)``: the deals of the waterfall's bars). Default:
+        every bucket, ``unchanged`` and ``memo`` (not ``start`` and ``end``: each deal once per
+        group it moved in or out of).
     by, freq, start, end, close_window, fiscal_year_start, where
         As for :func:`pipeline_movement` (pass the same ones).
 
@@ -778,8 +856,10 @@ def movement_deals(
     0       A    won   100.0      open      100.0       won       90.0
     """
     q = _query(history, by, freq, start, end, fiscal_year_start, where)
-    if bucket is not None and bucket not in MEASURES:
-        raise ChannelKPIError(f"bucket={bucket!r} is not a movement bucket", fix=f"use one of {list(MEASURES)}")
+    buckets = [bucket] if isinstance(bucket, str) else None if bucket is None else list(bucket)
+    for name in buckets or ():
+        if name not in MEASURES:
+            raise ChannelKPIError(f"bucket={name!r} is not a movement bucket", fix=f"use one of {list(MEASURES)}")
     window = _window(close_window)
     wanted = _group_filter(group, list(q.by))
     bounds, _ = _period_bounds(history, q, period)
@@ -793,24 +873,25 @@ def movement_deals(
         parts, groups = _movement_rows(history, q, window, bounds)
         rows = parts.rows()
     keep = np.ones(len(rows.group), dtype=bool)
-    if bucket is None:
+    if buckets is None:
         keep &= ~np.isin(rows.measure, [_CODE["start"], _CODE["end"]])
     else:
-        keep &= rows.measure == _CODE[bucket]
-    gvals = groups.iloc[rows.group].reset_index(drop=True)
+        keep &= np.isin(rows.measure, [_CODE[name] for name in buckets])
     for col, value in wanted.items():
-        col_values = gvals[col]
-        keep &= (col_values.isna() if value is None else col_values.astype(object).eq(str(value))).to_numpy(bool)
+        # tested on the groups' table, one value per group, then on the rows' group codes
+        col_values = groups[col]
+        hit = (col_values.isna() if value is None else col_values.astype(object).eq(str(value))).to_numpy(bool)
+        keep &= hit[rows.group]
     sel = np.flatnonzero(keep)
     i0, i1 = rows.i0[sel], rows.i1[sel]
-    out = gvals.iloc[sel].reset_index(drop=True)
-    deal_id = iv["deal_id"].to_numpy(dtype=object)[np.where(i1 >= 0, i1, i0)]
+    out = groups.iloc[rows.group[sel]].reset_index(drop=True)
+    deal_id = iv["deal_id"].iloc[np.where(i1 >= 0, i1, i0)].to_numpy(dtype=object)
     out.insert(0, "deal_id", deal_id)
     measure = np.asarray(MEASURES, dtype=object)[rows.measure[sel]]
     out.insert(1, "bucket", measure)
     out["amount"] = amounts_from_cents(rows.cents[sel]).to_numpy()
     out["amount_cents"] = pd.array(rows.cents[sel], dtype=pd.Int64Dtype())
-    out["how"] = _how(iv, i0, i1, measure)
+    out["how"] = _how(history, i0, i1, measure)
     for suffix, idx in (("_t0", i0), ("_t1", i1)):
         for col in ("status", "stage", "amount", "expected_close", "partner", "owner"):
             values = iv[col].iloc[np.maximum(idx, 0)].reset_index(drop=True)
@@ -823,18 +904,21 @@ def movement_deals(
     return out.iloc[order.index.to_numpy()].reset_index(drop=True)
 
 
-def _how(iv: pd.DataFrame, i0: np.ndarray, i1: np.ndarray, measure: np.ndarray) -> np.ndarray:
+def _how(history: History, i0: np.ndarray, i1: np.ndarray, measure: np.ndarray) -> np.ndarray:
     """Why a deal is in its bucket, in a word or two."""
-    j0 = np.maximum(i0, 0)
-    status = iv["status"].to_numpy(dtype=object, na_value="")
-    status0 = status[j0]
-    removed0 = iv["removed"].to_numpy(bool)[j0]
-    status1 = status[np.maximum(i1, 0)]
+    if not len(measure):
+        return np.full(0, "", dtype=object)
+    c = _columns(history)
+    j0, j1 = np.maximum(i0, 0), np.maximum(i1, 0)
+    removed0 = c.removed[j0]
+    closed0 = c.won[j0] | c.lost[j0]
+    # a memo deal is won or lost at t1
+    status1 = np.where(c.won[j1], "won", np.where(c.lost[j1], "lost", ""))
     how = np.full(len(measure), "", dtype=object)
     new = measure == "new"
     how[new & (i0 < 0)] = "created"
     how[new & (i0 >= 0) & removed0] = "back in the export"
-    how[new & (i0 >= 0) & ~removed0 & np.isin(status0, ["won", "lost"])] = "reopened"
+    how[new & (i0 >= 0) & ~removed0 & closed0] = "reopened"
     memo = measure == "memo"
     how[memo] = ["created and " + s for s in status1[memo]]
     how[measure == "removed"] = "deleted or left the export"
