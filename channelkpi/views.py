@@ -793,10 +793,11 @@ def _movement_check(data: _Data, got: Mapping) -> pd.DataFrame | None:
     tile_end = got["range"][1]
     waterfall_end = pd.Timestamp(movement["period_end"].max()).normalize()
     fys, where = got["fiscal_year_start"], got["where"] or None
-    parts = []
+    parts, tables = [], {}
     for day, name in ((tile_end, "tile_amount"), (waterfall_end, "export_amount")):
-        table = pipeline(data.deals, by="currency", end=day, fiscal_year_start=fys, where=where)
-        parts.append(table.set_index("currency")["open_amount"].rename(name))
+        if day not in tables:  # the range usually ends where its last period does: one day
+            tables[day] = pipeline(data.deals, by="currency", end=day, fiscal_year_start=fys, where=where)
+        parts.append(tables[day].set_index("currency")["open_amount"].rename(name))
     out = pd.concat(parts, axis=1).fillna(0.0).rename_axis("currency").reset_index()
     out.insert(1, "tile_end", tile_end)
     out.insert(3, "waterfall_end", waterfall_end)

@@ -46,6 +46,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -250,7 +251,10 @@ def _groups(history, q: Query, codes, deal_ids, rows: np.ndarray | None = None) 
         group, uniques = pd.factorize(group * max(len(values), 1) + part)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[group[::-1]] = np.arange(n - 1, -1, -1)  # a row of each group
-    table = pd.DataFrame({col: values[part[first]] for col, (part, values) in levels.items()})
+    # typed as every value of the level is (as when every row is read), whichever rows are
+    table = pd.DataFrame(
+        {col: pd.Series(values[part[first]], dtype=pd.Series(values).dtype) for col, (part, values) in levels.items()}
+    )
     return group.astype(np.int64), table
 
 
@@ -315,21 +319,19 @@ def _movement_rows(
     # a period's state is read at its last instant (history.end_of): one nanosecond before the
     # boundary, so a change dated the first of a month belongs to that month
     b = bounds.view(np.int64) - 1
-    selected = _selected(history, q, c.codes, c.deal_ids)
-    in_window = np.ones(len(iv), dtype=bool)
-    if window is not None:
-        close = iv["expected_close"]
-        in_window = ((close >= window[0]) & (close <= window[1])).to_numpy(bool)
     # only the deals with a selected state at one of the boundaries can count: every contribution
     # (and the memo line) reads one; all of such a deal's rows are kept, in order
-    rows = _deals_rows(c, selected & (c.vf <= b[-1]) & (c.vt > b[0]))
+    rows, selected = _kept_rows(history, q, c, b)
 
     def take(values: np.ndarray) -> np.ndarray:
         return values if rows is None else values[rows]
 
     codes, vf, vt = take(c.codes), take(c.vf), take(c.vt)
     open_, won, lost, removed, cents = take(c.open_), take(c.won), take(c.lost), take(c.removed), take(c.cents)
-    selected, in_window = take(selected), take(in_window)
+    in_window = np.ones(len(codes), dtype=bool)
+    if window is not None:
+        close = iv["expected_close"]
+        in_window = take(((close >= window[0]) & (close <= window[1])).to_numpy(bool))
     group, groups = _groups(history, q, codes, c.deal_ids, rows)
     measured = open_ & in_window & selected
 
@@ -469,14 +471,69 @@ def _columns(history: History) -> _Columns:
     return derived(history, "movement_columns", make)
 
 
-def _deals_rows(c: _Columns, keep: np.ndarray) -> np.ndarray | None:
-    """The rows of the deals with a row in ``keep``, in order (None: every row)."""
-    if not len(keep):
+#: How many selections' rows a history keeps (:func:`_selection`): a dashboard goes back and
+#: forth between a few.
+_SELECTIONS = 4
+
+
+def _selection(history: History, q: Query, c: _Columns) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of the deals with a state in the ``where=`` selection at some time, in order,
+    and which of those rows are in it; None without a selection (every row is).
+
+    Kept for the last few selections of ``history``: a control change that keeps the selection
+    (the range, the period size) then never reads the rows of the deals outside it."""
+    if not q.where:
         return None
-    deal_kept = np.logical_or.reduceat(keep, c.firsts)
-    if deal_kept.all():
-        return None
-    return np.flatnonzero(deal_kept[c.codes])
+    kept = derived(history, "movement_selections", OrderedDict)  # where -> rows, most recent last
+    if q.where in kept:
+        kept.move_to_end(q.where)
+        return kept[q.where]
+    selected = _selected(history, q, c.codes, c.deal_ids)
+    deal_kept = np.logical_or.reduceat(selected, c.firsts) if len(selected) else np.zeros(0, dtype=bool)
+    rows = np.flatnonzero(deal_kept[c.codes])
+    rows = rows.astype(np.int32) if len(c.codes) < 2**31 else rows
+    out = (rows, selected[rows])
+    for array in out:
+        array.flags.writeable = False
+    kept[q.where] = out
+    while len(kept) > _SELECTIONS:
+        kept.popitem(last=False)
+    return out
+
+
+def _deal_spans(c: _Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Per deal, the first instant of its first interval and the last end of any of them."""
+    return c.vf[c.firsts], np.maximum.reduceat(c.vt, c.firsts)
+
+
+def _kept_rows(history: History, q: Query, c: _Columns, b: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The rows of the deals that can count at the boundary instants ``b`` (None: every row),
+    in order, and which of them are in the ``where=`` selection.
+
+    A deal is kept when it has a selected row valid at one of the instants, or (more, never
+    fewer) when its selected rows span a time that overlaps them: every row of a kept deal is
+    kept, so its buckets are as they are with every deal."""
+    selection = _selection(history, q, c)
+    if selection is None:
+        if not len(c.codes):
+            return None, np.ones(0, dtype=bool)
+        first, last = derived(history, "movement_deal_spans", lambda: _deal_spans(c))
+        deal_kept = (first <= b[-1]) & (last > b[0])
+        if deal_kept.all() or not deal_kept.any():
+            return None, np.ones(len(c.codes), dtype=bool)
+        rows = np.flatnonzero(deal_kept[c.codes])
+        return rows, np.ones(len(rows), dtype=bool)
+    rows, selected = selection
+    keep = selected & (c.vf[rows] <= b[-1]) & (c.vt[rows] > b[0])
+    if not keep.any():
+        # no deal counts: every row, so the (empty) table's columns are typed as they are when
+        # some do
+        return None, _selected(history, q, c.codes, c.deal_ids)
+    codes = c.codes[rows]
+    firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    deal_kept = np.logical_or.reduceat(keep, firsts)
+    kept = np.repeat(deal_kept, np.diff(np.r_[firsts, len(rows)]))
+    return rows[kept].astype(np.int64), selected[kept]
 
 
 def _row_of(rows: np.ndarray | None, index: np.ndarray) -> np.ndarray:
