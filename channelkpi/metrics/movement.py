@@ -340,12 +340,29 @@ def _movement_rows(
     width = n_periods + 2
     composite = codes * width + bf  # sorted: by deal, then time
 
-    def at(deal: np.ndarray, boundary: np.ndarray) -> np.ndarray:
-        """The interval row of ``deal`` valid at ``boundary`` (-1: none)."""
+    n_rows = len(codes)
+
+    def search(deal: np.ndarray, boundary: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(composite, deal * width + boundary, "right") - 1
         safe = np.maximum(pos, 0)
         ok = (pos >= 0) & (codes[safe] == deal) & (bt[safe] > boundary)
         return np.where(ok, safe, -1)
+
+    def at(deal: np.ndarray, boundary: np.ndarray, guess: np.ndarray) -> np.ndarray:
+        """The interval row of ``deal`` valid at ``boundary`` (-1: none): the deal's last row
+        that begins at or before it, if it lasts past it. ``guess`` (a neighbouring row, most
+        often the one) is checked first; the rest are searched for."""
+        if not len(deal):
+            return np.zeros(0, dtype=np.int64)
+        g = np.clip(guess, 0, n_rows - 1)
+        after = np.minimum(g + 1, n_rows - 1)
+        ok = (guess >= 0) & (guess < n_rows) & (codes[g] == deal) & (bf[g] <= boundary) & (bt[g] > boundary)
+        ok &= (g == n_rows - 1) | (codes[after] != deal) | (bf[after] > boundary)  # the last such row
+        out = np.where(ok, g, -1)
+        rest = np.flatnonzero(~ok)
+        if len(rest):
+            out[rest] = search(deal[rest], boundary[rest])
+        return out
 
     # (deal, period) pairs with the deal measured at one end at least, from the measured
     # intervals' boundaries: as t0 of the period that follows, as t1 of the one before
@@ -367,12 +384,12 @@ def _movement_rows(
     s_i0, s_p = rep[as_t0], boundary[as_t0]
     s_i1 = np.where(bt[s_i0] > s_p + 1, s_i0, -1)
     moved = s_i1 < 0
-    s_i1[moved] = at(codes[s_i0[moved]], s_p[moved] + 1)
+    s_i1[moved] = at(codes[s_i0[moved]], s_p[moved] + 1, s_i0[moved] + 1)
     # as t1 only when the deal was not measured at t0 (else the pair is already above): at the
     # first boundary of each measured interval
     arrives = bf[rows_m] >= 1
     e_i1, e_b = rows_m[arrives], bf[rows_m][arrives]
-    e_i0 = at(codes[e_i1], e_b - 1)
+    e_i0 = at(codes[e_i1], e_b - 1, e_i1 - 1)
     fresh = (e_i0 < 0) | ~measured[np.maximum(e_i0, 0)]
     i0 = np.concatenate([s_i0, e_i0[fresh]])
     i1 = np.concatenate([s_i1, e_i1[fresh]])
@@ -404,7 +421,7 @@ def _movement_rows(
     # memo: deals whose history begins inside the period and that are closed at its end
     first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64)
     starts_inside = first[(bf[first] >= 1) & (bf[first] <= n_periods)]
-    m_i1 = at(codes[starts_inside], bf[starts_inside])
+    m_i1 = at(codes[starts_inside], bf[starts_inside], starts_inside)
     m_j1 = np.maximum(m_i1, 0)
     memo = (m_i1 >= 0) & ~removed[m_j1] & (won[m_j1] | lost[m_j1]) & selected[m_j1]
     m_i1 = m_i1[memo]
