@@ -7,8 +7,9 @@ Run on demand (under the shared benchmark lock):
 Builds the synthetic history of ``benchmarks/movement.py`` (``--deals`` deals x five states over
 three years, 500 partners, two currencies), the dashboard on its latest state with
 ``history=``, opens the Movement tab, then times each control change from the moment it is
-set until every view shown is up to date (the tiles and the Movement tab's waterfall, funnel,
-time in stage and top movers are redrawn in the kernel; the browser's drawing is not
+set until every view shown is up to date (the tiles and the part of the Movement tab shown
+first -- the waterfall, the deals of its bars and the top movers -- are redrawn in the kernel;
+the funnel and time in stage are made when their part is shown; the browser's drawing is not
 included): partners, level, date range, frequency, back. The same changes without history
 (the Movement tab shown, nothing to draw) are timed in the same run as the reference.
 Target: 300 ms median per change. Exits non-zero when the median is over.

@@ -10,7 +10,7 @@ one state, a click only sets it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import altair as alt
 import ipywidgets as w
@@ -18,14 +18,13 @@ import pandas as pd
 
 from . import charts
 from .charts import CELL_PARAM, MOVEMENT_BARS
-from .i18n import current_locale, in_own_locale
+from .errors import ChannelKPIError
+from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .movementview import NO_HISTORY, bucket_caption, currency_phrase, movers_html, pipeline_gap_caption
 from .safety import html_text
 
-__all__ = ["MovementTab"]
-
-_CHARTS = ("movement_waterfall", "stage_funnel", "time_in_stage")
+__all__ = ["PARTS", "MovementTab", "TablesOnRead"]
 
 
 def _one_currency(movement: pd.DataFrame, currency: str) -> tuple[pd.DataFrame, str]:
@@ -59,8 +58,51 @@ def _clickable_bars(chart: alt.LayerChart) -> alt.LayerChart:
     return copy
 
 
+class TablesOnRead(Mapping):
+    """The tables ``names``, each made by ``make(name)`` the first time it is read (``make``
+    returns None when there is no such table: then it is not in the mapping).
+
+    >>> made = []
+    >>> tables = TablesOnRead(("a", "b"), lambda name: made.append(name) or name.upper())
+    >>> tables["b"], tables.get("b"), made
+    ('B', 'B', ['b'])
+    """
+
+    def __init__(self, names: Sequence[str], make: Callable[[str], pd.DataFrame | None]) -> None:
+        self._names, self._make, self._made = tuple(names), make, {}
+
+    def __getitem__(self, name: str):
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._made:
+            self._made[name] = self._make(name)
+        if self._made[name] is None:
+            raise KeyError(name)
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in self._names if n in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _n in self)
+
+
+#: The parts of the tab, each on a tab of its own and drawn when shown: its title, the view
+#: tables it reads (:data:`~channelkpi.views.HISTORY_TABLES`) and its chart.
+PARTS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (N_("Pipeline movement"), ("movement", "movement_check", "movement_deals", "movers"), "movement_waterfall"),
+    (N_("Stage funnel"), ("funnel",), "stage_funnel"),
+    (N_("Time in stage"), ("stage_time",), "time_in_stage"),
+)
+
+
 class MovementTab:
-    """The content of the Movement tab (``widget``), drawn from the view's tables by :meth:`show`."""
+    """The content of the Movement tab (``widget``), drawn from the view's tables by :meth:`show`.
+
+    Its parts (:data:`PARTS`: the waterfall with the deals of its bars and the top movers, the
+    funnel, time in stage) are tabs of their own: only the part shown is read from the tables
+    and drawn, the others when they are shown; a part whose tables and subtitle are those it
+    was drawn from is left as it is (its chart is not sent again)."""
 
     def __init__(self) -> None:
         self.locale = current_locale()  # its callbacks speak it too (in_own_locale)
@@ -71,35 +113,78 @@ class MovementTab:
         self.bucket = w.Dropdown(description=_("Deals of"), options=[], layout=w.Layout(width="auto"))
         self.bucket_deals = w.HTML()
         self.bucket.observe(lambda _c: self._show_bucket(), names="value")
+        self.boxes = [w.VBox() for _part in PARTS]
+        self.parts = w.Tab(children=self.boxes, titles=[_(title) for title, _t, _c in PARTS])
+        self.parts.observe(lambda _c: self._draw_shown(), names="selected_index")
         self.widget = w.VBox([self.note])
         self._deals: pd.DataFrame | None = None
         self._currency = "USD"
+        self._tables: Mapping[str, pd.DataFrame] = {}
+        self._subtitle = None
+        self._drawn: dict[int, tuple] = {}  # part -> what it was drawn from
 
     @in_own_locale
     def show(self, tables: Mapping[str, pd.DataFrame] | None, *, currency: str, subtitle) -> None:
-        """Draw the tab for these view tables (None: there is no history, say how to get one)."""
+        """Draw the tab for these view tables (None: there is no history, say how to get one).
+
+        ``tables`` may compute a table when it is read (the dashboard's do): only the tables
+        of the part shown are read now."""
         if tables is None:
             self.note.value = f"<div class='ck-withheld' role='note'>{html_text(_(NO_HISTORY))}</div>"
             self.widget.children = [self.note]
+            self._drawn = {}
             return
-        self._currency = currency
-        movement, note = _one_currency(tables["movement"], currency)
-        specs = {
-            "movement_waterfall": charts.movement_waterfall(movement, currency=currency, subtitle=subtitle),
-            "stage_funnel": charts.stage_funnel_chart(tables["funnel"], subtitle=subtitle),
-            "time_in_stage": charts.time_in_stage_chart(tables["stage_time"], subtitle=subtitle),
-        }
-        for name, spec in specs.items():
-            spec = charts.themed(spec.properties(width="container"))
-            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
-                spec = _clickable_bars(spec)
-            if name in self.charts:
-                self.charts[name].chart = spec
+        self._tables, self._currency, self._subtitle = tables, currency, subtitle
+        self._draw_shown()
+        if self.widget.children != (self.parts,):
+            self.widget.children = [self.parts]
+
+    @in_own_locale
+    def _draw_shown(self) -> None:
+        """Draw the part shown, unless it was drawn from the same tables and subtitle."""
+        index = self.parts.selected_index or 0
+        _title, names, chart = PARTS[index]
+        tables = {n: self._tables.get(n) for n in names}
+        # the tables themselves (a dashboard keeps each one while its inputs are unchanged)
+        key = (*tables.values(), self._currency, self._subtitle)
+        drawn = self._drawn.get(index)
+        if drawn is not None and len(drawn) == len(key) and all(a is b for a, b in zip(drawn, key, strict=True)):
+            return
+        try:
+            if chart == "movement_waterfall":
+                self._draw_waterfall(tables)
             else:
-                self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
-            if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
-                # a JupyterChart rebuilds its selections each time its chart is set: observe again
-                self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])
+                table = tables[names[0]]
+                make = charts.stage_funnel_chart if chart == "stage_funnel" else charts.time_in_stage_chart
+                self._set_chart(chart, make(table, subtitle=self._subtitle))
+                self.boxes[index].children = [self.charts[chart]]
+        except Exception as exc:  # a readable message in the part, never a traceback
+            text = (
+                str(exc)
+                if isinstance(exc, ChannelKPIError)
+                else _("The KPIs could not be computed ({error}).").format(error=f"{type(exc).__name__}: {exc}")
+            )
+            self._drawn.pop(index, None)
+            self.boxes[index].children = [w.HTML(f"<div class='ck-message' role='alert'>{html_text(text)}</div>")]
+            return
+        self._drawn[index] = key
+
+    def _set_chart(self, name: str, spec) -> None:
+        spec = charts.themed(spec.properties(width="container"))
+        if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+            spec = _clickable_bars(spec)
+        if name in self.charts:
+            self.charts[name].chart = spec
+        else:
+            self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+        if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
+            # a JupyterChart rebuilds its selections each time its chart is set: observe again
+            self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])
+
+    def _draw_waterfall(self, tables: Mapping[str, pd.DataFrame | None]) -> None:
+        currency, subtitle = self._currency, self._subtitle
+        movement, note = _one_currency(tables["movement"], currency)
+        self._set_chart("movement_waterfall", charts.movement_waterfall(movement, currency=currency, subtitle=subtitle))
         self.note.value = f"<p class='ck-note'>{html_text(note)}</p>" if note else ""
         check = tables.get("movement_check")
         gap = "" if check is None else pipeline_gap_caption(check, movement, currency=currency)
@@ -124,15 +209,13 @@ class MovementTab:
         self.bucket.options = [("—", None), *choices]
         self.bucket.value = None
         self.bucket_deals.value = ""
-        self.widget.children = [
+        self.boxes[0].children = [
             self.note,
             self.charts["movement_waterfall"],
             self.gap,
             self.bucket,
             self.bucket_deals,
             self.movers,
-            self.charts["stage_funnel"],
-            self.charts["time_in_stage"],
         ]
 
     @in_own_locale

@@ -71,7 +71,7 @@ from .metrics.kpis import (
     seasonality,
     win_rate,
 )
-from .metrics.movement import movement_deals, pipeline_movement
+from .metrics.movement import BUCKETS, movement_deals, pipeline_movement
 from .metrics.periods import date_key, period_frame
 from .metrics.prepared import PreparedDeals, prepare
 from .metrics.stagetime import time_in_stage
@@ -756,7 +756,10 @@ def _movement_deals(data: _Data, got: Mapping) -> pd.DataFrame | None:
     # the deals behind every bar of the waterfall (the range's last period)
     options = _movement_options(got)
     period = _last_period(got["movement"])
-    return None if period is None else movement_deals(data.history, period=period, **options)
+    if period is None:
+        return None
+    # the deals of the bars and of the memo line: not the many that did not move
+    return movement_deals(data.history, period=period, bucket=[*BUCKETS, "memo"], **options)
 
 
 def _movers(data: _Data, got: Mapping) -> pd.DataFrame | None:
@@ -803,10 +806,11 @@ def _movement_check(data: _Data, got: Mapping) -> pd.DataFrame | None:
     tile_end = got["range"][1]
     waterfall_end = pd.Timestamp(movement["period_end"].max()).normalize()
     fys, where = got["fiscal_year_start"], got["where"] or None
-    parts = []
+    parts, tables = [], {}
     for day, name in ((tile_end, "tile_amount"), (waterfall_end, "export_amount")):
-        table = pipeline(data.deals, by="currency", end=day, fiscal_year_start=fys, where=where)
-        parts.append(table.set_index("currency")["open_amount"].rename(name))
+        if day not in tables:  # the range usually ends where its last period does: one day
+            tables[day] = pipeline(data.deals, by="currency", end=day, fiscal_year_start=fys, where=where)
+        parts.append(tables[day].set_index("currency")["open_amount"].rename(name))
     out = pd.concat(parts, axis=1).fillna(0.0).rename_axis("currency").reset_index()
     out.insert(1, "tile_end", tile_end)
     out.insert(3, "waterfall_end", waterfall_end)
@@ -888,6 +892,11 @@ TABLES: dict[str, Table] = {
 HISTORY_TABLES = ("movement", "movement_deals", "movers", "funnel", "stage_time", "movement_check")
 
 
+#: The tables other tables are made from: kept in :func:`view_tables`'s cache, so a table asked
+#: for alone (a part of the Movement tab drawn when shown) does not make them again.
+_READ = frozenset(i for t in TABLES.values() for i in t.inputs if i in TABLES)
+
+
 def _check_tables() -> dict[str, tuple[str, ...]]:
     """Every table's view inputs, its own and those of the tables it is made from (declared
     before it); a name that is neither an input nor an earlier table is a declaration error."""
@@ -949,14 +958,16 @@ def view_tables(
     only : collection of str, optional
         Compute just these tables (a dashboard computes what is on screen).
     cache : mutable mapping, optional
-        Where the tables other tables are made from (the quality scores among all peers) are
-        kept, by :func:`table_key`: showing other partners then only picks other rows of them.
+        Where the tables other tables are made from (the quality scores among all peers, the
+        pipeline movement) are kept, by :func:`table_key`: showing other partners then only
+        picks other rows of them.
         Keep one cache per deals and history.
     history : History, optional
         The deals' history (:func:`channelkpi.load_history`): the tables of
         :data:`HISTORY_TABLES` are made from it (``movement``: the open pipeline's movement
         per period of the range; ``movement_deals``: the deals behind the buckets of its last
-        period; ``movers``: the :data:`TOP_MOVERS` of them that moved most; ``funnel``;
+        period and its memo line (not those unchanged); ``movers``: the :data:`TOP_MOVERS` of
+        them that moved most; ``funnel``;
         ``stage_time``: the visits that overlap the range; ``movement_check``: the export's open
         pipeline per currency on the range's last day, as the Pipeline tile reads it, and on the
         waterfall's last day). Without one there are none of them.
@@ -999,7 +1010,7 @@ def view_tables(
         if name in made:
             return made[name]
         spec = TABLES[name]
-        key = table_key(name, v) if cache is not None and not spec.shown else None
+        key = table_key(name, v) if cache is not None and (not spec.shown or name in _READ) else None
         if key is not None and key in cache:
             made[name] = cache[key]
             return made[name]

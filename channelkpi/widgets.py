@@ -73,7 +73,7 @@ from .mappingform import (
     read_mapping_upload,
 )
 from .metrics.prepared import prepare
-from .movementtab import MovementTab
+from .movementtab import MovementTab, TablesOnRead
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
 from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
@@ -824,11 +824,17 @@ class Dashboard:
         if self.history is None:
             self.movement.show(None, currency=self.currency, subtitle=None)
             return
-        self._ensure(HISTORY_TABLES)
+        self._ensure(["movement"])
         if "movement" not in self._tables:
             self.movement.show(None, currency=self.currency, subtitle=None)
             return
-        tables = {n: self._tables[n] for n in HISTORY_TABLES if n in self._tables}
+
+        def table(name: str) -> pd.DataFrame | None:
+            # made when the part of the tab that shows it is drawn
+            self._ensure([name])
+            return self._tables.get(name)
+
+        tables = TablesOnRead(HISTORY_TABLES, table)
         self.movement.show(tables, currency=self.currency, subtitle=selection_text(self.view))
 
     def _visible(self) -> set[str]:

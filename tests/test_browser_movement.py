@@ -103,6 +103,7 @@ def test_sample_movement_tab_reads_plainly(browser, tmp_path):
         # open all of 31 Dec 2025 (the range's last day), so won or lost from 1 Jan 2026 on
         assert "Won from 1 Jan 2026" in labels and not [t for t in labels if "since" in t]
         page.get_by_role("tab", name="Movement").click()
+        page.get_by_role("tab", name="Stage funnel", exact=True).click()
         funnel = page.locator(".vega-embed:has-text('Stage funnel')").first
         funnel.locator("g.mark-text text").first.wait_for(timeout=60_000)
         # every label of the funnel stays inside the chart, clear of the stage names: on a wide
@@ -126,6 +127,7 @@ def test_sample_movement_tab_reads_plainly(browser, tmp_path):
             bar_labels = [t for t in _svg_texts(funnel) if re.fullmatch(r"[\d,]+ · [\d.]+% went on", t)]
             assert len(bar_labels) == 6 and bad == [], width  # one per stage of the sample
         page.set_viewport_size({"width": 1400, "height": 1100})
+        page.get_by_role("tab", name="Pipeline movement", exact=True).click()
         gap = page.locator(".ck-gap").first
         gap.wait_for(timeout=30_000)
         # the tile rounds; the sentence gives the tile's and the waterfall's amounts (the export's

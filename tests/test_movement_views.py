@@ -147,7 +147,10 @@ def test_dashboard_movement_tab(history):
     dash.tabs.selected_index = dash._tab_names.index("Movement")
     assert dash.message.value == ""
     tab = dash.movement
-    assert tab.charts["movement_waterfall"] in tab.widget.children
+    # the waterfall's part is shown first; the funnel and time in stage are not made until shown
+    assert tab.widget.children == (tab.parts,) and tab.parts.selected_index == 0
+    assert tab.charts["movement_waterfall"] in tab.boxes[0].children
+    assert set(tab.charts) == {"movement_waterfall"} and not {"funnel", "stage_time"} & set(dash._tables)
     assert "Top movers, 2025-11" in tab.movers.value and "&lt;b&gt;" not in tab.movers.value
     tab.bucket.value = "lost"
     assert "Lost: 1 deal, $80.00" in tab.bucket_deals.value and "Alpha" in tab.bucket_deals.value
@@ -160,6 +163,37 @@ def test_dashboard_movement_tab(history):
     without.tabs.selected_index = without._tab_names.index("Movement")
     assert "load_history" in without.movement.widget.children[0].value
     assert len(without.movement.widget.children) == 1
+
+
+def test_movement_parts_are_made_when_shown_and_drawn_once_per_state(history):
+    from channelkpi.widgets import Dashboard
+
+    dash = Dashboard(history.state(history.as_of), history=history)
+    dash.freq.value = "M"
+    dash.tabs.selected_index = dash._tab_names.index("Movement")
+    tab = dash.movement
+    assert "funnel" not in dash._tables and "stage_funnel" not in tab.charts
+    tab.parts.selected_index = 1  # the funnel: made and drawn now, for the dashboard's view
+    assert tab.boxes[1].children == (tab.charts["stage_funnel"],)
+    expected = view_tables(deals_of(history), dash.view, history=history, only=["funnel"])["funnel"]
+    pd.testing.assert_frame_equal(dash._tables["funnel"], expected)
+    funnel, waterfall = tab.charts["stage_funnel"].chart, tab.charts["movement_waterfall"].chart
+    # back and forth with nothing changed: neither chart is made or sent again
+    tab.parts.selected_index = 0
+    tab.parts.selected_index = 1
+    assert tab.charts["stage_funnel"].chart is funnel and tab.charts["movement_waterfall"].chart is waterfall
+    # another partner: the part shown is drawn again at once, the waterfall when it is shown
+    dash.picker.value = ["Acme"]
+    assert tab.charts["stage_funnel"].chart is not funnel and tab.charts["movement_waterfall"].chart is waterfall
+    tab.parts.selected_index = 0
+    assert tab.charts["movement_waterfall"].chart is not waterfall and "Acme" in str(
+        tab.charts["movement_waterfall"].chart.to_dict()
+    )
+    assert dash.message.value == ""
+
+
+def deals_of(history):
+    return history.state(history.as_of)
 
 
 def _by_partner_at(history, t) -> dict[str, int]:
@@ -366,7 +400,8 @@ def test_sample_waterfall_end_and_pipeline_tile_are_explained(sample):
     gap = dash.movement.gap.value
     assert f"${tile / 100:,.0f}" in gap and f"${end / 100:,.0f}" in gap
     assert f"+${(end - tile) / 100:,.0f} changed after that day" in gap
-    assert dash.movement.widget.children.index(dash.movement.gap) == 2  # under the waterfall
+    box = dash.movement.boxes[0]
+    assert box.children.index(dash.movement.gap) == box.children.index(dash.movement.charts["movement_waterfall"]) + 1
     # a range ending inside the quarter: the two days' part and the later changes' part
     view = View(freq="Q", start="2025-07-01", end="2025-11-15")
     tables = view_tables(export.deals, view, history=history, only=["movement", "movement_check"])
@@ -396,6 +431,7 @@ def test_time_in_stage_follows_the_dashboards_range(history):
     dash.freq.value = "M"
     dash.period.value = (pd.Timestamp("2025-11-01"), pd.Timestamp("2025-11-01"))
     dash.tabs.selected_index = dash._tab_names.index("Movement")
+    dash.movement.parts.selected_index = 2  # time in stage
     spec = dash.movement.charts["time_in_stage"].chart.to_dict()
     rows = next(iter(spec["datasets"].values()))
     assert {r["stage"]: r["visits"] for r in rows} == visits

@@ -51,7 +51,8 @@ def derived(history, key: Hashable, make: Callable[[], _T]) -> _T:
 
     ``make`` must depend on ``history`` and ``key`` only. Numpy arrays returned (alone or in a
     tuple) are made read-only; a DataFrame is the caller's to leave unchanged (every user here
-    selects from it, which copies).
+    selects from it, which copies). A mapping may be a cache its caller fills and keeps small
+    (the movement's last few selections).
     """
     store = _STORE.get(history)
     if store is None:

@@ -46,7 +46,8 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -214,12 +215,16 @@ def _by_deal(history: History, col: str, deal_ids: pd.Index) -> pd.Series:
     return deals[col].reindex(deal_ids)
 
 
-def _level_codes(history: History, col: str, codes: np.ndarray, deal_ids: pd.Index) -> tuple[np.ndarray, np.ndarray]:
-    """``col`` per interval row as codes into its distinct values (a missing one included):
-    factorized where it lives, so a level of the deals table costs one pass over the deals."""
+def _level_codes(
+    history: History, col: str, codes: np.ndarray, deal_ids: pd.Index, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``col`` per interval row (of ``rows``, default all; ``codes``: their deals) as codes into
+    its distinct values (a missing one included): factorized where it lives, so a level of the
+    deals table costs one pass over the deals."""
     if col in history.intervals.columns:
         # the same for every call on this history: coded once
-        return derived(history, ("interval_codes", col), lambda: _factorized(history.intervals[col]))
+        part, uniques = derived(history, ("interval_codes", col), lambda: _factorized(history.intervals[col]))
+        return (part if rows is None else part[rows]), uniques
     part, uniques = _factorized(_by_deal(history, col, deal_ids))
     return part[codes], uniques
 
@@ -229,14 +234,14 @@ def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return part, np.asarray(uniques, dtype=object)
 
 
-def _groups(history, q: Query, codes, deal_ids) -> tuple[np.ndarray, pd.DataFrame]:
-    """Each interval row's group (the ``by=`` levels and the currency) as a code, and the
-    table of the groups' values by code."""
-    n = len(history.intervals)
+def _groups(history, q: Query, codes, deal_ids, rows: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame]:
+    """Each interval row's (of ``rows``, default all; ``codes``: their deals) group (the ``by=``
+    levels and the currency) as a code, and the table of the groups' values by code."""
+    n = len(codes)
     group, uniques = np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
     levels: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for col in (*q.by, "currency"):
-        part, values = _level_codes(history, col, codes, deal_ids)
+        part, values = _level_codes(history, col, codes, deal_ids, rows)
         if col != "currency":
             values = np.array([_NONE if pd.isna(v) else str(v) for v in values], dtype=object)
         else:
@@ -246,7 +251,10 @@ def _groups(history, q: Query, codes, deal_ids) -> tuple[np.ndarray, pd.DataFram
         group, uniques = pd.factorize(group * max(len(values), 1) + part)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[group[::-1]] = np.arange(n - 1, -1, -1)  # a row of each group
-    table = pd.DataFrame({col: values[part[first]] for col, (part, values) in levels.items()})
+    # typed as every value of the level is (as when every row is read), whichever rows are
+    table = pd.DataFrame(
+        {col: pd.Series(values[part[first]], dtype=pd.Series(values).dtype) for col, (part, values) in levels.items()}
+    )
     return group.astype(np.int64), table
 
 
@@ -307,37 +315,54 @@ def _movement_rows(
     where a deal changes or arrives are listed."""
     iv = history.intervals
     n_periods = len(bounds) - 1
-    runs = derived(history, "deal_runs", lambda: _deal_runs(iv))
-    codes, deal_ids = runs if runs is not None else _deal_runs(iv, check=False)
-    vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
-    vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
-    vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
-    group, groups = _groups(history, q, codes, deal_ids)
-    open_ = iv["status"].isin(["open"]).to_numpy(bool) & ~iv["removed"].to_numpy(bool)
-    in_window = np.ones(len(iv), dtype=bool)
-    if window is not None:
-        close = iv["expected_close"]
-        in_window = ((close >= window[0]) & (close <= window[1])).to_numpy(bool)
-    selected = _selected(history, q, codes, deal_ids)
-    measured = open_ & in_window & selected
-    cents = iv["amount_cents"].to_numpy(dtype=np.int64, na_value=0)
-    removed = iv["removed"].to_numpy(bool)
-    won, lost = iv["status"].isin(["won"]).to_numpy(bool), iv["status"].isin(["lost"]).to_numpy(bool)
-
+    c = _columns(history)
     # a period's state is read at its last instant (history.end_of): one nanosecond before the
     # boundary, so a change dated the first of a month belongs to that month
     b = bounds.view(np.int64) - 1
+    # only the deals with a selected state at one of the boundaries can count: every contribution
+    # (and the memo line) reads one; all of such a deal's rows are kept, in order
+    rows, selected = _kept_rows(history, q, c, b)
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if rows is None else values[rows]
+
+    codes, vf, vt = take(c.codes), take(c.vf), take(c.vt)
+    open_, won, lost, removed, cents = take(c.open_), take(c.won), take(c.lost), take(c.removed), take(c.cents)
+    in_window = np.ones(len(codes), dtype=bool)
+    if window is not None:
+        close = iv["expected_close"]
+        in_window = take(((close >= window[0]) & (close <= window[1])).to_numpy(bool))
+    group, groups = _groups(history, q, codes, c.deal_ids, rows)
+    measured = open_ & in_window & selected
+
     bf = np.searchsorted(b, vf, "left")  # the boundaries an interval holds at: [bf, bt)
     bt = np.searchsorted(b, vt, "left")
     width = n_periods + 2
     composite = codes * width + bf  # sorted: by deal, then time
 
-    def at(deal: np.ndarray, boundary: np.ndarray) -> np.ndarray:
-        """The interval row of ``deal`` valid at ``boundary`` (-1: none)."""
+    n_rows = len(codes)
+
+    def search(deal: np.ndarray, boundary: np.ndarray) -> np.ndarray:
         pos = np.searchsorted(composite, deal * width + boundary, "right") - 1
         safe = np.maximum(pos, 0)
         ok = (pos >= 0) & (codes[safe] == deal) & (bt[safe] > boundary)
         return np.where(ok, safe, -1)
+
+    def at(deal: np.ndarray, boundary: np.ndarray, guess: np.ndarray) -> np.ndarray:
+        """The interval row of ``deal`` valid at ``boundary`` (-1: none): the deal's last row
+        that begins at or before it, if it lasts past it. ``guess`` (a neighbouring row, most
+        often the one) is checked first; the rest are searched for."""
+        if not len(deal):
+            return np.zeros(0, dtype=np.int64)
+        g = np.clip(guess, 0, n_rows - 1)
+        after = np.minimum(g + 1, n_rows - 1)
+        ok = (guess >= 0) & (guess < n_rows) & (codes[g] == deal) & (bf[g] <= boundary) & (bt[g] > boundary)
+        ok &= (g == n_rows - 1) | (codes[after] != deal) | (bf[after] > boundary)  # the last such row
+        out = np.where(ok, g, -1)
+        rest = np.flatnonzero(~ok)
+        if len(rest):
+            out[rest] = search(deal[rest], boundary[rest])
+        return out
 
     # (deal, period) pairs with the deal measured at one end at least, from the measured
     # intervals' boundaries: as t0 of the period that follows, as t1 of the one before
@@ -359,12 +384,12 @@ def _movement_rows(
     s_i0, s_p = rep[as_t0], boundary[as_t0]
     s_i1 = np.where(bt[s_i0] > s_p + 1, s_i0, -1)
     moved = s_i1 < 0
-    s_i1[moved] = at(codes[s_i0[moved]], s_p[moved] + 1)
+    s_i1[moved] = at(codes[s_i0[moved]], s_p[moved] + 1, s_i0[moved] + 1)
     # as t1 only when the deal was not measured at t0 (else the pair is already above): at the
     # first boundary of each measured interval
     arrives = bf[rows_m] >= 1
     e_i1, e_b = rows_m[arrives], bf[rows_m][arrives]
-    e_i0 = at(codes[e_i1], e_b - 1)
+    e_i0 = at(codes[e_i1], e_b - 1, e_i1 - 1)
     fresh = (e_i0 < 0) | ~measured[np.maximum(e_i0, 0)]
     i0 = np.concatenate([s_i0, e_i0[fresh]])
     i1 = np.concatenate([s_i1, e_i1[fresh]])
@@ -396,7 +421,7 @@ def _movement_rows(
     # memo: deals whose history begins inside the period and that are closed at its end
     first = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64)
     starts_inside = first[(bf[first] >= 1) & (bf[first] <= n_periods)]
-    m_i1 = at(codes[starts_inside], bf[starts_inside])
+    m_i1 = at(codes[starts_inside], bf[starts_inside], starts_inside)
     m_j1 = np.maximum(m_i1, 0)
     memo = (m_i1 >= 0) & ~removed[m_j1] & (won[m_j1] | lost[m_j1]) & selected[m_j1]
     m_i1 = m_i1[memo]
@@ -410,8 +435,129 @@ def _movement_rows(
         (moved_group, _CODE["transferred_in"], g1, a1),
         (stay, stay_bucket, g0, np.abs(a1 - a0) + np.where(a1 == a0, a0, 0)),
     ]
-    memo_rows = (m_i1, bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
-    return _Parts(i0, i1, period, parts, memo_rows, codes, runs), groups
+    memo_rows = (_row_of(rows, m_i1), bf[starts_inside[memo]] - 1, group[m_i1], cents[m_i1])
+    if runs is not None and rows is not None:
+        runs = _Runs(runs.count, runs.cents, rows[runs.rows])
+    return _Parts(_row_of(rows, i0), _row_of(rows, i1), period, parts, memo_rows, c.codes, runs), groups
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """The interval columns every movement reads, as arrays (made once per history): each
+    row's deal (a code, in the order of :func:`_deal_runs`), the first row of each deal, the
+    instants of its interval (``valid_to`` NaT: never ends) and its state."""
+
+    codes: np.ndarray
+    deal_ids: pd.Index
+    firsts: np.ndarray
+    vf: np.ndarray
+    vt: np.ndarray
+    open_: np.ndarray
+    won: np.ndarray
+    lost: np.ndarray
+    removed: np.ndarray
+    cents: np.ndarray
+
+
+def _columns(history: History) -> _Columns:
+    """The :class:`_Columns` of ``history`` (:func:`_sorted`)."""
+
+    def make() -> _Columns:
+        iv = history.intervals
+        runs = derived(history, "deal_runs", lambda: _deal_runs(iv))
+        codes, deal_ids = runs if runs is not None else _deal_runs(iv, check=False)
+        vf = iv["valid_from"].to_numpy("datetime64[ns]").view(np.int64)
+        vt = iv["valid_to"].to_numpy("datetime64[ns]").view(np.int64)
+        vt = np.where(vt == np.iinfo(np.int64).min, _MAX, vt)  # NaT: still valid at as_of, and after
+        removed = iv["removed"].to_numpy(bool)
+        status = iv["status"]
+        arrays = (
+            np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.array([], dtype=np.int64),
+            vf,
+            vt,
+            status.isin(["open"]).to_numpy(bool) & ~removed,
+            status.isin(["won"]).to_numpy(bool),
+            status.isin(["lost"]).to_numpy(bool),
+            removed,
+            iv["amount_cents"].to_numpy(dtype=np.int64, na_value=0),
+        )
+        for array in (codes, *arrays):
+            array.flags.writeable = False  # shared by every later call
+        return _Columns(codes, deal_ids, *arrays)
+
+    return derived(history, "movement_columns", make)
+
+
+#: How many selections' rows a history keeps (:func:`_selection`): a dashboard goes back and
+#: forth between a few.
+_SELECTIONS = 4
+
+
+def _selection(history: History, q: Query, c: _Columns) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of the deals with a state in the ``where=`` selection at some time, in order,
+    and which of those rows are in it; None without a selection (every row is).
+
+    Kept for the last few selections of ``history``: a control change that keeps the selection
+    (the range, the period size) then never reads the rows of the deals outside it."""
+    if not q.where:
+        return None
+    kept = derived(history, "movement_selections", OrderedDict)  # where -> rows, most recent last
+    if q.where in kept:
+        kept.move_to_end(q.where)
+        return kept[q.where]
+    selected = _selected(history, q, c.codes, c.deal_ids)
+    deal_kept = np.logical_or.reduceat(selected, c.firsts) if len(selected) else np.zeros(0, dtype=bool)
+    rows = np.flatnonzero(deal_kept[c.codes])
+    rows = rows.astype(np.int32) if len(c.codes) < 2**31 else rows
+    out = (rows, selected[rows])
+    for array in out:
+        array.flags.writeable = False
+    kept[q.where] = out
+    while len(kept) > _SELECTIONS:
+        kept.popitem(last=False)
+    return out
+
+
+def _deal_spans(c: _Columns) -> tuple[np.ndarray, np.ndarray]:
+    """Per deal, the first instant of its first interval and the last end of any of them."""
+    return c.vf[c.firsts], np.maximum.reduceat(c.vt, c.firsts)
+
+
+def _kept_rows(history: History, q: Query, c: _Columns, b: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+    """The rows of the deals that can count at the boundary instants ``b`` (None: every row),
+    in order, and which of them are in the ``where=`` selection.
+
+    A deal is kept when it has a selected row valid at one of the instants, or (more, never
+    fewer) when its selected rows span a time that overlaps them: every row of a kept deal is
+    kept, so its buckets are as they are with every deal."""
+    selection = _selection(history, q, c)
+    if selection is None:
+        if not len(c.codes):
+            return None, np.ones(0, dtype=bool)
+        first, last = derived(history, "movement_deal_spans", lambda: _deal_spans(c))
+        deal_kept = (first <= b[-1]) & (last > b[0])
+        if deal_kept.all() or not deal_kept.any():
+            return None, np.ones(len(c.codes), dtype=bool)
+        rows = np.flatnonzero(deal_kept[c.codes])
+        return rows, np.ones(len(rows), dtype=bool)
+    rows, selected = selection
+    keep = selected & (c.vf[rows] <= b[-1]) & (c.vt[rows] > b[0])
+    if not keep.any():
+        # no deal counts: every row, so the (empty) table's columns are typed as they are when
+        # some do
+        return None, _selected(history, q, c.codes, c.deal_ids)
+    codes = c.codes[rows]
+    firsts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    deal_kept = np.logical_or.reduceat(keep, firsts)
+    kept = np.repeat(deal_kept, np.diff(np.r_[firsts, len(rows)]))
+    return rows[kept].astype(np.int64), selected[kept]
+
+
+def _row_of(rows: np.ndarray | None, index: np.ndarray) -> np.ndarray:
+    """Indices into the kept ``rows`` as interval rows (-1 stays -1)."""
+    if rows is None:
+        return index
+    return np.where(index >= 0, rows[np.maximum(index, 0)], -1)
 
 
 @dataclass(frozen=True)
@@ -617,7 +763,7 @@ def pipeline_movement(
         return _attach(_empty(q), history, q, window, 0)
     parts, groups = _movement_rows(history, q, window, grid.bounds, steady=True)
     counts, sums = parts.totals(len(groups), n_periods)
-    seen = np.flatnonzero(counts.reshape(len(groups), -1).any(axis=1))
+    seen = np.flatnonzero(counts.reshape(len(groups), n_periods * len(MEASURES)).any(axis=1))
     order = groups.iloc[seen].sort_values([*q.by, "currency"], kind="stable", na_position="last").index.to_numpy()
     g = np.repeat(order, n_periods)
     p = np.tile(np.arange(n_periods), len(order))
@@ -643,7 +789,7 @@ def _attach(out: pd.DataFrame, history: History, q: Query, window, used: int) ->
     out.attrs["channelkpi"] = {
         "kpi": "pipeline_movement",
         "definition": DEFINITIONS["pipeline_movement"].formula,
-        "rows": int(history.deals["deal_id"].nunique()) if "deal_id" in history.deals else 0,
+        "rows": _deal_count(history),
         "used": used,
         "excluded": {},
         "engine": "pandas",
@@ -651,6 +797,11 @@ def _attach(out: pd.DataFrame, history: History, q: Query, window, used: int) ->
         "history": history.source,
     }
     return out
+
+
+def _deal_count(history: History) -> int:
+    deals = history.deals
+    return derived(history, "deal_count", lambda: int(deals["deal_id"].nunique()) if "deal_id" in deals else 0)
 
 
 # --------------------------------------------------------------------------- the deals behind
@@ -714,7 +865,7 @@ def movement_deals(
     *,
     period,
     group=None,
-    bucket: str | None = None,
+    bucket: str | Sequence[str] | None = None,
     by: By = "partner",
     freq: Freq = "M",
     start: DateLike = None,
@@ -739,10 +890,11 @@ def movement_deals(
         The row: ``{"partner": "Acme", "currency": "EUR"}``, a tuple of the ``by=`` levels'
         values (optionally followed by the currency), or one value when ``by=`` is one level
         (``"(none)"`` for a missing one). Default: every group.
-    bucket : str, optional
+    bucket : str or list of str, optional
         One of :data:`MEASURES` (``"start"``, ``"new"`` ... ``"end"``, ``"unchanged"``,
-        ``"memo"``). Default: every bucket, ``unchanged`` and ``memo`` (not ``start`` and
-        ``end``: each deal once per group it moved in or out of).
+        ``"memo"``), or several (``list(BUCKETS)``: the deals of the waterfall's bars). Default:
+        every bucket, ``unchanged`` and ``memo`` (not ``start`` and ``end``: each deal once per
+        group it moved in or out of).
     by, freq, start, end, close_window, fiscal_year_start, where
         As for :func:`pipeline_movement` (pass the same ones).
 
@@ -778,8 +930,10 @@ def movement_deals(
     0       A    won   100.0      open      100.0       won       90.0
     """
     q = _query(history, by, freq, start, end, fiscal_year_start, where)
-    if bucket is not None and bucket not in MEASURES:
-        raise ChannelKPIError(f"bucket={bucket!r} is not a movement bucket", fix=f"use one of {list(MEASURES)}")
+    buckets = [bucket] if isinstance(bucket, str) else None if bucket is None else list(bucket)
+    for name in buckets or ():
+        if name not in MEASURES:
+            raise ChannelKPIError(f"bucket={name!r} is not a movement bucket", fix=f"use one of {list(MEASURES)}")
     window = _window(close_window)
     wanted = _group_filter(group, list(q.by))
     bounds, _ = _period_bounds(history, q, period)
@@ -793,24 +947,25 @@ def movement_deals(
         parts, groups = _movement_rows(history, q, window, bounds)
         rows = parts.rows()
     keep = np.ones(len(rows.group), dtype=bool)
-    if bucket is None:
+    if buckets is None:
         keep &= ~np.isin(rows.measure, [_CODE["start"], _CODE["end"]])
     else:
-        keep &= rows.measure == _CODE[bucket]
-    gvals = groups.iloc[rows.group].reset_index(drop=True)
+        keep &= np.isin(rows.measure, [_CODE[name] for name in buckets])
     for col, value in wanted.items():
-        col_values = gvals[col]
-        keep &= (col_values.isna() if value is None else col_values.astype(object).eq(str(value))).to_numpy(bool)
+        # tested on the groups' table, one value per group, then on the rows' group codes
+        col_values = groups[col]
+        hit = (col_values.isna() if value is None else col_values.astype(object).eq(str(value))).to_numpy(bool)
+        keep &= hit[rows.group]
     sel = np.flatnonzero(keep)
     i0, i1 = rows.i0[sel], rows.i1[sel]
-    out = gvals.iloc[sel].reset_index(drop=True)
-    deal_id = iv["deal_id"].to_numpy(dtype=object)[np.where(i1 >= 0, i1, i0)]
+    out = groups.iloc[rows.group[sel]].reset_index(drop=True)
+    deal_id = iv["deal_id"].iloc[np.where(i1 >= 0, i1, i0)].to_numpy(dtype=object)
     out.insert(0, "deal_id", deal_id)
     measure = np.asarray(MEASURES, dtype=object)[rows.measure[sel]]
     out.insert(1, "bucket", measure)
     out["amount"] = amounts_from_cents(rows.cents[sel]).to_numpy()
     out["amount_cents"] = pd.array(rows.cents[sel], dtype=pd.Int64Dtype())
-    out["how"] = _how(iv, i0, i1, measure)
+    out["how"] = _how(history, i0, i1, measure)
     for suffix, idx in (("_t0", i0), ("_t1", i1)):
         for col in ("status", "stage", "amount", "expected_close", "partner", "owner"):
             values = iv[col].iloc[np.maximum(idx, 0)].reset_index(drop=True)
@@ -823,18 +978,21 @@ def movement_deals(
     return out.iloc[order.index.to_numpy()].reset_index(drop=True)
 
 
-def _how(iv: pd.DataFrame, i0: np.ndarray, i1: np.ndarray, measure: np.ndarray) -> np.ndarray:
+def _how(history: History, i0: np.ndarray, i1: np.ndarray, measure: np.ndarray) -> np.ndarray:
     """Why a deal is in its bucket, in a word or two."""
-    j0 = np.maximum(i0, 0)
-    status = iv["status"].to_numpy(dtype=object, na_value="")
-    status0 = status[j0]
-    removed0 = iv["removed"].to_numpy(bool)[j0]
-    status1 = status[np.maximum(i1, 0)]
+    if not len(measure):
+        return np.full(0, "", dtype=object)
+    c = _columns(history)
+    j0, j1 = np.maximum(i0, 0), np.maximum(i1, 0)
+    removed0 = c.removed[j0]
+    closed0 = c.won[j0] | c.lost[j0]
+    # a memo deal is won or lost at t1
+    status1 = np.where(c.won[j1], "won", np.where(c.lost[j1], "lost", ""))
     how = np.full(len(measure), "", dtype=object)
     new = measure == "new"
     how[new & (i0 < 0)] = "created"
     how[new & (i0 >= 0) & removed0] = "back in the export"
-    how[new & (i0 >= 0) & ~removed0 & np.isin(status0, ["won", "lost"])] = "reopened"
+    how[new & (i0 >= 0) & ~removed0 & closed0] = "reopened"
     memo = measure == "memo"
     how[memo] = ["created and " + s for s in status1[memo]]
     how[measure == "removed"] = "deleted or left the export"
