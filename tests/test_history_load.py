@@ -119,6 +119,50 @@ def test_hand_built_opportunity_history(write):
     assert contiguous(iv)
 
 
+# A Salesforce "Opportunity History" report as the report page exports it: labels, not API
+# names, the state's start in "Edit Date", the stage entered in "To Stage", a blank line and the
+# grand-totals footer.
+SF_REPORT = """"Opportunity ID","Opportunity Name","Edit Date","From Stage","To Stage","Amount","Close Date","Probability (%)"
+"0061","Roof","1/6/2025 9:00 AM","","Prospecting","$1,000.00","3/31/2025","10%"
+"0061","Roof","2/3/2025 10:30 AM","Prospecting","Negotiation/Review","$1,200.00","3/31/2025","60%"
+"0061","Roof","3/14/2025 4:00 PM","Negotiation/Review","Closed Won","$1,200.00","3/14/2025","100%"
+"0062","Wall","1/20/2025 8:00 AM","","Prospecting","$500.00","4/30/2025","10%"
+"0062","Wall","2/10/2025 8:00 AM","Prospecting","Closed Lost","$500.00","2/10/2025","0%"
+"","","","","","","",""
+"Grand Totals (5 records)","","","","","","",""
+"""
+
+
+def test_salesforce_report_labels(write):
+    h = ck.load_history(write("report.csv", SF_REPORT))
+    assert h.summary()["rows_read"] == 6 and balanced(h)
+    led = h.ledger.set_index("row")
+    assert (led.loc[8, "outcome"], led.loc[8, "reason"]) == ("rejected", "footer")
+    assert (led.loc[[2, 3, 4, 5, 6], "outcome"] == "kept").all()
+    iv = h.intervals
+    roof = iv[iv["deal_id"] == "0061"]
+    assert roof["valid_from"].tolist() == [
+        pd.Timestamp("2025-01-06 09:00"),
+        pd.Timestamp("2025-02-03 10:30"),
+        pd.Timestamp("2025-03-14 16:00"),
+    ]
+    assert roof["stage"].tolist() == ["Prospecting", "Negotiation/Review", "Closed Won"]
+    assert roof["status"].tolist() == ["open", "open", "won"] and roof["amount_cents"].tolist() == [
+        100000,
+        120000,
+        120000,
+    ]
+    wall = iv[iv["deal_id"] == "0062"]
+    assert wall["status"].tolist() == ["open", "lost"] and wall["valid_from"].iloc[1] == pd.Timestamp(
+        "2025-02-10 08:00"
+    )
+    # on 1 Mar 2025 Roof is open in negotiation at $1,200 and Wall is lost
+    march = h.state("2025-03-01").set_index("deal_id")
+    assert march.loc["0061", "stage"] == "Negotiation/Review" and march.loc["0061", "amount"] == 1200.0
+    assert march.loc["0062", "status"] == "lost"
+    assert contiguous(iv)
+
+
 def _snap(rows):
     head = "Deal ID,Partner,Status,Amount,Close Date,Created\n"
     return head + "".join(",".join(r) + "\n" for r in rows)

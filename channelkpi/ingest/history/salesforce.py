@@ -61,7 +61,9 @@ def opportunity_history_states(source, *, columns=None, stage_map=None, **option
     it records."""
     source = raw_of(source, sheet=options.get("sheet"))
     raw_headers = source.headers
-    by_norm = {norm(h): h for h in raw_headers}
+    # API names ("CreatedDate") and report labels ("Edit Date", "To Stage") alike: spaces and
+    # underscores left out
+    by_norm = {norm(h).replace(" ", "").replace("_", ""): h for h in raw_headers}
     cols = dict(columns or {})
     if "created" not in cols.values():
         for label in _INSTANT_LABELS:
