@@ -800,12 +800,12 @@ def _movement_check(data: _Data, got: Mapping) -> pd.DataFrame | None:
     # what the Pipeline tile shows (the export's deals as they are now, open on the range's last
     # day) beside the export's open pipeline on the waterfall's last day, per currency: the
     # Movement tab explains why the waterfall's end (the deals as recorded then) differs
-    movement = got["movement"]
+    # every input is read before any is found empty: a maker reads what it declares, always
+    movement, tile_end = got["movement"], got["range"][1]
+    fys, where = got["fiscal_year_start"], got["where"] or None
     if movement is None or movement.empty:
         return None
-    tile_end = got["range"][1]
     waterfall_end = pd.Timestamp(movement["period_end"].max()).normalize()
-    fys, where = got["fiscal_year_start"], got["where"] or None
     parts, tables = [], {}
     for day, name in ((tile_end, "tile_amount"), (waterfall_end, "export_amount")):
         if day not in tables:  # the range usually ends where its last period does: one day

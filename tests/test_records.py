@@ -151,7 +151,12 @@ def test_kept_columns_are_named_in_snake_case_and_read_as_text():
 
 def test_keep_all_keeps_every_column_no_canonical_column_reads():
     result = load(KEEP, keep="all")
-    assert list(result.deals.columns[-3:]) == ["region_emea", "product_family", "score"]
+    # "Région (EMEA)" and "Product Family" are read by meaning as the unit and the product (the
+    # warning says so): canonical columns read them, so only "Score" is left to keep
+    assert result.source.columns["unit"] == "Région (EMEA)" and result.source.columns["product"] == "Product Family"
+    assert list(result.deals.columns[-1:]) == ["score"]
+    assert "region_emea" not in result.deals.columns and "product_family" not in result.deals.columns
+    assert result.deals["unit"].tolist()[:4] == ["North", "South", "North", "south"]
     assert "partner_2" not in result.deals.columns  # a mapped header is not kept again
 
 
