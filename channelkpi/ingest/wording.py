@@ -30,6 +30,7 @@ import re
 
 from ..i18n import N_, current_language
 from ..i18n import gettext as _
+from . import wording_errors, wording_notes
 
 __all__ = [
     "LEDGER_REASONS",
@@ -195,8 +196,9 @@ REEXPORT_UTF8 = N_("re-export as CSV UTF-8")
 OVER_LIMIT = N_("the file is over the limit of {limit} bytes")
 SEVERAL_CURRENCIES = N_("amounts are in several currencies ({counts}) and would be summed as if they were one")
 
-#: Every template :func:`said` recognises.
-SENTENCES = tuple(globals()[name] for name in __all__[4:])
+#: Every template :func:`said` recognises: this module's and those of the load's reading notes and
+#: of its errors about arguments, mapping files and values (kept in their own modules).
+SENTENCES = tuple(globals()[name] for name in __all__[4:]) + wording_notes.SENTENCES + wording_errors.SENTENCES
 
 _FIELD = re.compile(r"\{(\w+)\}")
 _ROW = re.compile(r"\brow (\d+)")
