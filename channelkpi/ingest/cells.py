@@ -37,6 +37,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .bytescan import translated
+
 __all__ = [
     "STR",
     "Cells",
@@ -96,37 +98,54 @@ def string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
     return off, raw, valid
 
 
-def _edges_printable(off: np.ndarray, data: np.ndarray, lengths: np.ndarray) -> bool:
+_ROWS = 1 << 16  # rows per step of a check over offsets: its temporaries are reused, not new
+
+
+def _edges_printable(off: np.ndarray, data: np.ndarray) -> bool:
     """True when every non-empty string starts and ends with printable non-space ASCII."""
-    starts = off[:-1].astype(np.intp)
-    ends = off[1:].astype(np.intp)
-    ends -= 1
-    filled = lengths != 0
-    if not filled.all():
-        starts, ends = starts[filled], ends[filled]
-    if not len(starts):
-        return True
-    first, last = data[starts], data[ends]
-    # one subtraction makes every byte outside 0x21-0x7E larger than 0x7E - 0x21
-    first -= np.uint8(0x21)
-    last -= np.uint8(0x21)
-    return max(int(first.max()), int(last.max())) <= 0x7E - 0x21
+    n = len(off) - 1
+    for at in range(0, n, _ROWS):
+        o = off[at : min(at + _ROWS, n) + 1]
+        starts, ends = o[:-1], o[1:] - 1
+        filled = ends >= starts
+        if not filled.all():
+            starts, ends = starts[filled], ends[filled]
+        if not len(starts):
+            continue
+        first, last = data[starts], data[ends]
+        # one subtraction makes every byte outside 0x21-0x7E larger than 0x7E - 0x21
+        first -= np.uint8(0x21)
+        last -= np.uint8(0x21)
+        if max(int(first.max()), int(last.max())) > 0x7E - 0x21:
+            return False
+    return True
+
+
+def _has_blank(off: np.ndarray, valid: np.ndarray | None) -> bool:
+    """True when a present string is empty."""
+    n = len(off) - 1
+    for at in range(0, n, _ROWS):
+        end = min(at + _ROWS, n)
+        empty = off[at + 1 : end + 1] == off[at:end]
+        if valid is not None:
+            empty &= valid[at:end]
+        if empty.any():
+            return True
+    return False
 
 
 def _tidy_array(arr: pa.Array) -> pa.Array:
     off, data, valid = string_buffers(arr)
-    lengths = np.diff(off)
     # whitespace is ASCII <= 0x20 or a multi-byte character, whose first and last bytes are >= 0x80
-    if not _edges_printable(off, data, lengths):
+    if not _edges_printable(off, data):
         # pandas' str.strip() runs this kernel: the same characters are stripped here
         arr = pc.utf8_trim_whitespace(arr)
         off, data, valid = string_buffers(arr)
-        lengths = np.diff(off)
-    blank = lengths == 0
+    if not _has_blank(off, valid):
+        return arr
+    blank = np.diff(off) == 0
     if valid is not None:
         blank &= valid
-    if not blank.any():
-        return arr
     keep = ~blank if valid is None else valid & ~blank
     # the bitmap counts from the start of the buffers, as the offsets do
     bits = np.concatenate([np.zeros(arr.offset, bool), keep]) if arr.offset else keep
@@ -146,8 +165,7 @@ def digit_shapes(arr: pa.Array) -> pa.Array:
     ['$9,999.99', '9/9/9999', None]
     """
     _, data, _ = string_buffers(arr)
-    # bytes.translate is a table look-up per byte in C: faster than any NumPy expression here
-    shaped = memoryview(data).tobytes().translate(_DIGITS_AS_NINES)
+    shaped = translated(data, _DIGITS_AS_NINES)
     validity, offsets = arr.buffers()[:2]
     return pa.Array.from_buffers(
         arr.type, len(arr), [validity, offsets, pa.py_buffer(shaped)], arr.null_count, arr.offset

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .bytescan import positions_equal, positions_of_pairs, positions_outside
 from .cells import STR, arrow_text, string_buffers
 from .wording import GARBLED
 
@@ -78,34 +79,22 @@ def _repair(text: pd.Series, suspect: np.ndarray, label: str, warnings: list[str
     return text
 
 
-def _rows_with_bytes(arr: pa.Array, test) -> np.ndarray:
-    """Rows holding at least one byte for which ``test(bytes)`` is true."""
-    off, data, _ = string_buffers(arr)
-    start, end = int(off[0]), int(off[-1])
-    hits = np.flatnonzero(test(data[start:end])) + start
-    return np.unique(np.searchsorted(off, hits, side="right") - 1)
-
-
-def _odd_bytes(data: np.ndarray) -> np.ndarray:
-    # controls (tab, line breaks) and the bytes of multi-byte characters: below 0x20 or from 0x80
-    return (data - np.uint8(0x20)) >= np.uint8(0x60)
+def _rows_at(off: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """The rows holding these byte positions, each once."""
+    return np.unique(np.searchsorted(off, positions, side="right") - 1)
 
 
 def _rows_with_doubled_spaces(arr: pa.Array) -> np.ndarray:
-    """Rows (not missing) holding two spaces in a row, from the positions of the spaces.
+    """Rows (not missing) holding two spaces in a row, from the positions of the space pairs.
 
     >>> _rows_with_doubled_spaces(pa.array(["a  b", "c ", " d", None, "e f  "])).tolist()
     [0, 4]
     """
     off, data, valid = string_buffers(arr)
     start = int(off[0])
-    spaces = data[start : int(off[-1])] == np.uint8(32)
-    if not spaces.any():
+    pairs = positions_of_pairs(data[start : int(off[-1])], 32) + start  # the first space of each pair
+    if not len(pairs):
         return np.zeros(0, np.intp)
-    pairs = spaces[:-1] & spaces[1:]
-    if not pairs.any():
-        return np.zeros(0, np.intp)
-    pairs = np.flatnonzero(pairs) + start  # the first space of each pair
     rows = np.searchsorted(off, pairs, side="right") - 1
     rows = np.unique(rows[pairs + 1 < off[rows + 1]])  # the second space in the same row
     return rows if valid is None else rows[valid[rows]]
@@ -121,7 +110,8 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
     used = data[int(off[0]) : int(off[-1])]
     lowest = int(used.min()) if len(used) else 0xFF
     plain = not len(used) or (lowest >= 0x20 and used.max() < 0x80)
-    odd = np.zeros(0, np.intp) if plain else _rows_with_bytes(arr, _odd_bytes)
+    # controls (tab, line breaks) and the bytes of multi-byte characters: below 0x20 or from 0x80
+    odd = np.zeros(0, np.intp) if plain else _rows_at(off, positions_outside(used, 0x20, 0x80) + int(off[0]))
     # no byte as low as a space (ids, codes): no doubled space either
     doubled = _rows_with_doubled_spaces(arr) if lowest <= 0x20 else np.zeros(0, np.intp)
     maybe = np.union1d(odd, doubled) if len(doubled) else odd
@@ -147,5 +137,7 @@ def looks_scientific(ids: pd.Series) -> bool:
     ids = ids.dropna()
     if ids.dtype == STR and len(ids):
         # the pattern needs a "+": look only at the ids that have one
-        ids = ids.iloc[_rows_with_bytes(arrow_text(ids).combine_chunks(), lambda b: b == ord("+"))]
+        off, data, _ = string_buffers(arrow_text(ids).combine_chunks())
+        start = int(off[0])
+        ids = ids.iloc[_rows_at(off, positions_equal(data[start : int(off[-1])], ord("+")) + start)]
     return bool(ids.str.fullmatch(r"\d(?:\.\d+)?E\+\d+", case=False).any())
