@@ -47,7 +47,7 @@ from .ingest.meaning import propose_mapping
 from .ingest.meaning_values import read_stage
 from .ingest.presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .ingest.reader import read_raw
-from .ingest.wording_notes import in_form, said_certainty, said_note
+from .ingest.wording_shown import in_form, said_certainty, said_note
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [
@@ -390,7 +390,7 @@ def plain_note(text: str) -> str:
 
 def form_note(text: str) -> str:
     """A loading note as the form shows it, in the language in force: its advice for Python
-    said as the form's (:func:`~channelkpi.ingest.wording_notes.in_form`), or left out.
+    said as the form's (:func:`~channelkpi.ingest.wording_shown.in_form`), or left out.
 
     >>> form_note("'Datum': every date fits both day-first and month-first; read as day-first "
     ...           "(pass dayfirst=False if wrong)")

@@ -63,7 +63,7 @@ from .formats import (
 from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
-from .ingest.wording_notes import said_note
+from .ingest.wording_shown import said_note
 from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS

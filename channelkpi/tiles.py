@@ -29,7 +29,7 @@ from .formats import change_text, display_name, format_value, is_missing, level_
 from .i18n import N_
 from .i18n import gettext as _
 from .ingest.wording import said
-from .ingest.wording_notes import said_note
+from .ingest.wording_shown import said_note
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 

@@ -59,7 +59,7 @@ from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.wording import said, where_text
-from .ingest.wording_notes import said_note
+from .ingest.wording_shown import said_note
 from .mappingform import (
     MAPPING_SUFFIX,
     TEXT,
