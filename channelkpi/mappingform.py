@@ -38,6 +38,7 @@ import pandas as pd
 
 from .currency_symbols import NO_CURRENCY, SYMBOLS
 from .errors import ChannelKPIError, FileFormatError
+from .formats import number
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
@@ -46,7 +47,7 @@ from .ingest.meaning import propose_mapping
 from .ingest.meaning_values import read_stage
 from .ingest.presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .ingest.reader import read_raw
-from .ingest.wording import said
+from .ingest.wording_shown import in_form, said_certainty, said_note
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "load_with_mapping",
     "missing_headers",
     "new_stage_values",
+    "form_note",
     "plain_note",
     "preview_html",
     "read_mapping_upload",
@@ -164,19 +166,19 @@ TEXT = _InLanguage(
         "currency_unsaid": N_("(not said: no symbol)"),
         "stages": N_("Stages: won, lost or open?"),
         "stages_none": N_("Choose the Stage or Status column to read its values."),
-        "stages_many": N_("{column!r} has {n:,} different values: is it really the stage? Choose another column."),
+        "stages_many": N_("{column!r} has {n} different values: is it really the stage? Choose another column."),
         "stage_row": N_("1 row"),
-        "stage_rows": N_("{rows:,} rows"),
+        "stage_rows": N_("{rows} rows"),
         "new_stage": N_("new: {reason}"),
         "unknown_stage": N_("not a known stage: choose"),
         "guess_unsure": N_("{certainty} guess: {reason}"),
         "guess_weak": N_("perhaps {header!r}? ({reason})"),
         "preview": N_("Preview: the first deals as they would load"),
         "counts": N_(
-            "{rows_read:,} rows read: {kept:,} kept, {merged:,} merged, {rejected:,} rejected · "
-            "{won:,} won, {lost:,} lost, {open:,} open"
+            "{rows_read} rows read: {kept} kept, {merged} merged, {rejected} rejected · "
+            "{won} won, {lost} lost, {open} open"
         ),
-        "rejected_why": N_("{n:,} rejected: {reason}"),
+        "rejected_why": N_("{n} rejected: {reason}"),
         "warning": N_("Note: {text}"),
         "updating": N_("Updating the preview…"),
         "failed": N_("With this mapping the export cannot be read: {problem}"),
@@ -194,7 +196,7 @@ TEXT = _InLanguage(
         "save_as": N_("Save {file}"),
         "used": N_("{file} is read with this mapping. Download it to read next month's export the same way."),
         "not_toml": N_("{file} is not a mapping file (.toml)"),
-        "too_big": N_("{file} is {size:,} bytes, more than a mapping file needs ({limit:,} bytes)"),
+        "too_big": N_("{file} is {size} bytes, more than a mapping file needs ({limit} bytes)"),
         "fix_mapping": N_("upload the .toml file the dashboard's Download mapping saved"),
         "not_text": N_("{file} is not text in UTF-8"),
         "ignored": N_("columns the mapping ignores: {headers}"),
@@ -386,6 +388,18 @@ def plain_note(text: str) -> str:
     return _ADVICE.sub("", str(text)).strip()
 
 
+def form_note(text: str) -> str:
+    """A loading note as the form shows it, in the language in force: its advice for Python
+    said as the form's (:func:`~channelkpi.ingest.wording_shown.in_form`), or left out.
+
+    >>> form_note("'Datum': every date fits both day-first and month-first; read as day-first "
+    ...           "(pass dayfirst=False if wrong)")
+    "'Datum': every date fits both day-first and month-first; read as day-first (if that is wrong, choose the order under Dates)"
+    """
+    form = in_form(text)
+    return said_note(form if form != text else plain_note(text))
+
+
 def _download_link(mapping: Mapping, name: str) -> tuple[str, str]:
     """The mapping as TOML and a link that saves it as ``<export>-mapping.toml``."""
     filename = f"{re.sub(r'[^0-9A-Za-z_.-]+', '_', Path(name).stem).strip('_.') or 'export'}-mapping.toml"
@@ -446,7 +460,7 @@ def read_mapping_upload(name: str, content: bytes) -> Mapping:
         raise FileFormatError(TEXT["not_toml"].format(file=repr(name)), fix=TEXT["fix_mapping"])
     if len(content) > MAX_MAPPING_BYTES:
         raise FileFormatError(
-            TEXT["too_big"].format(file=repr(name), size=len(content), limit=MAX_MAPPING_BYTES),
+            TEXT["too_big"].format(file=repr(name), size=number(len(content)), limit=number(MAX_MAPPING_BYTES)),
             fix=TEXT["fix_mapping"],
         )
     try:
@@ -692,12 +706,12 @@ class MappingForm:
         if self.kept is None and self.proposal.guesses and not self.proposal.ready:
             weak = self._weak_identity()
             if weak is not None:
-                unsure.append(TEXT["why_id_weak"].format(header=weak.header, reason=weak.reason))
+                unsure.append(TEXT["why_id_weak"].format(header=weak.header, reason=said_note(weak.reason)))
             outcome = [h for h, r in self.proposal.columns.items() if r in ("stage", "status", "won_flag")]
             if not any(self.proposal.certainty(h) in ("sure", "likely") for h in outcome):
                 guess = next((g for g in self.proposal.guesses if g.role in ("stage", "status", "won_flag")), None)
                 unsure.append(
-                    TEXT["why_outcome_weak"].format(header=guess.header, reason=guess.reason)
+                    TEXT["why_outcome_weak"].format(header=guess.header, reason=said_note(guess.reason))
                     if guess is not None
                     else TEXT["why_outcome_none"]
                 )
@@ -820,7 +834,7 @@ class MappingForm:
             counts = self.raw.cells[header].dropna().astype(str).value_counts(sort=False)
             counts = counts[counts.index.str.strip() != ""]
             if len(counts) > MAX_STAGES:
-                note = TEXT["stages_many"].format(column=header, n=len(counts))
+                note = TEXT["stages_many"].format(column=header, n=number(len(counts)))
                 continue
             for value, n in counts.items():
                 values[value] = values.get(value, 0) + int(n)
@@ -864,9 +878,13 @@ class MappingForm:
             label = (
                 f"<span class='ck-stage-value{' ck-unknown' if unknown else ''}'>{html_text(value)}</span> "
                 f"<span class='ck-note'>"
-                + html_text(TEXT["stage_row"] if n == 1 else TEXT["stage_rows"].format(rows=n))
+                + html_text(TEXT["stage_row"] if n == 1 else TEXT["stage_rows"].format(rows=number(n)))
                 + (f" · {html_text(TEXT['unknown_stage'])}" if unknown else "")
-                + (f" · <span class='ck-new'>{html_text(TEXT['new_stage'].format(reason=new))}</span>" if new else "")
+                + (
+                    f" · <span class='ck-new'>{html_text(TEXT['new_stage'].format(reason=said_note(new)))}</span>"
+                    if new
+                    else ""
+                )
                 + "</span>"
             )
             row = w.HBox([w.HTML(label, layout=w.Layout(flex="0 0 17em")), d]).add_class("ck-field")
@@ -887,11 +905,13 @@ class MappingForm:
             text = ""
             guess = guesses.get(header) if header is not None else None
             if header is not None and header == proposed.get(role) and guess and guess.certainty != "sure":
-                text = TEXT["guess_unsure"].format(certainty=guess.certainty, reason=guess.reason)
+                text = TEXT["guess_unsure"].format(
+                    certainty=said_certainty(guess.certainty), reason=said_note(guess.reason)
+                )
             elif header is None:
                 weak = next((g for g in self.proposal.guesses if g.role == role and g.header not in proposed), None)
                 if weak is not None:
-                    text = TEXT["guess_weak"].format(header=weak.header, reason=weak.reason)
+                    text = TEXT["guess_weak"].format(header=weak.header, reason=said_note(weak.reason))
             note.value = f"<span class='ck-guess'>{html_text(text)}</span>" if text else ""
 
     def _blocker(self) -> str:
@@ -944,17 +964,18 @@ class MappingForm:
             self.preview.value = ""
             return
         r = self.result
-        lines = [f"<div class='ck-counts'>{html_text(TEXT['counts'].format(**r.summary()))}</div>"]
+        lines = [
+            f"<div class='ck-counts'>{html_text(TEXT['counts'].format(**{k: number(v) if isinstance(v, int) else v for k, v in r.summary().items()}))}</div>"
+        ]
         rejected = r.ledger[r.ledger["outcome"] == "rejected"]["reason"].value_counts()
         lines += [
-            f"<div class='ck-note'>{html_text(TEXT['rejected_why'].format(n=int(n), reason=_(why)))}</div>"
+            f"<div class='ck-note'>{html_text(TEXT['rejected_why'].format(n=number(int(n)), reason=_(why)))}</div>"
             for why, n in rejected.head(3).items()
         ]
-        # in plain words; the stage readings and the deal id are the form's own questions
-        notes = [plain_note(t) for t in r.warnings if not (unread and "stage map" in t)]
-        lines += [
-            f"<div class='ck-note'>{html_text(TEXT['warning'].format(text=said(t)))}</div>" for t in notes[:3] if t
-        ]
+        # the advice for Python said as the form's; the stage readings and the deal id are the
+        # form's own questions
+        notes = [form_note(t) for t in r.warnings if not (unread and "stage map" in t)]
+        lines += [f"<div class='ck-note'>{html_text(TEXT['warning'].format(text=t))}</div>" for t in notes[:3] if t]
         self.counts_html.value = "".join(lines)
         self.preview.value = f"<div class='ck-preview'>{preview_html(r.deals)}</div>"
 

@@ -63,7 +63,7 @@ from .formats import (
 from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
-from .ingest.wording import said
+from .ingest.wording_shown import said_note
 from .metrics.behind import deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
@@ -779,7 +779,7 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
         "{won} won, {lost} lost, {open} open."
     ).format(
         file=result.file,
-        source=result.source.label,
+        source=said_note(result.source.label),
         **{k: number(s[k]) for k in ("kept", "merged", "rejected", "won", "lost", "open")},
         rows=number(s["rows_read"]),
     )
@@ -791,7 +791,7 @@ def _ledger_summary_html(result: LoadResult | None) -> str:
         counts += _table_html(
             reasons, [("outcome", N_("Outcome")), ("reason", N_("Reason")), ("rows", N_("Rows"))], "", cls="ck-ledger"
         )
-    warnings = "".join(f"<li>{html_text(said(x))}</li>" for x in result.warnings)
+    warnings = "".join(f"<li>{html_text(said_note(x))}</li>" for x in result.warnings)
     if warnings:
         counts += "<h3>" + html_text(_("Warnings")) + f"</h3><ul>{warnings}</ul>"
     return counts

@@ -29,6 +29,7 @@ from .formats import change_text, display_name, format_value, is_missing, level_
 from .i18n import N_
 from .i18n import gettext as _
 from .ingest.wording import said
+from .ingest.wording_shown import said_note
 from .metrics.definitions import DEFINITIONS
 from .safety import html_text
 
@@ -296,7 +297,7 @@ def ledger_html(result, *, rows: int = 200) -> str:
         return f"<p class='ck-note'>{html_text(text)}</p>"
     s = result.summary()
     counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
-    warnings = "".join(f"<li>{html_text(said(x))}</li>" for x in result.warnings)
+    warnings = "".join(f"<li>{html_text(said_note(x))}</li>" for x in result.warnings)
     warnings = warnings or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
     # codes said in words of the language, the details' fixed sentences translated
@@ -311,7 +312,7 @@ def ledger_html(result, *, rows: int = 200) -> str:
     first = _("First {rows} of {total} ledger rows.").format(rows=rows, total=len(result.ledger))
     more = f"<p class='ck-note'>{html_text(first)}</p>" if len(result.ledger) > rows else ""
     headings = _("Warnings"), _("Ledger: rows not kept one-to-one")
-    read_as = _("{file} read as {source}").format(file=result.file, source=result.source.label)
+    read_as = _("{file} read as {source}").format(file=result.file, source=said_note(result.source.label))
     return (
         f"<h4>{html_text(read_as)}</h4>"
         f"<table class='ck-table'>{counts}</table><h4>{html_text(headings[0])}</h4><ul>{warnings}</ul>"

@@ -59,6 +59,7 @@ from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.wording import said, where_text
+from .ingest.wording_shown import said_note
 from .mappingform import (
     MAPPING_SUFFIX,
     TEXT,
@@ -949,7 +950,7 @@ class Dashboard:
         if r is not None:
             source = html_text(
                 _("{file} · read as {source} · {deals} deals").format(
-                    file=r.file, source=self._read_how or r.source.label, deals=number(len(self.deals))
+                    file=r.file, source=self._read_how or said_note(r.source.label), deals=number(len(self.deals))
                 )
             )
         else:
@@ -1237,7 +1238,7 @@ class Dashboard:
             *((level_title(c), ", ".join(map(display_name, v))) for c, v in self.selection.items()),
             (
                 _("Data"),
-                f"{r.file} ({r.source.label})"
+                f"{r.file} ({said_note(r.source.label)})"
                 if r is not None
                 else _("{deals} deals passed in").format(deals=number(len(self.deals))),
             ),

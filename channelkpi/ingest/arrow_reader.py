@@ -24,6 +24,7 @@ from ..errors import FileFormatError
 from ..i18n import N_
 from .cells import Cells, RawTable, string_buffers, tidy_text
 from .layout import CELLS_AS_TEXT, Layout, clean_headers, find_layout, footer_detail
+from .wording_notes import UNNAMED_COLUMNS
 
 __all__ = ["read_csv_fast"]
 
@@ -277,7 +278,7 @@ def _finish(columns: list[pa.ChunkedArray], layout: Layout, table):
     table.notes.extend(header_notes)
     unnamed = [h for h in headers if h.startswith("(column ")]
     if unnamed:
-        table.notes.append(f"column(s) without a header were kept as {unnamed}")
+        table.notes.append(UNNAMED_COLUMNS.format(headers=unnamed))
     kept = [columns[j] for j in keep_cols]
     # a row with three cells that cannot be blank is neither blank nor a footer; only the few
     # other rows are tidied and counted exactly

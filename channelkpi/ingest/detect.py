@@ -27,6 +27,17 @@ from .mapping import map_columns
 from .meaning import confirm, propose
 from .presets import BY_NAME, GENERIC, PRESETS, Preset, norm
 from .reader import RawTable
+from .wording_notes import (
+    BESIDES_COMMON,
+    BY_MEANING,
+    BY_MEANING_WEAK_PRESET,
+    SUMMARY_MORE_COLUMNS,
+    SUMMARY_MORE_STAGES,
+    SUMMARY_STAGE,
+    SUMMARY_UNUSED,
+    SUMMARY_USED,
+    SUMMARY_WEAK,
+)
 
 __all__ = ["Reading", "SourceName", "detect_preset", "detect_reading"]
 
@@ -190,10 +201,10 @@ def detect_reading(
         extra = {h: r for h, r in proposal.columns.items() if r not in common and h not in common.values()}
         if not extra:
             return Reading(preset, reason, *asked, dayfirst, currency=_header_currency(proposal, common))
-        note = (
-            f"{raw.file}: besides the common column names, columns recognised by meaning: "
-            + "; ".join(f"{h!r} as {r} ({_why(proposal, h)})" for h, r in extra.items())
-            + f". To keep this reading, or correct it, pass columns={extra!r}"
+        note = BESIDES_COMMON.format(
+            file=raw.file,
+            columns="; ".join(f"{h!r} as {r} ({_why(proposal, h)})" for h, r in extra.items()),
+            code=repr(extra),
         )
         return Reading(
             preset,
@@ -223,14 +234,8 @@ def detect_reading(
             ),
             mapping=mapping,
         )
-    preamble = (
-        f"{weak_preset[1]}, but none of its stage or status columns are there, so "
-        if weak_preset
-        else "no preset knows these headers, so "
-    )
-    note = (
-        f"{raw.file}: {preamble}the columns were recognised by meaning:\n"
-        f"{_summary(mapping)}\nTo keep this reading, or correct it, pass:\n{_code(mapping)}"
+    note = (BY_MEANING_WEAK_PRESET if weak_preset else BY_MEANING).format(
+        file=raw.file, preset=weak_preset[1] if weak_preset else "", summary=_summary(mapping), code=_code(mapping)
     )
     chosen_dayfirst = dayfirst if dayfirst is not None else mapping.dayfirst
     reason = "no CRM-specific headers; columns recognised by meaning (see the warnings)"
@@ -284,21 +289,23 @@ def _summary(m: mapfile.Mapping) -> str:
     lines = []
     for g in m.guesses[:_LINES]:
         if g.role and g.certainty != "weak":
-            lines.append(f"  {g.header!r} -> {g.role} ({g.certainty}: {g.reason})")
+            lines.append(
+                SUMMARY_USED.format(header=repr(g.header), role=g.role, certainty=g.certainty, reason=g.reason)
+            )
         elif g.role:
-            lines.append(f"  {g.header!r} -> {g.role}? (weak, not used: {g.reason})")
+            lines.append(SUMMARY_WEAK.format(header=repr(g.header), role=g.role, reason=g.reason))
         else:
-            lines.append(f"  {g.header!r} -> not used ({g.reason})")
+            lines.append(SUMMARY_UNUSED.format(header=repr(g.header), reason=g.reason))
     if len(m.guesses) > _LINES:
-        lines.append(f"  ... and {len(m.guesses) - _LINES} more column(s)")
+        lines.append(SUMMARY_MORE_COLUMNS.format(count=len(m.guesses) - _LINES))
     unread = [s for s in m.stages if s.reading is None]
     shown = (unread + [s for s in m.stages if s.reading is not None])[:_LINES]  # those to answer first
     for s in sorted(shown, key=m.stages.index):
         reading = s.reading or "? (needs a reading: won, lost or open)"
         rows = f"{s.rows:,} row" + "s" * (s.rows != 1)
-        lines.append(f"  stage {s.value!r} ({rows}) -> {reading} ({s.reason})")
+        lines.append(SUMMARY_STAGE.format(value=repr(s.value), rows=rows, reading=reading, reason=s.reason))
     if len(m.stages) > _LINES:
-        lines.append(f"  ... and {len(m.stages) - _LINES} more stage value(s)")
+        lines.append(SUMMARY_MORE_STAGES.format(count=len(m.stages) - _LINES))
     return "\n".join(lines)
 
 

@@ -48,6 +48,16 @@ from .keep import field_name
 from .parse import parse_dates
 from .reader import read_raw
 from .text import clean_text
+from .wording_notes import (
+    JOINED_OWNER,
+    JOINED_PARTNER,
+    LOOSE_OWNERS,
+    LOOSE_PARTNERS,
+    UNLISTED_OWNER_MANY,
+    UNLISTED_OWNER_ONE,
+    UNLISTED_PARTNER_MANY,
+    UNLISTED_PARTNER_ONE,
+)
 
 __all__ = ["DIMENSION_KEYS", "join_dimension", "match_key", "read_dimension"]
 
@@ -183,9 +193,7 @@ def join_dimension(deals: pd.DataFrame, source, key: str, warnings: list[str]) -
         deals[key] = values.map(lambda v: spelled.get(v, v)).astype(STR)
         shown = ", ".join(f"{k!r} -> {v!r} ({int(counts[k])} deal(s))" for k, v in list(spelled.items())[:8])
         more = f" and {len(spelled) - 8} more" if len(spelled) > 8 else ""
-        warnings.append(
-            f"{key} names matched to the {key} table only after ignoring case, spacing or accents: {shown}{more}"
-        )
+        warnings.append((LOOSE_OWNERS if key == "owner" else LOOSE_PARTNERS).format(names=shown + more))
     # the columns that join, under the name they take on the deals
     renamed = {}
     for col in table.columns:
@@ -202,16 +210,20 @@ def join_dimension(deals: pd.DataFrame, source, key: str, warnings: list[str]) -
     stored = table.rename(columns=renamed)
     if len(renamed) != sum(1 for c, n in renamed.items() if c == n):
         moved = [f"{c!r} as {n!r}" for c, n in renamed.items() if c != n]
-        warnings.append(f"the {key} table's column(s) joined under another name, the deals having one: {moved}")
+        warnings.append((JOINED_OWNER if key == "owner" else JOINED_PARTNER).format(columns=moved))
     if unmatched:
         n_deals = int(counts[unmatched].sum())
         shown = ", ".join(f"{v!r} ({int(counts[v])})" for v in sorted(unmatched, key=lambda v: -counts[v])[:10])
         more = f" and {len(unmatched) - 10} more" if len(unmatched) > 10 else ""
         cols = ", ".join(renamed.values()) or "nothing"
-        warnings.append(
-            f"{n_deals} deal(s) have a{'n' if key == 'owner' else ''} {key} the {key} table does not list: "
-            f"{shown}{more}; their {cols} {'is' if len(renamed) == 1 else 'are'} empty"
-        )
+        one = len(renamed) == 1
+        template = {
+            ("owner", True): UNLISTED_OWNER_ONE,
+            ("owner", False): UNLISTED_OWNER_MANY,
+            ("partner", True): UNLISTED_PARTNER_ONE,
+            ("partner", False): UNLISTED_PARTNER_MANY,
+        }[key, one]
+        warnings.append(template.format(count=n_deals, names=shown + more, columns=cols))
     lookup = stored.set_index(key)
     for col, name in renamed.items():
         joined = deals[key].map(lookup[name]).astype(STR)

@@ -28,6 +28,7 @@ from .mapping import ColumnMap
 from .meaning import propose
 from .presets import norm
 from .reader import RawTable
+from .wording_notes import ID_NOT_USED, MAY_BE_ID
 
 __all__ = ["checked_identity", "fitted_columns"]
 
@@ -75,20 +76,14 @@ def checked_identity(
     if header is not None and norm(header) not in asked:
         why = mixed_deals(raw, mapped.roles)
         if why:
-            warnings.append(
-                f"{header!r} was not used as the deal id: it is named like one, but {why}, so it is not one "
-                f"id per deal; each row is read as a deal (numbered by its row). If its rows are one deal's "
-                f"states or parts after all, map it {where}: {header!r} -> 'deal_id'"
-            )
+            warnings.append(ID_NOT_USED.format(header=repr(header), why=why, where=where))
             roles = {r: h for r, h in mapped.roles.items() if r != "deal_id"}
             return replace(mapped, roles=roles)
     if header is None and asked:
         for g in propose(raw).guesses:
             if g.role == "deal_id" and norm(g.header) not in asked:
                 warnings.append(
-                    f"no column is mapped to deal_id, so each row is read as a deal (numbered by its row); "
-                    f"{g.header!r} may be the deal id ({g.certainty}: {g.reason}). Map it {where}: "
-                    f"{g.header!r} -> 'deal_id', or ignore it (None, or \"\" in a mapping file) if it is not"
+                    MAY_BE_ID.format(header=repr(g.header), certainty=g.certainty, reason=g.reason, where=where)
                 )
                 break
     return mapped

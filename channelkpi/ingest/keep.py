@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import ColumnError
 from ..schema import COLUMNS
+from .wording_notes import KEPT_RENAMED
 
 __all__ = ["field_name", "kept_fields"]
 
@@ -105,7 +106,7 @@ def kept_fields(
             renamed.append(f"{header!r} as {name!r} ({base!r} is taken)")
         out[name] = header
     if renamed:
-        warnings.append(f"kept column(s) renamed where their name was taken: {', '.join(renamed)}")
+        warnings.append(KEPT_RENAMED.format(columns=", ".join(renamed)))
     return out
 
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import FileFormatError
 from .wording import EXPORT_WITH_HEADERS, FOOTER_LINE, NO_HEADER_ROW
+from .wording_notes import HEADER_REPEATED, TITLE_ROWS
 
 __all__ = [
     "CELLS_AS_TEXT",
@@ -121,9 +122,7 @@ def clean_headers(raw: list[object]) -> tuple[list[str], list[str]]:
         if key in seen:
             seen[key] += 1
             new = f"{text} ({seen[key]})"
-            notes.append(
-                f"the header {text!r} appears more than once; the copy in column {column_letter(i)} is called {new!r}"
-            )
+            notes.append(HEADER_REPEATED.format(header=repr(text), column=column_letter(i), name=repr(new)))
             text = new
         else:
             seen[key] = 1
@@ -191,7 +190,7 @@ def find_layout(head: str, *, name: str, encoding: str) -> Layout:
     h = header_index(records)
     if h < 0:
         raise FileFormatError(NO_HEADER_ROW, file=name, fix=EXPORT_WITH_HEADERS)
-    notes = [f"skipped {h} title row(s) above the header (rows 1-{h})"] if h > 0 else []
+    notes = [TITLE_ROWS.format(count=h, last=h)] if h > 0 else []
     return Layout(
         delimiter=delim,
         kind=kind,

@@ -37,6 +37,14 @@ from .reconcile import reconcile_rows, screen_rows, start_screening
 from .repeats import GRAINS, Grain
 from .result import LEDGER_COLUMNS, LoadResult, SourceInfo
 from .values import read_values, start_values
+from .wording_notes import (
+    BOOKKEEPING,
+    CUSTOM_BY_MEANING,
+    CUSTOM_WITH_FILE,
+    CUSTOM_WITH_MAPPING,
+    NOT_READ_ASKED,
+    NOT_READ_MAPPING,
+)
 
 __all__ = ["load_crm", "read_crm"]
 
@@ -241,7 +249,7 @@ def load_crm(
     kept = kept_fields(raw.headers, keep, mapped.roles, raw.file, warnings, skip=[*mapped.ignored, *mapped.dropped])
     stages = check_stage_map(stage_map)
     if mapped.dropped:
-        warnings.append(f"ignored {len(mapped.dropped)} re-import bookkeeping column(s): {mapped.dropped}")
+        warnings.append(BOOKKEEPING.format(count=len(mapped.dropped), headers=mapped.dropped))
     reading_options = dict(dayfirst=dayfirst, tz=tz, kept=kept, decimal=decimal)
     with _working_ahead(raw, mapped.roles, **reading_options):
         outcome = derive_outcome(raw, mapped.roles, stages, warnings)
@@ -260,7 +268,7 @@ def load_crm(
     quality_warnings(deals, warnings)
     footer_count_warning(raw, len(deals) + len(merged), warnings)
     if mapped.ignored:
-        warnings.append(f"column(s) not read, {'as the mapping says' if used else 'as asked'}: {mapped.ignored}")
+        warnings.append((NOT_READ_MAPPING if used else NOT_READ_ASKED).format(headers=mapped.ignored))
     source_info = SourceInfo(
         preset=preset.name,
         label=label,
@@ -284,13 +292,13 @@ def _described(reading, used: ExportMapping | None, asked: str) -> tuple[str, st
             f"the preset {preset.name!r} the mapping names" if asked == "auto" else reason
         ) + f"; {_mapping_note(used)}"
     if preset is GENERIC and (used is not None or reading.mapping is not None):
-        how = "columns recognised by meaning" if used is None else f"read with {_mapping_name(used)}"
-        label = f"custom export ({how})"
+        if used is None:
+            label = CUSTOM_BY_MEANING
+        elif used.origin:
+            label = CUSTOM_WITH_FILE.format(file=repr(os.path.basename(used.origin)))
+        else:
+            label = CUSTOM_WITH_MAPPING
     return reason, label
-
-
-def _mapping_name(mapping: ExportMapping) -> str:
-    return f"the mapping file {os.path.basename(mapping.origin)!r}" if mapping.origin else "the mapping given"
 
 
 def _mapping_note(mapping: ExportMapping) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import ValueParseError
 from .reader import RawTable
+from .wording_notes import NOT_AMOUNTS, NOT_DATES
 
 __all__ = ["first_row_error", "read_column", "rows_text"]
 
@@ -83,9 +84,12 @@ def read_column(
                 values=values,
                 fix=fix,
             )
+        template = {"amount": NOT_AMOUNTS, "date": NOT_DATES}.get(what)
+        count, rows = int(parsed.bad.sum()), rows_text(raw.rows[parsed.bad], values[parsed.bad])
         warnings.append(
-            f"{header!r}: {int(parsed.bad.sum())} value(s) are not {what}s and were left empty "
-            f"({rows_text(raw.rows[parsed.bad], values[parsed.bad])})"
+            template.format(header=repr(header), count=count, rows=rows)
+            if template is not None
+            else f"{header!r}: {count} value(s) are not {what}s and were left empty ({rows})"
         )
     for note in parsed.notes:
         warnings.append(f"{header!r}: {note}")

@@ -34,6 +34,7 @@ from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
 from .wording import STAGES_AS_OPEN, STAGES_BY_WORDING
+from .wording_notes import STATUS_CLASH
 
 __all__ = ["NONE", "OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
 
@@ -268,10 +269,14 @@ def derive_outcome(raw: RawTable, roles: dict[str, str], stage_map: dict[str, st
             if clash.any():
                 ex = np.flatnonzero(clash)[0]
                 warnings.append(
-                    f"{int(clash.sum())} row(s) where {header!r} disagrees with "
-                    f"{used[0] if used else sources[0][0]!r}; used the latter "
-                    f"(e.g. row {int(raw.rows[ex])}: stage {stages.values.iloc[stages.codes[ex]]!r} "
-                    f"but {STATUSES[status[ex]]})"
+                    STATUS_CLASH.format(
+                        count=int(clash.sum()),
+                        header=repr(header),
+                        other=repr(used[0] if used else sources[0][0]),
+                        row=int(raw.rows[ex]),
+                        stage=repr(stages.values.iloc[stages.codes[ex]]),
+                        status=STATUSES[status[ex]],
+                    )
                 )
         take = (status == NONE) & (s != NONE)
         status[take] = s[take]

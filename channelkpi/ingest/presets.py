@@ -29,6 +29,16 @@ import re
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from .wording_notes import (
+    DYNAMICS_EXCEL,
+    GENERIC_TABLE,
+    HUBSPOT_DEALS,
+    PIPEDRIVE_DEALS,
+    SALESFORCE_API,
+    SALESFORCE_REPORT,
+    ZOHO_DEALS,
+)
+
 __all__ = [
     "BY_NAME",
     "DEFAULT_STAGE_MAP",
@@ -358,7 +368,7 @@ _PD_ACCOUNT = ("organization - name", "organisation - name", "organizace - náze
 PRESETS: tuple[Preset, ...] = (
     Preset(
         name="salesforce_report",
-        label="Salesforce report export",
+        label=SALESFORCE_REPORT,
         signature=frozenset(
             {
                 "opportunity name",
@@ -400,7 +410,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="salesforce_api",
-        label="Salesforce API-style export (Data Loader, Data Export, Workbench)",
+        label=SALESFORCE_API,
         signature=frozenset(
             {
                 "stagename",
@@ -445,7 +455,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="hubspot",
-        label="HubSpot deals export",
+        label=HUBSPOT_DEALS,
         signature=frozenset(
             {
                 "deal stage",
@@ -495,7 +505,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="pipedrive",
-        label="Pipedrive deals export",
+        label=PIPEDRIVE_DEALS,
         signature=frozenset(),
         prefixes=_PD_PREFIXES,
         aliases={
@@ -506,7 +516,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="dynamics365",
-        label="Dynamics 365 Sales 'Export to Excel'",
+        label=DYNAMICS_EXCEL,
         signature=frozenset(
             {
                 "status reason",
@@ -553,7 +563,7 @@ PRESETS: tuple[Preset, ...] = (
     ),
     Preset(
         name="zoho",
-        label="Zoho CRM deals export",
+        label=ZOHO_DEALS,
         signature=frozenset(
             {
                 "closing date",
@@ -589,7 +599,7 @@ PRESETS: tuple[Preset, ...] = (
 #: The preset for any other table: canonical or common header names plus ``columns=``.
 GENERIC = Preset(
     name="generic",
-    label="generic table (canonical or common column names)",
+    label=GENERIC_TABLE,
     signature=frozenset(),
 )
 

@@ -52,6 +52,7 @@ from .wording import (
     UNZIP,
     ZIP,
 )
+from .wording_notes import NOT_UTF8, SHEETS, TITLE_ROWS, UNNAMED_COLUMNS
 
 __all__ = ["RawTable", "read_raw", "Source"]
 
@@ -174,10 +175,7 @@ def _decode(data: bytes, name: str) -> tuple[str, str, list[str]]:
     except UnicodeDecodeError:
         text, enc = data.decode("latin-1"), "latin-1"
     line = data[:bad_at].count(b"\n") + 1
-    notes.append(
-        f"the file is not UTF-8 (first non-UTF-8 byte on line {line}); read it as {enc} "
-        "(Windows 'ANSI'). If accented letters look wrong, re-export as CSV UTF-8"
-    )
+    notes.append(NOT_UTF8.format(line=line, encoding=enc))
     controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\r\n\t")
     if controls > 8:
         raise FileFormatError(
@@ -204,7 +202,7 @@ def _finish(frame: pd.DataFrame, rows: np.ndarray, raw_headers: list[object], ta
     table.notes.extend(notes)
     unnamed = [h for h in headers if h.startswith("(column ")]
     if unnamed:
-        table.notes.append(f"column(s) without a header were kept as {unnamed}")
+        table.notes.append(UNNAMED_COLUMNS.format(headers=unnamed))
     frame = pd.DataFrame({h: cells[j] for h, j in zip(headers, keep_cols)}, index=frame.index)
     filled = np.zeros(len(frame), int)
     for h in headers:
@@ -305,15 +303,13 @@ def _read_excel(data: bytes, name: str, sheet: str | int | None) -> RawTable:
     h = header_index(records)
     table = _empty_table(name, f"Excel workbook (sheet {chosen!r})")
     if len(sheets) > 1 and sheet is None:
-        table.notes.append(
-            f"the workbook has {len(sheets)} sheets; read the first, {chosen!r} (pass sheet= for another)"
-        )
+        table.notes.append(SHEETS.format(count=len(sheets), sheet=repr(chosen)))
     if h < 0:
         raise FileFormatError(
             f"sheet {chosen!r} is empty", file=name, fix="export the report with its rows, or pass sheet="
         )
     if h > 0:
-        table.notes.append(f"skipped {h} title row(s) above the header (rows 1-{h})")
+        table.notes.append(TITLE_ROWS.format(count=h, last=h))
     raw_headers = grid.iloc[h].tolist()
     body = grid.iloc[h + 1 :]
     rows = np.arange(h + 2, h + 2 + len(body))

@@ -37,6 +37,7 @@ from .repeats import merge_repeats
 from .text import clean_text_column, looks_scientific
 from .values import RECORD_ROLES, TEXT_ROLES, DealValues
 from .wording import DELETED, IDS_MADE, NO_ID_NO_STATUS, SCIENTIFIC_IDS, STATUS_EMPTY
+from .wording_notes import NO_ID_COLUMN
 
 __all__ = ["Entry", "Screened", "line_rows", "reconcile_rows", "screen_rows", "start_screening"]
 
@@ -91,10 +92,7 @@ def screen_rows(
             warnings.append(SCIENTIFIC_IDS.format(header=repr(header)))
     else:
         ids = pd.Series(np.nan, index=range(n), dtype=object)
-        warnings.append(
-            f"no deal id column (looked for {looked_for}); each row is one deal with an id made from its row "
-            "number, so line items cannot be merged (pass columns={'their id header': 'deal_id'} if there is one)"
-        )
+        warnings.append(NO_ID_COLUMN.format(looked_for=looked_for, argument="columns={'their id header': 'deal_id'}"))
     ledger: list[Entry] = []
     no_id = ids.isna().to_numpy()
     no_outcome = outcome.status == NONE

@@ -40,6 +40,14 @@ from ...errors import ChannelKPIError
 from ...history import CHANGING, INTERVAL_DTYPES, History, end_of, make_intervals
 from ...schema import DIRECT_PARTNER, DTYPES, validate_deals
 from ..currencies import normalize_currency
+from ..wording_notes import (
+    DIFFER_FROM_HISTORY,
+    NO_HISTORY,
+    NOT_IN_EXPORT,
+    ONLY_CURRENCY,
+    UNKNOWN_CURRENCIES,
+    UNKNOWN_CURRENCY,
+)
 from .rows import give_back_memory
 
 __all__ = ["CARRIED", "HISTORY_LEDGER_COLUMNS", "build_history", "default_as_of"]
@@ -145,16 +153,13 @@ def _currencies(
     with_amount = int((missing & s["amount"].notna().to_numpy(bool)).sum())
     if len(seen) == 1:
         (only,) = seen
-        warnings.append(
-            f"{int(missing.sum())} state(s) name no currency: taken as {only}, the only currency of the data "
-            "(pass currency= to say which it is)"
-        )
+        warnings.append(ONLY_CURRENCY.format(count=int(missing.sum()), currency=only))
         return values.mask(missing, only)
     if with_amount:
-        several = f" and the data holds {len(seen)} ({', '.join(sorted(seen))})" if seen else ""
         warnings.append(
-            f"{with_amount} state(s) with an amount name no currency{several}: their currency is unknown "
-            "(pass currency= the currency of the history's amounts)"
+            UNKNOWN_CURRENCIES.format(count=with_amount, number=len(seen), currencies=", ".join(sorted(seen)))
+            if seen
+            else UNKNOWN_CURRENCY.format(count=with_amount)
         )
     return values
 
@@ -317,11 +322,7 @@ def build_history(
                 kept = kept[~drop.to_numpy()]
             added.append(row.reset_index(drop=True))
             named = ", ".join(f"{c.replace('_', ' ')} ({k})" for c, k in changed_cols.items())
-            warnings.append(
-                f"{len(ids)} deal(s) of the current export differ from their last recorded state ({named}); "
-                f"their current values are taken to begin at as_of={as_of} because the history does not say when "
-                "they changed"
-            )
+            warnings.append(DIFFER_FROM_HISTORY.format(count=len(ids), deals=named, as_of=as_of))
         del last, is_last, last_pos, here, differs, removed_last  # a row per deal: not needed below
         has_history = np.zeros(len(cur), dtype=bool)
         where = kept["_pos"].to_numpy(np.int64)
@@ -337,10 +338,7 @@ def build_history(
             row["_file"], row["_row"] = "(current export)", -1
             added.append(row.reset_index(drop=True))
             if full_state or len(missing) < len(cur):
-                warnings.append(
-                    f"{len(missing)} deal(s) of the current export have no history; each is taken to be in its "
-                    "current state since it was created"
-                )
+                warnings.append(NO_HISTORY.format(count=len(missing)))
         gone = kept.loc[kept["_pos"].to_numpy(np.int64) < 0].drop_duplicates("deal_id", keep="last")
         gone = gone[~gone["removed"].to_numpy(bool)]
         if len(gone):
@@ -350,10 +348,7 @@ def build_history(
             added.append(
                 row[[*CARRIED, "deal_id", "valid_from", "removed", "_file", "_row", "_pos"]].reset_index(drop=True)
             )
-            warnings.append(
-                f"{len(gone)} deal(s) of the history are not in the current export: they are removed from the "
-                "instant the CRM deleted them where it says so, else from as_of"
-            )
+            warnings.append(NOT_IN_EXPORT.format(count=len(gone)))
     rows = pd.concat([kept, *added], ignore_index=True) if added else kept.reset_index(drop=True)
 
     deals = _deals(rows, cur)

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..load import load_crm
 from ..parse import parse_dates
+from ..wording_notes import HUBSPOT_STAGES
 from .rows import raw_of, time_of_day
 from .salesforce import status_of
 from .snapshots import kept_rows
@@ -73,8 +74,5 @@ def hubspot_states(source, *, stage_map=None, sheet=None, dayfirst=None, tz=None
     states = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["deal_id", "valid_from", "stage"])
     states["status"] = status_of(states["stage"], stage_map)
     states["_file"], states["_row"] = result.file, -1
-    note = (
-        f"{result.file}: HubSpot records the instant a deal entered each stage, not its amount or close date "
-        "changes: these are taken as constant (their current values)"
-    )
+    note = HUBSPOT_STAGES.format(file=result.file)
     return states, entries, frozenset({"stage", "status"}), result.file, note, tuple(dict.fromkeys(order))
