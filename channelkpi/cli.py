@@ -332,8 +332,8 @@ def _report(args: argparse.Namespace, err) -> int:
     from .i18n import using
 
     # the progress and the summary lines speak the report's language, with its number formats
-    with using(args.locale):
-        return _report_in_locale(args, err)
+    with using(args.locale) as locale:  # resolved once: an unknown language warns once
+        return _report_in_locale(argparse.Namespace(**{**vars(args), "locale": locale}), err)
 
 
 def _report_in_locale(args: argparse.Namespace, err) -> int:
