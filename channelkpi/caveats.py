@@ -22,14 +22,24 @@ No deal has a partner: partner views are empty, and the other KPIs count every d
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
 
+from .formats import channel_name, number, percent
 from .i18n import gettext as _
 from .schema import DIRECT_PARTNER
 
-__all__ = ["Caveat", "data_caveats", "has_partners", "UNKNOWN_CHANNEL_SHARE", "NO_CLOSE_DATE_SHARE"]
+__all__ = [
+    "Caveat",
+    "data_caveats",
+    "has_partners",
+    "has_lead_sources",
+    "unreadable_values",
+    "UNKNOWN_CHANNEL_SHARE",
+    "NO_CLOSE_DATE_SHARE",
+]
 
 #: From this share of deals without a known marketing channel on, the channel views mostly show
 #: "other" and "unknown".
@@ -73,8 +83,56 @@ def has_partners(deals: pd.DataFrame) -> bool:
     return bool(len(partners)) and bool((partners.astype(str) != DIRECT_PARTNER).any())
 
 
+def has_lead_sources(deals: pd.DataFrame, result=None) -> bool:
+    """Whether the deals can show a marketing channel: the export has a lead-source (or channel)
+    column and some deal's channel is known.
+
+    >>> has_lead_sources(pd.DataFrame({"channel": ["unknown", "partner"]}))
+    True
+    >>> has_lead_sources(pd.DataFrame({"channel": ["unknown"]}))
+    False
+    """
+    if result is not None and not set(result.source.columns) & {"source", "channel"}:
+        return False
+    return bool((deals["channel"].astype(str) != "unknown").any())
+
+
+# A load's warning about values it could not read and left empty, as the load writes it
+# ("'Amount': 2 value(s) are not amounts and were left empty (row 3 'x', row 9 'y')", and the
+# same for dates out of range and impossible probabilities): the column and the count.
+_LEFT_EMPTY = re.compile(r"(?P<column>.+?): (?P<count>\d[\d,]*) [^\n]*? were left empty \(", re.DOTALL)
+
+
+def unreadable_values(result) -> list[tuple[str, int]]:
+    """The columns of a load with values that could not be read (left empty), and how many.
+
+    Parameters
+    ----------
+    result : LoadResult
+        A :func:`channelkpi.load_crm` result; its warnings say which values were left empty.
+
+    Returns
+    -------
+    list of (str, int)
+        Each column as the warning names it (quoted) and its number of values left empty.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> unreadable_values(SimpleNamespace(warnings=[
+    ...     "'Amount': 2 value(s) are not amounts and were left empty (row 3 'x', row 9 'y')"]))
+    [("'Amount'", 2)]
+    """
+    found = []
+    for warning in getattr(result, "warnings", None) or ():
+        m = _LEFT_EMPTY.match(str(warning))
+        if m:
+            found.append((m.group("column"), int(m.group("count").replace(",", ""))))
+    return found
+
+
 def _share(part: int, whole: int) -> str:
-    return f"{part / whole:.0%}" if whole else "0%"
+    return percent(part / whole if whole else 0.0, digits=0)
 
 
 def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
@@ -127,9 +185,9 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
             Caveat(
                 "unknown_channels",
                 _(
-                    "This file has no lead-source column: every deal's marketing channel is 'unknown', "
+                    "This file has no lead-source column: every deal's marketing channel is '{channel}', "
                     "so the channel views have nothing to compare."
-                ),
+                ).format(channel=channel_name("unknown")),
                 _("Export the report with the lead source field."),
             )
         )
@@ -139,11 +197,15 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
             sources = deals.loc[channel == "other", "source"].dropna().astype(str).value_counts().index[:2]
             examples = _(" or ").join(repr(s) for s in sources)
             parts.append(
-                _("{share} count as 'other'").format(share=_share(other, n))
+                _("{share} count as '{channel}'").format(share=_share(other, n), channel=channel_name("other"))
                 + (" " + _("(sources such as {examples})").format(examples=examples) if examples else "")
             )
         if unknown:
-            parts.append(_("{share} as 'unknown' (no source)").format(share=_share(unknown, n)))
+            parts.append(
+                _("{share} as '{channel}' (no source)").format(
+                    share=_share(unknown, n), channel=channel_name("unknown")
+                )
+            )
         action = (
             _(
                 "The channel views show them as such: choose the channels to compare in the Channels box; to "
@@ -195,7 +257,7 @@ def data_caveats(deals: pd.DataFrame, result=None) -> list[Caveat]:
             Caveat(
                 "no_close_date",
                 _("{count} won or lost deals ({share}) have no close date: the period KPIs leave them out.").format(
-                    count=f"{undated:,}", share=_share(undated, int(closed.sum()))
+                    count=number(undated), share=_share(undated, int(closed.sum()))
                 ),
                 _("Fill in their close dates in the CRM and export again (the Data quality tab lists them)."),
             )

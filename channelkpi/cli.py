@@ -314,18 +314,33 @@ def _keep(values: list[str]) -> str | list[str] | None:
 
 
 def _elapsed_printer(stream):
-    """A progress callback that prints each step with the seconds since the first."""
+    """A progress callback that prints each step with the seconds since the first, in the
+    language in force (a step the load reports is said from its template when it has one)."""
+    from .formats import number
+    from .ingest.wording import said
+
     t0 = time.perf_counter()
 
     def say(message: str) -> None:
-        print(f"channelkpi: [{time.perf_counter() - t0:5.1f} s] {message}", file=stream, flush=True)
+        seconds = number(time.perf_counter() - t0, digits=1)
+        print(f"channelkpi: [{seconds:>5} s] {said(message)}", file=stream, flush=True)
 
     return say
 
 
 def _report(args: argparse.Namespace, err) -> int:
+    from .i18n import using
+
+    # the progress and the summary lines speak the report's language, with its number formats
+    with using(args.locale) as locale:  # resolved once: an unknown language warns once
+        return _report_in_locale(argparse.Namespace(**{**vars(args), "locale": locale}), err)
+
+
+def _report_in_locale(args: argparse.Namespace, err) -> int:
     from pathlib import Path
 
+    from .formats import number
+    from .i18n import gettext as _
     from .ingest import load_crm, read_targets
     from .reports import REPORT_FORMATS, output_paths, report
 
@@ -336,7 +351,10 @@ def _report(args: argparse.Namespace, err) -> int:
     output_paths(args.output)  # before the (possibly long) load: a typo should not cost a minute
     say = (lambda _m: None) if args.quiet else _elapsed_printer(err)
     size = Path(args.file).stat().st_size if Path(args.file).is_file() else 0
-    say(f"reading {args.file}" + (f" ({size / 2**20:,.1f} MB)" if size else ""))
+    if size:
+        say(_("reading {file} ({size} MB)").format(file=args.file, size=number(size / 2**20, digits=1)))
+    else:
+        say(_("reading {file}").format(file=args.file))
     result = load_crm(
         args.file,
         source=args.source,
@@ -351,13 +369,20 @@ def _report(args: argparse.Namespace, err) -> int:
         progress=say,
     )
     s = result.summary()
-    say(f"{s['rows_read']:,} rows read: {s['kept']:,} deals kept, {s['merged']:,} merged, {s['rejected']:,} rejected")
+    say(
+        _("{rows} rows read: {kept} deals kept, {merged} merged, {rejected} rejected").format(
+            rows=number(s["rows_read"]),
+            kept=number(s["kept"]),
+            merged=number(s["merged"]),
+            rejected=number(s["rejected"]),
+        )
+    )
     targets = read_targets(args.targets, fiscal_year_start=args.fiscal_year_start) if args.targets else None
     history = None
     if args.history:
         from .ingest.history import load_history
 
-        say(f"reading the history: {', '.join(args.history)}")
+        say(_("reading the history: {files}").format(files=", ".join(args.history)))
         paths = args.history if len(args.history) > 1 else args.history[0]
         history = load_history(paths, dayfirst=args.dayfirst, currency=args.currency)
     options = dict(
@@ -377,9 +402,10 @@ def _report(args: argparse.Namespace, err) -> int:
     written = report(result, path=args.output or None, png_dir=args.png, svg_dir=args.svg, **options)
     for path in written:
         if path.suffix.lower() in REPORT_FORMATS:
-            say(f"wrote {path} ({path.stat().st_size / 1024:,.0f} kB)")
+            say(_("wrote {file} ({size} kB)").format(file=path, size=number(path.stat().st_size / 1024)))
     if args.png or args.svg:
-        say(f"wrote {sum(p.suffix.lower() in ('.png', '.svg') for p in written)} images")
+        images = sum(p.suffix.lower() in (".png", ".svg") for p in written)
+        say(_("wrote {count} images").format(count=number(images)))
     return 0
 
 

@@ -175,7 +175,7 @@ def _as_deals(deals, *, keep, partners, owners, say) -> tuple[pd.DataFrame, Load
     """The report's input as a load result (or a bare table): a path is loaded here, with the
     fields to keep and the partner and owner tables."""
     if isinstance(deals, (str, Path)):
-        say(f"reading {deals}")
+        say(_("reading {file}").format(file=deals))
         result = load_crm(deals, keep=keep, partners=partners, owners=owners)
         return result.deals, result
     loading = [
@@ -400,7 +400,7 @@ def _report(
         table_names = dims[by][by] if by in dims else ()
         selection = _check_values(table, by, selection, extra=table_names)
 
-    say(f"computing the KPIs of {len(table):,} deals")
+    say(_("computing the KPIs of {count} deals").format(count=number(len(table))))
     view = View(
         by=by,
         freq=freq,
@@ -428,11 +428,11 @@ def _report(
     if missing:
         scorecard = pd.concat([scorecard, pd.DataFrame({by: missing, "note": _NO_DEALS})], ignore_index=True)
     tables["scorecard"] = scorecard
-    say("finding the deals behind each row of the scorecard")
+    say(_("finding the deals behind each row of the scorecard"))
     behind = deals_behind(prepared, "kpi_table", column=_HEADLINE, **{**scored, "by": None})
     selection_line = selection_text(view)
     if history is not None:
-        say("computing the pipeline movement")
+        say(_("computing the pipeline movement"))
         tables["movement_by"] = pipeline_movement(
             history,
             by=by,
@@ -464,16 +464,16 @@ def _report(
     needs_images = any(p.suffix.lower() == ".html" for p in paths) or png_dir is not None or svg_dir is not None
     svgs: dict[str, str] = {}
     if needs_images:
-        say(f"drawing {len(charts)} charts")
+        say(_("drawing {count} charts").format(count=number(len(charts))))
         svgs = {name: _titled(svg, charts[name]) for name, svg in _render(charts, "svg").items()}
         if "movement_by" in tables:
             context["movement_svg"] = _movement_svg(tables["movement_by"], currency, selection_line)
     for out in paths:
-        say(f"writing {out}")
+        say(_("writing {file}").format(file=out))
         if out.suffix.lower() == ".html":
             out.write_text(_html(tables, svgs, context), encoding="utf-8")
         else:
-            say("listing every deal of the selection")
+            say(_("listing every deal of the selection"))
             deal_rows = selection_deals(prepared, view)
             out.write_bytes(_workbook(tables, context, deal_rows))
         written.append(out)
@@ -482,7 +482,11 @@ def _report(
             continue
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        say(f"writing {len(charts)} {fmt.upper()} images to {folder}")
+        say(
+            _("writing {count} {format} images to {folder}").format(
+                count=number(len(charts)), format=fmt.upper(), folder=folder
+            )
+        )
         images = svgs if fmt == "svg" else _render(charts, "png")
         for name, data in images.items():
             target = folder / f"{name}.{fmt}"

@@ -28,7 +28,7 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from .caveats import data_caveats, has_partners
+from .caveats import data_caveats, has_lead_sources, has_partners, unreadable_values
 from .charts import CELL_PARAM, clickable
 from .currency_symbols import DEFAULT_CURRENCY, NO_CURRENCY, currency_code, currency_symbol, deals_currency
 from .dealspanel import DealsPanel
@@ -802,12 +802,30 @@ class Dashboard:
         if chosen and ranking is not None and level in ranking:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
         tiles = tile_values(tables, currency=self.currency)
+        r = self.load_result
+        if not has_lead_sources(self.deals, r):
+            # the partner share is the partner marketing channel's, read from the lead source (the
+            # KPI contract's channels), not from the partner column: without lead sources it is
+            # unknown, not 0 %
+            no_column = r is not None and not set(r.source.columns) & {"source", "channel"}
+            for tile in tiles:
+                if tile["column"] == "partner_share":
+                    tile.update(
+                        text=_("no lead source"),
+                        change="",
+                        direction="",
+                        n=float("nan"),
+                        note=_("this export has no lead-source column")
+                        if no_column
+                        else _("no deal has a known lead source"),
+                    )
         if not self._has_partners:
-            r = self.load_result
             no_column = r is not None and "partner" not in set(r.source.columns)  # as data_caveats tells it
             word = _("no partner column") if no_column else _("no partners")
             for tile in tiles:
-                if tile["column"] == "partner_share" or (tile["column"] == "best_quality" and level == "partner"):
+                if (tile["column"] == "partner_share" and has_lead_sources(self.deals, r)) or (
+                    tile["column"] == "best_quality" and level == "partner"
+                ):
                     note = (
                         _("every deal counts as direct")
                         if tile["column"] == "partner_share"
@@ -1204,6 +1222,19 @@ class Dashboard:
             merged=number(s["merged"]),
             rejected=number(s["rejected"]),
         )
+        unread = unreadable_values(result)
+        if unread:
+            count = sum(n for _column, n in unread)
+            columns = ", ".join(column for column, _n in unread)
+            template = (
+                _("1 value could not be read and was left empty ({columns}): the Data quality tab lists it by row.")
+                if count == 1
+                else _(
+                    "{count} values could not be read and were left empty ({columns}): the Data quality tab "
+                    "lists them by row."
+                )
+            )
+            loaded += " " + template.format(count=number(count), columns=columns)
         self.message.value = f"<div class='ck-note'>{html_text(loaded)}</div>"
 
     @contextlib.contextmanager

@@ -17,7 +17,7 @@ def test_explain_in_dutch_says_every_line_in_dutch():
     assert re.match(r"  formule: +gewonnen / \(gewonnen \+ verloren\) onder de deals gesloten in de periode", lines[1])
     assert re.match(r"  datum: +sluitdatum$", lines[2])
     assert "over alle gegevens" in lines[3] and lines[3].lstrip().startswith("venster:")
-    assert "weight='value': gewonnen bedrag" in text and "interval: Wilson-score 95 % op het aantal" in text
+    assert "naar waarde: gewonnen bedrag" in text and "interval: Wilson-score 95% op het aantal" in text
     assert re.search(r"^  kolommen: +win_rate, win_rate_low, win_rate_high", text, re.M)  # names of code
     english = ck.explain("win_rate")
     assert "among deals closed in the period" in english and "among deals closed" not in text

@@ -92,8 +92,8 @@ DEFINITIONS = {
             ),
             N_("close date"),
             _OUTCOME_WINDOW,
-            (N_("basis='open': mean amount of open deals expected to close in the period (expected_close)"),),
-            N_("won deals without an amount (no_amount), lost and open deals (not_won, not_closed)"),
+            (N_("on open deals: the mean amount of the open deals expected to close in the period"),),
+            N_("won deals without an amount, lost and open deals"),
             "avg_deal_size, median_deal_size, won_count, won_amount, amount_count",
             N_(
                 "The average value of a deal won in the period: the total won amount divided by the number of "
@@ -110,7 +110,7 @@ DEFINITIONS = {
             N_("close date (won, closed), creation date (created), the period's last day (open)"),
             _OUTCOME_WINDOW,
             (),
-            N_("won and lost deals without a close date, once periods or a date range apply (no_close_date)"),
+            N_("won and lost deals without a close date, once periods or a date range apply"),
             "won_count, created_count, closed_count, open_count",
             N_(
                 "The number of deals won in the period, by their close date. Beside it: how many deals closed "
@@ -132,10 +132,12 @@ DEFINITIONS = {
             (
                 N_("change: vs the previous period end (count and value)"),
                 N_(
-                    "targets=: attainment = won amount / target; coverage = pipeline expected to close next period / next target"
+                    "with targets: attainment = won amount / target; coverage = pipeline expected to close next "
+                    "period / next target"
                 ),
                 N_(
-                    "past period ends: each deal's current amount and stage; given a History (load_history), each deal as recorded at each period end"
+                    "past period ends: each deal's current amount and stage; given the deals' history, each deal as "
+                    "recorded at each period end"
                 ),
             ),
             N_("deals without a created date, won/lost deals without a close date, deals closed before created"),
@@ -146,9 +148,9 @@ DEFINITIONS = {
             "pipeline_waterfall",
             N_("Pipeline waterfall"),
             N_(
-                "end = start + created - won - lost: start = open at the end of the period before; created = "
-                "created in the period and still open at its end; won and lost = open at the end of the period "
-                "before and won or lost in the period"
+                "open at the end = open at the start + created − won − lost: open at the start = open at the end "
+                "of the period before; created = created in the period and still open at its end; won and lost = "
+                "open at the end of the period before and won or lost in the period"
             ),
             N_("creation and close dates"),
             N_("from the end of one period to the end of the next"),
@@ -164,21 +166,21 @@ DEFINITIONS = {
             "pipeline_movement",
             N_("Pipeline movement"),
             N_(
-                "end = start + new + pulled_in + increased - decreased - pushed_out - won - lost - removed "
-                "+ transferred_in - transferred_out, per group and currency, in integer cents. t0 = the end of the "
-                "period before, t1 = the end of the period (its last instant: a change dated the first day of a period "
-                "belongs to that period); the pipeline at an "
-                "instant = the deals open then (with close_window=, only those expected to close in the window; "
-                "with where=, only those whose state then passes the filter); start = the pipeline at t0 at its t0 "
-                "amounts, end = at t1 at its t1 amounts. Each deal in the pipeline at t0 or t1 is in one bucket, "
-                "decided in this order. In at t0 only: removed (deleted or gone from the export at t1), won, lost "
-                "(closed by t1), pushed_out (open, its expected close moved out of the window), transferred_out "
-                "(open, its state left the where= selection); all at the t0 amount. In at t1 only: new (not open "
-                "at t0: created since, reopened, or back in the export), pulled_in (open at t0, its expected close "
-                "moved into the window), transferred_in (open at t0 outside the selection); all at the t1 amount. "
-                "In at both: transferred (the by= group or the currency changed: transferred_out of the old group "
-                "at the t0 amount, transferred_in to the new one at the t1 amount), else increased / decreased by "
-                "the amount change, else unchanged. end of a period = start of the next"
+                "open at the end = open at the start + new + pulled in + increased − decreased − pushed out − won"
+                " − lost − removed + transferred in − transferred out, per group and currency, to the cent. The "
+                "start is the end of the period before, the end is the period's last instant (a change dated the "
+                "first day of a period belongs to that period); the pipeline at an instant is the deals open then"
+                " (with a close window, only those expected to close in it; with a filter, only those that pass "
+                "it then), each at its amount then. Each deal in the pipeline at the start or the end is in one "
+                "bar, decided in this order. In at the start only: removed (deleted, or gone from the export by "
+                "the end), won, lost (closed by the end), pushed out (open, its expected close moved out of the "
+                "window), transferred out (open, it left the selection); all at the start amount. In at the end "
+                "only: new (not open at the start: created since, reopened, or back in the export), pulled in "
+                "(open at the start, its expected close moved into the window), transferred in (open at the start"
+                " outside the selection); all at the end amount. In at both: transferred (its group or its "
+                "currency changed: out of the old group at the start amount, into the new one at the end amount),"
+                " else increased or decreased by the change of its amount, else unchanged. The end of a period is"
+                " the start of the next"
             ),
             N_("each deal's state (status, amount, expected close, partner, owner, stage) at the two instants"),
             N_(
@@ -187,20 +189,20 @@ DEFINITIONS = {
             ),
             (
                 N_(
-                    "close_window=(first, last): a fixed window of expected close dates (inclusive), the same for "
-                    "every period, so end(P) = start(P+1); without it there is no pushed_out or pulled_in"
+                    "with a close window (a fixed range of expected close dates, the same for every period) the end "
+                    "of one period is the start of the next; without one no deal is pushed out or pulled in"
                 ),
                 N_(
-                    "memo: the deals whose history begins in the period and that are won or lost at its end "
-                    "(count, and amount at the end), beside the buckets, not in the balance"
+                    "beside the bars, not in the balance: the deals whose history begins in the period and that are "
+                    "won or lost at its end (count, and amount at the end)"
                 ),
                 N_(
-                    "transfers: over all groups, transferred_in and transferred_out have the same count; their "
-                    "amounts differ by exactly the amount change of the transferred deals"
+                    "transfers: over all groups, as many deals are transferred in as out; their amounts differ by "
+                    "exactly the change in the transferred deals' amounts"
                 ),
-                N_("movement_deals(): the deals behind any bucket with their state at both ends; they add up to it"),
+                N_("the deals behind any bar can be listed with their state at both ends; they add up to it"),
             ),
-            N_("deals in the pipeline at neither end (and not memo); a missing amount counts as 0"),
+            N_("deals in the pipeline at neither end (other than those beside the bars); a missing amount counts as 0"),
             "start, new, pulled_in, increased, decreased, pushed_out, won, lost, removed, transferred_in, "
             "transferred_out, end, unchanged, memo (+ *_cents, *_count), currency",
             N_(
@@ -219,7 +221,7 @@ DEFINITIONS = {
             ),
             N_("creation date (deals created), close date (the rest)"),
             _OUTCOME_WINDOW,
-            (N_("by='source' for raw lead sources; channel_map= when loading decides the segments"),),
+            (N_("by raw lead source as well; which lead source counts as which channel can be set when loading"),),
             N_("as for win rate and average deal size"),
             "created_count, won_count, won_amount, won_share, win_rate, avg_deal_size, cycle_days_median",
             N_(
@@ -234,13 +236,14 @@ DEFINITIONS = {
             N_("close date"),
             _OUTCOME_WINDOW,
             (
-                N_("weight='value': won amount / (won + lost amount); no interval"),
+                N_("by value: won amount / (won + lost amount); no interval"),
                 N_(
-                    "denominator='created': won deals closed in the period / deals created in the period (can exceed 1; no interval)"
+                    "against deals created: won deals closed in the period / deals created in the period (can exceed "
+                    "1; no interval)"
                 ),
                 N_("interval: Wilson score 95 % on the count"),
             ),
-            N_("open deals (not_closed); won/lost deals without a close date once periods apply (no_close_date)"),
+            N_("open deals; won or lost deals without a close date once periods apply"),
             "win_rate, win_rate_low, win_rate_high, won_count, lost_count, n",
             N_(
                 "Of the deals closed in the period, the share that was won (won divided by won plus lost, by "
@@ -257,7 +260,7 @@ DEFINITIONS = {
             ),
             N_("close date"),
             N_("all years in the range, folded onto January to December"),
-            (N_("by='unit' (or any level) compares each group with the seasonal norm and its own rate"),),
+            (N_("by unit (or any level): each group compared with the seasonal norm and with its own rate"),),
             N_("as for win rate"),
             "month, month_name, won_count, lost_count, n, win_rate, win_rate_low, win_rate_high, expected_rate, group_rate, difference",
             N_(
@@ -296,7 +299,7 @@ DEFINITIONS = {
             ),
             N_("close date"),
             _OUTCOME_WINDOW,
-            (N_("weights= changes the weights (normalised to sum to 1)"), N_("rank 1 = best in the period")),
+            (N_("other weights can be given (scaled to sum to 1)"), N_("rank 1 = best in the period")),
             N_("as for win rate and average deal size; a group without a deal size ranks lowest on it"),
             "quality_score, rank, won_count, won_amount, win_rate_shrunk, avg_deal_size",
             N_(
@@ -313,8 +316,8 @@ DEFINITIONS = {
             ),
             N_("creation date"),
             N_("the deals created in the period (a cohort), followed to the end of the data"),
-            (N_("success_rate_value: won amount / created amount"),),
-            N_("deals without a created date once periods apply (no_created_date)"),
+            (N_("by value: won amount / created amount"),),
+            N_("deals without a created date once periods apply"),
             "success_rate, pending_share, created_count, won_count",
             N_(
                 "Of the deals created in the period, the share won so far. Deals still open are pending, not "
@@ -331,9 +334,15 @@ DEFINITIONS = {
                 "end with a deal created in the trailing days up to it"
             ),
             N_("signed date (partner table), creation date (first deal, activity), close date (first win)"),
-            N_("partners signed in the range, deals followed to as_of (default: the last date in the data)"),
+            N_(
+                "partners signed in the range, their deals followed to a chosen day (by default the last date in "
+                "the data)"
+            ),
             (
-                N_("within= sets N (90 days); trailing= the activity window (365 days); by= a partner-table column"),
+                N_(
+                    "N is 90 days unless chosen otherwise, the activity window 365 days; partners can be grouped by "
+                    "any column of the partner table"
+                ),
                 N_("interval: Wilson score 95 % on the count of eligible partners"),
             ),
             N_(
@@ -356,24 +365,24 @@ DEFINITIONS = {
             "stage_funnel",
             N_("Stage funnel"),
             N_(
-                "per open stage: entered = advanced + moved_back + won + lost + removed + still_there, each deal "
-                "counted once, by how its last visit to the stage ended; step_conversion = advanced / entered; "
-                "cumulative_conversion = entered_in_order / entered_in_order of the first stage"
+                "per open stage: entered = moved on + moved back + won + lost + removed + still there, each deal "
+                "counted once, by how its last visit to the stage ended; step conversion = moved on / entered; "
+                "cumulative conversion = entered in order / entered in order at the first stage"
             ),
             N_("the instant a deal entered each stage (from its history)"),
             N_(
-                "the deals whose first visit to an open stage began in the range (all deals without one), followed "
-                "to the history's as_of"
+                "the deals whose first visit to an open stage began in the range (all deals without one), "
+                "followed to the end of the history"
             ),
             (
                 N_(
-                    "entered is the any-order count (deals that ever entered the stage); entered_in_order the "
-                    "strict one (entered after every earlier stage, in order, other moves between allowed)"
+                    "entered counts the deals that ever entered the stage; entered in order only those that entered "
+                    "it after every earlier stage, in order (other moves between allowed)"
                 ),
-                N_("visits counts every entry (a deal that came back counts again)"),
-                N_("stage order: stages=, else the CRM's, else the stages' median entry time (attrs say which)"),
+                N_("visits: every entry counts (a deal that came back counts again)"),
+                N_("stage order: the one given, else the CRM's, else by the stages' median entry time"),
             ),
-            N_("closed stages (won, lost) are outcomes, not steps; deals outside where= or the cohort"),
+            N_("closed stages (won, lost) are outcomes, not steps; deals outside the filter or the cohort"),
             "step, stage, entered, advanced, moved_back, won, lost, removed, still_there, visits, "
             "entered_in_order, step_conversion, cumulative_conversion",
             N_(
@@ -387,13 +396,13 @@ DEFINITIONS = {
             N_("Time in stage"),
             N_(
                 "per open stage: days from entering to leaving, per visit; median and 75th percentile from the "
-                "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts "
-                "as lasting at least until as_of (or the removal) and never as finished"
+                "Kaplan-Meier estimate, in which a visit still in the stage (or whose deal was removed) counts as"
+                " lasting at least until the end of the history (or the removal) and never as finished"
             ),
             N_("the instants a deal entered and left each stage"),
-            N_("the visits that began in the range (all visits without one), followed to the history's as_of"),
+            N_("the visits that began in the range (all visits without one), followed to the end of the history"),
             (N_("a percentile is missing when fewer than that share of the visits is known to have finished"),),
-            N_("closed stages (won, lost); deals outside where="),
+            N_("closed stages (won, lost); deals outside the filter"),
             "step, stage, visits, finished, censored, removed, median_days, p75_days",
             N_(
                 "How long deals wait in each stage: the median number of days before a deal moves on, counting "
@@ -405,13 +414,14 @@ DEFINITIONS = {
             N_("Slipped deals"),
             N_(
                 "per period: slips = changes of an open deal's expected close date to a date in a later period; "
-                "slipped_count = deals with a slip; slip_days = sum of (new - old date) in days; slipped_amount "
-                "= sum over the slipped deals of their amount after their last slip in the period (integer cents)"
+                "slipped deals = deals with a slip; days slipped = sum of (new − old date) in days; slipped "
+                "amount = sum over the slipped deals of their amount after their last slip in the period (to the "
+                "cent)"
             ),
             N_("the day the expected close date changed"),
             N_("the periods of the range (all periods with a slip, or the range given)"),
             (N_("moves to an earlier date or within the same period are not slips"),),
-            N_("closed and removed states; deals outside where="),
+            N_("closed and removed states; deals outside the filter"),
             "slipped_count, slips, slip_days, slipped_amount, slipped_amount_cents, currency",
             N_(
                 "The deals whose expected close date was pushed into a later period, how often and by how many "

@@ -1,0 +1,108 @@
+"""The words people read in Dutch, German and French: KPI definitions without code names, the
+command line's progress in the report's language, channel names and unreadable values said in
+the dashboard's language."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from channelkpi import i18n
+from channelkpi.cli import main
+from channelkpi.datasets import make_sample_deals
+from channelkpi.widgets import Dashboard
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample" / "kestrel_salesforce_opportunities.csv"
+CODE_NAMES = (
+    "pushed_out",
+    "pulled_in",
+    "transferred_in",
+    "transferred_out",
+    "step_conversion",
+    "close_window=",
+    "end = start + created - won - lost",
+    "as_of",
+    "where=",
+    "entered_in_order",
+    "movement_deals()",
+)
+
+
+@pytest.mark.parametrize("language", [lang for lang in i18n.LANGUAGES if lang != "en"])
+def test_no_translation_puts_code_names_in_a_readers_prose(language):
+    with (ROOT / "channelkpi" / "locale" / language / "LC_MESSAGES" / "channelkpi.po").open("rb") as f:
+        catalog = read_po(f)
+    # a {placeholder} is filled with a value, not read as a word
+    prose = {m.id: re.sub(r"\{\w+\}", "", m.string or "") for m in catalog if m.id}
+    found = [(name, str(key)[:60]) for key, text in prose.items() for name in CODE_NAMES if name in text]
+    assert not found
+
+
+def test_the_command_line_reports_its_progress_in_german(tmp_path, capsys):
+    # 1,500 rows of the sample: enough for a thousands separator, quick to report
+    with SAMPLE.open(encoding="utf-8-sig", newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    small = tmp_path / "export.csv"
+    small.write_text("".join(lines[:1501]), encoding="utf-8")
+    with small.open(encoding="utf-8", newline="") as f:
+        rows = sum(1 for _row in csv.reader(f)) - 1  # counted independently of the load
+    assert main(["report", str(small), "-o", str(tmp_path / "bericht.html"), "--locale", "de-DE"]) == 0
+    err = capsys.readouterr().err
+    assert f"{rows:,}".replace(",", ".") + " Zeilen gelesen: " in err
+    assert "Deals übernommen" in err and "rows read" not in err
+    assert "bericht.html schreiben" in err and re.search(r"bericht\.html geschrieben \([\d.]+ kB\)", err)
+    assert re.search(r"^channelkpi: \[\s*\d+,\d s\] ", err, re.M)  # seconds with a decimal comma
+    assert "computing" not in err and "writing" not in err and "wrote" not in err
+
+
+def test_the_command_line_keeps_its_english(tmp_path, capsys):
+    with SAMPLE.open(encoding="utf-8-sig", newline="") as f:
+        lines = f.read().splitlines(keepends=True)
+    small = tmp_path / "export.csv"
+    small.write_text("".join(lines[:1501]), encoding="utf-8")
+    assert main(["report", str(small), "-o", str(tmp_path / "review.html")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^channelkpi: \[\s*\d+\.\d s\] 1,500 rows read: [\d,]+ deals kept, ", err, re.M)
+    assert re.search(r"wrote \S*review\.html \([\d,]+ kB\)", err)
+
+
+BAD_EXPORT = (
+    "Kans-ID;Wederverkoper;Fase;Bedrag;Aanmaakdatum;Sluitdatum\n"
+    "K-001;Arcadia Networks;Gewonnen;1.234,50;31-01-2025;28-02-2025\n"
+    "K-002;Bluefin Tech;Verloren;twaalf euro;15-02-2025;20-03-2025\n"
+    "K-003;Arcadia Networks;Gewonnen;3.400,75;32-13-2025;30-04-2025\n"
+    "K-004;Bluefin Tech;Gewonnen;800,00;01-03-2025;02-04-2025\n"
+)
+
+
+@pytest.fixture(scope="module")
+def dutch_upload():
+    dash = Dashboard(make_sample_deals(), locale="nl-NL")
+    dash.load_upload("export.csv", BAD_EXPORT.encode())
+    return dash
+
+
+def test_an_upload_says_in_dutch_how_many_values_could_not_be_read(dutch_upload):
+    note = dutch_upload.message.value
+    # 'twaalf euro' and '32-13-2025' are the two values no amount or date can be read from
+    assert "2 waarden konden niet worden gelezen en zijn leeg gelaten" in note
+    assert "Bedrag" in note and "Aanmaakdatum" in note and "Datakwaliteit" in note
+    assert "could not be read" not in note
+
+
+def test_the_channel_named_in_a_dutch_caveat_is_dutch(dutch_upload):
+    banner = dutch_upload.banner.value
+    assert "het marketingkanaal van elke deal is &#x27;onbekend&#x27;" in banner
+    assert "unknown" not in banner
+
+
+def test_without_lead_sources_the_partner_share_says_why_not_zero(dutch_upload):
+    # the partner share is the partner marketing channel's, read from the lead source
+    tiles = dutch_upload.tiles.value
+    assert "geen leadbron" in tiles and "deze export heeft geen kolom leadbron" in tiles
+    assert "0,0%" not in tiles.split("Gewonnen via partners")[1].split("geen leadbron")[0]
