@@ -38,7 +38,6 @@ import pandas as pd
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time, get_month_names
 from babel.numbers import (
-    format_compact_currency,
     format_currency,
     format_decimal,
     format_percent,
@@ -118,6 +117,22 @@ CHANNEL_NAMES = {
 }
 #: Other canonical columns a click or a filter names ("Channel: paid"), as their words read.
 _COLUMN_TITLES = {"channel": N_("Channel"), "source": N_("Lead source"), "stage": N_("Stage")}
+#: Names of levels that partner and owner tables and kept fields often carry (their words, in
+#: lower case), so "Region" of a partner table reads "Regio" in Dutch; others keep their words.
+_FIELD_TITLES = {
+    "region": N_("Region"),
+    "tier": N_("Tier"),
+    "manager": N_("Manager"),
+    "country": N_("Country"),
+    "segment": N_("Segment"),
+    "territory": N_("Territory"),
+    "industry": N_("Industry"),
+    "product": N_("Product"),
+    "product family": N_("Product family"),
+    "team": N_("Team"),
+    "city": N_("City"),
+    "state": N_("State"),
+}
 #: Period sizes as a selection line says them.
 FREQ_TITLES = {"M": N_("monthly"), "Q": N_("quarterly"), "Y": N_("yearly"), "W": N_("weekly")}
 
@@ -197,6 +212,8 @@ def level_title(column: str) -> str:
     if column in _COLUMN_TITLES:
         return _(_COLUMN_TITLES[column])
     words = " ".join(str(column).replace("_", " ").split())
+    if words.lower() in _FIELD_TITLES:
+        return _(_FIELD_TITLES[words.lower()])
     return words[:1].upper() + words[1:].lower() if words else str(column)
 
 
