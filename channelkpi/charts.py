@@ -60,8 +60,10 @@ from .formats import (
     month_word,
     number,
     percent,
+    period_text,
     plural,
     points,
+    signed_money,
     value_text,
 )
 from .i18n import N_
@@ -177,6 +179,10 @@ def theme_config(*, font: str = FONT) -> dict:
         },
         # the first and last labels of a number axis stay within the chart (none cut at its edge)
         "axisQuantitative": {"labelFlush": True},
+        # a tick per 100 px across, 60 px up (Vega's default of one per 40 px draws a label every
+        # 2 % on a wide chart), a few at least on a phone: a hint Vega rounds to a nice step
+        "axisXQuantitative": {"tickCount": {"expr": "clamp(ceil(width / 100), 2, 10)"}},
+        "axisYQuantitative": {"tickCount": {"expr": "clamp(ceil(height / 60), 2, 8)"}},
         # at most three legend entries a row: a phone shows them all
         "legend": {
             "labelFontSize": 12,
@@ -263,15 +269,35 @@ def _shown(value, column: str) -> str:
     return channel_name(value) if column == "channel" else display_name(value)
 
 
-def _channel_label_expr() -> str | None:
-    """A Vega expression naming the channel codes of a legend or an axis in the language in force
-    (None in English, where the codes are the names): the marks keep the code, so a click still
-    reports the value the deals are looked up by."""
-    names = {code: channel_name(code) for code in CHANNEL_NAMES}
+def _names_expr(names: dict[str, str], field: str = "datum.label") -> str | None:
+    """A Vega expression writing the codes of a legend or an axis (``field``) as ``names`` says
+    them (None when every name is its code, as in English): the marks keep the code, so a click
+    still reports the value the deals are looked up by."""
     if all(code == name for code, name in names.items()):
         return None
     table = ", ".join(f"{json.dumps(code)}: {json.dumps(name)}" for code, name in names.items())
-    return f"({{{table}}})[datum.label] || datum.label"
+    return f"({{{table}}})[{field}] || {field}"
+
+
+def _channel_label_expr() -> str | None:
+    """The channel codes of a legend or an axis named in the language in force."""
+    return _names_expr({code: channel_name(code) for code in CHANNEL_NAMES})
+
+
+#: A deal's outcome as a legend and a tooltip of the cycle and success charts name it.
+_OUTCOMES = {"won": N_("won"), "pending": N_("pending"), "lost": N_("lost")}
+
+
+def _outcome_names(data: pd.DataFrame, column: str) -> tuple[str, str | None]:
+    """The field a tooltip shows for the outcome codes in ``column`` (a ``<column>_name`` column
+    in the language in force, or the codes themselves in English) and the legend's label
+    expression (None in English)."""
+    names = {code: _(word) for code, word in _OUTCOMES.items()}
+    expr = _names_expr(names)
+    if expr is None:
+        return column, None
+    data[f"{column}_name"] = [names.get(str(v), str(v)) for v in data[column]]
+    return f"{column}_name", expr
 
 
 def _symbol(currency: str) -> str:
@@ -292,15 +318,17 @@ def _axis(measure: str, currency: str) -> alt.Axis:
     return alt.Axis(format=",.0f")
 
 
-def _texts(data: pd.DataFrame, columns: Sequence[str | tuple[str, str]], currency: str) -> list[alt.Tooltip]:
-    """Tooltips for these columns (a name or ``(name, title)``): each number is written into a
-    ``<name>_text`` column as people read it, so a tooltip never shows cents on $54,850."""
+def _texts(data: pd.DataFrame, columns: Sequence[str | tuple[str, ...]], currency: str) -> list[alt.Tooltip]:
+    """Tooltips for these columns (a name, ``(name, title)`` or ``(name, title, kind)`` where the
+    column's name does not say how its numbers read, :func:`channelkpi.formats.column_kind`):
+    each number is written into a ``<name>_text`` column as people read it, so a tooltip never
+    shows cents on $54,850."""
     tips = []
     for item in columns:
-        col, title = item if isinstance(item, tuple) else (item, _label(item))
+        col, title, *given = item if isinstance(item, tuple) else (item, _label(item))
         if col not in data:
             continue
-        kind = column_kind(col)
+        kind = given[0] if given else column_kind(col)
         if kind in ("other", "date"):
             tips.append(alt.Tooltip(f"{col}:N", title=_(title)))
             continue
@@ -317,7 +345,10 @@ def _rate_text(data: pd.DataFrame) -> alt.Tooltip:
             return _("— (no deal closed)")
         if is_missing(low) or is_missing(high):
             return percent(rate)
-        return _("{rate} (95 % range {low} to {high})").format(rate=percent(rate), low=percent(low), high=percent(high))
+        # the 95 written as the locale writes a percentage, as the three beside it are
+        return _("{rate} ({level} range {low} to {high})").format(
+            rate=percent(rate), level=percent(0.95, digits=0), low=percent(low), high=percent(high)
+        )
 
     low = data["win_rate_low"] if "win_rate_low" in data else pd.Series(np.nan, index=data.index)
     high = data["win_rate_high"] if "win_rate_high" in data else pd.Series(np.nan, index=data.index)
@@ -452,6 +483,9 @@ def kpi_trend(
         data["partial"] = False
     data["partial"] = data["partial"].astype(bool)
     prev = f"{measure}_prev"
+    if prev in data and not np.isfinite(pd.to_numeric(data[prev], errors="coerce").to_numpy(dtype=float)).any():
+        # no earlier data at all: a layer of no finite value gives its scale an infinite extent
+        data = data.drop(columns=prev)
     tips = [_period_tip(data)]
     tips += _texts(
         data, [(measure, label), *([(prev, N_("Previous period, same span"))] if prev in data else [])], symbol
@@ -671,7 +705,7 @@ def pipeline_by_stage(
     bars = base.mark_bar().encode(
         x=alt.X(
             "open_amount:Q",
-            title=_("Open pipeline ({symbol})").format(symbol=symbol),
+            title=_label("open_amount"),  # the ticks carry the symbol
             axis=_axis("open_amount", symbol),
         ),
         color=alt.Color("status:N", scale=colors, legend=None),
@@ -759,9 +793,7 @@ def pipeline_waterfall(
         .encode(
             x=x,
             xOffset=offset,
-            y=alt.Y(
-                "low:Q", title=_("Open pipeline ({symbol})").format(symbol=symbol), axis=_axis("open_amount", symbol)
-            ),
+            y=alt.Y("low:Q", title=_label("open_amount"), axis=_axis("open_amount", symbol)),
             y2="high:Q",
             color=alt.Color(
                 "step:N", scale=colors, sort=_STEPS, title=None, legend=alt.Legend(labelExpr=_legend_expr())
@@ -807,10 +839,19 @@ def pipeline_waterfall(
     )
 
 
+#: The waterfall's steps as its legend names them (short: five entries share a phone's width).
+_STEP_LEGEND = {
+    "start": N_("Start"),
+    "created": N_("+ created"),
+    "won": N_("- won"),
+    "lost": N_("- lost"),
+    "end": N_("End"),
+}
+
+
 def _legend_expr() -> str:
-    short = {"start": "Start", "created": "+ created", "won": "- won", "lost": "- lost", "end": "End"}
-    cases = " : ".join(f"datum.value === '{k}' ? '{v}'" for k, v in short.items())
-    return f"{cases} : datum.label"
+    table = ", ".join(f"{json.dumps(step)}: {json.dumps(_(name))}" for step, name in _STEP_LEGEND.items())
+    return f"({{{table}}})[datum.value] || datum.label"
 
 
 def channel_mix(
@@ -826,6 +867,8 @@ def channel_mix(
     cols = ["channel", "won_amount", "won_share", "won_count", "win_rate", "avg_deal_size"]
     cols += ["period", "period_start", "period_label", "partial"] if has_period else []
     data = channels[[c for c in cols if c in channels]].copy()
+    # stacked in the channels' canonical order: a number, as Vega-Lite orders a stack by
+    data["channel_order"] = [CHANNELS.index(c) if c in CHANNELS else len(CHANNELS) for c in data["channel"]]
     scale = alt.Scale(domain=list(_CHANNEL_COLORS), range=list(_CHANNEL_COLORS.values()))
     names = _channel_label_expr()
     if names:  # the name beside the code: the tooltip says it, the click reports the code
@@ -844,7 +887,7 @@ def channel_mix(
                 title=_("Channel"),
                 legend=alt.Legend(labelExpr=names) if names else alt.Undefined,
             ),
-            order=alt.Order("channel:N"),
+            order=alt.Order("channel_order:Q"),
             tooltip=tips,
             **_hollow(data, "channel:N", scale),
         )
@@ -990,7 +1033,8 @@ def seasonality_heatmap(
                 "heat_class:N",
                 title=_("Points vs the month's norm"),
                 scale=alt.Scale(domain=_heat_classes(), range=HEAT_COLORS),
-                legend=alt.Legend(columns=2, symbolType="square", labelLimit=220),
+                # the title may be longer than two columns of labels: its own limit, never cut
+                legend=alt.Legend(columns=2, symbolType="square", labelLimit=220, titleLimit=0),
             )
         )
         .transform_filter("isValid(datum.difference) && isFinite(datum.difference)")
@@ -1059,7 +1103,8 @@ def cycle_distribution(hist: pd.DataFrame, *, subtitle=None, width=_WIDE, descri
     _need(hist, ["status", "weeks", "count", "share"], "cycle_distribution")
     data = hist[["status", "weeks", "count", "share"]].copy()
     colors = alt.Scale(domain=["won", "lost"], range=[_STATUS["won"], _STATUS["lost"]])
-    tips = [alt.Tooltip("status:N", title=_("Outcome")), alt.Tooltip("weeks:O", title=_("Weeks"))]
+    shown, names = _outcome_names(data, "status")
+    tips = [alt.Tooltip(f"{shown}:N", title=_("Outcome")), alt.Tooltip("weeks:O", title=_("Weeks"))]
     tips += _texts(data, [("count", N_("Deals")), ("share", N_("Share of the outcome's deals"))], "")
     chart = (
         alt.Chart(data)
@@ -1071,7 +1116,9 @@ def cycle_distribution(hist: pd.DataFrame, *, subtitle=None, width=_WIDE, descri
                 axis=alt.Axis(labelAngle=0, values=list(range(0, 53, 4))),
             ),
             y=alt.Y("share:Q", stack=None, title=_("Share of deals"), axis=alt.Axis(format=".0%")),
-            color=alt.Color("status:N", scale=colors, title=None),
+            color=alt.Color(
+                "status:N", scale=colors, title=None, legend=alt.Legend(labelExpr=names) if names else alt.Undefined
+            ),
             tooltip=tips,
         )
     )
@@ -1105,7 +1152,8 @@ def deal_success_cohorts(
     data["part"] = data["part"].map({"success_rate": "won", "pending_share": "pending", "lost_share": "lost"})
     data["order"] = data["part"].map({"won": 0, "pending": 1, "lost": 2})
     colors = alt.Scale(domain=["won", "pending", "lost"], range=[_STATUS["won"], _STATUS["pending"], _STATUS["lost"]])
-    tips = [_period_tip(data, N_("Created in")), alt.Tooltip("part:N", title=_("Outcome so far"))]
+    shown, names = _outcome_names(data, "part")
+    tips = [_period_tip(data, N_("Created in")), alt.Tooltip(f"{shown}:N", title=_("Outcome so far"))]
     tips += _texts(
         data, [("share", N_("Share")), ("created_count", N_("Deals created")), ("won_count", N_("Won so far"))], ""
     )
@@ -1115,7 +1163,9 @@ def deal_success_cohorts(
         .encode(
             x=_period_axis(data),
             y=alt.Y("share:Q", title=_("Share of the deals created"), axis=alt.Axis(format=".0%"), stack="zero"),
-            color=alt.Color("part:N", scale=colors, title=None),
+            color=alt.Color(
+                "part:N", scale=colors, title=None, legend=alt.Legend(labelExpr=names) if names else alt.Undefined
+            ),
             order=alt.Order("order:Q"),
             tooltip=tips,
             **_hollow(data, "part:N", colors),
@@ -1246,7 +1296,7 @@ def movement_waterfall(
     symbol = _symbol(currency)
     title = _("Pipeline movement")
     data = movement_bars(movement, period=period)
-    label = data["period"].iloc[0] if len(data) else str(period or "")
+    label = period_text(data["period"].iloc[0] if len(data) else str(period or ""))
     if data["count"].sum() == 0 and not data["cents"].any():
         text = (
             _("No open pipeline at the start or the end of {period}: nothing moved.").format(period=label)
@@ -1255,9 +1305,15 @@ def movement_waterfall(
         )
         return _sentence_chart(text, title=title, subtitle=subtitle, description=description, width=width)
     data["order"] = np.arange(len(data))
-    sign = data["direction"].map({"up": "+", "down": "-", "total": ""})
-    data["amount_text"] = [f"{s}{money(a, symbol)}" for s, a in zip(sign, data["amount"], strict=True)]
-    data["label_text"] = [f"{s}{money_short(a, symbol)}" for s, a in zip(sign, data["amount"], strict=True)]
+    sign = data["direction"].map({"up": 1, "down": -1, "total": 0})
+
+    def moved(s: int, amount: float, short: bool) -> str:
+        if not s:
+            return money_short(amount, symbol) if short else money(amount, symbol)
+        return signed_money(s * amount, symbol, short=short)  # the sign where the locale writes it
+
+    data["amount_text"] = [moved(s, a, False) for s, a in zip(sign, data["amount"], strict=True)]
+    data["label_text"] = [moved(s, a, True) for s, a in zip(sign, data["amount"], strict=True)]
     data["count_text"] = [number(c) for c in data["count"]]
     data["running_text"] = [
         money(h if d != "down" else lo, symbol)
@@ -1280,9 +1336,7 @@ def movement_waterfall(
     bars = (
         base.mark_bar()
         .encode(
-            y=alt.Y(
-                "low:Q", title=_("Open pipeline ({symbol})").format(symbol=symbol), axis=_axis("open_amount", symbol)
-            ),
+            y=alt.Y("low:Q", title=_label("open_amount"), axis=_axis("open_amount", symbol)),
             y2="high:Q",
             color=alt.Color("direction:N", scale=colors, legend=None),
         )
@@ -1292,7 +1346,7 @@ def movement_waterfall(
         y="high:Q", text="label_text:N"
     )
     moved = data["direction"] != "total"
-    notes = [f"{label}: open at the start + blue - orange = open at the end (to the cent)"]
+    notes = [_("{period}: open at the start + blue - orange = open at the end (to the cent)").format(period=label)]
     if not moved.any():
         notes.append(_("No deal moved in this period: the pipeline is unchanged"))
     summary = "; ".join(f"{t} {a}" for t, a in zip(data["title"], data["amount_text"], strict=True))
@@ -1339,20 +1393,20 @@ def stage_funnel_chart(
     first = data["entered"].iloc[0]
     data["cumulative_conversion"] = data["entered"] / first if first else np.nan
     data["label_text"] = [
-        f"{number(e)} · {percent(r)} went on" if not is_missing(r) else f"{number(e)}"
+        _("{count} · {share} went on").format(count=number(e), share=percent(r)) if not is_missing(r) else number(e)
         for e, r in zip(data["entered"], data["step_conversion"], strict=True)
     ]
     tips = [alt.Tooltip("stage:N", title=_("Stage"))]
     tips += _texts(
         data,
         [
-            ("entered", N_("Entered")),
-            ("advanced", N_("Advanced")),
-            ("won", N_("Won from it")),
-            ("lost", N_("Lost from it")),
-            ("still_there", N_("Still there")),
-            ("step_conversion", N_("Went on (advanced or won)")),
-            ("cumulative_conversion", N_("Entered, of the first step's")),
+            ("entered", N_("Entered"), "count"),
+            ("advanced", N_("Advanced"), "count"),
+            ("won", N_("Won from it"), "count"),
+            ("lost", N_("Lost from it"), "count"),
+            ("still_there", N_("Still there"), "count"),
+            ("step_conversion", N_("Went on (advanced or won)"), "rate"),
+            ("cumulative_conversion", N_("Entered, of the first step's"), "rate"),
         ],
         "",
     )
@@ -1416,7 +1470,11 @@ def time_in_stage_chart(
         alt.Tooltip("p75_text:N", title=_("75th percentile")),
         *_texts(
             data,
-            [("visits", N_("Visits")), ("finished", N_("Left the stage")), ("censored", N_("Still there (censored)"))],
+            [
+                ("visits", N_("Visits"), "count"),
+                ("finished", N_("Left the stage"), "count"),
+                ("censored", N_("Still there (censored)"), "count"),
+            ],
             "",
         ),
     ]

@@ -33,6 +33,7 @@ from .currency_symbols import DEFAULT_CURRENCY, currency_symbol
 from .errors import ChannelKPIError
 from .formats import (
     channel_name,
+    date_text,
     display_name,
     excel_format,
     level_title,
@@ -135,6 +136,50 @@ class DealsCell:
     options: Mapping[str, object] = field(default_factory=dict)
 
 
+#: How a deal counts (``counts_as`` of :func:`channelkpi.deals_behind`: data, in English) as the
+#: deals panel says it; ``excluded: <reason>`` is said with the reason's words below.
+COUNTS_AS = {
+    "won": N_("won"),
+    "lost": N_("lost"),
+    "created in the period (won)": N_("created in the period (won)"),
+    "created in the period (lost)": N_("created in the period (lost)"),
+    "created in the period (still open)": N_("created in the period (still open)"),
+    "open at the period end": N_("open at the period end"),
+    "open at the period start": N_("open at the period start"),
+    "open at the period start and end": N_("open at the period start and end"),
+    "open, expected to close in the period": N_("open, expected to close in the period"),
+}
+_EXCLUDED = {
+    "outside period": N_("outside period"),
+    "no close date": N_("no close date"),
+    "no created date": N_("no created date"),
+    "no amount": N_("no amount"),
+    "closed before created": N_("closed before created"),
+    "no expected close": N_("no expected close"),
+}
+
+
+def counts_as_text(value) -> str:
+    """How a deal counts, in the language in force (a deal in two measures: both, ``; ``
+    between them; a text not known here as it is).
+
+    >>> counts_as_text("open at the period end"), counts_as_text("excluded: no amount; won")
+    ('open at the period end', 'excluded: no amount; won')
+    >>> from channelkpi.i18n import using
+    >>> with using("nl"):
+    ...     counts_as_text("won") != "won"
+    True
+    """
+
+    def one(text: str) -> str:
+        if text.startswith("excluded: "):
+            reason = text.removeprefix("excluded: ")
+            return _("excluded: {reason}").format(reason=_(_EXCLUDED[reason]) if reason in _EXCLUDED else reason)
+        return _(COUNTS_AS[text]) if text in COUNTS_AS else text
+
+    return "; ".join(one(part) for part in str(value).split("; "))
+
+
 @dataclass(frozen=True)
 class DealsPage:
     """The first rows of a cell (``rows``, as :func:`channelkpi.deals_behind` gives them),
@@ -150,7 +195,7 @@ class DealsPage:
     @property
     def caption(self) -> str:
         """What the table explains: "Win rate · Acme · 2025-Q1: 12 won, 30 lost (42 deals)"."""
-        parts = ", ".join(f"{number(n)} {_(kind)}" for kind, n in self.counts.items())
+        parts = ", ".join(f"{number(n)} {counts_as_text(kind)}" for kind, n in self.counts.items())
         head = f"{self.cell.title} · {self.cell.place}"
         if not self.total:
             return _("{number}: no deals").format(number=head)
@@ -286,9 +331,11 @@ def _cell_text(col: str, value, symbol: str) -> str:
     if col == "amount":  # cents only where an amount has them: "-$250" beside "$5,000"
         return money_whole(value, symbol) if float(value) == round(float(value)) else money(value, symbol)
     if col in ("created", "closed"):
-        return f"{pd.Timestamp(value):%Y-%m-%d}"
+        return date_text(value)  # as the rest of the page writes a day
     if col == "partner":
         return display_name(value)
+    if col == "counts_as":
+        return counts_as_text(value)
     return str(value)
 
 

@@ -38,11 +38,11 @@ import pandas as pd
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_skeleton, format_time, get_month_names
 from babel.numbers import (
-    format_compact_currency,
     format_currency,
     format_decimal,
     format_percent,
     get_minus_sign_symbol,
+    parse_pattern,
 )
 from babel.units import format_unit
 
@@ -74,6 +74,7 @@ __all__ = [
     "money_whole",
     "money_cents",
     "money_short",
+    "signed_money",
     "days",
     "score",
     "ratio",
@@ -116,6 +117,22 @@ CHANNEL_NAMES = {
 }
 #: Other canonical columns a click or a filter names ("Channel: paid"), as their words read.
 _COLUMN_TITLES = {"channel": N_("Channel"), "source": N_("Lead source"), "stage": N_("Stage")}
+#: Names of levels that partner and owner tables and kept fields often carry (their words, in
+#: lower case), so "Region" of a partner table reads "Regio" in Dutch; others keep their words.
+_FIELD_TITLES = {
+    "region": N_("Region"),
+    "tier": N_("Tier"),
+    "manager": N_("Manager"),
+    "country": N_("Country"),
+    "segment": N_("Segment"),
+    "territory": N_("Territory"),
+    "industry": N_("Industry"),
+    "product": N_("Product"),
+    "product family": N_("Product family"),
+    "team": N_("Team"),
+    "city": N_("City"),
+    "state": N_("State"),
+}
 #: Period sizes as a selection line says them.
 FREQ_TITLES = {"M": N_("monthly"), "Q": N_("quarterly"), "Y": N_("yearly"), "W": N_("weekly")}
 
@@ -195,6 +212,8 @@ def level_title(column: str) -> str:
     if column in _COLUMN_TITLES:
         return _(_COLUMN_TITLES[column])
     words = " ".join(str(column).replace("_", " ").split())
+    if words.lower() in _FIELD_TITLES:
+        return _(_FIELD_TITLES[words.lower()])
     return words[:1].upper() + words[1:].lower() if words else str(column)
 
 
@@ -335,6 +354,9 @@ def _cldr(locale: str) -> Locale:
     return Locale.parse(locale)
 
 
+#: The spaces CLDR patterns put between a number and its symbol or unit.
+_SPACES = " \xa0\u202f"
+
 #: The number part of a CLDR pattern (``#,##0.00`` in ``¤ #,##0.00``).
 _DIGITS = re.compile(r"[#0,]*0(?:\.[0#]+)?")
 
@@ -351,7 +373,9 @@ def _money(value, symbol: str, digits: int) -> str:
     caller's; a code (``"CHF"``, ``"SEK"``) gets the locale's name for it.
     """
     pattern = _pattern(_cldr(_babel()).currency_formats["standard"].pattern, digits)
-    return format_currency(value, symbol.strip(), format=pattern, locale=_babel(), currency_digits=False)
+    text = format_currency(value, symbol.strip(), format=pattern, locale=_babel(), currency_digits=False)
+    # no symbol (an unknown currency, a count in a money column's place): no space kept for it
+    return text if symbol.strip() else text.strip(_SPACES)
 
 
 def currency_affixes(symbol: str) -> tuple[str, str]:
@@ -461,14 +485,35 @@ def _abbreviates(value: float) -> bool:
     return pattern is not None and bool(re.sub(r"[0#¤\s.,'\u00a0\u202f-]", "", str(pattern.pattern)))
 
 
+def _compact(value: float, symbol: str) -> str:
+    """``value`` (not negative) in the locale's short currency form with exactly one decimal, as
+    English writes ``$7.0M`` beside ``$30.9k``: Babel's own short form drops a zero decimal
+    (``€ 7 mln.`` beside ``€ 30,9K``), which reads as a rounder number than it is."""
+    cldr = _cldr(_babel())
+    forms = cldr.compact_currency_formats["short"]
+    size = str(10 ** (len(str(int(round(value)))) - 1))
+    pattern = forms["other"][size]
+    zeros = re.sub(r"'[^']*'", "", str(pattern.pattern)).count("0")
+    scaled = value / (int(size) / 10 ** (zeros - 1))
+    chosen = parse_pattern(str(forms.get(cldr.plural_form(scaled), forms["other"]).get(size, pattern).pattern))
+    chosen.frac_prec = (1, 1)
+    text = chosen.apply(scaled, cldr, currency=symbol.strip(), currency_digits=False)
+    return text if symbol.strip() else text.strip(_SPACES)
+
+
 def money_short(value, symbol: str = "$") -> str:
     """An amount in at most four digits and a suffix (k, M, B), as a tile shows it.
 
     Other languages use the CLDR's short forms (``€ 1,2 mln.``, ``1,2 Mio. €``, ``1,2 M €``) and
-    write an amount in full where the language has none (German thousands, any amount under 1,000).
+    write an amount in full where the language has none (German thousands, any amount under 1,000);
+    a short form always has one decimal (``€ 7,0 mln.``), as in English.
 
-    >>> money_short(1234567.0), money_short(-54850.0, "€"), money_short(812.5)
-    ('$1.2M', '-€54.9k', '$812')
+    >>> money_short(1234567.0), money_short(-54850.0, "€"), money_short(812.5), money_short(7e6)
+    ('$1.2M', '-€54.9k', '$812', '$7.0M')
+    >>> from channelkpi.i18n import using
+    >>> with using("nl-NL"):
+    ...     money_short(7e6, "$"), money_short(-223800.0, "$"), money_short(1234.0, "")
+    ('$\xa07,0\xa0mln.', '$\xa0-223,8K', '1,2K')
     """
     if _english():
         sign = "-" if value < 0 else ""
@@ -478,7 +523,7 @@ def money_short(value, symbol: str = "$") -> str:
         return f"{sign}{symbol}{number(abs(value))}"
     if abs(value) < 1000 or not _abbreviates(value):
         return money_whole(value, symbol)
-    short = format_compact_currency(abs(value), symbol.strip(), locale=_babel(), fraction_digits=1)
+    short = _compact(abs(float(value)), symbol)
     if value >= 0:
         return short
     # the minus sign where the locale's amounts carry it (€ -54,8K as € -812,50), which Babel's
@@ -488,6 +533,23 @@ def money_short(value, symbol: str = "$") -> str:
         return minus + short
     first = re.search(r"\d", short).start()
     return short[:first] + minus + short[first:]
+
+
+def signed_money(value, symbol: str = "$", *, short: bool = False) -> str:
+    """An amount that moved, always signed (``+$1,250``, ``-$1.2M``), the sign where the locale
+    writes a minus (``€ +1.250``, ``-1.250 €``); ``short`` as a tile writes it.
+
+    >>> signed_money(1250.0), signed_money(-1234567.0, short=True)
+    ('+$1,250', '-$1.2M')
+    >>> from channelkpi.i18n import using
+    >>> with using("nl-NL"):
+    ...     signed_money(1250.0, "€"), signed_money(-7e6, "€", short=True)
+    ('€\xa0+1.250', '€\xa0-7,0\xa0mln.')
+    """
+    form = money_short if short else money
+    if _english():
+        return ("+" if value >= 0 else "-") + form(abs(value), symbol)
+    return _signed(form(-abs(float(value)), symbol), value < 0)
 
 
 def days(value, *, digits: int = 0, signed: bool = False) -> str:
@@ -696,9 +758,7 @@ def change_text(difference, kind: str, symbol: str = "$") -> str:
     if kind == "rate":
         return points(difference)
     if kind == "money":
-        if not _english():  # the sign where the locale writes it (€ -1,5K, -1.500 €)
-            return _signed(money_short(-abs(float(difference)), symbol), difference < 0)
-        return ("+" if difference >= 0 else "-") + money_short(abs(difference), symbol)
+        return signed_money(difference, symbol, short=True)
     if kind == "days":
         return days(difference, digits=1, signed=True)
     if kind == "score":

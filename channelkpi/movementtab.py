@@ -19,6 +19,7 @@ import pandas as pd
 from . import charts
 from .charts import CELL_PARAM, MOVEMENT_BARS
 from .errors import ChannelKPIError
+from .formats import number, period_text
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .movementview import NO_HISTORY, bucket_caption, currency_phrase, movers_html, pipeline_gap_caption
@@ -192,7 +193,7 @@ class MovementTab:
         deals = tables.get("movement_deals")
         self._deals = deals
         movers = tables.get("movers")
-        period = movement["period"].iloc[-1] if len(movement) else ""
+        period = period_text(movement["period"].iloc[-1]) if len(movement) else ""
         if movers is not None and len(movers):
             self.movers.value = movers_html(
                 movers,
@@ -204,7 +205,9 @@ class MovementTab:
                 "<p class='ck-note'>" + html_text(_("No deal moved in {period}.").format(period=period)) + "</p>"
             )
         bars = charts.movement_bars(movement) if len(movement) else pd.DataFrame(columns=["bucket", "title", "count"])
-        choices = [(f"{t} ({c:,})", b) for b, t, c in zip(bars["bucket"], bars["title"], bars["count"], strict=True)]
+        choices = [
+            (f"{t} ({number(c)})", b) for b, t, c in zip(bars["bucket"], bars["title"], bars["count"], strict=True)
+        ]
         choices = [c for c in choices if c[1] not in ("start", "end")]
         self.bucket.options = [("—", None), *choices]
         self.bucket.value = None

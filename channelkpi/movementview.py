@@ -19,7 +19,17 @@ import pandas as pd
 
 from .charts import MOVEMENT_TITLES
 from .currency_symbols import currency_symbol
-from .formats import date_text, display_name, is_missing, level_title, money, money_cents, money_whole
+from .formats import (
+    date_text,
+    display_name,
+    is_missing,
+    level_title,
+    money,
+    money_cents,
+    money_whole,
+    period_text,
+    signed_money,
+)
 from .i18n import N_
 from .i18n import gettext as _
 from .metrics.movement import BUCKETS, SIGNS
@@ -77,8 +87,39 @@ def _has_currency(value) -> bool:
 
 
 def _change(bucket: str, amount: float, symbol: str) -> str:
-    sign = "+" if SIGNS.get(bucket, 0) > 0 else "-" if SIGNS.get(bucket, 0) < 0 else ""
-    return f"{sign}{money(amount, symbol)}"
+    sign = SIGNS.get(bucket, 0)
+    return signed_money(sign * amount, symbol) if sign else money(amount, symbol)
+
+
+#: Why a deal is in its bucket, as :func:`channelkpi.movement_deals` writes it (``how``; data,
+#: in English) and as the Movement table says it.
+HOW_TEXTS = {
+    "created": N_("created"),
+    "back in the export": N_("back in the export"),
+    "reopened": N_("reopened"),
+    "created and won": N_("created and won"),
+    "created and lost": N_("created and lost"),
+    "deleted or left the export": N_("deleted or left the export"),
+    "expected close moved out of the window": N_("expected close moved out of the window"),
+    "expected close moved into the window": N_("expected close moved into the window"),
+    "amount changed": N_("amount changed"),
+    "moved to another group": N_("moved to another group"),
+    "moved from another group": N_("moved from another group"),
+}
+
+
+def how_text(how) -> str:
+    """A deal's ``how`` in the language in force (a text not among :data:`HOW_TEXTS` as it is).
+
+    >>> from channelkpi.i18n import using
+    >>> how_text("created"), how_text(None)
+    ('created', '')
+    >>> with using("nl"):
+    ...     how_text("created") != "created"
+    True
+    """
+    text = _text(how)
+    return _(HOW_TEXTS[text]) if text in HOW_TEXTS else text
 
 
 def _amount(value, symbol: str) -> str:
@@ -125,7 +166,7 @@ def movers_html(rows: pd.DataFrame, *, currency: str, caption: str = "") -> str:
             _amount(r.get("amount_t0"), symbol),
             _after(r, symbol),
             stages,
-            _text(r.get("how")),
+            how_text(r.get("how")),
         ]
         numeric = {3, 4, 5}
         body.append(
@@ -225,7 +266,7 @@ def movement_html(movement: pd.DataFrame, *, by: str, currency: str) -> str:
     caption = _(
         "{period}: open pipeline at the start, what moved it (taken away with a minus) and at the end; "
         "each row adds up to the cent."
-    ).format(period=last)
+    ).format(period=period_text(last))
     if quiet:
         moved = ", ".join(_(MOVEMENT_TITLES[c]).lower() for c in quiet)
         caption += " " + _("No deal moved as {buckets}: those columns are left out.").format(buckets=moved)
@@ -289,7 +330,7 @@ def pipeline_gap_caption(check: pd.DataFrame, movement: pd.DataFrame, *, currenc
             "the waterfall ends at {amount}, the deals as recorded on {day}: {change} changed after that day."
         ).format(amount=end_text, day=end_day, change=_signed(end - tile, symbol))
     ends = _("the waterfall ends with {period} on {day} at {amount}, the deals as recorded then").format(
-        period=last, day=end_day, amount=end_text
+        period=period_text(last), day=end_day, amount=end_text
     )
     if same_day is None:
         return text + ends + "."

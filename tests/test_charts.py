@@ -167,7 +167,7 @@ def test_tooltips_speak_words_and_write_numbers_as_people_do(deals):
     assert q4["won_amount_text"] == f"${amount:,.0f}"  # no cents above 1,000
     assert q4["won_count_text"] == f"{count:,}"
     # the win rate with its interval, as one line
-    assert re.fullmatch(r"\d+\.\d% \(95 % range \d+\.\d% to \d+\.\d%\)", q4["win_rate_text"])
+    assert re.fullmatch(r"\d+\.\d% \(95% range \d+\.\d% to \d+\.\d%\)", q4["win_rate_text"])
     ranking = tooltips(charts.partner_ranking(ck.quality_score(deals)).to_dict())
     assert "Win rate, adjusted for few deals" in ranking and "Win rate shrunk" not in ranking
 
