@@ -296,7 +296,11 @@ def ledger_html(result, *, rows: int = 200) -> str:
         text = _("These deals were passed in directly: there is no load ledger to show.")
         return f"<p class='ck-note'>{html_text(text)}</p>"
     s = result.summary()
-    counts = "".join(f"<tr><td>{html_text(_(k))}</td><td>{html_text(v)}</td></tr>" for k, v in s.items())
+    s["source"] = said_note(result.source.label)  # the export's name, not the preset's code
+    counts = "".join(
+        f"<tr><td>{html_text(_(k))}</td><td>{html_text(number(v) if isinstance(v, int) else v)}</td></tr>"
+        for k, v in s.items()
+    )
     warnings = "".join(f"<li>{html_text(said_note(x))}</li>" for x in result.warnings)
     warnings = warnings or "<li>" + html_text(_("none")) + "</li>"
     ledger = result.ledger.head(rows)
@@ -309,7 +313,7 @@ def ledger_html(result, *, rows: int = 200) -> str:
         for rec in ledger.itertuples(index=False)
     )
     head = "".join(f"<th>{html_text(_(c))}</th>" for c in ledger.columns)
-    first = _("First {rows} of {total} ledger rows.").format(rows=rows, total=len(result.ledger))
+    first = _("First {rows} of {total} ledger rows.").format(rows=number(rows), total=number(len(result.ledger)))
     more = f"<p class='ck-note'>{html_text(first)}</p>" if len(result.ledger) > rows else ""
     headings = _("Warnings"), _("Ledger: rows not kept one-to-one")
     read_as = _("{file} read as {source}").format(file=result.file, source=said_note(result.source.label))

@@ -107,3 +107,15 @@ def test_an_upload_error_with_a_row_and_a_column_in_dutch():
     assert "(rij 3, kolom 'Stage', waarde 'Closed Other')" in text
     assert "Wat te doen:" in text or "Wat u kunt doen" in text, text
     assert "row 3" not in text and "What to do" not in text
+
+
+def test_the_data_quality_counts_use_the_locales_numbers_and_names():
+    # 1,500 deals written with the csv module: the count needs a thousands separator
+    lines = ["Opportunity ID,Stage,Amount,Close Date"]
+    lines += [f"006{i:05d},Closed Won,100,2025-01-02" for i in range(1500)]
+    result = ck.load_crm("\n".join(lines).encode(), source="salesforce_report")
+    with i18n.using("nl"):
+        page = ledger_html(result)
+    assert "<td>gelezen rijen</td><td>1.500</td>" in page
+    assert "salesforce_report" not in page  # the export's name, not the preset's code
+    assert "<td>rows_read</td><td>1,500</td>" in ledger_html(result)
