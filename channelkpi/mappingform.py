@@ -47,6 +47,7 @@ from .ingest.meaning_values import read_stage
 from .ingest.presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .ingest.reader import read_raw
 from .ingest.wording import said
+from .ingest.wording_errors import error_said
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [
@@ -930,7 +931,7 @@ class MappingForm:
                     say_unread=False,
                 )
             except ChannelKPIError as exc:
-                problem = TEXT["failed"].format(problem=exc)
+                problem = TEXT["failed"].format(problem=error_said(exc))
             except Exception as exc:  # the form shows a readable message, never a traceback
                 problem = TEXT["crashed"].format(kind=type(exc).__name__, problem=exc)
         unread = self.unread

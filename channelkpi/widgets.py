@@ -59,6 +59,7 @@ from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.wording import said, where_text
+from .ingest.wording_errors import error_said
 from .mappingform import (
     MAPPING_SUFFIX,
     TEXT,
@@ -271,7 +272,7 @@ def _upload_message(name: str, exc: ChannelKPIError) -> str:
         visitor = next(
             (_(f) for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), _("correct the export and upload it again")
         )
-        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
+        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=said(fix))
     elif fix:
         text += _(". Fix: {fix}").format(fix=said(fix))
     if name not in text:
@@ -1081,7 +1082,7 @@ class Dashboard:
                 unfit = TEXT["kept_unfit"].format(mapping=self._mapping_label, file=name, headers=headers)
             result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
         except (DetectionError, ColumnError) as exc:  # which column is what: the person says
-            self._ask_mapping(name, content, getattr(exc, "mapping", None), str(exc), note=unfit)
+            self._ask_mapping(name, content, getattr(exc, "mapping", None), error_said(exc), note=unfit)
             return
         except ChannelKPIError as exc:
             self._say(_upload_message(name, exc))
@@ -1108,7 +1109,7 @@ class Dashboard:
         try:
             result = load_with_mapping(content, name, kept, max_bytes=self.max_upload_bytes, headers=raw.headers)
         except ChannelKPIError as exc:  # values it cannot read: the form, with the mapping and why
-            self._ask_mapping(name, content, None, str(exc), kept=kept)
+            self._ask_mapping(name, content, None, error_said(exc), kept=kept)
             return
         self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
 
@@ -1123,7 +1124,7 @@ class Dashboard:
         try:
             self.mapping = read_mapping_upload(name, content)
         except ChannelKPIError as exc:
-            self._say(str(exc))
+            self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))
