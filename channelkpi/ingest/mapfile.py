@@ -549,7 +549,7 @@ class Mapping:
             raise FileFormatError(
                 NO_MAPPING_FILE,
                 file=str(path),
-                fix=CHECK_MAPPING_PATH.format(command="`channelkpi inspect export.csv --save-mapping crm.toml`"),
+                fix=CHECK_MAPPING_PATH,
             ) from None
         except IsADirectoryError:
             raise FileFormatError(MAPPING_IS_FOLDER, file=str(path), fix=NAME_THE_TOML) from None
@@ -589,7 +589,7 @@ def load_mapping(path_or_mapping: Mapping | str | os.PathLike | bytes) -> Mappin
         return Mapping.load(path_or_mapping)
     raise ChannelKPIError(
         MAPPING_ARGUMENT.format(kind=type(path_or_mapping).__name__),
-        fix=PASS_MAPPING.format(path='mapping="crm.toml"', proposal="ck.propose_mapping(export)"),
+        fix=PASS_MAPPING,
     )
 
 
@@ -645,21 +645,21 @@ def _from_data(data: dict, file: str) -> Mapping:
         raise FileFormatError(
             NO_VERSION,
             file=file,
-            fix=ADD_VERSION.format(line=f"`version = {FORMAT_VERSION}`"),
+            fix=ADD_VERSION.format(version=FORMAT_VERSION),
         )
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FileFormatError(
-            NOT_A_VERSION.format(line=f"version = {_toml(version)}"),
+            NOT_A_VERSION.format(value=_toml(version)),
             file=file,
             value=version,
-            fix=WRITE_VERSION.format(line=f"`version = {FORMAT_VERSION}`"),
+            fix=WRITE_VERSION.format(version=FORMAT_VERSION),
         )
     if version > FORMAT_VERSION:
         raise FileFormatError(
             NEWER_VERSION.format(version=version, supported=FORMAT_VERSION),
             file=file,
             value=version,
-            fix=UPGRADE.format(command="pip install -U channelkpi"),
+            fix=UPGRADE,
         )
     options = _options(_table(data, "options", file), file)
     return Mapping(

@@ -20,7 +20,7 @@ Examples
 >>> from channelkpi.ingest.wording import said
 >>> with using("nl-NL"):
 ...     said(text)
-"geen kolom met het targetbedrag; de kolomkoppen zijn ['Rep', 'Quarter']"
+"geen kolom met het doelbedrag; de kolomkoppen zijn ['Rep', 'Quarter']"
 """
 
 from __future__ import annotations
@@ -171,11 +171,11 @@ SAVE_AS_UTF8 = N_("save it as UTF-8")
 MAPPING_NOT_TOML = N_("this is not a valid mapping file (TOML): {error}")
 WRITE_AS_IN_DOCS = N_('write it as in docs/mappings.md, e.g. version = 1, then [columns] with "header" = "deal_id"')
 NO_MAPPING_FILE = N_("there is no such mapping file")
-CHECK_MAPPING_PATH = N_("check the path, or write one with {command}")
+CHECK_MAPPING_PATH = N_("check the path, or write one with `channelkpi inspect export.csv --save-mapping crm.toml`")
 MAPPING_IS_FOLDER = N_("this is a folder, not a mapping file")
 NAME_THE_TOML = N_("name the .toml file")
 MAPPING_ARGUMENT = N_("mapping= takes a Mapping or the path of a mapping file, not {kind}")
-PASS_MAPPING = N_("pass {path} or {proposal}")
+PASS_MAPPING = N_('pass mapping="crm.toml" or ck.propose_mapping(export)')
 NOT_A_TABLE = N_("{name} must be a table of keys and values, not {value}")
 WRITE_AS_SECTION = N_('write it as a section: [{section}] on its own line, then one "key" = "value" per line')
 NOT_IN_QUOTES = N_("{where} must be text in quotes, not {value}")
@@ -184,13 +184,13 @@ UNKNOWN_TOP_KEY = N_("unknown key {key} at the top of the mapping file")
 KEYS_ARE = N_("the keys are {keys}")
 GUESS_KEYS_ARE = N_("did you mean {guess}? the keys are {keys}")
 NO_VERSION = N_("the mapping file has no format version")
-ADD_VERSION = N_("add {line} as its first line")
-NOT_A_VERSION = N_("{line} is not a format version")
-WRITE_VERSION = N_("write {line}")
+ADD_VERSION = N_("add `version = {version}` as its first line")
+NOT_A_VERSION = N_("version = {value} is not a format version")
+WRITE_VERSION = N_("write `version = {version}`")
 NEWER_VERSION = N_(
     "the mapping file is in format version {version}, written by a newer channelkpi; this one reads version {supported}"
 )
-UPGRADE = N_("upgrade channelkpi ({command})")
+UPGRADE = N_("upgrade channelkpi (pip install -U channelkpi)")
 UNKNOWN_OPTION = N_("unknown key {key} in [options]")
 OPTIONS_ARE = N_("the options are {options}")
 GUESS_OPTIONS_ARE = N_("did you mean {guess}? the options are {options}")
@@ -367,7 +367,7 @@ def error_said(exc: BaseException) -> str:
     True
     >>> with using("de-DE"):
     ...     error_said(exc)
-    "q.csv: ein Ziel ist kein Betrag (Zeile 3, Spalte 'Target'). Lösung: Ziele als Zahlen schreiben"
+    "q.csv: ein Ziel ist kein Betrag (Zeile 3, Spalte 'Target'). Lösung: schreiben Sie Ziele als Zahlen"
     """
     from ..errors import ChannelKPIError, short_value
     from .wording import said, where_text
