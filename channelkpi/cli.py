@@ -390,7 +390,7 @@ def _error_line(exc: ChannelKPIError, locale: str | None) -> str:
         return f"channelkpi: error: {exc}"
     from .i18n import gettext as _
     from .i18n import using
-    from .ingest.wording_errors import error_said
+    from .ingest.errors_said import error_said
 
     with using(locale):
         return _("channelkpi: error: {message}").format(message=error_said(exc))

@@ -41,13 +41,13 @@ from .errors import ChannelKPIError, FileFormatError
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.errors_said import error_said
 from .ingest.mapfile import Mapping
 from .ingest.meaning import propose_mapping
 from .ingest.meaning_values import read_stage
 from .ingest.presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .ingest.reader import read_raw
 from .ingest.wording import said
-from .ingest.wording_errors import error_said
 from .safety import DEFAULT_UPLOAD_LIMIT, html_text
 
 __all__ = [

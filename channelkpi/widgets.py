@@ -58,8 +58,8 @@ from .formats import (
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.errors_said import error_said
 from .ingest.wording import said, where_text
-from .ingest.wording_errors import error_said
 from .mappingform import (
     MAPPING_SUFFIX,
     TEXT,

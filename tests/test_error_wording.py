@@ -14,6 +14,7 @@ from channelkpi.cli import main
 from channelkpi.datasets import make_sample_deals, sample_path
 from channelkpi.errors import ChannelKPIError
 from channelkpi.ingest import wording, wording_errors
+from channelkpi.ingest.errors_said import error_said
 from channelkpi.ingest.mapfile import Mapping
 from channelkpi.mappingform import MappingForm
 from channelkpi.widgets import Dashboard
@@ -148,8 +149,8 @@ def test_error_said_is_the_error_itself_in_english():
         value="Web",
         fix=wording_errors.GUESS_USE_ONE_OF.format(guess="'inbound'", choices="'partner', 'inbound'"),
     )
-    assert wording_errors.error_said(exc) == str(exc)
-    assert wording_errors.error_said(ValueError("plain")) == "plain"
+    assert error_said(exc) == str(exc)
+    assert error_said(ValueError("plain")) == "plain"
 
 
 @pytest.mark.parametrize("language", ["nl", "de", "fr"])
@@ -157,6 +158,9 @@ def test_every_error_template_is_said_and_read_as_its_own(language):
     # each template of the load's errors reads back as itself (no other template takes its text)
     # and is translated, its values kept
     assert set(wording_errors.SENTENCES) <= set(wording.SENTENCES)
+    assert {wording_errors.NOT_A_CHANNEL, wording_errors.NO_AMOUNT_READ, wording_errors.UNKNOWN_CRM} <= set(
+        wording_errors.SENTENCES
+    )
     for template in wording_errors.SENTENCES:
         values = {n: f"<{n}>" for n in re.findall(r"\{(\w+)\}", template)}
         english = template.format(**values)

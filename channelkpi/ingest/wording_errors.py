@@ -8,8 +8,8 @@ fix (``stage_map={'Parked': 'lost'}``, ``columns={...}``) goes in as a value: it
 language, and a template holds no literal braces. A suggestion ("did you mean 'deal_id'? ") has
 its own template, with the suggestion and without.
 
-:func:`error_said` writes a whole error (file, problem, place and fix) in the language in force,
-for a screen that shows it as one line (the mapping form, the command line).
+:func:`channelkpi.ingest.errors_said.error_said` writes a whole error (file, problem, place and
+fix) in the language in force.
 
 Examples
 --------
@@ -26,7 +26,6 @@ Examples
 from __future__ import annotations
 
 from ..i18n import N_
-from ..i18n import gettext as _
 
 __all__ = [
     "SENTENCES",
@@ -162,7 +161,6 @@ __all__ = [
     "GUESS_USE_ONE_OF",
     # functions
     "guessed",
-    "error_said",
 ]
 
 # --------------------------------------------------------------------------- a mapping file
@@ -353,33 +351,3 @@ def guessed(template: str, guess_template: str, guess: str | None, **values: obj
     'use one of won, lost'
     """
     return guess_template.format(guess=guess, **values) if guess else template.format(**values)
-
-
-def error_said(exc: BaseException) -> str:
-    """An error as one line in the language in force: its file, its problem, where it was found
-    and its fix, each fixed sentence translated and the values kept; in English exactly
-    ``str(exc)``. Anything but a :class:`channelkpi.errors.ChannelKPIError` is ``str(exc)``.
-
-    >>> from channelkpi.errors import ColumnError
-    >>> from channelkpi.i18n import using
-    >>> exc = ColumnError(TARGET_NOT_AMOUNT, file="q.csv", row=3, column="Target", fix=WRITE_TARGETS_AS_NUMBERS)
-    >>> error_said(exc) == str(exc)
-    True
-    >>> with using("de-DE"):
-    ...     error_said(exc)
-    "q.csv: ein Ziel ist kein Betrag (Zeile 3, Spalte 'Target'). Lösung: schreiben Sie Ziele als Zahlen"
-    """
-    from ..errors import ChannelKPIError, short_value
-    from .wording import said, where_text
-
-    if not isinstance(exc, ChannelKPIError):
-        return str(exc)
-    text = said(exc.problem)
-    where = where_text(row=exc.row, column=exc.column, value=None if exc.value is None else short_value(exc.value))
-    if where:
-        text = _("{problem} ({where})").format(problem=text, where=where)
-    if exc.file:
-        text = _("{file}: {problem}").format(file=exc.file, problem=text)
-    if exc.fix:
-        text += _(". Fix: {fix}").format(fix=said(exc.fix))
-    return text
