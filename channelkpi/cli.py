@@ -409,6 +409,19 @@ def _report_in_locale(args: argparse.Namespace, err) -> int:
     return 0
 
 
+def _error_line(exc: ChannelKPIError, locale: str | None) -> str:
+    """The one line bad input ends with: in the language of ``--locale`` when it is given (the
+    report's reader reads it too), else exactly as the load wrote it."""
+    if not locale:
+        return f"channelkpi: error: {exc}"
+    from .i18n import gettext as _
+    from .i18n import using
+    from .ingest.errors_said import error_said
+
+    with using(locale):
+        return _("channelkpi: error: {message}").format(message=error_said(exc))
+
+
 def main(argv: Sequence[str] | None = None, *, out=None) -> int:
     """Run the command line; returns the exit code (1 with a one-line message on bad input)."""
     out = out or sys.stdout
@@ -419,7 +432,7 @@ def main(argv: Sequence[str] | None = None, *, out=None) -> int:
         if args.command == "report":
             return _report(args, sys.stderr)
     except ChannelKPIError as exc:
-        print(f"channelkpi: error: {exc}", file=sys.stderr)
+        print(_error_line(exc, getattr(args, "locale", None)), file=sys.stderr)
         return 1
     except OSError as exc:  # a folder that cannot be written, a disk that is full
         print(f"channelkpi: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

@@ -42,6 +42,7 @@ from .formats import number
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.errors_said import error_said
 from .ingest.mapfile import Mapping
 from .ingest.meaning import propose_mapping
 from .ingest.meaning_values import read_stage
@@ -950,7 +951,7 @@ class MappingForm:
                     say_unread=False,
                 )
             except ChannelKPIError as exc:
-                problem = TEXT["failed"].format(problem=exc)
+                problem = TEXT["failed"].format(problem=error_said(exc))
             except Exception as exc:  # the form shows a readable message, never a traceback
                 problem = TEXT["crashed"].format(kind=type(exc).__name__, problem=exc)
         unread = self.unread

@@ -58,6 +58,7 @@ from .formats import (
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
+from .ingest.errors_said import error_said
 from .ingest.wording import said, where_text
 from .ingest.wording_shown import said_note
 from .mappingform import (
@@ -272,7 +273,7 @@ def _upload_message(name: str, exc: ChannelKPIError) -> str:
         visitor = next(
             (_(f) for cls, f in _VISITOR_FIXES if isinstance(exc, cls)), _("correct the export and upload it again")
         )
-        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=fix)
+        text += _(". What to do: {visitor}. (In a notebook: {fix}.)").format(visitor=visitor, fix=said(fix))
     elif fix:
         text += _(". Fix: {fix}").format(fix=said(fix))
     if name not in text:
@@ -1100,7 +1101,7 @@ class Dashboard:
                 unfit = TEXT["kept_unfit"].format(mapping=self._mapping_label, file=name, headers=headers)
             result = load_crm(_named(content, name), max_bytes=self.max_upload_bytes)
         except (DetectionError, ColumnError) as exc:  # which column is what: the person says
-            self._ask_mapping(name, content, getattr(exc, "mapping", None), str(exc), note=unfit)
+            self._ask_mapping(name, content, getattr(exc, "mapping", None), error_said(exc), note=unfit)
             return
         except ChannelKPIError as exc:
             self._say(_upload_message(name, exc))
@@ -1127,7 +1128,7 @@ class Dashboard:
         try:
             result = load_with_mapping(content, name, kept, max_bytes=self.max_upload_bytes, headers=raw.headers)
         except ChannelKPIError as exc:  # values it cannot read: the form, with the mapping and why
-            self._ask_mapping(name, content, None, str(exc), kept=kept)
+            self._ask_mapping(name, content, None, error_said(exc), kept=kept)
             return
         self._show_upload(result, how=TEXT["read_with"].format(mapping=self._mapping_label))
 
@@ -1142,7 +1143,7 @@ class Dashboard:
         try:
             self.mapping = read_mapping_upload(name, content)
         except ChannelKPIError as exc:
-            self._say(str(exc))
+            self._say(_upload_message(name, exc))
             return
         except Exception as exc:  # never a traceback in a dashboard
             self._say(_("{file} could not be read ({error}).").format(file=name, error=f"{type(exc).__name__}: {exc}"))

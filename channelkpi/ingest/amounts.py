@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from ..errors import ValueParseError
 from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows, string_buffers
 from .currencies import ISO_CODE, SPACES, normalize_currency
+from .wording_errors import MIXED_DECIMALS, ONE_NUMBER_FORMAT
 
 __all__ = ["ParsedAmounts", "parse_amounts"]
 
@@ -145,9 +146,9 @@ def _decide(shapes: list[str], example, forced: str | None = None) -> _ShapeDeci
     if comma and dot:
         ex_c, ex_d = example(comma[0]), example(dot[0])
         raise ValueParseError(
-            f"amounts mix a decimal point and a decimal comma ({ex_d!r} and {ex_c!r})",
+            MIXED_DECIMALS.format(point=repr(ex_d), comma=repr(ex_c)),
             value=ex_c,
-            fix="export the column in one number format, or fix the odd values",
+            fix=ONE_NUMBER_FORMAT,
         )
     decimal = forced or ("," if comma else ".")
     notes = []

@@ -28,6 +28,13 @@ import pyarrow.compute as pc
 
 from ..errors import ValueParseError
 from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows, string_buffers
+from .wording_errors import (
+    DAYFIRST_BUT_DAY_FIRST,
+    DAYFIRST_BUT_MONTH_FIRST,
+    MIXED_DATE_ORDERS,
+    ONE_DATE_FORMAT,
+    PASS_DAYFIRST,
+)
 
 __all__ = ["ParsedDates", "parse_dates"]
 
@@ -203,17 +210,17 @@ def _dates_by_value(values: pd.Series, *, dayfirst: bool | None, tz: str | None)
                 ex_a = uniq[m_num][a_only].iloc[0]
                 ex_b = uniq[m_num][b_only].iloc[0]
                 raise ValueParseError(
-                    f"dates mix day-first and month-first values ({ex_a!r} and {ex_b!r})",
+                    MIXED_DATE_ORDERS.format(day_first=repr(ex_a), month_first=repr(ex_b)),
                     value=ex_b,
-                    fix="export the column in one date format",
+                    fix=ONE_DATE_FORMAT,
                 )
             evidence = True if a_gt else False if b_gt else None
             if dayfirst is not None and evidence is not None and dayfirst != evidence:
                 ex = uniq[m_num][a_only if a_gt else b_only].iloc[0]
                 raise ValueParseError(
-                    f"dayfirst={dayfirst} but the dates are written {'day' if evidence else 'month'}-first",
+                    (DAYFIRST_BUT_DAY_FIRST if evidence else DAYFIRST_BUT_MONTH_FIRST).format(given=dayfirst),
                     value=ex,
-                    fix=f"pass dayfirst={evidence} or leave dayfirst unset",
+                    fix=PASS_DAYFIRST.format(evidence=evidence),
                 )
             if evidence is not None:
                 chosen_dayfirst = evidence

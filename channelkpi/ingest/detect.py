@@ -27,6 +27,19 @@ from .mapping import map_columns
 from .meaning import confirm, propose
 from .presets import BY_NAME, GENERIC, PRESETS, Preset, norm
 from .reader import RawTable
+from .wording_errors import (
+    CHECK_THE_PROPOSAL,
+    CHECK_THE_PROPOSAL_NAME_THEM,
+    MIXED_IDS,
+    NOT_SURE_ENOUGH,
+    PASS_SOURCE_ONE_OF,
+    PASS_SOURCE_OR_COLUMNS,
+    SAY_ROWS_OR_STATES,
+    TIED_PRESETS,
+    UNKNOWN_CRM,
+    UNKNOWN_SOURCE,
+    USE_AUTO_OR_PRESET,
+)
 from .wording_notes import (
     BESIDES_COMMON,
     BY_MEANING,
@@ -72,12 +85,11 @@ def detect_preset(
 
 def _unknown(headers: list[str], file: str) -> DetectionError:
     return DetectionError(
-        "cannot tell which CRM this export comes from, and it has no status or stage column; "
-        f"the headers are {headers[:30]}",
+        UNKNOWN_CRM.format(headers=headers[:30]),
         file=file,
-        fix="pass source= one of "
-        f"{[p.name for p in PRESETS]}, or columns={{'their header': 'status'|'stage'|...}} "
-        "with stage_map= for a generic table",
+        fix=PASS_SOURCE_OR_COLUMNS.format(
+            presets=[p.name for p in PRESETS], code="columns={'their header': 'status'|'stage'|...}"
+        ),
     )
 
 
@@ -88,9 +100,9 @@ def _by_headers(headers: list[str], *, source: str, columns: Mapping | None, fil
         preset = BY_NAME.get(source)
         if preset is None:
             raise DetectionError(
-                f"unknown source {source!r}",
+                UNKNOWN_SOURCE.format(source=repr(source)),
                 file=file,
-                fix=f"use source='auto' or one of {sorted(BY_NAME)}",
+                fix=USE_AUTO_OR_PRESET.format(presets=sorted(BY_NAME)),
             )
         return preset, f"source={source!r} was given"
     scores = sorted(((p.score(normed), p) for p in PRESETS), key=lambda t: -t[0])
@@ -103,9 +115,9 @@ def _by_headers(headers: list[str], *, source: str, columns: Mapping | None, fil
     if best_score == second_score:
         tied = [p.name for s, p in scores if s == best_score]
         raise DetectionError(
-            f"the headers fit several CRMs equally well ({', '.join(tied)}); the headers are {headers[:30]}",
+            TIED_PRESETS.format(tied=", ".join(tied), headers=headers[:30]),
             file=file,
-            fix=f"pass source= one of {tied}",
+            fix=PASS_SOURCE_ONE_OF.format(presets=tied),
         )
     hits = [
         h for h, n in zip(headers, normed) if n in best.signature or (best.prefixes and n.startswith(best.prefixes))
@@ -220,17 +232,14 @@ def detect_reading(
     if not mapping.ready:
         code = _code(mapping)
         raise DetectionError(
-            "cannot tell which CRM this export comes from, and its columns are not recognised surely enough "
-            f"by meaning; still needed: {'; '.join(mapping.needs)}; the headers are {raw.headers[:30]}",
+            NOT_SURE_ENOUGH.format(needs="; ".join(mapping.needs), headers=raw.headers[:30]),
             file=raw.file,
-            fix="check the proposal, correct it where it is wrong, and pass it to load_crm.\nThe proposal:\n"
-            + _summary(mapping)
-            + (
-                f"\nThe code to paste (after your corrections):\n{code}"
-                if mapping.columns or mapping.unconfirmed()
-                else "\nNothing is recognised surely enough to paste: name the columns yourself, e.g. "
-                "columns={'<id header>': 'deal_id', '<stage header>': 'stage'}, "
-                "stage_map={'<a stage value>': 'won'}"
+            fix=CHECK_THE_PROPOSAL.format(proposal=_summary(mapping), code=code)
+            if mapping.columns or mapping.unconfirmed()
+            else CHECK_THE_PROPOSAL_NAME_THEM.format(
+                proposal=_summary(mapping),
+                code="columns={'<id header>': 'deal_id', '<stage header>': 'stage'}, "
+                "stage_map={'<a stage value>': 'won'}",
             ),
             mapping=mapping,
         )
@@ -265,12 +274,12 @@ def _header_currency(m: mapfile.Mapping, roles: Mapping) -> str | None:
 
 def _mixed_ids(raw: RawTable, header: str, why: str, mapping: mapfile.Mapping) -> DetectionError:
     return DetectionError(
-        f"{header!r} is named like a deal id, but it is not one id per deal: {why}, and reading such rows "
-        "as one deal's stage history would merge different deals",
+        MIXED_IDS.format(header=repr(header), why=why),
         file=raw.file,
         column=header,
-        fix=f"if each row is a deal, pass columns={{{header!r}: None}} (the rows are numbered); if the rows "
-        f"are one deal's states or parts after all, pass columns={{{header!r}: 'deal_id'}}",
+        fix=SAY_ROWS_OR_STATES.format(
+            ignore=f"columns={{{header!r}: None}}", as_id=f"columns={{{header!r}: 'deal_id'}}"
+        ),
         mapping=mapping,
     )
 

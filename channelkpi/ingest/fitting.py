@@ -28,6 +28,12 @@ from .mapping import ColumnMap
 from .meaning import propose
 from .presets import norm
 from .reader import RawTable
+from .wording_errors import (
+    MAPPED_HEADER_GONE,
+    MAPPED_HEADER_GONE_FILE,
+    RESPELL_HEADER,
+    RESPELL_HEADER_FILE,
+)
 from .wording_notes import ID_NOT_USED, MAY_BE_ID
 
 __all__ = ["checked_identity", "fitted_columns"]
@@ -51,14 +57,14 @@ def fitted_columns(mapping: Mapping | None, raw: RawTable, columns: dict | None)
         if header in mapping.columns and norm(header) not in present:
             if role is None:
                 continue  # an ignored column that is gone is not needed
-            where = f"the mapping file {mapping.origin!r}" if mapping.origin else "the mapping"
+            values = dict(header=repr(header), role=role, file=raw.file, headers=raw.headers[:40])
             raise ColumnError(
-                f"{where} maps the header {header!r} to {role}, but {raw.file} has no such header; "
-                f"its headers are {raw.headers[:40]}",
+                MAPPED_HEADER_GONE_FILE.format(origin=repr(mapping.origin), **values)
+                if mapping.origin
+                else MAPPED_HEADER_GONE.format(**values),
                 file=mapping.origin or raw.file,
                 column=str(header),
-                fix=f"write the header as this export spells it under [columns] of {where} (case and spacing "
-                'do not matter), or map it to "" if the export no longer has it',
+                fix=RESPELL_HEADER_FILE.format(origin=repr(mapping.origin)) if mapping.origin else RESPELL_HEADER,
             )
         out[header] = role
     return out

@@ -27,6 +27,14 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import ColumnError
 from ..schema import COLUMNS
+from .wording_errors import (
+    GUESS_KEEP_UNKNOWN,
+    KEEP_TAKES,
+    KEEP_THAT_COLUMN,
+    KEEP_UNKNOWN,
+    NAME_HEADER_AS_IN_FIRST_ROW,
+    guessed,
+)
 from .wording_notes import KEPT_RENAMED
 
 __all__ = ["field_name", "kept_fields"]
@@ -70,9 +78,9 @@ def kept_fields(
     if isinstance(keep, str):
         if keep != "all":
             raise ColumnError(
-                f"keep={keep!r}: keep takes 'all' or a list of headers",
+                KEEP_TAKES.format(value=repr(keep)),
                 file=file,
-                fix=f"pass keep=[{keep!r}] to keep that column, or keep='all'",
+                fix=KEEP_THAT_COLUMN.format(code=f"keep=[{keep!r}]"),
             )
         used = set(roles.values()) | set(skip)
         chosen = [h for h in headers if h not in used]
@@ -83,12 +91,17 @@ def kept_fields(
             header = asked if asked in headers else loose.get(_loose(asked))
             if header is None:
                 close = difflib.get_close_matches(str(asked), headers, n=3, cutoff=0.6)
-                hint = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
                 raise ColumnError(
-                    f"keep= names {asked!r}, which is not a header of the file; {hint}the headers are {headers[:40]}",
+                    guessed(
+                        KEEP_UNKNOWN,
+                        GUESS_KEEP_UNKNOWN,
+                        " or ".join(map(repr, close)),
+                        header=repr(asked),
+                        headers=headers[:40],
+                    ),
                     file=file,
                     column=str(asked),
-                    fix="name a header exactly as it appears in the first row",
+                    fix=NAME_HEADER_AS_IN_FIRST_ROW,
                 )
             if header not in chosen:
                 chosen.append(header)

@@ -37,6 +37,7 @@ from .reconcile import reconcile_rows, screen_rows, start_screening
 from .repeats import GRAINS, Grain
 from .result import LEDGER_COLUMNS, LoadResult, SourceInfo
 from .values import read_values, start_values
+from .wording_errors import USE_ONE_OF, USE_POINT_OR_COMMA
 from .wording_notes import (
     BOOKKEEPING,
     CUSTOM_BY_MEANING,
@@ -224,9 +225,9 @@ def load_crm(
     """
     say = progress or _quiet
     if grain not in GRAINS:
-        raise ChannelKPIError(f"grain={grain!r}", fix=f"use one of {list(GRAINS)}")
+        raise ChannelKPIError(f"grain={grain!r}", fix=USE_ONE_OF.format(choices=list(GRAINS)))
     if decimal not in (None, ".", ","):
-        raise ChannelKPIError(f"decimal={decimal!r}", fix='use "." or ","')
+        raise ChannelKPIError(f"decimal={decimal!r}", fix=USE_POINT_OR_COMMA)
     used, asked = (None if mapping is None else load_mapping(mapping)), source
     if used is not None:  # the arguments given win over the mapping's
         given = dict(source=source, columns=columns, stage_map=stage_map, channel_map=channel_map, dayfirst=dayfirst)

@@ -18,9 +18,14 @@ import pandas as pd
 
 from ..errors import ValueParseError
 from .reader import RawTable
+from .wording_errors import NO_AMOUNT_READ, NO_DATE_READ
 from .wording_notes import NOT_AMOUNTS, NOT_DATES
 
 __all__ = ["first_row_error", "read_column", "rows_text"]
+
+
+#: The error of a column where no value reads, by what the column holds.
+_NOTHING_READ = {"date": NO_DATE_READ, "amount": NO_AMOUNT_READ}
 
 
 def rows_text(rows: np.ndarray, values: pd.Series | None = None, limit: int = 5) -> str:
@@ -79,7 +84,9 @@ def read_column(
             raise first_row_error(
                 raw,
                 parsed.bad,
-                f"no value in this {what} column could be read as a {noun}",
+                _NOTHING_READ[what]
+                if what in _NOTHING_READ
+                else f"no value in this {what} column could be read as a {noun}",
                 column=header,
                 values=values,
                 fix=fix,

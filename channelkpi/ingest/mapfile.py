@@ -41,6 +41,56 @@ from ..errors import ChannelKPIError, ColumnError, FileFormatError, ValueParseEr
 from ..schema import CHANNELS, STATUSES
 from .currencies import ISO_CODE, normalize_currency
 from .presets import BY_NAME, ROLES, norm
+from .wording_errors import (
+    ADD_VERSION,
+    CHECK_MAPPING_PATH,
+    GUESS_KEYS_ARE,
+    GUESS_OPTIONS_ARE,
+    GUESS_USE_ONE_OF,
+    GUESS_USE_ROLE_OR_IGNORE,
+    GUESS_WRITE_ISO_CODE,
+    GUESS_WRITE_OUTCOME,
+    KEEP_ONE_OF_TWO,
+    KEEP_ONE_READING,
+    KEYS_ARE,
+    MAPPING_ARGUMENT,
+    MAPPING_IS_FOLDER,
+    MAPPING_NOT_TOML,
+    MAPPING_NOT_UTF8,
+    NAME_THE_TOML,
+    NEWER_VERSION,
+    NO_MAPPING_FILE,
+    NO_VERSION,
+    NOT_A_CHANNEL,
+    NOT_A_CURRENCY,
+    NOT_A_DECIMAL,
+    NOT_A_PRESET,
+    NOT_A_ROLE,
+    NOT_A_TABLE,
+    NOT_A_VERSION,
+    NOT_AN_OUTCOME,
+    NOT_IN_QUOTES,
+    NOT_TRUE_FALSE,
+    OPTIONS_ARE,
+    PASS_MAPPING,
+    ROLE_TWICE,
+    SAVE_AS_UTF8,
+    TWO_READINGS,
+    UNKNOWN_OPTION,
+    UNKNOWN_TOP_KEY,
+    UPGRADE,
+    USE_ONE_OF,
+    USE_ROLE_OR_IGNORE,
+    WRITE_AS_IN_DOCS,
+    WRITE_AS_SECTION,
+    WRITE_DAYFIRST,
+    WRITE_DECIMAL,
+    WRITE_IN_QUOTES,
+    WRITE_ISO_CODE,
+    WRITE_OUTCOME,
+    WRITE_VERSION,
+    guessed,
+)
 
 if TYPE_CHECKING:
     from .result import LoadResult
@@ -459,17 +509,17 @@ class Mapping:
                 text = text.decode("utf-8-sig")
             except UnicodeDecodeError as exc:
                 raise FileFormatError(
-                    f"a mapping file must be UTF-8 text ({exc.reason} at byte {exc.start})",
+                    MAPPING_NOT_UTF8.format(reason=exc.reason, start=exc.start),
                     file=file,
-                    fix="save it as UTF-8",
+                    fix=SAVE_AS_UTF8,
                 ) from None
         try:
             data = tomllib.loads(text.lstrip("\ufeff"))
         except tomllib.TOMLDecodeError as exc:
             raise FileFormatError(
-                f"this is not a valid mapping file (TOML): {exc}",
+                MAPPING_NOT_TOML.format(error=exc),
                 file=file,
-                fix='write it as in docs/mappings.md, e.g. version = 1, then [columns] with "header" = "deal_id"',
+                fix=WRITE_AS_IN_DOCS,
             ) from None
         return _from_data(data, file)
 
@@ -497,14 +547,12 @@ class Mapping:
             data = path.read_bytes()
         except FileNotFoundError:
             raise FileFormatError(
-                "there is no such mapping file",
+                NO_MAPPING_FILE,
                 file=str(path),
-                fix="check the path, or write one with `channelkpi inspect export.csv --save-mapping crm.toml`",
+                fix=CHECK_MAPPING_PATH,
             ) from None
         except IsADirectoryError:
-            raise FileFormatError(
-                "this is a folder, not a mapping file", file=str(path), fix="name the .toml file"
-            ) from None
+            raise FileFormatError(MAPPING_IS_FOLDER, file=str(path), fix=NAME_THE_TOML) from None
         mapping = cls.from_toml(data, file=str(path))
         mapping.origin = str(path)
         return mapping
@@ -540,8 +588,8 @@ def load_mapping(path_or_mapping: Mapping | str | os.PathLike | bytes) -> Mappin
     if isinstance(path_or_mapping, (str, os.PathLike)):
         return Mapping.load(path_or_mapping)
     raise ChannelKPIError(
-        f"mapping= takes a Mapping or the path of a mapping file, not {type(path_or_mapping).__name__}",
-        fix='pass mapping="crm.toml" or ck.propose_mapping(export)',
+        MAPPING_ARGUMENT.format(kind=type(path_or_mapping).__name__),
+        fix=PASS_MAPPING,
     )
 
 
@@ -555,19 +603,20 @@ def _iso_currencies() -> frozenset[str]:
     return frozenset(list_currencies())
 
 
-def _close(word: str, choices) -> str:
+def _close(word: str, choices) -> str | None:
+    """The choice closest to ``word`` as a message names it (None: none is close)."""
     near = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"did you mean {near[0]!r}? " if near else ""
+    return repr(near[0]) if near else None
 
 
 def _table(data: dict, name: str, file: str) -> dict:
     table = data.get(name, {})
     if not isinstance(table, dict):
         raise FileFormatError(
-            f"{name!r} must be a table of keys and values, not {_toml(table)}",
+            NOT_A_TABLE.format(name=repr(name), value=_toml(table)),
             file=file,
             value=table,
-            fix=f'write it as a section: [{name}] on its own line, then one "key" = "value" per line',
+            fix=WRITE_AS_SECTION.format(section=name),
         )
     return table
 
@@ -575,10 +624,10 @@ def _table(data: dict, name: str, file: str) -> dict:
 def _text(value: object, where: str, file: str, error=ValueParseError, *, example: str = '"won"') -> str:
     if not isinstance(value, str):
         raise error(
-            f"{where} must be text in quotes, not {_toml(value)}",
+            NOT_IN_QUOTES.format(where=where, value=_toml(value)),
             file=file,
             value=value,
-            fix=f"write it in double quotes, e.g. {example}",
+            fix=WRITE_IN_QUOTES.format(example=example),
         )
     return value
 
@@ -587,31 +636,30 @@ def _from_data(data: dict, file: str) -> Mapping:
     for key in data:
         if key not in _SECTIONS:
             raise FileFormatError(
-                f"unknown key {key!r} at the top of the mapping file",
+                UNKNOWN_TOP_KEY.format(key=repr(key)),
                 file=file,
-                fix=f"{_close(key, _SECTIONS)}the keys are {', '.join(_SECTIONS)}",
+                fix=guessed(KEYS_ARE, GUESS_KEYS_ARE, _close(key, _SECTIONS), keys=", ".join(_SECTIONS)),
             )
     version = data.get("version")
     if version is None:
         raise FileFormatError(
-            "the mapping file has no format version",
+            NO_VERSION,
             file=file,
-            fix=f"add `version = {FORMAT_VERSION}` as its first line",
+            fix=ADD_VERSION.format(version=FORMAT_VERSION),
         )
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FileFormatError(
-            f"version = {_toml(version)} is not a format version",
+            NOT_A_VERSION.format(value=_toml(version)),
             file=file,
             value=version,
-            fix=f"write `version = {FORMAT_VERSION}`",
+            fix=WRITE_VERSION.format(version=FORMAT_VERSION),
         )
     if version > FORMAT_VERSION:
         raise FileFormatError(
-            f"the mapping file is in format version {version}, written by a newer channelkpi; "
-            f"this one reads version {FORMAT_VERSION}",
+            NEWER_VERSION.format(version=version, supported=FORMAT_VERSION),
             file=file,
             value=version,
-            fix="upgrade channelkpi (pip install -U channelkpi)",
+            fix=UPGRADE,
         )
     options = _options(_table(data, "options", file), file)
     return Mapping(
@@ -627,46 +675,50 @@ def _options(table: dict, file: str) -> dict[str, Any]:
     for key, value in table.items():
         if key not in _OPTIONS:
             raise FileFormatError(
-                f"unknown key {key!r} in [options]",
+                UNKNOWN_OPTION.format(key=repr(key)),
                 file=file,
-                fix=f"{_close(key, _OPTIONS)}the options are {', '.join(_OPTIONS)}",
+                fix=guessed(OPTIONS_ARE, GUESS_OPTIONS_ARE, _close(key, _OPTIONS), options=", ".join(_OPTIONS)),
             )
         where = f"[options] {key}"
         if key == "dayfirst":
             if not isinstance(value, bool):
                 raise ValueParseError(
-                    f"{where} must be true or false, not {_toml(value)}",
+                    NOT_TRUE_FALSE.format(where=where, value=_toml(value)),
                     file=file,
                     value=value,
-                    fix="write dayfirst = true (01/02/2024 is 1 February) or false (2 January), without quotes",
+                    fix=WRITE_DAYFIRST,
                 )
             out[key] = value
         elif key == "decimal":
             if value not in _DECIMALS:
                 raise ValueParseError(
-                    f'{where} must be "." or ",", not {_toml(value)}',
+                    NOT_A_DECIMAL.format(where=where, value=_toml(value)),
                     file=file,
                     value=value,
-                    fix='write decimal = "," for amounts such as 1.200,50 or decimal = "." for 1,200.50',
+                    fix=WRITE_DECIMAL,
                 )
             out[key] = value
         elif key == "currency":
             code = normalize_currency(_text(value, where, file, example='"EUR"'))
             if not isinstance(code, str) or not ISO_CODE.match(code) or code not in _iso_currencies():
                 raise ValueParseError(
-                    f"{where} = {_toml(value)} is not a currency (an ISO 4217 code)",
+                    NOT_A_CURRENCY.format(where=where, value=_toml(value)),
                     file=file,
                     value=value,
-                    fix=f'{_close(str(code).upper(), sorted(_iso_currencies()))}write its three-letter ISO code, e.g. currency = "EUR"',
+                    fix=guessed(
+                        WRITE_ISO_CODE, GUESS_WRITE_ISO_CODE, _close(str(code).upper(), sorted(_iso_currencies()))
+                    ),
                 )
             out[key] = code
         else:  # source
             if _text(value, where, file, example='"generic"') not in BY_NAME:
                 raise ValueParseError(
-                    f"{where} = {_toml(value)} is not a CRM preset",
+                    NOT_A_PRESET.format(where=where, value=_toml(value)),
                     file=file,
                     value=value,
-                    fix=f"{_close(value, BY_NAME)}use one of {', '.join(sorted(BY_NAME))}",
+                    fix=guessed(
+                        USE_ONE_OF, GUESS_USE_ONE_OF, _close(value, BY_NAME), choices=", ".join(sorted(BY_NAME))
+                    ),
                 )
             out[key] = value
     return out
@@ -684,15 +736,15 @@ def _columns(table: dict, file: str) -> dict[str, str | None]:
             continue
         if role not in ROLES:
             raise ColumnError(
-                f"[columns] maps {header!r} to {role!r}, which is not a canonical column",
+                NOT_A_ROLE.format(header=repr(header), role=repr(role)),
                 file=file,
-                fix=f'{_close(role, ROLES)}use one of {", ".join(ROLES)}, or "" to ignore the header',
+                fix=guessed(USE_ROLE_OR_IGNORE, GUESS_USE_ROLE_OR_IGNORE, _close(role, ROLES), roles=", ".join(ROLES)),
             )
         if role in owner:
             raise ColumnError(
-                f"[columns] maps both {owner[role]!r} and {header!r} to {role!r}",
+                ROLE_TWICE.format(first=repr(owner[role]), second=repr(header), role=repr(role)),
                 file=file,
-                fix='keep one of the two; map the other to another column or to "" to ignore it',
+                fix=KEEP_ONE_OF_TWO,
             )
         owner[role] = header
         out[header] = role
@@ -707,17 +759,18 @@ def _stages(table: dict, file: str) -> dict[str, str]:
         key = text.strip().lower()
         if key not in STATUSES:
             raise ValueParseError(
-                f"[stages] reads {value!r} as {text!r}, which is not an outcome",
+                NOT_AN_OUTCOME.format(value=repr(value), reading=repr(text)),
                 file=file,
-                fix=f'{_close(key, STATUSES)}write "won", "lost" or "open"',
+                fix=guessed(WRITE_OUTCOME, GUESS_WRITE_OUTCOME, _close(key, STATUSES)),
             )
         first = seen.setdefault(norm(value), (value, key))
         if first[1] != key:
             raise ValueParseError(
-                f"[stages] reads {first[0]!r} as {first[1]!r} and {value!r} as {key!r}, and "
-                "stage values are matched ignoring case and spacing",
+                TWO_READINGS.format(
+                    first=repr(first[0]), first_reading=repr(first[1]), second=repr(value), second_reading=repr(key)
+                ),
                 file=file,
-                fix="keep one reading for the two",
+                fix=KEEP_ONE_READING,
             )
         out[value] = key
     return out
@@ -729,9 +782,11 @@ def _channels(table: dict, file: str) -> dict[str, str]:
         key = _text(channel, f"[channels] {value!r}", file, example='"partner"').strip().lower()
         if key not in CHANNELS:
             raise ValueParseError(
-                f"[channels] sends {value!r} to {channel!r}, which is not a channel",
+                NOT_A_CHANNEL.format(value=repr(value), channel=repr(channel)),
                 file=file,
-                fix=f"{_close(key, CHANNELS)}use one of {', '.join(repr(c) for c in CHANNELS)}",
+                fix=guessed(
+                    USE_ONE_OF, GUESS_USE_ONE_OF, _close(key, CHANNELS), choices=", ".join(repr(c) for c in CHANNELS)
+                ),
             )
         out[value] = key
     return out

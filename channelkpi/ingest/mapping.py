@@ -18,6 +18,14 @@ from dataclasses import dataclass, field
 from ..errors import ColumnError
 from .presets import ROLES, Preset, norm
 from .reader import RawTable
+from .wording_errors import (
+    COLUMNS_TWICE,
+    COLUMNS_UNKNOWN_HEADER,
+    COLUMNS_UNKNOWN_ROLE,
+    MAP_TO_ROLE,
+    ONE_HEADER_PER_COLUMN,
+    USE_HEADER_AS_IN_FIRST_ROW,
+)
 
 __all__ = ["ColumnMap", "map_columns"]
 
@@ -52,10 +60,10 @@ def map_columns(raw: RawTable, preset: Preset, columns: Mapping | None = None) -
         header = their if their in headers else by_norm.get(norm(their))
         if header is None:
             raise ColumnError(
-                f"columns= names a header {their!r} that is not in the file; the headers are {headers[:40]}",
+                COLUMNS_UNKNOWN_HEADER.format(header=repr(their), headers=headers[:40]),
                 file=raw.file,
                 column=str(their),
-                fix="use a header exactly as it appears in the first row",
+                fix=USE_HEADER_AS_IN_FIRST_ROW,
             )
         if role is None:
             ignored.append(header)
@@ -63,17 +71,17 @@ def map_columns(raw: RawTable, preset: Preset, columns: Mapping | None = None) -
             continue
         if role not in ROLES:
             raise ColumnError(
-                f"columns= maps {their!r} to {role!r}, which is not a column channelkpi knows",
+                COLUMNS_UNKNOWN_ROLE.format(header=repr(their), role=repr(role)),
                 file=raw.file,
                 column=str(their),
                 value=role,
-                fix=f"map it to one of {list(ROLES)}, or to None to ignore it",
+                fix=MAP_TO_ROLE.format(roles=list(ROLES)),
             )
         if role in mapping:
             raise ColumnError(
-                f"columns= maps both {mapping[role]!r} and {header!r} to {role!r}",
+                COLUMNS_TWICE.format(first=repr(mapping[role]), second=repr(header), role=repr(role)),
                 file=raw.file,
-                fix="map one header per column",
+                fix=ONE_HEADER_PER_COLUMN,
             )
         mapping[role] = header
         used.add(header)

@@ -28,6 +28,22 @@ from .outcome import Outcome
 from .parse import parse_amounts
 from .reader import RawTable
 from .wording import CONVERTED, LOST_AT_AMOUNT, NO_CURRENCY, SEVERAL_CURRENCIES, WON_WITHOUT_WON_AMOUNT
+from .wording_errors import (
+    ADD_RATES,
+    CONVERT_OR_KEEP,
+    CONVERT_SEVERAL,
+    FIX_ROW_OR_MAP_ONE,
+    FIX_THE_RATES,
+    FX_NEEDS_CURRENCY,
+    FX_NOT_POSITIVE,
+    FX_TABLE_COLUMNS,
+    MAP_AMOUNT_COLUMN,
+    NO_RATE,
+    NOT_IN_REPORTING_CURRENCY,
+    PASS_CURRENCY_WITH_FX,
+    RENAME_COLUMNS,
+    SYMBOL_CLASH,
+)
 
 __all__ = ["Currencies", "amounts_work", "convert_currency", "read_amounts"]
 
@@ -136,7 +152,7 @@ def read_amounts(
             warnings,
             lambda _values: raw.cells.derive(*amounts_work(raw, header, decimal)),
             what="amount",
-            fix="map the amount column with columns={'their amount header': 'amount'}",
+            fix=MAP_AMOUNT_COLUMN.format(code="columns={'their amount header': 'amount'}"),
         )
 
     if "amount" in roles:
@@ -175,12 +191,12 @@ def read_amounts(
         i = np.flatnonzero(clash)[0]
         amount_header = roles.get("amount", roles.get("won_amount"))
         raise ValueParseError(
-            "the amount's currency symbol disagrees with the currency column",
+            SYMBOL_CLASH,
             file=raw.file,
             row=int(raw.rows[i]),
             column=roles["currency"],
             value=f"{raw.cells[amount_header].iloc[i]} vs {raw.cells[roles['currency']].iloc[i]}",
-            fix="fix the row, or map only one of the two",
+            fix=FIX_ROW_OR_MAP_ONE,
         )
     return amount, cur
 
@@ -214,27 +230,24 @@ def convert_currency(
             raise CurrencyError(
                 SEVERAL_CURRENCIES.format(counts=", ".join(f"{c}: {k} rows" for c, k in counts.items())),
                 file=raw.file,
-                fix="pass currency='USD', fx={'EUR': 1.08, ...} (1 unit of each currency in the "
-                "reporting currency), or use the CRM's converted-amount column",
+                fix=CONVERT_SEVERAL.format(code="currency='USD', fx={'EUR': 1.08, ...}"),
             )
         if reporting and codes and codes[0] != reporting:
             raise CurrencyError(
-                f"the amounts are in {codes[0]}, not {reporting}",
+                NOT_IN_REPORTING_CURRENCY.format(found=codes[0], reporting=reporting),
                 file=raw.file,
-                fix=f"pass fx={{'{codes[0]}': <rate>}} to convert, or currency='{codes[0]}'",
+                fix=CONVERT_OR_KEEP.format(fx=f"fx={{'{codes[0]}': <rate>}}", currency=f"currency='{codes[0]}'"),
             )
         if reporting:
             cur = cur.fill(~cur.present() & ~np.isnan(amount), reporting)
         return amount, cur
     if not reporting:
-        raise CurrencyError(
-            "fx= needs the reporting currency", file=raw.file, fix="pass currency='USD' (for example) with fx="
-        )
+        raise CurrencyError(FX_NEEDS_CURRENCY, file=raw.file, fix=PASS_CURRENCY_WITH_FX.format(code="currency='USD'"))
     if isinstance(fx, pd.DataFrame):
         if not {"currency", "rate"} <= set(fx.columns):
             raise CurrencyError(
-                f"an fx table needs columns 'currency' and 'rate'; it has {list(fx.columns)}",
-                fix="rename its columns",
+                FX_TABLE_COLUMNS.format(columns=list(fx.columns)),
+                fix=RENAME_COLUMNS,
             )
         rates = {normalize_currency(c): float(r) for c, r in zip(fx["currency"], fx["rate"])}
     else:
@@ -242,13 +255,13 @@ def convert_currency(
     rates[reporting] = 1.0
     bad_rate = [c for c, r in rates.items() if not np.isfinite(r) or r <= 0]
     if bad_rate:
-        raise CurrencyError(f"fx rates must be positive numbers; see {bad_rate}", fix="fix the rates")
+        raise CurrencyError(FX_NOT_POSITIVE.format(currencies=bad_rate), fix=FIX_THE_RATES)
     missing = [c for c in codes if c not in rates]
     if missing:
         raise CurrencyError(
-            f"no exchange rate for {missing} (rows: {', '.join(f'{c}: {counts[c]}' for c in missing)})",
+            NO_RATE.format(currencies=missing, counts=", ".join(f"{c}: {counts[c]}" for c in missing)),
             file=raw.file,
-            fix=f"add them to fx=, e.g. fx={{'{missing[0]}': <1 {missing[0]} in {reporting}>}}",
+            fix=ADD_RATES.format(code=f"fx={{'{missing[0]}': <1 {missing[0]} in {reporting}>}}"),
         )
     no_cur = has & ~cur.present()
     if no_cur.any():

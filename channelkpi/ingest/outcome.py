@@ -34,6 +34,20 @@ from .parse import parse_bools
 from .presets import DEFAULT_STAGE_MAP, STATUS_WORDS, norm
 from .reader import RawTable
 from .wording import STAGES_AS_OPEN, STAGES_BY_WORDING
+from .wording_errors import (
+    ADD_CLOSED_COLUMN,
+    ADD_OUTCOME_COLUMN,
+    FLAG_NOT_BOOLEAN,
+    MAP_EACH_STAGE,
+    NO_OUTCOME_COLUMN,
+    SAY_WHAT_THEY_MEAN,
+    SAY_WHICH,
+    STAGE_MAP_NOT_OUTCOME,
+    STAGES_UNCLEAR,
+    STATUS_NOT_OUTCOME,
+    USE_BOOLEAN_WORDS,
+    WON_FLAG_ONLY,
+)
 from .wording_notes import STATUS_CLASH
 
 __all__ = ["NONE", "OUTCOME_ROLES", "Outcome", "check_stage_map", "derive_outcome", "start_outcome"]
@@ -78,9 +92,9 @@ def check_stage_map(stage_map: Mapping[str, str] | None) -> dict[str, str]:
         val = str(v).strip().lower()
         if val not in STATUSES:
             raise ValueParseError(
-                f"stage_map sends {k!r} to {v!r}",
+                STAGE_MAP_NOT_OUTCOME.format(stage=repr(k), reading=repr(v)),
                 value=v,
-                fix=f"map each stage to one of {list(STATUSES)}",
+                fix=MAP_EACH_STAGE.format(statuses=list(STATUSES)),
             )
         out[norm(k)] = val
     return out
@@ -108,14 +122,14 @@ def _from_words(
         first = np.flatnonzero(rows_unknown)[0]
         vals = sorted({v for v, u in zip(coded.values, unknown) if u})[:8]
         raise ValueParseError(
-            f"the status column has value(s) {vals} that are not open/won/lost",
+            STATUS_NOT_OUTCOME.format(values=vals),
             file=raw.file,
             row=int(raw.rows[first]),
             column=header,
             value=coded.values.iloc[coded.codes[first]],
-            fix="say what they mean with stage_map={"
-            + ", ".join(f"{v!r}: 'won'|'lost'|'open'" for v in vals[:2])
-            + "}",
+            fix=SAY_WHAT_THEY_MEAN.format(
+                code="stage_map={" + ", ".join(f"{v!r}: 'won'|'lost'|'open'" for v in vals[:2]) + "}"
+            ),
         )
     return coded.take(_codes(out)), coded.take(deleted)
 
@@ -147,13 +161,12 @@ def _from_stage(
             first = np.flatnonzero(rows_closed)[0]
             vals = sorted({coded.values.iloc[j] for j in np.unique(coded.codes[rows_closed])})[:8]
             raise ValueParseError(
-                f"stage(s) {vals} look closed but it is not clear whether they are won or lost",
+                STAGES_UNCLEAR.format(values=vals),
                 file=raw.file,
                 row=int(raw.rows[first]),
                 column=header,
                 value=coded.values.iloc[coded.codes[first]],
-                fix=f"say which with stage_map={{{vals[0]!r}: 'lost'}} (or 'won'; one entry per value), "
-                "or under [stages] in a mapping file",
+                fix=SAY_WHICH.format(code=f"stage_map={{{vals[0]!r}: 'lost'}}"),
             )
         guessed = coded.take(unknown & out.notna()) & need
         if guessed.any():
@@ -202,12 +215,12 @@ def _from_flags(raw: RawTable, roles: dict[str, str]) -> tuple[str, np.ndarray]:
         i = np.flatnonzero(bad_w)[0]
         hdr = roles["won_flag"] if not (closed is not None and bad_c[i]) else roles["closed_flag"]
         raise ValueParseError(
-            "a won/closed flag is neither true nor false",
+            FLAG_NOT_BOOLEAN,
             file=raw.file,
             row=int(raw.rows[i]),
             column=hdr,
             value=raw.cells[hdr].iloc[i],
-            fix="use TRUE/FALSE, true/false, 1/0 or yes/no in the flag columns",
+            fix=USE_BOOLEAN_WORDS,
         )
     s = np.full(len(raw), NONE, np.int8)
     if closed is not None:
@@ -285,15 +298,14 @@ def derive_outcome(raw: RawTable, roles: dict[str, str], stage_map: dict[str, st
     if "won_flag" in roles and "closed_flag" not in roles and "stage" not in roles and "status" not in roles:
         # only a won flag: false means not won, which is open or lost; unknowable
         raise ColumnError(
-            f"{roles['won_flag']!r} says which deals were won, but nothing says which are closed",
+            WON_FLAG_ONLY.format(header=repr(roles["won_flag"])),
             file=raw.file,
-            fix="add the Closed/IsClosed or Stage column to the export",
+            fix=ADD_CLOSED_COLUMN,
         )
     if not used and not sources and "stage" not in roles:
         raise ColumnError(
-            f"no column says whether a deal is open, won or lost; the headers are {raw.headers[:40]}",
+            NO_OUTCOME_COLUMN.format(headers=raw.headers[:40]),
             file=raw.file,
-            fix="add the Stage or Status column to the export, or pass "
-            "columns={'their header': 'status'} (values open/won/lost) or 'stage' with stage_map=",
+            fix=ADD_OUTCOME_COLUMN.format(code="columns={'their header': 'status'}"),
         )
     return Outcome(status, deleted, " then ".join(used) or "none")

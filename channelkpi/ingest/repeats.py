@@ -36,6 +36,7 @@ from .wording import (
     LINE_ITEMS,
     STAGE_HISTORY,
 )
+from .wording_errors import CONVERT_BEFORE_SUMMING, LINE_ITEM_CURRENCIES
 
 __all__ = ["GRAINS", "Grain", "merge_repeats"]
 
@@ -164,10 +165,10 @@ def _merge_line_items(multi: pd.DataFrame, entries, file: str | None, kept: list
         deal_id = several[several > 1].index[0]
         g = multi[multi["deal_id"] == deal_id]
         raise CurrencyError(
-            f"the line items of deal {deal_id!r} are in several currencies {sorted(g['currency'].dropna().unique())}",
+            LINE_ITEM_CURRENCIES.format(deal=repr(deal_id), currencies=sorted(g["currency"].dropna().unique())),
             file=file,
             row=int(g["_row"].iloc[0]),
-            fix="pass fx= and currency= to convert them before they are summed",
+            fix=CONVERT_BEFORE_SUMMING,
         )
     merged = multi.drop_duplicates("deal_id", keep="first").set_index("deal_id")
     merged["amount"] = by_deal["amount"].sum(min_count=1)

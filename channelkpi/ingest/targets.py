@@ -26,6 +26,20 @@ from .locate import first_row_error
 from .parse import parse_amounts, parse_dates
 from .presets import norm
 from .reader import Source, read_raw
+from .wording_errors import (
+    ADD_PERIOD_COLUMN,
+    FILL_BOTH_DATES,
+    NAME_IT_TARGET,
+    NO_PERIOD_COLUMN,
+    NO_TARGET_COLUMN,
+    NO_TARGET_DATES,
+    TARGET_NOT_AMOUNT,
+    TARGET_PERIOD_UNREADABLE,
+    TARGETS_UNKNOWN_HEADER,
+    USE_HEADER_AS_IT_APPEARS,
+    WRITE_PERIODS,
+    WRITE_TARGETS_AS_NUMBERS,
+)
 
 __all__ = ["read_targets"]
 
@@ -124,9 +138,9 @@ def read_targets(
     for their, role in (columns or {}).items():
         if their not in raw.headers and norm(their) not in by_norm:
             raise ColumnError(
-                f"columns= names {their!r}, which is not in the file; the headers are {raw.headers}",
+                TARGETS_UNKNOWN_HEADER.format(header=repr(their), headers=raw.headers),
                 file=raw.file,
-                fix="use a header exactly as it appears",
+                fix=USE_HEADER_AS_IT_APPEARS,
             )
         chosen[role] = their if their in raw.headers else by_norm[norm(their)]
 
@@ -142,9 +156,9 @@ def read_targets(
     target_col = find("target", _TARGET)
     if target_col is None:
         raise ColumnError(
-            f"no target amount column; the headers are {raw.headers}",
+            NO_TARGET_COLUMN.format(headers=raw.headers),
             file=raw.file,
-            fix="name it 'target' or pass columns={'their header': 'target'}",
+            fix=NAME_IT_TARGET.format(code="columns={'their header': 'target'}"),
         )
     level_cols = {lvl: find(lvl, aliases) for lvl, aliases in _LEVEL_ALIASES.items()}
     level_cols = {k: v for k, v in level_cols.items() if v is not None}
@@ -155,10 +169,10 @@ def read_targets(
         raise first_row_error(
             raw,
             amounts.bad,
-            "a target is not an amount",
+            TARGET_NOT_AMOUNT,
             column=target_col,
             values=cells[target_col],
-            fix="write targets as numbers",
+            fix=WRITE_TARGETS_AS_NUMBERS,
         )
     out = pd.DataFrame({lvl: cells[col].astype(object) for lvl, col in level_cols.items()})
     if from_col and to_col:
@@ -169,10 +183,10 @@ def read_targets(
             raise first_row_error(
                 raw,
                 bad.to_numpy(),
-                "a target period has no readable From/To date",
+                NO_TARGET_DATES,
                 column=from_col,
                 values=cells[from_col],
-                fix="fill both dates",
+                fix=FILL_BOTH_DATES,
             )
         label = cells[period_col].astype(str) if period_col else start.dt.strftime("%Y-%m-%d")
     elif period_col:
@@ -182,19 +196,19 @@ def read_targets(
             raise first_row_error(
                 raw,
                 unreadable,
-                "a target period is not a month, quarter or year",
+                TARGET_PERIOD_UNREADABLE,
                 column=period_col,
                 values=cells[period_col],
-                fix="write periods as 2025-Q1, Q1 2025, FY2026 Q1, 2025-03 or 2025, or give From/To columns",
+                fix=WRITE_PERIODS,
             )
         start = pd.Series([p[0] for p in parsed], dtype="datetime64[ns]")
         end = pd.Series([p[1] for p in parsed], dtype="datetime64[ns]")
         label = cells[period_col].astype(str)
     else:
         raise ColumnError(
-            f"no period column; the headers are {raw.headers}",
+            NO_PERIOD_COLUMN.format(headers=raw.headers),
             file=raw.file,
-            fix="add a 'quarter' column (2025-Q1) or From/To dates, or pass columns={'their header': 'period'}",
+            fix=ADD_PERIOD_COLUMN.format(code="columns={'their header': 'period'}"),
         )
     out["period"] = label.to_numpy()
     out["period_start"] = start.to_numpy()

@@ -39,6 +39,7 @@ from .presets import DEFAULT_STAGE_PROBABILITY, norm
 from .reader import RawTable
 from .text import clean_text, clean_text_column
 from .wording import BAD_PROBABILITY, DATES_OUT_OF_RANGE, DAY_FIRST, MONTH_FIRST, OPEN_WITH_CLOSE, SOURCES_AS_OTHER
+from .wording_errors import MAP_DATE_COLUMN
 
 __all__ = [
     "DATE_ROLES",
@@ -154,7 +155,7 @@ def read_dates(raw: RawTable, header: str, *, dayfirst: bool | None, tz: str | N
         warnings,
         lambda _values: raw.cells.derive(*_dates_work(raw, header, dayfirst, tz)),
         what="date",
-        fix="map the right column with columns={'their date header': '...'}, or export dates as YYYY-MM-DD",
+        fix=MAP_DATE_COLUMN.format(code="columns={'their date header': '...'}"),
     )
     if parsed.out_of_range is not None and parsed.out_of_range.any():
         oor = parsed.out_of_range
