@@ -43,7 +43,7 @@ from .formats import (
 )
 from .i18n import N_
 from .i18n import gettext as _
-from .metrics.behind import deals_behind
+from .metrics.behind import counts_as_text, deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
 
@@ -150,7 +150,7 @@ class DealsPage:
     @property
     def caption(self) -> str:
         """What the table explains: "Win rate · Acme · 2025-Q1: 12 won, 30 lost (42 deals)"."""
-        parts = ", ".join(f"{number(n)} {_(kind)}" for kind, n in self.counts.items())
+        parts = ", ".join(f"{number(n)} {counts_as_text(kind)}" for kind, n in self.counts.items())
         head = f"{self.cell.title} · {self.cell.place}"
         if not self.total:
             return _("{number}: no deals").format(number=head)
@@ -289,6 +289,8 @@ def _cell_text(col: str, value, symbol: str) -> str:
         return f"{pd.Timestamp(value):%Y-%m-%d}"
     if col == "partner":
         return display_name(value)
+    if col == "counts_as":
+        return counts_as_text(value)
     return str(value)
 
 
@@ -365,6 +367,8 @@ def download_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows[[*cols, *rest]].copy()
     if "partner" in out:
         out["partner"] = out["partner"].map(lambda v: v if pd.isna(v) else display_name(v))
+    if "counts_as" in out:
+        out["counts_as"] = out["counts_as"].map(lambda v: v if pd.isna(v) else counts_as_text(v))
     return out.rename(columns=download_titles(list(out.columns)))
 
 

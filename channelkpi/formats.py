@@ -284,7 +284,7 @@ def excel_format(kind: str, symbol: str = "$") -> str | None:
     '#,##0.00 "€";-#,##0.00 "€"'
     """
     symbol = symbol.replace('"', "")
-    money_format = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
+    money_format = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00' if symbol.strip() else "#,##0.00;-#,##0.00"
     if not _english() and kind == "money":
         before, after = currency_affixes(symbol)
         quote = lambda text: f'"{text.strip()}"' if text.strip() else ""  # noqa: E731
@@ -351,7 +351,8 @@ def _money(value, symbol: str, digits: int) -> str:
     caller's; a code (``"CHF"``, ``"SEK"``) gets the locale's name for it.
     """
     pattern = _pattern(_cldr(_babel()).currency_formats["standard"].pattern, digits)
-    return format_currency(value, symbol.strip(), format=pattern, locale=_babel(), currency_digits=False)
+    text = format_currency(value, symbol.strip(), format=pattern, locale=_babel(), currency_digits=False)
+    return text if symbol.strip() else text.strip()  # no currency named: no space where its symbol was
 
 
 def currency_affixes(symbol: str) -> tuple[str, str]:
@@ -479,6 +480,7 @@ def money_short(value, symbol: str = "$") -> str:
     if abs(value) < 1000 or not _abbreviates(value):
         return money_whole(value, symbol)
     short = format_compact_currency(abs(value), symbol.strip(), locale=_babel(), fraction_digits=1)
+    short = short if symbol.strip() else short.strip()
     if value >= 0:
         return short
     # the minus sign where the locale's amounts carry it (€ -54,8K as € -812,50), which Babel's
