@@ -1261,6 +1261,7 @@ class Dashboard:
             kpis = kpis.assign(**{level: kpis[level].map(display_name)})
         return kpis
 
+    @in_own_locale
     def _download_csv(self) -> None:
         text = selection_text(self.view)
         head = io.StringIO()
@@ -1272,6 +1273,7 @@ class Dashboard:
         )
         self._link(download_name(_("KPIs"), text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
 
+    @in_own_locale
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         formats = lambda col: excel_format(column_kind(col), currency_symbol(self.currency))  # noqa: E731
