@@ -44,7 +44,7 @@ from .formats import (
 )
 from .i18n import N_
 from .i18n import gettext as _
-from .metrics.behind import deals_behind
+from .metrics.behind import counts_as_text, deals_behind
 from .safety import html_text, to_csv, to_excel
 from .views import View, ranked_peers, selection_text
 
@@ -134,50 +134,6 @@ class DealsCell:
     title: str
     place: str
     options: Mapping[str, object] = field(default_factory=dict)
-
-
-#: How a deal counts (``counts_as`` of :func:`channelkpi.deals_behind`: data, in English) as the
-#: deals panel says it; ``excluded: <reason>`` is said with the reason's words below.
-COUNTS_AS = {
-    "won": N_("won"),
-    "lost": N_("lost"),
-    "created in the period (won)": N_("created in the period (won)"),
-    "created in the period (lost)": N_("created in the period (lost)"),
-    "created in the period (still open)": N_("created in the period (still open)"),
-    "open at the period end": N_("open at the period end"),
-    "open at the period start": N_("open at the period start"),
-    "open at the period start and end": N_("open at the period start and end"),
-    "open, expected to close in the period": N_("open, expected to close in the period"),
-}
-_EXCLUDED = {
-    "outside period": N_("outside period"),
-    "no close date": N_("no close date"),
-    "no created date": N_("no created date"),
-    "no amount": N_("no amount"),
-    "closed before created": N_("closed before created"),
-    "no expected close": N_("no expected close"),
-}
-
-
-def counts_as_text(value) -> str:
-    """How a deal counts, in the language in force (a deal in two measures: both, ``; ``
-    between them; a text not known here as it is).
-
-    >>> counts_as_text("open at the period end"), counts_as_text("excluded: no amount; won")
-    ('open at the period end', 'excluded: no amount; won')
-    >>> from channelkpi.i18n import using
-    >>> with using("nl"):
-    ...     counts_as_text("won") != "won"
-    True
-    """
-
-    def one(text: str) -> str:
-        if text.startswith("excluded: "):
-            reason = text.removeprefix("excluded: ")
-            return _("excluded: {reason}").format(reason=_(_EXCLUDED[reason]) if reason in _EXCLUDED else reason)
-        return _(COUNTS_AS[text]) if text in COUNTS_AS else text
-
-    return "; ".join(one(part) for part in str(value).split("; "))
 
 
 @dataclass(frozen=True)
@@ -412,6 +368,8 @@ def download_frame(rows: pd.DataFrame) -> pd.DataFrame:
     out = rows[[*cols, *rest]].copy()
     if "partner" in out:
         out["partner"] = out["partner"].map(lambda v: v if pd.isna(v) else display_name(v))
+    if "counts_as" in out:
+        out["counts_as"] = out["counts_as"].map(lambda v: v if pd.isna(v) else counts_as_text(v))
     return out.rename(columns=download_titles(list(out.columns)))
 
 

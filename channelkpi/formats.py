@@ -193,7 +193,7 @@ def channel_name(code: object) -> str:
     'paid'
     >>> with using("nl"):
     ...     channel_name("paid"), channel_name("unknown"), channel_name("Webinar")
-    ('betaald', 'onbekend', 'Webinar')
+    ('betaalde media', 'onbekend', 'Webinar')
     """
     text = str(code)
     return _(CHANNEL_NAMES[text]) if text in CHANNEL_NAMES else display_name(text)
@@ -303,7 +303,7 @@ def excel_format(kind: str, symbol: str = "$") -> str | None:
     '#,##0.00 "€";-#,##0.00 "€"'
     """
     symbol = symbol.replace('"', "")
-    money_format = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00'
+    money_format = f'"{symbol}"#,##0.00;-"{symbol}"#,##0.00' if symbol.strip() else "#,##0.00;-#,##0.00"
     if not _english() and kind == "money":
         before, after = currency_affixes(symbol)
         quote = lambda text: f'"{text.strip()}"' if text.strip() else ""  # noqa: E731

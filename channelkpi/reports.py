@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from .charts import PRINT_FONT, movement_waterfall, themed
-from .currency_symbols import currency_code, currency_symbol, deals_currency
+from .currency_symbols import NO_CURRENCY, currency_code, currency_symbol, deals_currency
 from .deprecation import warn_deprecated
 from .errors import ChannelKPIError
 from .formats import (
@@ -64,7 +64,7 @@ from .i18n import N_, current_language, current_locale, using
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.wording_shown import said_note
-from .metrics.behind import deals_behind
+from .metrics.behind import counts_as_text, deals_behind
 from .metrics.canonical import dimensions_of
 from .metrics.definitions import DEFINITIONS
 from .metrics.kpis import kpi_table
@@ -283,8 +283,9 @@ def report(
         spelling of ``where={"partner": [...]}`` and warns.)
     currency : str, optional
         The deals' currency as an ISO 4217 code (``"USD"``, ``"EUR"``); the symbol shown before
-        amounts is derived from it. Default: the one currency of the deals' ``currency`` column,
-        else ``"USD"``.
+        amounts is derived from it. Default: the one currency of the deals' ``currency`` column;
+        when the deals name none (an export without a currency column), amounts are shown
+        without a symbol.
     fiscal_year_start : int
         First month of the fiscal year.
     title : str
@@ -390,7 +391,9 @@ def _report(
     prepared = prepare(result if result is not None else table)  # coded once for the report's many questions
     check_columns(make_query(by=by), prepared.names, prepared.text)
     dims = dimensions_of(prepared)
-    currency = code or deals_currency(table["currency"].dropna().unique())
+    # amounts whose currency nothing names are shown without a symbol, never as dollars (as the
+    # dashboard shows an upload's)
+    currency = code or deals_currency(table["currency"].dropna().unique(), NO_CURRENCY)
     start_ts, end_ts = _as_range(table, start, end, freq=freq, fiscal_year_start=fiscal_year_start)
     chosen: dict[str, list[str]] = {}
     for col, values in (where or {}).items():
@@ -514,9 +517,27 @@ def _no_deals_notes(scorecard: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(counts.to_numpy() == 0, _NONE_IN_RANGE, ""), index=scorecard.index, dtype=object)
 
 
+#: How a deal counts, said of a report's range (its one period), by the ``counts_as`` words that
+#: say "the period".
+_IN_RANGE = {
+    "created in the period (won)": N_("created in the range (won)"),
+    "created in the period (lost)": N_("created in the range (lost)"),
+    "created in the period (still open)": N_("created in the range (still open)"),
+    "open at the period end": N_("open at the range end"),
+    "open at the period start": N_("open at the range start"),
+    "open at the period start and end": N_("open at the range start and end"),
+    "open, expected to close in the period": N_("open, expected to close in the range"),
+}
+
+
 def _in_range(counts_as: str) -> str:
-    """How a deal counts, said of a report's range (its one period)."""
-    return counts_as.replace("the period", "the range")
+    """How a deal counts, said of a report's range (its one period) in the report's language.
+
+    >>> _in_range("won; open at the period end"), _in_range("excluded: no amount")
+    ('won; open at the range end', 'excluded: no amount')
+    """
+    parts = str(counts_as).split("; ")
+    return "; ".join(_(_IN_RANGE[p]) if p in _IN_RANGE else counts_as_text(p) for p in parts)
 
 
 def _group_key(values: pd.Series) -> pd.Series:
@@ -959,6 +980,30 @@ def _summary_frame(tables: Mapping[str, pd.DataFrame], ctx: Mapping) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+#: The columns of the workbook's own sheets, as a report in another language than English heads
+#: them (an English one keeps these names, as it always has).
+_OWN_HEADINGS = {
+    "summary": {
+        "kpi": N_("KPI"),
+        "value": N_("Value"),
+        "previous_span": N_("Previous period, same span"),
+        "n": N_("Deals counted"),
+        "n_counts": N_("What is counted"),
+        "note": N_("Note"),
+        "definition": N_("Definition"),
+    },
+    "about": {"item": N_("About"), "value": N_("Value")},
+    "definitions": {
+        "kpi": N_("KPI"),
+        "title": N_("Name"),
+        "formula": N_("Formula"),
+        "date_field": N_("Date"),
+        "window": N_("Window"),
+        "variants": N_("Variants"),
+        "excludes": N_("Excludes"),
+    },
+}
+
 #: The amount columns of the "Movement" sheet.
 _MOVEMENT_AMOUNTS = (*MOVEMENT_COLUMNS, "unchanged", "memo")
 
@@ -1043,7 +1088,16 @@ def _workbook(tables: Mapping[str, pd.DataFrame], ctx: Mapping, deal_rows: pd.Da
         if result is not None
         else pd.DataFrame({"note": [_("no load ledger: the deals were passed in as a table")]})
     )
-    raw = to_excel(sheets, number_formats=lambda col: excel_format(column_kind(col), cur))
+    # the KPI tables' columns headed in the report's language (English keeps the names of code);
+    # the report's own sheets, whose columns are not KPI columns, name theirs here
+    kpi_sheets = [_(name) for key, name in _SHEETS.items() if key in tables]
+    if "movement_by" in tables:
+        kpi_sheets.append(named["movement"])
+    if current_language() != "en":
+        for key, titles in _OWN_HEADINGS.items():
+            frame = sheets[named[key]]
+            sheets[named[key]] = frame.rename(columns={c: _(t) for c, t in titles.items() if c in frame.columns})
+    raw = to_excel(sheets, number_formats=lambda col: excel_format(column_kind(col), cur), headings=kpi_sheets)
     # the summary's value column mixes money, rates and days: one format per row
     book = load_workbook(io.BytesIO(raw))
     sheet = book[named["summary"]]

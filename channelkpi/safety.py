@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import pandas as pd
 
 from .errors import FileFormatError
-from .i18n import current_locale, resolve_locale
+from .headings import kpi_headings
+from .i18n import current_locale, resolve_locale, using
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -77,25 +78,35 @@ def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
 SEMICOLON_LANGUAGES = ("nl", "de", "fr")
 
 
-def to_csv(frame: pd.DataFrame, path_or_buffer=None, *, locale: str | None = None, **kwargs) -> str | None:
+def to_csv(
+    frame: pd.DataFrame, path_or_buffer=None, *, locale: str | None = None, headings: bool = True, **kwargs
+) -> str | None:
     """``DataFrame.to_csv`` with formula-like text cells neutralised (UTF-8 with BOM for Excel).
 
     ``locale`` (the locale in force by default, see :func:`channelkpi.i18n.using`) chooses the
     separators Excel expects there: ``;`` between cells and a decimal comma for Dutch, German and
-    French, ``,`` and a decimal point otherwise. ``sep=`` and ``decimal=`` still win. A file
-    written to a path starts with a byte order mark; text returned is encoded by the caller.
+    French, ``,`` and a decimal point otherwise. ``sep=`` and ``decimal=`` still win. With
+    ``headings`` a KPI table's columns are headed in the locale's words
+    (:func:`channelkpi.headings.kpi_headings`: "Winratio" for ``win_rate`` in Dutch; English keeps
+    the names of code, and so does every column that is not one of channelkpi's). A file written
+    to a path starts with a byte order mark; text returned is encoded by the caller.
 
     >>> frame = pd.DataFrame({"partner": ["Acme"], "won_amount": [1234.5]})
     >>> to_csv(frame)
     'partner,won_amount\\nAcme,1234.5\\n'
     >>> to_csv(frame, locale="nl-NL")
+    'Partner;Gewonnen bedrag\\nAcme;1234,5\\n'
+    >>> to_csv(frame, locale="nl-NL", headings=False)
     'partner;won_amount\\nAcme;1234,5\\n'
     """
-    language = (resolve_locale(locale) if locale else current_locale()).split("-")[0]
-    if language in SEMICOLON_LANGUAGES:
+    tag = resolve_locale(locale) if locale else current_locale()
+    if tag.split("-")[0] in SEMICOLON_LANGUAGES:
         kwargs.setdefault("sep", ";")
         kwargs.setdefault("decimal", ",")
     kwargs.setdefault("index", False)
+    if headings:
+        with using(tag):
+            frame = frame.rename(columns=kpi_headings(frame.columns))
     if path_or_buffer is None:
         return neutralize_frame(frame).to_csv(None, **kwargs)
     kwargs.setdefault("encoding", "utf-8-sig")
@@ -108,12 +119,16 @@ def to_excel(
     path_or_buffer=None,
     *,
     number_formats: Callable[[str], str | None] | None = None,
+    headings: bool | Collection[str] = False,
 ) -> bytes | None:
     """Write one or several tables to ``.xlsx`` with text cells neutralised and headers frozen.
 
     ``number_formats`` maps a column name to an Excel number format (``"0.0%"``,
     ``'"$"#,##0.00'``) or None for the default. Columns are sized to their contents (within
-    limits). Returns the bytes when ``path_or_buffer`` is None.
+    limits). ``headings`` (True: every sheet; or the names of the sheets holding KPI tables)
+    heads a KPI table's columns in the words of the locale in force
+    (:func:`channelkpi.headings.kpi_headings`); ``number_formats`` still reads the names of code.
+    Returns the bytes when ``path_or_buffer`` is None.
     """
     from openpyxl.utils import get_column_letter
 
@@ -122,7 +137,9 @@ def to_excel(
     target = io.BytesIO() if path_or_buffer is None else path_or_buffer
     with pd.ExcelWriter(target, engine="openpyxl") as writer:
         for name, frame in sheets.items():
-            safe = neutralize_frame(frame)
+            headed = headings is True or (not isinstance(headings, bool) and name in headings)
+            shown = frame.rename(columns=kpi_headings(frame.columns)) if headed else frame
+            safe = neutralize_frame(shown)
             for col in safe.columns:  # Excel has no time zones and no pandas string dtype
                 if isinstance(safe[col].dtype, pd.DatetimeTZDtype):
                     safe[col] = safe[col].dt.tz_localize(None)
@@ -137,7 +154,10 @@ def to_excel(
                         cell.number_format = fmt
                 sample = safe[safe.columns[j - 1]].head(200)
                 longest = max(
-                    [len(str(col)), *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in sample)]
+                    [
+                        len(str(safe.columns[j - 1])),
+                        *(len(f"{v:,.2f}") if isinstance(v, float) else len(str(v)) for v in sample),
+                    ]
                 )
                 ws.column_dimensions[letter].width = min(max(longest + 2, 8), 60)
     if path_or_buffer is None:

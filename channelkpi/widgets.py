@@ -55,7 +55,7 @@ from .formats import (
     number,
     plural,
 )
-from .i18n import N_, current_locale, in_own_locale
+from .i18n import N_, current_language, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
 from .ingest.errors_said import error_said
@@ -78,7 +78,15 @@ from .metrics.prepared import prepare
 from .movementtab import MovementTab, TablesOnRead
 from .offline import DRAW_PARAM, enable_offline
 from .picklist import PickList, fold
-from .safety import DEFAULT_UPLOAD_LIMIT, check_upload, html_text, neutralize_formula, to_csv, to_excel
+from .safety import (
+    DEFAULT_UPLOAD_LIMIT,
+    SEMICOLON_LANGUAGES,
+    check_upload,
+    html_text,
+    neutralize_formula,
+    to_csv,
+    to_excel,
+)
 from .schema import CHANNELS, DIRECT_PARTNER, DTYPES, validate_deals
 from .tiles import TILE_TABLES, TILES, ledger_html, tile_values, tiles_html
 from .types import ReportFreq, ReportLevel
@@ -1286,20 +1294,24 @@ class Dashboard:
             kpis = kpis.assign(**{level: kpis[level].map(display_name)})
         return kpis
 
+    @in_own_locale
     def _download_csv(self) -> None:
         text = selection_text(self.view)
         head = io.StringIO()
         # the selection first, as its own row, so the file says what it shows when opened anywhere
-        csv.writer(head, lineterminator="\n").writerows(
+        body = to_csv(self._table())  # headed in the locale's words, its separators
+        delimiter = ";" if current_language() in SEMICOLON_LANGUAGES else ","
+        csv.writer(head, delimiter=delimiter, lineterminator="\n").writerows(
             [[neutralize_formula(_("Selection: {selection}").format(selection=text))], []]
         )
-        body = to_csv(self._table())
         self._link(download_name(_("KPIs"), text, "csv"), "text/csv", (head.getvalue() + body).encode("utf-8-sig"))
 
+    @in_own_locale
     def _download_excel(self) -> None:
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         formats = lambda col: excel_format(column_kind(col), currency_symbol(self.currency))  # noqa: E731
-        data = to_excel({_("KPIs"): self._table(), _("About"): self._about()}, number_formats=formats)
+        sheet = _("KPIs")
+        data = to_excel({sheet: self._table(), _("About"): self._about()}, number_formats=formats, headings=[sheet])
         self._link(download_name(_("KPIs"), selection_text(self.view), "xlsx"), mime, data)
 
     def _download_chart(self, fmt: str) -> None:

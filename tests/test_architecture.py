@@ -31,6 +31,7 @@ LAYERS = {
     "channelkpi.deprecation": 0,
     "channelkpi.currency_symbols": 0,
     "channelkpi.i18n": 0,  # the locale in force and the translation of visible strings
+    "channelkpi.headings": 0,  # a KPI table's columns in the reader's words (downloads)
     "channelkpi.channels": 1,
     "channelkpi.ingest": 1,
     "channelkpi.storage": 1,

@@ -211,7 +211,8 @@ def test_a_dutch_csv_opens_in_a_dutch_excel(tmp_path):
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert rows == [["partner", "won_amount", "win_rate"], ["Acme", "1234,5", "0,125"], ["'=cmd", "20,0", "0,5"]]
+    # the KPI columns headed as a Dutch reader says them (the names of code: headings=False)
+    assert rows == [["Partner", "Gewonnen bedrag", "Winratio"], ["Acme", "1234,5", "0,125"], ["'=cmd", "20,0", "0,5"]]
 
 
 def test_csv_follows_the_locale_in_force_and_english_stays_as_it_was():

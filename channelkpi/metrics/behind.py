@@ -53,6 +53,8 @@ import pyarrow.compute as pc
 
 from ..errors import ChannelKPIError
 from ..history import History
+from ..i18n import N_
+from ..i18n import gettext as _
 from ..schema import DTYPES, STATUS_DTYPE, STATUSES
 from ..types import Basis, By, DateLike, Denominator, Engine, Freq, Weight, Where
 from .canonical import ABSENT_VALUES, canonical_pandas, deals_of, dimensions_of
@@ -62,7 +64,16 @@ from .query import Query, check_engine, make_query
 from .recorded import last_change, open_states
 from .rules import EPOCH, day_number
 
-__all__ = ["Measure", "KPI_COLUMNS", "KPI_DEFAULT", "kind_rank", "measure_of", "deals_behind"]
+__all__ = [
+    "Measure",
+    "KPI_COLUMNS",
+    "KPI_DEFAULT",
+    "COUNTS_AS",
+    "counts_as_text",
+    "kind_rank",
+    "measure_of",
+    "deals_behind",
+]
 
 
 class _KPIDefault(str):
@@ -75,6 +86,54 @@ class _KPIDefault(str):
 #: ``by=``'s default in :func:`deals_behind`: the KPI's own (``"partner"`` for
 #: ``quality_score``, ``"channel"`` for ``channel_performance``, else None).
 KPI_DEFAULT = _KPIDefault("the KPI's default")
+
+#: Every way a deal counts (``counts_as``), as the code writes it: the column keeps these
+#: (people and tests filter on them); a table shown to people says them with
+#: :func:`counts_as_text`.
+COUNTS_AS = (
+    N_("won"),
+    N_("lost"),
+    N_("created in the period (won)"),
+    N_("created in the period (lost)"),
+    N_("created in the period (still open)"),
+    N_("open at the period end"),
+    N_("open at the period start"),
+    N_("open at the period start and end"),
+    N_("open, expected to close in the period"),
+)
+#: Why a deal the measure would read is left out (``excluded: no amount``), as ``explain()``
+#: names the reasons.
+_EXCLUDED = N_("excluded: {reason}")
+_REASON_WORDS = (
+    N_("outside period"),
+    N_("no close date"),
+    N_("no created date"),
+    N_("no amount"),
+    N_("closed before created"),
+    N_("no expected close"),
+)
+
+
+def counts_as_text(label: str) -> str:
+    """How a deal counts (a ``counts_as`` value) in the language in force; a deal in two
+    measures ("won; created in the period (won)") has both said.
+
+    >>> from channelkpi.i18n import using
+    >>> counts_as_text("excluded: no amount")
+    'excluded: no amount'
+    >>> with using("de-DE"):
+    ...     counts_as_text("won; open at the period end"), counts_as_text("excluded: no amount")
+    ('gewonnen; offen am Periodenende', 'ausgeschlossen: kein Betrag')
+    """
+    parts = []
+    for part in str(label).split("; "):
+        reason = part.removeprefix("excluded: ")
+        if reason != part:
+            parts.append(_(_EXCLUDED).format(reason=_(reason)))
+        else:
+            parts.append(_(part))
+    return "; ".join(parts)
+
 
 _OPEN, _WON, _LOST = (STATUSES.index(s) for s in ("open", "won", "lost"))
 _NONE = "(none)"  # the group of a missing level value, as the KPI tables show it

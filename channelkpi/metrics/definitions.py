@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..errors import ChannelKPIError
-from ..i18n import N_, current_locale, using
+from ..i18n import N_, current_language, current_locale, using
 from ..i18n import gettext as _
 
-__all__ = ["Definition", "DEFINITIONS", "explain"]
+__all__ = ["BY_PRODUCT", "Definition", "DEFINITIONS", "explain"]
 
 
 #: The labels of an explanation's lines (an English label is at most 10 characters wide).
@@ -48,7 +48,8 @@ class Definition:
     columns: str = ""
     #: the definition in a manager's words (a dashboard tile's "what is this?")
     summary: str = ""
-    #: what the numbers mean by product, from a line-item export (``by="product"`` on a load result)
+    #: what this KPI's numbers mean by product, from a line-item export (``by="product"`` on a
+    #: load result); the rule every KPI shares (:data:`BY_PRODUCT`) is said after it
     by_product: str = ""
 
     def __str__(self) -> str:
@@ -67,12 +68,22 @@ class Definition:
         if self.excludes:
             lines.append(said(N_("excludes:"), _(self.excludes)))
         if self.columns:
-            lines.append(said(N_("columns:"), self.columns))
+            # the names stay code: a word between them is said in the language, and outside
+            # English the line says that downloads head these columns in words
+            columns = _(self.columns)
+            if current_language() != "en":
+                columns = _(_CODE_NAMES).format(columns=columns)
+            lines.append(said(N_("columns:"), columns))
         if self.summary:
             lines.append(said(N_("in words:"), _(self.summary)))
         if self.by_product:
-            lines.append(f"  by product: {self.by_product}")
+            label, detail, rule = _("by product:"), _(self.by_product), _(BY_PRODUCT)
+            lines.append(f"  {label} {detail}; {rule}")
         return "\n".join(lines)
+
+
+#: The columns line outside English, where downloads head the columns in the reader's words.
+_CODE_NAMES = N_("{columns} (names of code; a download heads them in words)")
 
 
 _OUTCOME_WINDOW = N_(
@@ -156,7 +167,7 @@ DEFINITIONS = {
             N_("from the end of one period to the end of the next"),
             (),
             N_("as for the pipeline; deals created and closed within one period appear in neither snapshot"),
-            "start, created, won, lost, end (+ *_count)",
+            N_("start, created, won, lost, end (+ *_count)"),
             N_(
                 "How the open pipeline moved in each period: where it started, what was added, what was won "
                 "or lost, and where it ended."
@@ -444,29 +455,36 @@ DEFINITIONS = {
 
 #: What every KPI's numbers mean by product when the deals came with line items (the rule is
 #: :mod:`channelkpi.metrics.products`); each KPI adds what changes for it.
-_BY_PRODUCT = (
-    "from a line-item export (a load result passed with by='product', or where= on a line column): "
+BY_PRODUCT = N_(
+    "from a line-item export (a load result grouped by product, or filtered on a column of its lines): "
     "amounts are the product's line amounts, counts are the deals containing it, dates and status are the "
     "deal's; a deal with two products counts once in each, so the products' counts do not add up to the total"
 )
 _PRODUCT_DETAIL = {
-    "average_deal_size": "won amount = sum of the product's lines in won deals; deal size = that / won deals "
-    "containing it (with an amount); the median is of those sums",
-    "deal_count": "won, created, closed and open deals containing the product",
-    "pipeline": "open deals containing the product; value = sum of its lines in them (weighted by the deal's "
-    "probability)",
-    "pipeline_waterfall": "open deals containing the product, valued at its lines",
-    "channel_performance": "within a product: deals containing it, its lines' won amount",
-    "win_rate": "won deals containing the product / closed deals containing it; weight='value': its lines' "
-    "amounts in won / in closed deals",
-    "seasonality": "won deals containing the product and its lines' won amount",
-    "deal_velocity": "cycle lengths of the won deals containing the product; deal size from its lines",
-    "quality_score": "products ranked on their won amount (lines), won deals and close rate (deals containing them)",
-    "deal_success": "of the deals created containing the product, the share won so far",
-    "kpi_table": "every column as its KPI says by product",
+    "average_deal_size": N_(
+        "won amount = sum of the product's lines in won deals; deal size = that / won deals "
+        "containing it (with an amount); the median is of those sums"
+    ),
+    "deal_count": N_("won, created, closed and open deals containing the product"),
+    "pipeline": N_(
+        "open deals containing the product; value = sum of its lines in them (weighted by the deal's probability)"
+    ),
+    "pipeline_waterfall": N_("open deals containing the product, valued at its lines"),
+    "channel_performance": N_("within a product: deals containing it, its lines' won amount"),
+    "win_rate": N_(
+        "won deals containing the product / closed deals containing it; weight='value': its lines' "
+        "amounts in won / in closed deals"
+    ),
+    "seasonality": N_("won deals containing the product and its lines' won amount"),
+    "deal_velocity": N_("cycle lengths of the won deals containing the product; deal size from its lines"),
+    "quality_score": N_(
+        "products ranked on their won amount (lines), won deals and close rate (deals containing them)"
+    ),
+    "deal_success": N_("of the deals created containing the product, the share won so far"),
+    "kpi_table": N_("every column as its KPI says by product"),
 }
 DEFINITIONS = {
-    name: replace(d, by_product=f"{_PRODUCT_DETAIL[name]}; {_BY_PRODUCT}") if name in _PRODUCT_DETAIL else d
+    name: replace(d, by_product=_PRODUCT_DETAIL[name]) if name in _PRODUCT_DETAIL else d
     for name, d in DEFINITIONS.items()
 }
 
