@@ -58,6 +58,10 @@ def test_the_command_line_reports_its_progress_in_german(tmp_path, capsys):
     assert "bericht.html schreiben" in err and re.search(r"bericht\.html geschrieben \([\d.]+ kB\)", err)
     assert re.search(r"^channelkpi: \[\s*\d+,\d s\] ", err, re.M)  # seconds with a decimal comma
     assert "computing" not in err and "writing" not in err and "wrote" not in err
+    # the load's own steps too, its count in German digits and the export named in German
+    split = f"{rows:,}".replace(",", ".") + " Zeilen in "
+    assert split in err and "Spalten aufgeteilt; sie werden als Salesforce-Berichtsexport gelesen" in err
+    assert "Werte gelesen;" in err and "rows split" not in err and "reconciling" not in err
 
 
 def test_the_command_line_keeps_its_english(tmp_path, capsys):

@@ -45,6 +45,8 @@ from .wording_notes import (
     CUSTOM_WITH_MAPPING,
     NOT_READ_ASKED,
     NOT_READ_MAPPING,
+    PROGRESS_RECONCILING,
+    PROGRESS_SPLIT,
 )
 
 __all__ = ["load_crm", "read_crm"]
@@ -243,7 +245,7 @@ def load_crm(
     currency = reading.currency if currency is None and fx is None else currency  # "Betrag (EUR)"
     warnings.extend(reading.notes)
     reason, label = _described(reading, used, asked)
-    say(f"{len(raw):,} rows split into {len(raw.headers)} columns; reading them as a {label}")
+    say(PROGRESS_SPLIT.format(count=f"{len(raw):,}", columns=len(raw.headers), label=label))
     mapped = map_columns(raw, preset, columns)
     if preset is GENERIC and reading.mapping is None:
         mapped = checked_identity(raw, mapped, given, warnings, origin=used.origin if used is not None else None)
@@ -259,7 +261,7 @@ def load_crm(
             raw, mapped.roles, outcome, screened.rejected, currency=currency, fx=fx, channel_map=channel_map,
             warnings=warnings, **reading_options,
         )  # fmt: skip
-        say("values read; reconciling rows into deals")
+        say(PROGRESS_RECONCILING)
         lines: list[pd.DataFrame] = []
         deals, merged = reconcile_rows(raw, screened, values, outcome, grain=grain, warnings=warnings, lines=lines)
     tables = {}

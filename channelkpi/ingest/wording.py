@@ -28,7 +28,9 @@ from __future__ import annotations
 import functools
 import re
 
-from ..i18n import N_, current_language
+from babel.numbers import format_decimal
+
+from ..i18n import N_, current_language, current_locale
 from ..i18n import gettext as _
 from . import wording_errors, wording_notes
 
@@ -203,6 +205,7 @@ SENTENCES = tuple(globals()[name] for name in __all__[4:]) + wording_notes.SENTE
 _FIELD = re.compile(r"\{(\w+)\}")
 _ROW = re.compile(r"\brow (\d+)")
 _MORE = re.compile(r" and (\d+) more$")
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 @functools.cache
@@ -225,6 +228,19 @@ def _rows(text: str) -> str:
     return _ROW.sub(lambda m: _("row {row}").format(row=m.group(1)), text)
 
 
+def _value(name: str, value: str) -> str:
+    """A value of a sentence as the language says it: a list of rows in its words, a count
+    written with thousands separators (``3,123``) in its digits, an export's name said."""
+    if name in ("rows", "sources") and not value.isdigit():
+        return _rows(value)
+    if _GROUPED.fullmatch(value):
+        locale = current_locale().replace("-", "_")
+        return format_decimal(int(value.replace(",", "")), format="#,##0", locale=locale)
+    if name == "label":
+        return said(value)
+    return value
+
+
 def said(text: str) -> str:
     """``text`` in the language in force when a template of this module made it (the values it
     carries kept), else as it is.
@@ -241,10 +257,7 @@ def said(text: str) -> str:
     for template in SENTENCES:
         found = _pattern(template).fullmatch(text)
         if found:
-            values = {
-                k: (_rows(v) if k in ("rows", "sources") and not v.isdigit() else v)
-                for k, v in found.groupdict().items()
-            }
+            values = {k: _value(k, v) for k, v in found.groupdict().items()}
             return _FIELD.sub(lambda m, values=values: values[m.group(1)], _(template))
     return text
 

@@ -23,6 +23,9 @@ from ..i18n import N_
 
 __all__ = [
     "SENTENCES",
+    # ------------------------------------------------------------------ the load's progress
+    "PROGRESS_SPLIT",
+    "PROGRESS_RECONCILING",
     # ------------------------------------------------------------------ reading the file
     "NOT_UTF8",
     "UNNAMED_COLUMNS",
@@ -239,6 +242,11 @@ FORM_NO_ID_COLUMN = N_(
     "so line items cannot be merged (choose the Deal ID column if there is one)"
 )
 FORM_SHEETS = N_("the workbook has {count} sheets; read the first, {sheet}")
+
+# --------------------------------------------------------------------------- the load's progress
+#: ``label`` is the export's name as :attr:`Source.label` says it (said in the language too)
+PROGRESS_SPLIT = N_("{count} rows split into {columns} columns; reading them as a {label}")
+PROGRESS_RECONCILING = N_("values read; reconciling rows into deals")
 
 #: Every template of this module :func:`~channelkpi.ingest.wording.said` tries, in the order of
 #: ``__all__`` (up to the pieces below, which :func:`said_note` finds inside a note).
