@@ -155,20 +155,11 @@ def _sheet(value: str | None) -> str | int | None:
 
 def _inspect(args: argparse.Namespace, out) -> int:
     from .errors import DetectionError
-    from .ingest import load_crm
 
     if args.save_mapping:
         _check_mapping_path(args.save_mapping)
     try:
-        result = load_crm(
-            args.file,
-            source=args.source,
-            mapping=args.mapping,
-            dayfirst=args.dayfirst,
-            currency=args.currency,
-            sheet=_sheet(args.sheet),
-            grain=args.grain,
-        )
+        result = _load(args)
     except DetectionError as exc:
         if args.mapping or args.source != "auto":
             raise
@@ -264,6 +255,22 @@ def _save_mapping(args: argparse.Namespace, mapping, out) -> None:
     )
 
 
+def _load(args: argparse.Namespace, **more):
+    """``load_crm`` of the command's file with the reading options both commands take."""
+    from .ingest import load_crm
+
+    return load_crm(
+        args.file,
+        source=args.source,
+        mapping=args.mapping,
+        dayfirst=args.dayfirst,
+        currency=args.currency,
+        sheet=_sheet(args.sheet),
+        grain=args.grain,
+        **more,
+    )
+
+
 def _rows(n: int) -> str:
     return f"{n:,} row" + "s" * (n != 1)
 
@@ -341,7 +348,7 @@ def _report_in_locale(args: argparse.Namespace, err) -> int:
 
     from .formats import number
     from .i18n import gettext as _
-    from .ingest import load_crm, read_targets
+    from .ingest import read_targets
     from .reports import REPORT_FORMATS, output_paths, report
 
     if not (args.output or args.png or args.svg):
@@ -355,14 +362,8 @@ def _report_in_locale(args: argparse.Namespace, err) -> int:
         say(_("reading {file} ({size} MB)").format(file=args.file, size=number(size / 2**20, digits=1)))
     else:
         say(_("reading {file}").format(file=args.file))
-    result = load_crm(
-        args.file,
-        source=args.source,
-        mapping=args.mapping,
-        dayfirst=args.dayfirst,
-        currency=args.currency,
-        sheet=_sheet(args.sheet),
-        grain=args.grain,
+    result = _load(
+        args,
         keep=_keep(args.keep),
         partners=args.partner_table,
         owners=args.owner_table,
