@@ -119,6 +119,21 @@ __all__ = [
 BY_CHOICES: dict[str, ReportLevel] = {title: level for level, title in BY_TITLES.items()}
 #: The period control's choices: label -> :data:`~channelkpi.types.ReportFreq`.
 FREQ_CHOICES: dict[str, ReportFreq] = {N_("Month"): "M", N_("Quarter"): "Q", N_("Year"): "Y"}
+#: After an upload whose last period is not complete: where the default view ends and the rest is.
+_VIEW_ENDS = {
+    "M": N_(
+        "The view ends in {shown}, the last month the data covers completely; move the Period slider to "
+        "{last} to see the deals after it."
+    ),
+    "Q": N_(
+        "The view ends in {shown}, the end of the last quarter the data covers completely; move the Period "
+        "slider to {last} to see the deals after it."
+    ),
+    "Y": N_(
+        "The view ends in {shown}, the end of the last year the data covers completely; move the Period "
+        "slider to {last} to see the deals after it."
+    ),
+}
 # LEVELS and FREQS were these dicts' names: they now name the tuples of every value
 # (channelkpi.types), so the dicts took names of their own.
 __getattr__ = renamed_attributes(__name__, {"LEVELS": "BY_CHOICES", "FREQS": "FREQ_CHOICES"}, globals())
@@ -1244,6 +1259,11 @@ class Dashboard:
                 )
             )
             loaded += " " + template.format(count=number(count), columns=columns)
+        months = self.period.options
+        shown_to = self.period.index[1]
+        if months and shown_to < len(months) - 1:
+            # the view ends at the last period the data covers completely: say where the rest is
+            loaded += " " + _(_VIEW_ENDS[self.freq.value]).format(shown=months[shown_to][0], last=months[-1][0])
         self.message.value = f"<div class='ck-note'>{html_text(loaded)}</div>"
 
     @contextlib.contextmanager

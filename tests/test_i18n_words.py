@@ -8,6 +8,7 @@ import csv
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from babel.messages.pofile import read_po
 
@@ -110,3 +111,24 @@ def test_without_lead_sources_the_partner_share_says_why_not_zero(dutch_upload):
     tiles = dutch_upload.tiles.value
     assert "geen leadbron" in tiles and "deze export heeft geen kolom leadbron" in tiles
     assert "0,0%" not in tiles.split("Gewonnen via partners")[1].split("geen leadbron")[0]
+
+
+def test_an_upload_says_where_the_view_ends_when_its_last_quarter_is_not_complete(dutch_upload):
+    # the deals close up to 2 Apr 2025: the first quarter is the last complete one, so the view
+    # ends in March and the message says where the April deal is
+    note = dutch_upload.message.value
+    assert dutch_upload.period.value[1] == pd.Timestamp("2025-03-01")
+    assert "De weergave eindigt in mrt 2025" in note and "tot apr 2025" in note
+    english = Dashboard(make_sample_deals())
+    english.load_upload("export.csv", BAD_EXPORT.encode())
+    assert "The view ends in Mar 2025, the end of the last quarter the data covers completely" in (
+        english.message.value
+    )
+
+
+def test_an_upload_whose_view_reaches_its_last_month_says_nothing_of_it():
+    whole = BAD_EXPORT.replace("30-04-2025", "30-03-2025").replace("02-04-2025", "31-03-2025")
+    dash = Dashboard(make_sample_deals())
+    dash.load_upload("export.csv", whole.encode())
+    assert dash.period.value[1] == dash.period.options[-1][1]
+    assert "The view ends" not in dash.message.value
