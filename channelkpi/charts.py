@@ -736,8 +736,8 @@ _STEPS = ["start", "created", "won", "lost", "end"]
 _STEP_TITLES = {
     "start": N_("Open at the start"),
     "created": N_("+ created"),
-    "won": N_("- won"),
-    "lost": N_("- lost"),
+    "won": N_("− won"),
+    "lost": N_("− lost"),
     "end": N_("Open at the end"),
     "unchanged": N_("Unchanged"),
     "memo": N_("Created and closed inside the period"),
@@ -803,7 +803,7 @@ def pipeline_waterfall(
         )
     )
     layers = [bars]
-    notes = [_("Each period: open at the start + created - won - lost = open at the end")]
+    notes = [_("Each period: open at the start + created − won − lost = open at the end")]
     if targets is not None:
         _need(targets, ["period", "target"], "pipeline_waterfall targets")
         tg = targets[["period", "target"]].dropna().groupby("period", as_index=False)["target"].sum()
@@ -843,8 +843,8 @@ def pipeline_waterfall(
 _STEP_LEGEND = {
     "start": N_("Start"),
     "created": N_("+ created"),
-    "won": N_("- won"),
-    "lost": N_("- lost"),
+    "won": N_("− won"),
+    "lost": N_("− lost"),
     "end": N_("End"),
 }
 

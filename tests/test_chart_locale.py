@@ -59,8 +59,8 @@ def test_the_waterfall_legend_speaks_dutch(deals):
     assert names == {
         "start": "Begin",
         "created": "+ aangemaakt",
-        "won": "- gewonnen",
-        "lost": "- verloren",
+        "won": "− gewonnen",
+        "lost": "− verloren",
         "end": "Eind",
     }
     with using("en-US"):

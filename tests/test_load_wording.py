@@ -90,7 +90,7 @@ def test_the_german_report_says_the_ledger_in_german(result, tmp_path):
 def test_an_upload_error_in_french():
     dash = Dashboard(make_sample_deals(), locale="fr-FR")
     dash.load_upload("vide.csv", b"")
-    assert "vide.csv : le fichier est vide. Solution : exportez de nouveau le rapport avec ses lignes" in (
+    assert "vide.csv : le fichier est vide. Solution : exportez de nouveau le rapport, avec ses lignes d’affaires" in (
         dash.message.value.replace("&#x27;", "'")
     )
     english = Dashboard(make_sample_deals())
