@@ -342,7 +342,12 @@ def deals_html(page: DealsPage, *, currency: str = DEFAULT_CURRENCY, sortable: b
 
 
 #: Headings of the deals' other columns in a download (the rest: the column's name in words).
-_OTHER_TITLES = {"currency": N_("Currency"), "status": N_("Status"), "expected_close": N_("Expected close")}
+_OTHER_TITLES = {
+    "currency": N_("Currency"),
+    "status": N_("Status"),
+    "expected_close": N_("Expected close"),
+    "probability": N_("Probability"),
+}
 
 
 def download_titles(columns: Sequence[str]) -> dict[str, str]:

@@ -125,7 +125,7 @@ def column_heading(name: str) -> str | None:
     >>> from channelkpi.i18n import using
     >>> with using("de-DE"):
     ...     column_heading("win_rate"), column_heading("won_amount_paid"), column_heading("Region")
-    ('Abschlussquote', 'Gewonnener Betrag (bezahlt)', None)
+    ('Abschlussquote', 'Gewonnener Betrag (Paid Media)', None)
     """
     if name in COLUMN_HEADINGS:
         return _(COLUMN_HEADINGS[name])

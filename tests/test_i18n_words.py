@@ -132,3 +132,12 @@ def test_an_upload_whose_view_reaches_its_last_month_says_nothing_of_it():
     dash.load_upload("export.csv", whole.encode())
     assert dash.period.value[1] == dash.period.options[-1][1]
     assert "The view ends" not in dash.message.value
+
+
+def test_the_deals_download_heads_the_probability_in_the_language():
+    from channelkpi.drill import download_titles
+
+    with i18n.using("nl"):
+        titles = download_titles(["probability", "expected_close", "region"])
+    assert titles["probability"] == "Kans"  # the Dutch catalog's word for the probability field
+    assert titles["region"] == "Regio"
