@@ -24,7 +24,13 @@ from channelkpi.widgets import Dashboard
 
 mappingform = pytest.importorskip("channelkpi.mappingform")
 
-DUTCH = {"paid": "betaald", "earned": "verdiend", "owned": "eigen", "partner": "partner", "other": "overig"}
+DUTCH = {
+    "paid": "betaalde media",
+    "earned": "verdiende media",
+    "owned": "eigen media",
+    "partner": "partner",
+    "other": "overig",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,7 @@ def _text(markup: str) -> str:
 def test_the_channel_box_shows_names_and_filters_by_code(deals):
     dash = Dashboard(deals, locale="nl-NL")
     options = dict(dash.channels.options)
-    assert options["paid"] == "betaald" and options["other"] == "overig"
+    assert options["paid"] == "betaalde media" and options["other"] == "overig"
     dash.channels.value = ["paid"]  # the box's value is the code
     start, end = dash.date_range
     won = deals[
@@ -62,7 +68,7 @@ def test_the_legend_names_channels_in_dutch_and_the_marks_keep_the_codes(deals):
         assert f'"{code}": "{name}"' in legend
     rows = next(iter(spec["datasets"].values()))
     assert {r["channel"] for r in rows} <= {"paid", "earned", "owned", "partner", "other", "unknown"}
-    assert {r["channel_name"] for r in rows if r["channel"] == "paid"} == {"betaald"}
+    assert {r["channel_name"] for r in rows if r["channel"] == "paid"} == {"betaalde media"}
     tip = spec["encoding"]["tooltip"][0]
     assert tip["field"] == "channel_name"
     english = channel_mix(table).to_dict()
@@ -75,7 +81,7 @@ def test_a_click_on_a_translated_legend_lists_that_channels_deals(deals):
         # the chart reports the mark's fields: the code, whatever the legend says
         cell = chart_cell("channel_mix", {"channel": "paid", "period": "2024-Q2"}, view)
         page = deals_page(prepare(deals), cell, limit=10_000)
-    assert cell.place.startswith("Kanaal: betaald · K2 2024 · ")
+    assert cell.place.startswith("Kanaal: betaalde media · K2 2024 · ")
     expected = deals[
         (deals["channel"] == "paid")
         & (deals["status"] == "won")
@@ -157,8 +163,9 @@ def test_a_dutch_csv_download_opens_in_a_dutch_excel(deals):
     lines = data[3:].decode("utf-8").splitlines()
     assert lines[0].startswith(("Selectie: ", '"Selectie: '))
     header = lines[2].split(";")
-    assert "won_amount" in header and "win_rate" in header and len(header) > 5
-    rate = header.index("win_rate")
+    # the KPI columns headed in Dutch, as the tiles name them
+    assert "Gewonnen bedrag" in header and "Winratio" in header and "win_rate" not in header and len(header) > 5
+    rate = header.index("Winratio")
     rates = [line.split(";")[rate] for line in lines[3:] if line.split(";")[rate]]
     # a share such as 0,4671: the decimal comma Dutch Excel reads as a number
     assert rates and all(re.fullmatch(r"-?\d+(,\d+)?", r) for r in rates), rates[:5]

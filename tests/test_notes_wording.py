@@ -50,7 +50,7 @@ def test_the_data_quality_tab_says_the_notes_and_reasons_in_dutch():
     assert "1 titelrij(en) boven de kop overgeslagen (rijen 1-1)" in text
     assert "het bestand is geen UTF-8" in text
     assert "dus de kolommen zijn op betekenis herkend" in text
-    assert "eigen export (kolommen herkend op betekenis)" in text
+    assert "eigen export (kolommen herkend aan hun inhoud)" in text
     # the recognised columns' certainty and reason: "'ref' -> deal_id (zeker: kop 'ref' betekent ...)"
     assert re.search(r"'phase' -> stage \((zeker|waarschijnlijk): kop 'phase' betekent stage \(Engels", text)
     # the code to paste stays code; no English sentence is left outside it
@@ -62,7 +62,7 @@ def test_the_report_says_the_notes_and_the_export_name_in_german(tmp_path):
     result = ck.load_crm(io.BytesIO(EXPORT))
     (path,) = ck.report(result, path=tmp_path / "bericht.html", locale="de-DE")
     text = _text(path.read_text(encoding="utf-8"))
-    assert "eigener Export (Spalten nach Bedeutung erkannt)" in text
+    assert "eigener Export (Spalten anhand ihres Inhalts erkannt)" in text
     assert "1 Titelzeile(n) über der Kopfzeile übersprungen" in text
     assert "Spaltenkopf 'phase' bedeutet stage (Englisch" in text
     assert "skipped" not in text and "recognised" not in text and "custom export" not in text
