@@ -66,6 +66,7 @@ from .formats import (
     signed_money,
     value_text,
 )
+from .headings import COLUMN_HEADINGS
 from .i18n import N_
 from .i18n import gettext as _
 from .schema import CHANNELS
@@ -1188,18 +1189,21 @@ def deal_success_cohorts(
 #: What each bar of the movement waterfall is called (the buckets of
 #: :func:`channelkpi.pipeline_movement`, in its order, between the two ends).
 MOVEMENT_TITLES = {
-    "start": N_("Open at the start"),
-    "new": N_("New"),
-    "pulled_in": N_("Pulled in"),
-    "increased": N_("Increased"),
-    "decreased": N_("Decreased"),
-    "pushed_out": N_("Pushed out"),
-    "won": N_("Won"),
-    "lost": N_("Lost"),
-    "removed": N_("Removed"),
-    "transferred_in": N_("Transferred in"),
-    "transferred_out": N_("Transferred out"),
-    "end": N_("Open at the end"),
+    key: COLUMN_HEADINGS[key]  # the same words as the movement table's download headings
+    for key in (
+        "start",
+        "new",
+        "pulled_in",
+        "increased",
+        "decreased",
+        "pushed_out",
+        "won",
+        "lost",
+        "removed",
+        "transferred_in",
+        "transferred_out",
+        "end",
+    )
 }
 #: The name of the waterfall's bars layer (a click selection on the bars names it).
 MOVEMENT_BARS = "movement_bars"

@@ -41,7 +41,6 @@ from .errors import (
     DetectionError,
     FileFormatError,
     ValueParseError,
-    short_value,
 )
 from .formats import (
     BY_TITLES,
@@ -58,8 +57,8 @@ from .formats import (
 from .i18n import N_, current_language, current_locale, in_own_locale
 from .i18n import gettext as _
 from .ingest import LoadResult, load_crm
-from .ingest.errors_said import error_said
-from .ingest.wording import said, where_text
+from .ingest.errors_said import error_said, problem_said
+from .ingest.wording import said
 from .ingest.wording_shown import said_note
 from .mappingform import (
     MAPPING_SUFFIX,
@@ -285,12 +284,7 @@ def _upload_message(name: str, exc: ChannelKPIError) -> str:
     that takes Python arguments is kept, labelled, for whoever loads the file in a notebook."""
     # the error's parts in the viewer's language (the load writes them in English; the fixed
     # sentences among them are translated, values and Python stay as they are)
-    text = said(exc.problem)
-    where = where_text(row=exc.row, column=exc.column, value=None if exc.value is None else short_value(exc.value))
-    if where:
-        text = _("{problem} ({where})").format(problem=text, where=where)
-    if exc.file:
-        text = _("{file}: {problem}").format(file=exc.file, problem=text)
+    text = problem_said(exc)
     fix = exc.fix or ""
     if fix and _PYTHON_WORDS.search(fix) and not isinstance(exc, FileFormatError):
         visitor = next(

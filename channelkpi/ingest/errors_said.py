@@ -12,7 +12,7 @@ from ..errors import ChannelKPIError, short_value
 from ..i18n import gettext as _
 from .wording import said, where_text
 
-__all__ = ["error_said"]
+__all__ = ["error_said", "problem_said"]
 
 
 def error_said(exc: BaseException) -> str:
@@ -32,12 +32,23 @@ def error_said(exc: BaseException) -> str:
     """
     if not isinstance(exc, ChannelKPIError):
         return str(exc)
+    text = problem_said(exc)
+    if exc.fix:
+        text += _(". Fix: {fix}").format(fix=said(exc.fix))
+    return text
+
+
+def problem_said(exc: ChannelKPIError) -> str:
+    """The error's file, problem and place (without its fix) in the language in force.
+
+    >>> from channelkpi.errors import ValueParseError
+    >>> problem_said(ValueParseError("a target is not an amount", file="q.csv", row=3, column="Target", fix="x"))
+    "q.csv: a target is not an amount (row 3, column 'Target')"
+    """
     text = said(exc.problem)
     where = where_text(row=exc.row, column=exc.column, value=None if exc.value is None else short_value(exc.value))
     if where:
         text = _("{problem} ({where})").format(problem=text, where=where)
     if exc.file:
         text = _("{file}: {problem}").format(file=exc.file, problem=text)
-    if exc.fix:
-        text += _(". Fix: {fix}").format(fix=said(exc.fix))
     return text

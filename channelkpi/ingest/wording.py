@@ -39,6 +39,7 @@ __all__ = [
     "SENTENCES",
     "said",
     "where_text",
+    "template_pattern",
     "FOOTER_LINE",
     "TOO_MANY_FIELDS",
     "NO_ID_NO_STATUS",
@@ -200,7 +201,11 @@ SEVERAL_CURRENCIES = N_("amounts are in several currencies ({counts}) and would 
 
 #: Every template :func:`said` recognises: this module's and those of the load's reading notes and
 #: of its errors about arguments, mapping files and values (kept in their own modules).
-SENTENCES = tuple(globals()[name] for name in __all__[4:]) + wording_notes.SENTENCES + wording_errors.SENTENCES
+SENTENCES = (
+    tuple(globals()[name] for name in __all__[__all__.index("FOOTER_LINE") :])
+    + wording_notes.SENTENCES
+    + wording_errors.SENTENCES
+)
 
 _FIELD = re.compile(r"\{(\w+)\}")
 _ROW = re.compile(r"\brow (\d+)")
@@ -209,8 +214,9 @@ _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 
 
 @functools.cache
-def _pattern(template: str) -> re.Pattern[str]:
-    """A template as a regular expression: its words literally, each ``{value}`` any text."""
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A template as a regular expression: its words literally, each ``{value}`` any text (a value
+    named twice must be the same text twice)."""
     parts, seen, at = [], set(), 0
     for m in _FIELD.finditer(template):
         parts.append(re.escape(template[at : m.start()]))
@@ -255,7 +261,7 @@ def said(text: str) -> str:
     if current_language() == "en" or not isinstance(text, str):
         return text
     for template in SENTENCES:
-        found = _pattern(template).fullmatch(text)
+        found = template_pattern(template).fullmatch(text)
         if found:
             values = {k: _value(k, v) for k, v in found.groupdict().items()}
             return _FIELD.sub(lambda m, values=values: values[m.group(1)], _(template))

@@ -79,20 +79,6 @@ _SHAPES = {
 
 
 @functools.cache
-def _whole(template: str) -> re.Pattern[str]:
-    """A template as a pattern of a whole text: each ``{value}`` any text."""
-    parts, seen, at = [], set(), 0
-    for m in _FIELD.finditer(template):
-        parts.append(re.escape(template[at : m.start()]))
-        name = m.group(1)
-        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
-        seen.add(name)
-        at = m.end()
-    parts.append(re.escape(template[at:]))
-    return re.compile("".join(parts), re.DOTALL)
-
-
-@functools.cache
 def _piece(template: str) -> re.Pattern[str]:
     """A piece as a pattern found inside a text: each ``{value}`` of the shape its name says."""
     parts, at = [], 0
@@ -113,7 +99,7 @@ def in_form(text: str) -> str:
     "the workbook has 3 sheets; read the first, 'Deals'"
     """
     for template, form in _form_notes().items():
-        found = _whole(template).fullmatch(str(text))
+        found = wording.template_pattern(template).fullmatch(str(text))
         if found:
             return form.format(**found.groupdict())
     return text
