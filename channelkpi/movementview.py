@@ -37,11 +37,13 @@ from .metrics.rules import cents
 from .safety import html_text
 
 __all__ = [
+    "HOW_TEXTS",
     "MOVEMENT_COLUMNS",
     "MOVER_TITLES",
     "NO_HISTORY",
     "bucket_caption",
     "currency_phrase",
+    "how_text",
     "movement_html",
     "movement_sheet",
     "movers_html",

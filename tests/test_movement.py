@@ -221,7 +221,7 @@ def test_errors_are_clear(hand):
 
 def test_explain_gives_the_bucket_order():
     text = ck.explain("pipeline_movement")
-    assert "removed (deleted or gone from the export at t1), won, lost" in text
+    assert "removed (deleted, or gone from the export by the end), won, lost (closed by the end)" in text
     table = ck.pipeline_movement(_history(HAND), close_window="2025")
     assert "variant:   close_window=2025-01-01..2025-12-31" in ck.explain(table)
 

@@ -206,7 +206,7 @@ def test_bad_options_say_how_to_fix_them(hand):
 
 def test_explain_prints_the_three_definitions():
     funnel = ck.explain("stage_funnel")
-    assert "entered = advanced + moved_back + won + lost + removed + still_there" in funnel
+    assert "entered = moved on + moved back + won + lost + removed + still there" in funnel
     assert "Kaplan-Meier" in ck.explain("time_in_stage")
     assert "later period" in ck.explain("slipped_deals")
 
