@@ -22,13 +22,15 @@ No deal has a partner: partner views are empty, and the other KPIs count every d
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import pandas as pd
 
 from .formats import channel_name, number, percent
 from .i18n import gettext as _
+from .ingest import wording
+from .ingest.wording import template_pattern
+from .ingest.wording_notes import NOT_AMOUNTS, NOT_DATES
 from .schema import DIRECT_PARTNER
 
 __all__ = [
@@ -97,10 +99,11 @@ def has_lead_sources(deals: pd.DataFrame, result=None) -> bool:
     return bool((deals["channel"].astype(str) != "unknown").any())
 
 
-# A load's warning about values it could not read and left empty, as the load writes it
-# ("'Amount': 2 value(s) are not amounts and were left empty (row 3 'x', row 9 'y')", and the
-# same for dates out of range and impossible probabilities): the column and the count.
-_LEFT_EMPTY = re.compile(r"(?P<column>.+?): (?P<count>\d[\d,]*) [^\n]*? were left empty \(", re.DOTALL)
+# The load's warnings about values it could not read and left empty (amounts, dates, dates out
+# of range, impossible probabilities), as patterns of their templates: the column and the count.
+_LEFT_EMPTY = tuple(
+    template_pattern(t) for t in (NOT_AMOUNTS, NOT_DATES, wording.DATES_OUT_OF_RANGE, wording.BAD_PROBABILITY)
+)
 
 
 def unreadable_values(result) -> list[tuple[str, int]]:
@@ -125,9 +128,9 @@ def unreadable_values(result) -> list[tuple[str, int]]:
     """
     found = []
     for warning in getattr(result, "warnings", None) or ():
-        m = _LEFT_EMPTY.match(str(warning))
-        if m:
-            found.append((m.group("column"), int(m.group("count").replace(",", ""))))
+        m = next((m for p in _LEFT_EMPTY if (m := p.fullmatch(str(warning)))), None)
+        if m and m.group("count").isdigit():
+            found.append((m.group("header"), int(m.group("count"))))
     return found
 
 
