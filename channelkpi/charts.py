@@ -69,6 +69,7 @@ from .formats import (
 from .headings import COLUMN_HEADINGS
 from .i18n import N_
 from .i18n import gettext as _
+from .metrics.movement import BUCKETS
 from .schema import CHANNELS
 from .types import Level
 from .vegalocale import vega_locale
@@ -1190,20 +1191,7 @@ def deal_success_cohorts(
 #: :func:`channelkpi.pipeline_movement`, in its order, between the two ends).
 MOVEMENT_TITLES = {
     key: COLUMN_HEADINGS[key]  # the same words as the movement table's download headings
-    for key in (
-        "start",
-        "new",
-        "pulled_in",
-        "increased",
-        "decreased",
-        "pushed_out",
-        "won",
-        "lost",
-        "removed",
-        "transferred_in",
-        "transferred_out",
-        "end",
-    )
+    for key in ("start", *BUCKETS, "end")
 }
 #: The name of the waterfall's bars layer (a click selection on the bars names it).
 MOVEMENT_BARS = "movement_bars"
