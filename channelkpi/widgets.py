@@ -539,6 +539,7 @@ class Dashboard:
         self.currency = self._currency_given or deals_currency(self.deals["currency"].dropna().unique(), unknown)
         self.caveats = data_caveats(self.deals, self.load_result)
         self._has_partners = has_partners(self.deals)
+        self._has_lead_sources = has_lead_sources(self.deals, self.load_result)  # once, not per change
         self._values: dict[str, list[tuple[str, str]]] = {}  # level -> the box's (value, label)
         panel = getattr(self, "deals_panel", None)
         if panel is not None:  # other deals: the panel lists theirs, and explains no old number
@@ -821,7 +822,7 @@ class Dashboard:
             tables["ranking"] = ranking[ranking[level].astype(str).isin(chosen)]
         tiles = tile_values(tables, currency=self.currency)
         r = self.load_result
-        if not has_lead_sources(self.deals, r):
+        if not self._has_lead_sources:
             # the partner share is the partner marketing channel's, read from the lead source (the
             # KPI contract's channels), not from the partner column: without lead sources it is
             # unknown, not 0 %
@@ -841,7 +842,7 @@ class Dashboard:
             no_column = r is not None and "partner" not in set(r.source.columns)  # as data_caveats tells it
             word = _("no partner column") if no_column else _("no partners")
             for tile in tiles:
-                if (tile["column"] == "partner_share" and has_lead_sources(self.deals, r)) or (
+                if (tile["column"] == "partner_share" and self._has_lead_sources) or (
                     tile["column"] == "best_quality" and level == "partner"
                 ):
                     note = (
