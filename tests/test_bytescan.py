@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from channelkpi.ingest import bytescan
-from channelkpi.ingest.bytescan import STEP, positions_equal, positions_of_pairs, positions_outside, translated
+from channelkpi.ingest.bytescan import (
+    STEP,
+    line_count,
+    positions_equal,
+    positions_of_pairs,
+    positions_outside,
+    translated,
+)
 
 
 @pytest.fixture(params=[0, 1, STEP - 1, STEP, STEP + 1, 3 * STEP + 7])
@@ -37,6 +44,13 @@ def test_positions_outside(data):
     assert positions_outside(data, 0x20, 0x80).tolist() == expected.tolist()
 
 
+def test_line_count(data):
+    # LF, CRLF and a lone CR each end a line; the last line may have no ending
+    text = bytes(np.where(data == ord("a"), 13, np.where(data == ord("b"), 10, data)).astype(np.uint8))
+    ends = text.count(b"\r\n") + text.replace(b"\r\n", b"").count(b"\r") + text.replace(b"\r\n", b"").count(b"\n")
+    assert line_count(np.frombuffer(text, np.uint8)) == ends + (text[-1:] not in (b"", b"\n", b"\r"))
+
+
 def test_translated(data):
     table = bytes(range(256)).replace(b"a", b"9")
     lut = np.frombuffer(table, np.uint8)
@@ -51,3 +65,5 @@ def test_a_step_reuses_its_buffers(monkeypatch):
     monkeypatch.setattr(bytescan.np, "empty", lambda *a, **k: made.append(a) or real(*a, **k))
     positions_of_pairs(np.zeros(8 * STEP, np.uint8), 32)
     assert len(made) == 2
+    line_count(np.full(8 * STEP, 13, np.uint8))
+    assert len(made) == 2 + 3

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from channelkpi.ingest import arrow_reader
+from channelkpi.ingest import arrow_reader, bytescan
 from channelkpi.ingest.cells import STR, Cells, Coded, has_repeats, tidy_text
 from channelkpi.ingest.layout import clean_headers, find_layout, footer_detail
 from channelkpi.ingest.reader import read_raw
@@ -132,15 +132,15 @@ def test_quoted_line_breaks_past_the_head_are_read_whole_wherever_arrow_cuts_its
         assert fast.cells["Partner"].tolist()[-40:] == [f"Acme\nEast, {i}" for i in range(40)]
 
 
-@pytest.mark.parametrize("step", [1, 2, 3, 7, 1 << 22])
+@pytest.mark.parametrize("step", [1, 2, 3, 7, bytescan.STEP])
 def test_lines_are_counted_as_arrow_ends_them(monkeypatch, step):
-    monkeypatch.setattr(arrow_reader, "_COUNT_STEP", step)
+    monkeypatch.setattr(bytescan, "STEP", step)
     rng = random.Random(step)
     for _ in range(300):
         data = bytes(rng.choice(b"ab\r\n") for _ in range(rng.randint(0, 40)))
         # LF, CRLF and a lone CR each end a line; a last line may have no ending
         expected = len(re.findall(rb"\r\n|\r|\n", data)) + (data[-1:] not in (b"", b"\n", b"\r"))
-        assert arrow_reader._line_count(memoryview(data)) == expected, data
+        assert bytescan.line_count(np.frombuffer(data, np.uint8)) == expected, data
 
 
 def test_a_body_without_quoted_line_breaks_is_parsed_once(monkeypatch):

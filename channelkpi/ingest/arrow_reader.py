@@ -22,6 +22,7 @@ import pyarrow.csv as pa_csv
 
 from ..errors import FileFormatError
 from ..i18n import N_
+from .bytescan import line_count
 from .cells import Cells, RawTable, string_buffers, tidy_text
 from .layout import CELLS_AS_TEXT, Layout, clean_headers, find_layout, footer_detail
 from .wording_notes import UNNAMED_COLUMNS
@@ -33,7 +34,6 @@ _SMALL_HEAD = 262_144  # enough for the layout of almost every export
 _TAIL_LINES = 64  # footers are a few lines; more delimiter-free lines go to the general reader
 _TAIL_BYTES = 65_536
 _BLOCK = 1 << 20  # Arrow's unit of parallel work (its default: larger blocks parse slower)
-_COUNT_STEP = 1 << 22  # line breaks are counted a few MB at a time: no file-sized temporary
 
 
 def read_csv_fast(data: bytes | mmap.mmap, *, name: str, notes: list[str]):
@@ -159,28 +159,11 @@ def _parse(body: memoryview, layout: Layout, ncols: int) -> pa.Table | None:
     (a quoted line break somewhere, or a lone CR) it is read again the safe way.
     """
     with ThreadPoolExecutor(1, thread_name_prefix="channelkpi-lines") as pool:
-        lines = pool.submit(_line_count, body)  # NumPy counts while Arrow parses
+        lines = pool.submit(line_count, np.frombuffer(body, np.uint8))  # counted while Arrow parses
         quick = _read_body(body, layout, ncols, newlines_in_values=False)
         if quick is not None and quick.num_rows == lines.result():
             return quick
     return _read_body(body, layout, ncols, newlines_in_values=True)
-
-
-def _line_count(body: memoryview) -> int:
-    """Lines as Arrow counts them: ended by LF, CRLF or a lone CR, the last one maybe unended."""
-    data = np.frombuffer(body, np.uint8)
-    step = _COUNT_STEP
-    breaks = 0
-    for i in range(0, len(data), step):
-        part = data[i : i + step + 1]  # one byte more: a CRLF across the cut is seen
-        here = part[:step]
-        breaks += int(np.count_nonzero(here == 10))
-        crs = np.flatnonzero(here == 13)
-        if len(crs):  # a CR followed by LF ends one line, not two
-            after = crs + 1
-            inside = after < len(part)
-            breaks += int(np.count_nonzero(~inside)) + int(np.count_nonzero(part[after[inside]] != 10))
-    return breaks + (len(data) > 0 and data[-1] not in (10, 13))
 
 
 def _read_body(body: memoryview, layout: Layout, ncols: int, *, newlines_in_values: bool) -> pa.Table | None:

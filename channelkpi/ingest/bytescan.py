@@ -17,13 +17,15 @@ Examples
 [6]
 >>> bytes(translated(data, bytes(range(256)).replace(b"a", b"z")))
 b'z  b+c\\x01'
+>>> line_count(np.frombuffer(b"a\\r\\nb\\rc\\nd", np.uint8))
+4
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["STEP", "positions_equal", "positions_of_pairs", "positions_outside", "translated"]
+__all__ = ["STEP", "line_count", "positions_equal", "positions_of_pairs", "positions_outside", "translated"]
 
 #: bytes per step: small enough that its buffers are reused, large enough that the Python loop
 #: costs nothing next to the work
@@ -85,3 +87,26 @@ def translated(data: np.ndarray, table: bytes) -> np.ndarray:
         # bytes.translate is a table look-up per byte in C: faster than any NumPy expression
         out[at:end] = np.frombuffer(data[at:end].tobytes().translate(table), np.uint8)
     return out
+
+
+def line_count(data: np.ndarray) -> int:
+    """Lines as Arrow's CSV reader counts them: ended by LF, CRLF or a lone CR, the last one
+    maybe unended."""
+    n = len(data)
+    lf = np.empty(min(STEP, n) + 1, bool)
+    cr = np.empty(min(STEP, n), bool)
+    lone = np.empty(len(cr), bool)
+    lines = 0
+    for at, end in _steps(n):
+        stop = min(end + 1, n)  # one byte more: a CRLF across the step's end is seen
+        k = end - at
+        f = np.equal(data[at:stop], np.uint8(10), out=lf[: stop - at])
+        lines += int(np.count_nonzero(f[:k]))
+        c = np.equal(data[at:end], np.uint8(13), out=cr[:k])
+        if c.any():
+            # a CR ends a line of its own unless an LF follows it (True > False: CR, no LF)
+            if stop > end:
+                lines += int(np.count_nonzero(np.greater(c, f[1:], out=lone[:k])))
+            else:  # the last step: its last CR has nothing after it
+                lines += int(np.count_nonzero(np.greater(c[:-1], f[1:k], out=lone[: k - 1]))) + int(c[-1])
+    return lines + (n > 0 and int(data[-1]) not in (10, 13))
