@@ -9,10 +9,11 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from channelkpi.ingest import arrow_reader, bytescan
-from channelkpi.ingest.cells import STR, Cells, Coded, has_repeats, tidy_text
+from channelkpi.ingest.cells import STR, Cells, Coded, arrow_text, chunk_joined, has_repeats, text_series, tidy_text
 from channelkpi.ingest.layout import clean_headers, find_layout, footer_detail
 from channelkpi.ingest.reader import read_raw
 
@@ -200,7 +201,6 @@ def test_layout_title_rows_sep_hint_and_footers():
 
 
 def test_cells_are_tidied_when_read_and_coded_before_tidying():
-    import pyarrow as pa
 
     column = pa.chunked_array([pa.array([" Acme ", "Beta", "", "Acme", "Gamma"])])
     cells = Cells({"Partner": column}, keep=np.array([True, True, True, True, False]))
@@ -217,6 +217,21 @@ def test_tidy_strips_what_pandas_strips():
     got = tidy_text(__import__("pyarrow").array(texts)).to_pylist()
     want = pd.Series(texts, dtype=STR).str.strip().replace("", None).tolist()
     assert got == [None if pd.isna(w) else w for w in want]
+
+
+def test_tidy_keeps_the_blocks_and_joining_them_reads_alike():
+    # the reader's blocks stay as they are (joining them copies every byte), sliced ones too
+    blocks = [pa.array([" Acme ", ""]), pa.array(["Beta", None, "  "]).slice(1), pa.array(["x  "])]
+    tidied = tidy_text(pa.chunked_array(blocks))
+    assert tidied.num_chunks == 3
+    assert tidied.to_pylist() == [
+        None if v is None or not v.strip() else v.strip() for v in pa.chunked_array(blocks).to_pylist()
+    ]
+    series = text_series(tidied)
+    assert chunk_joined(series).to_pylist() == tidied.to_pylist()
+    single = text_series(pa.chunked_array([pa.array(["a", "b"])]))
+    # one block: its bytes are taken where they lie, not copied
+    assert chunk_joined(single).buffers()[2].address == arrow_text(single).chunk(0).buffers()[2].address
 
 
 def test_coded_values_are_in_order_of_first_appearance():
@@ -238,7 +253,6 @@ def test_repeated_ids_are_found_even_when_hashes_meet(monkeypatch):
 
 
 def test_hashes_of_texts_differ_by_every_byte():
-    import pyarrow as pa
 
     from channelkpi.ingest.cells import _text_hashes
 
@@ -280,7 +294,6 @@ def test_the_layout_from_a_small_head_is_the_layout_from_the_big_one():
 
 @pytest.mark.parametrize("keep", [None, slice(0, 5), np.array([True, False, True, True, True, False])])
 def test_a_coded_column_of_tidy_values_is_not_tidied_again_row_by_row(monkeypatch, keep):
-    import pyarrow as pa
 
     from channelkpi.ingest import cells as cells_module
 

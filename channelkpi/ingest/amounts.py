@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValueParseError
-from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows, string_buffers
+from .cells import STR, Coded, blank_mask, chunk_joined, digit_shapes, first_rows, string_buffers
 from .currencies import ISO_CODE, SPACES, normalize_currency
 from .wording_errors import MIXED_DECIMALS, ONE_NUMBER_FORMAT
 
@@ -317,7 +317,7 @@ def _amounts_by_shape(values: pd.Series, forced: str | None = None) -> ParsedAmo
     """Text columns: decisions per shape, digits read per row by Arrow. None when a value has
     digits of another script (then :func:`_amounts_by_value` reads the column)."""
     n = len(values)
-    arr = arrow_text(values).combine_chunks()
+    arr = chunk_joined(values)
     plain = _plain_numbers(arr, values.index) if forced != "," else None
     if plain is not None:
         return plain

@@ -46,6 +46,7 @@ __all__ = [
     "RawTable",
     "arrow_text",
     "blank_mask",
+    "chunk_joined",
     "digit_shapes",
     "first_rows",
     "has_repeats",
@@ -231,7 +232,7 @@ def has_repeats(column: pd.Series) -> bool:
     values = column.dropna() if column.hasnans else column
     if values.dtype != STR or len(values) < 2:
         return not values.is_unique
-    arr = arrow_text(values).combine_chunks()
+    arr = chunk_joined(values)
     off, data, _ = string_buffers(arr)
     used = data[int(off[0]) : int(off[-1])]
     if len(used) and np.diff(off).max() <= 18 and used.min() >= 48 and used.max() <= 57:
@@ -249,22 +250,27 @@ def has_repeats(column: pd.Series) -> bool:
 def tidy_text(column: pa.ChunkedArray | pa.Array, *, tidy: bool = False) -> pa.ChunkedArray:
     """Strip each cell and make empty or whitespace-only cells missing (Arrow in, Arrow out).
 
-    ``tidy=True``: the caller knows every cell is tidy already (from its distinct values), so
-    the blocks are only joined into one array.
+    The column keeps its blocks as the reader made them: joining them into one array would copy
+    all of its text, which only the few steps that read a column's bytes as a whole pay for
+    (:func:`chunk_joined`). ``tidy=True``: the caller knows every cell is tidy already (from its
+    distinct values), so the column is returned as it is.
 
     Examples
     --------
     >>> tidy_text(pa.array([" Acme ", "", "  ", "Beta", None])).to_pylist()
     ['Acme', None, None, 'Beta', None]
     """
-    if isinstance(column, pa.ChunkedArray):
-        # one array: a few array operations per column, not per Arrow block
-        column = (
-            column.combine_chunks()
-            if column.num_chunks > 1
-            else (column.chunks[0] if column.num_chunks else pa.array([], column.type))
-        )
-    return pa.chunked_array([column if tidy else _tidy_array(column)], type=column.type)
+    if isinstance(column, pa.Array):
+        column = pa.chunked_array([column])
+    if tidy:
+        return column
+    return pa.chunked_array([_tidy_array(chunk) for chunk in column.chunks], type=column.type)
+
+
+def chunk_joined(series: pd.Series) -> pa.Array:
+    """The Arrow text behind a ``STR`` Series as one array (joined, a copy, when it has blocks)."""
+    arr = arrow_text(series)
+    return arr.chunk(0) if arr.num_chunks == 1 else arr.combine_chunks()
 
 
 def text_series(column: pa.ChunkedArray | pa.Array) -> pd.Series:
@@ -349,7 +355,7 @@ class Coded:
         if rows is not None:
             return text_series(rows)
         if values.dtype == STR or (dtype == STR):
-            dictionary = arrow_text(values).combine_chunks()
+            dictionary = chunk_joined(values)
             if dictionary.null_count == len(dictionary):
                 return text_series(pa.nulls(len(self.codes), pa.large_string()))
             return text_series(dictionary.take(pa.array(self.codes)))

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import ValueParseError
-from .cells import STR, Coded, arrow_text, blank_mask, digit_shapes, first_rows, string_buffers
+from .cells import STR, Coded, blank_mask, chunk_joined, digit_shapes, first_rows, string_buffers
 from .wording_errors import (
     DAYFIRST_BUT_DAY_FIRST,
     DAYFIRST_BUT_MONTH_FIRST,
@@ -282,7 +282,7 @@ _KEY_CHARS = frozenset("9-/.: TZ+,AaPpMm")
 
 def _dates_by_key(values: pd.Series, *, dayfirst: bool | None, tz: str | None) -> ParsedDates:
     """Text columns: read one value per group of rows that must give the same date."""
-    arr = arrow_text(values).combine_chunks()
+    arr = chunk_joined(values)
     n = len(arr)
     # a date-time column is almost all distinct values, a date column has a few thousand
     if n > _MANY and pc.any(pc.match_substring(arr.slice(0, 4096), ":")).as_py():

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .bytescan import positions_equal, positions_of_pairs, positions_outside
-from .cells import STR, arrow_text, string_buffers
+from .cells import STR, chunk_joined, string_buffers, text_series
 from .wording import GARBLED
 
 __all__ = ["cell_text", "clean_text", "clean_text_column", "looks_scientific"]
@@ -105,7 +105,7 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
     passes: only rows with a control, non-ASCII or doubled space can need anything."""
     if values.dtype != STR or not len(values):
         return clean_text(values, label, warnings)
-    arr = arrow_text(values).combine_chunks()
+    arr = chunk_joined(values)
     off, data, valid = string_buffers(arr)
     used = data[int(off[0]) : int(off[-1])]
     lowest = int(used.min()) if len(used) else 0xFF
@@ -115,14 +115,15 @@ def clean_text_column(values: pd.Series, label: str, warnings: list[str]) -> pd.
     # no byte as low as a space (ids, codes): no doubled space either
     doubled = _rows_with_doubled_spaces(arr) if lowest <= 0x20 else np.zeros(0, np.intp)
     maybe = np.union1d(odd, doubled) if len(doubled) else odd
-    text = values
+    text = text_series(arr)  # the joined text: the next step that reads its bytes joins nothing
+    text.index = values.index
     if len(maybe):
         sub = values.iloc[maybe]
         runs = sub.str.contains(_ODD_SPACE, regex=True).fillna(False).to_numpy(bool)
         if runs.any():
             text = values.copy()
             text.iloc[maybe[runs]] = sub[runs].str.replace(r"\s+", " ", regex=True).to_numpy()
-            off, _, valid = string_buffers(arrow_text(text).combine_chunks())
+            off, _, valid = string_buffers(chunk_joined(text))
     empty = np.diff(off) == 0
     if (empty if valid is None else empty & valid).any():
         text = text.where(text != "")
@@ -137,7 +138,7 @@ def looks_scientific(ids: pd.Series) -> bool:
     ids = ids.dropna()
     if ids.dtype == STR and len(ids):
         # the pattern needs a "+": look only at the ids that have one
-        off, data, _ = string_buffers(arrow_text(ids).combine_chunks())
+        off, data, _ = string_buffers(chunk_joined(ids))
         start = int(off[0])
         ids = ids.iloc[_rows_at(off, positions_equal(data[start : int(off[-1])], ord("+")) + start)]
     return bool(ids.str.fullmatch(r"\d(?:\.\d+)?E\+\d+", case=False).any())
