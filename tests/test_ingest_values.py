@@ -124,6 +124,26 @@ def test_date_times_group_by_date_and_possible_hour():
     assert parsed.values.isna().sum() == 3 and parsed.bad.sum() == 3  # 24:05 is no time
 
 
+def test_date_keys_are_the_same_in_any_block_of_rows(monkeypatch):
+    # shapes mixed row by row, keyed a few rows at a time: rows with the same date (and an
+    # hour that is possible or not alike) share a key whatever block they fall in
+    values = [
+        "1/5/2026 9:26", "1/5/2026 19:26", "01/05/2026", None, "1/5/2026 24:00", "2024-03-01 12:19",
+        "2024-03-01", "1/6/2026 9:26", "1/5/2026", "2024-03-01 23:59", "12/31/2025 7:05", "1/5/2026 9:27",
+    ] * 3  # fmt: skip
+    arr = __import__("pyarrow").array(values)
+    whole = dates._date_keys(arr, None)
+    monkeypatch.setattr(dates, "_KEY_ROWS", 5)
+    blocks = dates._date_keys(arr, None)
+    assert blocks.tolist() == whole.tolist()
+    groups = {}
+    for v, k in zip(values, blocks.tolist()):
+        groups.setdefault(k, set()).add(v)
+    assert groups[blocks[0]] == {"1/5/2026 9:26", "1/5/2026 9:27"}  # one shape, one date
+    assert {"1/5/2026 24:00"} in groups.values()  # an impossible hour keys apart
+    assert blocks[3] == -1 and len(set(blocks.tolist())) == len(groups)
+
+
 def load_values(csv: str, roles: dict, **options):
     raw = read_raw(csv.encode())
     notes: list[str] = []

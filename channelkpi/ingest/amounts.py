@@ -241,15 +241,20 @@ def _safe(shape: str) -> bool:
     return "e" not in shape and "E" not in shape and shape.count("9") <= 15
 
 
+def _only(texts: pa.Array, rows: np.ndarray) -> pa.Array:
+    """The texts with every row but ``rows`` missing (the same buffers, another validity)."""
+    keep = rows if not texts.null_count else rows & pc.is_valid(texts).to_numpy(zero_copy_only=False)
+    bits = np.concatenate([np.zeros(texts.offset, bool), keep]) if texts.offset else keep
+    buffers = [pa.py_buffer(np.packbits(bits, bitorder="little")), *texts.buffers()[1:3]]
+    return pa.Array.from_buffers(texts.type, len(texts), buffers, int(len(keep) - np.count_nonzero(keep)), texts.offset)
+
+
 def _to_numbers(texts: pa.Array, unsafe: np.ndarray | None, integers: bool) -> np.ndarray:
     """Numeric texts to floats exactly as ``pandas.to_numeric`` reads them: Arrow's cast for
     the values both read alike, pandas for the ``unsafe`` rest. ``integers``: pandas reads the
     whole column as int64 (every value an integer), where -0 is 0."""
     if unsafe is not None and unsafe.any():
-        keep = pc.is_valid(texts).to_numpy(zero_copy_only=False) & ~unsafe
-        bits = np.concatenate([np.zeros(texts.offset, bool), keep]) if texts.offset else keep
-        buffers = [pa.py_buffer(np.packbits(bits, bitorder="little")), *texts.buffers()[1:3]]
-        safe = pa.Array.from_buffers(texts.type, len(texts), buffers, int((~keep).sum()), texts.offset)
+        safe = _only(texts, ~unsafe)
     else:
         safe, unsafe = texts, np.zeros(len(texts), bool)
     try:
@@ -344,11 +349,14 @@ def _amounts_by_shape(values: pd.Series, forced: str | None = None) -> ParsedAmo
     bad = np.zeros(n, bool)
     plain = shape_plain[codes]
     if plain.any():
-        texts = arr.filter(pa.array(plain)) if not plain.all() else arr
-        unsafe = np.array([not _safe(s) if s is not None else False for s in shapes])[codes[plain]]
+        unsafe_shape = np.array([not _safe(s) if s is not None else False for s in shapes])
         # pandas reads a column of nothing but integers as int64, which has no -0
         integers = bool(plain.all()) and all(_INTEGER_SHAPE.fullmatch(s) for s in shapes)
-        out[plain] = _to_numbers(texts, unsafe, integers)
+        if plain.all():
+            out = _to_numbers(arr, unsafe_shape[codes] if unsafe_shape.any() else None, integers)
+        else:  # the other rows are read as missing, in place: no copy of the plain ones
+            unsafe = unsafe_shape[codes] & plain if unsafe_shape.any() else None
+            out = np.where(plain, _to_numbers(_only(arr, plain), unsafe, integers), np.nan)
     labels: list[object] = [np.nan]
     label_of_shape = np.zeros(k, np.intp)
     decimal, notes = forced or ".", []
@@ -371,7 +379,7 @@ def _amounts_by_shape(values: pd.Series, forced: str | None = None) -> ParsedAmo
             # pandas read the digits of these rows alone: all integers when no row has a decimal
             integers = not any(s.count(decimal) for s in decided.sign)
             numbers = _digits_to_numbers(arr, ok, decimal, kept[codes], many[codes] & ok, integers)
-            out[ok] = numbers[ok] * sign[codes[ok]]
+            out = np.where(ok, numbers * sign[codes], out)
             for j, s in enumerate(shapes):
                 code = decided.code_of.get(s, np.nan) if shape_ok[j] else np.nan
                 if isinstance(code, str):

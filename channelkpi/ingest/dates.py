@@ -276,6 +276,7 @@ def _dates_by_value(values: pd.Series, *, dayfirst: bool | None, tz: str | None)
 
 
 _MANY = 20_000  # shorter columns are read per distinct value whatever they hold
+_KEY_ROWS = 1 << 15  # rows keyed at a time
 # characters of the shapes grouped by key: the regexes read them alike in any engine
 _KEY_CHARS = frozenset("9-/.: TZ+,AaPpMm")
 
@@ -368,44 +369,59 @@ def _word_reader(data: np.ndarray):
 
 
 def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
-    """Per row, an integer equal for rows that must give the same date."""
+    """Per row, an integer equal for rows that must give the same date.
+
+    Every row is keyed in one sweep over the column, in row order: what differs between shapes
+    (where the date's digits start, how many bytes they span, where a two-digit hour is) is
+    looked up per row from small tables indexed by the row's shape.
+    """
     off, data, _ = string_buffers(arr)
     encoded = pc.dictionary_encode(digit_shapes(arr), null_encoding="encode")
-    shape_codes = encoded.indices.to_numpy(zero_copy_only=False)
-    # a few shapes: a stable sort of 16-bit codes is a radix sort
-    small = shape_codes.astype(np.uint16) if len(encoded.dictionary) < 2**16 else shape_codes
-    order = np.argsort(small, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(shape_codes, minlength=len(encoded.dictionary)))])
-    # an unaligned 8-byte word at any byte position (zero bytes past the end)
-    words = _word_reader(data)
-    keys = np.full(len(arr), -1, np.int64)  # missing values
-    by_value = []
-    for j, shape in enumerate(encoded.dictionary.to_pylist()):
-        rows = order[bounds[j] : bounds[j + 1]]
-        if shape is None or not len(rows):
-            continue
-        positions = _key_positions(shape, tz)
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    shapes = encoded.dictionary.to_pylist()
+    k = len(shapes)
+    first = np.zeros(k, np.int64)  # where the date's digits start
+    low_mask = np.zeros(k, np.uint64)  # the bytes of the first word that hold them
+    high_mask = np.zeros(k, np.uint64)  # ... and of the next word (spans over 8 bytes)
+    hour_at = np.zeros(k, np.int64)  # the first digit of a two-digit hour
+    two_digit_hour = np.zeros(k, bool)
+    keyed = np.zeros(k, bool)
+    for j, shape in enumerate(shapes):
+        positions = None if shape is None else _key_positions(shape, tz)
         if positions is None:
-            by_value.append(rows)
             continue
         digits, hours = positions
-        # the date's digits lie in at most 10 bytes: two words' worth of nibbles, 40 bits
-        first, span = min(digits), max(digits) - min(digits) + 1
-        start = off[rows].astype(np.int64) + first
-        low = words(start)
-        if span < 8:
-            low &= np.uint64((1 << (8 * span)) - 1)
-        key = _nibbles(low)
-        if span > 8:
-            high = words(start + 8) & np.uint64((1 << (8 * (span - 8))) - 1)
-            key |= _nibbles(high) << np.uint64(32)
-        hour = np.zeros(len(rows), np.int32)
-        for p in hours:
-            hour = hour * 10 + data[off[rows] + p] - 48
-        # the shape's number, the date's nibbles, and whether the hour is impossible
-        keys[rows] = ((np.int64(j) << np.int64(41)) | (key.astype(np.int64) << np.int64(1))) | (hour > 23)
-    if by_value:
-        rows = np.sort(np.concatenate(by_value))
+        keyed[j] = True
+        first[j], span = min(digits), max(digits) - min(digits) + 1
+        low_mask[j] = (1 << (8 * min(span, 8))) - 1
+        high_mask[j] = (1 << (8 * max(span - 8, 0))) - 1
+        if len(hours) == 2:  # a one-digit hour is always below 24
+            two_digit_hour[j], hour_at[j] = True, hours[0]
+    words = _word_reader(data)  # an unaligned 8-byte word at any byte position
+    keys = np.empty(len(codes), np.int64)
+    # a block of rows at a time: its temporaries stay in the cache, and no new memory is
+    # touched but the keys themselves
+    for b in range(0, len(codes), _KEY_ROWS):
+        c = codes[b : b + _KEY_ROWS]
+        starts = off[b : b + len(c)].astype(np.int64)
+        at = starts + first[c]
+        key = _nibbles(words(at) & low_mask[c])
+        if high_mask.any():
+            key |= _nibbles(words(at + 8) & high_mask[c]) << np.uint64(32)
+        block = (c.astype(np.int64) << np.int64(41)) | (key.astype(np.int64) << np.int64(1))
+        if two_digit_hour.any():
+            # the hour's two digits are the low two bytes of the word where it starts
+            hour_word = words(starts + hour_at[c])
+            tens = (hour_word & np.uint64(0xFF)).astype(np.int64) - 48
+            ones = ((hour_word >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64) - 48
+            block |= two_digit_hour[c] & (tens * 10 + ones > 23)
+        keys[b : b + len(c)] = block
+    keys[~keyed[codes]] = -1  # missing values (and the rows read by value, numbered below)
+    by_value = ~keyed
+    if shapes.count(None):
+        by_value[shapes.index(None)] = False
+    if by_value.any():
+        rows = np.flatnonzero(by_value[codes])
         keys[rows] = -2 - Coded.of(pa.chunked_array([arr.take(pa.array(rows))])).codes
     return keys
 
