@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -232,6 +234,17 @@ def test_tidy_keeps_the_blocks_and_joining_them_reads_alike():
     single = text_series(pa.chunked_array([pa.array(["a", "b"])]))
     # one block: its bytes are taken where they lie, not copied
     assert chunk_joined(single).buffers()[2].address == arrow_text(single).chunk(0).buffers()[2].address
+
+
+def test_all_of_runs_the_pieces_in_the_pool_or_here():
+    cells = Cells({})
+    work = {"a": lambda: 1, "b": lambda: threading.current_thread().name}
+    assert cells.all_of(work) == {"a": 1, "b": threading.current_thread().name}
+    with ThreadPoolExecutor(2, thread_name_prefix="ahead") as pool, cells.working_ahead(pool):
+        got = cells.all_of(work)
+        assert got["a"] == 1 and got["b"].startswith("ahead")
+        with pytest.raises(ZeroDivisionError):  # raised where the result is taken
+            cells.all_of({"ok": lambda: 1, "bad": lambda: 1 / 0})
 
 
 def test_coded_values_are_in_order_of_first_appearance():

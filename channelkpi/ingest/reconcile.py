@@ -144,7 +144,8 @@ def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
     out = {}
     for col in [*DTYPES, *(c for c in columns if c not in DTYPES)]:
         value = columns[col]
-        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=DTYPES[col])
+        # the arrays are this load's own: the table takes them as they are, not copies
+        series = value if isinstance(value, pd.Series) else pd.Series(value, dtype=DTYPES[col], copy=False)
         out[col] = series.set_axis(pd.RangeIndex(n))
     # one block per column: gathering same-typed columns into 2-D blocks would copy them
     return pd.DataFrame(out, copy=False)
@@ -225,23 +226,29 @@ def reconcile_rows(
     def rows(column: np.ndarray) -> np.ndarray:
         return column if every else column[keep]
 
-    text = {role: values.text[role].subset(keep).to_series() for role in TEXT_ROLES + RECORD_ROLES}
+    def currency() -> pd.Series:
+        return values.currency.to_series() if every else values.currency.to_series()[keep].reset_index(drop=True)
+
+    # the text columns are written out row by row: independent pieces, shared with the pool
+    text = raw.cells.all_of(
+        {
+            **{role: values.text[role].subset(keep).to_series for role in TEXT_ROLES + RECORD_ROLES},
+            "channel": lambda: values.channel.subset(keep).to_series(STR),
+            "currency": currency,
+            **{name: (lambda c=coded: c.subset(keep).to_series(STR)) for name, coded in values.kept.items()},
+        }
+    )
     status = pd.Series(pd.Categorical.from_codes(rows(outcome.status), dtype=DTYPES["status"]))
     deals = _canonical(
         {
             "deal_id": ids.astype(STR),
             **text,
-            "channel": values.channel.subset(keep).to_series(STR),
             "status": status,
             "created": rows(values.created),
             "closed": rows(values.closed),
             "expected_close": rows(values.expected_close),
             "amount": rows(values.amount),
-            "currency": values.currency.to_series()
-            if every
-            else values.currency.to_series()[keep].reset_index(drop=True),
             "probability": rows(values.probability),
-            **{name: coded.subset(keep).to_series(STR) for name, coded in values.kept.items()},
         },
         int(keep.sum()),
     )
