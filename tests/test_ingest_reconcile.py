@@ -183,3 +183,18 @@ def test_reconcile_builds_one_row_per_deal():
     deals, merged = reconcile_rows(raw, screened, values, outcome, grain="auto", warnings=notes)
     assert deals[["deal_id", "amount"]].values.tolist() == [["a", 4.0], ["b", 2.0]]
     assert [(r, why) for r, _, why, _, _ in merged] == [(4, "line_item")]
+
+
+@pytest.mark.parametrize("repeat", [False, True])
+def test_deal_text_columns_are_whole_whatever_blocks_the_reader_made(monkeypatch, repeat):
+    from channelkpi.ingest import arrow_reader
+    from channelkpi.ingest.cells import STR, arrow_text
+
+    rows = [f"D{i},Acme {i % 7},Rep {i % 3},Closed Won,{i},2024-03-{1 + i % 28:02d}" for i in range(400)]
+    csv = ("Deal ID,Partner,Owner,Stage,Amount,Close Date\n" + "\n".join(rows + rows[:3] * repeat) + "\n").encode()
+    whole = ck.load_crm(csv).deals
+    monkeypatch.setattr(arrow_reader, "_BLOCK", 512)  # a few rows per block
+    blocks = ck.load_crm(csv).deals
+    pd.testing.assert_frame_equal(blocks, whole)
+    text = [c for c in blocks.columns if blocks[c].dtype == STR]
+    assert "partner" in text and {c: arrow_text(blocks[c]).num_chunks for c in text} == dict.fromkeys(text, 1)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..i18n import N_
 from ..schema import DTYPES
-from .cells import STR, has_repeats
+from .cells import STR, arrow_text, chunk_joined, has_repeats, text_series
 from .locate import rows_text
 from .outcome import NONE, Outcome
 from .reader import RawTable
@@ -138,6 +138,14 @@ def _row_frame(screened: Screened, values: DealValues, outcome: Outcome) -> pd.D
     )
 
 
+def _one_block(series: pd.Series) -> pd.Series:
+    """A text column as one Arrow array: the deals table's columns are read whole by every
+    engine, which groups a column of reader blocks a little slower."""
+    if series.dtype != STR or arrow_text(series).num_chunks <= 1:
+        return series
+    return text_series(chunk_joined(series)).set_axis(series.index)
+
+
 def _canonical(columns: dict[str, object], n: int) -> pd.DataFrame:
     """The canonical table from columns already in their canonical dtypes (as
     :func:`channelkpi.schema.validate_deals` would leave them), then the kept columns."""
@@ -221,7 +229,8 @@ def reconcile_rows(
         )
         if lines is not None and any(e[2] == "line_item" for e in entries):
             lines.append(line_rows(frame, raw.rows[keep], entries, list(values.kept)))
-        return validate_deals(merged.reset_index(drop=True), name=raw.file), entries
+        deals = validate_deals(merged.reset_index(drop=True), name=raw.file)
+        return deals.assign(**{c: _one_block(deals[c]) for c in deals.columns if deals[c].dtype == STR}), entries
 
     def rows(column: np.ndarray) -> np.ndarray:
         return column if every else column[keep]
@@ -230,14 +239,13 @@ def reconcile_rows(
         return values.currency.to_series() if every else values.currency.to_series()[keep].reset_index(drop=True)
 
     # the text columns are written out row by row: independent pieces, shared with the pool
-    text = raw.cells.all_of(
-        {
-            **{role: values.text[role].subset(keep).to_series for role in TEXT_ROLES + RECORD_ROLES},
-            "channel": lambda: values.channel.subset(keep).to_series(STR),
-            "currency": currency,
-            **{name: (lambda c=coded: c.subset(keep).to_series(STR)) for name, coded in values.kept.items()},
-        }
-    )
+    work = {
+        **{role: values.text[role].subset(keep).to_series for role in TEXT_ROLES + RECORD_ROLES},
+        "channel": lambda: values.channel.subset(keep).to_series(STR),
+        "currency": currency,
+        **{name: (lambda c=coded: c.subset(keep).to_series(STR)) for name, coded in values.kept.items()},
+    }
+    text = raw.cells.all_of({name: (lambda f=f: _one_block(f())) for name, f in work.items()})
     status = pd.Series(pd.Categorical.from_codes(rows(outcome.status), dtype=DTYPES["status"]))
     deals = _canonical(
         {
