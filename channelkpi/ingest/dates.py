@@ -186,17 +186,24 @@ def _dates_by_value(values: pd.Series, *, dayfirst: bool | None, tz: str | None)
             take = mask & parsed.isna()
             parsed[take] = dates[take]
 
-        iso = uniq.str.extract(_ISO_RE)
+        # ISO and Y/M/D values start with a four-digit year, numeric dates with one or two
+        # digits and a separator: each pattern is tried only on the values it can match
+        year_first = uniq.str.match(r"\d{4}").to_numpy(bool)
+
+        def extract(pattern: str, where: np.ndarray) -> pd.DataFrame:
+            return uniq[where].str.extract(pattern).reindex(uniq.index)
+
+        iso = extract(_ISO_RE, year_first)
         m_iso = iso["y"].notna()
         if m_iso.any():
             parsed_iso = _iso_datetimes(uniq[m_iso], iso[m_iso], tz)
             fill(m_iso, parsed_iso.reindex(uniq.index))
             # an ISO-looking value that did not parse is out of range or invalid
-        ymd = uniq.str.extract(_YMD_RE)
+        ymd = extract(_YMD_RE, year_first)
         m_ymd = ymd["y"].notna() & ~m_iso
         if m_ymd.any():
             fill(m_ymd, _assemble(ymd["y"], ymd["m"], ymd["d"]))
-        num = uniq.str.extract(_NUM_RE)
+        num = extract(_NUM_RE, ~year_first)
         m_num = num["a"].notna() & ~m_iso & ~m_ymd
         if m_num.any():
             a = num.loc[m_num, "a"].astype(int)
