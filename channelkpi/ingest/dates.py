@@ -399,6 +399,7 @@ def _date_keys(arr: pa.Array, tz: str | None) -> np.ndarray:
             continue
         digits, hours = positions
         keyed[j] = True
+        # the date's digits lie in at most 10 bytes: two words' worth of nibbles, 40 bits
         first[j], span = min(digits), max(digits) - min(digits) + 1
         low_mask[j] = (1 << (8 * min(span, 8))) - 1
         high_mask[j] = (1 << (8 * max(span - 8, 0))) - 1
