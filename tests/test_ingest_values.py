@@ -8,7 +8,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from channelkpi.errors import CurrencyError, ValueParseError
@@ -53,6 +53,9 @@ AMOUNT_TEXT = st.one_of(
 
 @SETTINGS
 @given(values=st.lists(st.one_of(st.none(), AMOUNT_TEXT), min_size=1, max_size=25))
+# every value of a plain number's shape, one infinite: Arrow's numbers are read where they lie
+@example(values=["inf"])
+@example(values=["1e400", "12", None])
 def test_amounts_by_shape_equal_amounts_by_value(values):
     text = outcome_or_error(lambda: parse_amounts(pd.Series(values, dtype=STR)))
     each = outcome_or_error(lambda: parse_amounts(pd.Series(values, dtype=object)))

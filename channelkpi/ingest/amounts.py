@@ -215,11 +215,12 @@ def _amounts_by_value(values: pd.Series, forced: str | None = None) -> ParsedAmo
 
 
 def _parsed(out: np.ndarray, index: pd.Index, currency: Coded, bad: np.ndarray, decimal: str, notes) -> ParsedAmounts:
-    """The result, with infinite numbers (``1e999``) counted as unreadable rather than summed."""
+    """The result, with infinite numbers (``1e999``) counted as unreadable rather than summed.
+    ``out`` is not written to: it can be Arrow's read-only numbers, taken where they lie."""
     not_finite = ~np.isfinite(out) & ~np.isnan(out)
     if not_finite.any():
-        bad |= not_finite
-        out[not_finite] = np.nan
+        bad = bad | not_finite
+        out = np.where(not_finite, np.nan, out)
     return ParsedAmounts(
         values=pd.Series(out, index=index, dtype="float64"),
         coded_currency=currency,
