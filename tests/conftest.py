@@ -56,11 +56,37 @@ def _needs_spark(item) -> bool:
     )
 
 
+# Examples that load the sample export, compute KPIs or draw charts take a quarter second or more
+# each; test functions that do carry ``@pytest.mark.slow`` themselves, doctests cannot.
+SLOW_DOCTESTS = (
+    "README.md",
+    "channelkpi.charts",
+    "channelkpi.datasets",
+    "channelkpi.dealspanel",
+    "channelkpi.drill",
+    "channelkpi.history_sample",
+    "channelkpi.metrics.activation",
+    "channelkpi.metrics.behind",
+    "channelkpi.metrics.kpis",
+    "channelkpi.metrics.prepared",
+    "channelkpi.reports",
+    "channelkpi.tiles",
+    "channelkpi.views",
+)
+
+
+def _slow_doctest(item) -> bool:
+    return isinstance(item, pytest.DoctestItem) and any(
+        item.name == name or item.name.startswith(name + ".") for name in SLOW_DOCTESTS
+    )
+
+
 def pytest_collection_modifyitems(config, items):
     """A browser test and a Spark session take seconds each: both are ``slow`` wherever they are,
-    so ``pytest -m "not slow"`` is the quick run (``make test`` runs everything)."""
+    as are the examples above, so ``pytest -m "not slow"`` is the quick run (``make test`` runs
+    everything)."""
     for item in items:
-        if item.get_closest_marker("browser") or _needs_spark(item):
+        if item.get_closest_marker("browser") or _needs_spark(item) or _slow_doctest(item):
             item.add_marker(pytest.mark.slow)
 
 

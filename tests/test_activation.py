@@ -59,6 +59,7 @@ def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+@pytest.mark.slow
 def test_per_partner_days_and_status_by_hand():
     got = _hand().partners.set_index("partner")
     # partner: first created, first won, days to each, deals, won, before signing, eligible, status
@@ -82,6 +83,7 @@ def test_per_partner_days_and_status_by_hand():
         assert (bool(row["eligible"]), row["status"]) == (eligible, status), partner
 
 
+@pytest.mark.slow
 def test_summary_by_tier_by_hand():
     got = _hand(by="tier").summary.set_index("tier")
     assert list(got.index) == ["bronze", "gold", "silver"]
@@ -102,6 +104,7 @@ def test_summary_by_tier_by_hand():
     assert np.isnan(got.loc["silver", "median_days_to_first_win"])
 
 
+@pytest.mark.slow
 def test_active_partners_per_month_by_hand():
     got = _hand().active
     assert got["period"].tolist() == ["2024-01", "2024-02", "2024-03", "2024-04", "2024-05", "2024-06"]
@@ -117,6 +120,7 @@ def test_active_partners_per_month_by_hand():
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "prepared"])
+@pytest.mark.slow
 def test_the_edges_of_both_windows(engine):
     """Day 0 is the signing day; day ``within`` still activates and makes a partner eligible; the
     activity window holds the ``trailing`` days up to its end and not the day before them."""
@@ -168,6 +172,7 @@ def test_the_edges_of_both_windows(engine):
     assert result.active[["partners", "active"]].iloc[0].tolist() == [6, 1]
 
 
+@pytest.mark.slow
 def test_active_window_end_is_cut_at_as_of_and_freq_none_is_one_row():
     with pytest.warns(UserWarning):
         cut = ck.partner_activation(
@@ -182,6 +187,7 @@ def test_active_window_end_is_cut_at_as_of_and_freq_none_is_one_row():
     assert one[["partners", "active"]].iloc[0].tolist() == [7, 3]
 
 
+@pytest.mark.slow
 def test_exclusions_unlisted_partners_and_the_count_of_used_deals():
     result = _hand()
     assert result.excluded == {
@@ -204,6 +210,7 @@ def test_exclusions_unlisted_partners_and_the_count_of_used_deals():
     assert "rows:      13 in the table, 7 used" in ck.explain(result.summary)
 
 
+@pytest.mark.slow
 def test_start_and_end_select_signing_dates_and_periods():
     result = _hand(start="2024-02-01", end="2024-05-31")
     assert result.partners["partner"].tolist() == ["Birch", "Dune", "Fir"]  # Elm has no date to place
@@ -223,6 +230,7 @@ def test_start_and_end_select_signing_dates_and_periods():
     assert at_end.summary[["eligible", "pending"]].iloc[0].tolist() == [3, 1]
 
 
+@pytest.mark.slow
 def test_where_filters_deals_and_as_of_defaults_to_the_last_date():
     deals = _hand_deals().assign(channel=["partner"] * 6 + ["paid"] + ["partner"] * 6)
     with pytest.warns(UserWarning):
@@ -237,6 +245,7 @@ def test_where_filters_deals_and_as_of_defaults_to_the_last_date():
         assert ck.partner_activation(_hand_deals(), partners=later).as_of == pd.Timestamp("2024-08-01")
 
 
+@pytest.mark.slow
 def test_a_load_result_gives_deals_and_partners():
     loaded = types.SimpleNamespace(deals=_hand_deals(), partners=HAND_PARTNERS)
     with pytest.warns(UserWarning):
@@ -247,6 +256,7 @@ def test_a_load_result_gives_deals_and_partners():
     assert other.partners["partner"].tolist() == ["Acme", "Birch"]
 
 
+@pytest.mark.slow
 def test_direct_in_the_partner_table_is_ignored_and_the_input_is_not_modified():
     deals = _hand_deals()
     before = deals.copy()
@@ -375,6 +385,7 @@ def _on(engine, deals, request, tmp_path_factory):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow
 def test_generated_table_matches_sql_on_every_engine(engine, generated, request, tmp_path_factory):
     deals, partners = generated
     channels = ["partner", "paid", "earned"]
@@ -432,6 +443,7 @@ def test_generated_table_matches_sql_on_every_engine(engine, generated, request,
     assert got.unlisted["deals"].is_monotonic_decreasing
 
 
+@pytest.mark.slow
 def test_every_engine_gives_the_pandas_tables(generated, tmp_path_factory, request):
     deals, partners = generated
     options = {"partners": partners, "by": "tier", "freq": "Q", "within": 45, "start": "2023-06-01"}
@@ -446,6 +458,7 @@ def test_every_engine_gives_the_pandas_tables(generated, tmp_path_factory, reque
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "prepared"])
+@pytest.mark.slow
 def test_no_deals_at_all(engine):
     empty = _hand_deals().iloc[:0]
     table = ck.prepare(empty) if engine == "prepared" else empty
@@ -459,6 +472,7 @@ def test_no_deals_at_all(engine):
         ck.partner_activation(table, partners=undated, engine=engine_option)
 
 
+@pytest.mark.slow
 def test_partners_signed_before_the_deals_begin_are_not_judged():
     # the deals begin on 10 January 2024: a partner signed before then may have had its first
     # deal before the data, so only a deal seen inside its window says anything

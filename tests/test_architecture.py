@@ -14,6 +14,8 @@ import ast
 import functools
 from pathlib import Path
 
+import pytest
+
 import channelkpi
 
 PACKAGE = Path(channelkpi.__file__).parent
@@ -260,18 +262,21 @@ def violations(mods: dict[str, Path], root: Path = PACKAGE) -> dict[str, str]:
     return out
 
 
+@pytest.mark.slow
 def test_no_new_violations_anywhere_in_the_package():
     found = violations(modules())
     new = {text: where for text, where in found.items() if text not in KNOWN_VIOLATIONS}
     assert not new, "the import graph must point one way:\n" + "\n".join(f"{t}  [{w}]" for t, w in new.items())
 
 
+@pytest.mark.slow
 def test_metrics_has_no_allowed_violations():
     assert not [v for v in KNOWN_VIOLATIONS if "channelkpi.metrics" in v]
     found = violations(modules())
     assert not [v for v in found if "channelkpi.metrics" in v]
 
 
+@pytest.mark.slow
 def test_the_metrics_modules_import_only_the_ones_below_them():
     mods = {n: p for n, p in modules().items() if n.startswith("channelkpi.metrics.")}
     short = {n: n.removeprefix("channelkpi.metrics.") for n in mods}
@@ -286,6 +291,7 @@ def test_the_metrics_modules_import_only_the_ones_below_them():
     assert not upward
 
 
+@pytest.mark.slow
 def test_the_allowed_violations_still_exist():
     """An allowed violation that is gone is removed from the list, so it cannot come back."""
     stale = KNOWN_VIOLATIONS - set(violations(modules()))
@@ -304,6 +310,7 @@ WIDGET_FREE = (
 )
 
 
+@pytest.mark.slow
 def test_the_view_modules_import_no_widgets():
     mods = modules()
     found = []

@@ -342,6 +342,7 @@ def test_fiscal_labels_and_weeks_name_periods():
     assert week["deal_id"].tolist() == ["d1"]  # won Thursday 15 Feb 2024
 
 
+@pytest.mark.slow
 def test_kept_columns_and_missing_levels_are_cells(deals):
     table = ck.win_rate(deals, by="owner")
     none = table[table["owner"] == "(none)"].iloc[0]
@@ -366,6 +367,7 @@ def test_rows_are_grouped_by_how_they_count_then_by_amount(deals):
     ("kpi", "variant"),
     [("win_rate", {}), ("win_rate", {"weight": "value"}), ("deal_success", {}), ("pipeline", {})],
 )
+@pytest.mark.slow
 def test_the_excluded_rows_are_what_explain_counts(deals, kpi, variant):
     """Over the whole range, the rows listed as excluded are the KPI's own exclusion counts,
     and the counted rows are the rows it used (open deals, which a close rate never reads, are
@@ -391,6 +393,7 @@ def test_the_excluded_rows_are_what_explain_counts(deals, kpi, variant):
     "options", OPTIONS, ids=["partner-month", "unit-channel-fiscal", "owner", "week-where", "range"]
 )
 @pytest.mark.parametrize("engine", ["prepared", pytest.param("pandas", marks=pytest.mark.slow)] + LAZY)
+@pytest.mark.slow
 def test_the_rows_reproduce_every_cell(deals, kpi, options, engine, request, parquet_folder):
     if engine == "prepared":
         data = ck.prepare(deals)

@@ -46,6 +46,7 @@ def catalog(request):
     return request.param, _read(LOCALES / request.param / "LC_MESSAGES" / "channelkpi.po")
 
 
+@pytest.mark.slow
 def test_the_template_is_current_with_the_code(template):
     # extracted again, as `make messages` does: a string wrapped (or changed) in the code and not
     # in the template would never reach a translator
@@ -85,6 +86,7 @@ def test_placeholders_are_named(template):
     assert not unnamed, unnamed
 
 
+@pytest.mark.slow
 def test_no_message_is_built_before_it_is_translated():
     # `_(f"Deals of {name}")` would look up a text no catalog has: messages are literal strings,
     # values go in afterwards with .format
@@ -102,6 +104,7 @@ def test_no_message_is_built_before_it_is_translated():
     assert not built, built
 
 
+@pytest.mark.slow
 def test_every_literal_message_in_the_code_is_in_the_template(template):
     # the extractor does not look inside f-strings (before Python 3.12): `f"<b>{_('Showing:')}</b>"`
     # would never be translated

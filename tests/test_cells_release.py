@@ -23,6 +23,7 @@ def no_collector():
     gc.enable()
 
 
+@pytest.mark.slow
 def test_cells_worked_ahead_are_freed_without_the_collector(no_collector):
     raw = read_raw(CSV)
     with ThreadPoolExecutor(1) as pool, raw.cells.working_ahead(pool):

@@ -51,6 +51,7 @@ def _tooltip_fields(spec) -> set[str]:
     return set(re.findall(r'"field": "([^"]+)", "title"', json.dumps(spec)))
 
 
+@pytest.mark.slow
 def test_the_waterfall_legend_speaks_dutch(deals):
     with using("nl-NL"):
         spec = charts.pipeline_waterfall(ck.pipeline_waterfall(deals, freq="Q")).to_dict()
@@ -69,6 +70,7 @@ def test_the_waterfall_legend_speaks_dutch(deals):
 
 
 @pytest.mark.parametrize("chart", ["cycle", "success"])
+@pytest.mark.slow
 def test_outcome_legends_and_tooltips_speak_dutch(deals, chart):
     with using("nl-NL"):
         if chart == "cycle":
@@ -167,6 +169,7 @@ def test_short_amounts_keep_one_decimal_in_tiles_and_chart_labels():
         assert money_short(7_014_400.0, "$") == "7,0\xa0Mio.\xa0$"
 
 
+@pytest.mark.slow
 def test_a_rate_tooltip_writes_every_percentage_alike(deals):
     with using("nl-NL"):
         spec = charts.win_rate_by_group(ck.win_rate(deals, by="channel"), by="channel").to_dict()
@@ -174,12 +177,14 @@ def test_a_rate_tooltip_writes_every_percentage_alike(deals):
     assert texts and all("95%" in t and "95 %" not in t for t in texts), texts[:2]
 
 
+@pytest.mark.slow
 def test_axes_carry_the_symbol_once_and_a_tick_hint(deals):
     spec = charts.themed(charts.pipeline_by_stage(ck.pipeline(deals, by="stage"))).to_dict()
     assert "Open pipeline ($)" not in json.dumps(spec)
     assert "tickCount" in json.dumps(spec["config"])
 
 
+@pytest.mark.slow
 def test_the_deals_panel_says_how_a_deal_counts_and_its_dates_in_dutch(deals):
     view = View(start="2025-01-01", end="2025-12-31")
     with using("nl-NL"):

@@ -103,6 +103,7 @@ def y_axes(spec):
     return [layer["encoding"]["y"]["axis"] for layer in spec["layer"] if "axis" in layer["encoding"].get("y", {})]
 
 
+@pytest.mark.slow
 def test_money_and_percent_formats(deals):
     spec = charts.kpi_trend(ck.kpi_table(deals, freq="Q"), "won_amount", currency="EUR").to_dict()
     assert y_axes(spec)[0]["labelExpr"].startswith("'€' + format(") and "Won amount" in tooltips(spec)
@@ -118,6 +119,7 @@ def test_theme_is_registered_and_colour_blind_safe():
     assert spec["config"]["range"]["category"] == charts.PALETTE
 
 
+@pytest.mark.slow
 def test_a_themed_chart_carries_its_theme_whatever_the_session_has(deals):
     # the README's Dashboard(...) draws through view_charts without anyone calling use_theme()
     assert alt.theme.active != "channelkpi"
@@ -129,6 +131,7 @@ def test_a_themed_chart_carries_its_theme_whatever_the_session_has(deals):
     assert printed["config"]["font"] == charts.PRINT_FONT
 
 
+@pytest.mark.slow
 def test_html_in_names_stays_data(deals):
     evil = deals.assign(partner=deals["partner"].replace("Bluefin Tech", "<img src=x onerror=alert(1)>"))
     spec = charts.partner_ranking(ck.quality_score(evil), top=30).to_dict()
@@ -136,6 +139,7 @@ def test_html_in_names_stays_data(deals):
     assert "<img" not in json.dumps(spec["encoding"])  # only in the data, never in markup or titles
 
 
+@pytest.mark.slow
 def test_wrong_table_is_a_clear_error(deals):
     with pytest.raises(ck.ChannelKPIError, match="the seasonality_heatmap chart needs column"):
         charts.seasonality_heatmap(ck.win_rate(deals))
@@ -156,6 +160,7 @@ def won_2025_q4():
     return count, amount
 
 
+@pytest.mark.slow
 def test_tooltips_speak_words_and_write_numbers_as_people_do(deals):
     spec = charts.kpi_trend(ck.kpi_table(deals, freq="Q", compare="previous"), "won_amount").to_dict()
     titles = set(tooltips(spec))
@@ -185,6 +190,7 @@ def test_small_amounts_keep_their_cents():
     assert [r["open_amount_text"] for r in rows] == ["€812.50", "€1,234"]
 
 
+@pytest.mark.slow
 def test_the_ranking_says_how_many_it_shows(deals):
     q = ck.quality_score(deals)
     title = charts.partner_ranking(q, top=5, subtitle="All partners").to_dict()["title"]
@@ -196,6 +202,7 @@ def test_the_ranking_says_how_many_it_shows(deals):
     assert "click" not in " ".join(title["subtitle"] + every["subtitle"]).lower()
 
 
+@pytest.mark.slow
 def test_deals_without_a_partner_are_named_in_words(deals):
     q = ck.quality_score(deals)  # scored with the direct deals: the chart names them
     rows = datasets(charts.partner_ranking(q, top=100).to_dict())[0]
@@ -222,6 +229,7 @@ def partial_trend(deals):
     )
 
 
+@pytest.mark.slow
 def test_an_incomplete_period_is_hollow_dashed_and_labelled(deals):
     spec = charts.kpi_trend(partial_trend(deals), "won_amount").to_dict()
     layers = spec["layer"]
@@ -238,6 +246,7 @@ def test_an_incomplete_period_is_hollow_dashed_and_labelled(deals):
     assert "2026-Q1 (to 5 Jan) is not complete in the data" in " ".join(spec["title"]["subtitle"])
 
 
+@pytest.mark.slow
 def test_bars_of_an_incomplete_period_are_hollow(deals):
     mix = ck.channel_performance(deals, freq="Q")
     mix = mix.assign(period_label=mix["period"], partial=mix["period"] == "2026-Q1")
@@ -248,6 +257,7 @@ def test_bars_of_an_incomplete_period_are_hollow(deals):
     assert "fillOpacity" not in complete
 
 
+@pytest.mark.slow
 def test_a_missing_previous_period_is_left_out_not_zero(deals):
     trend = ck.kpi_table(deals, freq="Q", compare="previous")
     trend.loc[0, "won_amount_prev"] = float("nan")
@@ -257,6 +267,7 @@ def test_a_missing_previous_period_is_left_out_not_zero(deals):
 
 
 # --------------------------------------------------------------------------- the waterfall
+@pytest.mark.slow
 def test_the_waterfall_floats_each_step_from_where_the_last_ended(deals):
     wf = ck.pipeline_waterfall(deals, freq="Q", start="2025-01-01", end="2025-12-31")
     spec = charts.pipeline_waterfall(wf).to_dict()
@@ -274,6 +285,7 @@ def test_the_waterfall_floats_each_step_from_where_the_last_ended(deals):
 
 
 # --------------------------------------------------------------------------- contrast
+@pytest.mark.slow
 def test_heatmap_text_contrasts_with_its_cell(deals):
     import vl_convert as vlc
 

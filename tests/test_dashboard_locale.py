@@ -29,6 +29,7 @@ def _tab_titles(dash) -> list[str]:
     return [dash.tabs.get_title(i) for i in range(len(dash.tabs.children))]
 
 
+@pytest.mark.slow
 def test_a_dutch_dashboard_is_made_in_dutch(dutch):
     assert dutch.locale == "nl-NL"
     assert _tab_titles(dutch)[:3] == ["Overzicht", "Partners", "Pijplijn"]
@@ -45,6 +46,7 @@ def test_a_dutch_dashboard_is_made_in_dutch(dutch):
     assert spec["title"]["text"] == "Gewonnen bedrag"
 
 
+@pytest.mark.slow
 def test_callbacks_after_construction_speak_the_dashboards_language(deals):
     dash = Dashboard(deals, locale="de-DE")
     assert i18n.current_locale() == "en-US"  # the test itself runs outside any locale
@@ -62,6 +64,7 @@ def test_callbacks_after_construction_speak_the_dashboards_language(deals):
     assert dash.charts["cohorts"].chart.to_dict()["title"]["text"] == "Dealerfolg nach Anlage-Kohorte"
 
 
+@pytest.mark.slow
 def test_the_deals_panel_keeps_the_language_in_its_own_callbacks(deals):
     dash = Dashboard(deals, locale="fr-FR")
     dash.show_deals("win_rate")
@@ -71,12 +74,14 @@ def test_the_deals_panel_keeps_the_language_in_its_own_callbacks(deals):
     assert "Enregistrer " in panel.links.value
 
 
+@pytest.mark.slow
 def test_an_unknown_language_falls_back_to_english_with_a_warning(deals):
     with pytest.warns(UserWarning, match="no 'tlh' translation"):
         dash = Dashboard(deals, locale="tlh")
     assert dash.locale == "en-US" and _tab_titles(dash)[0] == "Overview"
 
 
+@pytest.mark.slow
 def test_a_program_name_goes_before_the_title_in_the_language(deals):
     assert "Kestrel Networks: channel partner KPIs" in Dashboard(deals, program="Kestrel Networks").header.value
     french = Dashboard(deals, program="Kestrel Networks", locale="fr-BE")

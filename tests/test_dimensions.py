@@ -44,6 +44,7 @@ def result(write):
     )
 
 
+@pytest.mark.slow
 def test_names_match_ignoring_case_spacing_and_accents_and_take_the_tables_spelling(result):
     deals = result.deals.set_index("deal_id")
     assert deals["partner"].to_dict() == {
@@ -99,6 +100,7 @@ def test_a_column_the_deals_have_joins_under_a_prefixed_name(write):
     assert list(result.partners.columns) == ["partner", "partner_owner", "partner_channel"]
 
 
+@pytest.mark.slow
 def test_duplicate_names_are_an_error_naming_the_rows(write):
     path = write("p.csv", "Partner,Tier\nAcme,gold\nBirch,gold\n acme ,silver\n")
     with pytest.raises(ValueParseError, match=r"lists 'Acme' more than once \(row 2, row 4\)") as err:
@@ -109,6 +111,7 @@ def test_duplicate_names_are_an_error_naming_the_rows(write):
         ck.load_crm(EXPORT.encode(), owners=frame)
 
 
+@pytest.mark.slow
 def test_a_table_without_its_key_or_with_a_blank_name_is_an_error(write):
     with pytest.raises(
         ColumnError, match=r"partners table has no 'partner' column; its columns are \['name', 'tier'\]"
@@ -134,6 +137,7 @@ def _expected_by_partner() -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow
 def test_partners_without_deals_show_with_zero_counts(result):
     table = ck.kpi_table(result, by="partner")
     want = _expected_by_partner()
@@ -143,6 +147,7 @@ def test_partners_without_deals_show_with_zero_counts(result):
     assert sorted(ck.kpi_table(result.deals, by="partner")["partner"]) == ["(direct)", "Acme", "Café Noir", "Zed Ltd"]
 
 
+@pytest.mark.slow
 def test_a_partner_table_column_is_a_level_with_its_empty_groups(result):
     tiers = ck.deal_count(result, by="tier")
     # gold: Acme's 2 deals (Birch has none); silver: Café Noir's 2; bronze: Dune, none; (none): Zed and direct
@@ -197,6 +202,7 @@ def _deals_on(engine, result, folder, request):
 
 
 @pytest.mark.parametrize("engine", ["pandas", "duckdb", "prepared", "polars", "duckdb_parquet", "spark"])
+@pytest.mark.slow
 def test_zero_groups_on_every_engine(engine, big, request):
     result, folder, extra = big
     if engine == "prepared":

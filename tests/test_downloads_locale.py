@@ -68,6 +68,7 @@ def test_explain_says_the_columns_line_in_dutch_and_german_with_the_names_of_cod
 
 
 # --------------------------------------------------------------------------- the report's deal tables
+@pytest.mark.slow
 def test_a_german_report_says_how_each_deal_counts_in_german(tmp_path):
     html_path, book_path = tmp_path / "bericht.html", tmp_path / "bericht.xlsx"
     ck.report(toy_deals(), path=[html_path, book_path], freq="Q", start="2024-04", end="2024-06", locale="de-DE")
@@ -90,6 +91,7 @@ def test_a_german_report_says_how_each_deal_counts_in_german(tmp_path):
     assert counts == {"gewonnen", "verloren"}
 
 
+@pytest.mark.slow
 def test_the_english_report_deals_sheet_is_as_it_was(tmp_path):
     book = tmp_path / "review.xlsx"
     ck.report(toy_deals(), path=book, freq="Q", start="2024-04", end="2024-06")
@@ -99,6 +101,7 @@ def test_the_english_report_deals_sheet_is_as_it_was(tmp_path):
 
 
 # --------------------------------------------------------------------------- KPI table downloads
+@pytest.mark.slow
 def test_a_dutch_csv_download_heads_its_columns_in_dutch(deals):
     dash = Dashboard(deals, locale="nl-NL")
     dash._download_csv()
@@ -120,6 +123,7 @@ def test_a_dutch_csv_download_heads_its_columns_in_dutch(deals):
     ]
 
 
+@pytest.mark.slow
 def test_an_english_csv_download_keeps_the_names_of_code(deals):
     dash = Dashboard(deals)
     dash._download_csv()
@@ -129,6 +133,7 @@ def test_an_english_csv_download_keeps_the_names_of_code(deals):
         assert to_csv(dash.kpis) == dash.kpis.to_csv(index=False)
 
 
+@pytest.mark.slow
 def test_a_dutch_excel_download_heads_the_kpis_and_keeps_numbers_with_formats(deals):
     dash = Dashboard(deals, locale="nl-NL")
     dash._download_excel()
@@ -139,6 +144,7 @@ def test_a_dutch_excel_download_heads_the_kpis_and_keeps_numbers_with_formats(de
     assert head.index("Gewonnen bedrag (betaalde media)") > head.index("Gewonnen bedrag")
 
 
+@pytest.mark.slow
 def test_headings_are_one_per_column_in_every_language(deals, tmp_path):
     # a workbook's column can be traced back to its name of code: no two columns share a heading
     book = tmp_path / "r.xlsx"
@@ -163,6 +169,7 @@ _NO_CURRENCY = """Opportunity ID,Opportunity Name,Partner Account,Stage,Amount,C
 """
 
 
+@pytest.mark.slow
 def test_a_dutch_report_of_an_export_without_currency_shows_no_dollar(tmp_path):
     export = tmp_path / "export.csv"
     export.write_text(_NO_CURRENCY, encoding="utf-8")

@@ -47,6 +47,7 @@ def closed_in_range(deals, status, **where):
     return deals[mask]
 
 
+@pytest.mark.slow
 def test_the_win_rate_tile_s_rows_reproduce_its_number(deals, prepared):
     page = deals_page(prepared, tile_cell("win_rate", VIEW))
     won, lost = closed_in_range(deals, "won"), closed_in_range(deals, "lost")
@@ -58,6 +59,7 @@ def test_the_win_rate_tile_s_rows_reproduce_its_number(deals, prepared):
     assert f"{len(won):,} won" in page.caption and f"{len(lost):,} lost" in page.caption
 
 
+@pytest.mark.slow
 def test_the_pipeline_and_won_amount_tiles(deals, prepared):
     everything = deals_page(prepared, tile_cell("won_count", VIEW), limit=None)
     won = closed_in_range(deals, "won")
@@ -74,6 +76,7 @@ def test_the_pipeline_and_won_amount_tiles(deals, prepared):
     assert sorted(listed["deal_id"]) == sorted(opened["deal_id"])
 
 
+@pytest.mark.slow
 def test_the_table_shows_the_first_200_and_counts_all(deals, prepared):
     cell = tile_cell("win_rate", VIEW)
     page = deals_page(prepared, cell)
@@ -87,6 +90,7 @@ def test_the_table_shows_the_first_200_and_counts_all(deals, prepared):
     assert html.count("<tr>") == DEALS_SHOWN + 1 and f"{DEALS_SHOWN} of {page.total:,} deals" in html
 
 
+@pytest.mark.slow
 def test_the_default_order_groups_by_how_they_count_largest_first(deals, prepared):
     """What the sort control says ("How it counts (won first), largest amount first"): the won
     deals by amount, then the lost ones by amount, then the excluded ones; the caption counts in
@@ -107,6 +111,7 @@ def test_the_default_order_groups_by_how_they_count_largest_first(deals, prepare
     assert page.rows["deal_id"].astype(str).tolist() == listed[:DEALS_SHOWN]
 
 
+@pytest.mark.slow
 def test_a_heading_click_sorts_and_a_second_click_reverses(deals, prepared):
     from channelkpi.dealspanel import DealsPanel
 
@@ -128,6 +133,7 @@ def test_a_heading_click_sorts_and_a_second_click_reverses(deals, prepared):
     assert panel.page.sort == "partner"
 
 
+@pytest.mark.slow
 def test_sorting_orders_every_row_before_the_cap(deals, prepared):
     cell = tile_cell("won_count", VIEW)
     page = deals_page(prepared, cell, limit=10, sort="created", ascending=False)
@@ -145,6 +151,7 @@ def test_sorting_orders_every_row_before_the_cap(deals, prepared):
         deals_page(prepared, cell, sort="creatd")
 
 
+@pytest.mark.slow
 def test_a_ranking_bar_and_chart_marks_open_their_cells(deals, prepared):
     name = "Brightline IT"
     page = deals_page(prepared, ranking_cell(VIEW, name, deals=prepared), limit=None)
@@ -198,6 +205,7 @@ def test_downloads_cannot_run_formulas():
     assert book["Deals"]["E1"].value == "Amount" and book["Deals"]["E2"].number_format.startswith('"$"')
 
 
+@pytest.mark.slow
 def test_a_deals_csv_is_a_table_with_headings_in_words(deals, prepared):
     cell = tile_cell("win_rate", VIEW)
     data = deals_download(prepared, cell, "csv")
@@ -219,6 +227,7 @@ def saved(link_html: str) -> tuple[str, bytes]:
     return name, base64.b64decode(data)
 
 
+@pytest.mark.slow
 def test_the_dashboard_opens_a_tile_s_deals_on_a_click(deals):
     dash = widgets.Dashboard(deals)
     panel = dash.deals_panel
@@ -245,6 +254,7 @@ def test_the_dashboard_opens_a_tile_s_deals_on_a_click(deals):
     assert not panel.is_open
 
 
+@pytest.mark.slow
 def test_a_click_that_cannot_be_listed_is_a_message(deals):
     dash = widgets.Dashboard(deals)
     dash.deals_panel.open(chart_cell("trend", {"period": "1999-Q9"}, dash.view))
@@ -252,6 +262,7 @@ def test_a_click_that_cannot_be_listed_is_a_message(deals):
     assert "role='alert'" in value and "period=" in value and "Traceback" not in value
 
 
+@pytest.mark.slow
 def test_an_evil_deal_in_the_dashboard_is_text():
     dash = widgets.Dashboard(evil_deals())
     dash.show_deals("won_count")
@@ -259,6 +270,7 @@ def test_an_evil_deal_in_the_dashboard_is_text():
     assert "<img" not in value and "&lt;img src=x onerror=alert(1)&gt;" in value
 
 
+@pytest.mark.slow
 def test_the_level_control_offers_the_deals_own_columns(deals):
     tiered = deals.assign(tier=deals["partner"].map(lambda p: "Gold" if str(p) < "M" else "Silver").astype("string"))
     dash = widgets.Dashboard(tiered)
@@ -284,6 +296,7 @@ def all_text(dash) -> str:
     return "\n".join(words)
 
 
+@pytest.mark.slow
 def test_every_level_is_named_in_words(deals):
     kept = deals.assign(
         lead_source=deals["channel"].astype(str).str.title().astype("string"),
@@ -311,6 +324,7 @@ def with_tables():
     )
 
 
+@pytest.mark.slow
 def test_a_partner_table_level_ranks_no_none(with_tables):
     deals = with_tables.deals
     assert deals["tier"].isna().sum() > 100  # the deals without a partner have no tier
@@ -340,6 +354,7 @@ def chart_notes(dash) -> str:
     return " ".join([title["text"], *title.get("subtitle", [])])
 
 
+@pytest.mark.slow
 def test_an_owner_table_level_ranks_no_none():
     import warnings
 
@@ -358,6 +373,7 @@ def test_an_owner_table_level_ranks_no_none():
     assert "Deals without a manager (no owner, or an owner without one) are not ranked" in chart_notes(dash)
 
 
+@pytest.mark.slow
 def test_partners_with_no_deals_yet_are_listed_and_ranked(with_tables):
     deals, partners = with_tables.deals, with_tables.partners
     idle = sorted(set(partners["partner"]) - set(deals["partner"].dropna().astype(str)))
@@ -413,6 +429,7 @@ def test_amounts_show_cents_only_where_they_have_them():
     )  # as the page writes a day and "<td class='ck-nowrap'>Closed Won</td>" in html
 
 
+@pytest.mark.slow
 def test_a_partner_with_no_deals_yet_opens_no_deals(with_tables):
     dash = widgets.Dashboard(with_tables)
     dash.deals_panel.open(ranking_cell(dash.view, "Halcyon Edge Networks", deals=dash._prepared))

@@ -43,6 +43,7 @@ def test_the_checker_finds_english():
     assert english_words("x.csv: columns={'a b': 'c'} 'the value' [the, row] dayfirst=True") == []
 
 
+@pytest.mark.slow
 def test_a_mapping_file_error_in_dutch():
     dash = Dashboard(make_sample_deals(), locale="nl-NL")
     dash.load_upload("crm.toml", b'version = 1\n[stages]\n"Parked" = "lots"\n')
@@ -83,6 +84,7 @@ def test_an_argument_error_on_the_command_line_in_german(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
+@pytest.mark.slow
 def test_an_unreadable_amount_in_german_with_its_notebook_fix():
     bad = b"Opportunity ID,Stage,Amount,Close Date\n006A,Closed Won,abc,2025-01-02\n006B,Closed Lost,xyz,2025-01-03\n"
     dash = Dashboard(make_sample_deals(), locale="de-DE")
@@ -97,6 +99,7 @@ def test_an_unreadable_amount_in_german_with_its_notebook_fix():
     assert not english_words(text), text
 
 
+@pytest.mark.slow
 def test_dates_in_two_orders_in_french():
     bad = b"Opportunity ID,Stage,Amount,Close Date\n006A,Closed Won,1,13/01/2025\n006B,Closed Lost,2,01/14/2025\n"
     dash = Dashboard(make_sample_deals(), locale="fr-FR")
@@ -124,6 +127,7 @@ def test_a_detection_error_on_the_command_line_in_dutch(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_the_mapping_form_says_why_the_export_cannot_be_read_in_dutch():
     export = b"Ref,Stage,Amount,Close\nA1,Won,abc,2025-01-02\nA2,Lost,xyz,2025-01-03\n"
     mapping = Mapping(

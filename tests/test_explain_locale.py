@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import channelkpi as ck
 from channelkpi.datasets import make_sample_deals, toy_deals
 from channelkpi.metrics.definitions import DEFINITIONS
@@ -28,6 +30,7 @@ def test_explain_in_dutch_says_every_line_in_dutch():
     assert len(lines[variants + 1]) - len(lines[variants + 1].lstrip()) == starts.pop()
 
 
+@pytest.mark.slow
 def test_explain_of_a_table_in_french():
     text = ck.explain(ck.win_rate(toy_deals()), locale="fr-FR")
     assert re.search(r"^  lignes : +6 dans la table, 5 utilisées ; exclues : not_closed 1$", text, re.M)
@@ -44,6 +47,7 @@ def test_every_definition_reads_in_german_without_an_english_line():
                 assert english not in text, (name, english)
 
 
+@pytest.mark.slow
 def test_the_german_report_defines_the_kpis_in_german(tmp_path):
     ck.report(make_sample_deals(), path=tmp_path / "bericht.html", locale="de-DE")
     page = (tmp_path / "bericht.html").read_text(encoding="utf-8")

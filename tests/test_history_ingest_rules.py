@@ -18,6 +18,7 @@ def _deal(h, deal_id):
     return h.intervals[h.intervals["deal_id"] == deal_id].reset_index(drop=True)
 
 
+@pytest.mark.slow
 def test_snapshots_with_current_keep_a_deal_removed_between_them(tmp_path):
     # B is in October only: gone from November on, and not in the current export either
     (tmp_path / "deals_2025-10-01.csv").write_text(
@@ -53,6 +54,7 @@ A,Negotiation,80,2025-03-31,2025-01-10,Initech,EUR
 """
 
 
+@pytest.mark.slow
 def test_a_deleted_deal_keeps_its_last_known_partner(write):
     h = ck.load_history(write("h.csv", HISTORY), current=write("c.csv", CURRENT))
     c = _deal(h, "C")
@@ -63,6 +65,7 @@ def test_a_deleted_deal_keeps_its_last_known_partner(write):
     assert _deal(h, "E")["partner"].tolist() == ["(direct)", "(direct)"]
 
 
+@pytest.mark.slow
 def test_a_deleted_deal_keeps_its_partner_from_the_current_export(write):
     # the history does not record partners; the current export still lists the deleted deal D
     history = (
@@ -76,6 +79,7 @@ def test_a_deleted_deal_keeps_its_partner_from_the_current_export(write):
     assert set(_deal(h, "D")["partner"]) == {"Hooli"}
 
 
+@pytest.mark.slow
 def test_history_currency_comes_from_the_current_export(write):
     h = ck.load_history(write("h.csv", HISTORY), current=write("c.csv", CURRENT))
     a = _deal(h, "A")
@@ -87,6 +91,7 @@ def test_history_currency_comes_from_the_current_export(write):
     assert any("EUR" in w and "currency" in w for w in h.warnings)
 
 
+@pytest.mark.slow
 def test_history_currency_argument(write):
     h = ck.load_history(write("h.csv", HISTORY), currency="GBP")
     assert set(h.intervals["currency"]) == {"GBP"}
@@ -97,6 +102,7 @@ def test_history_currency_argument(write):
     assert set(_deal(h, "C")["currency"]) == {"GBP"}
 
 
+@pytest.mark.slow
 def test_history_without_any_currency_says_so(write):
     h = ck.load_history(write("h.csv", HISTORY))
     assert h.intervals["currency"].isna().all()

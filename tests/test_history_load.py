@@ -48,6 +48,7 @@ def by_id(frame: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------ real export
 
 
+@pytest.mark.slow
 def test_salesforce_opportunity_history_real_export(realdata):
     history = realdata("salesforce-devorg-powerbi/data/OpportunityHistory.csv")
     current = realdata("salesforce-devorg-powerbi/data/Opportunity.csv")
@@ -95,6 +96,7 @@ D,Qualification,10,2025-06-30,2025-02-01
 """
 
 
+@pytest.mark.slow
 def test_hand_built_opportunity_history(write):
     h = ck.load_history(write("h.csv", HISTORY), current=write("c.csv", CURRENT))
     led = h.ledger.set_index("row")
@@ -133,6 +135,7 @@ SF_REPORT = """"Opportunity ID","Opportunity Name","Edit Date","From Stage","To 
 """
 
 
+@pytest.mark.slow
 def test_salesforce_report_labels(write):
     h = ck.load_history(write("report.csv", SF_REPORT))
     assert h.summary()["rows_read"] == 6 and balanced(h)
@@ -168,6 +171,7 @@ def _snap(rows):
     return head + "".join(",".join(r) + "\n" for r in rows)
 
 
+@pytest.mark.slow
 def test_snapshots_compare_deal_by_deal(tmp_path):
     (tmp_path / "deals_2025-10-01.csv").write_text(
         _snap(
@@ -203,6 +207,7 @@ def test_snapshots_compare_deal_by_deal(tmp_path):
         pd.testing.assert_frame_equal(by_id(h.state(date)), by_id(ck.load_crm(tmp_path / name).deals))
 
 
+@pytest.mark.slow
 def test_snapshot_unchanged_rows_are_merged(write):
     first = write("s_2025-01-01.csv", _snap([("A", "Acme", "Open", "100", "2025-03-31", "2024-12-01")]))
     second = write("s_2025-02-01.csv", _snap([("A", "Acme", "Open", "100", "2025-03-31", "2024-12-01")]))
@@ -214,6 +219,7 @@ def test_snapshot_unchanged_rows_are_merged(write):
     assert len(h.intervals) == 1
 
 
+@pytest.mark.slow
 def test_snapshot_dates(write):
     undated = write("deals.csv", _snap([("A", "Acme", "Open", "1", "2025-03-31", "2024-12-01")]))
     with pytest.raises(ChannelKPIError, match="date of this snapshot") as err:
@@ -226,6 +232,7 @@ def test_snapshot_dates(write):
         ck.load_history([undated, twice], as_of={"deals.csv": "2025-01-15"})
 
 
+@pytest.mark.slow
 def test_field_history(write):
     fields = """OpportunityId,Field,OldValue,NewValue,CreatedDate
 A,StageName,Prospecting,Proposal,2025-02-01T10:00:00Z
@@ -260,6 +267,7 @@ A,Amount,80,"lots",2025-02-20T10:00:00Z
         ck.load_history(write("f2.csv", fields))
 
 
+@pytest.mark.slow
 def test_hubspot_stage_entries(write):
     export = (
         "Record ID,Deal Name,Deal Stage,Pipeline,Amount,Close Date,Create Date,"
@@ -320,6 +328,7 @@ def _sf_files(deals):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(deal_changes, min_size=1, max_size=6))
+@pytest.mark.slow
 def test_property_state_at_as_of_is_the_export(deals):
     hist, cur = _sf_files(deals)
     h = ck.load_history(hist, current=cur)
@@ -338,6 +347,7 @@ snapshot_deal = st.tuples(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(st.lists(st.lists(snapshot_deal, min_size=4, max_size=4), min_size=1, max_size=5))
+@pytest.mark.slow
 def test_property_snapshots_state_at_each_date_is_that_snapshot(tmp_path, deals):
     folder = Path(tempfile.mkdtemp(dir=tmp_path))
     dates = pd.date_range("2025-01-01", periods=4, freq="MS")

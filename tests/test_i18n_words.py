@@ -44,6 +44,7 @@ def test_no_translation_puts_code_names_in_a_readers_prose(language):
     assert not found
 
 
+@pytest.mark.slow
 def test_the_command_line_reports_its_progress_in_german(tmp_path, capsys):
     # 1,500 rows of the sample: enough for a thousands separator, quick to report
     with SAMPLE.open(encoding="utf-8-sig", newline="") as f:
@@ -65,6 +66,7 @@ def test_the_command_line_reports_its_progress_in_german(tmp_path, capsys):
     assert "Werte gelesen;" in err and "rows split" not in err and "reconciling" not in err
 
 
+@pytest.mark.slow
 def test_the_command_line_keeps_its_english(tmp_path, capsys):
     with SAMPLE.open(encoding="utf-8-sig", newline="") as f:
         lines = f.read().splitlines(keepends=True)
@@ -92,6 +94,7 @@ def dutch_upload():
     return dash
 
 
+@pytest.mark.slow
 def test_an_upload_says_in_dutch_how_many_values_could_not_be_read(dutch_upload):
     note = dutch_upload.message.value
     # 'twaalf euro' and '32-13-2025' are the two values no amount or date can be read from
@@ -100,12 +103,14 @@ def test_an_upload_says_in_dutch_how_many_values_could_not_be_read(dutch_upload)
     assert "could not be read" not in note
 
 
+@pytest.mark.slow
 def test_the_channel_named_in_a_dutch_caveat_is_dutch(dutch_upload):
     banner = dutch_upload.banner.value
     assert "het marketingkanaal van elke deal is &#x27;onbekend&#x27;" in banner
     assert "unknown" not in banner
 
 
+@pytest.mark.slow
 def test_without_lead_sources_the_partner_share_says_why_not_zero(dutch_upload):
     # the partner share is the partner marketing channel's, read from the lead source
     tiles = dutch_upload.tiles.value
@@ -113,6 +118,7 @@ def test_without_lead_sources_the_partner_share_says_why_not_zero(dutch_upload):
     assert "0,0%" not in tiles.split("Gewonnen via partners")[1].split("geen leadbron")[0]
 
 
+@pytest.mark.slow
 def test_an_upload_says_where_the_view_ends_when_its_last_quarter_is_not_complete(dutch_upload):
     # the deals close up to 2 Apr 2025: the first quarter is the last complete one, so the view
     # ends in March and the message says where the April deal is
@@ -126,6 +132,7 @@ def test_an_upload_says_where_the_view_ends_when_its_last_quarter_is_not_complet
     )
 
 
+@pytest.mark.slow
 def test_an_upload_whose_view_reaches_its_last_month_says_nothing_of_it():
     whole = BAD_EXPORT.replace("30-04-2025", "30-03-2025").replace("02-04-2025", "31-03-2025")
     dash = Dashboard(make_sample_deals())

@@ -146,6 +146,7 @@ def test_lines_are_counted_as_arrow_ends_them(monkeypatch, step):
         assert bytescan.line_count(np.frombuffer(data, np.uint8)) == expected, data
 
 
+@pytest.mark.slow
 def test_a_body_without_quoted_line_breaks_is_parsed_once(monkeypatch):
     calls = []
     read_body = arrow_reader._read_body
@@ -306,6 +307,7 @@ def test_the_layout_from_a_small_head_is_the_layout_from_the_big_one():
 
 
 @pytest.mark.parametrize("keep", [None, slice(0, 5), np.array([True, False, True, True, True, False])])
+@pytest.mark.slow
 def test_a_coded_column_of_tidy_values_is_not_tidied_again_row_by_row(monkeypatch, keep):
 
     from channelkpi.ingest import cells as cells_module

@@ -135,6 +135,7 @@ def snapshot(data: bytes):
 
 
 @pytest.mark.parametrize("data", CASES)
+@pytest.mark.slow
 def test_reading_ahead_in_a_thread_changes_nothing(monkeypatch, data):
     alone = snapshot(data)
     monkeypatch.setattr(load_module, "_AHEAD_ROWS", 0)  # every table read with a thread ahead
@@ -152,6 +153,7 @@ def test_load_crm_reads_as_a_pipeline_of_steps():
     assert steps | {"reconcile_rows", "quality_warnings"} <= called
 
 
+@pytest.mark.slow
 def test_no_ingestion_module_uses_another_modules_private_names():
     offenders = []
     for path in [*INGEST.glob("*.py"), INGEST.parent / "metrics" / "targets.py"]:
@@ -186,6 +188,7 @@ def test_reconcile_builds_one_row_per_deal():
 
 
 @pytest.mark.parametrize("repeat", [False, True])
+@pytest.mark.slow
 def test_deal_text_columns_are_whole_whatever_blocks_the_reader_made(monkeypatch, repeat):
     from channelkpi.ingest import arrow_reader
     from channelkpi.ingest.cells import STR, arrow_text

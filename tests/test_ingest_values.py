@@ -56,6 +56,7 @@ AMOUNT_TEXT = st.one_of(
 # every value of a plain number's shape, one infinite: Arrow's numbers are read where they lie
 @example(values=["inf"])
 @example(values=["1e400", "12", None])
+@pytest.mark.slow
 def test_amounts_by_shape_equal_amounts_by_value(values):
     text = outcome_or_error(lambda: parse_amounts(pd.Series(values, dtype=STR)))
     each = outcome_or_error(lambda: parse_amounts(pd.Series(values, dtype=object)))
@@ -229,6 +230,7 @@ def test_excel_cells_are_read_value_by_value():
     assert parsed.bad.tolist() == [False, False, True, True, False]
 
 
+@pytest.mark.slow
 def test_a_column_of_distinct_names_reads_as_the_same_text_as_a_coded_one(monkeypatch):
     # deal names are read row by row when most are distinct, categories per distinct value:
     # both paths must give every row the same text (spaces, blanks, garbled characters)

@@ -38,6 +38,7 @@ def row(d: pd.DataFrame, **where) -> pd.Series:
 
 
 # --------------------------------------------------------------------------- hand-made cases
+@pytest.mark.slow
 def test_the_seed_example_average_deal_size():
     deals = deals_from(
         [
@@ -55,6 +56,7 @@ def test_the_seed_example_average_deal_size():
     assert meta["used"] == 2 and meta["excluded"] == {"not_closed": 1, "not_won": 1}
 
 
+@pytest.mark.slow
 def test_average_deal_size_open_basis():
     deals = deals_from(
         [
@@ -116,6 +118,7 @@ HAND = [  # partner A: 3 won, 1 lost in March; B: 1 lost; Zed: only an open deal
 ]
 
 
+@pytest.mark.slow
 def test_groups_without_deals_appear_with_zero_counts_and_missing_rates():
     deals = deals_from(HAND)
     r = ck.win_rate(deals, by="partner", freq="M", start="2024-02-01", end="2024-03-31")
@@ -129,6 +132,7 @@ def test_groups_without_deals_appear_with_zero_counts_and_missing_rates():
     assert b["win_rate"] == 0.0  # 0 of 1 is a real zero, not missing
 
 
+@pytest.mark.slow
 def test_average_deal_size_excludes_won_deals_without_amount():
     r = ck.average_deal_size(deals_from(HAND), by="partner")
     a = row(r, partner="A")
@@ -137,6 +141,7 @@ def test_average_deal_size_excludes_won_deals_without_amount():
     assert r.attrs["channelkpi"]["excluded"]["no_amount"] == 1
 
 
+@pytest.mark.slow
 def test_win_rate_variants():
     deals = deals_from(HAND)
     value = ck.win_rate(deals, by="partner", weight="value")
@@ -149,6 +154,7 @@ def test_win_rate_variants():
     assert q1["win_rate"] == 0.5 and q1["n"] == 6
 
 
+@pytest.mark.slow
 def test_deal_count():
     r = ck.deal_count(deals_from(HAND), freq="M")
     march = row(r, period="2024-03")
@@ -158,6 +164,7 @@ def test_deal_count():
     assert (feb["won_count"], feb["created_count"], feb["closed_count"], feb["open_count"]) == (0, 2, 1, 3)
 
 
+@pytest.mark.slow
 def test_deal_velocity_by_hand():
     r = ck.deal_velocity(deals_from(HAND), freq="M", start="2024-03-01", end="2024-03-31", by="partner")
     a = row(r, partner="A")
@@ -175,6 +182,7 @@ def test_deal_velocity_by_hand():
     assert a["sales_velocity"] == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_velocity_levers_add_up_to_the_change():
     deals = make_deals(3000, partners=5, seed=5)
     r = ck.deal_velocity(deals, freq="Q", by="partner")
@@ -195,6 +203,7 @@ def test_deal_success_cohorts():
     assert q1["success_rate_value"] == pytest.approx(400 / (100 + 300 + 50 + 80 + 40))
 
 
+@pytest.mark.slow
 def test_channel_performance_shares_and_defaults():
     deals = make_deals(4000, partners=20, seed=8)
     r = ck.channel_performance(deals, freq="Y")
@@ -245,6 +254,7 @@ TIMELINE = [
 ]
 
 
+@pytest.mark.slow
 def test_pipeline_as_of_on_a_hand_made_timeline():
     r = ck.pipeline(deals_from(TIMELINE), freq="M")
     got = r.set_index("period")[["open_count", "open_amount", "weighted_amount", "change_count", "change_amount"]]
@@ -256,6 +266,7 @@ def test_pipeline_as_of_on_a_hand_made_timeline():
     assert snap.attrs["channelkpi"]["as_of"] == "2024-02-22"
 
 
+@pytest.mark.slow
 def test_pipeline_waterfall_on_a_hand_made_timeline():
     r = ck.pipeline_waterfall(deals_from(TIMELINE), freq="M").set_index("period")
     cols = ["start", "created", "won", "lost", "end"]
@@ -270,12 +281,14 @@ def test_pipeline_waterfall_on_a_hand_made_timeline():
     ]
 
 
+@pytest.mark.slow
 def test_waterfall_balances_on_random_data():
     r = ck.pipeline_waterfall(make_deals(5000, partners=50, seed=4), by="partner", freq="M")
     np.testing.assert_allclose(r["start"] + r["created"] - r["won"] - r["lost"], r["end"], atol=1e-6)
     assert (r["start_count"] + r["created_count"] - r["won_count"] - r["lost_count"] == r["end_count"]).all()
 
 
+@pytest.mark.slow
 def test_pipeline_targets_attainment_and_coverage(tmp_path):
     deals = deals_from(
         [
@@ -348,6 +361,7 @@ def test_read_targets_names_the_row_of_a_bad_amount_or_date():
 
 
 # --------------------------------------------------------------------------- periods
+@pytest.mark.slow
 def test_fiscal_boundaries_february_start():
     deals = deals_from(
         [
@@ -367,6 +381,7 @@ def test_fiscal_boundaries_february_start():
     assert y["won_count"].to_dict() == {"FY2026": 1, "FY2027": 4}
 
 
+@pytest.mark.slow
 def test_iso_weeks_and_calendar_labels():
     deals = deals_from(
         [
@@ -379,6 +394,7 @@ def test_iso_weeks_and_calendar_labels():
     assert w["period_start"].tolist() == [T("2024-12-23"), T("2024-12-30")]
 
 
+@pytest.mark.slow
 def test_outcome_kpis_exclude_closed_deals_without_close_date_only_when_periods_apply():
     deals = deals_from(
         [
@@ -396,6 +412,7 @@ def test_outcome_kpis_exclude_closed_deals_without_close_date_only_when_periods_
     assert ranged.attrs["channelkpi"]["excluded"] == {"no_close_date": 1, "outside_period": 1}
 
 
+@pytest.mark.slow
 def test_compare_previous_and_year():
     deals = deals_from(
         [
@@ -418,6 +435,7 @@ def test_compare_previous_and_year():
     ("won", "n", "low", "high"),
     [(12, 20, 0.3866, 0.7812), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (1, 2, 0.0945, 0.9055)],
 )
+@pytest.mark.slow
 def test_wilson_bounds_against_known_values(won, n, low, high):
     deals = deals_from(
         [{"deal_id": f"w{i}", "status": "won", "closed": "2024-01-01"} for i in range(won)]
@@ -428,6 +446,7 @@ def test_wilson_bounds_against_known_values(won, n, low, high):
     assert r["win_rate_low"] <= r["win_rate"] <= r["win_rate_high"]
 
 
+@pytest.mark.slow
 def test_shrinkage_keeps_two_of_two_below_thirty_eight_of_fifty():
     rows = []
 
@@ -466,6 +485,7 @@ def test_shrinkage_keeps_two_of_two_below_thirty_eight_of_fifty():
     assert "Beta(" in r.attrs["channelkpi"]["prior"]
 
 
+@pytest.mark.slow
 def test_quality_weights_are_an_argument():
     deals = make_deals(3000, partners=30, seed=2)
     only_count = ck.quality_score(deals, weights={"won_count": 1})
@@ -475,6 +495,7 @@ def test_quality_weights_are_an_argument():
         ck.quality_score(deals, weights={"charisma": 1})
 
 
+@pytest.mark.slow
 def test_seasonality_by_hand():
     deals = deals_from(
         [
@@ -530,6 +551,7 @@ def test_empty_selection_gives_an_empty_typed_table():
         assert typed.dtypes.to_dict() == full.dtypes.to_dict(), fn.__name__
 
 
+@pytest.mark.slow
 def test_filtering_to_one_partner_equals_its_row_of_the_grouped_result():
     deals = make_deals(4000, partners=40, seed=9)
     grouped = ck.kpi_table(deals, by="partner", freq="Q")
@@ -557,6 +579,7 @@ def test_filtering_to_one_partner_equals_its_row_of_the_grouped_result():
         )
 
 
+@pytest.mark.slow
 def test_explain_every_kpi():
     for name in (
         "average_deal_size",
@@ -580,6 +603,7 @@ def test_explain_every_kpi():
         ck.explain("happiness")
 
 
+@pytest.mark.slow
 def test_bad_options_are_clear_errors():
     deals = make_deals(100, seed=1)
     for kwargs, message in [
@@ -667,6 +691,7 @@ def messy_deals(seed=3) -> pd.DataFrame:
     return ck.validate_deals(deals)
 
 
+@pytest.mark.slow
 def test_kpi_table_matches_a_plain_python_reference_on_messy_sparse_data():
     deals = messy_deals()
     ref = Reference(deals)
@@ -705,6 +730,7 @@ def test_kpi_table_matches_a_plain_python_reference_on_messy_sparse_data():
             assert (r["open_count"], round(r["open_amount"], 2)) == (n, round(amount, 2))
 
 
+@pytest.mark.slow
 def test_win_rate_matches_duckdb_sql_with_a_fiscal_year():
     deals = messy_deals(seed=6)
     got = ck.win_rate(deals, by="unit", freq="Q", fiscal_year_start=4)
@@ -766,6 +792,7 @@ def test_duckdb_and_pandas_stage_one_give_identical_numbers(kpi, options):
 
 # --------------------------------------------------------------------------- real exports
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_salesforce_real_win_rate(realdata):
     deals = ck.read_crm(realdata("salesforce-devorg-powerbi/data/Opportunity.csv"))
     r = ck.win_rate(deals).iloc[0]
@@ -774,6 +801,7 @@ def test_salesforce_real_win_rate(realdata):
 
 
 @pytest.mark.realdata
+@pytest.mark.slow
 def test_dynamics_real_win_rate_and_won_amount(realdata):
     deals = ck.read_crm(realdata("d365-contoso-coffee/data/Opportunity.csv"))
     r = ck.win_rate(deals).iloc[0]
@@ -787,6 +815,7 @@ def test_dynamics_real_win_rate_and_won_amount(realdata):
     assert monthly.attrs["channelkpi"]["excluded"]["no_close_date"] == 45
 
 
+@pytest.mark.slow
 def test_a_month_as_end_covers_the_whole_month():
     deals = deals_from(
         [
@@ -799,6 +828,7 @@ def test_a_month_as_end_covers_the_whole_month():
     assert ck.deal_count(deals, start="2025-12-15", end="2025-12")["won_count"].tolist() == [2]
 
 
+@pytest.mark.slow
 def test_a_filter_that_keeps_no_deal_gives_zeros_not_an_error():
     deals = make_deals(200, seed=4)
     for table in (deals, ck.prepare(deals)):
@@ -809,6 +839,7 @@ def test_a_filter_that_keeps_no_deal_gives_zeros_not_an_error():
 
 
 @pytest.mark.parametrize("engine", ["auto", "pandas", "prepared"])
+@pytest.mark.slow
 def test_weeks_before_1970_are_the_calendar_weeks_on_every_engine(engine):
     deals = deals_from(
         [

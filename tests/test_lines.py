@@ -80,6 +80,7 @@ def _check(win: pd.DataFrame, size: pd.DataFrame, expected) -> None:
         assert _by_product(size, "won_count")[p] == e["won_count"], p
 
 
+@pytest.mark.slow
 def test_the_sample_has_deals_with_several_products(sheet):
     """(Otherwise the tests below could not tell products from deals.)"""
     products = defaultdict(set)
@@ -89,12 +90,14 @@ def test_the_sample_has_deals_with_several_products(sheet):
 
 
 @pytest.mark.parametrize("engine", ["auto", "pandas"])
+@pytest.mark.slow
 def test_by_product_on_the_load_result_counts_deals_containing_it(result, expected, engine):
     win = ck.win_rate(result, by="product", engine=engine)
     size = ck.average_deal_size(result, by="product", engine=engine)
     _check(win, size, expected)
 
 
+@pytest.mark.slow
 def test_prepared_from_the_result_gives_the_same(result, expected):
     prepared = ck.prepare(result)
     _check(ck.win_rate(prepared, by="product"), ck.average_deal_size(prepared, by="product"), expected)
@@ -118,6 +121,7 @@ def line_parquet(result, tmp_path_factory):
 
 
 @pytest.mark.parametrize("engine", ["polars", "polars_lazy", "duckdb", pytest.param("spark", marks=pytest.mark.slow)])
+@pytest.mark.slow
 def test_the_deal_x_product_table_gives_the_same_on_every_engine(result, expected, line_parquet, engine, request):
     """Deals on another engine: the deal x product table, put there, is read with no engine code of its own."""
     table = deals_by_line(result.deals, result.lines, by=("product",))
@@ -134,6 +138,7 @@ def test_the_deal_x_product_table_gives_the_same_on_every_engine(result, expecte
     _check(ck.win_rate(frame, by="product"), ck.average_deal_size(frame, by="product"), expected)
 
 
+@pytest.mark.slow
 def test_deals_elsewhere_with_lines_is_a_clear_error(result):
     import dataclasses
 
@@ -146,6 +151,7 @@ def test_deals_elsewhere_with_lines_is_a_clear_error(result):
     assert len(ck.win_rate(moved, by="partner")) == len(ck.win_rate(result, by="partner"))  # deal level: as before
 
 
+@pytest.mark.slow
 def test_deal_level_kpis_are_unchanged(result):
     for by in (None, "partner", ["unit", "channel"]):
         got = ck.kpi_table(result, by=by, freq="Q")
@@ -158,6 +164,7 @@ def test_deal_level_kpis_are_unchanged(result):
     assert np.allclose(result.deals.set_index("deal_id")["amount"].loc[sums.index], sums, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_lines_are_exactly_the_line_rows_and_the_ledger_balances(result, sheet):
     s = result.summary()
     assert s["rows_read"] == s["kept"] + s["merged"] + s["rejected"] == len(sheet)
@@ -173,6 +180,7 @@ def test_lines_are_exactly_the_line_rows_and_the_ledger_balances(result, sheet):
     assert set(merged["row"]) <= set(lines["row"])
 
 
+@pytest.mark.slow
 def test_kept_columns_that_differ_between_lines_are_line_columns(sheet):
     result = ck.load_crm(SAMPLE, keep=["Quantity", "Pipeline"])
     # the quantity is the line's, the pipeline the deal's (the same on every line)
@@ -185,6 +193,7 @@ def test_kept_columns_that_differ_between_lines_are_line_columns(sheet):
     assert {q: n for q, n in zip(got["quantity"], got["won_count"]) if n} == {q: len(d) for q, d in deals_with.items()}
 
 
+@pytest.mark.slow
 def test_where_on_a_product_sums_its_lines_once_per_deal(result, sheet):
     chosen = {"NGFW Firewall", "CX Core Switch"}
     won_amount, won, closed = defaultdict(float), defaultdict(set), defaultdict(set)
@@ -215,6 +224,7 @@ def test_where_on_a_product_sums_its_lines_once_per_deal(result, sheet):
 
 
 @pytest.mark.parametrize("prepared", [False, True])
+@pytest.mark.slow
 def test_deals_behind_a_product_cell_reproduce_it(result, expected, prepared):
     deals = ck.prepare(result) if prepared else result
     product = "NGFW Firewall"
@@ -231,6 +241,7 @@ def test_deals_behind_a_product_cell_reproduce_it(result, expected, prepared):
     assert (won["deal_amount"] >= won["amount"]).all() and (won["deal_amount"] > won["amount"]).any()
 
 
+@pytest.mark.slow
 def test_deals_behind_a_product_by_quarter(result):
     table = ck.win_rate(result, by="product", freq="Q")
     row = table[(table["n"] > 0) & (table["product"] != "(none)")].iloc[3]
@@ -241,6 +252,7 @@ def test_deals_behind_a_product_by_quarter(result):
     assert rows["counts_as"].isin(["won", "lost"]).sum() == row["n"]
 
 
+@pytest.mark.slow
 def test_an_export_without_repeats_has_no_lines():
     result = ck.load_crm(b"Deal ID,Status,Product,Amount\nD1,Won,Switch,10\nD2,Lost,Support,5\n")
     assert result.lines is None
@@ -253,6 +265,7 @@ def test_stage_history_has_no_lines():
     assert result.lines is None and len(result.deals) == 1
 
 
+@pytest.mark.slow
 def test_salesforce_opportunities_with_products_read_the_line_total():
     csv = (
         b"Opportunity Owner,Opportunity ID,Opportunity Name,Account Name,Stage,Amount,Product Name,Quantity,"

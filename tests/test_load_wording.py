@@ -34,6 +34,7 @@ def result():
     return ck.load_crm(EXPORT.encode(), source="salesforce_report")
 
 
+@pytest.mark.slow
 def test_the_ledger_and_warnings_stay_english_data(result):
     ledger = result.ledger
     assert set(ledger["reason"]) == {"duplicate_row", "footer"}
@@ -78,6 +79,7 @@ def test_the_data_quality_tab_speaks_dutch(result):
     assert "identical to row 2; counted once" in ledger_html(result)  # English as before
 
 
+@pytest.mark.slow
 def test_the_german_report_says_the_ledger_in_german(result, tmp_path):
     report(result, path=tmp_path / "bericht.html", locale="de-DE")
     page = (tmp_path / "bericht.html").read_text(encoding="utf-8")
@@ -87,6 +89,7 @@ def test_the_german_report_says_the_ledger_in_german(result, tmp_path):
     assert "duplicate_row" not in page and "counted once" not in page
 
 
+@pytest.mark.slow
 def test_an_upload_error_in_french():
     dash = Dashboard(make_sample_deals(), locale="fr-FR")
     dash.load_upload("vide.csv", b"")
@@ -98,6 +101,7 @@ def test_an_upload_error_in_french():
     assert "empty.csv: the file is empty. Fix: export the report again with its rows" in english.message.value
 
 
+@pytest.mark.slow
 def test_an_upload_error_with_a_row_and_a_column_in_dutch():
     # a stage that reads closed, neither won nor lost: an error naming the row, column and value
     bad = "Opportunity ID,Stage,Amount,Close Date\n006A,Closed Won,1000,2025-01-02\n006B,Closed Other,5,2025-01-03\n"

@@ -162,6 +162,7 @@ def _trend() -> pd.DataFrame:
     )
 
 
+@pytest.mark.slow
 def test_every_themed_chart_carries_the_locale_in_force():
     with using("de-AT"):
         spec = charts.themed(charts.kpi_trend(_trend(), currency="EUR")).to_dict()
@@ -175,6 +176,7 @@ def _axis_texts(svg: str) -> list[str]:
 
 
 @pytest.mark.parametrize("tag", ["nl-NL", "de-DE", "fr-FR", "en-US"])
+@pytest.mark.slow
 def test_chart_axes_write_amounts_as_the_tiles_do(tag):
     """Drawn by vl-convert (the renderer of the PNG/SVG exports): the axis label of 2,000,000
     is the text formats writes for it, separators and symbol place included (French: the CLDR's
@@ -187,6 +189,7 @@ def test_chart_axes_write_amounts_as_the_tiles_do(tag):
     assert tile_text in _axis_texts(vlc.vegalite_to_svg(spec))
 
 
+@pytest.mark.slow
 def test_a_dutch_png_chart_is_drawn(tmp_path):
     import vl_convert as vlc
 
@@ -236,6 +239,7 @@ def test_excel_keeps_numbers_with_formats():
 
 
 # --------------------------------------------------------------------------- locale= on the entry points
+@pytest.mark.slow
 def test_a_dutch_html_report(tmp_path):
     out = tmp_path / "review.html"
     ck.report(toy_deals(), path=out, currency="EUR", locale="nl-NL")
@@ -247,6 +251,7 @@ def test_a_dutch_html_report(tmp_path):
     assert current_locale() == "en-US"  # the locale ends with the call
 
 
+@pytest.mark.slow
 def test_an_unknown_region_falls_back_to_the_language(tmp_path):
     out = tmp_path / "review.html"
     ck.report(toy_deals(), path=out, currency="EUR", locale="de-XX")
@@ -254,6 +259,7 @@ def test_an_unknown_region_falls_back_to_the_language(tmp_path):
     assert "<html lang='de'>" in page and re.search(r"\d,\d\xa0%", page)
 
 
+@pytest.mark.slow
 def test_an_unknown_language_reports_in_english_with_a_warning(tmp_path):
     out = tmp_path / "review.html"
     with pytest.warns(UserWarning, match="no 'sv-SE' translation"):
@@ -262,6 +268,7 @@ def test_an_unknown_language_reports_in_english_with_a_warning(tmp_path):
     assert "<html lang='en'>" in page and re.search(r"€\d", page)
 
 
+@pytest.mark.slow
 def test_the_command_line_writes_a_german_report(tmp_path):
     from channelkpi.cli import main
 

@@ -66,6 +66,7 @@ def test_the_selection_line_names_months_and_days_in_the_language():
             assert f"{day5} – {day20}" in selection_text(partial)
 
 
+@pytest.mark.slow
 def test_the_dashboards_month_list_and_trend_axis_speak_dutch(deals):
     dash = Dashboard(deals, locale="nl-NL")
     labels = [label for label, _value in dash.period.options]
@@ -79,6 +80,7 @@ def test_the_dashboards_month_list_and_trend_axis_speak_dutch(deals):
     assert [label for label, _value in english.period.options][0] == f"{first:%b %Y}"
 
 
+@pytest.mark.slow
 def test_seasonality_months_in_french(deals):
     season = seasonality(deals)
     with i18n.using("fr-FR"):
@@ -91,6 +93,7 @@ def test_seasonality_months_in_french(deals):
     assert rows[0]["month_name"] == "Jan"
 
 
+@pytest.mark.slow
 def test_the_dutch_report_dates_and_counts(deals, tmp_path):
     report(deals, path=tmp_path / "r.html", locale="nl-NL")
     page = (tmp_path / "r.html").read_text(encoding="utf-8")

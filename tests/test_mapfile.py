@@ -299,6 +299,7 @@ def test_load_crm_with_a_hand_written_mapping_file_reads_every_row_as_the_file_s
     assert f"the mapping file {str(HERE / 'verkoop.toml')!r}" in str(result.source)
 
 
+@pytest.mark.slow
 def test_the_mappings_decimal_forces_the_amounts_separator():
     # '2.000' and '1.000' alone look like plain numbers with a decimal point; the mapping says
     # this export writes a decimal comma, so they are two thousand and one thousand
@@ -345,6 +346,7 @@ def write_plain(tmp_path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_inspect_on_an_export_no_preset_reads_prints_the_proposal_and_code(tmp_path):
     path = write_plain(tmp_path)
     proc = subprocess.run(
@@ -362,6 +364,7 @@ def test_inspect_on_an_export_no_preset_reads_prints_the_proposal_and_code(tmp_p
     assert "--save-mapping crm.toml" in out
 
 
+@pytest.mark.slow
 def test_inspect_save_mapping_writes_the_proposal_and_says_where(tmp_path):
     path = write_plain(tmp_path)
     target = tmp_path / "crm.toml"
@@ -372,6 +375,7 @@ def test_inspect_save_mapping_writes_the_proposal_and_says_where(tmp_path):
     assert set(saved.columns) <= set(PLAIN_COLUMNS) and saved.source == "generic"
 
 
+@pytest.mark.slow
 def test_inspect_save_mapping_of_a_preset_file_writes_the_mapping_it_was_read_with(tmp_path):
     from channelkpi.datasets import sample_path
 
@@ -397,6 +401,7 @@ def test_inspect_with_a_mapping_file_reads_the_export_with_it(tmp_path):
     assert f"the mapping file {str(mapping)!r}" in text
 
 
+@pytest.mark.slow
 def test_a_bad_mapping_file_on_the_command_line_is_one_readable_line(tmp_path):
     path = write_plain(tmp_path)
     bad = tmp_path / "crm.toml"
@@ -417,6 +422,7 @@ def test_a_bad_mapping_file_on_the_command_line_is_one_readable_line(tmp_path):
     assert proc.returncode == 1 and "name it m.toml" in proc.stderr
 
 
+@pytest.mark.slow
 def test_report_reads_the_export_with_the_mapping(tmp_path):
     path = write_plain(tmp_path)
     mapping = Mapping(columns=PLAIN_COLUMNS, stage_map=PLAIN_STAGES).save(tmp_path / "crm.toml")

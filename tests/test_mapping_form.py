@@ -121,6 +121,7 @@ def test_the_form_is_filled_in_from_the_proposal_and_says_how_sure_it_is():
     assert choice.selected_index is None
 
 
+@pytest.mark.slow
 def test_without_a_proposal_the_form_proposes_itself(form):
     proposed = propose_mapping(EXPORT)
     assert {r: d.value for r, d in form.fields.items() if d.value} == {
@@ -128,6 +129,7 @@ def test_without_a_proposal_the_form_proposes_itself(form):
     }
 
 
+@pytest.mark.slow
 def test_changing_a_dropdown_changes_the_preview_and_the_counts(form):
     filled(form)
     assert form.problem == "" and not form.use_button.disabled
@@ -151,6 +153,7 @@ def test_changing_a_dropdown_changes_the_preview_and_the_counts(form):
     assert counts(form) == (9, 7, 1, 1, 3, 2, 2)
 
 
+@pytest.mark.slow
 def test_stage_readings_change_the_won_and_lost_counts(form):
     filled(form)
     form.read_stage("Negotiating", "lost")  # R-4
@@ -161,6 +164,7 @@ def test_stage_readings_change_the_won_and_lost_counts(form):
     assert form.mapping.columns == {h: r for r, h in RIGHT.items()}
 
 
+@pytest.mark.slow
 def test_problems_are_sentences_and_block_the_mapping(form):
     filled(form)
     form.choose("stage", None)
@@ -180,6 +184,7 @@ def test_problems_are_sentences_and_block_the_mapping(form):
     assert form.use() is None
 
 
+@pytest.mark.slow
 def test_names_from_the_file_are_text():
     evil = b"<b>id</b>,<img src=x onerror=alert(1)>,amount\nD1,<script>alert(1)</script>,5\nD2,Won,7\n"
     form = mappingform.MappingForm("<i>x</i>.csv", evil)
@@ -195,6 +200,7 @@ def test_names_from_the_file_are_text():
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markup and "&lt;i&gt;x&lt;/i&gt;.csv" in markup
 
 
+@pytest.mark.slow
 def test_the_preview_waits_for_a_quiet_moment_in_a_running_kernel(monkeypatch):
     loads = []
     real = mappingform.load_with_mapping
@@ -231,6 +237,7 @@ def dash(sample):
     return widgets.Dashboard(sample)
 
 
+@pytest.mark.slow
 def test_an_unrecognised_upload_opens_the_form_and_using_it_loads_the_deals(dash):
     before = len(dash.deals)
     dash.load_upload("deals.csv", EXPORT)
@@ -254,6 +261,7 @@ def test_an_unrecognised_upload_opens_the_form_and_using_it_loads_the_deals(dash
     assert len(dash.deals) == 7 and "Loaded deals.csv" in dash.message.value
 
 
+@pytest.mark.slow
 def test_the_upload_limit_applies_before_any_form(sample):
     small = widgets.Dashboard(sample, max_upload_bytes=100)
     small.load_upload("deals.csv", EXPORT)
@@ -262,6 +270,7 @@ def test_the_upload_limit_applies_before_any_form(sample):
     assert "more than a mapping file needs" in small.message.value and small.mapping is None
 
 
+@pytest.mark.slow
 def test_a_kept_mapping_that_does_not_fit_opens_the_form(dash):
     dash.mapping = Mapping(columns={"Opportunity": "deal_id", "phase": "stage"}, stage_map={"Won": "won"})
     dash.load_upload("deals.csv", EXPORT)
@@ -270,6 +279,7 @@ def test_a_kept_mapping_that_does_not_fit_opens_the_form(dash):
     assert form.fields["stage"].value == "phase"
 
 
+@pytest.mark.slow
 def test_a_downloaded_mapping_reads_next_months_export_without_the_form(dash):
     dash.load_upload("deals.csv", EXPORT)
     form = dash.mapping_form
@@ -293,6 +303,7 @@ def test_a_downloaded_mapping_reads_next_months_export_without_the_form(dash):
     assert len(later.deals) == 7 and "Loaded deals.csv" in later.message.value
 
 
+@pytest.mark.slow
 def test_a_broken_mapping_file_is_a_readable_message(dash):
     dash.load_upload("crm.toml", b"version = 1\n[columns]\nref = 'no_such_column'\n")
     shown = text(dash.message.value)
@@ -340,6 +351,7 @@ Verhandlung = "open"
 """
 
 
+@pytest.mark.slow
 def test_a_kept_mapping_reads_only_the_exports_it_fits(dash):
     dash.load_upload("german-mapping.toml", GERMAN_TOML.encode())
     kept = dash.mapping
@@ -364,6 +376,7 @@ def test_a_kept_mapping_reads_only_the_exports_it_fits(dash):
     assert dash.deals["status"].value_counts().to_dict() == {"won": 1, "lost": 1, "open": 1}
 
 
+@pytest.mark.slow
 def test_stage_values_a_kept_mapping_does_not_list_are_confirmed_in_the_form(dash):
     dash.load_upload("german-mapping.toml", GERMAN_TOML.encode())
     before = len(dash.deals)
@@ -409,6 +422,7 @@ DOUBTED_ID = Mapping(
 )
 
 
+@pytest.mark.slow
 def test_no_deal_id_cannot_be_used_unless_each_row_is_said_to_be_a_deal():
     form = mappingform.MappingForm("german.csv", GERMAN.encode(), proposal=DOUBTED_ID, problem="not sure")
     assert form.fields["deal_id"].value is None and form.each_row.value is False
@@ -432,6 +446,7 @@ def test_no_deal_id_cannot_be_used_unless_each_row_is_said_to_be_a_deal():
     assert plain.each_row.value is True and not plain.use_button.disabled
 
 
+@pytest.mark.slow
 def test_the_why_is_short_in_lines_with_the_code_folded_and_the_notes_in_plain_words():
     problem = (
         "german.csv: cannot tell which CRM this export comes from (a deal id column: 'Chancen-Nr.' may be "
@@ -454,6 +469,7 @@ def test_the_why_is_short_in_lines_with_the_code_folded_and_the_notes_in_plain_w
     assert "'Kunde'" not in notes  # the headers left unchosen are the form's to see, not a note
 
 
+@pytest.mark.slow
 def test_more_fields_are_folded_and_empty_choices_say_so():
     proposal = Mapping(columns={"ref": "deal_id", "phase": "stage", "customer": "account"})
     form = mappingform.MappingForm("deals.csv", EXPORT, proposal=proposal)
@@ -482,6 +498,7 @@ DUTCH = (
 )
 
 
+@pytest.mark.slow
 def test_an_export_read_by_meaning_offers_its_mapping_and_names_no_currency_it_does_not_know(dash):
     dash.load_upload("dutch.csv", DUTCH.encode())
     assert dash.mapping_form is None and "Loaded dutch.csv" in text(dash.message.value)

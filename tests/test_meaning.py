@@ -50,6 +50,7 @@ def test_the_corpus_is_large_and_no_preset_knows_it():
         assert all(p.score(normed) == 0 for p in PRESETS), name
 
 
+@pytest.mark.slow
 def test_the_corpus_has_no_wrong_mapping_accepted_and_reports_recall(proposals, capsys):
     wrong, found, wanted, weak_used = [], 0, 0, []
     held = [0, 0]  # found, wanted among the held-out files
@@ -82,6 +83,7 @@ def test_the_corpus_has_no_wrong_mapping_accepted_and_reports_recall(proposals, 
     assert recall >= RECALL_FLOOR and held_recall >= HELD_OUT_FLOOR
 
 
+@pytest.mark.slow
 def test_the_corpus_stage_readings_and_date_order(proposals):
     wrong, missing = [], []
     for name, spec in EXPECTED.items():
@@ -98,6 +100,7 @@ def test_the_corpus_stage_readings_and_date_order(proposals):
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.slow
 def test_each_corpus_file_loads_or_asks_as_a_person_expects(name):
     path = CORPUS / name
     if EXPECTED[name]["loads"] and name.startswith("heldout_"):
@@ -129,6 +132,7 @@ ISSUE_FILES = {  # file: (won ids, lost ids, open ids, won amount), read from th
 
 
 @pytest.mark.parametrize("name", sorted(ISSUE_FILES))
+@pytest.mark.slow
 def test_the_issue_example_loads_with_no_arguments_in_four_languages(name):
     won, lost, open_, won_amount = ISSUE_FILES[name]
     result = ck.load_crm(CORPUS / name)
@@ -173,6 +177,7 @@ def test_the_callers_columns_win_over_the_proposal():
     assert set(result.deals["deal_id"]) == {"1001", "1002", "1003"}
 
 
+@pytest.mark.slow
 def test_a_table_read_by_common_names_is_unchanged_unless_a_column_is_left_unmapped():
     plain = b"Deal ID,Partner,Status,Amount,Close Date\nD1,Acme,Won,200,2024-03-01\nD2,Acme,Lost,400,2024-03-09\n"
     result = ck.load_crm(plain)
@@ -183,6 +188,7 @@ def test_a_table_read_by_common_names_is_unchanged_unless_a_column_is_left_unmap
     assert "'deal_value' as amount" in note and odd.deals["amount"].sum() == 1200 + 800 + 450 + 3000
 
 
+@pytest.mark.slow
 def test_lookalikes_are_never_taken_silently(proposals):
     dates = proposals["lookalike_two_dates.csv"]
     assert {g.header: g.certainty for g in dates.guesses if g.header.startswith("date")} == {
@@ -257,6 +263,7 @@ def test_stage_readings_list_every_distinct_value_with_rows_and_reasons():
     assert all(s.reason for s in m.stages) and "Closed" not in m.stage_map
 
 
+@pytest.mark.slow
 def test_a_proposal_reads_a_bounded_sample_of_a_long_table(monkeypatch):
     from channelkpi.ingest import cells
     from channelkpi.ingest.meaning_values import SAMPLE_ROWS
@@ -275,6 +282,7 @@ def test_a_proposal_reads_a_bounded_sample_of_a_long_table(monkeypatch):
     assert m.columns["ref"] == "deal_id" and sum(s.rows for s in m.stages) == 30_000
 
 
+@pytest.mark.slow
 def test_a_repeat_beyond_the_sample_still_makes_an_id_weak():
     from channelkpi.ingest.meaning_values import SAMPLE_ROWS
 
@@ -304,6 +312,7 @@ def test_odd_tables_get_a_proposal_not_a_traceback(data):
     assert len(m.guesses) == len({g.header for g in m.guesses}) and all(g.reason for g in m.guesses)
 
 
+@pytest.mark.slow
 def test_the_message_stays_readable_for_a_wide_file_with_many_stage_values(monkeypatch):
     from channelkpi.ingest import cells
 

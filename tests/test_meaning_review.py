@@ -59,6 +59,7 @@ def test_one_weak_preset_header_does_not_beat_columns_that_read_by_meaning():
 # ---------------------------------------------------------------- 4: an id that repeats on other deals
 
 
+@pytest.mark.slow
 def test_an_id_named_column_that_repeats_on_different_accounts_is_asked_about_not_merged():
     with pytest.raises(DetectionError, match="not one id per deal") as info:
         ck.load_crm(HERE / "lookalike.csv")
@@ -105,6 +106,7 @@ def test_inspect_save_mapping_of_a_mapping_that_is_not_ready_says_so(tmp_path):
     assert "# NOT READY" in (tmp_path / "r.toml").read_text()
 
 
+@pytest.mark.slow
 def test_a_mapping_without_the_id_the_proposal_sees_says_so():
     m = propose_mapping(HERE / "german.csv")
     del m.columns["Chancen-Nr."]
@@ -138,6 +140,7 @@ def test_ready_needs_and_describe_follow_edits():
 # ---------------------------------------------------------------- 7: currency from a header
 
 
+@pytest.mark.slow
 def test_the_currency_named_in_the_amount_header_reaches_the_deals():
     r = ck.load_crm(HERE / "german.csv", columns={"Chancen-Nr.": "deal_id"})
     assert set(r.deals["currency"]) == {"EUR"}

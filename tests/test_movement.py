@@ -459,6 +459,7 @@ def test_empty_history_gives_an_empty_typed_table():
     assert np.array_equal(table.columns[:4], ["partner", "currency", "period", "period_start"])
 
 
+@pytest.mark.slow
 def test_a_change_dated_the_first_of_a_month_belongs_to_that_month():
     # won at midnight of 1 March: February ends with the deal open, March has the win -- as a
     # deal created on 1 March is March's in every KPI

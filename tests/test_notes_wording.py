@@ -8,6 +8,8 @@ import html as html_module
 import io
 import re
 
+import pytest
+
 import channelkpi as ck
 from channelkpi.i18n import using
 from channelkpi.mappingform import MappingForm
@@ -58,6 +60,7 @@ def test_the_data_quality_tab_says_the_notes_and_reasons_in_dutch():
     assert not ENGLISH.search(prose.replace("stage_map", "")), ENGLISH.search(prose)
 
 
+@pytest.mark.slow
 def test_the_report_says_the_notes_and_the_export_name_in_german(tmp_path):
     result = ck.load_crm(io.BytesIO(EXPORT))
     (path,) = ck.report(result, path=tmp_path / "bericht.html", locale="de-DE")
@@ -76,6 +79,7 @@ def test_a_salesforce_export_is_named_in_french():
         assert "export de rapport Salesforce" in _text(ledger_html(result))
 
 
+@pytest.mark.slow
 def test_the_mapping_form_counts_with_the_locale_and_says_its_advice_in_words():
     # 1,234 deals whose dates fit both orders: the form's note about them names the form's
     # Dates choice, not Python's dayfirst=

@@ -59,6 +59,7 @@ def test_salesforce_report():
     assert r.summary()["rejected"] == 3 and set(r.ledger["reason"]) == {"footer"}
 
 
+@pytest.mark.slow
 def test_salesforce_report_multicurrency_is_never_summed():
     text = SF_REPORT.replace(
         '"Globex - WiFi","","Closed Lost","Q2-2024","USD"', '"Globex - WiFi","","Closed Lost","Q2-2024","EUR"'
@@ -234,6 +235,7 @@ def test_pipedrive_german():
     assert d["closed"].tolist()[:2] == [T("2025-03-01"), T("2025-03-02")]
 
 
+@pytest.mark.slow
 def test_pipedrive_several_currencies():
     text = PIPEDRIVE.replace("800,EUR", "800,USD")
     with pytest.raises(CurrencyError, match="EUR: 2 rows, USD: 1 rows"):
@@ -450,6 +452,7 @@ def test_stage_history_keeps_each_deals_latest_state(newest_first):
     assert any("stage history" in w and "grain='line_items'" in w for w in r.warnings)
 
 
+@pytest.mark.slow
 def test_grain_can_be_chosen():
     r = ck.load_crm(HISTORY.encode(), grain="line_items")
     assert by_id(r).loc["006A", "amount"] == 3400.0
@@ -478,6 +481,7 @@ def test_a_column_with_no_readable_value_is_an_error():
         load("id,status,closed date\na,won,soon\n")
 
 
+@pytest.mark.slow
 def test_ambiguous_day_month_is_warned_and_dayfirst_respected():
     text = "id,status,closed date\na,won,01/02/2024\nb,won,03/04/2024\n"
     r = load(text)

@@ -61,6 +61,7 @@ def api_problems(mods: dict[str, Path]) -> set[str]:
     return problems
 
 
+@pytest.mark.slow
 def test_every_module_lists_what_it_defines_and_others_import():
     assert api_problems(MODULES) == set()
 

@@ -39,6 +39,7 @@ def test_salesforce_api_export(realdata):
     assert (d["channel"] == "partner").sum() == sum(r["LeadSource"] == "Partner" for r in rows)
 
 
+@pytest.mark.slow
 def test_salesforce_stage_history_gives_the_current_deals(realdata):
     # OpportunityHistory: one row per stage a deal entered; Opportunity.csv is the same org's
     # current state, read here with the csv module as the expected answer
@@ -61,6 +62,7 @@ def test_salesforce_stage_history_gives_the_current_deals(realdata):
     assert any("stage history" in w for w in result.warnings)
 
 
+@pytest.mark.slow
 def test_dynamics365_export(realdata):
     path = realdata("d365-contoso-coffee/data/Opportunity.csv")
     result = ck.load_crm(path)
@@ -139,6 +141,7 @@ def test_salesforce_api_record_columns(realdata):
     assert d["product"].isna().all(), "the export has no product column"
 
 
+@pytest.mark.slow
 def test_salesforce_kept_column_groups_like_a_csv_group_by(realdata):
     path = realdata("salesforce-devorg-powerbi/data/Opportunity.csv")
     result = ck.load_crm(path, keep=["Opportunity Lifecycle (Days)"])
@@ -161,6 +164,7 @@ def test_salesforce_kept_column_groups_like_a_csv_group_by(realdata):
         assert got == {k: sum(v) for k, v in won.items() if sum(v)}
 
 
+@pytest.mark.slow
 def test_salesforce_deals_behind_reproduce_the_win_rate_and_an_account(realdata):
     path = realdata("salesforce-devorg-powerbi/data/Opportunity.csv")
     rows = plain_rows(path)
@@ -185,6 +189,7 @@ def test_salesforce_deals_behind_reproduce_the_win_rate_and_an_account(realdata)
     assert counted["amount"].sum() == pytest.approx(table.set_index("account").loc[account, "won_amount"])
 
 
+@pytest.mark.slow
 def test_dynamics365_kept_rating_matches_duckdb_sql(realdata):
     duckdb = pytest.importorskip("duckdb")
     path = realdata("d365-contoso-coffee/data/Opportunity.csv")
@@ -215,6 +220,7 @@ def test_dynamics365_kept_rating_matches_duckdb_sql(realdata):
             assert got[rating][2] == pytest.approx(amount, abs=0.005), rating
 
 
+@pytest.mark.slow
 def test_dynamics365_deals_behind_a_quarter_are_the_csv_rows(realdata):
     path = realdata("d365-contoso-coffee/data/Opportunity.csv")
     rows = plain_rows(path)

@@ -56,6 +56,7 @@ SMALL = [
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow
 def test_small_history_by_hand(engine):
     history = history_of(SMALL, as_of="2025-04-30")
     table = ck.pipeline(history, by="partner", freq="M", engine=engine)
@@ -81,6 +82,7 @@ def test_small_history_by_hand(engine):
     assert now.loc[(now["partner"] == "Birch") & (now["period"] == "2025-01"), "open_amount"].item() == 40.0
 
 
+@pytest.mark.slow
 def test_explain_says_how_past_ends_were_read():
     history = history_of(SMALL, as_of="2025-04-30")
     assert "as recorded at each period end (history)" in ck.explain(ck.pipeline(history, freq="M"))

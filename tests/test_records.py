@@ -171,6 +171,7 @@ def test_a_kept_name_that_is_taken_gets_a_suffix_and_a_warning():
     assert "'Owner' as 'owner_2'" in note and "'Stage' as 'stage_2'" in note and "'Type!' as 'type_2'" in note
 
 
+@pytest.mark.slow
 def test_keep_names_a_header_that_is_not_there():
     with pytest.raises(ColumnError, match=r"keep= names 'Product Famly'.*did you mean 'Product Family'"):
         load(KEEP, keep=["Product Famly"])
@@ -178,6 +179,7 @@ def test_keep_names_a_header_that_is_not_there():
         load(KEEP, keep="Score")
 
 
+@pytest.mark.slow
 def test_kept_columns_survive_line_items_and_stage_history():
     text = "Deal ID,Status,Amount,Product,Region\nD1,won,100,Tiles,North\nD1,won,50,Gutters,\nD2,lost,10,Oak,East\n"
     deals = load(text, keep=["Region"], grain="line_items").deals.set_index("deal_id")
@@ -222,6 +224,7 @@ def _won_by(text: str, header: str, *, where=None) -> dict[str, float]:
     return dict(out)
 
 
+@pytest.mark.slow
 def test_a_kept_column_groups_and_filters_every_kpi():
     result = load(KEEP, keep=["Région (EMEA)", "Product Family"])
     deals = result.deals
@@ -290,6 +293,7 @@ def _on(engine, deals, folder, request):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.slow
 def test_kept_columns_give_the_same_numbers_on_every_engine(engine, kept_deals, kept_parquet, request):
     native = _on(engine, kept_deals, kept_parquet, request)
     for options in (
@@ -326,6 +330,7 @@ def _repair(text: str) -> str:
         return text
 
 
+@pytest.mark.slow
 def test_dynamics_topic_and_customer_match_the_csv(realdata):
     path = realdata("d365-contoso-coffee/data/Opportunity.csv")
     result = ck.load_crm(path)

@@ -21,6 +21,7 @@ def dutch_report(tmp_path_factory) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_a_dutch_report_has_dutch_headings(dutch_report):
     assert "<html lang='nl'>" in dutch_report
     headings = re.findall(r"<h2>([^<]*)</h2>", dutch_report)
@@ -31,6 +32,7 @@ def test_a_dutch_report_has_dutch_headings(dutch_report):
         assert english not in dutch_report, english
 
 
+@pytest.mark.slow
 def test_a_dutch_report_explains_the_kpis_in_dutch(dutch_report):
     terms = re.findall(r"<dt>([^<]*)</dt>", dutch_report)
     kpis = {"Gemiddelde dealgrootte", "Aantal deals", "Opportunity-pijplijn", "Marketingkanalen", "Winratio"}

@@ -200,6 +200,7 @@ def test_html_is_self_contained(made):
     assert html.count("<svg") == len(CHARTS)
 
 
+@pytest.mark.slow
 def test_html_has_the_expected_numbers(made):
     html = (made[0] / "review.html").read_text(encoding="utf-8")
     won, lost = plain_2025()
@@ -240,6 +241,7 @@ def test_html_has_the_expected_numbers(made):
     assert parser.tables["ck-table ck-ledger"][1] == ["rejected", "footer", "3"]
 
 
+@pytest.mark.slow
 def test_workbook_sheets_formats_and_values(made):
     book = load_workbook(made[0] / "review.xlsx")
     assert book.sheetnames == [
@@ -300,6 +302,7 @@ def test_workbook_sheets_formats_and_values(made):
     assert ledger[0][:3] == ["row", "outcome", "reason"] and len(ledger) == 4
 
 
+@pytest.mark.slow
 def test_images_are_valid(made):
     out = made[0]
     assert {p.stem for p in (out / "png").iterdir()} == CHARTS
@@ -376,6 +379,7 @@ def test_partner_filter(tmp_path):
         ([], "nothing to write"),
     ],
 )
+@pytest.mark.slow
 def test_bad_options_fail_with_one_line(args, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     if "-o" not in args and args:
@@ -473,6 +477,7 @@ def won_cycles(year):
     return days
 
 
+@pytest.mark.slow
 def test_changes_are_coloured_by_what_is_good_for_the_kpi(made):
     html = (made[0] / "review.html").read_text(encoding="utf-8")
     now, before = median(won_cycles(2025)), median(won_cycles(2024))
@@ -624,6 +629,7 @@ def by_tier(tmp_path_factory):
     return out, parser
 
 
+@pytest.mark.slow
 def test_the_scorecard_by_tier_has_the_plain_numbers(by_tier):
     out, parser = by_tier
     deals = [d for d in plain_deals() if d["partner"]]  # direct deals have no tier and are not ranked
@@ -648,6 +654,7 @@ def test_the_scorecard_by_tier_has_the_plain_numbers(by_tier):
         assert sheet.loc[tier, "won_count"] == count and sheet.loc[tier, "won_amount"] == pytest.approx(amount)
 
 
+@pytest.mark.slow
 def test_each_scorecard_row_opens_its_ten_largest_deals(by_tier):
     _, parser = by_tier
     counted = defaultdict(list)
@@ -673,6 +680,7 @@ def test_each_scorecard_row_opens_its_ten_largest_deals(by_tier):
         assert f"the 10 largest of {len(deals):,} deals" in parser.summaries[tier]
 
 
+@pytest.mark.slow
 def test_the_deals_sheet_lists_every_deal_of_the_selection(by_tier):
     out, _ = by_tier
     end = LAST
@@ -703,6 +711,7 @@ def test_the_deals_sheet_lists_every_deal_of_the_selection(by_tier):
     assert isinstance(closed.value, datetime.datetime) and closed.number_format == "yyyy-mm-dd"
 
 
+@pytest.mark.slow
 def test_partners_without_deals_are_shown_as_such(tmp_path):
     with open(sample_path("partners"), newline="", encoding="utf-8") as fh:
         listed = [r["partner"] for r in csv.DictReader(fh)]
@@ -728,6 +737,7 @@ def test_partners_without_deals_are_shown_as_such(tmp_path):
     assert [_key(p) for p in ranked["partner"]] == [_key(p) for p in before["partner"]]
 
 
+@pytest.mark.slow
 def test_a_level_that_is_no_column_is_an_error_with_the_closest(tmp_path):
     result = ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"))
     with pytest.raises(ck.ChannelKPIError, match="did you mean 'tier'"):
@@ -736,6 +746,7 @@ def test_a_level_that_is_no_column_is_an_error_with_the_closest(tmp_path):
         ck.report(result, path=tmp_path / "r.xlsx", partners=sample_path("partners"))
 
 
+@pytest.mark.slow
 def test_a_path_is_loaded_with_its_tables(tmp_path):
     ck.report(
         sample_path("hubspot"),
@@ -753,6 +764,7 @@ def test_a_path_is_loaded_with_its_tables(tmp_path):
     assert set(deals["Region"]) == {"EMEA"}
 
 
+@pytest.mark.slow
 def test_the_old_partner_list_still_selects_with_a_warning(tmp_path):
     with pytest.warns(DeprecationWarning, match="where="):
         ck.report(ck.load_crm(sample_path("salesforce")), path=tmp_path / "a.xlsx", partners=["Brightline IT"])
@@ -773,6 +785,7 @@ def hostile_deals(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_deal_names_stay_text_in_the_html(hostile_deals):
     html = (hostile_deals / "d.html").read_text(encoding="utf-8")
     assert "<img" not in html and "onerror=alert(1)>" not in html
@@ -784,6 +797,7 @@ def test_deal_names_stay_text_in_the_html(hostile_deals):
         assert name in shown and name in accounts  # shown as the text it is
 
 
+@pytest.mark.slow
 def test_deal_names_are_inert_in_the_deals_sheet(hostile_deals):
     ws = load_workbook(hostile_deals / "d.xlsx")["Deals"]
     heads = [c.value for c in ws[1]]

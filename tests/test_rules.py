@@ -149,6 +149,7 @@ def test_every_spelling_gives_the_same_day_numbers_month_indexes_and_keys(unit):
             assert got.tolist() == expected, (name, freq, fys)
 
 
+@pytest.mark.slow
 def test_cents_are_rounded_half_up_on_every_engine():
     # binary fractions: the hand-computed value is exact
     by_hand = {0.125: 13, -0.125: -12, 0.375: 38, -0.375: -37, 2.5: 250, 1e6 + 0.005859375: 100000001, 0.0: 0}
@@ -267,6 +268,7 @@ def test_every_engine_packs_and_unpacks_through_the_layouts(layout, monkeypatch)
         assert got == want, name
 
 
+@pytest.mark.slow
 def test_the_kpis_do_not_depend_on_the_layout(monkeypatch):
     deals = _flag_deals()
     before = ck.kpi_table(deals, by="owner", freq="M", start="2024-01-01", end="2024-06-30")

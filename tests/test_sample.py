@@ -160,6 +160,7 @@ def test_both_exports_name_the_same_deals_accounts_and_products(salesforce_rows,
     assert len(products - {""}) >= 6
 
 
+@pytest.mark.slow
 def test_the_partner_table_covers_the_exports_partners(salesforce_rows):
     table = read_csv_rows(sample_path("partners"))
     assert list(table[0]) == ["partner", "tier", "region", "signed"]
@@ -225,6 +226,7 @@ def test_committed_sample_is_what_the_seeded_generator_writes(tmp_path, hubspot_
     assert read_sheet(paths["hubspot"]) == hubspot_rows
 
 
+@pytest.mark.slow
 def test_sample_is_realistic(truth):
     partners = truth.loc[truth["partner"] != "(direct)", "partner"]
     sizes = partners.value_counts()
@@ -242,6 +244,7 @@ def test_sample_is_realistic(truth):
     assert open_["probability"].between(0.05, 0.95).all() and open_["closed"].isna().all()
 
 
+@pytest.mark.slow
 def test_targets_file(truth):
     targets = pd.read_csv(sample_path("targets"))
     assert targets.columns.tolist() == ["partner", "quarter", "target"]

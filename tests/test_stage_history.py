@@ -261,6 +261,7 @@ def test_time_in_stage_of_the_hand_built_history(hand):
 
 
 # --------------------------------------------------------------------------- slips by hand
+@pytest.mark.slow
 def test_slipped_deals_by_hand():
     ec = "expected_close"
     paths = {
@@ -403,6 +404,7 @@ SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[Healt
 
 @settings(SETTINGS, max_examples=15)  # 27 deals-behind calls per example
 @given(histories())
+@pytest.mark.slow
 def test_the_funnel_matches_plain_python_and_its_deals(case):
     history, paths, partners = case
     table = ck.stage_funnel(history, by="partner", stages=list(STAGES))
@@ -432,6 +434,7 @@ def test_the_funnel_matches_plain_python_and_its_deals(case):
 
 @SETTINGS
 @given(histories())
+@pytest.mark.slow
 def test_time_in_stage_matches_plain_python_and_its_visits(case):
     history, paths, partners = case
     table = ck.time_in_stage(history, by="partner", stages=list(STAGES))
@@ -485,6 +488,7 @@ def plain_slips(paths, partners):
 
 @SETTINGS
 @given(histories())
+@pytest.mark.slow
 def test_slips_match_plain_python_and_add_up(case):
     history, paths, partners = case
     table = ck.slipped_deals(history, by="partner")

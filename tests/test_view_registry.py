@@ -107,6 +107,7 @@ def test_a_key_that_leaves_out_what_the_value_depends_on_is_caught(prepared, tar
     assert any(b.startswith("now:") for b in bad)
 
 
+@pytest.mark.slow
 def test_a_maker_cannot_read_an_input_its_declaration_does_not_list(prepared, monkeypatch):
     for name, table in views.TABLES.items():
         for dropped in table.inputs:
@@ -128,6 +129,7 @@ def test_the_table_inputs_are_derived_from_the_declarations():
     assert views.CHART_TITLES == {name: chart.title for name, chart in views.CHARTS.items()}
 
 
+@pytest.mark.slow
 def test_each_chart_needs_only_the_tables_it_declares(prepared, monkeypatch):
     tables = views.view_tables(
         prepared, View(start="2025-01-01", end="2025-12-31", targets=ck.read_targets(sample_path("targets")))
@@ -141,12 +143,14 @@ def test_each_chart_needs_only_the_tables_it_declares(prepared, monkeypatch):
         views.view_charts(tables, only=["waterfall"])
 
 
+@pytest.mark.slow
 def test_the_tiles_need_only_their_tables(prepared):
     tables = views.view_tables(prepared, View(start="2025-01-01", end="2025-12-31"))
     assert tiles.tile_values({t: tables[t] for t in tiles.TILE_TABLES}) == tiles.tile_values(tables)
 
 
 # --------------------------------------------------------------------------- one vocabulary
+@pytest.mark.slow
 def test_the_old_keywords_work_with_a_warning(prepared):
     new = View(by="unit", freq="Q", start="2025-01-01", end="2025-12-31", selection=["EMEA"])
     with pytest.warns(DeprecationWarning, match="by="):

@@ -104,6 +104,7 @@ def test_data_shorter_than_a_period_is_shown_whole():
     assert [d.date() for d in views.default_range(deals, freq="Q")] == [dt.date(2025, 2, 1), dt.date(2025, 2, 28)]
 
 
+@pytest.mark.slow
 def test_the_default_view_has_no_incomplete_period(prepared):
     tables = views.view_tables(prepared, views.View(by="partner", freq="Q"))
     for name in ("kpis", "trend", "waterfall", "channel_mix", "cohorts"):
@@ -113,6 +114,7 @@ def test_the_default_view_has_no_incomplete_period(prepared):
 
 
 # --------------------------------------------------------------------------- incomplete periods
+@pytest.mark.slow
 def test_a_period_the_data_covers_in_part_is_marked_everywhere(prepared):
     view = views.View(by="partner", freq="Q", start="2025-01-01", end="2026-03-31")
     tables = views.view_tables(prepared, view)
@@ -156,6 +158,7 @@ def test_the_tiles_compare_the_covered_span_with_as_many_days_before(rows, prepa
 
 
 # --------------------------------------------------------------------------- the same peers
+@pytest.mark.slow
 def test_the_kpi_table_scores_a_chosen_partner_among_all_partners(rows, prepared, deals):
     view = views.View(
         by="partner", freq="Q", start="2025-01-01", end="2025-12-31", where={"partner": ["Lumen Reseller Co."]}
@@ -184,6 +187,7 @@ def test_deals_without_a_partner_have_no_score_in_the_kpi_table(prepared):
 
 
 # --------------------------------------------------------------------------- a past day's pipeline
+@pytest.mark.slow
 def test_the_stage_chart_of_a_past_day_keeps_closed_stages_apart(rows, prepared):
     as_of = dt.date(2024, 12, 31)
     table = views.view_tables(prepared, views.View(end="2024-12-31"), only=["pipeline_stage"])["pipeline_stage"]
@@ -204,6 +208,7 @@ def test_the_stage_chart_of_a_past_day_keeps_closed_stages_apart(rows, prepared)
 
 
 # --------------------------------------------------------------------------- tiles
+@pytest.mark.slow
 def test_tiles_say_what_n_counts_and_define_the_kpi_in_plain_words(rows, prepared):
     tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
     tiles = {t["title"]: t for t in tile_values(tables)}
@@ -222,6 +227,7 @@ def test_tiles_say_what_n_counts_and_define_the_kpi_in_plain_words(rows, prepare
     assert f"n = {closed:,} closed deals (won or lost)" in html
 
 
+@pytest.mark.slow
 def test_a_change_is_coloured_by_whether_it_is_good_for_the_kpi(prepared):
     tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
     now, before = tables["now"].iloc[0], tables["before"].iloc[0]
@@ -256,6 +262,7 @@ def test_tile_text_is_escaped():
 
 
 # --------------------------------------------------------------------------- what every chart says
+@pytest.mark.slow
 def test_every_chart_carries_the_selection_its_theme_and_a_description(prepared):
     view = views.View(
         by="partner",
@@ -277,6 +284,7 @@ def test_every_chart_carries_the_selection_its_theme_and_a_description(prepared)
         assert spec.get("width") == "container", name
 
 
+@pytest.mark.slow
 def test_the_ranking_says_top_n_of_m_and_leaves_direct_deals_out(prepared):
     tables = views.view_tables(prepared, views.View(by="partner"), only=["ranking"])
     spec = views.view_charts(tables, only=["ranking"], subtitle="All partners")["ranking"].to_dict()
@@ -285,6 +293,7 @@ def test_the_ranking_says_top_n_of_m_and_leaves_direct_deals_out(prepared):
     assert f"Top 20 of {partners} partners" in subtitle and "Deals without a partner are not ranked" in subtitle
 
 
+@pytest.mark.slow
 def test_a_count_of_one_reads_in_the_singular(prepared):
     tables = views.view_tables(prepared, views.View(start="2025-01-01", end="2025-12-31"))
     one = {**tables, "ranking": tables["ranking"].head(1)}

@@ -42,6 +42,7 @@ def _public_functions():
                 yield path.relative_to(PACKAGE.parent).as_posix(), name, params
 
 
+@pytest.mark.slow
 def test_no_public_signature_says_level_filter_or_a_selection_synonym():
     bad = [
         f"{where}: {name}({p}=...)"
@@ -74,6 +75,7 @@ def test_the_charts_take_by_and_the_old_level_warns(deals):
         charts.partner_ranking(quality, level="owner", by="partner")
 
 
+@pytest.mark.slow
 def test_the_ranking_chart_selection_is_called_selection(deals):
     spec = charts.partner_ranking(ck.quality_score(deals)).to_dict()
     assert [p["name"] for p in spec["params"]] == ["selection"]
@@ -97,6 +99,7 @@ def _tooltip_texts(spec, suffix="_text"):
     return [v for row in rows for k, v in row.items() if k.endswith(suffix) and isinstance(v, str)]
 
 
+@pytest.mark.slow
 def test_a_chart_shows_the_symbol_of_the_code_and_the_old_symbol_warns(deals):
     table = ck.kpi_table(deals, freq="Q")
     euros = charts.kpi_trend(table, currency="EUR").to_dict()
@@ -110,6 +113,7 @@ def test_a_chart_shows_the_symbol_of_the_code_and_the_old_symbol_warns(deals):
     assert "'open_amount_text': '£" in str(spec) and not re.search(r"'-?\$\d", str(spec))  # no dollar amount
 
 
+@pytest.mark.slow
 def test_tiles_take_an_iso_code_and_write_its_symbol(deals):
     from channelkpi import views
     from channelkpi.tiles import tile_values
@@ -146,6 +150,7 @@ def test_report_takes_an_iso_code_and_defaults_to_the_deals_currency(deals, tmp_
     assert all('"$"' in f for f in money_formats(out))
 
 
+@pytest.mark.slow
 def test_dashboard_currency_selection_and_by(deals):
     widgets = pytest.importorskip("channelkpi.widgets")
     dash = widgets.Dashboard(deals.assign(currency="EUR"), tabs=("Overview",))
