@@ -895,7 +895,8 @@ class Dashboard:
             self._stale.discard(name)
             if name == "ranking":
                 spec = _with_selection(spec, level, self._selection.get(level, ()))
-                shown = spec.to_dict()
+                # compared, not shown: the widget validates the spec when it is set
+                shown = spec.to_dict(validate=False)
                 if shown == self._ranking_shown and name in self._charts:
                     continue  # the page shows it already (a click there made this selection)
                 self._ranking_shown, self._ranking_base = shown, spec
@@ -1033,7 +1034,7 @@ class Dashboard:
         level = self.by.value
         values = [str(item[level]) for item in change["new"].value if level in item]
         # the page draws this selection already: no need to send the chart again
-        self._ranking_shown = _with_selection(self._ranking_base, level, values).to_dict()
+        self._ranking_shown = _with_selection(self._ranking_base, level, values).to_dict(validate=False)
         added = [v for v in values if v not in self._selection.get(level, ())]
         self._choose(level, values)
         if added:  # the bar clicked: the deals behind its score
