@@ -9,8 +9,10 @@ import pytest
 from channelkpi.cli import main
 from channelkpi.datasets import sample_path
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
 
-@pytest.mark.slow
+
 def test_inspect_sample():
     out = io.StringIO()
     assert main(["inspect", str(sample_path("salesforce")), "--rows", "3"], out=out) == 0
@@ -21,7 +23,6 @@ def test_inspect_sample():
     assert "canonical deals (first 3 of 3123)" in text
 
 
-@pytest.mark.slow
 def test_inspect_bad_file_is_one_readable_line(tmp_path):
     bad = tmp_path / "deals.csv"
     bad.write_bytes(b"%PDF-1.4 not a csv")
@@ -31,7 +32,6 @@ def test_inspect_bad_file_is_one_readable_line(tmp_path):
     assert proc.stderr.startswith("channelkpi: error: deals.csv: this is a PDF document")
 
 
-@pytest.mark.slow
 def test_report_help_documents_the_tables_and_levels():
     proc = subprocess.run(
         [sys.executable, "-m", "channelkpi.cli", "report", "--help"], capture_output=True, text=True, check=True
@@ -51,7 +51,6 @@ def test_report_help_documents_the_tables_and_levels():
         (["--keep", "all", "--keep", "Type"], "either --keep all or the columns"),
     ],
 )
-@pytest.mark.slow
 def test_report_level_and_table_errors_are_one_line(args, needle, tmp_path):
     cmd = [sys.executable, "-m", "channelkpi.cli", "report", str(sample_path("salesforce")), "--quiet"]
     proc = subprocess.run([*cmd, *args, "-o", str(tmp_path / "r.xlsx")], capture_output=True, text=True)

@@ -13,6 +13,9 @@ import pytest
 import channelkpi as ck
 from channelkpi.metrics import visits
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def sample():
@@ -47,7 +50,6 @@ CALLS = {
 }
 
 
-@pytest.mark.slow
 def test_every_call_on_a_used_history_equals_a_fresh_one(sample):
     cases = _cases(sample)
     assert len(cases[2]["where"]["partner"]) == 3
@@ -65,7 +67,6 @@ def test_every_call_on_a_used_history_equals_a_fresh_one(sample):
     assert len(set(entered.values())) >= 4, entered
 
 
-@pytest.mark.slow
 def test_stage_visits_are_derived_once_per_history(sample, monkeypatch):
     made = []
     real = visits._make_segments
@@ -79,7 +80,6 @@ def test_stage_visits_are_derived_once_per_history(sample, monkeypatch):
     assert made == [1, 1]
 
 
-@pytest.mark.slow
 def test_a_caller_cannot_change_what_the_next_call_reads(sample):
     history = dataclasses.replace(sample)
     before = ck.stage_visits(history)
@@ -88,7 +88,6 @@ def test_a_caller_cannot_change_what_the_next_call_reads(sample):
     pd.testing.assert_frame_equal(ck.stage_visits(history), before)
 
 
-@pytest.mark.slow
 def test_derived_tables_go_with_their_history(sample):
     from channelkpi.metrics import derived
 

@@ -22,6 +22,9 @@ from channelkpi.reports import report
 from channelkpi.views import View
 from channelkpi.widgets import Dashboard
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 mappingform = pytest.importorskip("channelkpi.mappingform")
 
 DUTCH = {
@@ -42,7 +45,6 @@ def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
-@pytest.mark.slow
 def test_the_channel_box_shows_names_and_filters_by_code(deals):
     dash = Dashboard(deals, locale="nl-NL")
     options = dict(dash.channels.options)
@@ -60,7 +62,6 @@ def test_the_channel_box_shows_names_and_filters_by_code(deals):
     assert dict(english.channels.options)["paid"] == "paid"
 
 
-@pytest.mark.slow
 def test_the_legend_names_channels_in_dutch_and_the_marks_keep_the_codes(deals):
     table = channel_performance(deals, freq="Q")
     with i18n.using("nl"):
@@ -77,7 +78,6 @@ def test_the_legend_names_channels_in_dutch_and_the_marks_keep_the_codes(deals):
     assert "legend" not in english["encoding"]["color"] and english["encoding"]["tooltip"][0]["field"] == "channel"
 
 
-@pytest.mark.slow
 def test_a_click_on_a_translated_legend_lists_that_channels_deals(deals):
     view = View(freq="Q", start="2024-01-01", end="2024-12-31")
     with i18n.using("nl"):
@@ -95,7 +95,6 @@ def test_a_click_on_a_translated_legend_lists_that_channels_deals(deals):
     assert set(won["deal_id"]) == set(expected["deal_id"]) and len(expected) > 0
 
 
-@pytest.mark.slow
 def test_the_german_workbook_names_its_sheets_and_headings_in_german(deals, tmp_path):
     path = tmp_path / "bericht.xlsx"
     report(deals, path=path, locale="de-DE")
@@ -123,7 +122,6 @@ R-3,Globex,Ann,Negotiating,2024-03-03,,800
 """
 
 
-@pytest.mark.slow
 def test_the_mapping_form_speaks_french_in_its_own_callbacks():
     with i18n.using("fr-FR"):
         form = mappingform.MappingForm("affaires.csv", EXPORT)
@@ -158,7 +156,6 @@ def _downloaded(markup: str) -> tuple[str, bytes]:
     return name, data
 
 
-@pytest.mark.slow
 def test_a_dutch_csv_download_opens_in_a_dutch_excel(deals):
     dash = Dashboard(deals, locale="nl-NL")
     assert i18n.current_locale() == "en-US"  # the click comes later, outside the dashboard's block
@@ -181,7 +178,6 @@ def test_a_dutch_csv_download_opens_in_a_dutch_excel(deals):
     assert f"{first}".replace(".", ",") in rates  # the same number, written the Dutch way
 
 
-@pytest.mark.slow
 def test_the_deals_panels_csv_in_german_uses_semicolons(deals):
     dash = Dashboard(deals, locale="de-DE")
     view = View(freq="Q", start="2024-01-01", end="2024-12-31")

@@ -13,6 +13,9 @@ import channelkpi as ck
 from channelkpi import charts
 from channelkpi.views import HISTORY_TABLES, View, view_tables
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 HEAD = "Deal ID,Deal Name,Partner,Stage,Status,Amount,Close Date,Created\n"
 SNAPSHOTS = {
     "2025-09-30": [
@@ -52,7 +55,6 @@ def _open_cents(history, t) -> int:
     return int(round(state.loc[state["status"] == "open", "amount"].sum() * 100))
 
 
-@pytest.mark.slow
 def test_waterfall_bars_balance_and_match_the_states(history):
     movement = ck.pipeline_movement(history, by=None, freq="M")
     bars = charts.movement_bars(movement, period="2025-11")
@@ -76,7 +78,6 @@ def test_waterfall_bars_balance_and_match_the_states(history):
         assert level == (after.low_cents if after.direction == "up" else after.high_cents)
 
 
-@pytest.mark.slow
 def test_waterfall_spec_draws_its_bars_and_says_when_nothing_is_there(history):
     movement = ck.pipeline_movement(history, by=None, freq="M")
     spec = charts.movement_waterfall(movement, currency="EUR").to_dict()
@@ -94,7 +95,6 @@ def test_waterfall_spec_draws_its_bars_and_says_when_nothing_is_there(history):
     assert "No deal moved" in " ".join(quiet["title"]["subtitle"])
 
 
-@pytest.mark.slow
 def test_waterfall_refuses_a_table_that_does_not_balance(history):
     movement = ck.pipeline_movement(history, by=None, freq="M")
     broken = movement.assign(end_cents=movement["end_cents"] + 1)
@@ -102,7 +102,6 @@ def test_waterfall_refuses_a_table_that_does_not_balance(history):
         charts.movement_bars(broken)
 
 
-@pytest.mark.slow
 def test_funnel_and_stage_time_charts_carry_their_counts(history):
     funnel = charts.stage_funnel_chart(ck.stage_funnel(history)).to_dict()
     rows = next(iter(funnel["datasets"].values()))
@@ -117,7 +116,6 @@ def test_funnel_and_stage_time_charts_carry_their_counts(history):
     assert "Still there (censored)" in tips
 
 
-@pytest.mark.slow
 def test_view_tables_of_a_history(history):
     deals = history.state(history.as_of)
     tables = view_tables(deals, View(**RANGE), history=history)
@@ -142,7 +140,6 @@ def test_view_tables_of_a_history(history):
     assert not set(HISTORY_TABLES) & set(view_tables(deals, View(**RANGE)))
 
 
-@pytest.mark.slow
 def test_dashboard_movement_tab(history):
     from channelkpi.widgets import Dashboard
 
@@ -171,7 +168,6 @@ def test_dashboard_movement_tab(history):
     assert len(without.movement.widget.children) == 1
 
 
-@pytest.mark.slow
 def test_movement_parts_are_made_when_shown_and_drawn_once_per_state(history):
     from channelkpi.widgets import Dashboard
 
@@ -212,7 +208,6 @@ def _by_partner_at(history, t) -> dict[str, int]:
     return out
 
 
-@pytest.mark.slow
 def test_report_movement_section_and_sheet(history, tmp_path):
     import openpyxl
 
@@ -267,7 +262,6 @@ def test_report_movement_section_and_sheet(history, tmp_path):
     assert "<h2>Pipeline movement</h2>" not in without.read_text()
 
 
-@pytest.mark.slow
 def test_cli_report_with_history(history, tmp_path):
     from channelkpi.cli import main
 
@@ -295,7 +289,6 @@ def _cells(html: str) -> list[list[str]]:
     return [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)] for row in html.split("</tr>")]
 
 
-@pytest.mark.slow
 def test_a_missing_currency_is_named_in_words_and_prints_no_zero_row(history):
     from channelkpi.movementtab import MovementTab
     from channelkpi.movementview import movement_html
@@ -326,7 +319,6 @@ def test_a_missing_currency_is_named_in_words_and_prints_no_zero_row(history):
     assert {r[1] for r in rows} == {"USD", "no currency"} and len(rows) == 8
 
 
-@pytest.mark.slow
 def test_movement_table_leaves_out_the_buckets_nothing_moved_in(history):
     from channelkpi.movementview import movement_html
 
@@ -347,7 +339,6 @@ def test_movement_table_leaves_out_the_buckets_nothing_moved_in(history):
     assert "pulled in, increased, pushed out, won, removed: those columns are left out" in html
 
 
-@pytest.mark.slow
 def test_movers_show_the_outcome_and_no_internal_names(history):
     from channelkpi.movementview import movers_html
 
@@ -372,7 +363,6 @@ def sample():
     return export, ck.load_history(sample_path("history"), current=export)
 
 
-@pytest.mark.slow
 def test_sample_movers_name_every_bucket_in_words(sample):
     from channelkpi.movementview import MOVER_TITLES
 
@@ -400,7 +390,6 @@ def _open_on(deals: pd.DataFrame, day: str) -> int:
     return total
 
 
-@pytest.mark.slow
 def test_sample_waterfall_end_and_pipeline_tile_are_explained(sample):
     from channelkpi.movementview import pipeline_gap_caption
     from channelkpi.widgets import Dashboard
@@ -431,7 +420,6 @@ def test_sample_waterfall_end_and_pipeline_tile_are_explained(sample):
     assert pipeline_gap_caption(same, tables["movement"], currency="USD") == ""
 
 
-@pytest.mark.slow
 def test_time_in_stage_follows_the_dashboards_range(history):
     from channelkpi.widgets import Dashboard
 

@@ -10,13 +10,15 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import make_deals, sample_path
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def deals():
     return make_deals(1500, partners=30, seed=5)
 
 
-@pytest.mark.slow
 def test_filters_on_text_run_coded_and_filters_on_dates_run_on_the_table(deals):
     prepared = ck.prepare(deals)
     by_id = ck.win_rate(prepared, where={"deal_id": list(deals["deal_id"][:300])})
@@ -29,7 +31,6 @@ def test_filters_on_text_run_coded_and_filters_on_dates_run_on_the_table(deals):
     assert ck.kpi_table(prepared, engine="pandas").attrs["channelkpi"]["engine"] == "pandas"
 
 
-@pytest.mark.slow
 def test_a_missing_level_value_is_its_own_group_and_not_matched_by_a_filter(deals):
     d = deals.copy()
     d.loc[d.index[:40], "owner"] = None
@@ -45,7 +46,6 @@ def test_a_missing_level_value_is_its_own_group_and_not_matched_by_a_filter(deal
     assert only.equals(ck.deal_count(d, where={"owner": ["(none)"]}, engine="pandas"))
 
 
-@pytest.mark.slow
 def test_errors_say_how_to_fix_them(deals):
     with pytest.raises(ck.ChannelKPIError, match=r"this is a list.*a pandas table or a load_crm result"):
         ck.prepare([{"deal_id": "a", "status": "won"}])

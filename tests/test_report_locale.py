@@ -11,6 +11,9 @@ import channelkpi as ck
 from channelkpi import i18n
 from channelkpi.datasets import make_sample_deals
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def dutch_report(tmp_path_factory) -> str:
@@ -21,7 +24,6 @@ def dutch_report(tmp_path_factory) -> str:
     return path.read_text(encoding="utf-8")
 
 
-@pytest.mark.slow
 def test_a_dutch_report_has_dutch_headings(dutch_report):
     assert "<html lang='nl'>" in dutch_report
     headings = re.findall(r"<h2>([^<]*)</h2>", dutch_report)
@@ -32,7 +34,6 @@ def test_a_dutch_report_has_dutch_headings(dutch_report):
         assert english not in dutch_report, english
 
 
-@pytest.mark.slow
 def test_a_dutch_report_explains_the_kpis_in_dutch(dutch_report):
     terms = re.findall(r"<dt>([^<]*)</dt>", dutch_report)
     kpis = {"Gemiddelde dealgrootte", "Aantal deals", "Opportunity-pijplijn", "Marketingkanalen", "Winratio"}

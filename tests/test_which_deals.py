@@ -16,6 +16,9 @@ import pytest
 import channelkpi as ck
 from channelkpi.datasets import sample_path
 
+# every test here takes a quarter second or more: none belongs in the quick run
+pytestmark = pytest.mark.slow
+
 
 def _key(name: str) -> str:
     """A partner name as a person would compare it: spacing, case and accents ignored."""
@@ -49,7 +52,6 @@ def result():
     return ck.load_crm(sample_path("salesforce"), partners=sample_path("partners"), owners=sample_path("owners"))
 
 
-@pytest.mark.slow
 def test_won_amount_per_tier_is_the_csv_join(result, sample_rows):
     won: dict[str, int] = defaultdict(int)
     counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
@@ -70,7 +72,6 @@ def test_won_amount_per_tier_is_the_csv_join(result, sample_rows):
     pd.testing.assert_frame_equal(ck.kpi_table(ck.prepare(result), by="tier"), table, check_dtype=False, rtol=1e-12)
 
 
-@pytest.mark.slow
 def test_the_deals_behind_a_tier_quarter_are_the_csv_rows(result, sample_rows):
     options = {"by": "tier", "freq": "Q", "start": "2025-01-01", "end": "2025-12-31"}
     cell = {"tier": "Gold", "period": "2025-Q2"}
@@ -95,7 +96,6 @@ def test_the_deals_behind_a_tier_quarter_are_the_csv_rows(result, sample_rows):
             assert row["account"] == by_id[row["deal_id"]]["Account Name"]
 
 
-@pytest.mark.slow
 def test_a_partner_without_deals_opens_to_no_deals(result):
     # the partner table lists two partners signed days before the export: the KPI table shows
     # them with zero counts, so their cell opens to no deals rather than to an error
