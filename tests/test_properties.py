@@ -298,3 +298,36 @@ def test_prepared_deals_give_the_general_engines_aggregates(deals, by, freq, sta
         pd.testing.assert_frame_equal(
             fast_stage1.snapshot(pd.Timestamp(day)), slow_stage1.snapshot(pd.Timestamp(day)), check_dtype=False
         )
+
+
+def _mid_percentiles_by_hand(values: list, groups: list) -> list:
+    """(rank - 0.5) / count within each group, ties sharing the mean of their ranks, missing
+    values lowest and a row without a group without a value: counted one row at a time."""
+    out = []
+    for v, g in zip(values, groups):
+        if g is None:
+            out.append(None)
+            continue
+        peers = [-np.inf if p is None else p for p, h in zip(values, groups) if h == g]
+        me = -np.inf if v is None else v
+        below, same = sum(p < me for p in peers), sum(p == me for p in peers)
+        out.append((below + (same + 1) / 2 - 0.5) / len(peers))
+    return out
+
+
+@SETTINGS
+@given(
+    rows=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(-3, 3)), st.one_of(st.none(), st.integers(0, 3))), max_size=40
+    )
+)
+def test_mid_percentile_counts_ranks_like_a_person_would(rows):
+    from channelkpi.metrics.stats import mid_percentile
+
+    values = [v for v, _g in rows]
+    groups = [g for _v, g in rows]
+    got = mid_percentile(pd.Series(values, dtype="float64"), pd.Series(groups, dtype="Int64")).tolist()
+    want = _mid_percentiles_by_hand(values, groups)
+    assert [None if np.isnan(x) else round(x, 12) for x in got] == [None if w is None else round(w, 12) for w in want]
+    alone = mid_percentile(pd.Series(values, dtype="float64")).tolist()
+    assert [round(x, 12) for x in alone] == [round(w, 12) for w in _mid_percentiles_by_hand(values, [0] * len(rows))]

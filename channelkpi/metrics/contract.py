@@ -128,6 +128,7 @@ def assemble(passes: Passes, q: Query, needs: frozenset[str], engine: str) -> Ag
     tables = dict(passes.tables)
     created = tables["created"]
     layout = rules.CREATED_FLAGS
+    packed = created["flags"].to_numpy(np.int64)
     _unpack(created, "flags", layout)
     created["amount_n"] = created["n"] * created["has_amount"]
     # on the timeline or not follows from the group (the same test as the tl column): the
@@ -153,7 +154,7 @@ def assemble(passes: Passes, q: Query, needs: frozenset[str], engine: str) -> Ag
             fix="load exports with channelkpi.read_crm (stage_map= says what a stage means), or map the values "
             "where the data lives",
         )
-    status = created.groupby(["status", *layout.names], as_index=False).agg(n=("n", "sum"))
+    status = _status_counts(created["status"], packed, created["n"], layout)
     if "outcomes" in tables:
         outcomes = tables["outcomes"]
         _unpack(outcomes, "oflags", rules.OUTCOME_FLAGS)
@@ -166,6 +167,17 @@ def assemble(passes: Passes, q: Query, needs: frozenset[str], engine: str) -> Ag
     rows_kept = int(status["n"].sum())
     rows = rows_kept if passes.rows is None else passes.rows
     return Aggregates(q, needs, groups, rows, rows - rows_kept, status, tables, engine)
+
+
+def _status_counts(status: pd.Series, packed: np.ndarray, n: pd.Series, layout: rules.FlagLayout) -> pd.DataFrame:
+    """Rows per status and flag combination (``status``, the flags, ``n``), ordered by status
+    and packed flags: grouped on two integer codes rather than on every flag column."""
+    statuses, codes = np.unique(status.astype(object).to_numpy(), return_inverse=True)
+    found, at = np.unique(codes.astype(np.int64) * layout.size + packed, return_inverse=True)
+    counts = np.zeros(len(found), dtype=np.int64)
+    np.add.at(counts, at, n.to_numpy(np.int64))
+    status = pd.Series(statuses[found // layout.size], dtype=status.dtype)
+    return pd.DataFrame({"status": status, **layout.unpack(found % layout.size), "n": counts})
 
 
 def _unpack(frame: pd.DataFrame, column: str, layout: rules.FlagLayout) -> None:

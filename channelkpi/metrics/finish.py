@@ -157,17 +157,21 @@ class Frame:
 
     def sums(self, table: pd.DataFrame | None, key_col: str, column: str, *, where=None, shift: int = 0) -> np.ndarray:
         """``table[column]`` summed onto the grid (rows selected by ``where``, keys moved by ``shift``)."""
+        return self._sums(table, key_col, [column], where=where, shift=shift)[0]
+
+    def _sums(self, table, key_col, columns, *, where, shift) -> list[np.ndarray]:
+        # the rows are selected once for all the columns
         size = self.G * self.K
         if table is None or not len(table) or not size:
-            return np.zeros(size)
+            return [np.zeros(size) for _ in columns]
         pos, keep = self._rows(table, key_col, where, shift)
-        return np.bincount(pos, weights=table[column].to_numpy(float)[keep], minlength=size)
+        return [np.bincount(pos, weights=table[c].to_numpy(float)[keep], minlength=size) for c in columns]
 
     def add(
         self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None, shift: int = 0
     ) -> None:
-        for src, new in columns.items():
-            self.cols[new] = self.sums(table, key_col, src, where=where, shift=shift)
+        sums = self._sums(table, key_col, list(columns), where=where, shift=shift)
+        self.cols.update(zip(columns.values(), sums))
 
     def place(self, table: pd.DataFrame | None, key_col: str, columns: dict[str, str], *, where=None) -> None:
         """Non-additive values (medians): one table row per grid position, NaN elsewhere."""
@@ -181,16 +185,41 @@ class Frame:
 
 def amounts_from_cents(cents) -> pd.Series:
     """Integer cents as amounts in the currency's unit (floats): how every amount a KPI returns is
-    made. (Writing amounts for people, with a symbol, is :mod:`channelkpi.formats`' business.)"""
-    return pd.Series(cents, dtype=float) / 100.0
+    made. (Writing amounts for people, with a symbol, is :mod:`channelkpi.formats`' business.)
+
+    >>> amounts_from_cents(pd.Series([12345, None], dtype="Int64")).tolist()
+    [123.45, nan]
+    """
+    amounts = np.atleast_1d(np.asarray(cents, dtype=float)) / 100.0
+    return pd.Series(amounts, index=_index(cents), name=getattr(cents, "name", None))
 
 
 def ratio(num, den) -> pd.Series:
-    """``num / den``, missing (NaN) where the denominator is not positive."""
-    num = pd.Series(num, dtype=float)
-    den = pd.Series(den, dtype=float)
+    """``num / den``, missing (NaN) where the denominator is not positive.
+
+    >>> ratio(pd.Series([1, 2, 3]), pd.Series([4, 0, None])).tolist()
+    [0.25, nan, nan]
+    """
+    index = _index(num, den)
+    if index is None:  # Series on different rows: divided where their labels match
+        num, den = pd.Series(num, dtype=float), pd.Series(den, dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (num / den).where(den > 0)
+    num, den = np.atleast_1d(np.asarray(num, dtype=float)), np.atleast_1d(np.asarray(den, dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (num / den).where(den > 0)
+        return pd.Series(np.where(den > 0, num / den, np.nan), index=index)
+
+
+def _index(*values) -> pd.Index | None:
+    """The rows of the Series among ``values`` (a default index for arrays and numbers alone),
+    or None when they are on different rows. Stage 2 computes on arrays: a pandas operation on a
+    table of a few rows costs more than the arithmetic."""
+    indexes = [v.index for v in values if isinstance(v, pd.Series)]
+    if indexes:
+        first = indexes[0]
+        return first if all(i is first or i.equals(first) for i in indexes[1:]) else None
+    sizes = {np.size(v) for v in values if np.ndim(v)}
+    return pd.RangeIndex(sizes.pop() if sizes else 1) if len(sizes) <= 1 else None
 
 
 def _status_is(status: str):
@@ -308,16 +337,18 @@ def _add_pipeline(f: Frame, agg: Aggregates) -> None:
 
 def exclusions(agg: Aggregates, kind: str, *, value: bool = False, cycle: bool = False) -> tuple[int, dict[str, int]]:
     """Rows used and excluded per reason for a KPI of ``kind`` outcome / cohort / stock."""
-    st = agg.status
+    # the status table's columns as arrays: a few dozen rows, counted many times
+    st = {col: agg.status[col].to_numpy() for col in agg.status.columns}
+    st["status"] = st["status"].astype(object)
     q = agg.query
     reasons: dict[str, int] = {}
     if agg.filtered_out:
         reasons["filtered_out"] = agg.filtered_out
 
     def count(mask) -> int:
-        return int(st.loc[mask, "n"].sum())
+        return int(st["n"][mask].sum())
 
-    closed = st["status"].isin(["won", "lost"])
+    closed = (st["status"] == "won") | (st["status"] == "lost")
     if kind == "outcome":
         reasons["not_closed"] = count(st["status"] == "open")
         if q.periods_apply:

@@ -101,16 +101,39 @@ def shrink(won, n, prior: BetaPrior) -> np.ndarray:
 def mid_percentile(values: pd.Series, groups: pd.Series | None = None) -> pd.Series:
     """Percentile rank in (0, 1): ``(rank - 0.5) / count`` with ties averaged, within ``groups``.
 
-    Missing values rank lowest (a partner with no average deal size has none to be proud of).
+    Missing values rank lowest (a partner with no average deal size has none to be proud of);
+    a row without a group has none (NaN).
+
+    Examples
+    --------
+    >>> mid_percentile(pd.Series([10.0, None, 30.0, 30.0])).tolist()
+    [0.375, 0.125, 0.75, 0.75]
+    >>> mid_percentile(pd.Series([1.0, 2.0, 5.0]), pd.Series([7, 7, 8])).tolist()
+    [0.25, 0.75, 0.5]
     """
-    filled = values.astype(float).fillna(-np.inf)
+    filled = values.astype(float).fillna(-np.inf).to_numpy()
+    size = len(filled)
     if groups is None:
-        rank = filled.rank(method="average")
-        count = pd.Series(len(filled), index=filled.index)
+        codes = np.zeros(size, dtype=np.int64)
     else:
-        rank = filled.groupby(groups, observed=True).rank(method="average")
-        count = filled.groupby(groups, observed=True).transform("size")
-    return (rank - 0.5) / count
+        codes = pd.factorize(groups)[0].astype(np.int64)  # -1: no group
+    # sorted by group, then value: a run of equal values in a group shares the mean of its ranks
+    order = np.lexsort((filled, codes))
+    g, v = codes[order], filled[order]
+    at = np.arange(size)
+    new_group = np.ones(size, dtype=bool)
+    new_group[1:] = g[1:] != g[:-1]
+    new_run = new_group.copy()
+    new_run[1:] |= v[1:] != v[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, at, 0)) if size else at
+    run_start = at[new_run]
+    run_end = np.append(run_start[1:], size)  # exclusive
+    run = np.cumsum(new_run) - 1
+    rank = ((run_start + run_end - 1) / 2 + 1)[run] - group_start
+    group_size = np.diff(np.append(at[new_group], size))[np.cumsum(new_group) - 1]
+    out = np.empty(size)
+    out[order] = np.where(g >= 0, (rank - 0.5) / group_size, np.nan)
+    return pd.Series(out, index=values.index)
 
 
 def _log_mean(a: np.ndarray, b: np.ndarray) -> np.ndarray:
