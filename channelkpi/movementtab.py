@@ -23,6 +23,7 @@ from .formats import number, period_text
 from .i18n import N_, current_locale, in_own_locale
 from .i18n import gettext as _
 from .movementview import NO_HISTORY, bucket_caption, currency_phrase, movers_html, pipeline_gap_caption
+from .offline import ChartWidget
 from .safety import html_text
 
 __all__ = ["PARTS", "MovementTab", "TablesOnRead"]
@@ -177,7 +178,7 @@ class MovementTab:
         if name in self.charts:
             self.charts[name].chart = spec
         else:
-            self.charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+            self.charts[name] = ChartWidget(spec, embed_options={"renderer": "svg", "actions": False})
         if name == "movement_waterfall" and isinstance(spec, alt.LayerChart):
             # a JupyterChart rebuilds its selections each time its chart is set: observe again
             self.charts[name].selections.observe(self._on_click, names=[CELL_PARAM])

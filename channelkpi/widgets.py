@@ -75,7 +75,7 @@ from .mappingform import (
 )
 from .metrics.prepared import prepare
 from .movementtab import MovementTab, TablesOnRead
-from .offline import DRAW_PARAM, enable_offline
+from .offline import DRAW_PARAM, ChartWidget, enable_offline
 from .picklist import PickList, fold
 from .safety import (
     DEFAULT_UPLOAD_LIMIT,
@@ -915,7 +915,7 @@ class Dashboard:
                 self._charts[name].chart = spec
             else:
                 # SVG: crisp when scaled, selectable text, marks a test (or a screen reader) can find
-                self._charts[name] = alt.JupyterChart(spec, embed_options={"renderer": "svg", "actions": False})
+                self._charts[name] = ChartWidget(spec, embed_options={"renderer": "svg", "actions": False})
                 self._place()
             if name == "ranking":
                 self._watch_ranking()

@@ -304,6 +304,39 @@ def test_a_change_computes_what_is_on_screen_and_tabs_catch_up(loaded):
     assert asked == []
 
 
+@pytest.mark.slow
+def test_every_chart_sent_to_the_page_is_a_valid_vega_lite_spec(loaded):
+    # the chart widgets send their charts unvalidated (ChartWidget): every chart of every tab,
+    # in several states, validates against the schema here and is what the page receives
+    from altair.utils.schemapi import SchemaValidationError
+
+    from channelkpi.offline import ChartWidget
+
+    dash = widgets.Dashboard(loaded, targets=ck.read_targets(sample_path("targets")))
+    months = dash.period.options
+    states = [
+        lambda: None,
+        lambda: setattr(dash.picker, "value", ["Brightline IT", "Cobalt Integrations"]),
+        lambda: setattr(dash.period, "value", (months[3][1], months[-4][1])),
+        lambda: setattr(dash.channels, "value", ["partner"]),
+        lambda: setattr(dash.freq, "value", "M"),
+        lambda: setattr(dash.by, "value", "unit"),
+        dash.clear_selection,
+    ]
+    checked = 0
+    for change in states:
+        change()
+        for name, chart in dash.charts.items():
+            assert isinstance(chart, ChartWidget), name
+            try:
+                valid = chart.chart.to_dict(validate=True)
+            except SchemaValidationError as exc:  # pragma: no cover - the failure this test is for
+                pytest.fail(f"chart {name!r} is not valid Vega-Lite: {exc}")
+            assert chart.spec == valid, name
+            checked += 1
+    assert checked == len(states) * len(dash.charts) >= 60
+
+
 def test_tables_kept_from_earlier_changes_are_the_tables_of_the_current_state(loaded):
     from channelkpi.views import view_tables
 
