@@ -23,6 +23,7 @@ from .rules import NULL_KEY
 
 __all__ = [
     "Frame",
+    "Columns",
     "grid_keys",
     "build_frame",
     "exclusions",
@@ -181,6 +182,55 @@ class Frame:
                 pos, keep = self._rows(table, key_col, where, 0)
                 arr[pos] = table[src].to_numpy(float)[keep]
             self.cols[new] = arr
+
+
+class Columns:
+    """A table's columns while stage 2 adds its measures: each column is read from the table or
+    from the measures added, which join the table once, in :meth:`frame`. (A DataFrame gains a
+    column at a time at a cost far above the arithmetic on a table of a few rows.)
+
+    Examples
+    --------
+    >>> cols = Columns(pd.DataFrame({"won": [1, 2], "n": [2, 4]}))
+    >>> cols["rate"] = cols["won"] / cols["n"]
+    >>> cols["won"] = cols["won"] * 10
+    >>> "rate" in cols, cols.frame()
+    (True,    won  n  rate
+    0   10  2   0.5
+    1   20  4   0.5)
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._added: dict[str, pd.Series] = {}
+
+    def __getitem__(self, name: str) -> pd.Series:
+        return self._added[name] if name in self._added else self._frame[name]
+
+    def __setitem__(self, name: str, values) -> None:
+        # as DataFrame.__setitem__ takes them: a Series by its labels, a number for every row
+        index = self._frame.index
+        if isinstance(values, pd.Series):
+            values = values if values.index.equals(index) else values.reindex(index)
+        else:
+            values = pd.Series(values, index=index)
+        self._added[name] = values.rename(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._added or name in self._frame.columns
+
+    def frame(self) -> pd.DataFrame:
+        """The table with the measures added (a column set again keeps its place)."""
+        base = self._frame
+        again = [c for c in self._added if c in base.columns]
+        if again:
+            base = base.copy()
+            for c in again:
+                base[c] = self._added[c]
+        new = {c: v for c, v in self._added.items() if c not in base.columns}
+        if not new:
+            return base
+        return pd.concat([base, pd.DataFrame(new, index=base.index)], axis=1)
 
 
 def amounts_from_cents(cents) -> pd.Series:

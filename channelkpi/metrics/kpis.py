@@ -66,7 +66,16 @@ from ..types import Basis, By, Compare, DateLike, Denominator, Engine, Freq, Wei
 from .canonical import dimensions_of
 from .contract import Aggregates
 from .definitions import DEFINITIONS
-from .finish import amounts_from_cents, build_frame, exclusions, grid_keys, ratio, with_dimension_groups, with_periods
+from .finish import (
+    Columns,
+    amounts_from_cents,
+    build_frame,
+    exclusions,
+    grid_keys,
+    ratio,
+    with_dimension_groups,
+    with_periods,
+)
 from .periods import lag
 from .query import make_query
 from .recorded import STOCK_COLUMNS, last_change, open_states, recorded_note
@@ -233,7 +242,7 @@ def _documented(func):
 
 
 # --------------------------------------------------------------------------- measures
-def _outcome_measures(df: pd.DataFrame) -> None:
+def _outcome_measures(df: pd.DataFrame | Columns) -> None:
     df["won_amount"] = amounts_from_cents(df["won_cents"])
     df["lost_amount"] = amounts_from_cents(df["lost_cents"])
     df["closed_count"] = df["won_count"] + df["lost_count"]
@@ -253,7 +262,7 @@ def _outcome_measures(df: pd.DataFrame) -> None:
         df["median_deal_size"] = df["won_median_amount"]
 
 
-def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
+def _stock_measures(df: pd.DataFrame | Columns, agg: Aggregates) -> None:
     df["open_amount"] = amounts_from_cents(df["open_cents"])
     df["weighted_amount"] = amounts_from_cents(df["open_wcents"])
     df["open_start_amount"] = amounts_from_cents(df["open_start_cents"])
@@ -266,7 +275,7 @@ def _stock_measures(df: pd.DataFrame, agg: Aggregates) -> None:
         df["change_amount"] = amounts_from_cents(df["open_cents"] - df["open_start_cents"])
 
 
-def _velocity(df: pd.DataFrame) -> None:
+def _velocity(df: pd.DataFrame | Columns) -> None:
     df["sales_velocity"] = (
         df["open_start_count"] * df["win_rate"] * df["avg_deal_size"] / df["cycle_days_mean"]
     ).where(df["cycle_days_mean"] > 0)
@@ -1211,17 +1220,19 @@ def kpi_table(
         _OUTCOME_KEYS + _COHORT_KEYS,
         **_common(by, freq, start, end, fiscal_year_start, compare, where, engine, columns),
     )
-    _outcome_measures(df)
-    _stock_measures(df, agg)
-    _velocity(df)
-    df["won_count"] = df["won_count"].astype("int64")
+    cols = Columns(df)  # the measures join the table once
+    _outcome_measures(cols)
+    _stock_measures(cols, agg)
+    _velocity(cols)
+    cols["won_count"] = cols["won_count"].astype("int64")
     channel_cols = []
     if "channel" not in agg.query.by:
         for ch in CHANNELS:
-            df[f"won_amount_{ch}"] = amounts_from_cents(df[f"won_cents_{ch}"])
+            cols[f"won_amount_{ch}"] = amounts_from_cents(cols[f"won_cents_{ch}"])
             channel_cols.append(f"won_amount_{ch}")
-    df["success_rate"] = ratio(df["cohort_won_count"], df["created_count"])
-    df["pending_share"] = ratio(df["cohort_open_count"], df["created_count"])
+    cols["success_rate"] = ratio(cols["cohort_won_count"], cols["created_count"])
+    cols["pending_share"] = ratio(cols["cohort_open_count"], cols["created_count"])
+    df = cols.frame()
     _quality(df, _quality_weights(weights), _unranked(df, agg))
     cols = [
         "won_count",
