@@ -503,7 +503,10 @@ def kpi_trend(
 
     x = _period_axis(data)
     y = alt.Y(f"{measure}:Q", title=label, axis=_axis(measure, symbol))
-    base = alt.Chart(data).encode(x=x)
+    # The layers have no data of their own: they draw the layered chart's (alt.layer(..., data=)).
+    # Given to each layer, Altair would merge it into one by hashing the frame's printed text
+    # once per layer, which cost a third of building the chart. (So for every layered chart.)
+    base = alt.Chart().encode(x=x)
     layers = []
     if _has_partial(data):
         # a shaded column behind an incomplete period: seen before any number is read
@@ -544,7 +547,7 @@ def kpi_trend(
     if prev in data:
         notes.append(_("Grey dashed: the period before, over the same number of days"))
     notes += _partial_note(data, N_("hollow point"))
-    chart = alt.layer(*layers)
+    chart = alt.layer(*layers, data=data)
     return _finish(chart, title=title or label, subtitle=subtitle, notes=notes, description=description, width=width)
 
 
@@ -703,7 +706,7 @@ def pipeline_by_stage(
     tips = [alt.Tooltip("label:N", title=_("Stage"))]
     tips += _texts(data, ["open_count", "open_amount", ("weighted_amount", N_("Weighted by probability"))], symbol)
     y = alt.Y("label:N", sort=alt.EncodingSortField("order", op="min"), title=None)
-    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    base = alt.Chart().encode(y=y, tooltip=tips)
     bars = base.mark_bar().encode(
         x=alt.X(
             "open_amount:Q",
@@ -725,7 +728,7 @@ def pipeline_by_stage(
             else _("Open on {day}, won or lost later: at the bottom").format(day=day)
         )
     return _finish(
-        alt.layer(bars, ticks).properties(height=alt.Step(22)),
+        alt.layer(bars, ticks, data=data).properties(height=alt.Step(22)),
         title=_("Open pipeline by stage"),
         subtitle=subtitle,
         notes=notes,
@@ -934,7 +937,7 @@ def win_rate_by_group(
         "",
     )
     order = alt.EncodingSortField("win_rate", op="min", order="descending")
-    base = alt.Chart(data).encode(y=alt.Y("label:N", sort=order, title=None), tooltip=tips)
+    base = alt.Chart().encode(y=alt.Y("label:N", sort=order, title=None), tooltip=tips)
     rule = base.mark_rule(color="#777777", strokeWidth=2).encode(
         x=alt.X(
             "win_rate_low:Q",
@@ -946,7 +949,7 @@ def win_rate_by_group(
     )
     point = base.mark_point(filled=True, size=90, color=PALETTE[0]).encode(x="win_rate:Q")
     return _finish(
-        alt.layer(rule, point).properties(height=alt.Step(24)),
+        alt.layer(rule, point, data=data).properties(height=alt.Step(24)),
         title=_("Win rate by {level}").format(level=level_word(by)),
         subtitle=subtitle,
         notes=[_("Dot: won / (won + lost) of the deals closed; line: where the rate lies with 95 % confidence")],
@@ -1018,7 +1021,7 @@ def seasonality_heatmap(
         "",
     )
     tips.insert(4, alt.Tooltip("difference_text:N", title=_("Versus the month's norm")))
-    base = alt.Chart(data).encode(
+    base = alt.Chart().encode(
         x=alt.X(
             "month_name:N",
             sort=alt.EncodingSortField("month", op="min"),
@@ -1047,7 +1050,7 @@ def seasonality_heatmap(
         color=alt.condition("datum.text_color === '#ffffff'", alt.value("#ffffff"), alt.value("#000000")),
     )
     return _finish(
-        alt.layer(rect, text).properties(height=alt.Step(26), width=alt.Step(44)),
+        alt.layer(rect, text, data=data).properties(height=alt.Step(26), width=alt.Step(44)),
         title=_("Close-rate seasonality by {level}").format(level=level_word(by)),
         subtitle=subtitle,
         notes=[_("Win rate per month of the year, all years together; blue above the month's norm, orange below")],
@@ -1081,14 +1084,14 @@ def seasonality_bands(
     tips = [alt.Tooltip("month_name:N", title=_("Month")), _rate_text(data)]
     tips += _texts(data, [("won_count", N_("Won")), ("n", N_("Closed"))], "")
     band = (
-        alt.Chart(data)
+        alt.Chart()
         .mark_area(opacity=0.2, color=PALETTE[0])
         .encode(x=x, y=alt.Y("win_rate_low:Q", title=_("Win rate"), axis=alt.Axis(format=".0%")), y2="win_rate_high:Q")
     )
-    line = alt.Chart(data).mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
-    norm = alt.Chart(data).mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
+    line = alt.Chart().mark_line(point=True, color=PALETTE[0]).encode(x=x, y="win_rate:Q", tooltip=tips)
+    norm = alt.Chart().mark_line(strokeDash=[4, 3], color="#777777").encode(x=x, y="expected_rate:Q")
     return _finish(
-        alt.layer(band, norm, line),
+        alt.layer(band, norm, line, data=data),
         title=_("Win rate by month of the year"),
         subtitle=subtitle,
         notes=[_("All years together; band: 95 % range")],
@@ -1324,7 +1327,7 @@ def movement_waterfall(
         title=None,
         axis=alt.Axis(labelAngle=-30, labelLimit=_LABEL_LIMIT),
     )
-    base = alt.Chart(data).encode(x=x, tooltip=tips)
+    base = alt.Chart().encode(x=x, tooltip=tips)
     bars = (
         base.mark_bar()
         .encode(
@@ -1343,7 +1346,7 @@ def movement_waterfall(
         notes.append(_("No deal moved in this period: the pipeline is unchanged"))
     summary = "; ".join(f"{t} {a}" for t, a in zip(data["title"], data["amount_text"], strict=True))
     return _finish(
-        alt.layer(bars, labels),
+        alt.layer(bars, labels, data=data),
         title=title,
         subtitle=subtitle,
         notes=notes,
@@ -1407,7 +1410,7 @@ def stage_funnel_chart(
     )
     # each bar's label sits above it from the axis: beside the end of the longest bar it would
     # run past the chart's edge ("went o"), inside a bar onto the stage names on a phone
-    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    base = alt.Chart().encode(y=y, tooltip=tips)
     bars = base.mark_bar(color=PALETTE[0], size=_FUNNEL_BAR).encode(
         x=alt.X("entered:Q", title=_("Deals that entered the stage"))
     )
@@ -1415,7 +1418,7 @@ def stage_funnel_chart(
         align="left", baseline="bottom", dx=3, dy=-(_FUNNEL_BAR // 2 + 1), fontSize=11, color="#1b2733"
     ).encode(x=alt.value(0), text="label_text:N")
     return _finish(
-        alt.layer(bars, labels).properties(height=alt.Step(_FUNNEL_BAR + 20)),
+        alt.layer(bars, labels, data=data).properties(height=alt.Step(_FUNNEL_BAR + 20)),
         title=title,
         subtitle=subtitle,
         notes=[_("Deals that entered each stage; went on = advanced to a later stage or won")],
@@ -1473,11 +1476,11 @@ def time_in_stage_chart(
     y = alt.Y(
         "stage:N", sort=alt.EncodingSortField("step", op="min"), title=None, axis=alt.Axis(labelLimit=_LABEL_LIMIT)
     )
-    base = alt.Chart(data).encode(y=y, tooltip=tips)
+    base = alt.Chart().encode(y=y, tooltip=tips)
     bars = base.mark_bar(color=PALETTE[4]).encode(x=alt.X("median_days:Q", title=_("Days in the stage")))
     ticks = base.mark_tick(color=PALETTE[0], thickness=3, size=16).encode(x="p75_days:Q")
     return _finish(
-        alt.layer(bars, ticks).properties(height=alt.Step(24)),
+        alt.layer(bars, ticks, data=data).properties(height=alt.Step(24)),
         title=title,
         subtitle=subtitle,
         notes=[_("Bar: median days · tick: 75th percentile · deals still in a stage count as censored")],
